@@ -1,0 +1,198 @@
+"""Settings: built-in defaults, overridden by `config.toml`, overridden by the environment.
+
+Every key is checked: an unknown or ill-typed setting stops the program with one line that names
+the key, because a silently ignored typo in a production config is worse than a refusal to start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
+DB_ENV = "CREDITBOT_DATABASE_URL"
+DEFAULT_DB_URL = "sqlite+aiosqlite:///var/creditbot.sqlite3"
+
+
+class ConfigError(Exception):
+    """A setting is wrong; str() is the one line shown to the operator."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"配置错误：{key} {reason}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str = ""
+    mode: str = "polling"  # polling | webhook
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    webhook_url: str = ""
+    secret_token: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = DEFAULT_DB_URL
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    name: str = "安康市"
+    division_code: str = "610900"
+    platform_name: str = "安康市公共信用信息平台"
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    times: list[str] = field(default_factory=lambda: ["09:00", "15:00"])
+    days_before_month_end: int = 3
+    escalate_after_working_days: int = 3
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    holidays: list[dt.date] = field(default_factory=list)
+    workdays: list[dt.date] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    # Key of the HMAC that turns ID numbers into match keys; change it before going live.
+    id_hash_key: str = "creditbot-demo-key"
+    mask_person_names: bool = True
+    mask_addresses: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    region: RegionSettings = field(default_factory=RegionSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _convert(key: str, value: Any, annotation: Any) -> Any:
+    text = str(annotation)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, "应为 true 或 false")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, "应为整数")
+        return value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, "应为字符串")
+        return value
+    if text.startswith("list[") and "date" in text:
+        if not isinstance(value, list):
+            raise ConfigError(key, "应为日期列表，例如 [2027-01-01]")
+        out = []
+        for item in value:
+            if isinstance(item, dt.datetime) or not isinstance(item, dt.date | str):
+                raise ConfigError(key, f"含有无效日期：{item!r}")
+            try:
+                out.append(item if isinstance(item, dt.date) else dt.date.fromisoformat(item))
+            except ValueError:
+                raise ConfigError(key, f"含有无效日期：{item!r}") from None
+        return out
+    if text.startswith("list[") and "str" in text:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(key, "应为字符串列表")
+        return value
+    raise ConfigError(key, "类型不受支持")  # pragma: no cover - guards future fields
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(full, "是未知的设置项")
+        hint = hints[key]
+        if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
+            if not isinstance(value, dict):
+                raise ConfigError(full, "应为一个表（[section]）")
+            kwargs[key] = _build(hint, value, f"{full}.")
+        else:
+            kwargs[key] = _convert(full, value, hint)
+    return cls(**kwargs)
+
+
+def _validate(s: Settings) -> None:
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("timezone", f"不是有效的时区：{s.timezone}") from None
+    if s.telegram.mode not in ("polling", "webhook"):
+        raise ConfigError("telegram.mode", "只能是 polling 或 webhook")
+    if s.telegram.mode == "webhook" and s.telegram.token and not s.telegram.webhook_url:
+        raise ConfigError("telegram.webhook_url", "在 webhook 模式下必须填写")
+    if not 0 < s.telegram.port < 65536:
+        raise ConfigError("telegram.port", "应在 1-65535 之间")
+    if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError("database.url", "应以 sqlite+aiosqlite:// 或 postgresql+asyncpg:// 开头")
+    if not (s.region.division_code.isdigit() and len(s.region.division_code) == 6):
+        raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
+    for t in s.reminders.times:
+        try:
+            dt.time.fromisoformat(t)
+        except ValueError:
+            raise ConfigError("reminders.times", f"含有无效时间：{t}") from None
+    if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read `config.toml` (or `path`); a missing default file means built-in defaults."""
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    if path is None:
+        candidate = Path("config.toml")
+        path = candidate if candidate.exists() else None
+    elif not path.exists():
+        raise ConfigError(str(path), "文件不存在")
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"不是有效的 TOML：{exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(str(path), "不是 UTF-8 编码") from None
+    if env.get(TOKEN_ENV):
+        data.setdefault("telegram", {})["token"] = env[TOKEN_ENV]
+    if env.get(DB_ENV):
+        data.setdefault("database", {})["url"] = env[DB_ENV]
+    settings = _build(Settings, data, "")
+    _validate(settings)
+    return settings
+
+
+def with_database(settings: Settings, url: str | None) -> Settings:
+    """The same settings pointed at another database (the `--db` option)."""
+    if not url:
+        return settings
+    from dataclasses import replace
+
+    out = replace(settings, database=replace(settings.database, url=url))
+    _validate(out)
+    return out

@@ -1,0 +1,80 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is the production database, so its absence is a failure, never a skip. Each test run
+gets its own throw-away PostgreSQL database (parallel runs never collide); the schema is migrated
+once per backend and tables are emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from db import migrate
+from db.models import Base
+from db.session import Database
+
+PG_ADMIN_DSN = os.environ.get("CREDITBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _create_pg_database() -> tuple[str, str]:
+    name = f"creditbot_test_{uuid.uuid4().hex[:10]}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is required for the database tests ({PG_ADMIN_DSN}): {exc}", pytrace=False)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return name, f"{base}/{name}"
+
+
+async def _drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def migrated_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    pg_name = None
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        pg_name, url = await _create_pg_database()
+    database = Database(url)
+    await migrate.upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        if pg_name:
+            await _drop_pg_database(pg_name)
+
+
+async def empty_tables(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+async def db(migrated_db: Database) -> AsyncIterator[Database]:
+    """A migrated, empty database on each backend."""
+    await empty_tables(migrated_db)
+    yield migrated_db
