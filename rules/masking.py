@@ -12,8 +12,20 @@ import hmac
 import re
 
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ADDRESS_CUT = re.compile(r"^(.*?(?:省|自治区))?(.*?(?:市|自治州|地区|盟))?(.*?(?:区|县|市|旗))?(.*?(?:镇|乡|街道))?")
+# First-generation 15-digit IDs (yymmdd birth date) still turn up in legacy department data.
+_OLD_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3})(?![0-9A-Za-z])")
+# A +86/86 prefix and the usual 3-4-4 separators must not let a number slip through.
+_PHONE_RE = re.compile(r"(?:(?<=86)|(?<!\d))(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+# Each administrative level is a short run of name characters ending in its suffix. Digits and street
+# words (路, 号, 村, 组, ...) cannot be part of a name, and 小区/社区/园区... are not districts: without these
+# limits a lazy match ran on to the next 区/乡 and kept "江北路12号恒大小区".
+_NAME = r"[^\dA-Za-z\s路街巷弄号栋幢楼室村组]"
+_ADDRESS_CUT = re.compile(
+    rf"^({_NAME}{{1,7}}?(?:省|自治区))?"
+    rf"({_NAME}{{1,9}}?(?:市|自治州|地区|盟))?"
+    rf"({_NAME}{{1,9}}?(?:(?<![小社园校景厂营])区|县|市|旗))?"
+    rf"({_NAME}{{1,9}}?(?:镇|乡|街道))?"
+)
 
 
 def id_match_key(id_number: str, key: str) -> str:
@@ -29,6 +41,8 @@ def mask_id(id_number: str) -> str:
 
 def mask_phone(phone: str) -> str:
     digits = re.sub(r"\D", "", phone)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
     if len(digits) != 11:
         return "*" * len(phone)
     return digits[:3] + "****" + digits[-4:]
@@ -52,4 +66,5 @@ def mask_address(address: str) -> str:
 def scrub(text: str) -> str:
     """Mask every ID and mobile number inside free text (log lines, error messages)."""
     text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
+    text = _OLD_ID_RE.sub(lambda m: m.group(1) + "******" + m.group(3), text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

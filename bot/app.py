@@ -1,0 +1,98 @@
+"""The one place the PTB Application is built; polling, webhook and console all use it."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.services import SERVICES_KEY, Services
+from db import migrate
+from db.session import Database
+from rules.masking import scrub
+
+log = logging.getLogger(__name__)
+
+# A syntactically valid token for the in-process transport; it never leaves this process.
+LOCAL_TOKEN = "123456789:in-process-transport-no-network-00000"
+
+COMMANDS = [
+    BotCommand("start", "开始使用"),
+    BotCommand("help", "使用帮助"),
+    BotCommand("whoami", "我的账号与角色"),
+    BotCommand("bind", "使用绑定码绑定账号"),
+    BotCommand("unbind", "解除绑定"),
+    BotCommand("stats", "逢办必查统计（管理员）"),
+    BotCommand("cancel", "取消当前操作"),
+]
+
+SORRY = "抱歉，系统处理您的请求时出现问题，已记录下来。请稍后再试，或发送 /help 查看用法。"
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log without personal data, and tell the user politely; never show a traceback."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    detail = "".join(traceback.format_exception(error)) if error else ""
+    log.error("update %s failed: %s", update_id, scrub(detail))
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer()
+        if update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, SORRY)
+    except Exception as exc:  # the apology itself failed: nothing more to do than note it
+        log.warning("could not apologise for update %s: %s", update_id, type(exc).__name__)
+
+
+async def start_services(app: Application) -> None:
+    """Migrate, seed the region, warm up jieba and build the name index before serving."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    await migrate.upgrade(services.db)
+    from bot.startup import prepare_services
+
+    await prepare_services(services)
+    if app.job_queue is not None:
+        from bot.jobs import schedule_jobs
+
+        schedule_jobs(app)
+    try:
+        await app.bot.set_my_commands(COMMANDS)
+    except Exception as exc:  # commands are a convenience; never refuse to start over them
+        log.warning("setMyCommands failed: %s", type(exc).__name__)
+
+
+async def stop_services(app: Application) -> None:
+    services: Services = app.bot_data[SERVICES_KEY]
+    await services.db.dispose()
+
+
+def build_application(settings: Settings, transport: BaseRequest | None = None, db: Database | None = None) -> Application:
+    """Build the Application; with `transport`, every Bot API call is answered in-process."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram.token or LOCAL_TOKEN)
+        .defaults(Defaults(tzinfo=settings.tz, parse_mode=None, link_preview_options=None))
+        .post_init(start_services)
+        .post_shutdown(stop_services)
+    )
+    if transport is not None:
+        builder = builder.request(transport).get_updates_request(transport)
+    app = builder.build()
+    app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
+    from handlers import register_handlers
+
+    register_handlers(app)
+    app.add_error_handler(on_error)
+    return app
+
+
+def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    return app.bot_data[SERVICES_KEY]
+

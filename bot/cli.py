@@ -1,0 +1,213 @@
+"""`creditbot`: run the bot, chat in the console, build the demo, migrate, import, administer.
+
+Operators see one clear Chinese line for anything they got wrong (a bad setting, an unknown
+department); tracebacks are for bugs only, and even those go to the log, scrubbed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings, with_database
+from bot.logging_setup import setup_logging
+
+log = logging.getLogger("creditbot")
+CONSOLE_USER_IDS = {"public": 900001, "enterprise": 900002, "official": 900003, "collector": 900004, "admin": 900005}
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", help="数据库地址，覆盖配置文件中的 database.url")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="creditbot", description="信用通：公共信用信息查询机器人")
+    parser.add_argument("--config", type=Path, help="配置文件（默认读取当前目录的 config.toml）")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="运行 Telegram 机器人（需要配置 token）")
+
+    console = sub.add_parser("console", help="在终端中与机器人对话（不需要 Telegram）")
+    _add_db(console)
+    console.add_argument("--as", dest="role", default="official", choices=list(CONSOLE_USER_IDS))
+    console.add_argument("--dept", help="部门代码")
+    console.add_argument("--subject", help="绑定主体的统一社会信用代码")
+    console.add_argument("--user", type=int, help="Telegram 用户 ID（默认按角色固定）")
+    console.add_argument("--json", action="store_true", help="每个机器人动作输出一行 JSON")
+
+    demo = sub.add_parser("demo", help="生成演示档案并以办事人员身份打开控制台")
+    _add_db(demo)
+    demo.add_argument("--subjects", type=int, default=3000, help="演示主体数量（默认 3000）")
+    demo.add_argument("--rebuild", action="store_true", help="清空并重新生成演示档案")
+    demo.add_argument("--no-console", action="store_true", help="只生成档案，不打开控制台")
+
+    dbp = sub.add_parser("db", help="数据库维护")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    for name, text in (("upgrade", "迁移到最新结构"), ("current", "显示当前结构版本")):
+        _add_db(dbsub.add_parser(name, help=text))
+
+    admin = sub.add_parser("admin", help="账号管理")
+    adsub = admin.add_subparsers(dest="admin_command", required=True)
+    invite = adsub.add_parser("invite", help="生成一次性绑定码")
+    _add_db(invite)
+    invite.add_argument("--role", required=True, choices=["public", "enterprise", "official", "collector", "admin"])
+    invite.add_argument("--dept", help="部门代码")
+    invite.add_argument("--subject", help="主体统一社会信用代码（企业账号）")
+    invite.add_argument("--hours", type=int, default=72, help="有效期（小时，默认 72）")
+    for name, text in (("deactivate", "停用账号"), ("activate", "启用账号")):
+        p = adsub.add_parser(name, help=text)
+        _add_db(p)
+        p.add_argument("--user", type=int, required=True, help="Telegram 用户 ID")
+
+    from bot import cli_import
+
+    cli_import.add_parser(sub)
+    return parser
+
+
+async def _console(settings: Settings, args: argparse.Namespace, banner: str | None = None) -> int:
+    from bot.app import build_application, start_services
+    from bot.console import ConsoleChat, run_console
+    from bot.transport import InProcessBotAPI
+    from db.accounts import AccountError, ensure_local_account
+
+    transport = InProcessBotAPI()
+    app = build_application(settings, transport)
+    async with app:
+        await start_services(app)
+        user_id = args.user or CONSOLE_USER_IDS[args.role]
+        try:
+            await ensure_local_account(
+                app.bot_data["services"].db, user_id, args.role, args.dept, args.subject, "控制台用户"
+            )
+        except AccountError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if banner and not args.json:
+            print(banner)
+        await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json)
+    return 0
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from db import migrate
+    from db.demo.load import build_demo, demo_present, showcase_help
+    from db.session import Database
+
+    db = Database(settings.database.url)
+    try:
+        await migrate.upgrade(db)
+        if args.rebuild or not await demo_present(db):
+            with Progress(transient=True) as progress:
+                task = progress.add_task("生成演示档案", total=args.subjects)
+                summary = await build_demo(
+                    db,
+                    n_subjects=args.subjects,
+                    id_key=settings.privacy.id_hash_key,
+                    rebuild=args.rebuild,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            print(f"演示档案已生成：{summary.subjects} 个主体，{summary.records} 条信用记录。")
+    finally:
+        await db.dispose()
+    if args.no_console:
+        return 0
+    args.role, args.dept, args.subject, args.user = "official", None, None, None
+    return await _console(settings, args, banner=showcase_help())
+
+
+async def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from db import migrate
+    from db.session import Database
+
+    db = Database(settings.database.url)
+    try:
+        if args.db_command == "upgrade":
+            await migrate.upgrade(db)
+            print(f"数据库已迁移到最新版本：{await migrate.current_revision(db)}")
+        else:
+            print(await migrate.current_revision(db) or "（尚未迁移）")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from db import migrate
+    from db.accounts import AccountError, create_invitation, set_active
+    from db.session import Database
+
+    db = Database(settings.database.url)
+    try:
+        await migrate.upgrade(db)
+        if args.admin_command == "invite":
+            invitation = await create_invitation(
+                db, args.role, args.dept, args.subject, valid_for=dt.timedelta(hours=args.hours)
+            )
+            expires = invitation.expires_at.astimezone(settings.tz)
+            print(f"绑定码：{invitation.code}")
+            print(f"有效期至：{expires:%Y-%m-%d %H:%M}（仅可使用一次）。请让对方在机器人中发送 /bind {invitation.code}")
+        else:
+            await set_active(db, args.user, args.admin_command == "activate")
+            print(f"账号 {args.user} 已{'启用' if args.admin_command == 'activate' else '停用'}。")
+    except AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        await db.dispose()
+    return 0
+
+
+def _run_telegram(settings: Settings) -> int:
+    from bot.app import build_application
+
+    if not settings.telegram.token:
+        print("未配置 Telegram token（config.toml 的 telegram.token 或环境变量 CREDITBOT_TELEGRAM_TOKEN）；"
+              "不连接 Telegram 也可以运行 `creditbot demo` 在终端中体验。")
+        return 2
+    app = build_application(settings)
+    tg = settings.telegram
+    if tg.mode == "webhook":
+        app.run_webhook(
+            listen=tg.listen,
+            port=tg.port,
+            url_path="telegram",
+            webhook_url=tg.webhook_url,
+            secret_token=tg.secret_token or None,
+        )
+    else:
+        app.run_polling()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = with_database(load_settings(args.config), getattr(args, "db", None))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level if args.command == "run" else "WARNING")
+    runners: dict[str, Any] = {"console": _console, "demo": _demo, "db": _db, "admin": _admin}
+    if args.command == "run":
+        return _run_telegram(settings)
+    if args.command == "import":
+        from bot import cli_import
+
+        return asyncio.run(cli_import.run(args, settings))
+    try:
+        return asyncio.run(runners[args.command](settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

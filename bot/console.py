@@ -1,0 +1,163 @@
+"""The local console channel: a person (or a program) chats with the real Application over stdin.
+
+Each input line becomes a genuine Telegram Update (built from PTB objects, serialised and parsed
+back exactly as a webhook would), so handlers, conversation states and keyboards run unchanged.
+Input: plain text; `/cmd args`; `#N` presses the N-th button of the latest message with buttons;
+`@PATH` sends that file as a document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from telegram import CallbackQuery, Chat, Document, Message, MessageEntity, Update, User
+from telegram.ext import Application
+
+from bot.transport import InProcessBotAPI, Outgoing
+
+
+class ConsoleError(Exception):
+    """An input line that cannot be delivered (no such button, unreadable file)."""
+
+
+class ConsoleChat:
+    """One user's private chat with the bot, driven line by line."""
+
+    def __init__(self, app: Application, transport: InProcessBotAPI, user_id: int, first_name: str = "控制台用户") -> None:
+        self.app = app
+        self.transport = transport
+        self.user = User(id=user_id, first_name=first_name, is_bot=False, language_code="zh-hans")
+        self.chat = Chat(id=user_id, type=Chat.PRIVATE, first_name=first_name)
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1_000_000)
+
+    async def _deliver(self, update: Update) -> None:
+        # Round-trip through JSON: the Application sees what a webhook would hand it.
+        parsed = Update.de_json(json.loads(json.dumps(update.to_dict())), self.app.bot)
+        assert parsed is not None
+        await self.app.process_update(parsed)
+
+    def _message(self, **fields: Any) -> Message:
+        return Message(
+            message_id=next(self._message_ids),
+            date=dt.datetime.now(dt.UTC),
+            chat=self.chat,
+            from_user=self.user,
+            **fields,
+        )
+
+    async def send_text(self, text: str) -> None:
+        entities = None
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            entities = [MessageEntity(MessageEntity.BOT_COMMAND, 0, len(command.encode("utf-16-le")) // 2)]
+        await self._deliver(Update(next(self._update_ids), message=self._message(text=text, entities=entities)))
+
+    async def press(self, n: int) -> None:
+        message = self.transport.latest_with_buttons(self.chat.id)
+        if message is None:
+            raise ConsoleError("没有可以点击的按钮")
+        markup = message["reply_markup"]
+        if "inline_keyboard" in markup:
+            buttons = [b for row in markup["inline_keyboard"] for b in row]
+            if not 1 <= n <= len(buttons):
+                raise ConsoleError(f"没有第 {n} 个按钮（共 {len(buttons)} 个）")
+            bot_message = Message.de_json(message, self.app.bot)
+            query = CallbackQuery(
+                id=str(next(self._update_ids)),
+                from_user=self.user,
+                chat_instance=f"console-{self.chat.id}",
+                data=buttons[n - 1].get("callback_data"),
+                message=bot_message,
+            )
+            await self._deliver(Update(next(self._update_ids), callback_query=query))
+            return
+        labels = [b if isinstance(b, str) else b["text"] for row in markup.get("keyboard", []) for b in row]
+        if not 1 <= n <= len(labels):
+            raise ConsoleError(f"没有第 {n} 个按钮（共 {len(labels)} 个）")
+        await self.send_text(labels[n - 1])
+
+    async def send_file(self, path: Path, caption: str | None = None) -> None:
+        try:
+            content = path.read_bytes()
+        except OSError:
+            raise ConsoleError(f"无法读取文件：{path}") from None
+        info = self.transport.register_file(content, path.name)
+        document = Document(
+            file_id=info["file_id"],
+            file_unique_id=info["file_unique_id"],
+            file_name=info["file_name"],
+            file_size=info["file_size"],
+        )
+        await self._deliver(Update(next(self._update_ids), message=self._message(document=document, caption=caption)))
+
+    async def handle_line(self, line: str) -> list[Outgoing]:
+        """Deliver one input line; returns what the bot did in answer to it."""
+        start = len(self.transport.sent)
+        line = line.rstrip("\r\n")
+        if line.startswith("#") and line[1:].strip().isdigit():
+            await self.press(int(line[1:]))
+        elif line.startswith("@") and len(line) > 1:
+            await self.send_file(Path(line[1:].strip()).expanduser())
+        elif line.strip():
+            await self.send_text(line.strip())
+        return self.transport.sent[start:]
+
+
+def _print_pretty(out: Outgoing, stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console(file=stream, highlight=False)
+    if out.method == "answerCallbackQuery":
+        console.print(f"[dim]（提示）{out.text}[/dim]")
+        return
+    body = out.text or ""
+    if out.file_name:
+        body = f"📎 文件：{out.file_name}" + (f"\n{body}" if body else "")
+    labels = [label for row in out.buttons for label in row]
+    if labels:
+        body += "\n\n" + "\n".join(f"  [{i}] {label}" for i, label in enumerate(labels, 1))
+        body += "\n（输入 #序号 点击按钮）"
+    title = "信用通" if out.method != "editMessageText" else "信用通（已更新）"
+    console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
+
+
+async def run_console(chat: ConsoleChat, json_mode: bool, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Read lines until end of input; every bot action is printed as it happens."""
+
+    def emit(out: Outgoing) -> None:
+        if json_mode:
+            stdout.write(json.dumps(out.as_json(), ensure_ascii=False) + "\n")
+            stdout.flush()
+        else:
+            _print_pretty(out, stdout)
+
+    chat.transport.listeners.append(emit)
+    interactive = not json_mode and stdin.isatty()
+    try:
+        while True:
+            if interactive:
+                stdout.write("你> ")
+                stdout.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            try:
+                await chat.handle_line(line)
+            except ConsoleError as exc:
+                if json_mode:
+                    stdout.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n")
+                else:
+                    stdout.write(f"（{exc}）\n")
+            if json_mode:
+                stdout.write('{"idle": true}\n')
+                stdout.flush()
+    finally:
+        chat.transport.listeners.remove(emit)

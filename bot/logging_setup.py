@@ -1,0 +1,34 @@
+"""Logging that never carries an ID number, a phone number or a bot token."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from rules.masking import scrub
+
+_TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+
+
+class PrivacyFilter(logging.Filter):
+    """Rewrites every record's message before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _TOKEN_RE.sub("<token>", scrub(message))
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, PrivacyFilter) for h in root.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(PrivacyFilter())
+        root.addHandler(handler)
+    root.setLevel(level)
+    # httpx logs every request URL, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

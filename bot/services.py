@@ -1,0 +1,39 @@
+"""What handlers need at hand: one object per Application, kept in `bot_data`.
+
+Handlers reach the database, the name index and the rules through this, never through globals, so
+two Applications in one process (tests, console beside webhook) never share state by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Settings
+from db.session import Database
+
+if TYPE_CHECKING:
+    from nlp.resolver import NameIndex
+
+    from nlp.lexicon import Lexicon
+    from rules.workcal import WorkCalendar
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    lexicon: Lexicon | None = None
+    index: NameIndex | None = None
+    calendar: WorkCalendar | None = None
+    index_watermark: dt.datetime | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.settings.tz).date()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.settings.tz)

@@ -1,0 +1,43 @@
+"""Everything that must be ready before the first message: region data, jieba, the name index."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from db.regions import default_region_file, load_region_file, seed_region
+from db.subject_feed import load_divisions, load_entries
+from nlp.resolver import NameIndex
+
+from bot.services import Services
+from nlp.lexicon import Lexicon
+from rules.workcal import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+
+async def prepare_services(services: Services) -> None:
+    settings = services.settings
+    await seed_region(services.db, load_region_file(default_region_file(settings.region.division_code)))
+    services.calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    async with services.db.transaction() as s:
+        divisions = await load_divisions(s)
+    lexicon = Lexicon.from_divisions(divisions)
+    lexicon.warm_up()
+    services.lexicon = lexicon
+    started = time.perf_counter()
+    services.index = NameIndex(lexicon)
+    await refresh_index(services)
+    log.info("name index: %d subjects in %.1f s", len(services.index), time.perf_counter() - started)
+
+
+async def refresh_index(services: Services) -> int:
+    """Pull subjects changed since the watermark; other processes' imports arrive this way."""
+    assert services.index is not None
+    async with services.db.transaction() as s:
+        entries, watermark = await load_entries(s, services.index_watermark)
+    if entries:
+        services.index.add(entries)
+    if watermark is not None:
+        services.index_watermark = watermark
+    return len(entries)

@@ -1,0 +1,282 @@
+"""An in-process Bot API: the Telegram side of the conversation, answered without a network.
+
+The real PTB Application, its handlers, conversation states and keyboards run unchanged on top of
+it; only the HTTP hop to api.telegram.org is replaced. The console channel and the tests use it to
+see exactly what the bot would have sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER: dict[str, Any] = {
+    "id": 700000001,
+    "is_bot": True,
+    "first_name": "信用通",
+    "username": "xinyongtong_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class Outgoing:
+    """One action of the bot, as a person at the other end would see it."""
+
+    method: str
+    chat_id: int | None
+    text: str | None = None
+    message_id: int | None = None
+    buttons: list[list[str]] = field(default_factory=list)
+    callback_data: list[list[str | None]] = field(default_factory=list)
+    inline: bool = True
+    file_name: str | None = None
+    content: bytes | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "chat_id": self.chat_id, "text": self.text}
+        if self.buttons:
+            out["buttons"] = self.buttons
+        if self.message_id is not None and self.method.startswith("edit"):
+            out["message_id"] = self.message_id
+        if self.file_name is not None:
+            out["document"] = self.file_name
+        return out
+
+
+def _keyboard(markup: Any) -> tuple[list[list[str]], list[list[str | None]], bool]:
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict):
+        return [], [], True
+    if "inline_keyboard" in markup:
+        rows = markup["inline_keyboard"]
+        return (
+            [[b["text"] for b in row] for row in rows],
+            [[b.get("callback_data") for b in row] for row in rows],
+            True,
+        )
+    if "keyboard" in markup:
+        rows = markup["keyboard"]
+        labels = [[b if isinstance(b, str) else b["text"] for b in row] for row in rows]
+        return labels, [[None] * len(r) for r in labels], False
+    return [], [], True
+
+
+class InProcessBotAPI(BaseRequest):
+    """Answers Bot API calls from memory and records every outgoing action."""
+
+    FILE_MARK = "/file/bot"
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+        self.listeners: list[Callable[[Outgoing], None]] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self._message_ids = itertools.count(1)
+        self.webhook_url: str | None = None
+
+    # -- BaseRequest ---------------------------------------------------------------------------
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        if self.FILE_MARK in url:
+            file_id = url.rsplit("/", 1)[-1]
+            if file_id not in self.files:
+                return 404, b'{"ok": false, "error_code": 404, "description": "Not Found"}'
+            return 200, self.files[file_id][0]
+        endpoint = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        uploads = request_data.multipart_data if request_data and request_data.contains_files else {}
+        handler = getattr(self, f"_api_{endpoint}", None)
+        if handler is None:
+            return self._error(400, f"Bad Request: method {endpoint} is not served in-process")
+        result = handler(params, uploads)
+        return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+    # -- inbound files -------------------------------------------------------------------------
+    def register_file(self, content: bytes, file_name: str) -> dict[str, Any]:
+        """Store a file a user sends; returns the Telegram Document dict for the update."""
+        digest = hashlib.sha256(content).hexdigest()
+        file_id = f"local-{digest[:24]}"
+        self.files[file_id] = (content, file_name)
+        return {
+            "file_id": file_id,
+            "file_unique_id": digest[:16],
+            "file_name": file_name,
+            "file_size": len(content),
+        }
+
+    def latest_with_buttons(self, chat_id: int) -> dict[str, Any] | None:
+        for (chat, _mid), message in sorted(self.messages.items(), key=lambda kv: kv[0][1], reverse=True):
+            if chat == chat_id and message.get("reply_markup"):
+                return message
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _error(code: int, description: str) -> tuple[int, bytes]:
+        body = {"ok": False, "error_code": code, "description": description}
+        return code, json.dumps(body).encode()
+
+    def _emit(self, out: Outgoing) -> None:
+        self.sent.append(out)
+        for listener in self.listeners:
+            listener(out)
+
+    def _new_message(self, chat_id: int, extra: dict[str, Any]) -> dict[str, Any]:
+        message_id = next(self._message_ids)
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT_USER,
+            **extra,
+        }
+        self.messages[(chat_id, message_id)] = message
+        return message
+
+    def _outgoing(self, method: str, params: dict[str, Any], message: dict[str, Any] | None) -> Outgoing:
+        labels, data, inline = _keyboard(params.get("reply_markup"))
+        return Outgoing(
+            method=method,
+            chat_id=int(params["chat_id"]) if "chat_id" in params else None,
+            text=params.get("text") or params.get("caption"),
+            message_id=message["message_id"] if message else params.get("message_id"),
+            buttons=labels,
+            callback_data=data,
+            inline=inline,
+            params=params,
+        )
+
+    # -- Bot API methods -----------------------------------------------------------------------
+    def _api_getMe(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
+        return BOT_USER
+
+    def _api_sendMessage(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
+        markup = params.get("reply_markup")
+        extra: dict[str, Any] = {"text": params["text"]}
+        if markup is not None:
+            extra["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        message = self._new_message(int(params["chat_id"]), extra)
+        self._emit(self._outgoing("sendMessage", params, message))
+        return message
+
+    def _api_editMessageText(self, params: dict[str, Any], uploads: Any) -> dict[str, Any] | bool:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            message = self._new_message(key[0], {})
+        message["text"] = params["text"]
+        markup = params.get("reply_markup")
+        if markup is not None:
+            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        self._emit(self._outgoing("editMessageText", params, message))
+        return message
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any], uploads: Any) -> dict[str, Any] | bool:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key) or self._new_message(key[0], {})
+        markup = params.get("reply_markup")
+        if markup is not None:
+            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        else:
+            message.pop("reply_markup", None)
+        self._emit(self._outgoing("editMessageReplyMarkup", params, message))
+        return message
+
+    def _send_file(self, method: str, field_name: str, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
+        name, content = "file", b""
+        for part in uploads.values():
+            name, content = part[0], part[1] if isinstance(part[1], bytes) else part[1].read()
+        document = self.register_file(content, name)
+        if method == "sendPhoto":
+            payload: Any = [{**document, "width": 800, "height": 600}]
+        else:
+            payload = document
+        extra: dict[str, Any] = {field_name: payload}
+        if params.get("caption"):
+            extra["caption"] = params["caption"]
+        message = self._new_message(int(params["chat_id"]), extra)
+        out = self._outgoing(method, params, message)
+        out.file_name, out.content = name, content
+        self._emit(out)
+        return message
+
+    def _api_sendDocument(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
+        return self._send_file("sendDocument", "document", params, uploads)
+
+    def _api_sendPhoto(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
+        return self._send_file("sendPhoto", "photo", params, uploads)
+
+    def _api_getFile(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
+        file_id = params["file_id"]
+        content, _name = self.files.get(file_id, (b"", ""))
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id[-16:],
+            "file_size": len(content),
+            "file_path": file_id,
+        }
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any], uploads: Any) -> bool:
+        if params.get("text"):
+            self._emit(Outgoing("answerCallbackQuery", None, text=params["text"], params=params))
+        return True
+
+    def _api_deleteMessage(self, params: dict[str, Any], uploads: Any) -> bool:
+        self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None)
+        return True
+
+    def _api_sendChatAction(self, params: dict[str, Any], uploads: Any) -> bool:
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any], uploads: Any) -> bool:
+        return True
+
+    def _api_deleteMyCommands(self, params: dict[str, Any], uploads: Any) -> bool:
+        return True
+
+    def _api_setWebhook(self, params: dict[str, Any], uploads: Any) -> bool:
+        self.webhook_url = params.get("url")
+        return True
+
+    def _api_deleteWebhook(self, params: dict[str, Any], uploads: Any) -> bool:
+        self.webhook_url = None
+        return True
+
+    def _api_getUpdates(self, params: dict[str, Any], uploads: Any) -> list[Any]:
+        return []
+
+    def _api_close(self, params: dict[str, Any], uploads: Any) -> bool:
+        return True

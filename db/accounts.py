@@ -1,0 +1,183 @@
+"""Accounts and one-time binding codes.
+
+An admin prints a code for a role (and department or subject); the person types `/bind CODE` in
+chat, which ties their Telegram user to that role. Codes are random, short-lived and single-use,
+and only their hash is stored, so a leaked database cannot be used to bind anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Account, BindingCode, Department, Subject, utcnow
+from db.session import Database
+from rules.codes import clean_code
+
+ROLES = ("public", "enterprise", "official", "collector", "admin")
+ROLE_LABELS = {
+    "public": "公众",
+    "enterprise": "企业",
+    "official": "办事人员",
+    "collector": "信息采集员",
+    "admin": "系统管理员",
+}
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
+
+
+class AccountError(Exception):
+    """A refusal with a Chinese reason meant for the user."""
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(clean_code(code).encode()).hexdigest()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+async def account_for_user(session: AsyncSession, telegram_user_id: int, display_name: str | None = None) -> Account:
+    """The caller's account; an unknown user gets a fresh `public` one."""
+    account = await session.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
+    if account is None:
+        account = Account(telegram_user_id=telegram_user_id, display_name=display_name, role="public")
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def department_by_code(session: AsyncSession, code: str) -> Department:
+    dept = await session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise AccountError(f"找不到部门代码 {code}")
+    return dept
+
+
+async def subject_by_uscc(session: AsyncSession, uscc: str) -> Subject:
+    subject = await session.scalar(select(Subject).where(Subject.uscc == clean_code(uscc)))
+    if subject is None:
+        raise AccountError(f"档案中没有统一社会信用代码为 {clean_code(uscc)} 的主体")
+    return subject
+
+
+@dataclass(frozen=True)
+class Invitation:
+    code: str
+    role: str
+    expires_at: dt.datetime
+
+
+async def create_invitation(
+    db: Database,
+    role: str,
+    dept_code: str | None = None,
+    subject_uscc: str | None = None,
+    valid_for: dt.timedelta = dt.timedelta(hours=72),
+    now: dt.datetime | None = None,
+) -> Invitation:
+    if role not in ROLES:
+        raise AccountError(f"未知角色 {role}，可选：{', '.join(ROLES)}")
+    if role in ("official", "collector", "admin") and not dept_code:
+        raise AccountError(f"{ROLE_LABELS[role]}必须属于一个部门（--dept）")
+    if role == "enterprise" and not subject_uscc:
+        raise AccountError("企业账号必须绑定一个主体（--subject）")
+    now = now or utcnow()
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    code = f"{raw[:5]}-{raw[5:]}"
+    async with db.transaction() as s:
+        dept = await department_by_code(s, dept_code) if dept_code else None
+        subject = await subject_by_uscc(s, subject_uscc) if subject_uscc else None
+        s.add(
+            BindingCode(
+                code_hash=_hash(code),
+                role=role,
+                department_id=dept.id if dept else None,
+                subject_id=subject.id if subject else None,
+                expires_at=now + valid_for,
+            )
+        )
+    return Invitation(code, role, now + valid_for)
+
+
+async def redeem_invitation(
+    db: Database, telegram_user_id: int, code: str, display_name: str | None = None, now: dt.datetime | None = None
+) -> Account:
+    now = now or utcnow()
+    async with db.transaction() as s:
+        invite = await s.scalar(select(BindingCode).where(BindingCode.code_hash == _hash(code)).with_for_update())
+        if invite is None:
+            raise AccountError("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。")
+        if invite.used_at is not None:
+            raise AccountError("该绑定码已被使用，每个绑定码只能使用一次。")
+        if _aware(invite.expires_at) <= now:
+            raise AccountError("该绑定码已过期，请向管理员重新申请。")
+        account = await account_for_user(s, telegram_user_id, display_name)
+        if not account.active:
+            raise AccountError("您的账号已被停用，请联系系统管理员。")
+        account.role = invite.role
+        account.department_id = invite.department_id
+        if invite.subject_id is not None:
+            subject = await s.get(Subject, invite.subject_id)
+            subjects = await account.awaitable_attrs.subjects
+            if subject is not None and subject not in subjects:
+                subjects.append(subject)
+        invite.used_at = now
+        invite.used_by_account_id = account.id
+        await s.flush()
+        await s.refresh(account, ["department"])
+        return account
+
+
+async def unbind(db: Database, telegram_user_id: int) -> Account:
+    async with db.transaction() as s:
+        account = await account_for_user(s, telegram_user_id)
+        account.role = "public"
+        account.department_id = None
+        (await account.awaitable_attrs.subjects).clear()
+        return account
+
+
+async def set_active(db: Database, telegram_user_id: int, active: bool) -> Account:
+    async with db.transaction() as s:
+        account = await s.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
+        if account is None:
+            raise AccountError(f"没有 Telegram 用户 {telegram_user_id} 的账号")
+        account.active = active
+        return account
+
+
+async def ensure_local_account(
+    db: Database,
+    telegram_user_id: int,
+    role: str,
+    dept_code: str | None = None,
+    subject_uscc: str | None = None,
+    display_name: str | None = None,
+) -> Account:
+    """The console's account: console access means server access, so the role is taken as given."""
+    if role not in ROLES:
+        raise AccountError(f"未知角色 {role}，可选：{', '.join(ROLES)}")
+    async with db.transaction() as s:
+        account = await account_for_user(s, telegram_user_id, display_name)
+        account.role = role
+        account.active = True
+        if dept_code:
+            account.department_id = (await department_by_code(s, dept_code)).id
+        elif role in ("official", "collector", "admin") and account.department_id is None:
+            first = await s.scalar(select(Department).order_by(Department.id).limit(1))
+            account.department_id = first.id if first else None
+        if subject_uscc:
+            subject = await subject_by_uscc(s, subject_uscc)
+            subjects = await account.awaitable_attrs.subjects
+            if subject not in subjects:
+                subjects.append(subject)
+        await s.flush()
+        await s.refresh(account, ["department"])
+        return account

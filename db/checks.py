@@ -1,0 +1,86 @@
+"""The 逢办必查 loop: raise a check, answer with the measures, take the official's feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from rules.measures import MATTERS, Measure, measures_for
+from sqlalchemy import func, select
+
+from db.lookup import Viewer, view_subject
+from db.models import Check, Department, utcnow
+from db.session import Database
+
+FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
+
+
+class CheckError(Exception):
+    """A refusal with a Chinese reason meant for the user."""
+
+
+@dataclass(frozen=True)
+class CheckAnswer:
+    check_id: int
+    subject_name: str
+    matter: str
+    measures: tuple[Measure, ...]
+
+
+async def raise_check(db: Database, viewer: Viewer, subject_id: int, matter: str, today: dt.date) -> CheckAnswer:
+    if not viewer.is_staff or viewer.account_id is None:
+        raise CheckError("逢办必查仅限办事人员使用。")
+    if matter not in MATTERS:
+        raise CheckError("未知的办理事项。")
+    card = await view_subject(db, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}")
+    if card is None:
+        raise CheckError("该主体已不在档案中。")
+    measures = tuple(measures_for(card.kind, card.listings, matter))
+    async with db.transaction() as s:
+        check = Check(
+            account_id=viewer.account_id,
+            department_id=viewer.department_id,
+            subject_id=subject_id,
+            matter=matter,
+            measures={"items": [{"text": m.text, "reason": m.reason} for m in measures]},
+        )
+        s.add(check)
+        await s.flush()
+        return CheckAnswer(check.id, card.name, matter, measures)
+
+
+async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback: str, note: str | None = None) -> Check:
+    if feedback not in FEEDBACK:
+        raise CheckError("未知的反馈类型。")
+    async with db.transaction() as s:
+        check = await s.get(Check, check_id)
+        if check is None or check.account_id != viewer.account_id:
+            raise CheckError("找不到这次核查，或它不是由您发起的。")
+        if check.feedback is not None:
+            raise CheckError(f"这次核查已反馈过（{FEEDBACK[check.feedback]}），无需重复反馈。")
+        check.feedback, check.feedback_note, check.feedback_at = feedback, note, utcnow()
+        return check
+
+
+@dataclass(frozen=True)
+class CheckStats:
+    rows: tuple[tuple[str, str, int, int], ...]  # department, matter label, checks, without feedback
+    total: int
+    without_feedback: int
+
+
+async def check_stats(db: Database) -> CheckStats:
+    async with db.transaction() as s:
+        result = await s.execute(
+            select(
+                func.coalesce(Department.name, "（未指定部门）"),
+                Check.matter,
+                func.count(Check.id),
+                func.count(Check.id).filter(Check.feedback.is_(None)),
+            )
+            .outerjoin(Department, Department.id == Check.department_id)
+            .group_by(Department.name, Check.matter)
+            .order_by(Department.name, Check.matter)
+        )
+        rows = tuple((dept, MATTERS.get(matter, matter), int(n), int(open_)) for dept, matter, n, open_ in result)
+    return CheckStats(rows, sum(r[2] for r in rows), sum(r[3] for r in rows))

@@ -1,0 +1,161 @@
+"""Looking a subject up for a viewer: one use case, one transaction, always audited.
+
+What a role may see and how it is masked is decided by `rules`; this module only loads, filters
+through those rules and records the look-up, so every channel (chat, console, CLI, PDF) shows the
+same thing to the same role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rules.measures import Listing
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditEntry, CreditRecord, Division, Subject
+from db.session import Database
+from rules import visibility
+from rules.categories import ABNORMAL_LIST, BLACKLIST
+from rules.masking import mask_address, mask_person_name
+
+STAFF_ROLES = frozenset({"official", "collector", "admin"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    account_id: int | None
+    role: str
+    department_id: int | None = None
+    subject_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: int
+    category: str
+    doc_number: str
+    department: str
+    decision_date: dt.date
+    title: str | None
+    severity: str | None
+    status: str
+    publication_end: dt.date | None
+    published: bool
+
+
+@dataclass(frozen=True)
+class SubjectCard:
+    subject_id: int
+    name: str
+    kind: str
+    code_label: str
+    code: str
+    legal_rep: str | None
+    division: str | None
+    address: str | None
+    status: str
+    flags: tuple[str, ...]
+    records: tuple[RecordView, ...]
+    listings: tuple[Listing, ...] = field(default=())
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(r.category for r in self.records)
+
+
+async def division_names(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(Division.code, Division.name))
+    return {code: name for code, name in rows}
+
+
+def _subject_fields(subject: Subject, viewer: Viewer, divisions: dict[str, str]) -> dict[str, object]:
+    person = subject.kind == "自然人"
+    own = subject.id in viewer.subject_ids
+    show_name = subject.name if (not person or viewer.is_staff or own) else mask_person_name(subject.name)
+    return {
+        "name": show_name,
+        "kind": subject.kind,
+        "code_label": "身份证号" if person else "统一社会信用代码",
+        # A person's full ID number never reaches a chat, whoever asks.
+        "code": (subject.id_masked or "（未登记）") if person else (subject.uscc or "（未登记）"),
+        "legal_rep": subject.legal_rep,
+        "division": divisions.get(subject.division_code or "", subject.division_code),
+        "address": (subject.address if not person else mask_address(subject.address or "")) or None,
+        "status": subject.status,
+    }
+
+
+async def view_subject(
+    db: Database,
+    subject_id: int,
+    viewer: Viewer,
+    today: dt.date,
+    reason: str = "查询",
+    channel: str = "chat",
+) -> SubjectCard | None:
+    """The subject's card as this viewer may see it; the look-up is written to the audit trail."""
+    async with db.transaction() as s:
+        subject = await s.get(Subject, subject_id)
+        if subject is None:
+            return None
+        divisions = await division_names(s)
+        rows = (
+            await s.scalars(
+                select(CreditRecord)
+                .where(CreditRecord.subject_id == subject_id)
+                .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+            )
+        ).all()
+        shown = [r for r in rows if _may_see(viewer, subject_id, r, today)]
+        records = tuple(
+            RecordView(
+                id=r.id,
+                category=r.category,
+                doc_number=r.doc_number,
+                department=r.source_name,
+                decision_date=r.decision_date,
+                title=r.title,
+                severity=r.severity,
+                status=r.status,
+                publication_end=r.publication_end,
+                published=visibility.is_published(r, today),
+            )
+            for r in shown
+        )
+        listings = tuple(
+            Listing(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
+            for r in shown
+            if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
+        )
+        flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
+        s.add(
+            AuditEntry(
+                account_id=viewer.account_id,
+                role=viewer.role,
+                action="view_subject",
+                subject_id=subject_id,
+                reason=reason,
+                detail={"channel": channel, "records_shown": len(records)},
+            )
+        )
+        return SubjectCard(
+            subject_id=subject.id,
+            **_subject_fields(subject, viewer, divisions),  # type: ignore[arg-type]
+            flags=flags,
+            records=records,
+            listings=listings,
+        )
+
+
+def _may_see(viewer: Viewer, subject_id: int, record: CreditRecord, today: dt.date) -> bool:
+    """Role rules first; a subject's own bound account sees its own published file as well."""
+    if visibility.visible_to(viewer.role, record, today):
+        return True
+    return subject_id in viewer.subject_ids and visibility.is_published(record, today)

@@ -1,0 +1,75 @@
+"""Binding a Telegram user to a role with a one-time code; who am I; unbinding; deactivation."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from db.accounts import ROLE_LABELS, AccountError, redeem_invitation, set_active, unbind
+from handlers.common import caller, reply, services
+
+
+async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not context.args:
+        await reply(update, "请在命令后附上管理员提供的绑定码，例如：/bind ABCDE-FGHJK")
+        return
+    user = update.effective_user
+    assert user is not None
+    try:
+        account = await redeem_invitation(services(context).db, user.id, context.args[0], user.full_name)
+    except AccountError as exc:
+        await reply(update, str(exc))
+        return
+    dept = f"，所属部门：{account.department.name}" if account.department else ""
+    await reply(update, f"绑定成功。您的角色：{ROLE_LABELS[account.role]}{dept}。发送 /help 查看可用功能。")
+
+
+async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    account, _viewer = await caller(update, context)
+    lines = [f"角色：{ROLE_LABELS.get(account.role, account.role)}"]
+    if not account.active:
+        lines.append("状态：已停用（仅可按公众身份查询）")
+    if account.department:
+        lines.append(f"部门：{account.department.name}")
+    for subject in account.subjects:
+        lines.append(f"绑定主体：{subject.name}")
+    await reply(update, "\n".join(lines))
+
+
+async def unbind_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    assert user is not None
+    await unbind(services(context).db, user.id)
+    await reply(update, "已解除绑定，您现在以公众身份使用。")
+
+
+async def _set_active(update: Update, context: ContextTypes.DEFAULT_TYPE, active: bool) -> None:
+    _account, viewer = await caller(update, context)
+    if viewer.role != "admin":
+        await reply(update, "只有系统管理员可以停用或启用账号。")
+        return
+    if not context.args or not context.args[0].isdigit():
+        await reply(update, "用法：/deactivate 用户ID（或 /activate 用户ID）")
+        return
+    try:
+        await set_active(services(context).db, int(context.args[0]), active)
+    except AccountError as exc:
+        await reply(update, str(exc))
+        return
+    await reply(update, f"账号 {context.args[0]} 已{'启用' if active else '停用'}。")
+
+
+async def deactivate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _set_active(update, context, False)
+
+
+async def activate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _set_active(update, context, True)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("bind", bind))
+    app.add_handler(CommandHandler("whoami", whoami))
+    app.add_handler(CommandHandler("unbind", unbind_cmd))
+    app.add_handler(CommandHandler("deactivate", deactivate))
+    app.add_handler(CommandHandler("activate", activate))

@@ -1,0 +1,127 @@
+"""逢办必查 for officials: pick the matter, see the measures that apply, report what was done."""
+
+from __future__ import annotations
+
+from rules.measures import MATTERS
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from db.checks import FEEDBACK, CheckError, raise_check, record_feedback
+from db.lookup import Viewer
+from handlers.common import Buttons, caller, reply, services
+
+NOTE = 1
+NOTE_TIMEOUT_SECONDS = 15 * 60
+
+
+def matter_buttons(subject_id: int) -> Buttons:
+    items = list(MATTERS.items())
+    return [[(label, f"mt:{subject_id}:{key}") for key, label in items[i : i + 2]] for i in range(0, len(items), 2)]
+
+
+async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    _account, viewer = await caller(update, context)
+    if not viewer.is_staff:
+        await reply(update, "逢办必查仅限办事人员使用。")
+        return
+    await reply(update, "请选择您正在办理的事项：", matter_buttons(int(cq.data.split(":")[1])))
+
+
+async def answer_matter(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, matter: str) -> None:
+    svc = services(context)
+    try:
+        answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
+    except CheckError as exc:
+        await reply(update, str(exc))
+        return
+    lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[matter]}"]
+    if answer.measures:
+        lines.append("应采取的联合惩戒措施：")
+        lines += [f"{i}. {m.text}\n   依据：{m.reason}" for i, m in enumerate(answer.measures, 1)]
+    else:
+        lines.append("未发现需要对该事项采取的联合惩戒措施，可按正常程序办理。")
+    lines.append("\n办理后请反馈结果：")
+    buttons: Buttons = [[(label, f"fb:{answer.check_id}:{key}") for key, label in FEEDBACK.items()]]
+    await reply(update, "\n".join(lines), buttons)
+
+
+async def on_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    _tag, subject_id, matter = cq.data.split(":")
+    _account, viewer = await caller(update, context)
+    await answer_matter(update, context, viewer, int(subject_id), matter)
+
+
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    _tag, check_id, kind = cq.data.split(":")
+    if kind == "other":
+        assert context.user_data is not None
+        context.user_data["feedback_check"] = int(check_id)
+        await reply(update, "请简要说明办理情况（发送 /cancel 取消）：")
+        return NOTE
+    await _save(update, context, int(check_id), kind, None)
+    return ConversationHandler.END
+
+
+async def on_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert context.user_data is not None and update.effective_message is not None
+    check_id = context.user_data.pop("feedback_check", None)
+    if check_id is not None:
+        await _save(update, context, check_id, "other", (update.effective_message.text or "").strip()[:500])
+    return ConversationHandler.END
+
+
+async def _save(update: Update, context: ContextTypes.DEFAULT_TYPE, check_id: int, kind: str, note: str | None) -> None:
+    _account, viewer = await caller(update, context)
+    try:
+        await record_feedback(services(context).db, viewer, check_id, kind, note)
+    except CheckError as exc:
+        await reply(update, str(exc))
+        return
+    await reply(update, f"已记录反馈：{FEEDBACK[kind]}{'（' + note + '）' if note else ''}。谢谢！")
+
+
+async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop("feedback_check", None)
+    await reply(update, "已取消。这次核查仍可稍后反馈。")
+    return ConversationHandler.END
+
+
+async def on_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_chat:
+        await update.effective_chat.send_message("反馈说明等待超时，已取消。这次核查仍可稍后反馈。")
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(on_choose_matter, pattern=r"^c:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_matter, pattern=r"^mt:\d+:\w+$"))
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_feedback, pattern=r"^fb:\d+:\w+$")],
+            states={
+                NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_note)],
+                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],
+            },
+            fallbacks=[CommandHandler("cancel", on_cancel)],
+            conversation_timeout=NOTE_TIMEOUT_SECONDS,
+            per_message=False,
+            name="check_feedback",
+        )
+    )

@@ -1,0 +1,47 @@
+"""Small helpers every conversation module shares: services, the caller's account, replying."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.services import SERVICES_KEY, Services
+from db.accounts import account_for_user
+from db.lookup import Viewer
+from db.models import Account
+
+Buttons = list[list[tuple[str, str]]]
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data[SERVICES_KEY]
+
+
+async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Account, Viewer]:
+    """The caller's account (created as `public` on first contact) and what it may see."""
+    user = update.effective_user
+    assert user is not None
+    async with services(context).db.transaction() as s:
+        account = await account_for_user(s, user.id, user.full_name)
+        await account.awaitable_attrs.department
+        subjects = await account.awaitable_attrs.subjects
+        viewer = Viewer(
+            account_id=account.id,
+            role=account.role if account.active else "public",
+            department_id=account.department_id if account.active else None,
+            subject_ids=frozenset(sub.id for sub in subjects) if account.active else frozenset(),
+        )
+    return account, viewer
+
+
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in buttons])
+
+
+async def reply(update: Update, text: str, buttons: Buttons | None = None) -> None:
+    """Answer in the chat the update came from, whether it was a message or a button press."""
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_message(text, reply_markup=keyboard(buttons))

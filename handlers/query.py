@@ -1,0 +1,181 @@
+"""Free-text questions: understand, find the subject, answer with its card (逢办必查 starts here).
+
+The rule that matters most: a card is shown straight away only when the resolver says the subject
+is clearly the one meant; otherwise the user picks from buttons. A confident wrong answer is the
+worst thing this bot can do.
+"""
+
+from __future__ import annotations
+
+from nlp.intent import Query, parse
+from nlp.resolver import Candidate
+from rules.measures import MATTERS
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from db.lookup import Viewer, view_subject
+from db.subjects import find_by_id_number, subject_briefs
+from handlers.common import Buttons, caller, reply, services
+from handlers.render import card_text
+from rules.categories import normalize_category
+from rules.masking import mask_person_name
+
+ROUTED = {
+    "declare": "自主申报",
+    "repair": "信用修复",
+    "objection": "异议申请",
+    "due": "报送期限查询",
+    "remind": "报送提醒",
+}
+NOT_FOUND = "没有找到与“{name}”相符的主体。请核对名称，或输入统一社会信用代码查询。"
+
+
+async def show_card(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    viewer: Viewer,
+    subject_id: int,
+    category: str | None = None,
+    page: int = 0,
+    note: str | None = None,
+    matter: str | None = None,
+) -> None:
+    svc = services(context)
+    reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
+    card = await view_subject(svc.db, subject_id, viewer, svc.today(), reason=reason)
+    if card is None:
+        await reply(update, "该主体已不在档案中。")
+        return
+    text, more = card_text(card, viewer.is_staff, category, page)
+    if note:
+        text = f"{note}\n\n{text}"
+    buttons: Buttons = []
+    if more:
+        buttons.append([("更多记录", f"p:{subject_id}:{page + 1}:{category or '-'}")])
+    if viewer.is_staff:
+        buttons.append([("逢办必查：选择办理事项", f"c:{subject_id}")])
+    await reply(update, text, buttons)
+    if matter and viewer.is_staff:
+        from handlers.check import answer_matter
+
+        await answer_matter(update, context, viewer, subject_id, matter)
+
+
+async def offer_candidates(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, intro: str, candidates: list[Candidate], query: Query
+) -> None:
+    briefs = await subject_briefs(services(context).db, [c.subject_id for c in candidates])
+    buttons: Buttons = []
+    for c in candidates:
+        brief = briefs.get(c.subject_id)
+        if brief is None:
+            continue
+        name = brief.name if (brief.kind != "自然人" or viewer.is_staff) else mask_person_name(brief.name)
+        label = " · ".join(part for part in (name, brief.division, brief.uscc or brief.id_masked) if part)
+        buttons.append([(label[:60], f"s:{c.subject_id}:{query.category or '-'}:{query.matter or '-'}")])
+    await reply(update, intro, buttons)
+
+
+async def answer_codes(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, query: Query) -> bool:
+    svc = services(context)
+    assert svc.index is not None
+    for mention in query.uscc:
+        if mention.valid:
+            entry = svc.index.by_uscc(mention.value)
+            if entry is None:
+                await reply(update, f"档案中没有统一社会信用代码为 {mention.value} 的主体。")
+            else:
+                await show_card(update, context, viewer, entry.subject_id, query.category, matter=query.matter)
+            return True
+        near = svc.index.near_uscc(mention.value) if mention.value and len(mention.value) == 18 else []
+        if len(near) == 1:
+            await offer_candidates(
+                update,
+                context,
+                viewer,
+                f"您输入的代码有误：{mention.error}\n档案中只有一个主体的代码与它仅差一位，是否要查它？",
+                [Candidate(near[0].subject_id, near[0].name, near[0].division_code, near[0].uscc, 0.0, near[0].uscc or "", "code")],
+                query,
+            )
+        else:
+            await reply(update, f"统一社会信用代码有误：{mention.error}。请核对后重新输入。")
+        return True
+    for mention in query.id_numbers:
+        if not viewer.is_staff:
+            await reply(update, "按身份证号查询仅限办事人员使用。公众可输入企业名称或统一社会信用代码查询。")
+            return True
+        if not mention.valid:
+            await reply(update, f"身份证号码有误：{mention.error}。")
+            return True
+        subject_id = await find_by_id_number(svc.db, mention.value, svc.settings.privacy.id_hash_key)
+        if subject_id is None:
+            await reply(update, "档案中没有该身份证号对应的自然人。")
+        else:
+            await show_card(update, context, viewer, subject_id, query.category, matter=query.matter)
+        return True
+    return False
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    svc = services(context)
+    assert svc.lexicon is not None and svc.index is not None
+    _account, viewer = await caller(update, context)
+    query = parse(message.text, svc.lexicon)
+    if query.intent == "help" or query.intent == "greeting":
+        from handlers.start import help_text
+
+        await reply(update, await help_text(update, context))
+        return
+    if query.intent in ROUTED:
+        await reply(update, f"“{ROUTED[query.intent]}”功能正在建设中，暂不能在机器人内办理。您可以先查询主体的信用信息。")
+        return
+    if await answer_codes(update, context, viewer, query):
+        return
+    if not query.names:
+        await reply(update, "请告诉我要查询的企业名称、简称或统一社会信用代码，例如：查询 恒达建材。发送 /help 查看更多用法。")
+        return
+    name = query.names[0]
+    result = svc.index.resolve(name, division_code=query.division_code)
+    if result.status == "clear":
+        await show_card(update, context, viewer, result.candidates[0].subject_id, query.category, matter=query.matter)
+    elif result.status == "ambiguous":
+        await offer_candidates(update, context, viewer, f"找到多个与“{name}”相近的主体，请选择：", result.candidates, query)
+    elif result.candidates:
+        await offer_candidates(
+            update, context, viewer, NOT_FOUND.format(name=name) + "\n以下是名称最接近的主体：", result.candidates, query
+        )
+    else:
+        await reply(update, NOT_FOUND.format(name=name))
+
+
+def _opt(value: str) -> str | None:
+    return None if value == "-" else value
+
+
+async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A candidate button: s:<subject>:<category>:<matter>."""
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    _tag, subject_id, category, matter = cq.data.split(":")
+    _account, viewer = await caller(update, context)
+    await show_card(update, context, viewer, int(subject_id), normalize_category(category) if _opt(category) else None, matter=_opt(matter))
+
+
+async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "more" button: p:<subject>:<page>:<category>."""
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    _tag, subject_id, page, category = cq.data.split(":")
+    _account, viewer = await caller(update, context)
+    await show_card(update, context, viewer, int(subject_id), _opt(category), page=int(page))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(on_pick, pattern=r"^s:\d+:[^:]+:[^:]+$"))
+    app.add_handler(CallbackQueryHandler(on_page, pattern=r"^p:\d+:\d+:[^:]+$"))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))

@@ -1,0 +1,57 @@
+"""Chinese text for cards, candidate lists and measures. Masking was already applied upstream."""
+
+from __future__ import annotations
+
+from db.lookup import RecordView, SubjectCard
+
+PAGE_SIZE = 5
+STATUS_NOTES = {"objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
+
+
+def record_line(r: RecordView, staff: bool) -> str:
+    parts = [f"[{r.category}] {r.decision_date:%Y-%m-%d} {r.doc_number}", r.department]
+    if r.title:
+        parts.insert(1, r.title)
+    if r.severity:
+        parts.append(f"严重程度：{r.severity}")
+    notes = []
+    if r.status in STATUS_NOTES and (staff or r.status == "objected"):
+        notes.append(STATUS_NOTES[r.status])
+    if staff and not r.published and r.status == "active":
+        notes.append("未公示")
+    if r.published and r.publication_end:
+        notes.append(f"公示至 {r.publication_end:%Y-%m-%d}")
+    line = " · ".join(parts)
+    return line + (f"（{'；'.join(notes)}）" if notes else "")
+
+
+def card_text(card: SubjectCard, staff: bool, category: str | None = None, page: int = 0) -> tuple[str, bool]:
+    """The card and whether more records remain after this page."""
+    lines = [f"【{card.name}】"]
+    lines += [f"⚠️ {flag}" for flag in card.flags]
+    lines.append(f"主体类别：{card.kind}")
+    lines.append(f"{card.code_label}：{card.code}")
+    if card.legal_rep and card.kind != "自然人":
+        lines.append(f"法定代表人：{card.legal_rep}")
+    if card.division:
+        lines.append(f"所属区划：{card.division}")
+    lines.append(f"登记状态：{card.status}")
+    records = [r for r in card.records if category is None or r.category == category]
+    counts = card.counts
+    lines.append("")
+    if category:
+        lines.append(f"—— {category}：{len(records)} 条 ——")
+    elif counts:
+        lines.append("—— 信用记录 ——")
+        lines.append("、".join(f"{cat} {n} 条" for cat, n in counts.most_common()))
+    else:
+        lines.append("—— 信用记录 ——")
+    if not records:
+        lines.append("暂无可查看的记录。")
+    start = page * PAGE_SIZE
+    for r in records[start : start + PAGE_SIZE]:
+        lines.append("· " + record_line(r, staff))
+    more = len(records) > start + PAGE_SIZE
+    if more:
+        lines.append(f"（第 {page + 1} 页，共 {(len(records) + PAGE_SIZE - 1) // PAGE_SIZE} 页）")
+    return "\n".join(lines), more

@@ -1,0 +1,43 @@
+"""/start and /help: what this bot does, told for the caller's role."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from handlers.common import caller, reply, services
+
+COMMON = (
+    "直接输入企业名称、简称、统一社会信用代码即可查询，例如：\n"
+    "  · 查询 安康市恒达建材有限公司\n"
+    "  · 恒达建材有没有行政处罚\n"
+    "  · 汉阴的恒达\n"
+    "  · 91610900XXXXXXXXXX（统一社会信用代码）\n"
+)
+STAFF = (
+    "办事人员还可以：\n"
+    "  · 在主体信息下方点击“逢办必查”，选择办理事项，查看应采取的联合惩戒措施并反馈办理结果\n"
+    "  · 输入身份证号查询自然人（结果仅显示脱敏号码）\n"
+)
+ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
+ADMIN = "管理员：/stats 查看逢办必查统计。\n"
+
+
+async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    _account, viewer = await caller(update, context)
+    platform = services(context).settings.region.platform_name
+    parts = [f"您好，这里是“信用通”——{platform}查询机器人。\n", COMMON]
+    if viewer.is_staff:
+        parts.append(STAFF)
+    if viewer.role == "admin":
+        parts.append(ADMIN)
+    parts.append(ACCOUNT)
+    return "\n".join(parts)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply(update, await help_text(update, context))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler(["start", "help"], start))

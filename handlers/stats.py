@@ -1,0 +1,27 @@
+"""/stats: the admin's view of 逢办必查 — checks per department and matter, and those never reported back."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from db.checks import check_stats
+from handlers.common import caller, reply, services
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _account, viewer = await caller(update, context)
+    if viewer.role != "admin":
+        await reply(update, "只有系统管理员可以查看统计。")
+        return
+    result = await check_stats(services(context).db)
+    if not result.total:
+        await reply(update, "还没有逢办必查记录。")
+        return
+    lines = [f"逢办必查统计：共 {result.total} 次，未反馈 {result.without_feedback} 次", ""]
+    lines += [f"· {dept} · {matter}：{n} 次（未反馈 {open_}）" for dept, matter, n, open_ in result.rows]
+    await reply(update, "\n".join(lines))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("stats", stats))

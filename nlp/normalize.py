@@ -1,0 +1,185 @@
+"""Text normalisation shared by the intent parser and the name index.
+
+Users type on phones: full-width digits (９１６１…), traditional characters (恆達), spaces in the
+middle of names, and polite filler around the one thing that matters. Everything the index stores and
+everything a query looks up goes through the same functions here, so a name typed any of those ways
+lands on the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+# Filler around a question; longest first so "帮我查一下" wins over "查一下". Deliberately no bare
+# "信用": it occurs inside real names (农村信用合作联社).
+FILLER_PHRASES: tuple[str, ...] = (
+    "麻烦帮我查一下",
+    "麻烦帮我查询",
+    "帮我查询一下",
+    "帮忙查询一下",
+    "帮我查一下",
+    "帮忙查一下",
+    "帮我看一下",
+    "帮我看看",
+    "帮我查查",
+    "帮我查询",
+    "帮忙查询",
+    "请帮我查",
+    "帮我查",
+    "帮忙查",
+    "请查一下",
+    "查询一下",
+    "我想查询",
+    "我想查一下",
+    "我想查",
+    "我要查询",
+    "我要查",
+    "查一下",
+    "查一查",
+    "看一下",
+    "请问一下",
+    "请问",
+    "麻烦",
+    "信用怎么样",
+    "信用如何",
+    "信用情况",
+    "信用记录",
+    "信用状况",
+    "信用信息",
+    "信用报告",
+    "怎么样",
+    "有没有",
+    "有无",
+    "是否有",
+    "的情况",
+    "情况",
+    "查询",
+    "记录",
+)
+
+_PUNCT_CATEGORIES = ("P", "S")  # punctuation and symbols: both are separators for us
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+_FILLER_RE = re.compile("|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)))
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    """The converter is built once and only when first needed: import stays cheap."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional to simplified (恆達 → 恒达); simplified text passes through unchanged."""
+    if text.isascii():
+        return text
+    return _t2s().convert(text)
+
+
+def is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _punct_to_space(text: str) -> str:
+    return "".join(" " if unicodedata.category(ch)[0] in _PUNCT_CATEGORIES else ch for ch in text)
+
+
+def basic(text: str) -> str:
+    """NFKC + simplified + punctuation as spaces + lower case + no spaces inside Chinese runs.
+
+    This is the form names are stored under: it keeps every character of the name itself.
+    """
+    text = unicodedata.normalize("NFKC", text or "")
+    text = to_simplified(text)
+    text = _punct_to_space(text).lower()
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def strip_filler(text: str) -> str:
+    """Remove the polite phrases around a question ("帮我查一下…的情况")."""
+    return _SPACES.sub(" ", _FILLER_RE.sub(" ", text)).strip()
+
+
+def normalize(text: str) -> str:
+    """Query text in the form the parser works on: `basic` plus filler removed."""
+    return strip_filler(basic(text))
+
+
+def name_key(name: str) -> str:
+    """Storage/lookup key of a whole name: `basic` without any space."""
+    return basic(name).replace(" ", "")
+
+
+def _longest_first(words: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({w for w in words if w}, key=len, reverse=True))
+
+
+class Affixes:
+    """Region prefixes and organisation-form suffixes, longest first, for cutting a name to its core.
+
+    Kept as a small object so the index can reuse the sorted tuples for a million names.
+    """
+
+    def __init__(self, region_words: Iterable[str], org_forms: Iterable[str], industries: Iterable[str] = ()):
+        self.region_words = _longest_first(region_words)
+        self.org_forms = _longest_first(org_forms)
+        self.industries = _longest_first(industries)
+        self._region_set = frozenset(self.region_words)
+        self._region_max = max((len(w) for w in self.region_words), default=0)
+
+    def split_region(self, key: str) -> tuple[str, str]:
+        """Leading region words (陕西省安康市汉阴县…) and the rest; repeated prefixes are all cut."""
+        pos = 0
+        while pos < len(key):
+            for size in range(min(self._region_max, len(key) - pos - 2), 1, -1):
+                if key[pos : pos + size] in self._region_set:
+                    pos += size
+                    break
+            else:
+                break
+        return key[:pos], key[pos:]
+
+    def split_org_form(self, key: str) -> tuple[str, str]:
+        """The rest and its trailing organisation form(s) (…有限责任公司, …分公司, …专业合作社)."""
+        end = len(key)
+        changed = True
+        while changed:
+            changed = False
+            for form in self.org_forms:
+                if end - len(form) >= 2 and key.endswith(form, 0, end):
+                    end -= len(form)
+                    changed = True
+                    break
+        return key[:end], key[end:]
+
+    def core(self, key: str) -> str:
+        """Name without region prefix and organisation form: 安康市恒达建材有限公司 → 恒达建材."""
+        _, rest = self.split_region(key)
+        core, _ = self.split_org_form(rest)
+        return core
+
+    def brand(self, core: str) -> str | None:
+        """The 字号 alone (恒达建材 → 恒达), or None when no industry word ends the core."""
+        for word in self.industries:
+            if len(core) - len(word) >= 2 and core.endswith(word):
+                return core[: -len(word)]
+        return None
+
+
+def name_core(name: str, region_words: Iterable[str], org_forms: Iterable[str] | None = None) -> str:
+    """Convenience form of `Affixes.core` for callers holding only word lists.
+
+    Without explicit `org_forms` the packaged list is used.
+    """
+    if org_forms is None:
+        from nlp.lexicon import load_word_list
+
+        org_forms = [w for w, _ in load_word_list("org_forms")]
+    return Affixes(region_words, org_forms).core(name_key(name))

@@ -1,0 +1,569 @@
+"""In-memory name index: a typed name → the subject(s) meant, with an honest "is it clear?".
+
+Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 270 ms per query):
+
+* Every indexed name (current name, 曾用名, 简称) becomes a *row*. A row is looked up through keys:
+  the whole name, its core (no region prefix, no organisation form), the 字号 alone, the pinyin and
+  the pinyin initials of the core, the core with one character deleted (so one wrong, missing, extra
+  or swapped character meets the original with one deletion on each side), and the character bigrams
+  of the core for a last fuzzy pass.
+* Keys are not kept as Python strings: at a million subjects that is gigabytes. Each table packs
+  (40-bit hash of the key << 24 | row) into one sorted `array('Q')`, so a lookup is two bisections and
+  the rows of a key are contiguous. Incremental changes (the refresh after an import) go into a
+  small dict overlay until it is worth merging; removed or replaced rows are only marked dead.
+* Tiers decide how strong a match is: exact name > core > pinyin (homophones) > 字号 > initials >
+  one edit > fuzzy. The first tier with a live candidate decides; answering "clear" requires exactly
+  one subject in that tier (after the district filter) and a tier that is strong enough for the
+  length of the name. Anything else is "ambiguous" (the handler shows buttons) or "none" with the
+  nearest names. A confident wrong answer is the worst failure, so doubtful cases go to the user.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from nlp.lexicon import Lexicon
+from nlp.normalize import Affixes, name_key
+from nlp.pinyin import PinyinTable
+
+Status = Literal["clear", "ambiguous", "none"]
+
+_HASH_BITS = 40
+_HASH_MASK = (1 << _HASH_BITS) - 1
+_ROW_BITS = 24
+_ROW_MASK = (1 << _ROW_BITS) - 1
+# Bigrams in more rows than this carry no information for the fuzzy pass (建材, 有限…).
+_BIGRAM_DF_CAP = 4000
+_FUZZY_RERANK = 2000
+_OVERLAY_MERGE = 50_000
+
+ALIAS_NAME, ALIAS_FORMER, ALIAS_SHORT = 0, 1, 2
+_SOURCE_LABEL = {ALIAS_NAME: "名称", ALIAS_FORMER: "曾用名", ALIAS_SHORT: "简称"}
+_ALIAS_KIND = {"曾用名": ALIAS_FORMER, "简称": ALIAS_SHORT}
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    subject_id: int
+    name: str
+    kind: str
+    uscc: str | None
+    division_code: str | None
+    aliases: tuple[tuple[str, str], ...] = ()  # (alias, kind 曾用名/简称)
+
+
+@dataclass
+class Candidate:
+    subject_id: int
+    name: str
+    division_code: str | None
+    uscc: str | None
+    score: float
+    matched: str  # which name/alias/pinyin matched
+    how: str  # exact / alias / core / pinyin / initials / brand / edit / fuzzy / code
+
+
+@dataclass
+class Resolution:
+    status: Status
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def _h(key: str) -> int:
+    return hash(key) & _HASH_MASK
+
+
+class _Table:
+    """Multimap str → rows: a packed sorted array for the bulk, a dict overlay for small updates."""
+
+    __slots__ = ("_base", "_overlay", "_pending")
+
+    def __init__(self) -> None:
+        self._base = array("Q")
+        self._pending: list[int] = []
+        self._overlay: dict[int, list[int]] = {}
+
+    def stage(self, key: str, row: int) -> None:
+        self._pending.append((_h(key) << _ROW_BITS) | row)
+
+    def add_small(self, key: str, row: int) -> None:
+        self._overlay.setdefault(_h(key), []).append(row)
+
+    def freeze(self) -> None:
+        """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
+        if not self._pending and not self._overlay:
+            return
+        merged = self._pending
+        self._pending = []
+        for h, rows in self._overlay.items():
+            merged.extend((h << _ROW_BITS) | r for r in rows)
+        self._overlay = {}
+        if self._base:
+            merged.extend(self._base)
+        merged.sort()
+        self._base = array("Q", merged)
+
+    @property
+    def overlay_size(self) -> int:
+        return len(self._overlay)
+
+    def _range(self, key: str) -> tuple[int, int, int]:
+        h = _h(key)
+        lo = bisect.bisect_left(self._base, h << _ROW_BITS)
+        hi = bisect.bisect_left(self._base, (h + 1) << _ROW_BITS, lo)
+        return h, lo, hi
+
+    def count(self, key: str) -> int:
+        h, lo, hi = self._range(key)
+        return hi - lo + len(self._overlay.get(h, ()))
+
+    def get(self, key: str, cap: int | None = None) -> list[int]:
+        h, lo, hi = self._range(key)
+        if cap is not None and hi - lo > cap:
+            hi = lo + cap
+        rows = [v & _ROW_MASK for v in self._base[lo:hi]]
+        extra = self._overlay.get(h)
+        if extra:
+            rows.extend(extra)
+        return rows
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """Every lookup key of one indexed name."""
+
+    full: str
+    core: str
+    brand: str | None
+    pinyin: str
+    initials: str
+
+
+def division_prefix(code: str) -> str:
+    """610900 → 6109, 610921 → 610921: a city filter covers its districts and counties."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+class NameIndex:
+    """The name and code index of all subjects; see the module docstring for the design."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.affixes: Affixes = lexicon.affixes()
+        self.pinyin = PinyinTable()
+        self._entries: dict[int, IndexEntry] = {}
+        self._row_sid = array("q")
+        self._row_src = array("b")
+        self._row_core: list[str] = []
+        self._alive = bytearray()
+        self._dead = 0
+        self._t_full = _Table()
+        self._t_core = _Table()
+        self._t_brand = _Table()
+        self._t_pinyin = _Table()
+        self._t_initials = _Table()
+        self._t_delete = _Table()
+        self._t_bigram = _Table()
+        self._t_uscc = _Table()
+        self._t_uscc_near = _Table()
+        self._tables = (
+            self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
+            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near,
+        )  # fmt: skip
+        self._region_pinyin = sorted(
+            {self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True
+        )
+        self._region_initials = sorted(
+            {self.pinyin.initials(w) for w in self.affixes.region_words}, key=len, reverse=True
+        )
+        self._org_pinyin = sorted({self.pinyin.full(w) for w in self.affixes.org_forms}, key=len, reverse=True)
+
+    # ------------------------------------------------------------------ building
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, subject_id: object) -> bool:
+        return subject_id in self._entries
+
+    def get(self, subject_id: int) -> IndexEntry | None:
+        return self._entries.get(subject_id)
+
+    def keys_for(self, name: str) -> _Keys:
+        full = name_key(name)
+        core = self.affixes.core(full)
+        if core in self.affixes.industries or len(core) < 2:
+            # "安康建材有限公司": the region word is the 字号; cutting it would leave only the industry.
+            core, _ = self.affixes.split_org_form(full)
+        brand = self.affixes.brand(core)
+        return _Keys(full, core, brand, self.pinyin.full(core), self.pinyin.initials(core))
+
+    def add(self, entries: Iterable[IndexEntry]) -> int:
+        """Add or replace subjects (same subject_id replaces: the incremental refresh path)."""
+        batch = entries if isinstance(entries, list) else list(entries)
+        bulk = len(batch) > max(1000, len(self._entries) // 20)
+        for entry in batch:
+            old = self._entries.get(entry.subject_id)
+            if old is not None:
+                self._kill_rows(old)
+            self._entries[entry.subject_id] = entry
+            self._index_entry(entry, bulk)
+        if bulk or any(t.overlay_size > _OVERLAY_MERGE for t in self._tables):
+            for table in self._tables:
+                table.freeze()
+        return len(batch)
+
+    def remove(self, subject_id: int) -> bool:
+        old = self._entries.pop(subject_id, None)
+        if old is None:
+            return False
+        self._kill_rows(old)
+        return True
+
+    def _kill_rows(self, entry: IndexEntry) -> None:
+        for name, _ in self._names_of(entry):
+            for row in self._t_full.get(name_key(name)):
+                if self._row_sid[row] == entry.subject_id and self._alive[row]:
+                    self._alive[row] = 0
+                    self._dead += 1
+
+    @staticmethod
+    def _names_of(entry: IndexEntry) -> Iterator[tuple[str, int]]:
+        yield entry.name, ALIAS_NAME
+        for alias, kind in entry.aliases:
+            if alias and alias != entry.name:
+                yield alias, _ALIAS_KIND.get(kind, ALIAS_SHORT)
+
+    def _index_entry(self, entry: IndexEntry, bulk: bool) -> None:
+        put = "stage" if bulk else "add_small"
+        seen: set[str] = set()
+        for name, src in self._names_of(entry):
+            keys = self.keys_for(name)
+            if keys.full in seen or not keys.full:
+                continue
+            seen.add(keys.full)
+            row = len(self._row_sid)
+            if row > _ROW_MASK:
+                raise OverflowError("name index full: rebuild it")
+            self._row_sid.append(entry.subject_id)
+            self._row_src.append(src)
+            self._row_core.append(keys.core)
+            self._alive.append(1)
+            getattr(self._t_full, put)(keys.full, row)
+            getattr(self._t_core, put)(keys.core, row)
+            if keys.brand:
+                getattr(self._t_brand, put)(keys.brand, row)
+            if keys.pinyin:
+                getattr(self._t_pinyin, put)(keys.pinyin, row)
+                getattr(self._t_initials, put)(keys.initials, row)
+            core = keys.core
+            if len(core) >= 3:
+                for variant in {core[:i] + core[i + 1 :] for i in range(len(core))}:
+                    getattr(self._t_delete, put)(variant, row)
+            for bigram in {core[i : i + 2] for i in range(len(core) - 1)}:
+                getattr(self._t_bigram, put)(bigram, row)
+            if src == ALIAS_NAME and entry.uscc and len(entry.uscc) == 18:
+                code = entry.uscc
+                getattr(self._t_uscc, put)(code, row)
+                # One wrong position leaves at least one of these three keys intact.
+                getattr(self._t_uscc_near, put)("a" + code[9:], row)
+                getattr(self._t_uscc_near, put)("b" + code[:13], row)
+                getattr(self._t_uscc_near, put)("c" + code[:9] + code[13:], row)
+
+    # ------------------------------------------------------------------ codes
+
+    def _live_rows(self, rows: Iterable[int]) -> Iterator[int]:
+        alive = self._alive
+        return (r for r in rows if alive[r])
+
+    def by_uscc(self, code: str) -> IndexEntry | None:
+        code = (code or "").strip().upper()
+        for row in self._live_rows(self._t_uscc.get(code)):
+            entry = self._entries.get(self._row_sid[row])
+            if entry is not None and entry.uscc == code:
+                return entry
+        return None
+
+    def near_uscc(self, code: str) -> list[IndexEntry]:
+        """Subjects whose USCC differs from `code` in exactly one position (a mistyped character)."""
+        code = (code or "").strip().upper()
+        if len(code) != 18:
+            return []
+        rows: set[int] = set()
+        for key in ("a" + code[9:], "b" + code[:13], "c" + code[:9] + code[13:]):
+            rows.update(self._live_rows(self._t_uscc_near.get(key, cap=5000)))
+        out: dict[int, IndexEntry] = {}
+        for row in rows:
+            entry = self._entries.get(self._row_sid[row])
+            if entry is None or not entry.uscc:
+                continue
+            if sum(a != b for a, b in zip(entry.uscc, code, strict=True)) == 1:
+                out[entry.subject_id] = entry
+        return sorted(out.values(), key=lambda e: e.subject_id)
+
+    # ------------------------------------------------------------------ names
+
+    def _candidate(self, row: int, score: float, how: str, matched: str | None = None) -> Candidate | None:
+        entry = self._entries.get(self._row_sid[row])
+        if entry is None:
+            return None
+        src = self._row_src[row]
+        if matched is None:
+            matched = entry.name if src == ALIAS_NAME else f"{_SOURCE_LABEL[src]}：{self._alias_text(entry, row)}"
+        return Candidate(entry.subject_id, entry.name, entry.division_code, entry.uscc, score, matched, how)
+
+    def _alias_text(self, entry: IndexEntry, row: int) -> str:
+        core = self._row_core[row]
+        for alias, _ in entry.aliases:
+            if core in name_key(alias):
+                return alias
+        return core
+
+    def _in_division(self, row: int, prefix: str | None) -> bool:
+        if prefix is None:
+            return True
+        entry = self._entries.get(self._row_sid[row])
+        return bool(entry and entry.division_code and entry.division_code.startswith(prefix))
+
+    def _implied_division(self, region: str) -> str | None:
+        """The deepest division named in a region prefix ("安康市汉阴县" → 汉阴县's code)."""
+        best: str | None = None
+        pos = 0
+        words = self.affixes.region_words
+        while pos < len(region):
+            for w in words:
+                if region.startswith(w, pos):
+                    code = self.lexicon.region_to_code.get(w)
+                    if code and (best is None or len(division_prefix(code)) >= len(division_prefix(best))):
+                        best = code
+                    pos += len(w)
+                    break
+            else:
+                break
+        return best
+
+    def resolve(self, name: str, division_code: str | None = None, limit: int = 5) -> Resolution:
+        """Rank the subjects `name` may mean and say whether one is clearly meant."""
+        full = name_key(name)
+        if not full:
+            return Resolution("none")
+        region, rest = self.affixes.split_region(full)
+        implied = self._implied_division(region) if region else None
+        prefix = division_prefix(division_code) if division_code else None
+        soft_prefix = division_prefix(implied) if implied and prefix is None else None
+        qcore = self.affixes.core(full)
+        if qcore in self.affixes.industries or len(qcore) < 2:
+            qcore, _ = self.affixes.split_org_form(full)
+
+        tiers = self._tiers(full, qcore)
+        fallback: list[Candidate] = []
+        for tier_name, rows, strong in tiers:
+            live = list(dict.fromkeys(self._live_rows(rows)))
+            if not live:
+                continue
+            used_prefix = prefix or soft_prefix
+            filtered = [r for r in live if self._in_division(r, used_prefix)] if used_prefix else live
+            if not filtered and soft_prefix and not prefix:
+                filtered, used_prefix = live, None
+            if not filtered:
+                # The user named a district and nothing there matches: show the others, never "clear".
+                fallback.extend(self._rank(full, qcore, live, tier_name))
+                continue
+            ranked = self._rank(full, qcore, filtered, tier_name)
+            subjects = {c.subject_id for c in ranked}
+            if len(subjects) == 1 and strong(ranked[0], qcore):
+                return Resolution("clear", ranked[:1])
+            extra = [c for c in fallback if c.subject_id not in subjects]
+            return Resolution("ambiguous", (ranked + extra)[:limit] if len(ranked) < limit else ranked[:limit])
+        fuzzy = self._fuzzy(full, qcore, prefix)
+        fuzzy = [c for c in fuzzy if c.subject_id not in {f.subject_id for f in fallback}]
+        pool = sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit]
+        if fallback:
+            return Resolution("ambiguous", pool)
+        if fuzzy and fuzzy[0].score >= 80:
+            return Resolution("ambiguous", pool)
+        return Resolution("none", pool)
+
+    def _tiers(self, full: str, qcore: str) -> list[tuple[str, list[int], _Strong]]:
+        """(how, rows, is-it-strong-enough) for every tier in order of trust; rows are fetched lazily."""
+        tiers: list[tuple[str, list[int], _Strong]] = []
+        tiers.append(("exact", self._t_full.get(full), _always))
+        if qcore != full:
+            tiers.append(("core", self._t_core.get(qcore), _always))
+        elif qcore:
+            tiers.append(("core", self._t_core.get(qcore), _always))
+        if full.isascii():
+            letters = "".join(ch for ch in full if ch.isalpha())
+            if len(letters) >= 2:
+                tiers.append(("pinyin", self._pinyin_rows(letters), _always))
+                if len(letters) >= 3:
+                    tiers.append(("initials", self._initials_rows(letters), _min_len(4, letters)))
+            return tiers
+        py = self.pinyin.full(qcore)
+        if py:
+            tiers.append(("pinyin", self._t_pinyin.get(py), _always))
+        tiers.append(("brand", self._t_brand.get(qcore, cap=20000), _always))
+        tiers.append(("edit", self._edit_rows(qcore), self._edit_strong))
+        return tiers
+
+    def _pinyin_rows(self, letters: str) -> list[int]:
+        rows = self._t_pinyin.get(letters)
+        if rows:
+            return rows
+        for variant in self._strip_ascii(letters, self._region_pinyin, self._org_pinyin):
+            rows = self._t_pinyin.get(variant)
+            if rows:
+                return rows
+        return []
+
+    def _initials_rows(self, letters: str) -> list[int]:
+        rows = self._t_initials.get(letters)
+        if rows:
+            return rows
+        for variant in self._strip_ascii(letters, self._region_initials, ()):
+            rows = self._t_initials.get(variant)
+            if rows:
+                return rows
+        return []
+
+    @staticmethod
+    def _strip_ascii(letters: str, prefixes: list[str], suffixes: list[str]) -> list[str]:
+        out = []
+        for p in prefixes:
+            if p and letters.startswith(p) and len(letters) - len(p) >= 2:
+                out.append(letters[len(p) :])
+                break
+        for s in suffixes:
+            for base in [letters, *out]:
+                if s and base.endswith(s) and len(base) - len(s) >= 2:
+                    out.append(base[: -len(s)])
+        return out
+
+    def _edit_rows(self, qcore: str) -> list[int]:
+        """Rows whose core is one edit (or one adjacent swap) away from the query core."""
+        if len(qcore) < 3:
+            return []
+        variants = {qcore} | {qcore[:i] + qcore[i + 1 :] for i in range(len(qcore))}
+        rows: list[int] = []
+        for v in variants:
+            rows.extend(self._t_delete.get(v, cap=2000))
+        # Also the deletions of the query itself found as whole cores ("恒达建材s" → "恒达建材").
+        for i in range(len(qcore)):
+            rows.extend(self._t_core.get(qcore[:i] + qcore[i + 1 :], cap=2000))
+        return [r for r in dict.fromkeys(rows) if OSA.distance(qcore, self._row_core[r], score_cutoff=1) <= 1]
+
+    def _edit_strong(self, cand: Candidate, qcore: str) -> bool:
+        """One edit is trusted only where it cannot turn one real name into another.
+
+        A swap keeps every character; a missing or extra character in a name of 4+ keeps enough;
+        a substituted character in a short name (恒远建材 vs 恒达建材) may be a different firm.
+        """
+        core = self._core_of_candidate(cand, qcore)
+        if len(core) != len(qcore):
+            return min(len(core), len(qcore)) >= 4
+        diff = [i for i, (a, b) in enumerate(zip(core, qcore, strict=True)) if a != b]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            return len(core) >= 3
+        return len(core) >= 6
+
+    def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
+        best = ""
+        for name, _ in self._names_of(self._entries[cand.subject_id]):
+            core = self.keys_for(name).core
+            if OSA.distance(qcore, core, score_cutoff=1) <= 1:
+                return core
+            best = best or core
+        return best
+
+    def _rank(self, full: str, qcore: str, rows: list[int], how: str) -> list[Candidate]:
+        base = _TIER_SCORE[how]
+        best: dict[int, Candidate] = {}
+        for row in rows[:_FUZZY_RERANK]:
+            sid = self._row_sid[row]
+            entry = self._entries.get(sid)
+            if entry is None:
+                continue
+            # Within a tier, prefer the name closest to what was typed (有限公司 vs 有限责任公司).
+            closeness = fuzz.ratio(full, name_key(entry.name)) / 100.0
+            score = base + 4.0 * closeness + (0.5 if self._row_src[row] == ALIAS_NAME else 0.0)
+            cand = best.get(sid)
+            if cand is None or score > cand.score:
+                made = self._candidate(row, round(score, 2), how)
+                if made is not None:
+                    best[sid] = made
+        return sorted(best.values(), key=lambda c: (-c.score, c.subject_id))
+
+    def _fuzzy(self, full: str, qcore: str, prefix: str | None) -> list[Candidate]:
+        """Last resort: rare shared bigrams gather candidates, rapidfuzz scores them."""
+        bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
+        counts: Counter[int] = Counter()
+        for bg in bigrams:
+            if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
+                continue
+            counts.update(self._t_bigram.get(bg))
+        if not counts:
+            return []
+        scored: dict[int, Candidate] = {}
+        for row, _n in counts.most_common(_FUZZY_RERANK):
+            if not self._alive[row] or not self._in_division(row, prefix):
+                continue
+            score = fuzz.ratio(qcore, self._row_core[row]) * 0.85
+            sid = self._row_sid[row]
+            if sid not in scored or score > scored[sid].score:
+                made = self._candidate(row, round(score, 2), "fuzzy")
+                if made is not None:
+                    scored[sid] = made
+        return sorted(scored.values(), key=lambda c: (-c.score, c.subject_id))[:10]
+
+    # ------------------------------------------------------------------ stats
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "subjects": len(self._entries),
+            "rows": len(self._row_sid),
+            "dead_rows": self._dead,
+            "keys": sum(len(t._base) for t in self._tables),
+        }
+
+
+class _Strong:
+    """Callable protocol: is a single candidate of this tier enough for a clear answer?"""
+
+    def __call__(self, cand: Candidate, qcore: str) -> bool:  # pragma: no cover - protocol only
+        raise NotImplementedError
+
+
+def _always(cand: Candidate, qcore: str) -> bool:
+    return True
+
+
+def _min_len(n: int, letters: str):  # type: ignore[no-untyped-def]
+    def check(cand: Candidate, qcore: str) -> bool:
+        return len(letters) >= n
+
+    return check
+
+
+_TIER_SCORE = {
+    "exact": 95.0,
+    "core": 90.0,
+    "pinyin": 85.0,
+    "brand": 80.0,
+    "initials": 75.0,
+    "edit": 70.0,
+    "fuzzy": 0.0,
+}
