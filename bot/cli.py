@@ -63,10 +63,41 @@ def build_parser() -> argparse.ArgumentParser:
         _add_db(p)
         p.add_argument("--user", type=int, required=True, help="Telegram 用户 ID")
 
+    due = sub.add_parser("due", help="计算报送期限（工作日，含调休）")
+    due.add_argument("date", help="决定日期，例如 2026-09-28")
+    due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
+    due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
+
     from bot import cli_import
 
     cli_import.add_parser(sub)
     return parser
+
+
+def _due(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from handlers.due import due_text
+    from nlp.dates import DateError, parse_date
+    from rules.categories import normalize_category
+    from rules.workcal import WorkCalendar
+
+    today = dt.datetime.now(settings.tz).date()
+    try:
+        today = parse_date(args.today, today) if args.today else today
+        decision = parse_date(args.date, today)
+    except DateError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    category = None
+    if args.category:
+        category = normalize_category(args.category)
+        if category is None:
+            print(f"未知的信息类别：{args.category}", file=sys.stderr)
+            return 2
+    calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    print(due_text(calendar, decision, category, today))
+    return 0
 
 
 async def _console(settings: Settings, args: argparse.Namespace, banner: str | None = None) -> int:
@@ -94,10 +125,10 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from db.demo.load import build_demo, demo_present, showcase_help
     from rich.progress import Progress
 
     from db import migrate
-    from db.demo.load import build_demo, demo_present, showcase_help
     from db.session import Database
 
     db = Database(settings.database.url)
@@ -199,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Any] = {"console": _console, "demo": _demo, "db": _db, "admin": _admin}
     if args.command == "run":
         return _run_telegram(settings)
+    if args.command == "due":
+        return _due(settings, args)
     if args.command == "import":
         from bot import cli_import
 

@@ -46,6 +46,8 @@ class DivisionInfo:
     doc_abbr: str
     towns: tuple[str, ...] = ()
     former: tuple[FormerDivision, ...] = ()
+    # Share of the demo archive's subjects located here (roughly the population); data, not code.
+    weight: float = 1.0
 
     @property
     def former_codes(self) -> tuple[str, ...]:
@@ -92,6 +94,8 @@ class RegionData:
     platform_name: str
     divisions: tuple[DivisionInfo, ...]
     departments: tuple[DepartmentInfo, ...]
+    # Share of companies registered by the city rather than a county (USCC positions 3-8 = city code).
+    city_registration_share: float = 0.25
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -163,6 +167,7 @@ def _parse(raw: dict[str, Any], source: Path | None) -> RegionData:
                 doc_abbr=d.get("doc_abbr", d["short_name"]),
                 towns=tuple(d.get("towns", ())),
                 former=former,
+                weight=float(d.get("weight", 1.0)),
             )
         )
     codes = [d.code for d in divisions]
@@ -211,6 +216,7 @@ def _parse(raw: dict[str, Any], source: Path | None) -> RegionData:
         platform_name=region.get("platform_name", f"{city.name}公共信用信息平台"),
         divisions=tuple(divisions),
         departments=tuple(departments),
+        city_registration_share=float(region.get("city_registration_share", 0.25)),
         source=source,
     )
 

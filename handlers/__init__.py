@@ -6,7 +6,7 @@ from telegram.ext import Application
 
 
 def register_handlers(app: Application) -> None:
-    from handlers import account, check, query, start, stats
+    from handlers import account, check, due, query, start, stats
 
-    for module in (start, account, stats, check, query):
+    for module in (start, account, stats, due, check, query):
         module.register(app)

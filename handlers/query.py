@@ -7,9 +7,6 @@ worst thing this bot can do.
 
 from __future__ import annotations
 
-from nlp.intent import Query, parse
-from nlp.resolver import Candidate
-from rules.measures import MATTERS
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -17,14 +14,16 @@ from db.lookup import Viewer, view_subject
 from db.subjects import find_by_id_number, subject_briefs
 from handlers.common import Buttons, caller, reply, services
 from handlers.render import card_text
+from nlp.intent import Query, parse
+from nlp.resolver import Candidate
 from rules.categories import normalize_category
 from rules.masking import mask_person_name
+from rules.measures import MATTERS
 
 ROUTED = {
     "declare": "自主申报",
     "repair": "信用修复",
     "objection": "异议申请",
-    "due": "报送期限查询",
     "remind": "报送提醒",
 }
 NOT_FOUND = "没有找到与“{name}”相符的主体。请核对名称，或输入统一社会信用代码查询。"
@@ -128,6 +127,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         from handlers.start import help_text
 
         await reply(update, await help_text(update, context))
+        return
+    if query.intent == "due":
+        from handlers.due import due_in_words
+
+        await due_in_words(update, context, message.text)
         return
     if query.intent in ROUTED:
         await reply(update, f"“{ROUTED[query.intent]}”功能正在建设中，暂不能在机器人内办理。您可以先查询主体的信用信息。")

@@ -133,6 +133,8 @@ class Affixes:
         self.industries = _longest_first(industries)
         self._region_set = frozenset(self.region_words)
         self._region_max = max((len(w) for w in self.region_words), default=0)
+        self._industry_set = frozenset(self.industries)
+        self._industry_max = max((len(w) for w in self.industries), default=0)
 
     def split_region(self, key: str) -> tuple[str, str]:
         """Leading region words (陕西省安康市汉阴县…) and the rest; repeated prefixes are all cut."""
@@ -164,6 +166,27 @@ class Affixes:
         _, rest = self.split_region(key)
         core, _ = self.split_org_form(rest)
         return core
+
+    def brands(self, core: str) -> tuple[str, ...]:
+        """Every 字号(+行业) prefix left after cutting whole industry words off the end.
+
+        金穗农业科技 → (金穗农业, 金穗): people say "金穗农业" as often as "金穗".
+        """
+        if not self._industry_set:
+            return ()
+        out: list[str] = []
+        for cut in range(len(core) - 1, 1, -1):
+            if self._is_industry_chain(core[cut:]):
+                out.append(core[:cut])
+        return tuple(out)
+
+    def _is_industry_chain(self, tail: str) -> bool:
+        if tail in self._industry_set:
+            return True
+        for size in range(min(self._industry_max, len(tail) - 1), 1, -1):
+            if tail[:size] in self._industry_set and self._is_industry_chain(tail[size:]):
+                return True
+        return False
 
     def brand(self, core: str) -> str | None:
         """The 字号 alone (恒达建材 → 恒达), or None when no industry word ends the core."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -146,7 +146,7 @@ class _Keys:
 
     full: str
     core: str
-    brand: str | None
+    brands: tuple[str, ...]
     pinyin: str
     initials: str
 
@@ -209,8 +209,7 @@ class NameIndex:
         if core in self.affixes.industries or len(core) < 2:
             # "安康建材有限公司": the region word is the 字号; cutting it would leave only the industry.
             core, _ = self.affixes.split_org_form(full)
-        brand = self.affixes.brand(core)
-        return _Keys(full, core, brand, self.pinyin.full(core), self.pinyin.initials(core))
+        return _Keys(full, core, self.affixes.brands(core), self.pinyin.full(core), self.pinyin.initials(core))
 
     def add(self, entries: Iterable[IndexEntry]) -> int:
         """Add or replace subjects (same subject_id replaces: the incremental refresh path)."""
@@ -265,8 +264,8 @@ class NameIndex:
             self._alive.append(1)
             getattr(self._t_full, put)(keys.full, row)
             getattr(self._t_core, put)(keys.core, row)
-            if keys.brand:
-                getattr(self._t_brand, put)(keys.brand, row)
+            for brand in keys.brands:
+                getattr(self._t_brand, put)(brand, row)
             if keys.pinyin:
                 getattr(self._t_pinyin, put)(keys.pinyin, row)
                 getattr(self._t_initials, put)(keys.initials, row)
@@ -361,7 +360,7 @@ class NameIndex:
         full = name_key(name)
         if not full:
             return Resolution("none")
-        region, rest = self.affixes.split_region(full)
+        region, _rest = self.affixes.split_region(full)
         implied = self._implied_division(region) if region else None
         prefix = division_prefix(division_code) if division_code else None
         soft_prefix = division_prefix(implied) if implied and prefix is None else None
@@ -369,10 +368,9 @@ class NameIndex:
         if qcore in self.affixes.industries or len(qcore) < 2:
             qcore, _ = self.affixes.split_org_form(full)
 
-        tiers = self._tiers(full, qcore)
         fallback: list[Candidate] = []
-        for tier_name, rows, strong in tiers:
-            live = list(dict.fromkeys(self._live_rows(rows)))
+        for tier_name, fetch, strong in self._tiers(full, qcore):
+            live = list(dict.fromkeys(self._live_rows(fetch())))
             if not live:
                 continue
             used_prefix = prefix or soft_prefix
@@ -398,27 +396,34 @@ class NameIndex:
             return Resolution("ambiguous", pool)
         return Resolution("none", pool)
 
-    def _tiers(self, full: str, qcore: str) -> list[tuple[str, list[int], _Strong]]:
-        """(how, rows, is-it-strong-enough) for every tier in order of trust; rows are fetched lazily."""
-        tiers: list[tuple[str, list[int], _Strong]] = []
-        tiers.append(("exact", self._t_full.get(full), _always))
-        if qcore != full:
-            tiers.append(("core", self._t_core.get(qcore), _always))
-        elif qcore:
-            tiers.append(("core", self._t_core.get(qcore), _always))
+    def _tiers(self, full: str, qcore: str) -> list[tuple[str, Callable[[], list[int]], _Strong]]:
+        """(how, row fetcher, is-one-candidate-enough) per tier, most trusted first; fetched lazily."""
+        tiers: list[tuple[str, Callable[[], list[int]], _Strong]] = [
+            ("exact", lambda: self._exact_rows(full, qcore), _always),
+            ("core", lambda: self._t_core.get(qcore), _always),
+        ]
         if full.isascii():
             letters = "".join(ch for ch in full if ch.isalpha())
             if len(letters) >= 2:
-                tiers.append(("pinyin", self._pinyin_rows(letters), _always))
+                tiers.append(("pinyin", lambda: self._pinyin_rows(letters), _always))
                 if len(letters) >= 3:
-                    tiers.append(("initials", self._initials_rows(letters), _min_len(4, letters)))
+                    # Three initials match half the region; four or more may stand for one firm.
+                    tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
             return tiers
         py = self.pinyin.full(qcore)
         if py:
-            tiers.append(("pinyin", self._t_pinyin.get(py), _always))
-        tiers.append(("brand", self._t_brand.get(qcore, cap=20000), _always))
-        tiers.append(("edit", self._edit_rows(qcore), self._edit_strong))
+            tiers.append(("pinyin", lambda: self._t_pinyin.get(py), _always))
+        tiers.append(("brand", lambda: self._t_brand.get(qcore, cap=20000), _always))
+        tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
         return tiers
+
+    def _exact_rows(self, full: str, qcore: str) -> list[int]:
+        """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
+        every subject sharing that core competes with it (恒达建材 in two counties)."""
+        rows = self._t_full.get(full)
+        if rows and (full == qcore or any(self._row_src[r] == ALIAS_SHORT for r in rows)):
+            rows = rows + self._t_core.get(qcore)
+        return rows
 
     def _pinyin_rows(self, letters: str) -> list[int]:
         rows = self._t_pinyin.get(letters)
@@ -540,18 +545,14 @@ class NameIndex:
         }
 
 
-class _Strong:
-    """Callable protocol: is a single candidate of this tier enough for a clear answer?"""
-
-    def __call__(self, cand: Candidate, qcore: str) -> bool:  # pragma: no cover - protocol only
-        raise NotImplementedError
+_Strong = Callable[[Candidate, str], bool]
 
 
 def _always(cand: Candidate, qcore: str) -> bool:
     return True
 
 
-def _min_len(n: int, letters: str):  # type: ignore[no-untyped-def]
+def _min_len(n: int, letters: str) -> _Strong:
     def check(cand: Candidate, qcore: str) -> bool:
         return len(letters) >= n
 

@@ -16,7 +16,12 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
+import bot.app as bot_app
+from bot.config import DatabaseSettings, Settings
+from bot.console import ConsoleChat
+from bot.transport import InProcessBotAPI, Outgoing
 from db import migrate
+from db.accounts import ensure_local_account
 from db.models import Base
 from db.session import Database
 
@@ -78,3 +83,47 @@ async def db(migrated_db: Database) -> AsyncIterator[Database]:
     """A migrated, empty database on each backend."""
     await empty_tables(migrated_db)
     yield migrated_db
+
+
+# -- the bot, end to end over the in-process Bot API ------------------------------------------------
+
+
+
+class BotHarness:
+    """The real Application on a test database; chats are console chats."""
+
+    def __init__(self, app: object, transport: InProcessBotAPI, database: Database) -> None:
+        self.app = app
+        self.transport = transport
+        self.db = database
+        self._next_user = 500_000
+
+    async def chat(
+        self, role: str = "public", dept: str | None = None, subject: str | None = None, user_id: int | None = None
+    ) -> ConsoleChat:
+        self._next_user += 1
+        uid = user_id or self._next_user
+        await ensure_local_account(self.db, uid, role, dept, subject, "测试用户")
+        return ConsoleChat(self.app, self.transport, uid)  # type: ignore[arg-type]
+
+    async def say(self, chat: ConsoleChat, line: str) -> list[Outgoing]:
+        return await chat.handle_line(line)
+
+    async def refresh(self) -> None:
+        """Pick up subjects written after start-up, as the scheduled refresh would."""
+        from bot.startup import refresh_index
+
+        await refresh_index(self.app.bot_data["services"])  # type: ignore[attr-defined]
+
+
+def settings_for(database: Database) -> Settings:
+    return Settings(database=DatabaseSettings(url=database.url))
+
+
+@pytest.fixture
+async def harness(db: Database) -> AsyncIterator[BotHarness]:
+    transport = InProcessBotAPI()
+    app = bot_app.build_application(settings_for(db), transport, db=db)
+    async with app:
+        await bot_app.start_services(app)
+        yield BotHarness(app, transport, db)

@@ -7,7 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from db.accounts import AccountError, create_invitation, ensure_local_account, redeem_invitation, set_active, unbind
+from db.accounts import (
+    AccountError,
+    create_invitation,
+    ensure_local_account,
+    redeem_invitation,
+    set_active,
+    unbind,
+)
 from db.models import Account, BindingCode, Department, Subject
 from db.session import Database
 

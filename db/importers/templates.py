@@ -359,6 +359,16 @@ class HeaderMatch:
     def column_name(self, fld: str) -> str:
         return self.headers.get(fld) or column_label(self.template, fld)
 
+    def template_label(self, fld: str) -> str:
+        """National name under which a field is stored in a record's `fields`."""
+        return _STORED_LABELS.get(self.template.kind, {}).get(fld) or LABELS.get(fld, fld)
+
+
+_STORED_LABELS = {
+    "penalty": {"authority": "处罚机关", "authority_uscc": "处罚机关统一社会信用代码"},
+    "license": {"authority": "许可机关", "authority_uscc": "许可机关统一社会信用代码"},
+}
+
 
 def column_label(template: Template, fld: str) -> str:
     """The template's own name for a field (the file's wording is preferred when there is one)."""

@@ -1,0 +1,481 @@
+"""Row validation: one file row in, one typed row (or Chinese errors naming row and column) out.
+
+Everything a row needs is decided here, before any write: the subject's identity (USCC, or the keyed
+hash of a person's ID number — the clear number never leaves this module), the record's source key,
+category, severity, publication end and reporting deadline. The writer then only compares and stores,
+which keeps the dry run and the real import on exactly the same rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from db.importers.reading import Cell, cell_text
+from db.importers.templates import HeaderMatch
+from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
+from rules.codes import CodeCheck, clean_code, validate_ric, validate_uscc
+from rules.masking import id_match_key, mask_id
+from rules.publication import edition_for, is_special_field, publication_end
+from rules.severity import DEFAULT_SEVERITY_RULES, SeverityRules, infer_severity
+from rules.workcal import WorkCalendar
+
+SUBJECT_KINDS = ("自然人", "法人", "非法人组织", "个体工商户")
+_KIND_ALIASES = {
+    "个人": "自然人",
+    "公民": "自然人",
+    "企业": "法人",
+    "企业法人": "法人",
+    "法人组织": "法人",
+    "机关法人": "法人",
+    "事业单位法人": "法人",
+    "社会团体法人": "法人",
+    "其他组织": "非法人组织",
+    "个体户": "个体工商户",
+    "个体": "个体工商户",
+}
+# The 2021 national template has one value for both: split them by the name, since the code cannot.
+_LEGAL_OR_NOT = ("法人及非法人组织", "法人和非法人组织", "法人或非法人组织", "法人及其他组织")
+_NON_LEGAL_NAME = re.compile(r"(分公司|分店|分厂|分行|支行|办事处|合伙|个人独资|营业部|分部|分社)")
+LICENSE_KINDS = ("普通", "特许", "认可", "核准", "登记", "其他")
+_PERPETUAL = {"长期", "永久", "长期有效", "永久有效", "无期限", "无固定期限", "不限期"}
+_DATE_RE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\d{6})?$")
+_DIVISION = re.compile(r"^\d{6}(?:\d{6})?$")
+_ALIAS_SPLIT = re.compile(r"[；;]")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+MAX_LEN = {"name": 200, "doc_number": 128, "legal_rep": 64, "address": 255, "source_name": 128, "status": 16}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: the file's row number (as Excel shows it), the column, and a Chinese reason."""
+
+    row: int
+    column: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeptInfo:
+    id: int
+    code: str
+    name: str
+    uscc: str | None
+
+
+@dataclass
+class Context:
+    """What validation needs besides the row: the hash key, the import date, the department."""
+
+    id_key: str
+    today: dt.date
+    calendar: WorkCalendar
+    dept: DeptInfo | None = None
+    severity_rules: SeverityRules = DEFAULT_SEVERITY_RULES
+    xlsx: bool = False
+
+
+@dataclass(slots=True)
+class SubjectRow:
+    """A subject as a row describes it. `key` is its archive identity: USCC, else the ID hash."""
+
+    row: int
+    key: str
+    kind: str
+    name: str
+    uscc: str | None
+    id_hash: str | None
+    id_masked: str | None
+    legal_rep: str | None = None
+    division_code: str | None = None
+    address: str | None = None
+    established: dt.date | None = None
+    status: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class RecordRow:
+    row: int
+    subject: SubjectRow
+    category: str
+    source_key: str
+    source_name: str
+    doc_number: str
+    title: str | None
+    content: str | None
+    decision_date: dt.date
+    valid_until: dt.date | None
+    severity: str | None
+    rule_edition: str | None
+    publication_end: dt.date | None
+    due: dt.date | None
+    late_working_days: int
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.source_key, self.category, self.doc_number)
+
+
+class RowInvalid(Exception):
+    def __init__(self, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def parse_date(text: str, xlsx: bool = False) -> dt.date:
+    """ISO, slashes, dots, 年月日, compact 8 digits, with or without a time; Excel serials from XLSX."""
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return _plausible(dt.date.fromisoformat(text), text)
+        except ValueError as exc:
+            if "日期" in str(exc):
+                raise
+    m = _DATE_RE.match(text) or _COMPACT_DATE.match(text)
+    if m is None:
+        if xlsx and text.isdigit() and 20000 <= int(text) <= 80000:
+            return _EXCEL_EPOCH + dt.timedelta(days=int(text))
+        raise ValueError(f"日期格式无法识别：“{text}”（应为 YYYY-MM-DD）")
+    try:
+        value = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise ValueError(f"日期不存在：“{text}”") from None
+    return _plausible(value, text)
+
+
+def _plausible(value: dt.date, text: str) -> dt.date:
+    if value.year < 1900:
+        raise ValueError(f"日期不合理：“{text}”")
+    return value
+
+
+def parse_amount(text: str) -> float:
+    cleaned = text.replace(",", "").replace("，", "").replace("万元", "").replace("万", "").strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"应为数字（单位：万元），实际为“{text}”") from None
+    if value < 0 or value != value:
+        raise ValueError(f"金额不能为负数：“{text}”")
+    return value
+
+
+@lru_cache(maxsize=8192)
+def _uscc(raw: str) -> CodeCheck:
+    return validate_uscc(raw)
+
+
+def normalize_kind(text: str) -> str | None:
+    """Canonical 主体类别, "" for the combined 2021 value (decided from the code and name), None if unknown."""
+    value = text.replace(" ", "").replace("　", "")
+    if value in SUBJECT_KINDS:
+        return value
+    if value in _LEGAL_OR_NOT:
+        return ""
+    return _KIND_ALIASES.get(value)
+
+
+def infer_kind(uscc: str | None, name: str) -> str:
+    if uscc and uscc.startswith("92"):
+        return "个体工商户"
+    return "非法人组织" if _NON_LEGAL_NAME.search(name) else "法人"
+
+
+class RowValidator:
+    """Validates rows of one file against its matched template."""
+
+    def __init__(self, match: HeaderMatch, ctx: Context) -> None:
+        self.match = match
+        self.ctx = ctx
+        self.template = match.template
+        self.positions = list(match.positions.items())
+        self._due_cache: dict[tuple[str, dt.date], tuple[dt.date | None, int]] = {}
+        self._pub_cache: dict[tuple[dt.date, str, bool], dt.date] = {}
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def col(self, fld: str) -> str:
+        return self.match.column_name(fld)
+
+    def values(self, cells: list[Cell]) -> dict[str, str]:
+        n = len(cells)
+        return {f: cell_text(cells[i]) if i < n else "" for f, i in self.positions}
+
+    def _date(self, v: dict[str, str], fld: str, required: bool = False, perpetual: bool = False) -> dt.date | None:
+        text = v.get(fld, "")
+        if not text:
+            if required:
+                raise RowInvalid(self.col(fld), "必填项为空")
+            return None
+        if perpetual and text in _PERPETUAL:
+            return None
+        try:
+            return parse_date(text, self.ctx.xlsx)
+        except ValueError as exc:
+            raise RowInvalid(self.col(fld), str(exc)) from None
+
+    def _text(self, v: dict[str, str], fld: str, required: bool = False, limit: str | None = None) -> str | None:
+        text = v.get(fld, "")
+        if not text:
+            if required:
+                raise RowInvalid(self.col(fld), "必填项为空")
+            return None
+        max_len = MAX_LEN.get(limit or fld)
+        if max_len and len(text) > max_len:
+            raise RowInvalid(self.col(fld), f"内容过长：{len(text)} 个字符（最多 {max_len} 个）")
+        return text
+
+    def _code(self, v: dict[str, str], fld: str) -> str | None:
+        raw = v.get(fld, "")
+        if not raw:
+            return None
+        check = _uscc(raw)
+        if not check.ok:
+            raise RowInvalid(self.col(fld), f"统一社会信用代码“{check.value}”有误：{check.error}")
+        return check.value
+
+    def _due(self, category: str, decision: dt.date) -> tuple[dt.date | None, int]:
+        """Deadline and lateness, cached: a file holds few distinct decision dates and the working-day
+        count walks the calendar day by day."""
+        key = (category, decision)
+        hit = self._due_cache.get(key)
+        if hit is None:
+            cal = self.ctx.calendar
+            try:
+                due = cal.due_date(category, decision).due
+                late = max(0, cal.working_days_between(due, self.ctx.today))
+            except (ValueError, NotImplementedError):
+                due, late = None, 0
+            hit = self._due_cache[key] = (due, late)
+        return hit
+
+    def _pub_end(self, decision: dt.date, severity: str, special: bool) -> dt.date:
+        key = (decision, severity, special)
+        hit = self._pub_cache.get(key)
+        if hit is None:
+            hit = self._pub_cache[key] = publication_end(decision, severity, special=special)
+        return hit
+
+    # -- subjects ------------------------------------------------------------------------------------
+    def subject(self, row: int, v: dict[str, str]) -> SubjectRow:
+        name = self._text(v, "name", required=True)
+        assert name is not None
+        kind_text = v.get("kind", "")
+        kind: str | None = None
+        if kind_text:
+            kind = normalize_kind(kind_text)
+            if kind is None:
+                raise RowInvalid(self.col("kind"), f"主体类别“{kind_text}”无法识别（应为 {'、'.join(SUBJECT_KINDS)} 之一）")
+        uscc = self._code(v, "uscc")
+        id_raw = v.get("id_number", "")
+        if not kind:  # blank, or 法人及非法人组织
+            if uscc:
+                kind = infer_kind(uscc, name)
+            elif id_raw and kind != "":
+                kind = "自然人"
+            else:
+                col = self.col("uscc") if "uscc" in self.match.positions else self.col("id_number")
+                raise RowInvalid(col, "缺少统一社会信用代码（自然人须填写证件号码）")
+        id_hash = id_masked = None
+        if kind == "自然人" or (kind == "个体工商户" and not uscc):
+            if not id_raw:
+                what = "自然人" if kind == "自然人" else "无统一社会信用代码的个体工商户"
+                raise RowInvalid(self.col("id_number"), f"{what}须填写证件号码")
+            id_hash, id_masked = self._id(v, id_raw)
+            if kind == "自然人":
+                uscc = None
+            key = "id:" + id_hash
+        else:
+            if not uscc:
+                raise RowInvalid(self.col("uscc"), f"{kind}须填写统一社会信用代码")
+            key = "uscc:" + uscc
+        return SubjectRow(
+            row=row,
+            key=key,
+            kind=kind,
+            name=name,
+            uscc=uscc,
+            id_hash=id_hash,
+            id_masked=id_masked,
+            legal_rep=self._text(v, "legal_rep"),
+            division_code=uscc[2:8] if uscc else None,
+        )
+
+    def _id(self, v: dict[str, str], raw: str) -> tuple[str, str]:
+        """Keyed hash and masked form; the clear number is dropped here and never echoed in errors."""
+        id_type = v.get("id_type", "")
+        if not id_type or ("身份证" in id_type and "外国人" not in id_type) or id_type in ("1", "01", "001"):
+            check = validate_ric(raw, today=self.ctx.today)
+            if not check.ok:
+                raise RowInvalid(self.col("id_number"), f"身份证号码有误：{check.error}")
+            number = check.value
+        else:
+            number = clean_code(raw)
+            if len(number) < 5 or len(number) > 30:
+                raise RowInvalid(self.col("id_number"), f"{id_type}号码长度不正确")
+        return id_match_key(number, self.ctx.id_key), mask_id(number)
+
+    def subject_row(self, row: int, cells: list[Cell]) -> SubjectRow:
+        """A row of the 主体名录 template: the subject plus the columns only that template carries."""
+        v = self.values(cells)
+        s = self.subject(row, v)
+        division = v.get("division", "")
+        if division:
+            if not _DIVISION.match(division):
+                raise RowInvalid(self.col("division"), f"所属区划代码“{division}”应为 6 位或 12 位数字")
+            s.division_code = division[:6] if division.endswith("000000") and len(division) == 12 else division
+        else:
+            s.division_code = None
+        s.address = self._text(v, "address")
+        s.established = self._date(v, "established")
+        if s.established and s.established > self.ctx.today:
+            raise RowInvalid(self.col("established"), f"成立日期 {s.established} 晚于今天")
+        s.status = self._text(v, "reg_status", limit="status")
+        aliases: list[tuple[str, str]] = []
+        for fld, kind in (("former_names", "曾用名"), ("short_name", "简称")):
+            for alias in _ALIAS_SPLIT.split(v.get(fld, "")):
+                alias = alias.strip()
+                if not alias or alias == s.name or (alias, kind) in aliases:
+                    continue
+                if len(alias) > MAX_LEN["name"]:
+                    raise RowInvalid(self.col(fld), f"名称过长：{len(alias)} 个字符（最多 200 个）")
+                aliases.append((alias, kind))
+        s.aliases = tuple(aliases)
+        return s
+
+    # -- records -------------------------------------------------------------------------------------
+    def record_row(self, row: int, cells: list[Cell]) -> RecordRow:
+        v = self.values(cells)
+        t = self.template
+        subject = self.subject(row, v)
+        if t.kind == "generic":
+            text = v.get("category", "")
+            if not text:
+                raise RowInvalid(self.col("category"), "必填项为空")
+            category = normalize_category(text)
+            if category is None:
+                raise RowInvalid(self.col("category"), f"未知的信息类别“{text}”")
+        else:
+            assert t.category is not None
+            category = t.category
+        doc_number = self._text(v, "doc_number", required=True)
+        assert doc_number is not None
+        decision = self._date(v, "decision_date", required=True)
+        assert decision is not None
+        if decision > self.ctx.today:
+            raise RowInvalid(self.col("decision_date"), f"决定日期 {decision} 晚于今天（{self.ctx.today}）")
+        valid_from = self._date(v, "valid_from")
+        valid_until = self._date(v, "valid_until", perpetual=True)
+        if valid_until and valid_until < decision:
+            raise RowInvalid(self.col("valid_until"), f"有效期截止日 {valid_until} 早于决定日期 {decision}")
+        if valid_from and valid_until and valid_until < valid_from:
+            raise RowInvalid(self.col("valid_until"), f"有效期至 {valid_until} 早于有效期自 {valid_from}")
+        pub_end = self._date(v, "pub_end")
+        if pub_end and pub_end < decision:
+            raise RowInvalid(self.col("pub_end"), f"公示截止期 {pub_end} 早于决定日期 {decision}")
+
+        # Source: the reporting unit's USCC from the file, else the department's, else a name.
+        unit_uscc = self._code(v, "source_unit_uscc") or self._code(v, "authority_uscc")
+        unit_name = v.get("source_unit") or v.get("authority") or ""
+        dept = self.ctx.dept
+        source_key = unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else "")
+        source_name = unit_name or (dept.name if dept else "") or source_key
+        if not source_key:
+            col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
+            raise RowInvalid(col, "缺少数据来源单位（或决定机关），且导入时未指定部门")
+        if len(source_key) > 128 or len(source_name) > 128:
+            raise RowInvalid(self.col("source_unit"), "数据来源单位名称过长（最多 128 个字符）")
+
+        fields: dict[str, Any] = {}
+        for fld in ("fine", "confiscation"):
+            if v.get(fld):
+                try:
+                    fields[self.match.template_label(fld)] = parse_amount(v[fld])
+                except ValueError as exc:
+                    raise RowInvalid(self.col(fld), str(exc)) from None
+
+        severity_text = v.get("severity", "")
+        severity: str | None = None
+        if severity_text:
+            severity = next((s for s in SEVERITIES if severity_text.startswith(s)), None)
+            if severity is None:
+                raise RowInvalid(self.col("severity"), f"未知的严重程度“{severity_text}”（应为 轻微、一般、严重 之一）")
+
+        kinds = "；".join(x for x in (v.get("penalty_kinds", ""), v.get("penalty_kind2", "")) if x)
+        if t.kind == "penalty":
+            title = v.get("title") or v.get("violation_type") or kinds or "行政处罚决定"
+            content = v.get("penalty_content") or None
+            if severity is None:
+                fine = fields.get("罚款金额（万元）")
+                severity = infer_severity(kinds or content or "", fine, self.ctx.severity_rules)
+        elif t.kind == "license":
+            license_kind = v.get("license_kind", "")
+            if license_kind and t.edition == "2021" and license_kind not in LICENSE_KINDS:
+                raise RowInvalid(self.col("license_kind"), f"许可类别“{license_kind}”无法识别（应为 {'、'.join(LICENSE_KINDS)} 之一）")
+            title = v.get("title") or v.get("doc_name") or v.get("cert_name") or "行政许可决定"
+            content = v.get("license_content") or None
+        else:
+            title = v.get("title") or category
+            content = v.get("content") or None
+            if severity is None and category == "行政处罚":
+                severity = infer_severity(content or "", None, self.ctx.severity_rules)
+            elif severity is None and category == BLACKLIST:
+                severity = "严重"
+
+        rule_edition = None
+        if category in NEGATIVE:
+            rule_edition = edition_for(decision)
+            if pub_end is None and severity is not None:
+                special_text = "".join(
+                    v.get(f, "") for f in ("violation_type", "facts", "basis", "title", "content", "penalty_content")
+                )
+                pub_end = self._pub_end(decision, severity, is_special_field(special_text + source_name))
+        due, late = self._due(category, decision)
+
+        for fld, value in v.items():
+            if value and fld in STORED_FIELDS and fld not in ("fine", "confiscation"):
+                fields[self.match.template_label(fld)] = value
+        if kinds:
+            fields["处罚类别"] = kinds
+            fields.pop("处罚类别2", None)
+        if t.edition:
+            fields["模板版本"] = t.edition
+
+        return RecordRow(
+            row=row,
+            subject=subject,
+            category=category,
+            source_key=source_key,
+            source_name=source_name,
+            doc_number=doc_number,
+            title=title[:255] if title else None,
+            content=content,
+            decision_date=decision,
+            valid_until=valid_until,
+            severity=severity,
+            rule_edition=rule_edition,
+            publication_end=pub_end,
+            due=due,
+            late_working_days=late,
+            fields=fields,
+        )
+
+
+# Columns kept in the record's `fields` (by their national name). Identity columns live in real
+# columns; the person's ID number is never kept anywhere.
+STORED_FIELDS = frozenset(
+    {
+        "code_reg", "code_org", "code_tax", "code_inst", "code_soc", "id_type", "legal_rep",
+        "doc_name", "violation_type", "facts", "basis", "penalty_kind2", "license_revoked",
+        "valid_from", "authority", "authority_uscc", "source_unit", "source_unit_uscc", "remark",
+        "license_kind", "cert_name", "license_no", "status", "local_code", "updated_ts",
+    }
+)
