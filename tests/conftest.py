@@ -22,7 +22,7 @@ from bot.console import ConsoleChat
 from bot.transport import InProcessBotAPI, Outgoing
 from db import migrate
 from db.accounts import ensure_local_account
-from db.models import Base
+from db.schema import Base
 from db.session import Database
 
 PG_ADMIN_DSN = os.environ.get("CREDITBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")

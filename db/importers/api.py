@@ -1,0 +1,346 @@
+"""The importer as a library: the CLI (`creditbot import`) and the chat upload both call this.
+
+All rows or none. The file is streamed once; rows are validated one by one and written in batches
+inside a single transaction, so memory stays flat with file size. At the first invalid row writing
+stops (validation goes on, so the report lists every problem) and at the end the transaction is
+rolled back: a file is never half-loaded.
+
+The chat first calls `check_file`, shows the summary and writes only after the collector confirms.
+`check_file` runs in a plain read session, never a write transaction, so nothing is locked while
+the bot waits for a human.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.importers.reading import Cell, ReadError, open_table
+from db.importers.templates import EDITION_LABELS, KIND_LABELS, KINDS, HeaderMatch, detect, sheet_names_for
+from db.importers.validate import (
+    Context,
+    DeptInfo,
+    RecordRow,
+    RowError,
+    RowInvalid,
+    RowValidator,
+    SubjectRow,
+)
+from db.importers.writer import Writer
+from db.models import Department
+from db.session import Database
+from rules.masking import scrub
+from rules.workcal import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+PROGRESS_EVERY = 1000
+HEADER_SCAN_ROWS = 10
+MAX_STORED_ERRORS = 1000
+
+__all__ = ["ImportReport", "RowError", "check_file", "format_report", "import_file"]
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did. `fatal` is set when the file could not be processed at all."""
+
+    file_label: str
+    kind: str | None = None
+    edition: str | None = None  # "2021" national / "2016" legacy, for penalty and license files
+    template: str | None = None
+    rows_read: int = 0
+    new: int = 0
+    updating: int = 0
+    unchanged: int = 0
+    subjects_created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    written: bool = False
+    dry_run: bool = False
+    fatal: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and self.error_count == 0
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append(error)
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to undo every batch written so far."""
+
+
+def _blank(cells: list[Cell]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+async def _department(db: Database, code: str) -> DeptInfo | None:
+    async with db.sessions() as session:
+        dept = (await session.execute(select(Department).where(Department.code == code.strip()))).scalar_one_or_none()
+        if dept is None:
+            return None
+        return DeptInfo(dept.id, dept.code, dept.name, dept.uscc)
+
+
+async def import_file(
+    db: Database,
+    path: Path,
+    *,
+    kind: str | None = None,
+    dept_code: str | None = None,
+    dry_run: bool = False,
+    id_key: str,
+    today: dt.date | None = None,
+    progress: Callable[[int], None] | None = None,
+    file_label: str | None = None,
+    calendar: WorkCalendar | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Validate a file and, unless `dry_run` or any row is invalid, load it in one transaction.
+
+    `progress` is called with the number of rows read so far (every 1,000 rows and at the end).
+    `file_label` names the file in the history (the chat passes the uploaded file name)."""
+    started = time.perf_counter()
+    path = Path(path)
+    report = ImportReport(file_label=file_label or path.name, dry_run=dry_run)
+    if kind is not None and kind not in KINDS:
+        report.fatal = f"未知的导入类型“{kind}”（应为 {'、'.join(KINDS)} 之一）"
+        return report
+    today = today or dt.date.today()
+    try:
+        await _run(db, path, report, kind, dept_code, dry_run, id_key, today, progress, calendar, batch_size)
+    except ReadError as exc:
+        report.fatal = str(exc)
+    except _Rollback:
+        pass
+    except SQLAlchemyError as exc:
+        log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), scrub(str(exc))[:500])
+        report.fatal = "写入数据库失败（可能有其他导入同时在进行，或数据库未初始化），未写入任何数据，请稍后重试"
+    if report.fatal or report.error_count:
+        report.written = False
+    report.seconds = time.perf_counter() - started
+    log.info(
+        "导入 %s：%s 行，新增 %s，更新 %s，未变 %s，错误 %s，%s",
+        scrub(report.file_label), report.rows_read, report.new, report.updating, report.unchanged,
+        report.error_count, "已写入" if report.written else "未写入",
+    )
+    return report
+
+
+async def check_file(
+    db: Database,
+    path: Path,
+    *,
+    kind: str | None = None,
+    dept_code: str | None = None,
+    id_key: str,
+    today: dt.date | None = None,
+    progress: Callable[[int], None] | None = None,
+    file_label: str | None = None,
+    calendar: WorkCalendar | None = None,
+) -> ImportReport:
+    """Validate and classify without writing (what the chat shows before the collector confirms)."""
+    return await import_file(
+        db, path, kind=kind, dept_code=dept_code, dry_run=True, id_key=id_key, today=today,
+        progress=progress, file_label=file_label, calendar=calendar,
+    )
+
+
+async def _run(
+    db: Database,
+    path: Path,
+    report: ImportReport,
+    kind: str | None,
+    dept_code: str | None,
+    dry_run: bool,
+    id_key: str,
+    today: dt.date,
+    progress: Callable[[int], None] | None,
+    calendar: WorkCalendar | None,
+    batch_size: int,
+) -> None:
+    table = open_table(path, sheet_names_for(kind))
+    report.encoding, report.sheet = table.encoding, table.sheet
+    head: list[tuple[int, list[Cell]]] = []
+    for item in table.rows:
+        if not _blank(item[1]):
+            head.append(item)
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    if not head:
+        raise ReadError("文件中没有任何数据")
+    match = detect(head, kind)
+    if match is None:
+        wanted = KIND_LABELS[kind] + "模板" if kind else "任何已知模板（行政处罚、行政许可、主体名录、通用模板）"
+        raise ReadError(f"无法识别文件的表头：不符合{wanted}，请使用标准模板的列名")
+    t = match.template
+    report.kind, report.edition, report.template = t.kind, t.edition, t.title
+    report.ignored_columns = match.ignored
+    missing = match.missing()
+    if missing:
+        for fld in missing:
+            report.add_error(RowError(match.header_row, match.column_name(fld), "缺少必填列"))
+        return
+
+    dept: DeptInfo | None = None
+    if dept_code:
+        dept = await _department(db, dept_code)
+        if dept is None:
+            report.fatal = f"未找到部门代码“{dept_code}”，请核对部门编码（creditbot 部门列表）"
+            return
+
+    ctx = Context(id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format == "xlsx")
+    validator = RowValidator(match, ctx)
+    rows = chain((r for r in head if r[0] > match.header_row), table.rows)
+    if dry_run:
+        async with db.sessions() as session:
+            writer = _writer(session, False, report, dept)
+            await _pump(rows, validator, writer, report, progress, batch_size)
+        return
+    async with db.transaction() as session:
+        writer = _writer(session, True, report, dept)
+        await _pump(rows, validator, writer, report, progress, batch_size)
+        if report.error_count:
+            raise _Rollback
+    report.written = True
+
+
+def _writer(session: Any, write: bool, report: ImportReport, dept: DeptInfo | None) -> Writer:
+    return Writer(
+        session,
+        write=write,
+        source_file=report.file_label,
+        now=dt.datetime.now(dt.UTC),
+        department_id=dept.id if dept else None,
+        calendar=WorkCalendar(),
+    )
+
+
+async def _pump(
+    rows: Iterator[tuple[int, list[Cell]]],
+    validator: RowValidator,
+    writer: Writer,
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+) -> None:
+    subjects = validator.template.kind == "subjects"
+    make = validator.subject_row if subjects else validator.record_row
+    flush = writer.subject_batch if subjects else writer.record_batch
+    seen: dict[Any, int] = {}
+    batch: list[Any] = []
+    for row_no, cells in rows:
+        if _blank(cells):
+            continue
+        report.rows_read += 1
+        try:
+            item: RecordRow | SubjectRow = make(row_no, cells)
+        except RowInvalid as exc:
+            report.add_error(RowError(row_no, exc.column, exc.reason))
+            writer.write = False
+            item = None  # type: ignore[assignment]
+        if item is not None:
+            key = _identity(item)
+            first = seen.get(key)
+            if first is not None:
+                report.add_error(RowError(row_no, _dup_column(validator, item), _dup_reason(item, first)))
+                writer.write = False
+            else:
+                seen[key] = row_no
+                batch.append(item)
+        if len(batch) >= batch_size:
+            await flush(batch)
+            batch = []
+        if report.rows_read % PROGRESS_EVERY == 0:
+            if progress:
+                progress(report.rows_read)
+            await asyncio.sleep(0)  # let the bot answer other users during a long file
+    if batch:
+        await flush(batch)
+    report.new, report.updating, report.unchanged = writer.new, writer.updating, writer.unchanged
+    report.subjects_created = writer.subjects_created
+    if progress:
+        progress(report.rows_read)
+
+
+def _identity(item: RecordRow | SubjectRow) -> Any:
+    """In-file duplicate key, as a short digest so memory grows by ~100 bytes per row at most."""
+    import hashlib
+
+    text = "\x1f".join(item.identity) if isinstance(item, RecordRow) else item.key
+    return hashlib.blake2b(text.encode(), digest_size=12).digest()
+
+
+def _dup_column(validator: RowValidator, item: RecordRow | SubjectRow) -> str:
+    if isinstance(item, RecordRow):
+        return validator.col("doc_number")
+    return validator.col("uscc") if item.uscc else validator.col("id_number")
+
+
+def _dup_reason(item: RecordRow | SubjectRow, first: int) -> str:
+    if isinstance(item, RecordRow):
+        return f"文书号“{item.doc_number}”与第 {first} 行重复（同一来源单位、同一类别的文书号在一个文件中只能出现一次）"
+    what = f"统一社会信用代码“{item.uscc}”" if item.uscc else "证件号码"
+    return f"{what}与第 {first} 行重复（同一主体在一个文件中只能出现一次）"
+
+
+def format_report(report: ImportReport, max_errors: int = 30) -> str:
+    """Chinese multi-line summary for the chat and the terminal."""
+    lines = [f"文件：{report.file_label}"]
+    if report.template:
+        lines.append(f"模板：{report.template}")
+    if report.fatal:
+        lines.append(f"无法导入：{report.fatal}")
+        lines.append("未写入任何数据。")
+        return "\n".join(lines)
+    unit = "个主体" if report.kind == "subjects" else "条记录"
+    lines.append(
+        f"共读取 {report.rows_read} 行：新增 {report.new}{unit}，更新 {report.updating}{unit}，未变化 {report.unchanged}{unit}"
+    )
+    if report.subjects_created:
+        verb = "将新建" if not report.written else "新建"
+        lines.append(f"{verb}信用主体 {report.subjects_created} 个（档案中原先没有）")
+    if report.ignored_columns:
+        shown = "、".join(report.ignored_columns[:10])
+        more = f" 等 {len(report.ignored_columns)} 列" if len(report.ignored_columns) > 10 else ""
+        lines.append(f"未识别、已忽略的列：{shown}{more}")
+    if report.error_count:
+        lines.append(f"发现 {report.error_count} 处错误，未写入任何数据。请修改后重新上传：")
+        for e in report.errors[:max_errors]:
+            where = f"第 {e.row} 行" + (f"【{e.column}】" if e.column else "")
+            lines.append(f"  {where}：{e.reason}")
+        if report.error_count > max_errors:
+            lines.append(f"  ……另有 {report.error_count - max_errors} 处错误未列出")
+    elif report.dry_run:
+        lines.append("检查通过，尚未写入（确认后导入）。")
+    elif report.written:
+        lines.append("已全部写入。" if report.new or report.updating else "数据与档案一致，没有需要写入的变化。")
+    return "\n".join(lines)
+
+
+def edition_label(report: ImportReport) -> str | None:
+    return EDITION_LABELS.get(report.edition or "")
+
+
+def header_of(match: HeaderMatch) -> dict[str, str]:
+    """Field → header as written in the file (for diagnostics and the docs' examples)."""
+    return dict(match.headers)
