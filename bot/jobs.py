@@ -1,16 +1,29 @@
-"""Scheduled work, run by PTB's JobQueue (APScheduler underneath)."""
+"""Scheduled work, run by PTB's JobQueue (APScheduler underneath).
+
+Jobs hold the Application and are not persisted; the reminder scan therefore keeps all of its state
+in the database (claims), runs daily at every configured time (returning at once on non-working
+days), and also runs once at start-up: a scan missed while the bot was down (APScheduler's misfire
+grace is one second) is caught up, and one that already ran is not repeated, because its claims
+are there.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from telegram.ext import Application, ContextTypes
 
 from bot.services import SERVICES_KEY, Services
 from bot.startup import refresh_index
+from db.duties import seed_duties
+from db.regions import default_region
+from db.reminders import ReminderPolicy, ScanResult, run_scan
+from rules.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
 INDEX_REFRESH_SECONDS = 30
+DUTIES_SEEDED = "duties_seeded"
 
 
 async def refresh_name_index(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -20,8 +33,51 @@ async def refresh_name_index(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("name index refreshed: %d subjects changed", changed)
 
 
+async def ensure_duties(services: Services) -> None:
+    """Reporting duties start from the region file; once per process, idempotent across processes."""
+    if services.extras.get(DUTIES_SEEDED):
+        return
+    added = await seed_duties(services.db, default_region(services.settings.region.division_code))
+    services.extras[DUTIES_SEEDED] = True
+    if added:
+        log.info("reporting duties seeded: %d", added)
+
+
+def policy_of(services: Services) -> ReminderPolicy:
+    r = services.settings.reminders
+    return ReminderPolicy(tuple(r.times), r.days_before_month_end, r.escalate_after_working_days)
+
+
+async def scan_now(app: Application, at: dt.datetime | None = None) -> ScanResult:
+    """One reminder scan as of `at` (default now), sending through the application's bot."""
+    from handlers.reminders import sender
+
+    services: Services = app.bot_data[SERVICES_KEY]
+    await ensure_duties(services)
+    calendar = services.calendar or WorkCalendar(services.settings.calendar.holidays, services.settings.calendar.workdays)
+    policy = policy_of(services)
+    result = await run_scan(
+        services.db, at or services.now(), policy, calendar, services.settings.tz,
+        sender(app.bot, policy.escalate_after_working_days),
+    )
+    if result.sent or result.failed:
+        log.info("reminder scan %s: sent %d, already claimed %d, failed %d",
+                 result.slot, len(result.sent), result.skipped, result.failed)
+    return result
+
+
+async def reminder_scan(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await scan_now(context.application)
+
+
 def schedule_jobs(app: Application) -> None:
     assert app.job_queue is not None
+    services: Services = app.bot_data[SERVICES_KEY]
     app.job_queue.run_repeating(
         refresh_name_index, interval=INDEX_REFRESH_SECONDS, first=INDEX_REFRESH_SECONDS, name="refresh_name_index"
     )
+    for text in services.settings.reminders.times:
+        at = dt.time.fromisoformat(text).replace(tzinfo=services.settings.tz)
+        app.job_queue.run_daily(reminder_scan, time=at, name=f"reminders {text}", job_kwargs={"misfire_grace_time": 600})
+    # Catch-up: today's slot that passed while the bot was down is scanned now (claims stop repeats).
+    app.job_queue.run_once(reminder_scan, when=1, name="reminders catch-up")

@@ -11,15 +11,16 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rules.measures import Listing
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, CreditRecord, Division, Subject
+from db.models_lifecycle import Objection
 from db.session import Database
 from rules import visibility
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.masking import mask_address, mask_person_name
+from rules.measures import Listing
 
 STAFF_ROLES = frozenset({"official", "collector", "admin"})
 
@@ -48,6 +49,8 @@ class RecordView:
     status: str
     publication_end: dt.date | None
     published: bool
+    # An objection is pending (also for a proposed listing, whose status stays "proposed").
+    objection_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,56 +105,77 @@ async def view_subject(
 ) -> SubjectCard | None:
     """The subject's card as this viewer may see it; the look-up is written to the audit trail."""
     async with db.transaction() as s:
-        subject = await s.get(Subject, subject_id)
-        if subject is None:
-            return None
-        divisions = await division_names(s)
-        rows = (
+        return await load_card(s, subject_id, viewer, today, reason, channel)
+
+
+async def load_card(
+    s: AsyncSession,
+    subject_id: int,
+    viewer: Viewer,
+    today: dt.date,
+    reason: str = "查询",
+    channel: str = "chat",
+) -> SubjectCard | None:
+    """`view_subject` inside the caller's transaction, for use cases that do more in the same unit of
+    work (a credit report numbers itself and logs the issue together with the look-up)."""
+    subject = await s.get(Subject, subject_id)
+    if subject is None:
+        return None
+    divisions = await division_names(s)
+    rows = (
+        await s.scalars(
+            select(CreditRecord)
+            .where(CreditRecord.subject_id == subject_id)
+            .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+        )
+    ).all()
+    shown = [r for r in rows if _may_see(viewer, subject_id, r, today)]
+    objected = set(
+        (
             await s.scalars(
-                select(CreditRecord)
-                .where(CreditRecord.subject_id == subject_id)
-                .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+                select(Objection.record_id).where(Objection.subject_id == subject_id, Objection.status == "pending")
             )
         ).all()
-        shown = [r for r in rows if _may_see(viewer, subject_id, r, today)]
-        records = tuple(
-            RecordView(
-                id=r.id,
-                category=r.category,
-                doc_number=r.doc_number,
-                department=r.source_name,
-                decision_date=r.decision_date,
-                title=r.title,
-                severity=r.severity,
-                status=r.status,
-                publication_end=r.publication_end,
-                published=visibility.is_published(r, today),
-            )
-            for r in shown
+    )
+    records = tuple(
+        RecordView(
+            id=r.id,
+            category=r.category,
+            doc_number=r.doc_number,
+            department=r.source_name,
+            decision_date=r.decision_date,
+            title=r.title,
+            severity=r.severity,
+            status=r.status,
+            publication_end=visibility.effective_publication_end(r),
+            published=visibility.is_published(r, today),
+            objection_pending=r.status == "objected" or r.id in objected,
         )
-        listings = tuple(
-            Listing(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
-            for r in shown
-            if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
+        for r in shown
+    )
+    listings = tuple(
+        Listing(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
+        for r in shown
+        if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
+    )
+    flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
+    s.add(
+        AuditEntry(
+            account_id=viewer.account_id,
+            role=viewer.role,
+            action="view_subject",
+            subject_id=subject_id,
+            reason=reason,
+            detail={"channel": channel, "records_shown": len(records)},
         )
-        flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
-        s.add(
-            AuditEntry(
-                account_id=viewer.account_id,
-                role=viewer.role,
-                action="view_subject",
-                subject_id=subject_id,
-                reason=reason,
-                detail={"channel": channel, "records_shown": len(records)},
-            )
-        )
-        return SubjectCard(
-            subject_id=subject.id,
-            **_subject_fields(subject, viewer, divisions),  # type: ignore[arg-type]
-            flags=flags,
-            records=records,
-            listings=listings,
-        )
+    )
+    return SubjectCard(
+        subject_id=subject.id,
+        **_subject_fields(subject, viewer, divisions),  # type: ignore[arg-type]
+        flags=flags,
+        records=records,
+        listings=listings,
+    )
 
 
 def _may_see(viewer: Viewer, subject_id: int, record: CreditRecord, today: dt.date) -> bool:

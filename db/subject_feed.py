@@ -22,8 +22,17 @@ _PARTITION = 20_000
 
 async def load_divisions(session: AsyncSession) -> list[tuple[str, str, str]]:
     """(code, name, short_name) of every configured division, for `Lexicon.from_divisions`."""
-    rows = await session.execute(select(Division.code, Division.name, Division.short_name).order_by(Division.code))
-    return [(code, name, short or name) for code, name, short in rows]
+    rows = await session.execute(
+        select(Division.code, Division.name, Division.short_name, Division.former_codes).order_by(Division.code)
+    )
+    out: list[tuple[str, str, str]] = []
+    for code, name, short, former in rows:
+        out.append((code, name, short or name))
+        # A former code (610928 旬阳县) is the same place: same short name, so filters cover both.
+        for old in (former or "").replace(";", ",").split(","):
+            if old.strip():
+                out.append((old.strip(), name, short or name))
+    return out
 
 
 async def load_entries(

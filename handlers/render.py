@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from db.lookup import RecordView, SubjectCard
 
 PAGE_SIZE = 5
-STATUS_NOTES = {"objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
+STATUS_NOTES = {"proposed": "拟列入", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
 
 
 def record_line(r: RecordView, staff: bool) -> str:
@@ -17,10 +19,13 @@ def record_line(r: RecordView, staff: bool) -> str:
     notes = []
     if r.status in STATUS_NOTES and (staff or r.status == "objected"):
         notes.append(STATUS_NOTES[r.status])
+    if r.objection_pending and r.status != "objected":
+        notes.append(STATUS_NOTES["objected"])
     if staff and not r.published and r.status == "active":
         notes.append("未公示")
     if r.published and r.publication_end:
-        notes.append(f"公示至 {r.publication_end:%Y-%m-%d}")
+        # publication_end is the first day off publication; people read "公示至" as the last day shown.
+        notes.append(f"公示至 {r.publication_end - dt.timedelta(days=1):%Y-%m-%d}")
     line = " · ".join(parts)
     return line + (f"（{'；'.join(notes)}）" if notes else "")
 

@@ -49,7 +49,7 @@ def _classify(raw: str, glued: str) -> tuple[str, CodeMention]:
 
 def _looks_code_like(glued: str) -> bool:
     """At least 15 characters, mostly digits: a phone number or an English word is not a code."""
-    digits = sum(ch.isdigit() for ch in glued)
+    digits = sum(ch.isdigit() for ch in repair_lookalikes(glued.upper()))
     return 17 <= len(glued) <= 19 and digits >= 8
 
 

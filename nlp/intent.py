@@ -24,9 +24,11 @@ __all__ = ["CodeMention", "Query", "parse"]
 INTENTS = ("query", "help", "declare", "repair", "objection", "due", "remind", "greeting", "unknown")
 
 # Connectives that separate names and never belong to one.
-_SEPARATORS = frozenset({"的", "和", "与", "及", "或", "还有", "以及", "跟", "同"})
-# Single characters that are questions or verbs when they stand at the edge of a run.
-_EDGE_CHARS = frozenset("我请帮查看想要有在是个做能下么对给条次吗呢吧啊呀了")
+# 和/与/及 are not separators: 和 is in countless names (和平, 康晨和), a two-name message is rare.
+_SEPARATORS = frozenset({"的", "还有", "以及", "或者"})
+# Single-character tokens that are verbs or particles when jieba leaves them alone at a run's edge.
+_LEAD_CHARS = frozenset("我请帮查看想要问")
+_TRAIL_CHARS = frozenset("有吗呢吧啊呀了么没是在")
 # Words that ask about a subject's credit without naming a category.
 _QUERY_WORDS = ("查", "查询", "信用", "怎么样", "有没有", "情况", "记录")
 
@@ -83,7 +85,7 @@ def parse(text: str, lexicon: Lexicon) -> Query:
 
     names: list[str] = []
     for run in runs:
-        name = _trim("".join(run))
+        name = _trim(run)
         if not name:
             continue
         region_code = lexicon.region_to_code.get(name)
@@ -117,13 +119,15 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def _trim(name: str) -> str:
-    """Drop question words and single verbs at the edges ("恒达建材有" → "恒达建材")."""
-    while name and name[0] in _EDGE_CHARS:
-        name = name[1:]
-    while name and name[-1] in _EDGE_CHARS:
-        name = name[:-1]
-    return name
+def _trim(run: list[str]) -> str:
+    """Drop single-character verbs and particles that jieba left standing at the edges of a run
+    ("恒达建材有" → "恒达建材"), never a character jieba kept inside a word ("有为建材")."""
+    run = list(run)
+    while len(run) > 1 and run[0] in _LEAD_CHARS:
+        run.pop(0)
+    while len(run) > 1 and run[-1] in _TRAIL_CHARS:
+        run.pop()
+    return "".join(run)
 
 
 def _leading_region(name: str, lexicon: Lexicon) -> str | None:

@@ -89,6 +89,14 @@ class Lexicon:
         regions = set(self.region_words) | {"中国", "中华人民共和国"}
         return Affixes(regions, self.org_forms, self.industries)
 
+    def division_family(self, code: str) -> tuple[str, ...]:
+        """The code and every other code of the same place (610981 旬阳市 and former 610928 旬阳县):
+        subjects registered before a rename keep the old code for life."""
+        short = next((s for c, _n, s in self.divisions if c == code), None)
+        if short is None:
+            return (code,)
+        return tuple(dict.fromkeys([code, *(c for c, _n, s in self.divisions if s == short)]))
+
     def division_name(self, code: str) -> str | None:
         for c, name, _ in self.divisions:
             if c == code:

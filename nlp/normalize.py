@@ -64,6 +64,7 @@ _PUNCT_CATEGORIES = ("P", "S")  # punctuation and symbols: both are separators f
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
+_ADMIN_CHARS = frozenset("省市县区")
 _FILLER_RE = re.compile("|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)))
 
 
@@ -143,6 +144,9 @@ class Affixes:
             for size in range(min(self._region_max, len(key) - pos - 2), 1, -1):
                 if key[pos : pos + size] in self._region_set:
                     pos += size
+                    # A renamed place keeps its old suffix in old names: 旬阳 + 县 (now 旬阳市).
+                    if pos < len(key) - 2 and key[pos] in _ADMIN_CHARS and key[pos - 1] not in _ADMIN_CHARS:
+                        pos += 1
                     break
             else:
                 break

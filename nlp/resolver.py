@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from nlp.lexicon import Lexicon
@@ -42,7 +42,8 @@ _ROW_BITS = 24
 _ROW_MASK = (1 << _ROW_BITS) - 1
 # Bigrams in more rows than this carry no information for the fuzzy pass (建材, 有限…).
 _BIGRAM_DF_CAP = 4000
-_FUZZY_RERANK = 2000
+_FUZZY_RERANK = 600
+_RANK_CAP = 300
 _OVERLAY_MERGE = 50_000
 
 ALIAS_NAME, ALIAS_FORMER, ALIAS_SHORT = 0, 1, 2
@@ -332,11 +333,16 @@ class NameIndex:
                 return alias
         return core
 
-    def _in_division(self, row: int, prefix: str | None) -> bool:
-        if prefix is None:
+    def _in_division(self, row: int, prefix: str | tuple[str, ...] | None) -> bool:
+        if not prefix:
             return True
         entry = self._entries.get(self._row_sid[row])
         return bool(entry and entry.division_code and entry.division_code.startswith(prefix))
+
+    def _prefixes(self, code: str | None) -> tuple[str, ...] | None:
+        if not code:
+            return None
+        return tuple(division_prefix(c) for c in self.lexicon.division_family(code))
 
     def _implied_division(self, region: str) -> str | None:
         """The deepest division named in a region prefix ("安康市汉阴县" → 汉阴县's code)."""
@@ -362,8 +368,8 @@ class NameIndex:
             return Resolution("none")
         region, _rest = self.affixes.split_region(full)
         implied = self._implied_division(region) if region else None
-        prefix = division_prefix(division_code) if division_code else None
-        soft_prefix = division_prefix(implied) if implied and prefix is None else None
+        prefix = self._prefixes(division_code)
+        soft_prefix = self._prefixes(implied) if prefix is None else None
         qcore = self.affixes.core(full)
         if qcore in self.affixes.industries or len(qcore) < 2:
             qcore, _ = self.affixes.split_org_form(full)
@@ -379,7 +385,8 @@ class NameIndex:
                 filtered, used_prefix = live, None
             if not filtered:
                 # The user named a district and nothing there matches: show the others, never "clear".
-                fallback.extend(self._rank(full, qcore, live, tier_name))
+                have = {c.subject_id for c in fallback}
+                fallback.extend(c for c in self._rank(full, qcore, live, tier_name) if c.subject_id not in have)
                 continue
             ranked = self._rank(full, qcore, filtered, tier_name)
             subjects = {c.subject_id for c in ranked}
@@ -483,6 +490,14 @@ class NameIndex:
         diff = [i for i, (a, b) in enumerate(zip(core, qcore, strict=True)) if a != b]
         if len(diff) == 2 and diff[1] == diff[0] + 1:
             return len(core) >= 3
+        if len(diff) != 1:
+            return False
+        # A different character inside the 字号 makes a different firm (潇麟 vs 协麟); one in the
+        # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word, length decides.
+        brands = self.affixes.brands(core)
+        if brands:
+            brand = min(brands, key=len)
+            return diff[0] >= len(brand) or len(brand) >= 4
         return len(core) >= 6
 
     def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
@@ -497,13 +512,13 @@ class NameIndex:
     def _rank(self, full: str, qcore: str, rows: list[int], how: str) -> list[Candidate]:
         base = _TIER_SCORE[how]
         best: dict[int, Candidate] = {}
-        for row in rows[:_FUZZY_RERANK]:
+        for row in rows[:_RANK_CAP]:
             sid = self._row_sid[row]
             entry = self._entries.get(sid)
             if entry is None:
                 continue
             # Within a tier, prefer the name closest to what was typed (有限公司 vs 有限责任公司).
-            closeness = fuzz.ratio(full, name_key(entry.name)) / 100.0
+            closeness = fuzz.ratio(full, entry.name) / 100.0
             score = base + 4.0 * closeness + (0.5 if self._row_src[row] == ALIAS_NAME else 0.0)
             cand = best.get(sid)
             if cand is None or score > cand.score:
@@ -512,8 +527,8 @@ class NameIndex:
                     best[sid] = made
         return sorted(best.values(), key=lambda c: (-c.score, c.subject_id))
 
-    def _fuzzy(self, full: str, qcore: str, prefix: str | None) -> list[Candidate]:
-        """Last resort: rare shared bigrams gather candidates, rapidfuzz scores them."""
+    def _fuzzy(self, full: str, qcore: str, prefix: tuple[str, ...] | None) -> list[Candidate]:
+        """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
         bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
         counts: Counter[int] = Counter()
         for bg in bigrams:
@@ -522,14 +537,14 @@ class NameIndex:
             counts.update(self._t_bigram.get(bg))
         if not counts:
             return []
+        rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
+        cores = [self._row_core[r] for r in rows]
         scored: dict[int, Candidate] = {}
-        for row, _n in counts.most_common(_FUZZY_RERANK):
-            if not self._alive[row] or not self._in_division(row, prefix):
-                continue
-            score = fuzz.ratio(qcore, self._row_core[row]) * 0.85
+        for _core, score, i in process.extract(qcore, cores, scorer=fuzz.ratio, limit=20):
+            row = rows[i]
             sid = self._row_sid[row]
-            if sid not in scored or score > scored[sid].score:
-                made = self._candidate(row, round(score, 2), "fuzzy")
+            if sid not in scored:
+                made = self._candidate(row, round(score * 0.85, 2), "fuzzy")
                 if made is not None:
                     scored[sid] = made
         return sorted(scored.values(), key=lambda c: (-c.score, c.subject_id))[:10]

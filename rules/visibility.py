@@ -14,6 +14,9 @@ brief leaves them open:
   shared or used").
 - Expired records (past their publication period) are no longer public, but stay shared with officials
   as history, marked as such by the caller; they no longer trigger measures.
+- A proposed blacklist entry (拟列入, during the prior-notice period of 事前告知) is not a decision yet:
+  never public, never a trigger of measures, but shared with officials (marked 拟列入) so that the
+  listing department and other offices know a listing is coming.
 - Publication periods (and the 2026 "轻微 not published" rule) govern the adverse categories that the
   repair rules cover: 行政处罚, 行政强制 and the blacklist. 经营异常名录 and court records leave by their
   own removal procedures (status change), not by a period. Other categories are published while active,
@@ -32,9 +35,9 @@ ROLES = ("public", "enterprise", "official", "collector", "admin")
 OFFICIAL_ROLES = frozenset({"official", "collector", "admin"})
 PUBLIC_ROLES = frozenset({"public", "enterprise"})
 
-STATUSES = ("active", "objected", "repaired", "revoked", "expired")
+STATUSES = ("proposed", "active", "objected", "repaired", "revoked", "expired")
 EFFECTIVE_STATUSES = frozenset({"active", "objected"})
-STATUS_LABELS = {"active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期"}
+STATUS_LABELS = {"proposed": "拟列入", "active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期"}
 
 PERIOD_CATEGORIES = frozenset({"行政处罚", "行政强制", BLACKLIST})
 
@@ -89,11 +92,12 @@ def is_published(record: RecordLike, today: date) -> bool:
 
 
 def is_shared(record: RecordLike, today: date) -> bool:
-    """Officials' view: everything that was not repaired or revoked, expired history included.
+    """Officials' view: everything that was not repaired or revoked, expired history and proposed
+    listings included.
 
     `today` is part of the signature so that a future rule (e.g. a retention limit) can use it."""
     del today
-    return record.status in (*EFFECTIVE_STATUSES, "expired")
+    return record.status in (*EFFECTIVE_STATUSES, "expired", "proposed")
 
 
 def visible_to(role: str, record: RecordLike, today: date) -> bool:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.importers.reading import Cell, ReadError, open_table
-from db.importers.templates import EDITION_LABELS, KIND_LABELS, KINDS, HeaderMatch, detect, sheet_names_for
+from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
 from db.importers.validate import (
     Context,
     DeptInfo,
@@ -192,6 +192,13 @@ async def _run(
     if match is None:
         wanted = KIND_LABELS[kind] + "模板" if kind else "任何已知模板（行政处罚、行政许可、主体名录、通用模板）"
         raise ReadError(f"无法识别文件的表头：不符合{wanted}，请使用标准模板的列名")
+    if kind:
+        likely = detect(head, None)
+        if likely and likely.template.kind != kind and not likely.missing() and likely.score > match.score:
+            raise ReadError(
+                f"文件的表头是{KIND_LABELS[likely.template.kind]}模板，与指定的类型“{KIND_LABELS[kind]}”不符，"
+                "请核对 --kind 或文件"
+            )
     t = match.template
     report.kind, report.edition, report.template = t.kind, t.edition, t.title
     report.ignored_columns = match.ignored
@@ -213,25 +220,27 @@ async def _run(
     rows = chain((r for r in head if r[0] > match.header_row), table.rows)
     if dry_run:
         async with db.sessions() as session:
-            writer = _writer(session, False, report, dept)
+            writer = _writer(session, False, report, dept, ctx.calendar)
             await _pump(rows, validator, writer, report, progress, batch_size)
         return
     async with db.transaction() as session:
-        writer = _writer(session, True, report, dept)
+        writer = _writer(session, True, report, dept, ctx.calendar)
         await _pump(rows, validator, writer, report, progress, batch_size)
         if report.error_count:
             raise _Rollback
     report.written = True
 
 
-def _writer(session: Any, write: bool, report: ImportReport, dept: DeptInfo | None) -> Writer:
+def _writer(
+    session: Any, write: bool, report: ImportReport, dept: DeptInfo | None, calendar: WorkCalendar
+) -> Writer:
     return Writer(
         session,
         write=write,
         source_file=report.file_label,
         now=dt.datetime.now(dt.UTC),
         department_id=dept.id if dept else None,
-        calendar=WorkCalendar(),
+        calendar=calendar,
     )
 
 
@@ -314,7 +323,7 @@ def format_report(report: ImportReport, max_errors: int = 30) -> str:
         return "\n".join(lines)
     unit = "个主体" if report.kind == "subjects" else "条记录"
     lines.append(
-        f"共读取 {report.rows_read} 行：新增 {report.new}{unit}，更新 {report.updating}{unit}，未变化 {report.unchanged}{unit}"
+        f"共读取 {report.rows_read} 行：新增 {report.new} {unit}，更新 {report.updating} {unit}，未变化 {report.unchanged} {unit}"
     )
     if report.subjects_created:
         verb = "将新建" if not report.written else "新建"
@@ -335,12 +344,3 @@ def format_report(report: ImportReport, max_errors: int = 30) -> str:
     elif report.written:
         lines.append("已全部写入。" if report.new or report.updating else "数据与档案一致，没有需要写入的变化。")
     return "\n".join(lines)
-
-
-def edition_label(report: ImportReport) -> str | None:
-    return EDITION_LABELS.get(report.edition or "")
-
-
-def header_of(match: HeaderMatch) -> dict[str, str]:
-    """Field → header as written in the file (for diagnostics and the docs' examples)."""
-    return dict(match.headers)

@@ -115,13 +115,19 @@ def _xlsx_value(value: Any) -> Cell:
 def open_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
     """First sheet, unless one is named after a template (departments often put notes on sheet 1)."""
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    # A file object, not the path: openpyxl refuses paths without an Excel suffix, and chat uploads
+    # often arrive renamed. The handle stays open while the read-only sheet streams from it.
+    fh = path.open("rb")
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+        fh.close()
         raise ReadError(f"无法打开 Excel 文件（{type(exc).__name__}），请确认文件未损坏且为 .xlsx 格式") from None
     if not wb.sheetnames:
         wb.close()
+        fh.close()
         raise ReadError("Excel 文件中没有工作表")
     chosen = wb.sheetnames[0]
     for wanted in sheet_names:
@@ -139,8 +145,9 @@ def open_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
             raise ReadError(f"读取 Excel 工作表“{chosen}”失败（{type(exc).__name__}），文件可能已损坏") from None
         finally:
             wb.close()
+            fh.close()
 
-    return Table("xlsx", None, chosen, rows(), close=wb.close)
+    return Table("xlsx", None, chosen, rows(), close=fh.close)
 
 
 def open_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
@@ -171,7 +178,8 @@ def estimate_rows(path: Path) -> int | None:
             if head.startswith(XLSX_MAGIC):
                 import openpyxl
 
-                wb = openpyxl.load_workbook(path, read_only=True)
+                fh.seek(0)
+                wb = openpyxl.load_workbook(fh, read_only=True)
                 try:
                     return wb[wb.sheetnames[0]].max_row
                 finally:

@@ -402,16 +402,17 @@ def detect(
 ) -> HeaderMatch | None:
     """Best template over the first rows (a title line often sits above the header).
 
-    A template whose required columns are all present beats one that lacks some; then the higher
-    score wins, exact column names counting double, which is what separates the editions."""
+    The highest score wins, exact column names counting double, which is what separates the
+    editions; completeness only breaks ties. (Completeness first would let a penalty file that lacks
+    one column pass as a 主体名录, whose few required columns it happens to contain.)"""
     best: HeaderMatch | None = None
-    best_key: tuple[bool, int] = (False, 0)
+    best_key: tuple[int, bool] = (0, False)
     for row_no, cells in rows:
         for template in TEMPLATES:
             if kind and template.kind != kind:
                 continue
             m = match_header(template, cells, row_no)
-            key = (not m.missing(), m.score)
+            key = (m.score, not m.missing())
             if key > best_key:
                 best, best_key = m, key
     if best is None or best.score < 4:

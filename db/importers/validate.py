@@ -78,7 +78,7 @@ class Context:
     today: dt.date
     calendar: WorkCalendar
     dept: DeptInfo | None = None
-    severity_rules: SeverityRules = DEFAULT_SEVERITY_RULES
+    severity_rules: SeverityRules = field(default_factory=lambda: DEFAULT_SEVERITY_RULES)
     xlsx: bool = False
 
 
@@ -174,6 +174,12 @@ def _uscc(raw: str) -> CodeCheck:
     return validate_uscc(raw)
 
 
+@lru_cache(maxsize=4096)
+def _special(text: str) -> bool:
+    """Violation texts repeat heavily within a file (the same few violation types)."""
+    return is_special_field(text)
+
+
 def normalize_kind(text: str) -> str | None:
     """Canonical 主体类别, "" for the combined 2021 value (decided from the code and name), None if unknown."""
     value = text.replace(" ", "").replace("　", "")
@@ -200,6 +206,7 @@ class RowValidator:
         self.positions = list(match.positions.items())
         self._due_cache: dict[tuple[str, dt.date], tuple[dt.date | None, int]] = {}
         self._pub_cache: dict[tuple[dt.date, str, bool], dt.date] = {}
+        self._labels = {f: match.template_label(f) for f in (*STORED_FIELDS, "fine", "confiscation")}
 
     # -- helpers -------------------------------------------------------------------------------------
     def col(self, fld: str) -> str:
@@ -398,7 +405,7 @@ class RowValidator:
         for fld in ("fine", "confiscation"):
             if v.get(fld):
                 try:
-                    fields[self.match.template_label(fld)] = parse_amount(v[fld])
+                    fields[self._labels[fld]] = parse_amount(v[fld])
                 except ValueError as exc:
                     raise RowInvalid(self.col(fld), str(exc)) from None
 
@@ -437,12 +444,13 @@ class RowValidator:
                 special_text = "".join(
                     v.get(f, "") for f in ("violation_type", "facts", "basis", "title", "content", "penalty_content")
                 )
-                pub_end = self._pub_end(decision, severity, is_special_field(special_text + source_name))
+                pub_end = self._pub_end(decision, severity, _special(special_text + source_name))
         due, late = self._due(category, decision)
 
+        labels = self._labels
         for fld, value in v.items():
-            if value and fld in STORED_FIELDS and fld not in ("fine", "confiscation"):
-                fields[self.match.template_label(fld)] = value
+            if value and fld in STORED_FIELDS:
+                fields[labels[fld]] = value
         if kinds:
             fields["处罚类别"] = kinds
             fields.pop("处罚类别2", None)

@@ -1,0 +1,204 @@
+"""PDF documents the platform issues: the prior notice (事前告知书) and the credit report (信用报告).
+
+Font: reportlab's built-in CID font STSong-Light (Adobe-GB1). It needs no font file, so nothing has
+to be installed on the server, and reportlab writes a ToUnicode map for it: pypdf extracts the
+Chinese text back exactly (the tests rely on that), so the documents are searchable and copyable.
+Viewers render it with their own Song/Ming face (every mainstream PDF viewer ships or substitutes
+one); embedding a TTF would pin the glyphs but needs a font package on every host.
+
+What to show was decided upstream (visibility and masking in rules, through db.lookup); this module
+only lays it out. Free text from departments still goes through `scrub`, so an ID or phone number a
+department typed into a title cannot leave the platform in a PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+from collections.abc import Iterable
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from db.listings import NoticeData
+from db.report import ReportData
+from rules.categories import CATEGORIES
+from rules.masking import scrub
+from rules.visibility import STATUS_LABELS
+
+FONT = "STSong-Light"
+ROLE_LABELS = {"public": "公众", "enterprise": "企业", "official": "办事人员", "collector": "信息采集员", "admin": "系统管理员"}
+
+
+@functools.cache
+def _font() -> str:
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+@functools.cache
+def _styles() -> dict[str, ParagraphStyle]:
+    font = _font()
+    base = ParagraphStyle("base", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
+    return {
+        "base": base,
+        "title": ParagraphStyle("title", parent=base, fontSize=18, leading=26, alignment=TA_CENTER, spaceAfter=4 * mm),
+        "number": ParagraphStyle("number", parent=base, alignment=TA_CENTER, spaceAfter=4 * mm),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=13, leading=20, spaceBefore=4 * mm, spaceAfter=2 * mm),
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
+        "small": ParagraphStyle("small", parent=base, fontSize=8.5, leading=12, textColor=colors.HexColor("#555555")),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=9, leading=13),
+        "indent": ParagraphStyle("indent", parent=base, firstLineIndent=21),
+    }
+
+
+def _p(text: str, style: str = "base") -> Paragraph:
+    return Paragraph(escape(scrub(text)).replace("\n", "<br/>"), _styles()[style])
+
+
+def _cn(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _build(story: list, title: str, footer: str) -> bytes:  # type: ignore[type-arg]
+    buf = io.BytesIO()
+    font = _font()
+
+    def page(canvas, doc) -> None:  # type: ignore[no-untyped-def]
+        canvas.saveState()
+        canvas.setFont(font, 8)
+        canvas.drawCentredString(A4[0] / 2, 10 * mm, f"{footer}　第 {doc.page} 页")
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm, bottomMargin=20 * mm,
+        title=title, author=footer, subject=title,
+    )
+    doc.build(story, onFirstPage=page, onLaterPages=page)
+    return buf.getvalue()
+
+
+def render_notice(notice: NoticeData, platform: str) -> bytes:
+    """事前告知书: basis, reasons, measures, the right to object with its deadline, how to repair."""
+    you = "你" if notice.subject_kind == "自然人" else "你单位"
+    provisional = "（节假日安排尚未公布，期限按现行规则推算，如有调整以公布为准）" if notice.deadline_provisional else ""
+    story = [
+        _p("严重失信主体名单列入事前告知书", "title"),
+        _p(notice.number, "number"),
+        _p(f"{notice.subject_name}（{notice.code_label}：{notice.code}）："),
+        Spacer(1, 2 * mm),
+        _p(f"经查，{notice.reasons}", "indent"),
+        _p(f"依据{notice.basis}，本机关拟将{you}列入严重失信主体名单。", "indent"),
+        _p("一、列入后将依法依规采取的惩戒措施", "h2"),
+        *[_p(f"{i}. {m}") for i, m in enumerate(notice.measures, 1)],
+        _p("二、陈述、申辩和异议的权利", "h2"),
+        _p(
+            f"{you}有权进行陈述、申辩，对拟列入事项提出异议。请于{_cn(notice.deadline)}前"
+            f"（自本告知书送达之日起{notice.objection_days}个工作日内）{provisional}，"
+            f"通过“信用通”机器人发送 /objection 提出异议并提交证明材料，或向本机关书面提出。"
+            f"逾期未提出异议的，本机关将依法列入严重失信主体名单；提出异议的，待本机关作出处理决定后再行办理。",
+            "indent",
+        ),
+        _p("三、信用修复", "h2"),
+        _p(notice.repair_hint, "indent"),
+        Spacer(1, 10 * mm),
+        _p(notice.department, "right"),
+        _p(_cn(notice.notice_date), "right"),
+        Spacer(1, 6 * mm),
+        _p(f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。", "small"),
+    ]
+    return _build(story, "事前告知书", f"{platform} · {notice.number}")
+
+
+def _record_rows(data: ReportData, category: str) -> list[list[Paragraph]]:
+    head = ["决定日期", "文书号 / 名称", "决定机关", "程度", "状态"]
+    rows = [[_p(h, "cell") for h in head]]
+    for r in data.card.records:
+        if r.category != category:
+            continue
+        notes = [STATUS_LABELS.get(r.status, r.status)]
+        if r.objection_pending and r.status != "objected":
+            notes.append("异议处理中")
+        if data.staff and not r.published and r.status in ("active", "objected"):
+            notes.append("未公示（仅供政务共享）")
+        if r.published and r.publication_end:
+            notes.append(f"公示至{r.publication_end - dt.timedelta(days=1):%Y-%m-%d}")
+        title = f"{r.doc_number}\n{r.title}" if r.title else r.doc_number
+        rows.append([
+            _p(f"{r.decision_date:%Y-%m-%d}", "cell"),
+            _p(title, "cell"),
+            _p(r.department, "cell"),
+            _p(r.severity or "—", "cell"),
+            _p("；".join(notes), "cell"),
+        ])
+    return rows
+
+
+def _ordered_categories(present: Iterable[str]) -> list[str]:
+    found = set(present)
+    return [c for c in CATEGORIES if c in found] + sorted(found - set(CATEGORIES))
+
+
+def render_report(data: ReportData, platform: str) -> bytes:
+    card = data.card
+    generated = data.generated_at
+    reader = ROLE_LABELS.get(data.reader_role, data.reader_role) + ("（主体本人）" if data.own else "")
+    scope = (
+        "本报告供政务部门履职使用，包含未公示和已过公示期的共享信息，不得向社会公开。"
+        if data.staff
+        else "本报告内容为向社会公示的信用信息。"
+    )
+    story = [
+        _p(f"{platform}", "number"),
+        _p("信用报告", "title"),
+        _p(f"报告编号：{data.number}"),
+        _p(f"生成时间：{generated:%Y-%m-%d %H:%M:%S}（北京时间）"),
+        _p(f"报告使用人：{reader}"),
+        _p(scope, "small"),
+        _p("一、主体基本信息", "h2"),
+    ]
+    info = [("主体名称", card.name), ("主体类别", card.kind), (card.code_label, card.code)]
+    if card.legal_rep and card.kind != "自然人":
+        info.append(("法定代表人", card.legal_rep))
+    if card.division:
+        info.append(("所属区划", card.division))
+    info.append(("登记状态", card.status))
+    table = Table([[_p(k, "cell"), _p(v, "cell")] for k, v in info], colWidths=[35 * mm, 135 * mm])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story.append(table)
+    story.append(_p("二、重点关注", "h2"))
+    if card.flags:
+        story += [_p(f"· {flag}") for flag in card.flags]
+    else:
+        story.append(_p("未列入严重失信主体名单或经营异常名录。"))
+    story.append(_p("三、信用记录", "h2"))
+    categories = _ordered_categories(r.category for r in card.records)
+    if not categories:
+        story.append(_p("暂无可查看的信用记录。"))
+    for i, category in enumerate(categories, 1):
+        rows = _record_rows(data, category)
+        story.append(_p(f"（{i}）{category}：{len(rows) - 1} 条", "base"))
+        t = Table(rows, colWidths=[22 * mm, 58 * mm, 40 * mm, 14 * mm, 36 * mm], repeatRows=1)
+        t.setStyle(TableStyle([
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]))
+        story += [t, Spacer(1, 3 * mm)]
+    others = [c for c in CATEGORIES if c not in categories]
+    if others and categories:
+        story.append(_p(f"其余类别（{'、'.join(others)}）：暂无记录。", "small"))
+    story += [
+        Spacer(1, 6 * mm),
+        _p("说明：本报告依据生成时平台归集的信息出具；自然人身份证号等个人信息已按规定脱敏。"
+           "对报告内容有异议的，信用主体可通过“信用通”机器人发送 /objection 提出。", "small"),
+    ]
+    return _build(story, "信用报告", f"{platform} · {data.number}")

@@ -1,0 +1,144 @@
+"""Admin views: `/overdue` (who is late, by department) and `/ontime [YYYY-MM]` (monthly on-time rate
+per department as a bar chart, sent with sendPhoto).
+
+The chart is drawn with matplotlib's Agg backend in a worker thread, so the bot keeps answering
+while it renders. Chinese labels need a CJK font; when none is installed the bars are labelled with
+department codes and the caption carries the Chinese names, rather than printing empty boxes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import re
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from db.duties import DutyError, period_of
+from db.reporting import DeptRate, on_time_rates, overdue_overview
+from handlers.common import Buttons, reply, services
+
+CJK_FONT_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
+                  "PingFang", "Heiti", "Droid Sans Fallback", "AR PL")
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font that has Chinese glyphs, if any."""
+    from matplotlib import font_manager
+
+    for font in font_manager.fontManager.ttflist:
+        if any(hint in font.name for hint in CJK_FONT_HINTS):
+            return font.name
+    return None
+
+
+def render_chart(rates: list[DeptRate], period: str) -> bytes:
+    """PNG bytes of a horizontal bar chart of on-time rates (percent)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    font = cjk_font()
+    labels = [r.short_name if font else r.code for r in rates]
+    values = [round(r.rate * 100, 1) for r in rates]
+    fig = Figure(figsize=(8, max(2.5, 0.4 * len(rates) + 1.2)), dpi=100)
+    ax = fig.add_subplot()
+    if font:
+        ax.set_title(f"{period} 各部门按时报送率（%）", fontfamily=font)
+    else:
+        ax.set_title(f"On-time reporting rate by department, {period} (%)")
+    bars = ax.barh(range(len(rates)), values, color=["#2e7d32" if v >= 90 else "#f9a825" if v >= 60 else "#c62828" for v in values])
+    ax.set_yticks(range(len(rates)), labels, fontfamily=font or "DejaVu Sans")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    for bar, v in zip(bars, values, strict=True):
+        ax.text(v + 1, bar.get_y() + bar.get_height() / 2, f"{v:g}", va="center", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def overdue_text(entries: list, today: dt.date) -> str:  # type: ignore[type-arg]
+    if not entries:
+        return f"截至 {today:%Y-%m-%d}，没有逾期未报送的部门。"
+    lines = [f"逾期与迟报情况（截至 {today:%Y-%m-%d}）："]
+    for e in entries:
+        parts = []
+        if e.missing:
+            parts.append("逾期未报送：" + "、".join(f"{g.category}（{g.period}，逾期 {-g.days_left} 个工作日）" for g in e.missing))
+        if e.late_records:
+            parts.append(f"本月迟报记录 {e.late_records} 条（最多迟 {e.max_late} 个工作日）")
+        if e.stale_uploads:
+            parts.append(f"超期未确认或未重新上传的文件 {e.stale_uploads} 个")
+        lines.append(f"· {e.name}（{e.code}）：" + "；".join(parts))
+    return "\n".join(lines)
+
+
+async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    assert svc.calendar is not None and update.effective_user is not None
+    from bot.jobs import ensure_duties
+
+    await ensure_duties(svc)
+    today = svc.today()
+    try:
+        entries = await overdue_overview(
+            svc.db, update.effective_user.id, today, svc.calendar, svc.settings.tz, svc.settings.region.division_code
+        )
+    except DutyError as exc:
+        await reply(update, str(exc))
+        return
+    last = period_of(today.replace(day=1) - dt.timedelta(days=1))
+    buttons: Buttons = [[("本月按时率图表", f"adm:chart:{period_of(today)}"), ("上月按时率图表", f"adm:chart:{last}")]]
+    await reply(update, overdue_text(entries, today), buttons)
+
+
+async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, period: str) -> None:
+    svc = services(context)
+    assert svc.calendar is not None and update.effective_user is not None and update.effective_chat is not None
+    try:
+        rates = await on_time_rates(
+            svc.db, update.effective_user.id, period, svc.today(), svc.calendar, svc.settings.tz,
+            svc.settings.region.division_code,
+        )
+    except DutyError as exc:
+        await reply(update, str(exc))
+        return
+    if not rates:
+        await reply(update, f"{period} 还没有可统计的报送（没有到期的按月报送，也没有报送的记录）。")
+        return
+    png = await asyncio.to_thread(render_chart, rates, period)
+    caption = f"{period} 各部门按时报送率：\n" + "\n".join(
+        f"{r.code} {r.short_name}：{r.rate * 100:.1f}%（{r.on_time}/{r.total}）" for r in rates[:30]
+    )
+    await update.effective_chat.send_photo(photo=png, caption=caption[:1024], filename=f"ontime-{period}.png")
+
+
+async def ontime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    arg = (context.args or [""])[0]
+    if arg and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", arg):
+        await reply(update, "请按“年-月”指定月份，例如：/ontime 2026-10")
+        return
+    await send_chart(update, context, arg or period_of(svc.today()))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    parts = (query.data or "").split(":")
+    if parts[1] == "overdue":
+        await overdue(update, context)
+    else:
+        await send_chart(update, context, parts[2])
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("overdue", overdue))
+    app.add_handler(CommandHandler("ontime", ontime))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^adm:(overdue|chart:\d{4}-\d{2})$"))

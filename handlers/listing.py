@@ -1,0 +1,345 @@
+"""/propose: an official of the listing department proposes a 严重失信主体名单 entry; the platform
+issues the numbered prior notice (事前告知书) to the subject's bound accounts. /listings: the
+department's listings still in their notice period.
+
+Also home of the small pieces the other lifecycle conversations share (finding a subject from
+typed text, sending a PDF, telling a list of chats).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+from telegram import InputFile, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.pdf import render_notice
+from db.listings import LifecycleError, department_listings, propose_listing, region_abbr
+from db.subjects import subject_briefs
+from handlers.common import Buttons, caller, reply, services
+from nlp.codes_in_text import find_codes
+from rules import lifecycle
+
+log = logging.getLogger(__name__)
+
+SUBJECT, BASIS, REASONS, MEASURES, PERIOD, CONFIRM = range(6)
+TIMEOUT_SECONDS = 30 * 60
+KEY = "propose"
+
+
+# -- shared by the lifecycle conversations ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    subject_id: int | None
+    message: str | None = None
+    candidates: tuple[tuple[int, str], ...] = ()
+
+
+async def find_subject(context: ContextTypes.DEFAULT_TYPE, text: str) -> Found:
+    """A subject from a typed USCC or name: only a valid code or a clear name picks one by itself."""
+    svc = services(context)
+    assert svc.index is not None
+    uscc, _ids, rest = find_codes(text)
+    for mention in uscc:
+        if not mention.valid:
+            return Found(None, f"统一社会信用代码有误：{mention.error}。请核对后重新输入。")
+        entry = svc.index.by_uscc(mention.value)
+        if entry is None:
+            return Found(None, f"档案中没有统一社会信用代码为 {mention.value} 的主体。")
+        return Found(entry.subject_id)
+    name = rest.strip()
+    if not name:
+        return Found(None, "请输入主体名称或统一社会信用代码。")
+    result = svc.index.resolve(name)
+    if result.status == "clear":
+        return Found(result.candidates[0].subject_id)
+    if not result.candidates:
+        return Found(None, f"没有找到与“{name}”相符的主体，请核对名称或输入统一社会信用代码。")
+    briefs = await subject_briefs(svc.db, [c.subject_id for c in result.candidates])
+    options = tuple(
+        (c.subject_id, " · ".join(p for p in (b.name, b.division, b.uscc) if p)[:60])
+        for c in result.candidates
+        if (b := briefs.get(c.subject_id)) is not None
+    )
+    return Found(None, f"找到多个与“{name}”相近的主体，请选择：", options)
+
+
+async def send_pdf(context: ContextTypes.DEFAULT_TYPE, chat_id: int, pdf: bytes, file_name: str, caption: str) -> bool:
+    """Send a document; a chat that blocked the bot must not break the use case that already ran."""
+    try:
+        await context.bot.send_document(chat_id, InputFile(io.BytesIO(pdf), filename=file_name), caption=caption)
+    except TelegramError as exc:
+        log.warning("could not deliver %s: %s", file_name, type(exc).__name__)
+        return False
+    return True
+
+
+async def tell(context: ContextTypes.DEFAULT_TYPE, chats: tuple[int, ...] | list[int], text: str) -> int:
+    """Message each chat; returns how many were reached."""
+    reached = 0
+    for chat_id in chats:
+        try:
+            await context.bot.send_message(chat_id, text)
+            reached += 1
+        except TelegramError as exc:
+            log.warning("could not notify a chat: %s", type(exc).__name__)
+    return reached
+
+
+def doc_prefix(context: ContextTypes.DEFAULT_TYPE) -> str:
+    return region_abbr(services(context).settings.region.division_code)
+
+
+# -- /propose -----------------------------------------------------------------------------------
+
+
+def _data(context: ContextTypes.DEFAULT_TYPE) -> dict:  # type: ignore[type-arg]
+    assert context.user_data is not None
+    return context.user_data.setdefault(KEY, {})
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    _account, viewer = await caller(update, context)
+    if viewer.role != "official" or viewer.department_id is None:
+        await reply(update, "拟列入严重失信主体名单须由列入部门的办事人员发起。")
+        return ConversationHandler.END
+    assert context.user_data is not None
+    context.user_data[KEY] = {}
+    if context.args:
+        return await _subject_text(update, context, " ".join(context.args))
+    await reply(update, "拟列入严重失信主体名单（事前告知）。\n请输入主体的统一社会信用代码或名称（发送 /cancel 取消）：")
+    return SUBJECT
+
+
+async def _subject_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+    found = await find_subject(context, text)
+    if found.subject_id is not None:
+        return await _subject_chosen(update, context, found.subject_id)
+    buttons: Buttons = [[(label, f"lp:s:{sid}")] for sid, label in found.candidates]
+    await reply(update, found.message or "请重新输入。", buttons)
+    return SUBJECT
+
+
+async def on_subject(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None
+    return await _subject_text(update, context, update.effective_message.text or "")
+
+
+async def on_subject_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    return await _subject_chosen(update, context, int(cq.data.split(":")[2]))
+
+
+async def _subject_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, subject_id: int) -> int:
+    briefs = await subject_briefs(services(context).db, [subject_id])
+    brief = briefs.get(subject_id)
+    if brief is None:
+        await reply(update, "该主体已不在档案中，请重新输入。")
+        return SUBJECT
+    data = _data(context)
+    data.update(subject_id=subject_id, subject_name=brief.name, kind=brief.kind)
+    await reply(update, f"主体：{brief.name}（{brief.uscc or brief.id_masked or '未登记代码'}）\n请输入列入依据（法律、法规、规章条款）：")
+    return BASIS
+
+
+async def on_basis(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None
+    text = (update.effective_message.text or "").strip()
+    if not text:
+        await reply(update, "请输入列入依据：")
+        return BASIS
+    _data(context)["basis"] = text[:1000]
+    await reply(update, "请输入列入事由（认定的失信事实和理由）：")
+    return REASONS
+
+
+async def on_reasons(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None
+    text = (update.effective_message.text or "").strip()
+    if not text:
+        await reply(update, "请输入列入事由：")
+        return REASONS
+    data = _data(context)
+    data["reasons"] = text[:2000]
+    standard = "\n".join(f"{i}. {m}" for i, m in enumerate(lifecycle.standard_measures(data["kind"]), 1))
+    await reply(
+        update,
+        f"惩戒措施：可采用标准联合惩戒措施：\n{standard}\n\n或直接输入本案的措施（每行一条）。",
+        [[("采用标准惩戒措施", "lp:std")]],
+    )
+    return MEASURES
+
+
+async def on_measures_standard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None
+    await cq.answer()
+    _data(context)["measures"] = None
+    return await _ask_period(update)
+
+
+async def on_measures_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None
+    items = [line.strip(" 0123456789.、") for line in (update.effective_message.text or "").splitlines()]
+    items = [i for i in items if i]
+    if not items:
+        await reply(update, "请输入惩戒措施（每行一条），或点击“采用标准惩戒措施”。")
+        return MEASURES
+    _data(context)["measures"] = items[:20]
+    return await _ask_period(update)
+
+
+async def _ask_period(update: Update) -> int:
+    days = lifecycle.OBJECTION_PERIOD_WORKING_DAYS
+    await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", "lp:d")]])
+    return PERIOD
+
+
+async def on_period_default(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None
+    await cq.answer()
+    _data(context)["days"] = lifecycle.OBJECTION_PERIOD_WORKING_DAYS
+    return await _confirm(update, context)
+
+
+async def on_period_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None
+    text = (update.effective_message.text or "").strip().rstrip("个工作日天 ")
+    if not text.isdigit() or not 1 <= int(text) <= 30:
+        await reply(update, "请输入 1 到 30 之间的工作日天数。")
+        return PERIOD
+    _data(context)["days"] = int(text)
+    return await _confirm(update, context)
+
+
+async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    data = _data(context)
+    svc = services(context)
+    assert svc.calendar is not None
+    deadline = lifecycle.objection_deadline(svc.today(), svc.calendar, data["days"])
+    measures = data["measures"] or lifecycle.standard_measures(data["kind"])
+    text = (
+        "请确认事前告知内容：\n"
+        f"主体：{data['subject_name']}\n依据：{data['basis']}\n事由：{data['reasons']}\n"
+        f"惩戒措施：{len(measures)} 项\n异议期：{data['days']} 个工作日，截至 {deadline.due:%Y-%m-%d}"
+        + ("（节假日安排未公布，按推算）" if deadline.provisional else "")
+        + "\n确认后将生成编号的事前告知书并送达该主体绑定的账号。"
+    )
+    await reply(update, text, [[("确认发出", "lp:ok"), ("取消", "lp:no")]])
+    return CONFIRM
+
+
+async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    assert context.user_data is not None
+    data = context.user_data.pop(KEY, {})
+    if cq.data == "lp:no" or not data:
+        await reply(update, "已取消，未发出事前告知书。")
+        return ConversationHandler.END
+    svc = services(context)
+    assert svc.calendar is not None
+    _account, viewer = await caller(update, context)
+    platform = svc.settings.region.platform_name
+    try:
+        proposed = await propose_listing(
+            svc.db,
+            subject_id=data["subject_id"],
+            basis=data["basis"],
+            reasons=data["reasons"],
+            measures=data["measures"],
+            objection_days=data["days"],
+            today=svc.today(),
+            calendar=svc.calendar,
+            render=lambda notice: render_notice(notice, platform),
+            proposer=viewer,
+            prefix=doc_prefix(context),
+        )
+    except LifecycleError as exc:
+        await reply(update, str(exc))
+        return ConversationHandler.END
+    notice = proposed.notice
+    file_name = f"事前告知书-{notice.number}.pdf"
+    caption = (
+        f"【事前告知】{notice.department}拟将{notice.subject_name}列入严重失信主体名单（{notice.number}）。"
+        f"如有异议，请于 {notice.deadline:%Y-%m-%d} 前发送 /objection 提出。"
+    )
+    delivered = sum([await send_pdf(context, chat_id, proposed.pdf, file_name, caption) for chat_id in proposed.chats])
+    chat = update.effective_chat
+    assert chat is not None
+    await send_pdf(context, chat.id, proposed.pdf, file_name, f"事前告知书 {notice.number}（存档副本）")
+    sent = (
+        f"已送达该主体绑定的 {delivered} 个账号。"
+        if delivered
+        else "该主体尚无绑定账号，请另行书面送达（告知书已存档）。"
+    )
+    await reply(
+        update,
+        f"已发出事前告知书 {notice.number}。{sent}\n异议期截至 {notice.deadline:%Y-%m-%d}；期满无异议的，次日起自动列入。",
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    await reply(update, "已取消，未发出事前告知书。")
+    return ConversationHandler.END
+
+
+async def listings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _account, viewer = await caller(update, context)
+    if not viewer.is_staff or viewer.department_id is None:
+        await reply(update, "该功能仅限部门办事人员使用。")
+        return
+    items = await department_listings(services(context).db, viewer.department_id)
+    if not items:
+        await reply(update, "本部门暂无处于事前告知期的拟列入事项。")
+        return
+    lines = ["本部门拟列入严重失信主体名单（事前告知期）："]
+    for item in items:
+        note = "；异议处理中" if item.objection_pending else ""
+        lines.append(f"· {item.subject_name} · {item.notice_number} · 异议期至 {item.deadline:%Y-%m-%d}{note}")
+    await reply(update, "\n".join(lines))
+
+
+def register(app: Application) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("propose", start)],
+            states={
+                SUBJECT: [MessageHandler(text, on_subject), CallbackQueryHandler(on_subject_pick, pattern=r"^lp:s:\d+$")],
+                BASIS: [MessageHandler(text, on_basis)],
+                REASONS: [MessageHandler(text, on_reasons)],
+                MEASURES: [
+                    CallbackQueryHandler(on_measures_standard, pattern=r"^lp:std$"),
+                    MessageHandler(text, on_measures_text),
+                ],
+                PERIOD: [CallbackQueryHandler(on_period_default, pattern=r"^lp:d$"), MessageHandler(text, on_period_text)],
+                CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^lp:(ok|no)$")],
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name="propose_listing",
+        )
+    )
+    app.add_handler(CommandHandler("listings", listings))

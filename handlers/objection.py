@@ -1,0 +1,310 @@
+"""/objection: a subject disputes a record or a proposed listing. /objections: the responsible
+department's queue, where an official upholds (维持), corrects (更正) or revokes (撤销) with a reason.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.services import Services
+from db.listings import LifecycleError
+from db.objections import Attachment, decide_objection, file_objection, objectable_items, pending_objections
+from handlers.common import Buttons, caller, reply, services
+from handlers.listing import tell
+from rules import lifecycle
+
+PICK, REASON, ATTACH = range(3)
+CORRECT, DECIDE_REASON = range(10, 12)
+TIMEOUT_SECONDS = 30 * 60
+KEY = "objection"
+DKEY = "objection_decision"
+
+
+def answer_days(svc: Services) -> int:
+    """Configurable as `lifecycle.objection_answer_working_days` once the settings carry it."""
+    section = getattr(svc.settings, "lifecycle", None)
+    return int(getattr(section, "objection_answer_working_days", lifecycle.OBJECTION_ANSWER_WORKING_DAYS))
+
+
+def attachment_of(update: Update) -> Attachment | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    if message.document is not None:
+        return Attachment(message.document.file_id, "document", message.document.file_name)
+    if message.photo:
+        return Attachment(message.photo[-1].file_id, "photo", None)
+    return None
+
+
+# -- the subject's side -------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    _account, viewer = await caller(update, context)
+    if not viewer.subject_ids:
+        await reply(update, "提出异议须先绑定信用主体（企业账号或已绑定主体的个人账号，发送 /bind 绑定码）。")
+        return ConversationHandler.END
+    svc = services(context)
+    items = await objectable_items(svc.db, viewer, svc.today())
+    if not items:
+        await reply(update, "您绑定的主体暂无可提出异议的记录（公示中的记录或异议期内的拟列入事项）。")
+        return ConversationHandler.END
+    several = len({i.subject_name for i in items}) > 1
+    buttons: Buttons = [
+        [((f"{i.subject_name}：" if several else "") + i.label, f"ob:r:{i.record_id}")] for i in items[:20]
+    ]
+    assert context.user_data is not None
+    context.user_data[KEY] = {"attachments": []}
+    await reply(update, "请选择要提出异议的记录（发送 /cancel 取消）：", buttons)
+    return PICK
+
+
+async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None and context.user_data is not None
+    await cq.answer()
+    context.user_data.setdefault(KEY, {"attachments": []})["record_id"] = int(cq.data.split(":")[2])
+    await reply(update, "请说明异议理由（哪些信息有误、事实如何）：")
+    return REASON
+
+
+async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None and context.user_data is not None
+    text = (update.effective_message.text or "").strip()
+    if not text:
+        await reply(update, "请说明异议理由：")
+        return REASON
+    context.user_data[KEY]["reason"] = text[:2000]
+    await reply(
+        update,
+        "如有证明材料，请直接发送文件或照片（可发送多个）；发送完毕或没有材料时，点击“提交异议”。",
+        [[("提交异议", "ob:go")]],
+    )
+    return ATTACH
+
+
+async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert context.user_data is not None
+    found = attachment_of(update)
+    if found is not None:
+        items = context.user_data[KEY]["attachments"]
+        items.append(found.as_dict())
+        await reply(update, f"已收到第 {len(items)} 个附件。可继续发送，或点击“提交异议”。", [[("提交异议", "ob:go")]])
+    return ATTACH
+
+
+async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if update.callback_query:
+        await update.callback_query.answer()
+    assert context.user_data is not None
+    data = context.user_data.pop(KEY, {})
+    if "record_id" not in data or "reason" not in data:
+        await reply(update, "异议信息不完整，请重新发送 /objection。")
+        return ConversationHandler.END
+    svc = services(context)
+    assert svc.calendar is not None
+    _account, viewer = await caller(update, context)
+    try:
+        filed = await file_objection(
+            svc.db,
+            viewer,
+            data["record_id"],
+            data["reason"],
+            [Attachment(**a) for a in data["attachments"]],
+            svc.today(),
+            svc.calendar,
+            answer_days(svc),
+        )
+    except LifecycleError as exc:
+        await reply(update, str(exc))
+        return ConversationHandler.END
+    await reply(
+        update,
+        f"异议已提交（编号 {filed.objection_id}）：{filed.record_label}。\n"
+        f"责任部门应于 {filed.answer_due:%Y-%m-%d} 前作出处理，结果将通过本机器人通知您。",
+    )
+    await tell(
+        context,
+        filed.department_chats,
+        f"【异议待处理】{filed.subject_name} 对 {filed.record_label} 提出异议，"
+        f"请于 {filed.answer_due:%Y-%m-%d} 前处理。发送 /objections 查看。",
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+        context.user_data.pop(DKEY, None)
+    await reply(update, "已取消。")
+    return ConversationHandler.END
+
+
+# -- the department's side ----------------------------------------------------------------------
+
+
+async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _account, viewer = await caller(update, context)
+    if viewer.role != "official" or viewer.department_id is None:
+        await reply(update, "异议处理仅限责任部门的办事人员。")
+        return
+    svc = services(context)
+    items = await pending_objections(svc.db, viewer.department_id, svc.today())
+    if not items:
+        await reply(update, "本部门暂无待处理的异议。")
+        return
+    lines = [f"本部门待处理异议 {len(items)} 件："]
+    buttons: Buttons = []
+    for o in items:
+        late = "（已超期）" if o.overdue else ""
+        kind = "拟列入 " if o.proposed_listing else ""
+        lines.append(f"{o.objection_id}. {o.subject_name} · {kind}{o.record_label} · 应于 {o.answer_due:%Y-%m-%d} 前处理{late}")
+        buttons.append([(f"处理 {o.objection_id}：{o.subject_name}"[:60], f"od:{o.objection_id}")])
+    await reply(update, "\n".join(lines), buttons)
+
+
+async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    objection_id = int(cq.data.split(":")[1])
+    _account, viewer = await caller(update, context)
+    svc = services(context)
+    items = [o for o in await pending_objections(svc.db, viewer.department_id or -1, svc.today()) if o.objection_id == objection_id]
+    if viewer.role != "official" or not items:
+        await reply(update, "该异议不存在、已处理，或不属于本部门。")
+        return
+    o = items[0]
+    text = (
+        f"异议 {o.objection_id}：{o.subject_name}\n记录：{o.record_label}\n提出日期：{o.filed_on:%Y-%m-%d}，"
+        f"应于 {o.answer_due:%Y-%m-%d} 前处理\n理由：{o.reason}\n附件：{len(o.attachments)} 个"
+    )
+    buttons: Buttons = [[(label, f"odd:{o.objection_id}:{key}") for key, label in lifecycle.OBJECTION_DECISIONS.items()]]
+    if o.attachments:
+        buttons.append([("查看附件", f"oda:{o.objection_id}")])
+    await reply(update, text, buttons)
+
+
+async def on_attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    objection_id = int(cq.data.split(":")[1])
+    _account, viewer = await caller(update, context)
+    svc = services(context)
+    items = [o for o in await pending_objections(svc.db, viewer.department_id or -1, svc.today()) if o.objection_id == objection_id]
+    chat = update.effective_chat
+    if viewer.role != "official" or not items or chat is None:
+        await reply(update, "该异议不存在、已处理，或不属于本部门。")
+        return
+    for a in items[0].attachments:
+        try:
+            if a.get("kind") == "photo":
+                await context.bot.send_photo(chat.id, a["file_id"])
+            else:
+                await context.bot.send_document(chat.id, a["file_id"])
+        except TelegramError:
+            await reply(update, f"附件 {a.get('name') or ''} 无法取回。")
+
+
+async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None and context.user_data is not None
+    await cq.answer()
+    _tag, objection_id, decision = cq.data.split(":")
+    context.user_data[DKEY] = {"id": int(objection_id), "decision": decision}
+    if decision == "corrected":
+        await reply(update, "请输入更正内容，每行一项“字段：新值”，例如：\n严重程度：一般\n内容：罚款五千元（发送 /cancel 取消）")
+        return CORRECT
+    await reply(update, f"处理结果：{lifecycle.OBJECTION_DECISIONS[decision]}。请输入处理理由（发送 /cancel 取消）：")
+    return DECIDE_REASON
+
+
+async def on_corrections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None and context.user_data is not None
+    try:
+        corrections = lifecycle.parse_corrections(update.effective_message.text or "")
+    except ValueError as exc:
+        await reply(update, str(exc))
+        return CORRECT
+    context.user_data[DKEY]["corrections"] = corrections
+    await reply(update, "请输入处理理由：")
+    return DECIDE_REASON
+
+
+async def on_decide_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None and context.user_data is not None
+    data = context.user_data.pop(DKEY, None)
+    if not data:
+        return ConversationHandler.END
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    try:
+        decided = await decide_objection(
+            svc.db, viewer, data["id"], data["decision"], update.effective_message.text or "", svc.today(), data.get("corrections")
+        )
+    except LifecycleError as exc:
+        await reply(update, str(exc))
+        return ConversationHandler.END
+    label = lifecycle.OBJECTION_DECISIONS[decided.decision]
+    extra = "；拟列入事项异议期已满，已依法列入严重失信主体名单" if decided.listing_effective else ""
+    await reply(update, f"异议 {decided.objection_id} 已处理：{label}{extra}。已通知该主体。")
+    corrected = (
+        "\n更正内容：" + "；".join(f"{k}：{v}" for k, v in decided.corrections.items()) if decided.corrections else ""
+    )
+    await tell(
+        context,
+        decided.subject_chats,
+        f"【异议处理结果】{decided.subject_name} 对 {decided.record_label} 提出的异议已处理：{label}。"
+        f"\n理由：{decided.reason}{corrected}",
+    )
+    return ConversationHandler.END
+
+
+def register(app: Application) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("objection", start)],
+            states={
+                PICK: [CallbackQueryHandler(on_pick, pattern=r"^ob:r:\d+$")],
+                REASON: [MessageHandler(text, on_reason)],
+                ATTACH: [
+                    CallbackQueryHandler(on_submit, pattern=r"^ob:go$"),
+                    MessageHandler(filters.Document.ALL | filters.PHOTO, on_attachment),
+                    MessageHandler(filters.Regex(r"^\s*(提交|提交异议)\s*$"), on_submit),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name="objection_file",
+        )
+    )
+    app.add_handler(CommandHandler("objections", queue))
+    app.add_handler(CallbackQueryHandler(on_open, pattern=r"^od:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_attachments, pattern=r"^oda:\d+$"))
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_decide, pattern=r"^odd:\d+:(upheld|corrected|revoked)$")],
+            states={
+                CORRECT: [MessageHandler(text, on_corrections)],
+                DECIDE_REASON: [MessageHandler(text, on_decide_reason)],
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name="objection_decide",
+        )
+    )

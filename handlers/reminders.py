@@ -1,0 +1,137 @@
+"""Reminders in chat: the digest a collector receives, the escalation an admin receives, `/mytasks`,
+and the digest's buttons (查看待办, 本期无新增, 今日不再提醒).
+
+Rendering lives here so the JobQueue, `creditbot remind` (also its --dry-run JSON) and `/mytasks`
+show the same words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from telegram import Bot, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from db.duties import DutyError, Tasks, my_tasks, period_of
+from db.reminders import Reminder, mute_today
+from handlers.common import Buttons, keyboard, reply, services
+
+WEEKDAYS = "一二三四五六日"
+DIGEST_BUTTONS: Buttons = [[("查看待办", "rem:tasks"), ("本期无新增", "rem:zero")], [("今日不再提醒", "rem:mute")]]
+ESCALATION_BUTTONS: Buttons = [[("查看逾期情况", "adm:overdue")], [("今日不再提醒", "rem:mute")]]
+
+
+def day_text(d: dt.date) -> str:
+    return f"{d:%Y-%m-%d}（星期{WEEKDAYS[d.weekday()]}）"
+
+
+def left_text(days: int) -> str:
+    if days > 0:
+        return f"还剩 {days} 个工作日"
+    if days == 0:
+        return "今天截止"
+    return f"已逾期 {-days} 个工作日"
+
+
+def tasks_lines(tasks: Tasks) -> list[str]:
+    lines = []
+    this = period_of(tasks.today)
+    for g in tasks.monthly:
+        when = "本月" if g.period == this else "上月"
+        lines.append(f"· {when}（{g.period}）“{g.category}”尚未报送：截止 {g.deadline:%m月%d日}，{left_text(g.days_left)}")
+    for u in tasks.uploads:
+        due = f"，最早的记录应于 {u.deadline:%m月%d日} 前报送" if u.deadline else ""
+        if u.status == "pending":
+            lines.append(f"· 文件“{u.file_name}”已检查通过，等待您确认导入{due}")
+        else:
+            lines.append(f"· 文件“{u.file_name}”校验未通过（{u.error_count} 处错误），请修改后重新上传{due}")
+    if tasks.waiting.objections:
+        lines.append(f"· 待本部门处理的异议申请 {tasks.waiting.objections} 件")
+    if tasks.waiting.repairs:
+        lines.append(f"· 待本部门处理的信用修复申请 {tasks.waiting.repairs} 件")
+    return lines
+
+
+def counts_line(tasks: Tasks) -> str:
+    pending = sum(1 for u in tasks.uploads if u.status == "pending")
+    rejected = len(tasks.uploads) - pending
+    parts = [f"按月报送未完成 {len(tasks.monthly)} 项"]
+    if any(g.overdue for g in tasks.monthly):
+        parts.append(f"其中逾期 {sum(1 for g in tasks.monthly if g.overdue)} 项")
+    parts.append(f"待确认文件 {pending} 个")
+    parts.append(f"校验未通过 {rejected} 个")
+    if tasks.waiting.total:
+        parts.append(f"待处理异议/修复 {tasks.waiting.total} 件")
+    return "，".join(parts) + "。"
+
+
+def render_tasks(tasks: Tasks) -> str:
+    if tasks.empty:
+        return f"{tasks.department_name}目前没有待办的报送事项。"
+    out = [f"{tasks.department_name}的报送待办（{tasks.today:%Y-%m-%d}）：", counts_line(tasks), *tasks_lines(tasks)]
+    if tasks.nearest_deadline:
+        out.append(f"最近的截止日期：{day_text(tasks.nearest_deadline)}")
+    out.append("发送文件即可报送；按月报送的类别本期确实没有新增时，请发送 /zero 确认。")
+    return "\n".join(out)
+
+
+def render_reminder(r: Reminder, escalate_after: int = 3) -> tuple[str, Buttons]:
+    """One Chinese message per reminder: a collector's digest or an admin's escalation."""
+    if r.tasks is not None:
+        t = r.tasks
+        lines = [f"【信用通·报送提醒】{day_text(r.day)}", f"{t.department_name}：{counts_line(t)}", *tasks_lines(t)]
+        if t.nearest_deadline:
+            lines.append(f"最近的截止日期：{day_text(t.nearest_deadline)}")
+        return "\n".join(lines), DIGEST_BUTTONS
+    lines = [f"【信用通·逾期督办】{day_text(r.day)}", f"以下部门的按月报送已逾期超过 {escalate_after} 个工作日，请督促："]
+    for e in r.escalations:
+        lines.append(f"· {e.department_name}（{e.department_code}）“{e.category}” {e.period}：已逾期 {e.overdue_days} 个工作日")
+    return "\n".join(lines), ESCALATION_BUTTONS
+
+
+def sender(bot: Bot, escalate_after: int) -> Callable[[Reminder], Awaitable[None]]:
+    async def send(r: Reminder) -> None:
+        text, buttons = render_reminder(r, escalate_after)
+        await bot.send_message(r.telegram_user_id, text, reply_markup=keyboard(buttons))
+
+    return send
+
+
+async def show_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    assert svc.calendar is not None and update.effective_user is not None
+    from bot.jobs import ensure_duties
+
+    await ensure_duties(svc)
+    try:
+        tasks = await my_tasks(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
+    except DutyError as exc:
+        await reply(update, str(exc))
+        return
+    buttons: Buttons = [[("本期无新增", "rem:zero")]] if any(True for _ in tasks.monthly) else []
+    await reply(update, render_tasks(tasks), buttons)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    action = (query.data or "").split(":", 1)[1]
+    svc = services(context)
+    if action == "mute":
+        fresh = await mute_today(svc.db, update.effective_user.id, svc.today())
+        await query.answer()
+        await reply(update, "好的，今天不再提醒您。" if fresh else "今天已经不再提醒您了。")
+        return
+    await query.answer()
+    if action == "tasks":
+        await show_tasks(update, context)
+    elif action == "zero":
+        from handlers.collect import zero_menu
+
+        await zero_menu(update, context)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("mytasks", show_tasks))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^rem:(tasks|zero|mute)$"))

@@ -1,0 +1,238 @@
+"""/repair: a subject asks to repair a penalty or a listing — date first, then obligations, proof and
+the public credit commitment. /repairs: the record's department approves or rejects with a reason.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from db.listings import LifecycleError
+from db.objections import Attachment
+from db.repair import apply_for_repair, decide_repair, pending_repairs, repair_opens, repairable_items
+from handlers.common import Buttons, caller, reply, services
+from handlers.listing import tell
+from handlers.objection import attachment_of
+from rules import lifecycle
+
+PICK, OBLIGATION, PROOF, COMMIT = range(4)
+DECIDE_REASON = 10
+TIMEOUT_SECONDS = 30 * 60
+KEY = "repair"
+DKEY = "repair_decision"
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    _account, viewer = await caller(update, context)
+    if not viewer.subject_ids:
+        await reply(update, "申请信用修复须先绑定信用主体（企业账号或已绑定主体的个人账号，发送 /bind 绑定码）。")
+        return ConversationHandler.END
+    items = await repairable_items(services(context).db, viewer)
+    if not items:
+        await reply(update, "您绑定的主体暂无可申请信用修复的失信记录（行政处罚、行政强制、严重失信主体名单）。")
+        return ConversationHandler.END
+    several = len({i.subject_name for i in items}) > 1
+    buttons: Buttons = [[((f"{i.subject_name}：" if several else "") + i.label, f"rp:r:{i.record_id}")] for i in items[:20]]
+    assert context.user_data is not None
+    context.user_data[KEY] = {"proof": []}
+    await reply(update, "请选择要申请信用修复的记录（发送 /cancel 取消）：", buttons)
+    return PICK
+
+
+async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None and context.user_data is not None
+    await cq.answer()
+    record_id = int(cq.data.split(":")[2])
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    try:
+        item = await repair_opens(svc.db, viewer, record_id)
+    except LifecycleError as exc:
+        await reply(update, str(exc))
+        return ConversationHandler.END
+    if svc.today() < item.opens:
+        context.user_data.pop(KEY, None)
+        await reply(
+            update,
+            f"{item.label}\n该记录的最短公示期尚未届满，最早可于 {item.opens:%Y年%m月%d日} 申请信用修复。届时请再发送 /repair。",
+        )
+        return ConversationHandler.END
+    context.user_data.setdefault(KEY, {"proof": []})["record_id"] = record_id
+    await reply(
+        update,
+        f"{item.label}\n已满最短公示期，可以申请信用修复。\n是否已履行相关义务（如已缴清罚款、已完成整改）？",
+        [[("已履行", "rp:ob:yes"), ("尚未履行", "rp:ob:no")]],
+    )
+    return OBLIGATION
+
+
+async def on_obligation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None and context.user_data is not None
+    await cq.answer()
+    if cq.data.endswith(":no"):
+        context.user_data.pop(KEY, None)
+        await reply(update, "信用修复须以履行相关义务为前提。请先履行义务（如缴清罚款），再发送 /repair 申请。")
+        return ConversationHandler.END
+    await reply(update, "请发送已履行义务的证明材料（缴款凭证、整改报告等，文件或照片）。")
+    return PROOF
+
+
+async def on_proof(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert context.user_data is not None
+    found = attachment_of(update)
+    if found is None:
+        await reply(update, "请以文件或照片形式发送证明材料。")
+        return PROOF
+    context.user_data[KEY]["proof"].append(found.as_dict())
+    await reply(
+        update,
+        f"已收到证明材料。请阅读并作出公开信用承诺：\n\n{lifecycle.COMMITMENT_TEXT}\n\n"
+        f"同意请点击“我承诺”或回复“{lifecycle.COMMITMENT_WORD}”。",
+        [[(lifecycle.COMMITMENT_WORD, "rp:commit")]],
+    )
+    return COMMIT
+
+
+async def on_more_proof(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert context.user_data is not None
+    found = attachment_of(update)
+    if found is not None:
+        context.user_data[KEY]["proof"].append(found.as_dict())
+        await reply(update, f"已收到补充材料。请点击“{lifecycle.COMMITMENT_WORD}”完成申请。", [[(lifecycle.COMMITMENT_WORD, "rp:commit")]])
+    return COMMIT
+
+
+async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if update.callback_query:
+        await update.callback_query.answer()
+        words = lifecycle.COMMITMENT_WORD
+    else:
+        assert update.effective_message is not None
+        words = update.effective_message.text or ""
+        if not lifecycle.is_commitment(words):
+            await reply(update, f"须作出信用承诺才能提交申请：请回复“{lifecycle.COMMITMENT_WORD}”，或发送 /cancel 放弃。")
+            return COMMIT
+    assert context.user_data is not None
+    data = context.user_data.pop(KEY, {})
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    try:
+        filed = await apply_for_repair(
+            svc.db, viewer, data["record_id"], True, [Attachment(**a) for a in data["proof"]], words, svc.today()
+        )
+    except (LifecycleError, KeyError) as exc:
+        await reply(update, str(exc) if isinstance(exc, LifecycleError) else "申请信息不完整，请重新发送 /repair。")
+        return ConversationHandler.END
+    await reply(update, f"信用修复申请已提交（编号 {filed.request_id}）：{filed.record_label}。审核结果将通过本机器人通知您。")
+    await tell(
+        context,
+        filed.department_chats,
+        f"【信用修复待审核】{filed.subject_name} 申请修复 {filed.record_label}。发送 /repairs 查看。",
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+        context.user_data.pop(DKEY, None)
+    await reply(update, "已取消。")
+    return ConversationHandler.END
+
+
+# -- the department's side ----------------------------------------------------------------------
+
+
+async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _account, viewer = await caller(update, context)
+    if viewer.role != "official" or viewer.department_id is None:
+        await reply(update, "信用修复审核仅限记录所属部门的办事人员。")
+        return
+    items = await pending_repairs(services(context).db, viewer.department_id)
+    if not items:
+        await reply(update, "本部门暂无待审核的信用修复申请。")
+        return
+    lines = [f"本部门待审核信用修复申请 {len(items)} 件："]
+    buttons: Buttons = []
+    for q in items:
+        lines.append(f"{q.request_id}. {q.subject_name} · {q.record_label} · {q.filed_on:%Y-%m-%d} 提交 · 证明材料 {len(q.proof)} 份")
+        buttons.append([(f"批准 {q.request_id}", f"rd:{q.request_id}:approve"), (f"驳回 {q.request_id}", f"rd:{q.request_id}:reject")])
+    await reply(update, "\n".join(lines), buttons)
+
+
+async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None and context.user_data is not None
+    await cq.answer()
+    _tag, request_id, action = cq.data.split(":")
+    context.user_data[DKEY] = {"id": int(request_id), "approve": action == "approve"}
+    verb = "准予修复" if action == "approve" else "不予修复"
+    await reply(update, f"审核结果：{verb}。请输入审核意见（发送 /cancel 取消）：")
+    return DECIDE_REASON
+
+
+async def on_decide_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None and context.user_data is not None
+    data = context.user_data.pop(DKEY, None)
+    if not data:
+        return ConversationHandler.END
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    try:
+        decided = await decide_repair(svc.db, viewer, data["id"], data["approve"], update.effective_message.text or "", svc.today())
+    except LifecycleError as exc:
+        await reply(update, str(exc))
+        return ConversationHandler.END
+    result = "准予修复：该记录已停止公示、共享和使用" if decided.approved else "不予修复"
+    await reply(update, f"申请 {decided.request_id} 已审核：{result}。已通知该主体。")
+    await tell(
+        context,
+        decided.subject_chats,
+        f"【信用修复结果】{decided.subject_name} 关于 {decided.record_label} 的信用修复申请：{result}。\n意见：{decided.reason}",
+    )
+    return ConversationHandler.END
+
+
+def register(app: Application) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    files = filters.Document.ALL | filters.PHOTO
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("repair", start)],
+            states={
+                PICK: [CallbackQueryHandler(on_pick, pattern=r"^rp:r:\d+$")],
+                OBLIGATION: [CallbackQueryHandler(on_obligation, pattern=r"^rp:ob:(yes|no)$")],
+                PROOF: [MessageHandler(files, on_proof), MessageHandler(text, on_proof)],
+                COMMIT: [
+                    CallbackQueryHandler(on_commit, pattern=r"^rp:commit$"),
+                    MessageHandler(files, on_more_proof),
+                    MessageHandler(text, on_commit),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name="repair_apply",
+        )
+    )
+    app.add_handler(CommandHandler("repairs", queue))
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_decide, pattern=r"^rd:\d+:(approve|reject)$")],
+            states={DECIDE_REASON: [MessageHandler(text, on_decide_reason)]},
+            fallbacks=[CommandHandler("cancel", cancel)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name="repair_decide",
+        )
+    )

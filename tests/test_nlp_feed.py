@@ -1,0 +1,43 @@
+"""db.subject_feed on both backends: full load, aliases, and the watermark refresh path."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from db.models import Division, Subject, SubjectAlias
+from db.session import Database
+from db.subject_feed import load_divisions, load_entries
+from nlp.lexicon import Lexicon
+from nlp.resolver import NameIndex
+
+
+async def test_load_and_refresh(db: Database) -> None:
+    async with db.transaction() as s:
+        s.add(Division(code="610921", name="汉阴县", short_name="汉阴", former_codes=None))
+        s.add(Division(code="610981", name="旬阳市", short_name="旬阳", former_codes="610928"))
+        subject = Subject(kind="法人", name="汉阴县恒达建材有限公司", uscc=None, division_code="610921")
+        subject.aliases.append(SubjectAlias(alias="恒达建材", kind="简称"))
+        s.add(subject)
+    async with db.transaction() as s:
+        divisions = await load_divisions(s)
+        entries, mark = await load_entries(s)
+    assert ("610928", "旬阳市", "旬阳") in divisions
+    assert [(e.name, e.aliases) for e in entries] == [("汉阴县恒达建材有限公司", (("恒达建材", "简称"),))]
+    assert mark is not None
+
+    index = NameIndex(Lexicon.from_divisions(divisions))
+    index.add(entries)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    async with db.transaction() as s:
+        s.add(Subject(kind="法人", name="旬阳县金穗农业科技有限公司", division_code="610928", updated_at=later))
+        await s.execute(update(Subject).where(Subject.id == entries[0].subject_id).values(updated_at=mark))
+    async with db.transaction() as s:
+        changed, mark2 = await load_entries(s, mark)
+    assert {e.name for e in changed} >= {"旬阳县金穗农业科技有限公司"}
+    assert mark2 is not None and mark2 >= mark
+    index.add(changed)
+    r = index.resolve("金穗农业", "610981")
+    assert r.status == "clear" and r.candidates[0].name == "旬阳县金穗农业科技有限公司"
+    assert len(index) == 2

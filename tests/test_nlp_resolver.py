@@ -1,0 +1,126 @@
+"""Resolver behaviour on a small hand-made register: every kind of name, and the ambiguity policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.intent import parse
+from nlp.lexicon import Lexicon
+from nlp.resolver import IndexEntry, NameIndex
+from rules.codes import complete_uscc
+
+DIVISIONS = [
+    ("610900", "安康市", "安康"),
+    ("610902", "汉滨区", "汉滨"),
+    ("610921", "汉阴县", "汉阴"),
+    ("610981", "旬阳市", "旬阳"),
+    ("610928", "旬阳县", "旬阳"),
+]
+U1 = complete_uscc("91610921MA7000001")
+U2 = complete_uscc("N2610902MF0000002")
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    lex = Lexicon.from_divisions(DIVISIONS)
+    lex.warm_up()
+    return lex
+
+
+@pytest.fixture(scope="module")
+def index(lexicon: Lexicon) -> NameIndex:
+    ix = NameIndex(lexicon)
+    ix.add(
+        [
+            IndexEntry(1, "汉阴县恒达建材有限公司", "法人", U1, "610921", (("恒达建材", "简称"),)),
+            IndexEntry(2, "汉滨区恒达建材有限公司", "法人", None, "610902"),
+            IndexEntry(3, "安康市宏远商贸有限责任公司", "法人", None, "610902", (("安康市宏远贸易有限公司", "曾用名"),)),
+            IndexEntry(4, "旬阳县金穗农业科技有限公司", "法人", None, "610928"),
+            IndexEntry(5, "汉阴县瑞丰茶业有限公司", "法人", None, "610921"),
+            IndexEntry(6, "汉阴县瑞丰茶业有限责任公司", "法人", None, "610921"),
+            IndexEntry(7, "汉滨区双溪村股份经济合作社", "非法人组织", U2, "610902"),
+        ]
+    )
+    return ix
+
+
+def _ids(r):  # type: ignore[no-untyped-def]
+    return [c.subject_id for c in r.candidates]
+
+
+@pytest.mark.parametrize(
+    ("text", "division", "sid", "how"),
+    [
+        ("汉阴县恒达建材有限公司", None, 1, "exact"),
+        ("宏远商贸", None, 3, "core"),
+        ("安康宏远商贸公司", None, 3, "core"),
+        ("宏远贸易", None, 3, "core"),  # former name without region and form
+        ("安康市宏远贸易有限公司", None, 3, "exact"),
+        ("宏圆商贸", None, 3, "pinyin"),  # homophone
+        ("远宏商贸", None, 3, "edit"),  # swapped pair
+        ("hongyuanshangmao", None, 3, "pinyin"),
+        ("hysm", None, 3, "initials"),
+        ("金穗农业", None, 4, "brand"),  # 字号+行业
+        ("金穗", None, 4, "brand"),  # 字号 alone
+        ("恒达建材", "610921", 1, "exact"),
+        ("金穗农业科技", "610981", 4, "core"),  # renamed county: the former code is the same place
+    ],
+)
+def test_clear_answers(index: NameIndex, text: str, division: str | None, sid: int, how: str) -> None:
+    r = index.resolve(text, division)
+    assert r.status == "clear", r
+    assert r.candidates[0].subject_id == sid and r.candidates[0].how == how
+
+
+def test_same_brand_in_two_counties_is_ambiguous(index: NameIndex) -> None:
+    r = index.resolve("恒达建材")
+    assert r.status == "ambiguous" and sorted(_ids(r)) == [1, 2]
+
+
+def test_limited_vs_limited_liability_is_ambiguous_and_ranked(index: NameIndex) -> None:
+    r = index.resolve("瑞丰茶业有限公司")
+    assert r.status == "ambiguous" and _ids(r)[:2] == [5, 6]
+    assert index.resolve("汉阴县瑞丰茶业有限责任公司").candidates[0].subject_id == 6
+
+
+def test_district_with_no_match_is_never_clear(index: NameIndex) -> None:
+    r = index.resolve("宏远商贸", "610921")
+    assert r.status == "ambiguous" and _ids(r) == [3]
+
+
+def test_short_substitution_is_not_trusted(index: NameIndex) -> None:
+    r = index.resolve("恒远建材")
+    assert r.status != "clear"
+
+
+def test_miss_offers_nearest_but_is_not_clear(index: NameIndex) -> None:
+    assert index.resolve("鲲鹏航天").status == "none"
+    assert index.resolve("").status == "none"
+
+
+def test_codes_exact_and_one_off(index: NameIndex) -> None:
+    assert index.by_uscc(U2).subject_id == 7  # N… rural collective codes are valid
+    typo = U1[:5] + ("X" if U1[5] != "X" else "Y") + U1[6:]
+    assert [e.subject_id for e in index.near_uscc(typo)] == [1]
+    assert index.near_uscc(U1[:17] + ("0" if U1[17] != "0" else "1"))[0].subject_id == 1
+    assert index.by_uscc(typo) is None
+
+
+def test_incremental_add_replace_remove(lexicon: Lexicon) -> None:
+    ix = NameIndex(lexicon)
+    ix.add([IndexEntry(1, "汉阴县恒达建材有限公司", "法人", U1, "610921")])
+    ix.add([IndexEntry(9, "汉滨区鑫源物流有限公司", "法人", None, "610902")])
+    assert ix.resolve("鑫源物流").candidates[0].subject_id == 9
+    ix.add([IndexEntry(9, "汉滨区鑫源运输有限公司", "法人", None, "610902", (("汉滨区鑫源物流有限公司", "曾用名"),))])
+    r = ix.resolve("鑫源运输")
+    assert r.status == "clear" and r.candidates[0].subject_id == 9
+    assert ix.resolve("鑫源物流").candidates[0].matched.startswith("曾用名")
+    assert ix.remove(9) and ix.resolve("鑫源运输").status == "none"
+    assert len(ix) == 1
+
+
+def test_parse_then_resolve_with_district_words(index: NameIndex, lexicon: Lexicon) -> None:
+    q = parse("帮我查一下汉阴的恒达建材有没有行政处罚", lexicon)
+    assert q.intent == "query" and q.division_code == "610921" and q.category == "行政处罚"
+    r = index.resolve(q.names[0], q.division_code)
+    assert r.status == "clear" and r.candidates[0].subject_id == 1

@@ -1,0 +1,236 @@
+"""Whole conversations: ask, pick, read the card, run 逢办必查 — per role, masked, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import func, select
+
+from bot.transport import Outgoing
+from db.models import AuditEntry, Check, CreditRecord, Department, Subject
+from db.session import Database
+from rules.codes import complete_ric, complete_uscc
+from rules.masking import id_match_key
+from tests.conftest import BotHarness
+
+TODAY = dt.date.today()
+ID_NUMBER = complete_ric("61092819850317123")
+PHONE = "13912345678"
+HENGDA = complete_uscc("91610902MA70HD001")
+HENGDA_HY = complete_uscc("91610921MA70HD002")
+HUATAI = complete_uscc("91610902MA70HT003")
+FULL_ID = re.compile(r"\d{17}[\dX]")
+FULL_PHONE = re.compile(r"1[3-9]\d{9}")
+
+
+def record(subject: Subject, category: str, doc: str, days_ago: int, **kw: object) -> CreditRecord:
+    decided = TODAY - dt.timedelta(days=days_ago)
+    defaults: dict[str, object] = {
+        "severity": "一般",
+        "rule_edition": "2026" if decided >= dt.date(2026, 4, 1) else "2023",
+        "publication_end": decided + dt.timedelta(days=365),
+        "status": "active",
+    }
+    defaults.update(kw)
+    return CreditRecord(
+        subject=subject,
+        category=category,
+        source_key="11610900MB0000001X",
+        source_name="安康市市场监督管理局",
+        doc_number=doc,
+        title=f"{category}事项",
+        content=f"联系电话 {PHONE}",
+        decision_date=decided,
+        **defaults,
+    )
+
+
+async def seed(db: Database) -> dict[str, int]:
+    async with db.transaction() as s:
+        s.add(Department(code="SCJGJ", name="安康市市场监督管理局", division_code="610900"))
+        hengda = Subject(kind="法人", name="安康市恒达建材有限公司", uscc=HENGDA, division_code="610902", legal_rep="张伟")
+        twin = Subject(kind="法人", name="汉阴县恒达建材有限公司", uscc=HENGDA_HY, division_code="610921", legal_rep="李强")
+        huatai = Subject(kind="法人", name="安康市华泰商贸有限公司", uscc=HUATAI, division_code="610902", legal_rep="王芳")
+        person = Subject(
+            kind="自然人",
+            name="陈建国",
+            id_hash=id_match_key(ID_NUMBER, "creditbot-demo-key"),
+            id_masked=ID_NUMBER[:6] + "********" + ID_NUMBER[-4:],
+            division_code="610981",
+            address="陕西省安康市旬阳市城关镇解放路8号",
+        )
+        s.add_all([hengda, twin, huatai, person])
+        s.add_all(
+            [
+                record(hengda, "行政处罚", "安市监处罚〔2026〕11号", 40),
+                record(hengda, "行政处罚", "安市监处罚〔2026〕12号", 30, severity="轻微"),  # 2026 轻微: not published
+                record(hengda, "行政处罚", "安市监处罚〔2025〕13号", 300, status="repaired"),
+                record(hengda, "行政处罚", "安市监处罚〔2024〕14号", 800, publication_end=TODAY - dt.timedelta(days=1)),
+                record(huatai, "严重失信主体名单", "安市监列〔2026〕1号", 60, severity="严重"),
+                record(person, "行政处罚", "旬阳市监处罚〔2026〕5号", 20),
+            ]
+        )
+        await s.flush()
+        return {"hengda": hengda.id, "huatai": huatai.id, "person": person.id}
+
+
+def texts(out: list[Outgoing]) -> str:
+    return "\n".join(o.text or "" for o in out)
+
+
+def no_personal_numbers(harness: BotHarness) -> None:
+    everything = "\n".join(
+        (o.text or "") + " ".join(label for row in o.buttons for label in row) for o in harness.transport.sent
+    )
+    assert not FULL_ID.search(everything.replace(HENGDA, "").replace(HENGDA_HY, "").replace(HUATAI, ""))
+    assert not FULL_PHONE.search(everything)
+
+
+async def test_public_sees_only_published_records(harness: BotHarness) -> None:
+    await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("public")
+    card = texts(await harness.say(chat, HENGDA))
+    assert "安康市恒达建材有限公司" in card
+    assert "〔2026〕11号" in card
+    for hidden in ("〔2026〕12号", "〔2025〕13号", "〔2024〕14号"):
+        assert hidden not in card
+    no_personal_numbers(harness)
+
+
+async def test_official_sees_shared_records_but_never_repaired(harness: BotHarness) -> None:
+    await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("official", dept="SCJGJ")
+    card = texts(await harness.say(chat, f"查一下{HENGDA}"))
+    assert "〔2026〕11号" in card and "〔2026〕12号" in card and "〔2024〕14号" in card
+    assert "未公示" in card and "已过公示期" in card
+    assert "〔2025〕13号" not in card  # repaired: no longer shared or used
+
+
+async def test_ambiguous_name_offers_both_twins_and_never_guesses(harness: BotHarness) -> None:
+    await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("official", dept="SCJGJ")
+    out = await harness.say(chat, "恒达建材")
+    assert len(out) == 1 and "多个" in (out[0].text or "")
+    labels = [row[0] for row in out[0].buttons]
+    assert len(labels) == 2 and any("汉阴" in label for label in labels)
+    # The district narrows it to one: a clear answer.
+    card = texts(await harness.say(chat, "汉阴的恒达建材"))
+    assert card.startswith("【汉阴县恒达建材有限公司】")
+
+
+async def test_unknown_name_says_so(harness: BotHarness) -> None:
+    await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("public")
+    out = texts(await harness.say(chat, "查询 宇宙飞船制造集团"))
+    assert "没有找到" in out
+
+
+async def test_check_character_error_offers_the_one_near_code(harness: BotHarness) -> None:
+    await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("public")
+    wrong = HUATAI[:-1] + ("0" if HUATAI[-1] != "0" else "1")
+    out = await harness.say(chat, wrong)
+    assert "校验位不正确" in (out[0].text or "")
+    assert [row[0] for row in out[0].buttons] and "华泰" in out[0].buttons[0][0]
+    card = texts(await harness.say(chat, "#1"))
+    assert card.startswith("【安康市华泰商贸有限公司】")
+
+
+async def test_person_by_id_number_staff_only_and_masked(harness: BotHarness) -> None:
+    ids = await seed(harness.db)
+    await harness.refresh()
+    public = await harness.chat("public")
+    refused = texts(await harness.say(public, ID_NUMBER))
+    assert "仅限办事人员" in refused
+    official = await harness.chat("official", dept="SCJGJ")
+    card = texts(await harness.say(official, f"查询 {ID_NUMBER}"))
+    assert "陈建国" in card and f"{ID_NUMBER[:6]}********{ID_NUMBER[-4:]}" in card
+    # By name the public sees the person's name masked.
+    public_card = texts(await harness.say(public, "陈建国"))
+    assert "陈建国" not in public_card and "陈**" in public_card
+    no_personal_numbers(harness)
+    async with harness.db.transaction() as s:
+        views = (await s.scalars(select(AuditEntry).where(AuditEntry.subject_id == ids["person"]))).all()
+    assert {v.role for v in views} >= {"official", "public"}
+
+
+async def test_every_card_view_is_audited(harness: BotHarness) -> None:
+    ids = await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("official", dept="SCJGJ")
+    await harness.say(chat, HENGDA)
+    await harness.say(chat, HENGDA)
+    async with harness.db.transaction() as s:
+        entries = (await s.scalars(select(AuditEntry).where(AuditEntry.subject_id == ids["hengda"]))).all()
+    assert len(entries) == 2
+    assert all(e.role == "official" and e.action == "view_subject" and e.reason == "查询" for e in entries)
+
+
+async def test_check_loop_on_a_blacklisted_subject(harness: BotHarness) -> None:
+    ids = await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("official", dept="SCJGJ")
+    card = await harness.say(chat, "华泰商贸")
+    assert "严重失信主体名单" in (card[0].text or "").splitlines()[1]
+    matters = await harness.say(chat, f"#{len([b for row in card[0].buttons for b in row])}")
+    labels = [label for row in matters[0].buttons for label in row]
+    procurement = labels.index("政府采购") + 1
+    answer = await harness.say(chat, f"#{procurement}")
+    text = answer[-1].text or ""
+    assert "政府采购" in text and "依据" in text and "严重失信主体名单" in text
+    await harness.say(chat, "#3")  # 其他 → asks for a note
+    done = texts(await harness.say(chat, "已告知申请人暂缓受理"))
+    assert "已记录反馈" in done
+    async with harness.db.transaction() as s:
+        check = await s.scalar(select(Check).where(Check.subject_id == ids["huatai"]))
+    assert check is not None and check.matter == "procurement"
+    assert check.feedback == "other" and check.feedback_note == "已告知申请人暂缓受理"
+    assert check.measures["items"]
+
+
+async def test_clean_subject_has_no_measures_and_stats_count_checks(harness: BotHarness) -> None:
+    await seed(harness.db)
+    await harness.refresh()
+    official = await harness.chat("official", dept="SCJGJ")
+    card = await harness.say(official, HENGDA)
+    last = len([b for row in card[0].buttons for b in row])
+    matters = await harness.say(official, f"#{last}")
+    labels = [label for row in matters[0].buttons for label in row]
+    answer = texts(await harness.say(official, f"#{labels.index('评优评先') + 1}"))
+    assert "未发现需要" in answer
+    admin = await harness.chat("admin", dept="SCJGJ")
+    stats = texts(await harness.say(admin, "/stats"))
+    assert "共 1 次" in stats and "未反馈 1 次" in stats and "评优评先" in stats
+    denied = texts(await harness.say(official, "/stats"))
+    assert "只有系统管理员" in denied
+
+
+async def test_public_cannot_start_a_check(harness: BotHarness) -> None:
+    ids = await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("public")
+    card = await harness.say(chat, HENGDA)
+    assert all("逢办必查" not in label for row in card[0].buttons for label in row)
+    async with harness.db.transaction() as s:
+        assert await s.scalar(select(func.count(Check.id)).where(Check.subject_id == ids["hengda"])) == 0
+
+
+async def test_a_crash_in_a_handler_gets_a_polite_answer(harness: BotHarness) -> None:
+    """A subject id far beyond any integer column makes the database itself fail."""
+    from telegram import CallbackQuery, Message, Update
+
+    chat = await harness.chat("official", dept="SCJGJ")
+    bot_message = Message.de_json(
+        {"message_id": 1, "date": 0, "chat": {"id": chat.chat.id, "type": "private"}, "text": "x"}, harness.app.bot
+    )
+    query = CallbackQuery("1", chat.user, "ci", data="s:99999999999999999999999:-:-", message=bot_message)
+    before = len(harness.transport.sent)
+    await chat._deliver(Update(99, callback_query=query))
+    said = texts(harness.transport.sent[before:])
+    assert "抱歉" in said and "Traceback" not in said
