@@ -120,7 +120,11 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
             return 2
         if banner and not args.json:
             print(banner)
-        await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json)
+        await app.start()  # the job queue too: reminders and index refresh run as they would live
+        try:
+            await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json)
+        finally:
+            await app.stop()
     return 0
 
 

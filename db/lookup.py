@@ -49,6 +49,7 @@ class RecordView:
     status: str
     publication_end: dt.date | None
     published: bool
+    past_end: bool = False
     # An objection is pending (also for a proposed listing, whose status stays "proposed").
     objection_pending: bool = False
 
@@ -149,6 +150,7 @@ async def load_card(
             status=r.status,
             publication_end=visibility.effective_publication_end(r),
             published=visibility.is_published(r, today),
+            past_end=(end := visibility.effective_publication_end(r)) is not None and end <= today,
             objection_pending=r.status == "objected" or r.id in objected,
         )
         for r in shown

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rules.measures import MATTERS
+import warnings
+
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -13,10 +14,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from db.checks import FEEDBACK, CheckError, raise_check, record_feedback
 from db.lookup import Viewer
 from handlers.common import Buttons, caller, reply, services
+from rules.measures import MATTERS
 
 NOTE = 1
 NOTE_TIMEOUT_SECONDS = 15 * 60
@@ -112,8 +115,11 @@ async def on_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_choose_matter, pattern=r"^c:\d+$"))
     app.add_handler(CallbackQueryHandler(on_matter, pattern=r"^mt:\d+:\w+$"))
-    app.add_handler(
-        ConversationHandler(
+    with warnings.catch_warnings():
+        # PTB warns that with per_message=False a button press is tracked per chat, not per message:
+        # exactly what we want here (the note that follows is a plain message).
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        conversation = ConversationHandler(
             entry_points=[CallbackQueryHandler(on_feedback, pattern=r"^fb:\d+:\w+$")],
             states={
                 NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_note)],
@@ -124,4 +130,4 @@ def register(app: Application) -> None:
             per_message=False,
             name="check_feedback",
         )
-    )
+    app.add_handler(conversation)

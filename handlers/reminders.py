@@ -85,8 +85,11 @@ def render_reminder(r: Reminder, escalate_after: int = 3) -> tuple[str, Buttons]
             lines.append(f"最近的截止日期：{day_text(t.nearest_deadline)}")
         return "\n".join(lines), DIGEST_BUTTONS
     lines = [f"【信用通·逾期督办】{day_text(r.day)}", f"以下部门的按月报送已逾期超过 {escalate_after} 个工作日，请督促："]
+    grouped: dict[tuple[str, str, str, int], list[str]] = {}
     for e in r.escalations:
-        lines.append(f"· {e.department_name}（{e.department_code}）“{e.category}” {e.period}：已逾期 {e.overdue_days} 个工作日")
+        grouped.setdefault((e.department_name, e.department_code, e.period, e.overdue_days), []).append(e.category)
+    for (name, code, period, days), categories in grouped.items():
+        lines.append(f"· {name}（{code}）{period} 已逾期 {days} 个工作日：{'、'.join(categories)}")
     return "\n".join(lines), ESCALATION_BUTTONS
 
 

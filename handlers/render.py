@@ -22,7 +22,7 @@ def record_line(r: RecordView, staff: bool) -> str:
     if r.objection_pending and r.status != "objected":
         notes.append(STATUS_NOTES["objected"])
     if staff and not r.published and r.status == "active":
-        notes.append("未公示")
+        notes.append("已过公示期" if r.past_end else "未公示")
     if r.published and r.publication_end:
         # publication_end is the first day off publication; people read "公示至" as the last day shown.
         notes.append(f"公示至 {r.publication_end - dt.timedelta(days=1):%Y-%m-%d}")

@@ -21,6 +21,7 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
 from __future__ import annotations
 
 import bisect
+from itertools import chain
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -93,7 +94,7 @@ class _Table:
 
     def __init__(self) -> None:
         self._base = array("Q")
-        self._pending: list[int] = []
+        self._pending = array("Q")  # 8 bytes a key while staging, not a 36-byte Python int
         self._overlay: dict[int, list[int]] = {}
 
     def stage(self, key: str, row: int) -> None:
@@ -106,14 +107,10 @@ class _Table:
         """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
         if not self._pending and not self._overlay:
             return
-        merged = self._pending
-        self._pending = []
-        for h, rows in self._overlay.items():
-            merged.extend((h << _ROW_BITS) | r for r in rows)
+        overlay = [(h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows]
+        merged = sorted(chain(self._pending, overlay, self._base))
+        self._pending = array("Q")
         self._overlay = {}
-        if self._base:
-            merged.extend(self._base)
-        merged.sort()
         self._base = array("Q", merged)
 
     @property

@@ -171,7 +171,7 @@ async def test_objection_queue_permissions_and_correction(db: Database) -> None:
         assert row is not None and row.status == "active" and row.severity == "轻微" and row.content == "警告"
         assert row.publication_end == dt.date(2026, 9, 1)  # 2026 轻微: at most 3 months
         change = await s.scalar(select(RecordChange).where(RecordChange.record_id == record))
-        assert change is not None and change.changes["severity"] == [None if False else "一般", "轻微"]
+        assert change is not None and change.changes["severity"] == ["一般", "轻微"]
     with pytest.raises(LifecycleError, match="已处理"):
         await decide_objection(db, official(dept, 2), filed.objection_id, "upheld", "重复", TODAY)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -107,9 +108,15 @@ def texts(out: list[Outgoing]) -> str:
 
 
 def pdf_text(content: bytes | None) -> str:
+    """The document's text with all whitespace removed: table cells wrap lines wherever the column
+    ends, so compare against `compact(expected)`."""
     assert content is not None and content.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(content))
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
+    return compact("".join(page.extract_text() or "" for page in reader.pages))
+
+
+def compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
 
 
 def proof_file(tmp_path: Path, name: str = "缴款凭证.pdf") -> Path:

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from bot.transport import Outgoing
-from db.models import AuditEntry, Check, CreditRecord, Department, Subject
+from db.models import AuditEntry, Check, CreditRecord, Subject
 from db.session import Database
 from rules.codes import complete_ric, complete_uscc
 from rules.masking import id_match_key
@@ -48,7 +48,6 @@ def record(subject: Subject, category: str, doc: str, days_ago: int, **kw: objec
 
 async def seed(db: Database) -> dict[str, int]:
     async with db.transaction() as s:
-        s.add(Department(code="SCJGJ", name="安康市市场监督管理局", division_code="610900"))
         hengda = Subject(kind="法人", name="安康市恒达建材有限公司", uscc=HENGDA, division_code="610902", legal_rep="张伟")
         twin = Subject(kind="法人", name="汉阴县恒达建材有限公司", uscc=HENGDA_HY, division_code="610921", legal_rep="李强")
         huatai = Subject(kind="法人", name="安康市华泰商贸有限公司", uscc=HUATAI, division_code="610902", legal_rep="王芳")
