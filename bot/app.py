@@ -27,6 +27,12 @@ COMMANDS = [
     BotCommand("whoami", "我的账号与角色"),
     BotCommand("bind", "使用绑定码绑定账号"),
     BotCommand("unbind", "解除绑定"),
+    BotCommand("due", "计算报送期限"),
+    BotCommand("mytasks", "我的报送待办（采集员）"),
+    BotCommand("zero", "本期无新增（采集员）"),
+    BotCommand("duties", "报送职责（管理员）"),
+    BotCommand("overdue", "逾期与未报送（管理员）"),
+    BotCommand("ontime", "按时报送率图表（管理员）"),
     BotCommand("stats", "逢办必查统计（管理员）"),
     BotCommand("cancel", "取消当前操作"),
 ]

@@ -68,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
     due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
 
-    from bot import cli_import
+    from bot import cli_collect, cli_import
 
     cli_import.add_parser(sub)
+    cli_collect.add_parser(sub)
     return parser
 
 
@@ -129,10 +130,10 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from db.demo.load import build_demo, demo_present, showcase_help
     from rich.progress import Progress
 
     from db import migrate
+    from db.demo.load import build_demo, demo_present, showcase_help
     from db.session import Database
 
     db = Database(settings.database.url)
@@ -240,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot import cli_import
 
         return asyncio.run(cli_import.run(args, settings))
+    from bot import cli_collect
+
+    if args.command in cli_collect.COMMANDS:
+        return asyncio.run(cli_collect.run(args, settings))
     try:
         return asyncio.run(runners[args.command](settings, args))
     except KeyboardInterrupt:

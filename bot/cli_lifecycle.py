@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = with_database(settings, getattr(args, "db", None))
         today = _today(settings, args.today)
     except (ConfigError, ValueError) as exc:
-        print(str(exc))
+        print(str(exc), file=sys.stderr)
         return EXIT_UNUSABLE
     db = Database(settings.database.url)
     try:
@@ -117,7 +118,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             prefix=region_abbr(settings.region.division_code),
         )
     except LifecycleError as exc:
-        print(str(exc))
+        print(str(exc), file=sys.stderr)
         return EXIT_UNUSABLE
     finally:
         await db.dispose()

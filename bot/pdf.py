@@ -128,7 +128,7 @@ def _record_rows(data: ReportData, category: str) -> list[list[Paragraph]]:
         if r.objection_pending and r.status != "objected":
             notes.append("异议处理中")
         if data.staff and not r.published and r.status in ("active", "objected"):
-            notes.append("未公示（仅供政务共享）")
+            notes.append("已过公示期（仅供政务共享）" if r.past_end else "未公示（仅供政务共享）")
         if r.published and r.publication_end:
             notes.append(f"公示至{r.publication_end - dt.timedelta(days=1):%Y-%m-%d}")
         title = f"{r.doc_number}\n{r.title}" if r.title else r.doc_number
@@ -170,6 +170,8 @@ def render_report(data: ReportData, platform: str) -> bytes:
         info.append(("法定代表人", card.legal_rep))
     if card.division:
         info.append(("所属区划", card.division))
+    if card.address:
+        info.append(("住所", card.address))
     info.append(("登记状态", card.status))
     table = Table([[_p(k, "cell"), _p(v, "cell")] for k, v in info], colWidths=[35 * mm, 135 * mm])
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from rules.measures import MATTERS, Measure, measures_for
 from sqlalchemy import func, select
 
 from db.lookup import Viewer, view_subject
 from db.models import Check, Department, utcnow
 from db.session import Database
+from rules.measures import MATTERS, Measure, measures_for
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
 

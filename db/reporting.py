@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.duties import (
@@ -374,18 +374,21 @@ async def on_time_rates(
         on_time: Counter[int] = Counter()
         total: Counter[int] = Counter()
         rows = await s.execute(
-            select(CreditRecord.department_id, CreditRecord.late_working_days == 0, func.count())
+            select(
+                CreditRecord.department_id,
+                func.count(),
+                func.sum(case((CreditRecord.late_working_days == 0, 1), else_=0)),
+            )
             .where(
                 CreditRecord.department_id.in_(list(depts)),
                 CreditRecord.reported_at >= db_time(s, start),
                 CreditRecord.reported_at < db_time(s, end),
             )
-            .group_by(CreditRecord.department_id, CreditRecord.late_working_days == 0)
+            .group_by(CreditRecord.department_id)
         )
-        for dept_id, ok, count in rows:
+        for dept_id, count, ok in rows:
             total[dept_id] += int(count)
-            if ok:
-                on_time[dept_id] += int(count)
+            on_time[dept_id] += int(ok or 0)
         first_record = {
             (r[0], r[1]): r[2]
             for r in await s.execute(

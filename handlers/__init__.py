@@ -6,7 +6,8 @@ from telegram.ext import Application
 
 
 def register_handlers(app: Application) -> None:
-    from handlers import account, check, due, query, start, stats
+    from handlers import account, admin_views, check, collect, due, query, reminders, start, stats
 
-    for module in (start, account, stats, due, check, query):
+    # Conversations that accept documents mid-way come before `collect`, which takes any document.
+    for module in (start, account, stats, due, check, collect, reminders, admin_views, query):
         module.register(app)

@@ -8,6 +8,7 @@ typed text, sending a PDF, telling a list of chats).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from dataclasses import dataclass
@@ -25,7 +26,15 @@ from telegram.ext import (
 )
 
 from bot.pdf import render_notice
-from db.listings import LifecycleError, department_listings, propose_listing, region_abbr
+from bot.services import SERVICES_KEY
+from db.expiry import mark_expired
+from db.listings import (
+    LifecycleError,
+    activate_due_listings,
+    department_listings,
+    propose_listing,
+    region_abbr,
+)
 from db.subjects import subject_briefs
 from handlers.common import Buttons, caller, reply, services
 from nlp.codes_in_text import find_codes
@@ -190,7 +199,7 @@ async def on_measures_standard(update: Update, context: ContextTypes.DEFAULT_TYP
     assert cq is not None
     await cq.answer()
     _data(context)["measures"] = None
-    return await _ask_period(update)
+    return await _ask_period(update, context)
 
 
 async def on_measures_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -201,11 +210,18 @@ async def on_measures_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, "请输入惩戒措施（每行一条），或点击“采用标准惩戒措施”。")
         return MEASURES
     _data(context)["measures"] = items[:20]
-    return await _ask_period(update)
+    return await _ask_period(update, context)
 
 
-async def _ask_period(update: Update) -> int:
-    days = lifecycle.OBJECTION_PERIOD_WORKING_DAYS
+def period_days(context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Default objection period; configurable as `lifecycle.objection_period_working_days` once the
+    settings carry that section."""
+    section = getattr(services(context).settings, "lifecycle", None)
+    return int(getattr(section, "objection_period_working_days", lifecycle.OBJECTION_PERIOD_WORKING_DAYS))
+
+
+async def _ask_period(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    days = period_days(context)
     await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", "lp:d")]])
     return PERIOD
 
@@ -214,7 +230,7 @@ async def on_period_default(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     cq = update.callback_query
     assert cq is not None
     await cq.answer()
-    _data(context)["days"] = lifecycle.OBJECTION_PERIOD_WORKING_DAYS
+    _data(context)["days"] = period_days(context)
     return await _confirm(update, context)
 
 
@@ -318,6 +334,37 @@ async def listings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         note = "；异议处理中" if item.objection_pending else ""
         lines.append(f"· {item.subject_name} · {item.notice_number} · 异议期至 {item.deadline:%Y-%m-%d}{note}")
     await reply(update, "\n".join(lines))
+
+
+# -- the daily job ------------------------------------------------------------------------------
+
+DAILY_AT = dt.time(0, 30)
+
+
+async def daily_lifecycle(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Listings whose objection period ended take effect (the subject is told), and records past
+    their publication period are marked expired. Both use cases are idempotent, so a repeated or
+    caught-up run does no harm."""
+    svc = services(context)
+    today = svc.today()
+    for item in await activate_due_listings(svc.db, today):
+        await tell(
+            context,
+            item.chats,
+            f"【列入通知】异议期届满未提出异议，{item.subject_name}已自 {item.effective_on:%Y-%m-%d} 起列入"
+            f"严重失信主体名单（事前告知书 {item.notice_number}）。满足条件后可发送 /repair 申请信用修复。",
+        )
+    expired = await mark_expired(svc.db, today)
+    log.info("daily lifecycle: %d records marked expired", expired)
+
+
+def schedule(app: Application) -> None:
+    """Daily at 00:30 in the platform's time zone, plus once shortly after start-up: APScheduler skips
+    a run missed while the bot was down, and the catch-up run makes that harmless."""
+    assert app.job_queue is not None
+    tz = app.bot_data[SERVICES_KEY].settings.tz
+    app.job_queue.run_daily(daily_lifecycle, time=DAILY_AT.replace(tzinfo=tz), name="lifecycle_daily")
+    app.job_queue.run_once(daily_lifecycle, when=60, name="lifecycle_catch_up")
 
 
 def register(app: Application) -> None:

@@ -21,11 +21,11 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
 from __future__ import annotations
 
 import bisect
-from itertools import chain
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Literal
 
 from rapidfuzz import fuzz, process

@@ -90,7 +90,7 @@ async def test_bad_rows_write_nothing_and_list_every_error(harness, tmp_path: Pa
     path = penalty_file(tmp_path / "bad.csv", 30, dt.date.today(), bad_rows=tuple(range(2, 27)))  # 25 bad rows
     await harness.say(chat, f"@{path}")
     doc = (await until(harness, lambda o: o.method == "sendDocument"))[-1]
-    summary = [o for o in harness.transport.sent if o.text and "处错误" in o.text][0]
+    summary = next(o for o in harness.transport.sent if o.text and "处错误" in o.text)
     assert "发现 25 处错误，未写入任何数据" in summary.text
     assert "第 3 行【" in summary.text  # row, column, Chinese reason
     assert summary.buttons == []  # no 确认导入 for a file with errors

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from bot.pdf import render_notice
 from db.expiry import mark_expired
 from db.listings import activate_due_listings, propose_listing
-from db.models import AuditEntry
+from db.models import AuditEntry, CreditRecord
 from db.models_lifecycle import Listing, Objection, RepairRequest
 from tests.conftest import BotHarness
 from tests.test_lifecycle_support import (
     HENGDA,
+    HUATAI,
     add_record,
     add_subject,
     dept_id,
@@ -232,4 +233,53 @@ async def test_cancel_leaves_nothing_behind(harness: BotHarness) -> None:
         assert await s.scalar(select(Listing)) is None
     public = await harness.chat("public")
     assert "拟列入严重失信主体名单须由列入部门的办事人员发起" in texts(await harness.say(public, "/propose"))
+    no_errors(harness)
+
+
+async def test_the_daily_job_lists_due_listings_and_tells_the_subject(harness: BotHarness) -> None:
+    from telegram.ext import CallbackContext
+
+    from handlers.listing import daily_lifecycle
+
+    wire(harness)
+    t = today(harness)
+    subject = await add_subject(harness.db)
+    dept = await dept_id(harness.db)
+    await add_record(harness.db, subject, dept, "行政处罚", "安市监罚〔2026〕9号", t - dt.timedelta(days=100), publication_end=t)
+    await harness.refresh()
+    owner = await harness.chat("enterprise", subject=HENGDA)
+    services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
+    proposed = await propose_listing(
+        harness.db, subject_id=subject, basis="第十八条", reasons="未报送年度报告", today=t - dt.timedelta(days=30),
+        calendar=services.calendar, render=lambda n: render_notice(n, "安康市公共信用信息平台"), dept_code="SCJGJ", prefix="安",
+    )
+    start = len(harness.transport.sent)
+    await daily_lifecycle(CallbackContext(harness.app))  # type: ignore[arg-type]
+    told = [o.text or "" for o in harness.transport.sent[start:] if o.chat_id == owner.chat.id]
+    assert len(told) == 1 and "【列入通知】" in told[0] and proposed.notice.number in told[0]
+    async with harness.db.transaction() as s:
+        listing = await s.scalar(select(Listing))
+        statuses = sorted((await s.scalars(select(CreditRecord.status))).all())
+    assert listing is not None and listing.status == "effective" and listing.effective_on == t
+    assert statuses == ["active", "expired"]
+    await daily_lifecycle(CallbackContext(harness.app))  # type: ignore[arg-type]
+    assert not [o for o in harness.transport.sent[start + 1 :] if o.chat_id == owner.chat.id]  # nothing twice
+    no_errors(harness)
+
+
+async def test_propose_finds_the_subject_by_name_and_asks_when_unclear(harness: BotHarness) -> None:
+    wire(harness)
+    await add_subject(harness.db)
+    await harness.refresh()
+    official = await harness.chat("official", dept="SCJGJ")
+    await harness.say(official, "/propose")
+    assert "请输入列入依据" in texts(await harness.say(official, "安康市恒达建材有限公司"))
+    await harness.say(official, "/cancel")
+    await add_subject(harness.db, name="汉阴县恒达建材有限公司", uscc=HUATAI)
+    await harness.refresh()
+    await harness.say(official, "/propose")
+    offered = await harness.say(official, "恒达建材")
+    labels = [label for o in offered for row in o.buttons for label in row]
+    assert "请选择" in texts(offered) and len(labels) == 2
+    assert "请输入列入依据" in texts(await harness.say(official, "#1"))
     no_errors(harness)

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select, update
 from telegram import Bot
 

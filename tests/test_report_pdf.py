@@ -66,7 +66,7 @@ async def test_official_and_enterprise_reports_differ_by_role(harness: BotHarnes
     for part in (PLATFORM, "信用报告", f"报告编号：安信报〔{year}〕000001号", f"生成时间：{now:%Y-%m-%d}", "（北京时间）",
                  "报告使用人：办事人员", "安康市恒达建材有限公司", HENGDA, "法定代表人", "张伟",
                  "行政许可：1 条", "行政处罚：3 条", "安市监罚〔2026〕201号", "安市监罚〔2026〕202号",
-                 "安市监罚〔2025〕203号", "安市监许〔2026〕204号", "未公示（仅供政务共享）", "已过公示期"):
+                 "安市监罚〔2025〕203号", "安市监许〔2026〕204号", "未公示（仅供政务共享）", "已过公示期（仅供政务共享）"):
         assert compact(part) in staff, part
     assert "安市监罚〔2025〕205号" not in staff  # repaired: in no report
     assert staff.index("行政许可：") < staff.index("行政处罚：")  # sections in the catalogue's order
@@ -113,7 +113,7 @@ async def test_a_persons_report_masks_the_id_for_both_roles(harness: BotHarness)
     assert len(docs) == 1
     own = pdf_text(docs[0].content)
     assert "张三丰" in own and ID_MASKED in own and ID_NUMBER not in own
-    assert "新城路" not in own and "12号" not in own
+    assert "老城街道" in own and "新城路" not in own and "12号" not in own  # address down to the town
     assert "安市监罚〔2026〕301号" in own and "安市监罚〔2026〕302号" not in own
 
     services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
