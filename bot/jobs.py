@@ -81,3 +81,7 @@ def schedule_jobs(app: Application) -> None:
         app.job_queue.run_daily(reminder_scan, time=at, name=f"reminders {text}", job_kwargs={"misfire_grace_time": 600})
     # Catch-up: today's slot that passed while the bot was down is scanned now (claims stop repeats).
     app.job_queue.run_once(reminder_scan, when=1, name="reminders catch-up")
+    # Lifecycle: listings whose objection period ended take effect; records past publication expire.
+    from handlers.listing import schedule as schedule_lifecycle
+
+    schedule_lifecycle(app)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 
 def register_handlers(app: Application) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -14,7 +12,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from db.checks import FEEDBACK, CheckError, raise_check, record_feedback
 from db.lookup import Viewer
@@ -27,7 +24,10 @@ NOTE_TIMEOUT_SECONDS = 15 * 60
 
 def matter_buttons(subject_id: int) -> Buttons:
     items = list(MATTERS.items())
-    return [[(label, f"mt:{subject_id}:{key}") for key, label in items[i : i + 2]] for i in range(0, len(items), 2)]
+    return [
+        [(label, f"mt:{subject_id}:{key}") for key, label in items[i : i + 2]]
+        for i in range(0, len(items), 2)
+    ]
 
 
 async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -41,7 +41,9 @@ async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await reply(update, "请选择您正在办理的事项：", matter_buttons(int(cq.data.split(":")[1])))
 
 
-async def answer_matter(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, matter: str) -> None:
+async def answer_matter(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, matter: str
+) -> None:
     svc = services(context)
     try:
         answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
@@ -90,7 +92,9 @@ async def on_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def _save(update: Update, context: ContextTypes.DEFAULT_TYPE, check_id: int, kind: str, note: str | None) -> None:
+async def _save(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, check_id: int, kind: str, note: str | None
+) -> None:
     _account, viewer = await caller(update, context)
     try:
         await record_feedback(services(context).db, viewer, check_id, kind, note)
@@ -115,19 +119,15 @@ async def on_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_choose_matter, pattern=r"^c:\d+$"))
     app.add_handler(CallbackQueryHandler(on_matter, pattern=r"^mt:\d+:\w+$"))
-    with warnings.catch_warnings():
-        # PTB warns that with per_message=False a button press is tracked per chat, not per message:
-        # exactly what we want here (the note that follows is a plain message).
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_feedback, pattern=r"^fb:\d+:\w+$")],
-            states={
-                NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_note)],
-                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],
-            },
-            fallbacks=[CommandHandler("cancel", on_cancel)],
-            conversation_timeout=NOTE_TIMEOUT_SECONDS,
-            per_message=False,
-            name="check_feedback",
-        )
+    conversation = ConversationHandler(
+        entry_points=[CallbackQueryHandler(on_feedback, pattern=r"^fb:\d+:\w+$")],
+        states={
+            NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_note)],
+            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],
+        },
+        fallbacks=[CommandHandler("cancel", on_cancel)],
+        conversation_timeout=NOTE_TIMEOUT_SECONDS,
+        per_message=False,
+        name="check_feedback",
+    )
     app.add_handler(conversation)

@@ -21,10 +21,10 @@ from rules.masking import mask_person_name
 from rules.measures import MATTERS
 
 ROUTED = {
-    "declare": "自主申报",
-    "repair": "信用修复",
-    "objection": "异议申请",
-    "remind": "报送提醒",
+    "repair": "申请信用修复请发送 /repair，按提示选择记录并提交材料。",
+    "objection": "对信用记录或拟列入名单有异议，请发送 /objection，按提示选择记录并说明理由。",
+    "remind": "查看报送待办请发送 /mytasks；本期没有新增信息请发送 /zero。",
+    "declare": "“自主申报”功能正在建设中，暂不能在机器人内办理。您可以先查询主体的信用信息。",
 }
 NOT_FOUND = "没有找到与“{name}”相符的主体。请核对名称，或输入统一社会信用代码查询。"
 
@@ -134,7 +134,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await due_in_words(update, context, message.text)
         return
     if query.intent in ROUTED:
-        await reply(update, f"“{ROUTED[query.intent]}”功能正在建设中，暂不能在机器人内办理。您可以先查询主体的信用信息。")
+        await reply(update, ROUTED[query.intent])
         return
     if await answer_codes(update, context, viewer, query):
         return

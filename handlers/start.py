@@ -14,21 +14,31 @@ COMMON = (
     "  · 汉阴的恒达\n"
     "  · 91610900XXXXXXXXXX（统一社会信用代码）\n"
 )
+SUBJECT = (
+    "企业和个人还可以：/report 获取本主体信用报告（PDF），/objection 提出异议，/repair 申请信用修复。\n"
+)
 STAFF = (
     "办事人员还可以：\n"
     "  · 在主体信息下方点击“逢办必查”，选择办理事项，查看应采取的联合惩戒措施并反馈办理结果\n"
     "  · 输入身份证号查询自然人（结果仅显示脱敏号码）\n"
+    "  · /report 名称或代码 生成信用报告；/propose 拟列入严重失信主体名单；/objections 异议处理；/repairs 修复审核\n"
+    "  · /due 2026-09-28 行政处罚 计算报送期限\n"
 )
+COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
 ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
-ADMIN = "管理员：/stats 查看逢办必查统计。\n"
+ADMIN = "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表。\n"
 
 
 async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     _account, viewer = await caller(update, context)
     platform = services(context).settings.region.platform_name
     parts = [f"您好，这里是“信用通”——{platform}查询机器人。\n", COMMON]
+    if not viewer.is_staff:
+        parts.append(SUBJECT)
     if viewer.is_staff:
         parts.append(STAFF)
+    if viewer.role == "collector":
+        parts.append(COLLECTOR)
     if viewer.role == "admin":
         parts.append(ADMIN)
     parts.append(ACCOUNT)
