@@ -9,8 +9,28 @@ from telegram.warnings import PTBUserWarning
 
 
 def register_handlers(app: Application) -> None:
-    from handlers import account, admin_views, check, collect, due, query, reminders, start, stats
+    from handlers import (
+        account,
+        admin_views,
+        check,
+        collect,
+        due,
+        listing,
+        objection,
+        query,
+        reminders,
+        repair,
+        report,
+        start,
+        stats,
+    )
 
-    # Conversations that accept documents mid-way come before `collect`, which takes any document.
-    for module in (start, account, stats, due, check, collect, reminders, admin_views, query):
-        module.register(app)
+    # Conversations that accept documents mid-way come before `collect`, which takes any document;
+    # free-text questions come last.
+    modules = (start, account, stats, due, check, listing, objection, repair, report, collect, reminders, admin_views)
+    with warnings.catch_warnings():
+        # With per_message=False PTB warns that a button press is tracked per chat, not per message:
+        # exactly what these conversations want (the answers that follow are plain messages).
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        for module in (*modules, query):
+            module.register(app)

@@ -10,7 +10,6 @@ import json
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import update
-from test_collect_upload import ensure_registered, penalty_file, until
 
 from bot import cli_collect
 from bot.config import DatabaseSettings, Settings
@@ -18,6 +17,7 @@ from bot.jobs import ensure_duties
 from db.models_collection import ReportingDuty
 from db.schema import Base
 from db.session import Database
+from tests.test_collect_upload import penalty_file, until
 
 MINE = {"reporting_duties", "uploads", "period_reports", "reminder_claims"}
 
@@ -47,7 +47,6 @@ async def test_migration_matches_models(db: Database) -> None:
 
 
 async def test_duties_in_chat(harness) -> None:  # type: ignore[no-untyped-def]
-    ensure_registered(harness.app)
     admin = await harness.chat("admin", dept="FGW")
     out = await harness.say(admin, "/duties JTJ")
     assert "安康市交通运输局（JTJ）的报送职责" in (out[-1].text or "") and "· 行政处罚（7 个工作日内）" in (out[-1].text or "")
@@ -65,7 +64,6 @@ async def test_duties_in_chat(harness) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_overdue_and_on_time_chart(harness, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    ensure_registered(harness.app)
     svc = harness.app.bot_data["services"]
     await ensure_duties(svc)
     async with harness.db.transaction() as s:

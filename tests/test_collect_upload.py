@@ -13,17 +13,8 @@ from bot.transport import Outgoing
 from db.importers import samples
 from db.models import CreditRecord
 from db.models_collection import Upload
-from handlers import admin_views, collect, reminders
 
 pytestmark = pytest.mark.asyncio
-
-
-def ensure_registered(app: object) -> None:
-    """Until handlers/__init__.py lists the collection modules, add them to the test Application."""
-    callbacks = {getattr(h, "callback", None) for hs in app.handlers.values() for h in hs}  # type: ignore[attr-defined]
-    if collect.on_document not in callbacks:
-        for module in (collect, reminders, admin_views):
-            module.register(app)  # type: ignore[arg-type]
 
 
 async def until(harness, predicate, timeout: float = 30.0) -> list[Outgoing]:  # type: ignore[no-untyped-def]
@@ -54,7 +45,6 @@ async def count_records(db) -> int:  # type: ignore[no-untyped-def]
 
 
 async def test_good_file_is_written_only_after_confirmation_and_once(harness, tmp_path: Path) -> None:
-    ensure_registered(harness.app)
     chat = await harness.chat("collector", dept="SCJGJ")
     decision = dt.date.today() - dt.timedelta(days=30)  # surely more than 7 working days ago: late
     path = penalty_file(tmp_path / "处罚.csv", 12, decision)
@@ -85,7 +75,6 @@ async def test_good_file_is_written_only_after_confirmation_and_once(harness, tm
 
 
 async def test_bad_rows_write_nothing_and_list_every_error(harness, tmp_path: Path) -> None:
-    ensure_registered(harness.app)
     chat = await harness.chat("collector", dept="SCJGJ")
     path = penalty_file(tmp_path / "bad.csv", 30, dt.date.today(), bad_rows=tuple(range(2, 27)))  # 25 bad rows
     await harness.say(chat, f"@{path}")
@@ -100,7 +89,6 @@ async def test_bad_rows_write_nothing_and_list_every_error(harness, tmp_path: Pa
 
 
 async def test_cancel_writes_nothing(harness, tmp_path: Path) -> None:
-    ensure_registered(harness.app)
     chat = await harness.chat("collector", dept="SCJGJ")
     await harness.say(chat, f"@{penalty_file(tmp_path / 'p.csv', 3, dt.date.today())}")
     await until(harness, lambda o: "确认导入" in str(o.buttons))
@@ -110,7 +98,6 @@ async def test_cancel_writes_nothing(harness, tmp_path: Path) -> None:
 
 
 async def test_refusals(harness, tmp_path: Path) -> None:
-    ensure_registered(harness.app)
     public = await harness.chat("public")
     path = penalty_file(tmp_path / "p.csv", 2, dt.date.today())
     await harness.say(public, f"@{path}")
@@ -130,7 +117,6 @@ async def test_refusals(harness, tmp_path: Path) -> None:
 
 
 async def test_large_file_shows_progress_and_others_are_answered(harness, tmp_path: Path) -> None:
-    ensure_registered(harness.app)
     collector = await harness.chat("collector", dept="SCJGJ")
     other = await harness.chat("official")
     path = penalty_file(tmp_path / "big.csv", 2500, dt.date.today())

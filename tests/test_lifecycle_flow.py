@@ -24,7 +24,6 @@ from tests.test_lifecycle_support import (
     proof_file,
     texts,
     today,
-    wire,
 )
 
 SORRY = "抱歉，系统处理您的请求时出现问题"
@@ -46,7 +45,6 @@ async def procurement_check(harness: BotHarness, chat: object) -> str:
 
 
 async def test_a_record_leaves_the_public_view_on_its_end_date_without_any_job(harness: BotHarness) -> None:
-    wire(harness)
     t = today(harness)
     subject = await add_subject(harness.db)
     dept = await dept_id(harness.db)
@@ -67,7 +65,6 @@ async def test_a_record_leaves_the_public_view_on_its_end_date_without_any_job(h
 
 
 async def test_prior_notice_without_objection_ends_listed(harness: BotHarness) -> None:
-    wire(harness)
     t = today(harness)
     await add_subject(harness.db)
     await harness.refresh()
@@ -116,7 +113,6 @@ async def test_prior_notice_without_objection_ends_listed(harness: BotHarness) -
 
 
 async def test_prior_notice_with_objection_is_revoked(harness: BotHarness, tmp_path: Path) -> None:
-    wire(harness)
     t = today(harness)
     subject = await add_subject(harness.db)
     await harness.refresh()
@@ -167,7 +163,6 @@ async def test_prior_notice_with_objection_is_revoked(harness: BotHarness, tmp_p
 
 
 async def test_repair_too_early_then_granted(harness: BotHarness, tmp_path: Path) -> None:
-    wire(harness)
     t = today(harness)
     subject = await add_subject(harness.db)
     dept = await dept_id(harness.db)
@@ -222,7 +217,6 @@ async def test_repair_too_early_then_granted(harness: BotHarness, tmp_path: Path
 
 
 async def test_cancel_leaves_nothing_behind(harness: BotHarness) -> None:
-    wire(harness)
     await add_subject(harness.db)
     await harness.refresh()
     official = await harness.chat("official", dept="SCJGJ")
@@ -241,7 +235,6 @@ async def test_the_daily_job_lists_due_listings_and_tells_the_subject(harness: B
 
     from handlers.listing import daily_lifecycle
 
-    wire(harness)
     t = today(harness)
     subject = await add_subject(harness.db)
     dept = await dept_id(harness.db)
@@ -268,7 +261,6 @@ async def test_the_daily_job_lists_due_listings_and_tells_the_subject(harness: B
 
 
 async def test_propose_finds_the_subject_by_name_and_asks_when_unclear(harness: BotHarness) -> None:
-    wire(harness)
     await add_subject(harness.db)
     await harness.refresh()
     official = await harness.chat("official", dept="SCJGJ")

@@ -19,25 +19,6 @@ from tests.conftest import BotHarness
 
 HENGDA = complete_uscc("91610902MA70HD001")
 HUATAI = complete_uscc("91610902MA70HT003")
-LIFECYCLE_MODULES = ("listing", "objection", "repair", "report")
-
-
-def wire(harness: BotHarness) -> None:
-    """Register the lifecycle conversations before the free-text query, as handlers/__init__.py
-    will once wired; a no-op when it already does."""
-    import importlib
-
-    app = harness.app
-    handlers = app.handlers.get(0, [])  # type: ignore[attr-defined]
-    if any(getattr(h, "name", None) == "propose_listing" for h in handlers):
-        return
-    old = list(handlers)
-    for h in old:
-        app.remove_handler(h, 0)  # type: ignore[attr-defined]
-    for name in LIFECYCLE_MODULES:
-        importlib.import_module(f"handlers.{name}").register(app)
-    for h in old:
-        app.add_handler(h, 0)  # type: ignore[attr-defined]
 
 
 def today(harness: BotHarness) -> dt.date:

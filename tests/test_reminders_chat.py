@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import replace
 
 from sqlalchemy import select, update
-from test_collect_upload import ensure_registered, until
 
 import bot.app as bot_app
 from bot.config import CalendarSettings, DatabaseSettings, ReminderSettings, Settings
@@ -17,6 +16,7 @@ from db.accounts import ensure_local_account
 from db.models_collection import PeriodReport, ReportingDuty
 from db.session import Database
 from rules.workcal import WorkCalendar
+from tests.test_collect_upload import until
 
 
 async def backdate_duties(db: Database) -> None:
@@ -32,7 +32,6 @@ def force_workday(app: object, today: dt.date) -> None:
 
 
 async def test_digest_buttons_zero_and_mute(harness) -> None:  # type: ignore[no-untyped-def]
-    ensure_registered(harness.app)
     svc = harness.app.bot_data["services"]
     chat = await harness.chat("collector", dept="SWJ")  # 市税务局: monthly 登记备案、行政强制、行政确认、严重失信主体名单
     await ensure_duties(svc)

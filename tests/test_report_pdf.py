@@ -26,7 +26,6 @@ from tests.test_lifecycle_support import (
     pdf_text,
     texts,
     today,
-    wire,
 )
 
 PLATFORM = "安康市公共信用信息平台"
@@ -53,7 +52,6 @@ def documents(out: list, chat_id: int) -> list:  # type: ignore[type-arg]
 
 
 async def test_official_and_enterprise_reports_differ_by_role(harness: BotHarness) -> None:
-    wire(harness)
     await seed_company(harness)
     official = await harness.chat("official", dept="SCJGJ")
     owner = await harness.chat("enterprise", subject=HENGDA)
@@ -88,7 +86,6 @@ async def test_official_and_enterprise_reports_differ_by_role(harness: BotHarnes
 
 
 async def test_others_may_not_fetch_a_report(harness: BotHarness) -> None:
-    wire(harness)
     await seed_company(harness)
     stranger = await harness.chat("public")
     assert "须先绑定信用主体" in texts(await harness.say(stranger, "/report"))
@@ -97,7 +94,6 @@ async def test_others_may_not_fetch_a_report(harness: BotHarness) -> None:
 
 
 async def test_a_persons_report_masks_the_id_for_both_roles(harness: BotHarness) -> None:
-    wire(harness)
     t = today(harness)
     person = await add_subject(
         harness.db, name="张三丰", uscc=None, kind="自然人", id_masked=ID_MASKED, id_hash="h" * 64,
