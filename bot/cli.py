@@ -155,7 +155,7 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
     if args.no_console:
         return 0
-    args.role, args.dept, args.subject, args.user = "official", None, None, None
+    args.role, args.dept, args.subject, args.user, args.json = "official", None, None, None, False
     return await _console(settings, args, banner=showcase_help())
 
 
