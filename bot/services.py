@@ -14,9 +14,8 @@ from bot.config import Settings
 from db.session import Database
 
 if TYPE_CHECKING:
-    from nlp.resolver import NameIndex
-
     from nlp.lexicon import Lexicon
+    from nlp.resolver import NameIndex
     from rules.workcal import WorkCalendar
 
 SERVICES_KEY = "services"

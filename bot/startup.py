@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
+from bot.services import Services
 from db.regions import default_region_file, load_region_file, seed_region
 from db.subject_feed import load_divisions, load_entries
-from nlp.resolver import NameIndex
-
-from bot.services import Services
 from nlp.lexicon import Lexicon
+from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
