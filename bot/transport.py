@@ -85,6 +85,7 @@ class InProcessBotAPI(BaseRequest):
         self.files: dict[str, tuple[bytes, str]] = {}
         self._message_ids = itertools.count(1)
         self.webhook_url: str | None = None
+        self.pending_updates: list[dict[str, Any]] = []
 
     # -- BaseRequest ---------------------------------------------------------------------------
     @property
@@ -276,7 +277,10 @@ class InProcessBotAPI(BaseRequest):
         return True
 
     def _api_getUpdates(self, params: dict[str, Any], uploads: Any) -> list[Any]:
-        return []
+        """Hands out queued updates, as Telegram would to a polling bot (offset acknowledges)."""
+        offset = int(params.get("offset") or 0)
+        self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+        return list(self.pending_updates)
 
     def _api_close(self, params: dict[str, Any], uploads: Any) -> bool:
         return True

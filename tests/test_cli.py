@@ -1,0 +1,74 @@
+"""The command line as an operator meets it: one clear line for what they got wrong, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(args: list[str], tmp_path: Path, stdin: str = "", extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}
+    env["CREDITBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_run_without_a_token_points_to_the_demo(tmp_path: Path) -> None:
+    result = run(["run"], tmp_path)
+    assert result.returncode == 2
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and "token" in lines[0] and "creditbot demo" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_then_current(tmp_path: Path) -> None:
+    upgraded = run(["db", "upgrade"], tmp_path)
+    assert upgraded.returncode == 0 and "已迁移到最新版本" in upgraded.stdout
+    current = run(["db", "current"], tmp_path)
+    assert current.stdout.strip() == upgraded.stdout.strip().rsplit("：", 1)[1]
+
+
+def test_demo_builds_and_answers_a_typed_query(tmp_path: Path) -> None:
+    result = run(["demo", "--subjects", "300"], tmp_path, stdin="查询 安康市恒达建材有限公司\n")
+    assert result.returncode == 0, result.stderr
+    assert "演示档案已生成：300 个主体" in result.stdout
+    assert "【安康市恒达建材有限公司】" in result.stdout
+    again = run(["demo", "--no-console"], tmp_path)
+    assert again.returncode == 0 and "演示档案已生成" not in again.stdout  # built once, then reused
+
+
+def test_console_json_answers_a_demo_subject(tmp_path: Path) -> None:
+    assert run(["demo", "--subjects", "300", "--no-console"], tmp_path).returncode == 0
+    result = run(["console", "--json", "--as", "official"], tmp_path, stdin="查询 安康市恒达建材有限公司\n#1\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines.count({"idle": True}) == 2
+    card = lines[0]
+    assert card["method"] == "sendMessage" and card["text"].startswith("【安康市恒达建材有限公司】")
+    assert card["buttons"] == [["逢办必查：选择办理事项"]]
+    assert any(item.get("text") == "请选择您正在办理的事项：" for item in lines)
+
+
+def test_invite_and_bind_through_the_console(tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    assert run(["demo", "--subjects", "300", "--no-console"], tmp_path).returncode == 0
+    invite = run(["admin", "invite", "--role", "official", "--dept", "SCJGJ"], tmp_path)
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.splitlines()[0].split("：", 1)[1].strip()
+    result = run(["console", "--json", "--as", "public", "--user", "123456"], tmp_path, stdin=f"/bind {code}\n/whoami\n/bind {code}\n")
+    texts = [json.loads(line).get("text", "") for line in result.stdout.splitlines()]
+    assert any(t.startswith("绑定成功。您的角色：办事人员") for t in texts)
+    assert any("已被使用" in t for t in texts)
+    bad = run(["admin", "invite", "--role", "official", "--dept", "NOPE"], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip() == "找不到部门代码 NOPE"
