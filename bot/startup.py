@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -13,6 +14,10 @@ from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
+
+# An import stamps its rows when it starts but commits minutes later, after other writers have moved
+# the watermark on; looking back this far catches such rows. Rows already indexed unchanged are skipped.
+REFRESH_OVERLAP = dt.timedelta(minutes=15)
 
 
 async def prepare_services(services: Services) -> None:
@@ -32,11 +37,14 @@ async def prepare_services(services: Services) -> None:
 
 async def refresh_index(services: Services) -> int:
     """Pull subjects changed since the watermark; other processes' imports arrive this way."""
-    assert services.index is not None
+    index = services.index
+    assert index is not None
+    since = services.index_watermark - REFRESH_OVERLAP if services.index_watermark else None
     async with services.db.transaction() as s:
-        entries, watermark = await load_entries(s, services.index_watermark)
+        entries, watermark = await load_entries(s, since)
+    entries = [e for e in entries if index.get(e.subject_id) != e]
     if entries:
-        services.index.add(entries)
+        index.add(entries)
     if watermark is not None:
         services.index_watermark = watermark
     return len(entries)

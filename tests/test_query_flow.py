@@ -233,3 +233,22 @@ async def test_a_crash_in_a_handler_gets_a_polite_answer(harness: BotHarness) ->
     await chat._deliver(Update(99, callback_query=query))
     said = texts(harness.transport.sent[before:])
     assert "抱歉" in said and "Traceback" not in said
+
+
+async def test_index_refresh_sees_a_late_commit_of_an_early_stamped_subject(harness: BotHarness) -> None:
+    """Another process's import stamps rows at its start and commits minutes later."""
+    from bot.startup import refresh_index
+
+    await seed(harness.db)
+    services = harness.app.bot_data["services"]
+    await refresh_index(services)
+    assert services.index_watermark is not None
+    stamped = services.index_watermark - dt.timedelta(minutes=5)
+    async with harness.db.transaction() as s:
+        s.add(Subject(kind="法人", name="安康市迟到科技有限公司", uscc=complete_uscc("91610902MA70LATE1"),
+                      division_code="610902", updated_at=stamped))
+    assert await refresh_index(services) == 1
+    assert await refresh_index(services) == 0, "an unchanged subject is not indexed again"
+    chat = await harness.chat("public")
+    card = texts(await harness.say(chat, "迟到科技"))
+    assert card.startswith("【安康市迟到科技有限公司】")
