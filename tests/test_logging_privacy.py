@@ -1,0 +1,39 @@
+"""Logs never carry an ID number, a phone number or the bot token — including crash reports."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.logging_setup import PrivacyFilter
+from tests.conftest import BotHarness
+
+ID = "610902199001011234"
+PHONE = "13912345678"
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+def test_filter_masks_numbers_and_token() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "id %s phone %s token %s", (ID, PHONE, TOKEN), None)
+    assert PrivacyFilter().filter(record)
+    message = record.getMessage()
+    assert ID not in message and PHONE not in message and TOKEN not in message
+    assert "610902********1234" in message and "139****5678" in message and "<token>" in message
+
+
+async def test_crash_report_is_scrubbed(harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    """A handler failing on a message that carries an ID and a phone number logs neither."""
+    chat = await harness.chat("official")
+    services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
+    index = services.index
+    services.index = None  # the query handler asserts its index: a genuine crash inside a handler
+    try:
+        with caplog.at_level(logging.ERROR):
+            out = await harness.say(chat, f"查询 {ID} 电话 {PHONE}")
+    finally:
+        services.index = index
+    assert any("抱歉" in (o.text or "") for o in out)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "update" in logged and "AssertionError" in logged
+    assert ID not in logged and PHONE not in logged
