@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, CreditRecord, Division, Subject
+from db.models_declarations import Declaration
 from db.models_lifecycle import Objection
 from db.session import Database
+from rules import declarations as declaration_rules
 from rules import visibility
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.masking import mask_address, mask_person_name
@@ -31,6 +33,9 @@ class Viewer:
     role: str
     department_id: int | None = None
     subject_ids: frozenset[int] = frozenset()
+    # Masking options from settings (privacy.mask_person_names / mask_addresses); on unless turned off.
+    mask_person_names: bool = True
+    mask_addresses: bool = True
 
     @property
     def is_staff(self) -> bool:
@@ -55,6 +60,17 @@ class RecordView:
 
 
 @dataclass(frozen=True)
+class DeclarationView:
+    """A self-declaration on the card: only its headline (never a counterpart's name)."""
+
+    receipt_no: str
+    category: str
+    headline: str
+    submitted_on: dt.date | None
+    status: str
+
+
+@dataclass(frozen=True)
 class SubjectCard:
     subject_id: int
     name: str
@@ -68,6 +84,7 @@ class SubjectCard:
     flags: tuple[str, ...]
     records: tuple[RecordView, ...]
     listings: tuple[Listing, ...] = field(default=())
+    declarations: tuple[DeclarationView, ...] = field(default=())
 
     @property
     def counts(self) -> Counter[str]:
@@ -82,7 +99,8 @@ async def division_names(session: AsyncSession) -> dict[str, str]:
 def _subject_fields(subject: Subject, viewer: Viewer, divisions: dict[str, str]) -> dict[str, object]:
     person = subject.kind == "自然人"
     own = subject.id in viewer.subject_ids
-    show_name = subject.name if (not person or viewer.is_staff or own) else mask_person_name(subject.name)
+    masked_name = person and viewer.mask_person_names and not (viewer.is_staff or own)
+    show_name = mask_person_name(subject.name) if masked_name else subject.name
     return {
         "name": show_name,
         "kind": subject.kind,
@@ -91,7 +109,7 @@ def _subject_fields(subject: Subject, viewer: Viewer, divisions: dict[str, str])
         "code": (subject.id_masked or "（未登记）") if person else (subject.uscc or "（未登记）"),
         "legal_rep": subject.legal_rep,
         "division": divisions.get(subject.division_code or "", subject.division_code),
-        "address": (subject.address if not person else mask_address(subject.address or "")) or None,
+        "address": (mask_address(subject.address or "") if person and viewer.mask_addresses else subject.address) or None,
         "status": subject.status,
     }
 
@@ -160,6 +178,7 @@ async def load_card(
         for r in shown
         if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
     )
+    declarations = await _declarations(s, subject_id, viewer)
     flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
     s.add(
         AuditEntry(
@@ -168,7 +187,7 @@ async def load_card(
             action="view_subject",
             subject_id=subject_id,
             reason=reason,
-            detail={"channel": channel, "records_shown": len(records)},
+            detail={"channel": channel, "records_shown": len(records), "declarations_shown": len(declarations)},
         )
     )
     return SubjectCard(
@@ -177,7 +196,29 @@ async def load_card(
         flags=flags,
         records=records,
         listings=listings,
+        declarations=declarations,
     )
+
+
+async def _declarations(s: AsyncSession, subject_id: int, viewer: Viewer) -> tuple[DeclarationView, ...]:
+    """Submitted self-declarations this viewer may see (rules.declarations.visible_to): verified ones
+    for everyone, the others for officials and for the declarant (its account or the bound subject)."""
+    rows = (
+        await s.scalars(
+            select(Declaration)
+            .where(Declaration.subject_id == subject_id, Declaration.status.in_(declaration_rules.SUBMITTED))
+            .order_by(Declaration.submitted_on.desc(), Declaration.id.desc())
+        )
+    ).all()
+    out = []
+    for d in rows:
+        own = d.account_id == viewer.account_id or subject_id in viewer.subject_ids
+        cat = declaration_rules.CATEGORIES.get(d.category or "")
+        if cat is None or d.receipt_no is None or not declaration_rules.visible_to(d.status, viewer.role, own):
+            continue
+        headline = (d.data or {}).get("values", {}).get(cat.headline, "")
+        out.append(DeclarationView(d.receipt_no, cat.label, headline, d.submitted_on, d.status))
+    return tuple(out)
 
 
 def _may_see(viewer: Viewer, subject_id: int, record: CreditRecord, today: dt.date) -> bool:

@@ -21,6 +21,7 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Ac
     """The caller's account (created as `public` on first contact) and what it may see."""
     user = update.effective_user
     assert user is not None
+    privacy = services(context).settings.privacy
     async with services(context).db.transaction() as s:
         account = await account_for_user(s, user.id, user.full_name)
         await account.awaitable_attrs.department
@@ -30,6 +31,8 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Ac
             role=account.role if account.active else "public",
             department_id=account.department_id if account.active else None,
             subject_ids=frozenset(sub.id for sub in subjects) if account.active else frozenset(),
+            mask_person_names=privacy.mask_person_names,
+            mask_addresses=privacy.mask_addresses,
         )
     return account, viewer
 

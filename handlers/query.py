@@ -69,7 +69,8 @@ async def offer_candidates(
         brief = briefs.get(c.subject_id)
         if brief is None:
             continue
-        name = brief.name if (brief.kind != "自然人" or viewer.is_staff) else mask_person_name(brief.name)
+        masked = brief.kind == "自然人" and viewer.mask_person_names and not viewer.is_staff
+        name = mask_person_name(brief.name) if masked else brief.name
         label = " · ".join(part for part in (name, brief.division, brief.uscc or brief.id_masked) if part)
         buttons.append([(label[:60], f"s:{c.subject_id}:{query.category or '-'}:{query.matter or '-'}")])
     await reply(update, intro, buttons)

@@ -252,3 +252,19 @@ async def test_index_refresh_sees_a_late_commit_of_an_early_stamped_subject(harn
     chat = await harness.chat("public")
     card = texts(await harness.say(chat, "迟到科技"))
     assert card.startswith("【安康市迟到科技有限公司】")
+
+
+async def test_masking_options_from_settings(harness: BotHarness) -> None:
+    """privacy.mask_person_names = false shows the public a person's name; the ID stays masked."""
+    from dataclasses import replace
+
+    await seed(harness.db)
+    await harness.refresh()
+    services = harness.app.bot_data["services"]
+    chat = await harness.chat("public")
+    assert "陈**" in texts(await harness.say(chat, "陈建国"))
+    services.settings = replace(services.settings, privacy=replace(services.settings.privacy, mask_person_names=False))
+    card = texts(await harness.say(chat, "陈建国"))
+    assert card.startswith("【陈建国】")
+    assert f"{ID_NUMBER[:6]}********{ID_NUMBER[-4:]}" in card
+    no_personal_numbers(harness)
