@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.jobs import schedule_jobs
 from bot.services import SERVICES_KEY, Services
+from bot.startup import prepare_services
 from db import migrate
 from db.session import Database
+from handlers import register_handlers
 from rules.masking import scrub
 
 log = logging.getLogger(__name__)
@@ -67,12 +69,8 @@ async def start_services(app: Application) -> None:
     """Migrate, seed the region, warm up jieba and build the name index before serving."""
     services: Services = app.bot_data[SERVICES_KEY]
     await migrate.upgrade(services.db)
-    from bot.startup import prepare_services
-
     await prepare_services(services)
     if app.job_queue is not None:
-        from bot.jobs import schedule_jobs
-
         schedule_jobs(app)
     try:
         await app.bot.set_my_commands(COMMANDS)
@@ -98,13 +96,7 @@ def build_application(settings: Settings, transport: BaseRequest | None = None, 
         builder = builder.request(transport).get_updates_request(transport)
     app = builder.build()
     app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
-    from handlers import register_handlers
-
     register_handlers(app)
     app.add_error_handler(on_error)
     return app
-
-
-def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
-    return app.bot_data[SERVICES_KEY]
 
