@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rules.declarations import DeclarationSettings
+
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
 DB_ENV = "CREDITBOT_DATABASE_URL"
 DEFAULT_DB_URL = "sqlite+aiosqlite:///var/creditbot.sqlite3"
@@ -72,6 +74,13 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class LifecycleSettings:
+    # Working days a subject has to object to a prior notice, and a department to answer an objection.
+    objection_period_working_days: int = 5
+    objection_answer_working_days: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -81,6 +90,8 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
 
     @property
     def tz(self) -> ZoneInfo:

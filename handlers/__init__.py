@@ -14,6 +14,7 @@ def register_handlers(app: Application) -> None:
         admin_views,
         check,
         collect,
+        declare,
         due,
         listing,
         objection,
@@ -23,11 +24,15 @@ def register_handlers(app: Application) -> None:
         report,
         start,
         stats,
+        verify,
     )
 
     # Conversations that accept documents mid-way come before `collect`, which takes any document;
     # free-text questions come last.
-    modules = (start, account, stats, due, check, listing, objection, repair, report, collect, reminders, admin_views)
+    modules = (
+        start, account, stats, due, check, listing, objection, repair, declare, verify, report,
+        collect, reminders, admin_views,
+    )
     with warnings.catch_warnings():
         # With per_message=False PTB warns that a button press is tracked per chat, not per message:
         # exactly what these conversations want (the answers that follow are plain messages).

@@ -214,10 +214,8 @@ async def on_measures_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 def period_days(context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Default objection period; configurable as `lifecycle.objection_period_working_days` once the
-    settings carry that section."""
-    section = getattr(services(context).settings, "lifecycle", None)
-    return int(getattr(section, "objection_period_working_days", lifecycle.OBJECTION_PERIOD_WORKING_DAYS))
+    """Default objection period (`lifecycle.objection_period_working_days`)."""
+    return services(context).settings.lifecycle.objection_period_working_days
 
 
 async def _ask_period(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:

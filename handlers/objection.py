@@ -31,9 +31,8 @@ DKEY = "objection_decision"
 
 
 def answer_days(svc: Services) -> int:
-    """Configurable as `lifecycle.objection_answer_working_days` once the settings carry it."""
-    section = getattr(svc.settings, "lifecycle", None)
-    return int(getattr(section, "objection_answer_working_days", lifecycle.OBJECTION_ANSWER_WORKING_DAYS))
+    """Working days the department has to answer (`lifecycle.objection_answer_working_days`)."""
+    return svc.settings.lifecycle.objection_answer_working_days
 
 
 def attachment_of(update: Update) -> Attachment | None:

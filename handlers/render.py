@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from db.lookup import RecordView, SubjectCard
+from db.lookup import DeclarationView, RecordView, SubjectCard
+from rules.declarations import STATUS_LABELS as DECLARATION_STATUS
 
 PAGE_SIZE = 5
 STATUS_NOTES = {"proposed": "拟列入", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
@@ -59,4 +60,12 @@ def card_text(card: SubjectCard, staff: bool, category: str | None = None, page:
     more = len(records) > start + PAGE_SIZE
     if more:
         lines.append(f"（第 {page + 1} 页，共 {(len(records) + PAGE_SIZE - 1) // PAGE_SIZE} 页）")
+    if card.declarations and page == 0 and category in (None, "自主申报"):
+        lines += ["", "—— 自主申报 ——"] + ["· " + declaration_line(d) for d in card.declarations]
     return "\n".join(lines), more
+
+
+def declaration_line(d: DeclarationView) -> str:
+    """Verified ones say 已核验; the rest (shown only to officials and the declarant) say their status."""
+    when = f" {d.submitted_on:%Y-%m-%d}" if d.submitted_on else ""
+    return f"[{d.category}]{when} {d.headline} · {d.receipt_no}（{DECLARATION_STATUS.get(d.status, d.status)}）"

@@ -15,13 +15,15 @@ COMMON = (
     "  · 91610900XXXXXXXXXX（统一社会信用代码）\n"
 )
 SUBJECT = (
-    "企业和个人还可以：/report 获取本主体信用报告（PDF），/objection 提出异议，/repair 申请信用修复。\n"
+    "企业和个人还可以：/report 获取本主体信用报告（PDF），/objection 提出异议，/repair 申请信用修复；\n"
+    "/declare 自主申报资质证照、荣誉表彰等（须附材料并作出信用承诺），/mydeclarations 查看申报进度。\n"
 )
 STAFF = (
     "办事人员还可以：\n"
     "  · 在主体信息下方点击“逢办必查”，选择办理事项，查看应采取的联合惩戒措施并反馈办理结果\n"
     "  · 输入身份证号查询自然人（结果仅显示脱敏号码）\n"
     "  · /report 名称或代码 生成信用报告；/propose 拟列入严重失信主体名单；/objections 异议处理；/repairs 修复审核\n"
+    "  · /verify 自主申报核验；/verify 受理编号 查看或撤销已核验的申报\n"
     "  · /due 2026-09-28 行政处罚 计算报送期限\n"
 )
 COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
