@@ -8,6 +8,7 @@ from db.lookup import DeclarationView, RecordView, SubjectCard
 from rules.declarations import STATUS_LABELS as DECLARATION_STATUS
 
 PAGE_SIZE = 5
+PER_CATEGORY = 3
 STATUS_NOTES = {"proposed": "拟列入", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
 
 
@@ -43,23 +44,25 @@ def card_text(card: SubjectCard, staff: bool, category: str | None = None, page:
         lines.append(f"所属区划：{card.division}")
     lines.append(f"登记状态：{card.status}")
     records = [r for r in card.records if category is None or r.category == category]
-    counts = card.counts
     lines.append("")
-    if category:
-        lines.append(f"—— {category}：{len(records)} 条 ——")
-    elif counts:
-        lines.append("—— 信用记录 ——")
-        lines.append("、".join(f"{cat} {n} 条" for cat, n in counts.most_common()))
-    else:
-        lines.append("—— 信用记录 ——")
     if not records:
-        lines.append("暂无可查看的记录。")
-    start = page * PAGE_SIZE
-    for r in records[start : start + PAGE_SIZE]:
-        lines.append("· " + record_line(r, staff))
-    more = len(records) > start + PAGE_SIZE
-    if more:
-        lines.append(f"（第 {page + 1} 页，共 {(len(records) + PAGE_SIZE - 1) // PAGE_SIZE} 页）")
+        lines += [f"—— {category or '信用记录'} ——", "暂无可查看的记录。"]
+        more = False
+    elif category is None and page == 0:
+        # The first view: per category its count and most recent records; "more" lists them all.
+        lines.append("—— 信用记录 ——")
+        for cat, n in card.counts.most_common():
+            lines.append(f"▸ {cat} {n} 条")
+            lines += ["· " + record_line(r, staff) for r in records if r.category == cat][:PER_CATEGORY]
+        more = any(n > PER_CATEGORY for n in card.counts.values())
+    else:
+        # Pages of the full list; with no category filter page 0 was the summary above.
+        first = (page - 1 if category is None else page) * PAGE_SIZE
+        pages = (len(records) + PAGE_SIZE - 1) // PAGE_SIZE
+        title = category or "全部信用记录"
+        lines.append(f"—— {title}：{len(records)} 条（第 {first // PAGE_SIZE + 1}/{pages} 页）——")
+        lines += ["· " + record_line(r, staff) for r in records[first : first + PAGE_SIZE]]
+        more = len(records) > first + PAGE_SIZE
     if card.declarations and page == 0 and category in (None, "自主申报"):
         lines += ["", "—— 自主申报 ——"] + ["· " + declaration_line(d) for d in card.declarations]
     return "\n".join(lines), more

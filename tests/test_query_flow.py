@@ -268,3 +268,26 @@ async def test_masking_options_from_settings(harness: BotHarness) -> None:
     assert card.startswith("【陈建国】")
     assert f"{ID_NUMBER[:6]}********{ID_NUMBER[-4:]}" in card
     no_personal_numbers(harness)
+
+
+async def test_card_summarises_per_category_and_pages_through_the_rest(harness: BotHarness) -> None:
+    await seed(harness.db)
+    async with harness.db.transaction() as s:
+        huatai = await s.scalar(select(Subject).where(Subject.uscc == HUATAI))
+        assert huatai is not None
+        s.add_all(record(huatai, "行政处罚", f"安市监处罚〔2026〕{100 + i}号", 10 + i) for i in range(8))
+        s.add(record(huatai, "行政许可", "安市许〔2026〕1号", 5))
+    await harness.refresh()
+    chat = await harness.chat("public")
+    first = await harness.say(chat, HUATAI)
+    card = first[0].text or ""
+    assert "▸ 行政处罚 8 条" in card and "▸ 行政许可 1 条" in card and "▸ 严重失信主体名单 1 条" in card
+    shown = [n for n in range(100, 108) if f"〔2026〕{n}号" in card]
+    assert shown == [100, 101, 102], "the three most recent penalties"
+    assert first[0].buttons == [["更多记录"]]
+    page1 = (await harness.say(chat, "#1"))[0]
+    assert "全部信用记录：10 条（第 1/2 页）" in (page1.text or "")
+    page2 = (await harness.say(chat, "#1"))[0]
+    assert "（第 2/2 页）" in (page2.text or "") and not page2.buttons
+    filtered = texts(await harness.say(chat, "华泰商贸有没有行政许可"))
+    assert "行政许可：1 条" in filtered and "〔2026〕100号" not in filtered
