@@ -20,7 +20,9 @@ from rules.codes import (
 SAMPLE_USCC = "91350100M000100Y43"  # the standard's worked example
 
 
-@pytest.mark.parametrize("first17", ["91350100M000100Y4", "91610902MA6Y1234X", "12610900435200123", "51610902MJ0000001"])
+@pytest.mark.parametrize(
+    "first17", ["91350100M000100Y4", "91610902MA6Y1234X", "12610900435200123", "51610902MJ0000001", "92610902MA6X12345"]
+)
 def test_check_char_agrees_with_stdnum_for_digit_prefixes(first17: str) -> None:
     assert uscc_check_char(first17) == stdnum_uscc.calc_check_digit(first17)
 
@@ -28,6 +30,8 @@ def test_check_char_agrees_with_stdnum_for_digit_prefixes(first17: str) -> None:
 def test_valid_codes() -> None:
     assert validate_uscc(SAMPLE_USCC).ok
     assert validate_uscc(complete_uscc("91610902MA6Y1234X")).ok
+    individual_business = complete_uscc("92610902MA6X12345")  # 个体工商户: 9 市场监管, 2 个体
+    assert validate_uscc(individual_business).ok and stdnum_uscc.is_valid(individual_business)
 
 
 @pytest.mark.parametrize("first17", ["N2610902MA0000012", "Y1610900MB1234567", "N1610928057612345"])
