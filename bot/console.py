@@ -21,6 +21,9 @@ from telegram.ext import Application
 
 from bot.transport import InProcessBotAPI, Outgoing
 
+# How long one input may keep background work going before the console moves on regardless.
+SETTLE_SECONDS = 600.0
+
 
 class ConsoleError(Exception):
     """An input line that cannot be delivered (no such button, unreadable file)."""
@@ -98,8 +101,12 @@ class ConsoleChat:
         await self._deliver(Update(next(self._update_ids), message=self._message(document=document, caption=caption)))
 
     async def handle_line(self, line: str) -> list[Outgoing]:
-        """Deliver one input line; returns what the bot did in answer to it."""
+        """Deliver one input line and wait until it is fully handled; returns what the bot did.
+
+        Handlers registered with block=False (a large upload is checked in the background so other
+        users stay served) run as tasks: the line counts as handled only when those have finished."""
         start = len(self.transport.sent)
+        before = asyncio.all_tasks()
         line = line.rstrip("\r\n")
         if line.startswith("#") and line[1:].strip().isdigit():
             await self.press(int(line[1:]))
@@ -107,7 +114,21 @@ class ConsoleChat:
             await self.send_file(Path(line[1:].strip()).expanduser())
         elif line.strip():
             await self.send_text(line.strip())
+        await _settle(before)
         return self.transport.sent[start:]
+
+
+async def _settle(before: set[asyncio.Task[object]], limit: float = SETTLE_SECONDS) -> None:
+    """Wait for every task started since `before` (and the tasks those start) to finish."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    me = asyncio.current_task()
+    while True:
+        pending = {t for t in asyncio.all_tasks() if t not in before and t is not me and not t.done()}
+        remaining = deadline - loop.time()
+        if not pending or remaining <= 0:
+            return
+        await asyncio.wait(pending, timeout=remaining)
 
 
 def _print_pretty(out: Outgoing, stream: TextIO) -> None:

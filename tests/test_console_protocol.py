@@ -63,3 +63,23 @@ def test_cli_console_json_over_stdin(tmp_path: Path) -> None:
     texts = [item["text"] for item in lines if item.get("method") == "sendMessage"]
     assert any("没有找到" in t for t in texts)
     assert "Traceback" not in result.stderr
+
+
+async def test_idle_waits_for_background_handlers(harness: BotHarness, tmp_path: Path) -> None:
+    """An upload is checked by a block=False handler; `idle` must still follow its whole answer."""
+    import datetime as dt
+
+    from db.importers import samples
+
+    rows = [samples.penalty_row(i, decision=dt.date.today() - dt.timedelta(days=3)) for i in range(1, 4)]
+    path = samples.write_csv(tmp_path / "处罚.csv", list(rows[0]), rows)
+    chat = await harness.chat("collector", dept="SCJGJ")
+    stdout = io.StringIO()
+    await run_console(chat, json_mode=True, stdin=io.StringIO(f"@{path}\n#1\n"), stdout=stdout)
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    first_idle = lines.index({"idle": True})
+    before = " ".join(item.get("text") or "" for item in lines[:first_idle])
+    assert "检查通过" in before
+    assert lines[first_idle - 1]["buttons"] == [["确认导入", "取消"]]
+    after = " ".join(item.get("text") or "" for item in lines[first_idle:])
+    assert "已导入" in after and lines[-1] == {"idle": True}
