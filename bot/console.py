@@ -157,7 +157,8 @@ async def run_console(chat: ConsoleChat, json_mode: bool, stdin: TextIO = sys.st
         if json_mode:
             stdout.write(json.dumps(out.as_json(), ensure_ascii=False) + "\n")
             stdout.flush()
-        else:
+        elif out.chat_id in (None, chat.chat.id):
+            # Reminders the job queue sends to other accounts belong to their chats, not this one.
             _print_pretty(out, stdout)
 
     chat.transport.listeners.append(emit)
