@@ -15,15 +15,12 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.services import SERVICES_KEY, Services
-from bot.startup import refresh_index
-from db.duties import seed_duties
-from db.regions import default_region
+from bot.startup import ensure_duties, refresh_index
 from db.reminders import ReminderPolicy, ScanResult, run_scan
 from rules.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
 INDEX_REFRESH_SECONDS = 30
-DUTIES_SEEDED = "duties_seeded"
 
 
 async def refresh_name_index(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,16 +28,6 @@ async def refresh_name_index(context: ContextTypes.DEFAULT_TYPE) -> None:
     changed = await refresh_index(services)
     if changed:
         log.info("name index refreshed: %d subjects changed", changed)
-
-
-async def ensure_duties(services: Services) -> None:
-    """Reporting duties start from the region file; once per process, idempotent across processes."""
-    if services.extras.get(DUTIES_SEEDED):
-        return
-    added = await seed_duties(services.db, default_region(services.settings.region.division_code))
-    services.extras[DUTIES_SEEDED] = True
-    if added:
-        log.info("reporting duties seeded: %d", added)
 
 
 def policy_of(services: Services) -> ReminderPolicy:

@@ -7,7 +7,8 @@ import logging
 import time
 
 from bot.services import Services
-from db.regions import default_region_file, load_region_file, seed_region
+from db.duties import seed_duties
+from db.regions import default_region, default_region_file, load_region_file, seed_region
 from db.subject_feed import load_divisions, load_entries
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
@@ -18,12 +19,14 @@ log = logging.getLogger(__name__)
 # An import stamps its rows when it starts but commits minutes later, after other writers have moved
 # the watermark on; looking back this far catches such rows. Rows already indexed unchanged are skipped.
 REFRESH_OVERLAP = dt.timedelta(minutes=15)
+DUTIES_SEEDED = "duties_seeded"
 
 
 async def prepare_services(services: Services) -> None:
     settings = services.settings
     await seed_region(services.db, load_region_file(default_region_file(settings.region.division_code)))
     services.calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    await ensure_duties(services)
     async with services.db.transaction() as s:
         divisions = await load_divisions(s)
     lexicon = Lexicon.from_divisions(divisions)
@@ -33,6 +36,17 @@ async def prepare_services(services: Services) -> None:
     services.index = NameIndex(lexicon)
     await refresh_index(services)
     log.info("name index: %d subjects in %.1f s", len(services.index), time.perf_counter() - started)
+
+
+async def ensure_duties(services: Services) -> None:
+    """Reporting duties start from the region file; once per process, idempotent across processes
+    (a duty an admin switched off stays off)."""
+    if services.extras.get(DUTIES_SEEDED):
+        return
+    added = await seed_duties(services.db, default_region(services.settings.region.division_code))
+    services.extras[DUTIES_SEEDED] = True
+    if added:
+        log.info("reporting duties seeded: %d", added)
 
 
 async def refresh_index(services: Services) -> int:

@@ -81,9 +81,6 @@ def overdue_text(entries: list, today: dt.date) -> str:  # type: ignore[type-arg
 async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    from bot.jobs import ensure_duties
-
-    await ensure_duties(svc)
     today = svc.today()
     try:
         entries = await overdue_overview(

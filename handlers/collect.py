@@ -167,9 +167,6 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def zero_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    from bot.jobs import ensure_duties
-
-    await ensure_duties(svc)
     try:
         choices = await zero_choices(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
     except DutyError as exc:
@@ -192,9 +189,6 @@ async def zero(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _declare(update: Update, context: ContextTypes.DEFAULT_TYPE, category: str) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    from bot.jobs import ensure_duties
-
-    await ensure_duties(svc)
     try:
         cat, period = await declare_zero(svc.db, update.effective_user.id, category, svc.today(), svc.calendar, svc.settings.tz)
     except DutyError as exc:
@@ -248,9 +242,6 @@ async def _change_duty(
 async def duties(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert update.effective_user is not None
-    from bot.jobs import ensure_duties
-
-    await ensure_duties(svc)
     args = list(context.args or [])
     if args and args[0] in ("add", "remove", "添加", "移除"):
         if len(args) < 2 or normalize_category(args[1]) is None:

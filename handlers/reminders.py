@@ -104,9 +104,6 @@ def sender(bot: Bot, escalate_after: int) -> Callable[[Reminder], Awaitable[None
 async def show_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    from bot.jobs import ensure_duties
-
-    await ensure_duties(svc)
     try:
         tasks = await my_tasks(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
     except DutyError as exc:

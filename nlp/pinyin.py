@@ -31,8 +31,7 @@ class PinyinTable:
         self._full[ch] = syllable[0].replace("ü", "v") if syllable else ""
         self._initial[ch] = first[0] if first else ""
 
-    def full(self, text: str) -> str:
-        table = self._full
+    def _spell(self, text: str, table: dict[str, str]) -> str:
         try:
             return "".join([table[ch] for ch in text])
         except KeyError:
@@ -41,12 +40,8 @@ class PinyinTable:
                     self._learn(ch)
             return "".join([table[ch] for ch in text])
 
+    def full(self, text: str) -> str:
+        return self._spell(text, self._full)
+
     def initials(self, text: str) -> str:
-        table = self._initial
-        try:
-            return "".join([table[ch] for ch in text])
-        except KeyError:
-            for ch in text:
-                if ch not in table:
-                    self._learn(ch)
-            return "".join([table[ch] for ch in text])
+        return self._spell(text, self._initial)

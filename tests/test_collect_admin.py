@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from bot import cli_collect
 from bot.config import DatabaseSettings, Settings
-from bot.jobs import ensure_duties
+from bot.startup import ensure_duties
 from db.models_collection import ReportingDuty
 from db.schema import Base
 from db.session import Database

@@ -54,9 +54,8 @@ async def test_good_file_is_written_only_after_confirmation_and_once(harness, tm
     assert summary.buttons == [["确认导入", "取消"]]
     assert await count_records(harness.db) == 0  # nothing before confirmation
 
-    # Two presses of 确认导入 (or one update delivered twice): written once.
-    await harness.say(chat, "#1")
-    await chat.press(1)
+    # Two presses of 确认导入 arriving together (or one update delivered twice): written once.
+    await asyncio.gather(chat.press(1), chat.press(1))
 
     def final(o: Outgoing) -> bool:
         return any(k in (o.text or "") for k in ("已导入“", "已经导入过", "正在导入中"))
@@ -120,7 +119,8 @@ async def test_large_file_shows_progress_and_others_are_answered(harness, tmp_pa
     collector = await harness.chat("collector", dept="SCJGJ")
     other = await harness.chat("official")
     path = penalty_file(tmp_path / "big.csv", 2500, dt.date.today())
-    await harness.say(collector, f"@{path}")
+    upload = asyncio.create_task(harness.say(collector, f"@{path}"))
+    await until(harness, lambda o: "正在按" in (o.text or "") and o.chat_id == collector.chat.id)
     answer = await harness.say(other, "/due 2026-09-28 行政处罚")
     assert any("2026-10-13" in (o.text or "") for o in answer)
     await until(harness, lambda o: "确认导入" in str(o.buttons))
@@ -130,3 +130,4 @@ async def test_large_file_shows_progress_and_others_are_answered(harness, tmp_pa
     due_at = next(i for i, o in enumerate(sent) if "2026-10-13" in (o.text or ""))
     summary_at = next(i for i, o in enumerate(sent) if "确认导入" in str(o.buttons))
     assert due_at < summary_at  # the other user was answered while the file was being checked
+    await upload

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 import bot.app as bot_app
 from bot.config import CalendarSettings, DatabaseSettings, ReminderSettings, Settings
-from bot.jobs import ensure_duties, scan_now
+from bot.jobs import scan_now
+from bot.startup import ensure_duties
 from bot.transport import InProcessBotAPI
 from db.accounts import ensure_local_account
 from db.models_collection import PeriodReport, ReportingDuty
