@@ -49,7 +49,7 @@ def render_chart(rates: list[DeptRate], period: str) -> bytes:
     if font:
         ax.set_title(f"{period} 各部门按时报送率（%）", fontfamily=font)
     else:
-        ax.set_title(f"On-time reporting rate by department, {period} (%)")
+        ax.set_title(f"{period}  %")  # no CJK glyphs here: the caption carries the Chinese names
     bars = ax.barh(range(len(rates)), values, color=["#2e7d32" if v >= 90 else "#f9a825" if v >= 60 else "#c62828" for v in values])
     ax.set_yticks(range(len(rates)), labels, fontfamily=font or "DejaVu Sans")
     ax.invert_yaxis()
