@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, CreditRecord, Department
 from db.models_collection import PeriodReport, ReportingDuty, Upload
+from db.models_lifecycle import Objection, RepairRequest
 from db.regions import RegionData
 from db.session import Database
 from rules.categories import CATEGORIES, DOUBLE_PUBLICITY, normalize_category
@@ -393,6 +394,8 @@ class Waiting:
 
     objections: int = 0
     repairs: int = 0
+    # The earliest date by which the department must answer an objection.
+    objection_due: dt.date | None = None
 
     @property
     def total(self) -> int:
@@ -400,9 +403,20 @@ class Waiting:
 
 
 async def waiting_on_department(s: AsyncSession, department_id: int, today: dt.date) -> Waiting:
-    """Hook for the objection (异议) and repair (信用修复) issue: how many of each wait on this
-    department. Those tables do not exist yet, so the answer is zero; the digest already shows it."""
-    return Waiting()
+    """Objections (异议) and repair applications (信用修复) still undecided by this department."""
+    objections, objection_due = (
+        await s.execute(
+            select(func.count(Objection.id), func.min(Objection.answer_due)).where(
+                Objection.department_id == department_id, Objection.status == "pending"
+            )
+        )
+    ).one()
+    repairs = await s.scalar(
+        select(func.count(RepairRequest.id)).where(
+            RepairRequest.department_id == department_id, RepairRequest.status == "pending"
+        )
+    )
+    return Waiting(int(objections), int(repairs or 0), objection_due)
 
 
 @dataclass
@@ -422,6 +436,8 @@ class Tasks:
     @property
     def nearest_deadline(self) -> dt.date | None:
         days = [g.deadline for g in self.monthly] + [u.deadline for u in self.uploads if u.deadline]
+        if self.waiting.objection_due:
+            days.append(self.waiting.objection_due)
         return min(days) if days else None
 
 

@@ -93,3 +93,26 @@ async def test_missed_scan_is_caught_up_at_start_and_not_repeated(db: Database) 
             await app.stop()
         sent_counts.append(sum(1 for o in transport.sent if o.chat_id == 700_300 and "报送提醒" in (o.text or "")))
     assert sent_counts == [1, 0]
+
+
+async def test_objections_waiting_on_the_department_reach_the_collector(harness) -> None:  # type: ignore[no-untyped-def]
+    """The scan includes objections the department must answer, with their answer date."""
+    from db.lookup import Viewer
+    from db.objections import file_objection
+    from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id
+
+    svc = harness.app.bot_data["services"]
+    today = svc.today()
+    dept = await dept_id(harness.db, "SCJGJ")
+    subject = await add_subject(harness.db)
+    record = await add_record(harness.db, subject, dept, "行政处罚", "安市监罚〔2026〕9号", today - dt.timedelta(days=20))
+    account = await ensure_local_account(harness.db, 777001, "enterprise", subject_uscc=HENGDA)
+    owner = Viewer(account_id=account.id, role="enterprise", subject_ids=frozenset({subject}))
+    filed = await file_objection(harness.db, owner, record, "罚款金额与决定书不符", [], today, svc.calendar)
+    chat = await harness.chat("collector", dept="SCJGJ")
+    tasks = "\n".join(o.text or "" for o in await harness.say(chat, "/mytasks"))
+    assert "待本部门处理的异议申请 1 件" in tasks
+    assert "信用修复申请" not in tasks
+    other = await harness.chat("collector", dept="SWJ")
+    assert "异议申请" not in "\n".join(o.text or "" for o in await harness.say(other, "/mytasks"))
+    assert filed.answer_due > today
