@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from db.lookup import Viewer, view_subject
-from db.models import Check, Department, utcnow
+from db.models import Check, Department, Subject, utcnow
 from db.session import Database
 from rules.measures import MATTERS, Measure, measures_for
 
@@ -63,13 +63,25 @@ async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback:
 
 
 @dataclass(frozen=True)
+class OpenCheck:
+    """A check the official never reported back on."""
+
+    created_at: dt.datetime
+    department: str
+    subject_name: str
+    matter: str
+
+
+@dataclass(frozen=True)
 class CheckStats:
     rows: tuple[tuple[str, str, int, int], ...]  # department, matter label, checks, without feedback
     total: int
     without_feedback: int
+    open_checks: tuple[OpenCheck, ...] = ()
 
 
-async def check_stats(db: Database) -> CheckStats:
+async def check_stats(db: Database, open_limit: int = 10) -> CheckStats:
+    """Counts per department and matter, and the most recent checks still without feedback."""
     async with db.transaction() as s:
         result = await s.execute(
             select(
@@ -83,4 +95,17 @@ async def check_stats(db: Database) -> CheckStats:
             .order_by(Department.name, Check.matter)
         )
         rows = tuple((dept, MATTERS.get(matter, matter), int(n), int(open_)) for dept, matter, n, open_ in result)
-    return CheckStats(rows, sum(r[2] for r in rows), sum(r[3] for r in rows))
+        recent_open = await s.execute(
+            select(Check.created_at, func.coalesce(Department.name, "（未指定部门）"), Subject.name, Check.matter)
+            .join(Subject, Subject.id == Check.subject_id)
+            .outerjoin(Department, Department.id == Check.department_id)
+            .where(Check.feedback.is_(None))
+            .order_by(Check.created_at.desc(), Check.id.desc())
+            .limit(open_limit)
+        )
+        open_checks = tuple(
+            # SQLite hands back naive datetimes; they were written in UTC.
+            OpenCheck(at if at.tzinfo else at.replace(tzinfo=dt.UTC), dept, name, MATTERS.get(matter, matter))
+            for at, dept, name, matter in recent_open
+        )
+    return CheckStats(rows, sum(r[2] for r in rows), sum(r[3] for r in rows), open_checks)

@@ -20,6 +20,14 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lines = [f"逢办必查统计：共 {result.total} 次，未反馈 {result.without_feedback} 次", ""]
     lines += [f"· {dept} · {matter}：{n} 次（未反馈 {open_}）" for dept, matter, n, open_ in result.rows]
+    if result.open_checks:
+        tz = services(context).settings.tz
+        lines += ["", f"最近未反馈的核查（最多 {len(result.open_checks)} 条）："]
+        lines += [
+            f"· {c.created_at.astimezone(tz):%m-%d %H:%M} {c.department} · "
+            f"{c.subject_name} · {c.matter}"
+            for c in result.open_checks
+        ]
     await reply(update, "\n".join(lines))
 
 

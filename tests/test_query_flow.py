@@ -206,6 +206,7 @@ async def test_clean_subject_has_no_measures_and_stats_count_checks(harness: Bot
     admin = await harness.chat("admin", dept="SCJGJ")
     stats = texts(await harness.say(admin, "/stats"))
     assert "共 1 次" in stats and "未反馈 1 次" in stats and "评优评先" in stats
+    assert "最近未反馈的核查" in stats and "安康市恒达建材有限公司 · 评优评先" in stats
     denied = texts(await harness.say(official, "/stats"))
     assert "只有系统管理员" in denied
 
