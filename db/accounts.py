@@ -38,11 +38,6 @@ def _hash(code: str) -> str:
     return hashlib.sha256(clean_code(code).encode()).hexdigest()
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 async def account_for_user(session: AsyncSession, telegram_user_id: int, display_name: str | None = None) -> Account:
     """The caller's account; an unknown user gets a fresh `public` one."""
     account = await session.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
@@ -116,7 +111,7 @@ async def redeem_invitation(
             raise AccountError("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。")
         if invite.used_at is not None:
             raise AccountError("该绑定码已被使用，每个绑定码只能使用一次。")
-        if _aware(invite.expires_at) <= now:
+        if invite.expires_at <= now:
             raise AccountError("该绑定码已过期，请向管理员重新申请。")
         account = await account_for_user(s, telegram_user_id, display_name)
         if not account.active:

@@ -104,8 +104,6 @@ async def check_stats(db: Database, open_limit: int = 10) -> CheckStats:
             .limit(open_limit)
         )
         open_checks = tuple(
-            # SQLite hands back naive datetimes; they were written in UTC.
-            OpenCheck(at if at.tzinfo else at.replace(tzinfo=dt.UTC), dept, name, MATTERS.get(matter, matter))
-            for at, dept, name, matter in recent_open
+            OpenCheck(at, dept, name, MATTERS.get(matter, matter)) for at, dept, name, matter in recent_open
         )
     return CheckStats(rows, sum(r[2] for r in rows), sum(r[3] for r in rows), open_checks)

@@ -48,11 +48,6 @@ class DeclareError(Exception):
     """A refusal with a Chinese reason meant for the user."""
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _same_name(a: str | None, b: str | None) -> bool:
     def norm(x: str | None) -> str:
         return "".join(unicodedata.normalize("NFKC", x or "").split())
@@ -185,8 +180,8 @@ def _bound(account: Account, subjects: list[Subject]) -> list[Subject]:
 
 async def _locked_until(s: AsyncSession, account_id: int, now: dt.datetime) -> dt.datetime | None:
     row = await s.get(LinkAttempts, account_id)
-    if row is not None and row.locked_until is not None and _aware(row.locked_until) > now:
-        return _aware(row.locked_until)
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        return row.locked_until
     return None
 
 
@@ -204,7 +199,7 @@ async def start(db: Database, ctx: Ctx) -> Outcome:
         if draft is not None:
             if _seen(draft, ctx.key):
                 return Outcome(await _view(s, draft, account), duplicate=True)
-            if _aware(draft.expires_at) > ctx.now:
+            if draft.expires_at > ctx.now:
                 _remember(draft, ctx.key)
                 draft.expires_at = ctx.now + dt.timedelta(seconds=ctx.limits.timeout_seconds)
                 return Outcome(await _view(s, draft, account), note="resumed")
@@ -259,7 +254,7 @@ async def _step(db: Database, ctx: Ctx, apply: Apply) -> Outcome:
             return Outcome(None, ended="none")
         if _seen(draft, ctx.key):
             return Outcome(await _view(s, draft, account), duplicate=True)
-        if _aware(draft.expires_at) <= ctx.now:
+        if draft.expires_at <= ctx.now:
             _close(draft, "expired")
             return Outcome(None, ended="expired")
         _remember(draft, ctx.key)

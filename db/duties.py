@@ -58,14 +58,8 @@ def period_bounds(period: str, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def db_time(session: AsyncSession, value: dt.datetime) -> dt.datetime:
-    """SQLite keeps naive UTC; PostgreSQL wants an aware value."""
-    value = value.astimezone(dt.UTC)
-    return value.replace(tzinfo=None) if _dialect(session) == "sqlite" else value
-
-
 def as_local_date(value: dt.datetime, tz: dt.tzinfo) -> dt.date:
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(tz).date()
+    return value.astimezone(tz).date()
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -249,8 +243,8 @@ async def _reported(
             select(CreditRecord.department_id, CreditRecord.category)
             .where(
                 CreditRecord.department_id.in_(department_ids),
-                CreditRecord.reported_at >= db_time(s, start),
-                CreditRecord.reported_at < db_time(s, end),
+                CreditRecord.reported_at >= start,
+                CreditRecord.reported_at < end,
             )
             .distinct()
         )
@@ -479,14 +473,10 @@ async def open_uploads(s: AsyncSession, account_id: int, today: dt.date) -> list
     for u in rows:
         if u.earliest_due is not None and u.earliest_due < today:
             continue
-        if u.status == "rejected" and last_confirmed is not None and _utc(last_confirmed) > _utc(u.created_at):
+        if u.status == "rejected" and last_confirmed is not None and last_confirmed > u.created_at:
             continue
         out.append(UploadTask(u.id, u.file_name, u.status, u.error_count, u.earliest_due))
     return out
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def my_tasks(

@@ -29,7 +29,6 @@ from db.duties import (
     admin_scope,
     as_local_date,
     collector_account,
-    db_time,
     file_period_report,
     is_monthly,
     monthly_gaps,
@@ -222,7 +221,7 @@ async def confirm_upload(
             return Confirmation("cancelled", name)
         if upload.status == "rejected":
             return Confirmation("rejected", name)
-        stale = db_time(s, now - STALE_IMPORT)
+        stale = now - STALE_IMPORT
         claimed = await s.execute(
             update(Upload)
             .where(Upload.id == upload_id)
@@ -318,8 +317,8 @@ async def overdue_overview(
             .where(
                 CreditRecord.department_id.in_(list(depts)),
                 CreditRecord.late_working_days > 0,
-                CreditRecord.reported_at >= db_time(s, start),
-                CreditRecord.reported_at < db_time(s, end),
+                CreditRecord.reported_at >= start,
+                CreditRecord.reported_at < end,
             )
             .group_by(CreditRecord.department_id)
         )
@@ -381,8 +380,8 @@ async def on_time_rates(
             )
             .where(
                 CreditRecord.department_id.in_(list(depts)),
-                CreditRecord.reported_at >= db_time(s, start),
-                CreditRecord.reported_at < db_time(s, end),
+                CreditRecord.reported_at >= start,
+                CreditRecord.reported_at < end,
             )
             .group_by(CreditRecord.department_id)
         )
@@ -395,8 +394,8 @@ async def on_time_rates(
                 select(CreditRecord.department_id, CreditRecord.category, func.min(CreditRecord.reported_at))
                 .where(
                     CreditRecord.department_id.in_(list(depts)),
-                    CreditRecord.reported_at >= db_time(s, start),
-                    CreditRecord.reported_at < db_time(s, end),
+                    CreditRecord.reported_at >= start,
+                    CreditRecord.reported_at < end,
                 )
                 .group_by(CreditRecord.department_id, CreditRecord.category)
             )

@@ -54,7 +54,7 @@ async def load_entries(
     async for part in result.partitions(_PARTITION):
         for sid, name, kind, uscc, division, updated in part:
             rows.append((sid, name, kind, uscc, division))
-            if updated is not None and (watermark is None or _aware(updated) > _aware(watermark)):
+            if updated is not None and (watermark is None or updated > watermark):
                 watermark = updated
     if not rows:
         return [], watermark
@@ -84,7 +84,3 @@ async def _aliases(session: AsyncSession, ids: list[int] | None) -> dict[int, li
             out[sid].append((alias, kind))
     return out
 
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes (stored as UTC); compare everything as aware UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
