@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services import SERVICES_KEY, Services
@@ -48,3 +52,23 @@ async def reply(update: Update, text: str, buttons: Buttons | None = None) -> No
     chat = update.effective_chat
     assert chat is not None
     await chat.send_message(text, reply_markup=keyboard(buttons))
+
+
+async def resend_attachments(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    attachments: Iterable[Mapping[str, Any]],
+    with_names: bool = False,
+) -> None:
+    """Send stored attachments again by Telegram file id: the bot keeps no copies of the files."""
+    chat = update.effective_chat
+    assert chat is not None
+    for a in attachments:
+        caption = a.get("name") if with_names else None
+        try:
+            if a.get("kind") == "photo":
+                await context.bot.send_photo(chat.id, a["file_id"], caption=caption)
+            else:
+                await context.bot.send_document(chat.id, a["file_id"], caption=caption)
+        except TelegramError:
+            await reply(update, f"附件 {a.get('name') or ''} 无法取回。")

@@ -5,7 +5,6 @@ department's queue, where an official upholds (维持), corrects (更正) or rev
 from __future__ import annotations
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -19,7 +18,7 @@ from telegram.ext import (
 from bot.services import Services
 from db.listings import LifecycleError
 from db.objections import Attachment, decide_objection, file_objection, objectable_items, pending_objections
-from handlers.common import Buttons, caller, reply, services
+from handlers.common import Buttons, caller, reply, resend_attachments, services
 from handlers.listing import tell
 from rules import lifecycle
 
@@ -203,18 +202,10 @@ async def on_attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     _account, viewer = await caller(update, context)
     svc = services(context)
     items = [o for o in await pending_objections(svc.db, viewer.department_id or -1, svc.today()) if o.objection_id == objection_id]
-    chat = update.effective_chat
-    if viewer.role != "official" or not items or chat is None:
+    if viewer.role != "official" or not items:
         await reply(update, "该异议不存在、已处理，或不属于本部门。")
         return
-    for a in items[0].attachments:
-        try:
-            if a.get("kind") == "photo":
-                await context.bot.send_photo(chat.id, a["file_id"])
-            else:
-                await context.bot.send_document(chat.id, a["file_id"])
-        except TelegramError:
-            await reply(update, f"附件 {a.get('name') or ''} 无法取回。")
+    await resend_attachments(update, context, items[0].attachments)
 
 
 async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -20,7 +19,7 @@ from telegram.ext import (
 )
 
 from db import declarations as uc
-from handlers.common import Buttons, caller, reply, services
+from handlers.common import Buttons, caller, reply, resend_attachments, services
 from handlers.listing import tell
 from rules import declarations as rules
 
@@ -102,8 +101,7 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Re-send the proof by Telegram file id: the bot never keeps a copy of the files."""
     cq = update.callback_query
-    chat = update.effective_chat
-    assert cq is not None and cq.data is not None and chat is not None
+    assert cq is not None and cq.data is not None
     await cq.answer()
     _account, viewer = await caller(update, context)
     try:
@@ -111,14 +109,7 @@ async def on_attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except uc.DeclareError as exc:
         await reply(update, str(exc))
         return
-    for a in item.attachments:
-        try:
-            if a.get("kind") == "photo":
-                await context.bot.send_photo(chat.id, a["file_id"], caption=a.get("name"))
-            else:
-                await context.bot.send_document(chat.id, a["file_id"], caption=a.get("name"))
-        except TelegramError:
-            await reply(update, f"附件 {a.get('name') or ''} 无法取回。")
+    await resend_attachments(update, context, item.attachments, with_names=True)
 
 
 async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
