@@ -10,15 +10,12 @@ nothing, so even a crash between the two steps cannot duplicate a record.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import secrets
 import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import case, func, select, update
@@ -37,9 +34,6 @@ from db.duties import (
 )
 from db.importers import api
 from db.importers.api import ImportReport
-from db.importers.reading import ReadError, open_table
-from db.importers.templates import detect, sheet_names_for
-from db.importers.validate import Context, RowInvalid, RowValidator
 from db.models import Account, CreditRecord, Department
 from db.models_collection import PeriodReport, ReportingDuty, Upload
 from db.session import Database
@@ -99,47 +93,6 @@ class UploadCheck:
     categories: dict[str, int] = field(default_factory=dict)
 
 
-async def _deadlines(
-    path: Path, kind: str | None, id_key: str, today: dt.date, calendar: WorkCalendar
-) -> tuple[dt.date | None, dict[str, int]]:
-    """Earliest reporting deadline and rows per category among the file's valid record rows.
-
-    The importer's report has counts only; reminders need the deadline and the confirmation needs
-    the categories, so the records are read once more with the importer's own validator."""
-    table = open_table(path, sheet_names_for(kind))
-    try:
-        head = []
-        for item in table.rows:
-            if not all(c is None or (isinstance(c, str) and not c.strip()) for c in item[1]):
-                head.append(item)
-            if len(head) >= 10:
-                break
-        match = detect(head, kind)
-        if match is None or match.missing() or match.template.kind == "subjects":
-            return None, {}
-        ctx = Context(id_key=id_key, today=today, calendar=calendar, xlsx=table.format == "xlsx")
-        validator = RowValidator(match, ctx)
-        earliest: dt.date | None = None
-        counts: Counter[str] = Counter()
-        for n, (row_no, cells) in enumerate(chain((r for r in head if r[0] > match.header_row), table.rows)):
-            if n % 1000 == 999:
-                await asyncio.sleep(0)
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            try:
-                row = validator.record_row(row_no, cells)
-            except RowInvalid:
-                continue
-            counts[row.category] += 1
-            if row.due is not None and (earliest is None or row.due < earliest):
-                earliest = row.due
-        return earliest, dict(counts)
-    finally:
-        close = getattr(table, "close", None)
-        if callable(close):
-            close()
-
-
 async def check_upload(
     db: Database,
     collector: Collector,
@@ -160,10 +113,7 @@ async def check_upload(
             db, path, dept_code=collector.department_code, id_key=id_key, today=today,
             progress=progress, file_label=file_name, calendar=calendar,
         )
-        earliest, categories = None, {}
-        if report.fatal is None:
-            with contextlib.suppress(ReadError):
-                earliest, categories = await _deadlines(path, report.kind, id_key, today, calendar)
+    earliest, categories = report.earliest_due, report.categories
     status = "pending" if report.ok else "rejected"
     async with db.transaction() as s:
         s.add(

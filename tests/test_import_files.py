@@ -16,6 +16,7 @@ from db.importers.api import check_file, format_report, import_file
 from db.models import CreditRecord, Department, RecordChange, Subject, SubjectAlias
 from db.session import Database
 from rules.masking import id_match_key
+from rules.workcal import WorkCalendar
 
 KEY = "test-id-key"
 TODAY = dt.date(2025, 6, 30)
@@ -286,6 +287,10 @@ async def test_check_file_writes_nothing(db: Database, tmp_path: Path) -> None:
     report = await check_file(db, path, id_key=KEY, today=TODAY)
     assert report.ok and not report.written and report.new == 5 and report.subjects_created == 5
     assert "检查通过" in format_report(report)
+    # The chat upload keeps these for reminders and confirmation: no second read of the file.
+    assert report.categories == {"行政处罚": 5}
+    decided = min(dt.date.fromisoformat(r["处罚决定日期"]) for r in rows_of("penalty", "2021", 5))
+    assert report.earliest_due == WorkCalendar().due_date("行政处罚", decided).due
     await assert_nothing_written(db)
     dry = await run(db, path, dry_run=True)
     assert dry.new == 5 and not dry.written

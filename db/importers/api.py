@@ -74,6 +74,10 @@ class ImportReport:
     encoding: str | None = None
     sheet: str | None = None
     seconds: float = 0.0
+    # Over the valid record rows: the earliest reporting deadline, and rows per category (the chat
+    # upload keeps both for its reminders and its confirmation).
+    earliest_due: dt.date | None = None
+    categories: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -267,6 +271,10 @@ async def _pump(
             report.add_error(RowError(row_no, exc.column, exc.reason))
             writer.write = False
             item = None  # type: ignore[assignment]
+        if isinstance(item, RecordRow):
+            report.categories[item.category] = report.categories.get(item.category, 0) + 1
+            if item.due is not None and (report.earliest_due is None or item.due < report.earliest_due):
+                report.earliest_due = item.due
         if item is not None:
             key = _identity(item)
             first = seen.get(key)
