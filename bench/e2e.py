@@ -29,14 +29,14 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 import bot.app as bot_app
-from bot.config import DatabaseSettings, Settings
 from bot.console import ConsoleChat
 from bot.transport import InProcessBotAPI
 from db import migrate
-from db.accounts import ensure_local_account
 from db.demo.load import build_demo
 from db.models import Subject
 from db.session import Database
+from services.accounts import ensure_local_account
+from services.settings import DatabaseSettings, Settings
 
 SEED = 20261127
 

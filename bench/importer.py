@@ -64,7 +64,7 @@ async def _fresh_db(url: str):  # type: ignore[no-untyped-def]
 
 
 async def child_importer(file: Path, url: str) -> dict[str, object]:
-    from db.importers.api import import_file
+    from services.imports import import_file
 
     db = await _fresh_db(url)
     started = time.perf_counter()

@@ -9,14 +9,14 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot.config import Settings
 from bot.jobs import schedule_jobs
-from bot.services import SERVICES_KEY, Services
 from bot.startup import prepare_services
 from db import migrate
 from db.session import Database
 from handlers import register_handlers
 from rules.masking import scrub
+from services.runtime import SERVICES_KEY, Services
+from services.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings, with_database
 from bot.logging_setup import setup_logging
+from services.settings import ConfigError, Settings, load_settings, with_database
 
 log = logging.getLogger("creditbot")
 CONSOLE_USER_IDS = {"public": 900001, "enterprise": 900002, "official": 900003, "collector": 900004, "admin": 900005}
@@ -106,7 +106,7 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
     from bot.app import build_application, start_services
     from bot.console import ConsoleChat, run_console
     from bot.transport import InProcessBotAPI
-    from db.accounts import AccountError, ensure_local_account
+    from services.accounts import AccountError, ensure_local_account
 
     transport = InProcessBotAPI()
     app = build_application(settings, transport)
@@ -179,8 +179,8 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
     import datetime as dt
 
     from db import migrate
-    from db.accounts import AccountError, create_invitation, set_active
     from db.session import Database
+    from services.accounts import AccountError, create_invitation, set_active
 
     db = Database(settings.database.url)
     try:

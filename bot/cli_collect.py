@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from bot.config import Settings
+from services.settings import Settings
 
 COMMANDS = ("duties", "remind")
 
@@ -51,8 +51,8 @@ async def run(args: argparse.Namespace, settings: Settings, transport: Any = Non
 
 
 async def _duties(db: Any, settings: Settings, args: argparse.Namespace) -> int:
-    from db.duties import DutyError, list_duties, seed_duties, set_duty
     from db.regions import default_region
+    from services.collection.duties import DutyError, list_duties, seed_duties, set_duty
 
     await seed_duties(db, default_region(settings.region.division_code))
     try:
@@ -80,11 +80,11 @@ def _parse_at(text: str, settings: Settings) -> dt.datetime:
 
 
 async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transport: Any) -> int:
-    from db.duties import seed_duties
     from db.regions import default_region
-    from db.reminders import run_scan
     from handlers.reminders import render_reminder, sender
     from rules.workcal import WorkCalendar
+    from services.collection.duties import seed_duties
+    from services.collection.reminders import run_scan
 
     try:
         at = _parse_at(args.at, settings)
@@ -95,7 +95,7 @@ async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transpo
         print("未配置 Telegram token（config.toml 的 telegram.token 或环境变量 CREDITBOT_TELEGRAM_TOKEN），无法发送提醒；可加 --dry-run 预览。")
         return 2
     from bot.jobs import policy_of
-    from bot.services import Services
+    from services.runtime import Services
 
     services = Services(settings=settings, db=db)
     policy = policy_of(services)

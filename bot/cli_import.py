@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.config import ConfigError, Settings, with_database
-from db.importers.api import ImportReport, import_file
 from db.importers.reading import estimate_rows
 from db.importers.templates import EDITION_LABELS, KIND_LABELS, KINDS
+from services.imports import ImportReport, import_file
+from services.settings import ConfigError, Settings, with_database
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 MAX_ERRORS_SHOWN = 200

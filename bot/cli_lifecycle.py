@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, Settings, with_database
+from services.settings import ConfigError, Settings, with_database
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 NOTICE_DIR = Path("var/notices")
@@ -72,18 +72,18 @@ async def _deliver(settings: Settings, chats: tuple[int, ...], pdf: bytes, file_
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.pdf import render_notice
     from db import migrate
-    from db.expiry import mark_expired
-    from db.listings import (
+    from db.session import Database
+    from documents.pdf import render_notice
+    from rules.workcal import WorkCalendar
+    from services.expiry import mark_expired
+    from services.listings import (
         LifecycleError,
         activate_due_listings,
         propose_listing,
         region_abbr,
         subject_id_by_uscc,
     )
-    from db.session import Database
-    from rules.workcal import WorkCalendar
 
     try:
         settings = with_database(settings, getattr(args, "db", None))

@@ -14,10 +14,10 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.services import SERVICES_KEY, Services
 from bot.startup import ensure_duties, refresh_index
-from db.reminders import ReminderPolicy, ScanResult, run_scan
 from rules.workcal import WorkCalendar
+from services.collection.reminders import ReminderPolicy, ScanResult, run_scan
+from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
 INDEX_REFRESH_SECONDS = 30

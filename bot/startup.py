@@ -6,13 +6,13 @@ import datetime as dt
 import logging
 import time
 
-from bot.services import Services
-from db.duties import seed_duties
 from db.regions import default_region, default_region_file, load_region_file, seed_region
-from db.subject_feed import load_divisions, load_entries
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
+from services.collection.duties import seed_duties
+from services.runtime import Services
+from services.subject_feed import load_divisions, load_entries
 
 log = logging.getLogger(__name__)
 

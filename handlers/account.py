@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from db.accounts import ROLE_LABELS, AccountError, redeem_invitation, set_active, unbind
 from handlers.common import caller, reply, services
+from services.accounts import ROLE_LABELS, AccountError, redeem_invitation, set_active, unbind
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

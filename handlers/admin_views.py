@@ -16,9 +16,9 @@ import re
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from db.duties import DutyError, period_of
-from db.reporting import DeptRate, on_time_rates, overdue_overview
 from handlers.common import Buttons, reply, services
+from services.collection.duties import DutyError, period_of
+from services.collection.uploads import DeptRate, on_time_rates, overdue_overview
 
 CJK_FONT_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
                   "PingFang", "Heiti", "Droid Sans Fallback", "AR PL")

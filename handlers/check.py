@@ -13,10 +13,10 @@ from telegram.ext import (
     filters,
 )
 
-from db.checks import FEEDBACK, CheckError, raise_check, record_feedback
-from db.lookup import Viewer
 from handlers.common import Buttons, caller, reply, services
 from rules.measures import MATTERS
+from services.checks import FEEDBACK, CheckError, raise_check, record_feedback
+from services.lookup import Viewer
 
 NOTE = 1
 NOTE_TIMEOUT_SECONDS = 15 * 60

@@ -25,11 +25,24 @@ from telegram.ext import (
     filters,
 )
 
-from db.duties import DutyError, admin_department, declare_zero, list_duties, set_duty, zero_choices
-from db.importers.api import ImportReport, format_report
-from db.reporting import UploadError, cancel_upload, check_upload, collector_for_upload, confirm_upload
 from handlers.common import Buttons, reply, services
 from rules.categories import CATEGORIES, normalize_category
+from services.collection.duties import (
+    DutyError,
+    admin_department,
+    declare_zero,
+    list_duties,
+    set_duty,
+    zero_choices,
+)
+from services.collection.uploads import (
+    UploadError,
+    cancel_upload,
+    check_upload,
+    collector_for_upload,
+    confirm_upload,
+)
+from services.imports import ImportReport, format_report
 
 MAX_ERRORS_INLINE = 20
 FINISH = {"written": "导入结束。", "already": "无需重复导入。", "in_progress": "另一次确认正在导入此文件。"}

@@ -9,10 +9,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.services import SERVICES_KEY, Services
-from db.accounts import account_for_user
-from db.lookup import Viewer
 from db.models import Account
+from services.accounts import account_for_user
+from services.lookup import Viewer
+from services.runtime import SERVICES_KEY, Services
 
 Buttons = list[list[tuple[str, str]]]
 

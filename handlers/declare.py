@@ -1,7 +1,7 @@
 """/declare (or “我要申报”): self-declaration with a credit commitment. /mydeclarations: its status.
 
 The conversation has a single PTB state: where the user really is lives in the draft row
-(db.declarations), written in the same transaction as each answer. So a restart loses nothing: the
+(services.declarations), written in the same transaction as each answer. So a restart loses nothing: the
 first message after it finds the open draft (entry points below) and carries on; and an update
 delivered twice is recognised by its key and ignored, both here (a cheap in-memory check in handler
 group -1, filled from the database on a user's first update) and inside the step's transaction.
@@ -30,11 +30,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.services import SERVICES_KEY, Services
-from db import declarations as uc
 from handlers.common import Buttons, reply, services
 from handlers.listing import tell
 from rules import declarations as rules
+from services import declarations as uc
+from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
 

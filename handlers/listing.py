@@ -25,20 +25,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot.pdf import render_notice
-from bot.services import SERVICES_KEY
-from db.expiry import mark_expired
-from db.listings import (
+from documents.pdf import render_notice
+from handlers.common import Buttons, caller, reply, services
+from nlp.codes_in_text import find_codes
+from rules import lifecycle
+from services.expiry import mark_expired
+from services.listings import (
     LifecycleError,
     activate_due_listings,
     department_listings,
     propose_listing,
     region_abbr,
 )
-from db.subjects import subject_briefs
-from handlers.common import Buttons, caller, reply, services
-from nlp.codes_in_text import find_codes
-from rules import lifecycle
+from services.runtime import SERVICES_KEY
+from services.subjects import subject_briefs
 
 log = logging.getLogger(__name__)
 

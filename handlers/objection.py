@@ -15,12 +15,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.services import Services
-from db.listings import LifecycleError
-from db.objections import Attachment, decide_objection, file_objection, objectable_items, pending_objections
 from handlers.common import Buttons, caller, reply, resend_attachments, services
 from handlers.listing import tell
 from rules import lifecycle
+from services.listings import LifecycleError
+from services.objections import (
+    Attachment,
+    decide_objection,
+    file_objection,
+    objectable_items,
+    pending_objections,
+)
+from services.runtime import Services
 
 PICK, REASON, ATTACH = range(3)
 CORRECT, DECIDE_REASON = range(10, 12)

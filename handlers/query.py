@@ -10,8 +10,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from db.lookup import Viewer, view_subject
-from db.subjects import find_by_id_number, subject_briefs
 from handlers.common import Buttons, caller, reply, services
 from handlers.render import card_text
 from nlp.intent import Query, parse
@@ -19,6 +17,8 @@ from nlp.resolver import Candidate
 from rules.categories import normalize_category
 from rules.masking import mask_person_name
 from rules.measures import MATTERS
+from services.lookup import Viewer, view_subject
+from services.subjects import find_by_id_number, subject_briefs
 
 ROUTED = {
     "repair": "申请信用修复请发送 /repair，按提示选择记录并提交材料。",

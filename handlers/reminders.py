@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from db.duties import DutyError, Tasks, my_tasks, period_of
-from db.reminders import Reminder, mute_today
 from handlers.common import Buttons, keyboard, reply, services
+from services.collection.duties import DutyError, Tasks, my_tasks, period_of
+from services.collection.reminders import Reminder, mute_today
 
 WEEKDAYS = "一二三四五六日"
 DIGEST_BUTTONS: Buttons = [[("查看待办", "rem:tasks"), ("本期无新增", "rem:zero")], [("今日不再提醒", "rem:mute")]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from db.lookup import DeclarationView, RecordView, SubjectCard
 from rules.declarations import STATUS_LABELS as DECLARATION_STATUS
+from services.lookup import DeclarationView, RecordView, SubjectCard
 
 PAGE_SIZE = 5
 PER_CATEGORY = 3

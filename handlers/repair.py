@@ -15,13 +15,13 @@ from telegram.ext import (
     filters,
 )
 
-from db.listings import LifecycleError
-from db.objections import Attachment
-from db.repair import apply_for_repair, decide_repair, pending_repairs, repair_opens, repairable_items
 from handlers.common import Buttons, caller, reply, services
 from handlers.listing import tell
 from handlers.objection import attachment_of
 from rules import lifecycle
+from services.listings import LifecycleError
+from services.objections import Attachment
+from services.repair import apply_for_repair, decide_repair, pending_repairs, repair_opens, repairable_items
 
 PICK, OBLIGATION, PROOF, COMMIT = range(4)
 DECIDE_REASON = 10

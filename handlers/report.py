@@ -6,13 +6,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.pdf import render_report
-from db.listings import LifecycleError
-from db.lookup import Viewer
-from db.report import issue_report
-from db.subjects import subject_briefs
+from documents.pdf import render_report
 from handlers.common import Buttons, caller, reply, services
 from handlers.listing import doc_prefix, find_subject, send_pdf
+from services.listings import LifecycleError
+from services.lookup import Viewer
+from services.report import issue_report
+from services.subjects import subject_briefs
 
 
 async def send_report(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> None:

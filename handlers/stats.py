@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from db.checks import check_stats
 from handlers.common import caller, reply, services
+from services.checks import check_stats
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

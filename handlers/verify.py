@@ -18,10 +18,10 @@ from telegram.ext import (
     filters,
 )
 
-from db import declarations as uc
 from handlers.common import Buttons, caller, reply, resend_attachments, services
 from handlers.listing import tell
 from rules import declarations as rules
+from services import declarations as uc
 
 REASON = 20
 TIMEOUT_SECONDS = 30 * 60

@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import text
 
 import bot.app as bot_app
-from bot.config import DatabaseSettings, Settings
 from bot.console import ConsoleChat
 from bot.transport import InProcessBotAPI, Outgoing
 from db import migrate
-from db.accounts import ensure_local_account
-from db.schema import Base
+from db.models import Base
 from db.session import Database
+from services.accounts import ensure_local_account
+from services.settings import DatabaseSettings, Settings
 
 PG_ADMIN_DSN = os.environ.get("CREDITBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from db.accounts import (
+from db.models import Account, BindingCode, Department, Subject
+from db.session import Database
+from services.accounts import (
     AccountError,
     create_invitation,
     ensure_local_account,
@@ -15,8 +17,6 @@ from db.accounts import (
     set_active,
     unbind,
 )
-from db.models import Account, BindingCode, Department, Subject
-from db.session import Database
 
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 

@@ -12,11 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import update
 
 from bot import cli_collect
-from bot.config import DatabaseSettings, Settings
 from bot.startup import ensure_duties
-from db.models_collection import ReportingDuty
-from db.schema import Base
+from db.models import Base, ReportingDuty
 from db.session import Database
+from services.settings import DatabaseSettings, Settings
 from tests.test_collect_upload import penalty_file, until
 
 MINE = {"reporting_duties", "uploads", "period_reports", "reminder_claims"}
@@ -97,8 +96,8 @@ def _args(*argv: str) -> argparse.Namespace:
 
 async def test_cli_duties_and_remind(db: Database, capsys) -> None:  # type: ignore[no-untyped-def]
     from bot.transport import InProcessBotAPI
-    from db.accounts import ensure_local_account
     from db.regions import default_region, seed_region
+    from services.accounts import ensure_local_account
 
     settings = Settings(database=DatabaseSettings(url=db.url))
     await seed_region(db, default_region())

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from bot.transport import Outgoing
 from db.importers import samples
-from db.models import CreditRecord
-from db.models_collection import Upload
+from db.models import CreditRecord, Upload
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DB_URL, ConfigError, Settings, load_settings
+from services.settings import DEFAULT_DB_URL, ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

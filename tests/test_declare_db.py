@@ -10,11 +10,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from db import declarations as uc
-from db.listings import next_number
-from db.lookup import Viewer
-from db.schema import Base
+from db.models import Base
 from db.session import Database
+from services import declarations as uc
+from services.listings import next_number
+from services.lookup import Viewer
 from tests.test_declare_support import company
 from tests.test_lifecycle_support import dept_id
 

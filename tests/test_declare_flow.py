@@ -9,8 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import CreditRecord
-from db.models_declarations import LinkAttempts
+from db.models import CreditRecord, LinkAttempts
 from tests.conftest import BotHarness
 from tests.test_declare_support import (
     HENGDA,
@@ -299,7 +298,7 @@ async def test_a_stale_draft_expires_instead_of_resuming(harness: BotHarness) ->
     await harness.say(owner, "/declare")
     await harness.say(owner, "#1")
     async with harness.db.transaction() as s:
-        from db.models_declarations import Declaration
+        from db.models import Declaration
 
         d = await s.scalar(select(Declaration))
         assert d is not None

@@ -8,8 +8,8 @@ import itertools
 from pathlib import Path
 
 from bot.console import ConsoleChat
-from db.accounts import ensure_local_account
 from rules.declarations import DeclarationSettings
+from services.accounts import ensure_local_account
 from tests.conftest import BotHarness, settings_for
 from tests.test_declare_flow import LICENCE
 from tests.test_declare_support import (

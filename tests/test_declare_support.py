@@ -14,15 +14,14 @@ from telegram import Message, PhotoSize, Update
 from telegram.ext import Application
 
 import bot.app as bot_app
-from bot.config import Settings
 from bot.console import ConsoleChat
 from bot.transport import InProcessBotAPI, Outgoing
-from db.models import Subject
-from db.models_declarations import Declaration
+from db.models import Declaration, Subject
 from db.session import Database
 from rules.codes import complete_ric
 from rules.declarations import DeclarationSettings
 from rules.masking import id_match_key, mask_id
+from services.settings import Settings
 from tests.conftest import settings_for
 from tests.test_lifecycle_support import HENGDA, HUATAI, add_subject  # noqa: F401  (re-exported)
 

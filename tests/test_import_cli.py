@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot import cli_import
-from bot.config import DatabaseSettings, Settings
 from db.importers import samples as S
 from db.session import Database
+from services.settings import DatabaseSettings, Settings
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from db.importers import samples as S
-from db.importers.api import check_file, format_report, import_file
 from db.models import CreditRecord, Department, RecordChange, Subject, SubjectAlias
 from db.session import Database
 from rules.masking import id_match_key
 from rules.workcal import WorkCalendar
+from services.imports import check_file, format_report, import_file
 
 KEY = "test-id-key"
 TODAY = dt.date(2025, 6, 30)

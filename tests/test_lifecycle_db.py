@@ -14,19 +14,23 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
 from bot import cli_lifecycle
-from bot.config import DatabaseSettings, Settings
-from bot.pdf import render_notice
-from db.expiry import mark_expired
-from db.listings import LifecycleError, activate_due_listings, next_number, propose_listing
-from db.lookup import Viewer, view_subject
-from db.models import AuditEntry, CreditRecord, RecordChange
-from db.models_lifecycle import Listing
-from db.objections import Attachment, decide_objection, file_objection, objectable_items, pending_objections
-from db.repair import apply_for_repair, decide_repair
-from db.schema import Base
+from db.models import AuditEntry, Base, CreditRecord, Listing, RecordChange
 from db.session import Database
+from documents.pdf import render_notice
 from rules.publication import add_months
 from rules.workcal import WorkCalendar
+from services.expiry import mark_expired
+from services.listings import LifecycleError, activate_due_listings, next_number, propose_listing
+from services.lookup import Viewer, view_subject
+from services.objections import (
+    Attachment,
+    decide_objection,
+    file_objection,
+    objectable_items,
+    pending_objections,
+)
+from services.repair import apply_for_repair, decide_repair
+from services.settings import DatabaseSettings, Settings
 from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id, pdf_text
 
 CAL = WorkCalendar()

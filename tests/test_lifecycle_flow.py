@@ -8,11 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.pdf import render_notice
-from db.expiry import mark_expired
-from db.listings import activate_due_listings, propose_listing
-from db.models import AuditEntry, CreditRecord
-from db.models_lifecycle import Listing, Objection, RepairRequest
+from db.models import AuditEntry, CreditRecord, Listing, Objection, RepairRequest
+from documents.pdf import render_notice
+from services.expiry import mark_expired
+from services.listings import activate_due_listings, propose_listing
 from tests.conftest import BotHarness
 from tests.test_lifecycle_support import (
     HENGDA,

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from db import migrate
-from db.schema import Base
+from db.models import Base
 from db.session import Database
 from tests.conftest import _create_pg_database, _drop_pg_database
 

@@ -1,4 +1,4 @@
-"""db.subject_feed on both backends: full load, aliases, and the watermark refresh path."""
+"""services.subject_feed on both backends: full load, aliases, and the watermark refresh path."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from sqlalchemy import update
 
 from db.models import Division, Subject, SubjectAlias
 from db.session import Database
-from db.subject_feed import load_divisions, load_entries
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
+from services.subject_feed import load_divisions, load_entries
 
 
 async def test_load_and_refresh(db: Database) -> None:

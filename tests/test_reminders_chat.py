@@ -9,14 +9,14 @@ from dataclasses import replace
 from sqlalchemy import select, update
 
 import bot.app as bot_app
-from bot.config import CalendarSettings, DatabaseSettings, ReminderSettings, Settings
 from bot.jobs import scan_now
 from bot.startup import ensure_duties
 from bot.transport import InProcessBotAPI
-from db.accounts import ensure_local_account
-from db.models_collection import PeriodReport, ReportingDuty
+from db.models import PeriodReport, ReportingDuty
 from db.session import Database
 from rules.workcal import WorkCalendar
+from services.accounts import ensure_local_account
+from services.settings import CalendarSettings, DatabaseSettings, ReminderSettings, Settings
 from tests.test_collect_upload import until
 
 
@@ -97,8 +97,8 @@ async def test_missed_scan_is_caught_up_at_start_and_not_repeated(db: Database) 
 
 async def test_objections_waiting_on_the_department_reach_the_collector(harness) -> None:  # type: ignore[no-untyped-def]
     """The scan includes objections the department must answer, with their answer date."""
-    from db.lookup import Viewer
-    from db.objections import file_objection
+    from services.lookup import Viewer
+    from services.objections import file_objection
     from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id
 
     svc = harness.app.bot_data["services"]

@@ -11,14 +11,14 @@ from telegram import Bot
 
 from bot.app import LOCAL_TOKEN
 from bot.transport import InProcessBotAPI
-from db.accounts import ensure_local_account
-from db.duties import seed_duties
-from db.models_collection import ReminderClaim, ReportingDuty
+from db.models import ReminderClaim, ReportingDuty
 from db.regions import default_region, seed_region
-from db.reminders import ReminderPolicy, run_scan
 from db.session import Database
 from handlers.reminders import sender
 from rules.workcal import WorkCalendar
+from services.accounts import ensure_local_account
+from services.collection.duties import seed_duties
+from services.collection.reminders import ReminderPolicy, run_scan
 
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(("09:00", "15:00"), 3, 3)

@@ -9,12 +9,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.pdf import render_report
-from db.lookup import Viewer
-from db.models import AuditEntry
-from db.models_lifecycle import CreditReport
-from db.report import issue_report
+from db.models import AuditEntry, CreditReport
+from documents.pdf import render_report
 from rules.codes import complete_ric
+from services.lookup import Viewer
+from services.report import issue_report
 from tests.conftest import BotHarness
 from tests.test_lifecycle_support import (
     HENGDA,

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28 09:00:00
 
-Written by hand; tests/test_collect_schema.py checks it against db/models_collection.py on SQLite
+Written by hand from db/models/collection.py; tests/test_migrations.py checks the migrated schema against the models
 and PostgreSQL, so the two cannot drift apart unnoticed.
 """
 

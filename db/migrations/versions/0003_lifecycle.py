@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27 09:00:00
 
-Generated from db/models_lifecycle.py with Alembic's autogenerate against a database at 0002, then
+Generated from db/models/lifecycle.py with Alembic's autogenerate against a database at 0002, then
 reviewed; tests/test_lifecycle_schema.py checks that the migrated schema matches the models.
 """
 

@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01 09:00:00
 
-Hand-written from db/models_declarations.py; plain column types only, so it runs unchanged on SQLite
+Hand-written from db/models/declarations.py; plain column types only, so it runs unchanged on SQLite
 and PostgreSQL. tests/test_declare_db.py checks that the migrated schema matches the models.
 """
 

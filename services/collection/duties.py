@@ -19,9 +19,16 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, CreditRecord, Department
-from db.models_collection import PeriodReport, ReportingDuty, Upload
-from db.models_lifecycle import Objection, RepairRequest
+from db.models import (
+    Account,
+    CreditRecord,
+    Department,
+    Objection,
+    PeriodReport,
+    RepairRequest,
+    ReportingDuty,
+    Upload,
+)
 from db.regions import RegionData
 from db.session import Database
 from rules.categories import CATEGORIES, DOUBLE_PUBLICITY, normalize_category

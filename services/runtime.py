@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
 from db.session import Database
+from services.settings import Settings
 
 if TYPE_CHECKING:
     from nlp.lexicon import Lexicon

@@ -22,14 +22,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.lookup import Viewer
-from db.models import Account, AccountSubject, AuditEntry, CreditRecord, Department, Subject
-from db.models_lifecycle import DocumentSequence, Listing, Objection
+from db.models import (
+    Account,
+    AccountSubject,
+    AuditEntry,
+    CreditRecord,
+    Department,
+    DocumentSequence,
+    Listing,
+    Objection,
+    Subject,
+)
 from db.session import Database
 from rules import lifecycle
 from rules.categories import BLACKLIST
 from rules.publication import edition_for, publication_end
 from rules.workcal import WorkCalendar
+from services.lookup import Viewer
 
 NOTICE_KIND = "告"
 REPAIR_HINT = (

@@ -6,7 +6,7 @@ Chinese text back exactly (the tests rely on that), so the documents are searcha
 Viewers render it with their own Song/Ming face (every mainstream PDF viewer ships or substitutes
 one); embedding a TTF would pin the glyphs but needs a font package on every host.
 
-What to show was decided upstream (visibility and masking in rules, through db.lookup); this module
+What to show was decided upstream (visibility and masking in rules, through services.lookup); this module
 only lays it out. Free text from departments still goes through `scrub`, so an ID or phone number a
 department typed into a title cannot leave the platform in a PDF.
 """
@@ -28,11 +28,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from db.listings import NoticeData
-from db.report import ReportData
 from rules.categories import CATEGORIES
 from rules.masking import scrub
 from rules.visibility import STATUS_LABELS
+from services.listings import NoticeData
+from services.report import ReportData
 
 FONT = "STSong-Light"
 ROLE_LABELS = {"public": "公众", "enterprise": "企业", "official": "办事人员", "collector": "信息采集员", "admin": "系统管理员"}

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, utcnow
+from db.models.base import Base, utcnow
 
 
 class Declaration(Base):

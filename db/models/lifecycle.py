@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, utcnow
+from db.models.base import Base, utcnow
 
 
 class DocumentSequence(Base):

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.listings import LifecycleError, department_chats, subject_chats
-from db.lookup import Viewer
-from db.models import AuditEntry, CreditRecord, Subject, utcnow
-from db.models_lifecycle import Listing, RepairRequest
-from db.objections import Attachment, record_label
+from db.models import AuditEntry, CreditRecord, Listing, RepairRequest, Subject, utcnow
 from db.session import Database
 from rules import lifecycle
+from services.listings import LifecycleError, department_chats, subject_chats
+from services.lookup import Viewer
+from services.objections import Attachment, record_label
 
 REPAIRABLE_STATUSES = frozenset({"active", "objected", "expired"})
 

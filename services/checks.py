@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from db.lookup import Viewer, view_subject
 from db.models import Check, Department, Subject, utcnow
 from db.session import Database
 from rules.measures import MATTERS, Measure, measures_for
+from services.lookup import Viewer, view_subject
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
 

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, update
 
-from db.duties import MonthlyGap, Tasks, insert_ignore, monthly_gaps, tasks_for_account
-from db.models import Account, Department
-from db.models_collection import ReminderClaim
-from db.reporting import admins_for_division
+from db.models import Account, Department, ReminderClaim
 from db.session import Database
 from rules.workcal import WorkCalendar
+from services.collection.duties import MonthlyGap, Tasks, insert_ignore, monthly_gaps, tasks_for_account
+from services.collection.uploads import admins_for_division
 
 log = logging.getLogger(__name__)
 MUTE = "mute"

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, utcnow
+from db.models.base import Base, utcnow
 
 
 class ReportingDuty(Base):

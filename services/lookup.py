@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, CreditRecord, Division, Subject
-from db.models_declarations import Declaration
-from db.models_lifecycle import Objection
+from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject
 from db.session import Database
 from rules import declarations as declaration_rules
 from rules import visibility

@@ -15,14 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.listings import LifecycleError, activate, department_chats, subject_chats
-from db.lookup import Viewer
-from db.models import AuditEntry, CreditRecord, RecordChange, Subject, utcnow
-from db.models_lifecycle import Listing, Objection
+from db.models import AuditEntry, CreditRecord, Listing, Objection, RecordChange, Subject, utcnow
 from db.session import Database
 from rules import lifecycle, visibility
 from rules.publication import publication_end
 from rules.workcal import WorkCalendar
+from services.listings import LifecycleError, activate, department_chats, subject_chats
+from services.lookup import Viewer
 
 ATTACHMENT_LIMIT = 10
 

@@ -21,7 +21,11 @@ from pathlib import Path
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.duties import (
+from db.models import Account, CreditRecord, Department, PeriodReport, ReportingDuty, Upload
+from db.session import Database
+from rules.workcal import WorkCalendar
+from services import imports as api
+from services.collection.duties import (
     MonthlyGap,
     admin_scope,
     as_local_date,
@@ -32,12 +36,7 @@ from db.duties import (
     period_bounds,
     period_deadline,
 )
-from db.importers import api
-from db.importers.api import ImportReport
-from db.models import Account, CreditRecord, Department
-from db.models_collection import PeriodReport, ReportingDuty, Upload
-from db.session import Database
-from rules.workcal import WorkCalendar
+from services.imports import ImportReport
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
 # The importer reads files by content; these names are surely not a table, so say so at once.

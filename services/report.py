@@ -1,6 +1,6 @@
 """Credit report (信用报告): the subject's card, numbered and logged, for the PDF renderer.
 
-The content is exactly what `db.lookup` shows the reader on a card (same visibility, same masking,
+The content is exactly what `services.lookup` shows the reader on a card (same visibility, same masking,
 same audit entry), so a report can never disclose more than a chat would. One transaction numbers
 the report, looks the subject up, and logs the issue with the hash of the bytes handed out.
 """
@@ -12,11 +12,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from db.listings import LifecycleError, next_number
-from db.lookup import SubjectCard, Viewer, load_card
-from db.models_lifecycle import CreditReport
+from db.models import CreditReport
 from db.session import Database
 from rules import lifecycle
+from services.listings import LifecycleError, next_number
+from services.lookup import SubjectCard, Viewer, load_card
 
 REPORT_KIND = "报"
 

@@ -20,11 +20,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.accounts import account_for_user
-from db.listings import department_chats, next_number, region_abbr, subject_chats
-from db.lookup import Viewer
-from db.models import Account, AuditEntry, CreditRecord, Department, Subject, utcnow
-from db.models_declarations import Declaration, LinkAttempts
+from db.models import (
+    Account,
+    AuditEntry,
+    CreditRecord,
+    Declaration,
+    Department,
+    LinkAttempts,
+    Subject,
+    utcnow,
+)
 from db.session import Database
 from nlp.dates import DateError, parse_date
 from rules import declarations as rules
@@ -32,6 +37,9 @@ from rules import lifecycle
 from rules.codes import clean_code, looks_like_ric, repair_lookalikes, validate_ric, validate_uscc
 from rules.masking import id_match_key
 from rules.publication import add_months, edition_for
+from services.accounts import account_for_user
+from services.listings import department_chats, next_number, region_abbr, subject_chats
+from services.lookup import Viewer
 
 SEEN_KEEP = 30
 Apply = Callable[[AsyncSession, "Declaration", Account], Awaitable["str | Outcome | None"]]

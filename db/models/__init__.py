@@ -1,0 +1,48 @@
+"""The whole schema, one module per feature; importing this package registers every table on
+`Base.metadata` (Alembic and the tests read it from here)."""
+
+from db.models.archive import (
+    Account,
+    AccountSubject,
+    AuditEntry,
+    BindingCode,
+    Check,
+    CreditRecord,
+    Department,
+    Division,
+    RecordChange,
+    Subject,
+    SubjectAlias,
+)
+from db.models.base import Base, UTCDateTime, utcnow
+from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
+from db.models.declarations import Declaration, LinkAttempts
+from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
+
+__all__ = [
+    "Account",
+    "AccountSubject",
+    "AuditEntry",
+    "Base",
+    "BindingCode",
+    "Check",
+    "CreditRecord",
+    "CreditReport",
+    "Declaration",
+    "Department",
+    "Division",
+    "DocumentSequence",
+    "LinkAttempts",
+    "Listing",
+    "Objection",
+    "PeriodReport",
+    "RecordChange",
+    "ReminderClaim",
+    "RepairRequest",
+    "ReportingDuty",
+    "Subject",
+    "SubjectAlias",
+    "UTCDateTime",
+    "Upload",
+    "utcnow",
+]
