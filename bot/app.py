@@ -15,6 +15,7 @@ from db import migrate
 from db.session import Database
 from handlers import register_handlers
 from rules.masking import scrub
+from services.errors import Refusal
 from services.runtime import SERVICES_KEY, Services
 from services.settings import Settings
 
@@ -52,20 +53,30 @@ SORRY = "抱歉，系统处理您的请求时出现问题，已记录下来。�
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log without personal data, and tell the user politely; never show a traceback."""
+    """Log without personal data, and tell the user politely; never show a traceback.
+
+    A use case's `Refusal` is not a fault: it is the one place a refusal becomes a chat answer
+    (its Chinese reason, as it is)."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, Refusal) and isinstance(update, Update):
+        log.info("update %s refused (%s)", update_id, error.code or "refusal")
+        await _tell(update, context, error.reason)
+        return
     detail = "".join(traceback.format_exception(error)) if error else ""
     log.error("update %s failed: %s", update_id, scrub(detail))
-    if not isinstance(update, Update):
-        return
+    if isinstance(update, Update):
+        await _tell(update, context, SORRY)
+
+
+async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     try:
         if update.callback_query:
             await update.callback_query.answer()
         if update.effective_chat:
-            await context.bot.send_message(update.effective_chat.id, SORRY)
-    except Exception as exc:  # the apology itself failed: nothing more to do than note it
-        log.warning("could not apologise for update %s: %s", update_id, type(exc).__name__)
+            await context.bot.send_message(update.effective_chat.id, text)
+    except Exception as exc:  # the answer itself failed: nothing more to do than note it
+        log.warning("could not answer update %s: %s", update.update_id, type(exc).__name__)
 
 
 async def start_services(app: Application) -> None:

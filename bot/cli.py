@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 from bot.logging_setup import setup_logging
+from services.errors import EXIT_REFUSED, Refusal
 from services.settings import ConfigError, Settings, load_settings, with_database
 
 log = logging.getLogger("creditbot")
@@ -106,20 +108,16 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
     from bot.app import build_application, start_services
     from bot.console import ConsoleChat, run_console
     from bot.transport import InProcessBotAPI
-    from services.accounts import AccountError, ensure_local_account
+    from services.accounts import ensure_local_account
 
     transport = InProcessBotAPI()
     app = build_application(settings, transport)
     async with app:
         await start_services(app)
         user_id = args.user or CONSOLE_USER_IDS[args.role]
-        try:
-            await ensure_local_account(
-                app.bot_data["services"].db, user_id, args.role, args.dept, args.subject, "控制台用户"
-            )
-        except AccountError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
+        await ensure_local_account(
+            app.bot_data["services"].db, user_id, args.role, args.dept, args.subject, "控制台用户"
+        )
         if banner and not args.json:
             print(banner)
         await app.start()  # the job queue too: reminders and index refresh run as they would live
@@ -180,7 +178,7 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
 
     from db import migrate
     from db.session import Database
-    from services.accounts import AccountError, create_invitation, set_active
+    from services.accounts import create_invitation, set_active
 
     db = Database(settings.database.url)
     try:
@@ -195,9 +193,6 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
         else:
             await set_active(db, args.user, args.admin_command == "activate")
             print(f"账号 {args.user} 已{'启用' if args.admin_command == 'activate' else '停用'}。")
-    except AccountError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
     finally:
         await db.dispose()
     return 0
@@ -233,7 +228,23 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     setup_logging(settings.log_level if args.command == "run" else "WARNING")
-    runners: dict[str, Any] = {"console": _console, "demo": _demo, "db": _db, "admin": _admin}
+    try:
+        return _dispatch(settings, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+async def answer(command: Awaitable[int]) -> int:
+    """Run one command to its exit code; the one place a use case's refusal becomes a CLI answer
+    (its reason on stderr, exit code `EXIT_REFUSED`)."""
+    try:
+        return await command
+    except Refusal as exc:
+        print(exc.reason, file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run_telegram(settings)
     if args.command == "due":
@@ -241,19 +252,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         from bot import cli_import
 
-        return asyncio.run(cli_import.run(args, settings))
+        return asyncio.run(answer(cli_import.run(args, settings)))
     if args.command == "listing":
         from bot import cli_lifecycle
 
-        return asyncio.run(cli_lifecycle.run(args, settings))
+        return asyncio.run(answer(cli_lifecycle.run(args, settings)))
     from bot import cli_collect
 
     if args.command in cli_collect.COMMANDS:
-        return asyncio.run(cli_collect.run(args, settings))
-    try:
-        return asyncio.run(runners[args.command](settings, args))
-    except KeyboardInterrupt:
-        return 130
+        return asyncio.run(answer(cli_collect.run(args, settings)))
+    runners: dict[str, Any] = {"console": _console, "demo": _demo, "db": _db, "admin": _admin}
+    return asyncio.run(answer(runners[args.command](settings, args)))
 
 
 if __name__ == "__main__":  # pragma: no cover

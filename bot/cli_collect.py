@@ -52,23 +52,19 @@ async def run(args: argparse.Namespace, settings: Settings, transport: Any = Non
 
 async def _duties(db: Any, settings: Settings, args: argparse.Namespace) -> int:
     from db.regions import default_region
-    from services.collection.duties import DutyError, list_duties, seed_duties, set_duty
+    from services.collection.duties import list_duties, seed_duties, set_duty
 
     await seed_duties(db, default_region(settings.region.division_code))
-    try:
-        if args.duties_command == "list":
-            rows = await list_duties(db, args.dept)
-            for d in rows:
-                who = f"  负责人：{d.collector}" if d.collector else ""
-                print(f"{d.department_code}\t{d.department_name}\t{d.category}{who}")
-            if not rows:
-                print("（没有报送职责）")
-            return 0
-        active = args.duties_command == "add"
-        duty, changed = await set_duty(db, args.dept, args.category, active, getattr(args, "collector", None))
-    except DutyError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+    if args.duties_command == "list":
+        rows = await list_duties(db, args.dept)
+        for d in rows:
+            who = f"  负责人：{d.collector}" if d.collector else ""
+            print(f"{d.department_code}\t{d.department_name}\t{d.category}{who}")
+        if not rows:
+            print("（没有报送职责）")
+        return 0
+    active = args.duties_command == "add"
+    duty, changed = await set_duty(db, args.dept, args.category, active, getattr(args, "collector", None))
     verb = "已添加" if active else "已移除"
     print(f"{duty.department_name}（{duty.department_code}）“{duty.category}”报送职责{verb if changed else '无需变更'}。")
     return 0

@@ -78,7 +78,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from rules.workcal import WorkCalendar
     from services.expiry import mark_expired
     from services.listings import (
-        LifecycleError,
         activate_due_listings,
         propose_listing,
         region_abbr,
@@ -117,9 +116,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             dept_code=args.dept,
             prefix=region_abbr(settings.region.division_code),
         )
-    except LifecycleError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_UNUSABLE
     finally:
         await db.dispose()
     notice = proposed.notice

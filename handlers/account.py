@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from handlers.common import caller, reply, services
-from services.accounts import ROLE_LABELS, AccountError, redeem_invitation, set_active, unbind
+from services.accounts import ROLE_LABELS, redeem_invitation, set_active, unbind
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -15,11 +15,7 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user = update.effective_user
     assert user is not None
-    try:
-        account = await redeem_invitation(services(context).db, user.id, context.args[0], user.full_name)
-    except AccountError as exc:
-        await reply(update, str(exc))
-        return
+    account = await redeem_invitation(services(context).db, user.id, context.args[0], user.full_name)
     dept = f"，所属部门：{account.department.name}" if account.department else ""
     await reply(update, f"绑定成功。您的角色：{ROLE_LABELS[account.role]}{dept}。发送 /help 查看可用功能。")
 
@@ -51,11 +47,7 @@ async def _set_active(update: Update, context: ContextTypes.DEFAULT_TYPE, active
     if not context.args or not context.args[0].isdigit():
         await reply(update, "用法：/deactivate 用户ID（或 /activate 用户ID）")
         return
-    try:
-        await set_active(services(context).db, int(context.args[0]), active)
-    except AccountError as exc:
-        await reply(update, str(exc))
-        return
+    await set_active(services(context).db, int(context.args[0]), active)
     await reply(update, f"账号 {context.args[0]} 已{'启用' if active else '停用'}。")
 
 

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import Buttons, reply, services
-from services.collection.duties import DutyError, period_of
+from services.collection.duties import period_of
 from services.collection.uploads import DeptRate, on_time_rates, overdue_overview
 
 CJK_FONT_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
@@ -82,13 +82,9 @@ async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
     today = svc.today()
-    try:
-        entries = await overdue_overview(
-            svc.db, update.effective_user.id, today, svc.calendar, svc.settings.tz, svc.settings.region.division_code
-        )
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    entries = await overdue_overview(
+        svc.db, update.effective_user.id, today, svc.calendar, svc.settings.tz, svc.settings.region.division_code
+    )
     last = period_of(today.replace(day=1) - dt.timedelta(days=1))
     buttons: Buttons = [[("本月按时率图表", f"adm:chart:{period_of(today)}"), ("上月按时率图表", f"adm:chart:{last}")]]
     await reply(update, overdue_text(entries, today), buttons)
@@ -97,14 +93,10 @@ async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, period: str) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None and update.effective_chat is not None
-    try:
-        rates = await on_time_rates(
-            svc.db, update.effective_user.id, period, svc.today(), svc.calendar, svc.settings.tz,
-            svc.settings.region.division_code,
-        )
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    rates = await on_time_rates(
+        svc.db, update.effective_user.id, period, svc.today(), svc.calendar, svc.settings.tz,
+        svc.settings.region.division_code,
+    )
     if not rates:
         await reply(update, f"{period} 还没有可统计的报送（没有到期的按月报送，也没有报送的记录）。")
         return

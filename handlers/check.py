@@ -15,7 +15,7 @@ from telegram.ext import (
 
 from handlers.common import Buttons, caller, reply, services
 from rules.measures import MATTERS
-from services.checks import FEEDBACK, CheckError, raise_check, record_feedback
+from services.checks import FEEDBACK, raise_check, record_feedback
 from services.lookup import Viewer
 
 NOTE = 1
@@ -45,11 +45,7 @@ async def answer_matter(
     update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, matter: str
 ) -> None:
     svc = services(context)
-    try:
-        answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
-    except CheckError as exc:
-        await reply(update, str(exc))
-        return
+    answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
     lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[matter]}"]
     if answer.measures:
         lines.append("应采取的联合惩戒措施：")
@@ -96,11 +92,7 @@ async def _save(
     update: Update, context: ContextTypes.DEFAULT_TYPE, check_id: int, kind: str, note: str | None
 ) -> None:
     _account, viewer = await caller(update, context)
-    try:
-        await record_feedback(services(context).db, viewer, check_id, kind, note)
-    except CheckError as exc:
-        await reply(update, str(exc))
-        return
+    await record_feedback(services(context).db, viewer, check_id, kind, note)
     await reply(update, f"已记录反馈：{FEEDBACK[kind]}{'（' + note + '）' if note else ''}。谢谢！")
 
 

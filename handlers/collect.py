@@ -28,7 +28,6 @@ from telegram.ext import (
 from handlers.common import Buttons, reply, services
 from rules.categories import CATEGORIES, normalize_category
 from services.collection.duties import (
-    DutyError,
     admin_department,
     declare_zero,
     list_duties,
@@ -36,12 +35,12 @@ from services.collection.duties import (
     zero_choices,
 )
 from services.collection.uploads import (
-    UploadError,
     cancel_upload,
     check_upload,
     collector_for_upload,
     confirm_upload,
 )
+from services.errors import NOT_A_COLLECTOR, Refusal
 from services.imports import ImportReport, format_report
 
 MAX_ERRORS_INLINE = 20
@@ -96,11 +95,8 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     name = doc.file_name or "未命名文件"
     try:
         collector = await collector_for_upload(svc.db, user.id, name, doc.file_size)
-    except DutyError:
-        await reply(update, NOT_COLLECTOR)
-        return
-    except UploadError as exc:
-        await reply(update, str(exc))
+    except Refusal as exc:
+        await reply(update, NOT_COLLECTOR if exc.code == NOT_A_COLLECTOR else exc.reason)
         return
     status = await message.chat.send_message(f"已收到“{name}”，正在按{collector.department_name}的报送要求检查……")
     content = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
@@ -152,22 +148,18 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if query.message is not None:
         with contextlib.suppress(TelegramError):  # the other press removed them already
             await query.edit_message_reply_markup(None)
-    try:
-        if action == "no":
-            result = await cancel_upload(svc.db, upload_id, user.id)
-        else:
-            chat = update.effective_chat
-            assert chat is not None
-            status = await chat.send_message("正在导入……")
-            progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在导入")
-            result = await confirm_upload(
-                svc.db, upload_id, user.id, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
-                calendar=svc.calendar, tz=svc.settings.tz, progress=progress,
-            )
-            await progress.finish(FINISH.get(result.outcome, "未导入。"))
-    except (UploadError, DutyError) as exc:
-        await reply(update, str(exc))
-        return
+    if action == "no":
+        result = await cancel_upload(svc.db, upload_id, user.id)
+    else:
+        chat = update.effective_chat
+        assert chat is not None
+        status = await chat.send_message("正在导入……")
+        progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在导入")
+        result = await confirm_upload(
+            svc.db, upload_id, user.id, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
+            calendar=svc.calendar, tz=svc.settings.tz, progress=progress,
+        )
+        await progress.finish(FINISH.get(result.outcome, "未导入。"))
     if result.outcome == "failed" and result.report is not None:
         await reply(update, format_report(result.report, max_errors=MAX_ERRORS_INLINE))
         return
@@ -180,11 +172,7 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def zero_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    try:
-        choices = await zero_choices(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    choices = await zero_choices(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
     if not choices:
         await reply(update, "本部门按月报送的类别本期都已报送，无需确认“本期无新增”。")
         return
@@ -202,11 +190,7 @@ async def zero(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _declare(update: Update, context: ContextTypes.DEFAULT_TYPE, category: str) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    try:
-        cat, period = await declare_zero(svc.db, update.effective_user.id, category, svc.today(), svc.calendar, svc.settings.tz)
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    cat, period = await declare_zero(svc.db, update.effective_user.id, category, svc.today(), svc.calendar, svc.settings.tz)
     await reply(update, f"已确认：“{cat}” {period} 本期无新增，计为已报送。")
 
 
@@ -241,12 +225,8 @@ async def _change_duty(
 ) -> None:
     svc = services(context)
     assert update.effective_user is not None
-    try:
-        code = await admin_department(svc.db, update.effective_user.id, dept_code, svc.settings.region.division_code)
-        duty, changed = await set_duty(svc.db, code, category, active)
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    code = await admin_department(svc.db, update.effective_user.id, dept_code, svc.settings.region.division_code)
+    duty, changed = await set_duty(svc.db, code, category, active)
     verb = "已添加" if active else "已移除"
     note = f"{verb}“{duty.category}”报送职责。" if changed else f"“{duty.category}”无需变更。"
     await _render_duties(update, context, code, note)
@@ -262,11 +242,7 @@ async def duties(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await _change_duty(update, context, args[2] if len(args) > 2 else None, args[1], args[0] in ("add", "添加"))
         return
-    try:
-        code = await admin_department(svc.db, update.effective_user.id, args[0] if args else None, svc.settings.region.division_code)
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    code = await admin_department(svc.db, update.effective_user.id, args[0] if args else None, svc.settings.region.division_code)
     await _render_duties(update, context, code)
 
 

@@ -34,6 +34,7 @@ from handlers.common import Buttons, reply, services
 from handlers.listing import tell
 from rules import declarations as rules
 from services import declarations as uc
+from services.errors import Refusal
 from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
@@ -259,7 +260,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     svc = services(context)
     try:
         outcome = await uc.start(svc.db, ctx_of(update, context))
-    except uc.DeclareError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return ConversationHandler.END
     if outcome.note == "resumed":

@@ -29,9 +29,9 @@ from documents.pdf import render_notice
 from handlers.common import Buttons, caller, reply, services
 from nlp.codes_in_text import find_codes
 from rules import lifecycle
+from services.errors import Refusal
 from services.expiry import mark_expired
 from services.listings import (
-    LifecycleError,
     activate_due_listings,
     department_listings,
     propose_listing,
@@ -286,7 +286,7 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             proposer=viewer,
             prefix=doc_prefix(context),
         )
-    except LifecycleError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return ConversationHandler.END
     notice = proposed.notice

@@ -18,7 +18,7 @@ from telegram.ext import (
 from handlers.common import Buttons, caller, reply, resend_attachments, services
 from handlers.listing import tell
 from rules import lifecycle
-from services.listings import LifecycleError
+from services.errors import Refusal
 from services.objections import (
     Attachment,
     decide_objection,
@@ -130,7 +130,7 @@ async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             svc.calendar,
             answer_days(svc),
         )
-    except LifecycleError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return ConversationHandler.END
     await reply(
@@ -250,7 +250,7 @@ async def on_decide_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         decided = await decide_objection(
             svc.db, viewer, data["id"], data["decision"], update.effective_message.text or "", svc.today(), data.get("corrections")
         )
-    except LifecycleError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return ConversationHandler.END
     label = lifecycle.OBJECTION_DECISIONS[decided.decision]

@@ -14,7 +14,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import Buttons, keyboard, reply, services
-from services.collection.duties import DutyError, Tasks, my_tasks, period_of
+from services.collection.duties import Tasks, my_tasks, period_of
 from services.collection.reminders import Reminder, mute_today
 
 WEEKDAYS = "一二三四五六日"
@@ -104,11 +104,7 @@ def sender(bot: Bot, escalate_after: int) -> Callable[[Reminder], Awaitable[None
 async def show_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
-    try:
-        tasks = await my_tasks(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
-    except DutyError as exc:
-        await reply(update, str(exc))
-        return
+    tasks = await my_tasks(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
     buttons: Buttons = [[("本期无新增", "rem:zero")]] if any(True for _ in tasks.monthly) else []
     await reply(update, render_tasks(tasks), buttons)
 

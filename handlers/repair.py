@@ -19,7 +19,7 @@ from handlers.common import Buttons, caller, reply, services
 from handlers.listing import tell
 from handlers.objection import attachment_of
 from rules import lifecycle
-from services.listings import LifecycleError
+from services.errors import Refusal
 from services.objections import Attachment
 from services.repair import apply_for_repair, decide_repair, pending_repairs, repair_opens, repairable_items
 
@@ -56,7 +56,7 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     _account, viewer = await caller(update, context)
     try:
         item = await repair_opens(svc.db, viewer, record_id)
-    except LifecycleError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return ConversationHandler.END
     if svc.today() < item.opens:
@@ -130,8 +130,8 @@ async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         filed = await apply_for_repair(
             svc.db, viewer, data["record_id"], True, [Attachment(**a) for a in data["proof"]], words, svc.today()
         )
-    except (LifecycleError, KeyError) as exc:
-        await reply(update, str(exc) if isinstance(exc, LifecycleError) else "申请信息不完整，请重新发送 /repair。")
+    except (Refusal, KeyError) as exc:
+        await reply(update, str(exc) if isinstance(exc, Refusal) else "申请信息不完整，请重新发送 /repair。")
         return ConversationHandler.END
     await reply(update, f"信用修复申请已提交（编号 {filed.request_id}）：{filed.record_label}。审核结果将通过本机器人通知您。")
     await tell(
@@ -190,7 +190,7 @@ async def on_decide_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     _account, viewer = await caller(update, context)
     try:
         decided = await decide_repair(svc.db, viewer, data["id"], data["approve"], update.effective_message.text or "", svc.today())
-    except LifecycleError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return ConversationHandler.END
     result = "准予修复：该记录已停止公示、共享和使用" if decided.approved else "不予修复"

@@ -9,7 +9,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from documents.pdf import render_report
 from handlers.common import Buttons, caller, reply, services
 from handlers.listing import doc_prefix, find_subject, send_pdf
-from services.listings import LifecycleError
 from services.lookup import Viewer
 from services.report import issue_report
 from services.subjects import subject_briefs
@@ -18,13 +17,9 @@ from services.subjects import subject_briefs
 async def send_report(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> None:
     svc = services(context)
     platform = svc.settings.region.platform_name
-    try:
-        issued = await issue_report(
-            svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context)
-        )
-    except LifecycleError as exc:
-        await reply(update, str(exc))
-        return
+    issued = await issue_report(
+        svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context)
+    )
     chat = update.effective_chat
     assert chat is not None
     await send_pdf(

@@ -22,6 +22,7 @@ from handlers.common import Buttons, caller, reply, resend_attachments, services
 from handlers.listing import tell
 from rules import declarations as rules
 from services import declarations as uc
+from services.errors import Refusal
 
 REASON = 20
 TIMEOUT_SECONDS = 30 * 60
@@ -53,16 +54,12 @@ async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
     svc = services(context)
     wanted = " ".join(context.args or [])
-    try:
-        if wanted:
-            m = RECEIPT.search(wanted)
-            item = await uc.open_for_official(svc.db, viewer, receipt=m.group(0) if m else wanted)
-            await _show(update, item)
-            return
-        items = await uc.pending_for(svc.db, viewer)
-    except uc.DeclareError as exc:
-        await reply(update, str(exc))
+    if wanted:
+        m = RECEIPT.search(wanted)
+        item = await uc.open_for_official(svc.db, viewer, receipt=m.group(0) if m else wanted)
+        await _show(update, item)
         return
+    items = await uc.pending_for(svc.db, viewer)
     if not items:
         await reply(update, "本部门暂无待核验的自主申报。查看已核验的申报请发送 /verify 受理编号。")
         return
@@ -90,11 +87,7 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert cq is not None and cq.data is not None
     await cq.answer()
     _account, viewer = await caller(update, context)
-    try:
-        item = await uc.open_for_official(services(context).db, viewer, int(cq.data.split(":")[2]))
-    except uc.DeclareError as exc:
-        await reply(update, str(exc))
-        return
+    item = await uc.open_for_official(services(context).db, viewer, int(cq.data.split(":")[2]))
     await _show(update, item)
 
 
@@ -104,11 +97,7 @@ async def on_attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     assert cq is not None and cq.data is not None
     await cq.answer()
     _account, viewer = await caller(update, context)
-    try:
-        item = await uc.open_for_official(services(context).db, viewer, int(cq.data.split(":")[2]))
-    except uc.DeclareError as exc:
-        await reply(update, str(exc))
-        return
+    item = await uc.open_for_official(services(context).db, viewer, int(cq.data.split(":")[2]))
     await resend_attachments(update, context, item.attachments, with_names=True)
 
 
@@ -132,7 +121,7 @@ async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     _account, viewer = await caller(update, context)
     try:
         decided = await uc.decide(svc.db, viewer, data["id"], data["action"], update.effective_message.text or "", svc.today())
-    except uc.DeclareError as exc:
+    except Refusal as exc:
         await reply(update, str(exc))
         return REASON if "请填写" in str(exc) else ConversationHandler.END
     context.user_data.pop(DKEY, None)

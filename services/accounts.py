@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Account, BindingCode, Department, Subject, utcnow
 from db.session import Database
 from rules.codes import clean_code
+from services.errors import Refusal
 
 ROLES = ("public", "enterprise", "official", "collector", "admin")
 ROLE_LABELS = {
@@ -28,10 +29,6 @@ ROLE_LABELS = {
     "admin": "系统管理员",
 }
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
-
-
-class AccountError(Exception):
-    """A refusal with a Chinese reason meant for the user."""
 
 
 def _hash(code: str) -> str:
@@ -51,14 +48,14 @@ async def account_for_user(session: AsyncSession, telegram_user_id: int, display
 async def department_by_code(session: AsyncSession, code: str) -> Department:
     dept = await session.scalar(select(Department).where(Department.code == code))
     if dept is None:
-        raise AccountError(f"找不到部门代码 {code}")
+        raise Refusal(f"找不到部门代码 {code}")
     return dept
 
 
 async def subject_by_uscc(session: AsyncSession, uscc: str) -> Subject:
     subject = await session.scalar(select(Subject).where(Subject.uscc == clean_code(uscc)))
     if subject is None:
-        raise AccountError(f"档案中没有统一社会信用代码为 {clean_code(uscc)} 的主体")
+        raise Refusal(f"档案中没有统一社会信用代码为 {clean_code(uscc)} 的主体")
     return subject
 
 
@@ -78,11 +75,11 @@ async def create_invitation(
     now: dt.datetime | None = None,
 ) -> Invitation:
     if role not in ROLES:
-        raise AccountError(f"未知角色 {role}，可选：{', '.join(ROLES)}")
+        raise Refusal(f"未知角色 {role}，可选：{', '.join(ROLES)}")
     if role in ("official", "collector", "admin") and not dept_code:
-        raise AccountError(f"{ROLE_LABELS[role]}必须属于一个部门（--dept）")
+        raise Refusal(f"{ROLE_LABELS[role]}必须属于一个部门（--dept）")
     if role == "enterprise" and not subject_uscc:
-        raise AccountError("企业账号必须绑定一个主体（--subject）")
+        raise Refusal("企业账号必须绑定一个主体（--subject）")
     now = now or utcnow()
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     code = f"{raw[:5]}-{raw[5:]}"
@@ -108,14 +105,14 @@ async def redeem_invitation(
     async with db.transaction() as s:
         invite = await s.scalar(select(BindingCode).where(BindingCode.code_hash == _hash(code)).with_for_update())
         if invite is None:
-            raise AccountError("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。")
+            raise Refusal("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。")
         if invite.used_at is not None:
-            raise AccountError("该绑定码已被使用，每个绑定码只能使用一次。")
+            raise Refusal("该绑定码已被使用，每个绑定码只能使用一次。")
         if invite.expires_at <= now:
-            raise AccountError("该绑定码已过期，请向管理员重新申请。")
+            raise Refusal("该绑定码已过期，请向管理员重新申请。")
         account = await account_for_user(s, telegram_user_id, display_name)
         if not account.active:
-            raise AccountError("您的账号已被停用，请联系系统管理员。")
+            raise Refusal("您的账号已被停用，请联系系统管理员。")
         account.role = invite.role
         account.department_id = invite.department_id
         if invite.subject_id is not None:
@@ -143,7 +140,7 @@ async def set_active(db: Database, telegram_user_id: int, active: bool) -> Accou
     async with db.transaction() as s:
         account = await s.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
         if account is None:
-            raise AccountError(f"没有 Telegram 用户 {telegram_user_id} 的账号")
+            raise Refusal(f"没有 Telegram 用户 {telegram_user_id} 的账号")
         account.active = active
         return account
 
@@ -158,7 +155,7 @@ async def ensure_local_account(
 ) -> Account:
     """The console's account: console access means server access, so the role is taken as given."""
     if role not in ROLES:
-        raise AccountError(f"未知角色 {role}，可选：{', '.join(ROLES)}")
+        raise Refusal(f"未知角色 {role}，可选：{', '.join(ROLES)}")
     async with db.transaction() as s:
         account = await account_for_user(s, telegram_user_id, display_name)
         account.role = role

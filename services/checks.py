@@ -10,13 +10,10 @@ from sqlalchemy import func, select
 from db.models import Check, Department, Subject, utcnow
 from db.session import Database
 from rules.measures import MATTERS, Measure, measures_for
+from services.errors import Refusal
 from services.lookup import Viewer, view_subject
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
-
-
-class CheckError(Exception):
-    """A refusal with a Chinese reason meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -29,12 +26,12 @@ class CheckAnswer:
 
 async def raise_check(db: Database, viewer: Viewer, subject_id: int, matter: str, today: dt.date) -> CheckAnswer:
     if not viewer.is_staff or viewer.account_id is None:
-        raise CheckError("逢办必查仅限办事人员使用。")
+        raise Refusal("逢办必查仅限办事人员使用。")
     if matter not in MATTERS:
-        raise CheckError("未知的办理事项。")
+        raise Refusal("未知的办理事项。")
     card = await view_subject(db, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}")
     if card is None:
-        raise CheckError("该主体已不在档案中。")
+        raise Refusal("该主体已不在档案中。")
     measures = tuple(measures_for(card.kind, card.listings, matter))
     async with db.transaction() as s:
         check = Check(
@@ -51,13 +48,13 @@ async def raise_check(db: Database, viewer: Viewer, subject_id: int, matter: str
 
 async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback: str, note: str | None = None) -> Check:
     if feedback not in FEEDBACK:
-        raise CheckError("未知的反馈类型。")
+        raise Refusal("未知的反馈类型。")
     async with db.transaction() as s:
         check = await s.get(Check, check_id)
         if check is None or check.account_id != viewer.account_id:
-            raise CheckError("找不到这次核查，或它不是由您发起的。")
+            raise Refusal("找不到这次核查，或它不是由您发起的。")
         if check.feedback is not None:
-            raise CheckError(f"这次核查已反馈过（{FEEDBACK[check.feedback]}），无需重复反馈。")
+            raise Refusal(f"这次核查已反馈过（{FEEDBACK[check.feedback]}），无需重复反馈。")
         check.feedback, check.feedback_note, check.feedback_at = feedback, note, utcnow()
         return check
 

@@ -38,6 +38,7 @@ from rules.codes import clean_code, looks_like_ric, repair_lookalikes, validate_
 from rules.masking import id_match_key
 from rules.publication import add_months, edition_for
 from services.accounts import account_for_user
+from services.errors import Refusal
 from services.listings import department_chats, next_number, region_abbr, subject_chats
 from services.lookup import Viewer
 
@@ -50,10 +51,6 @@ ENTERPRISE_HOWTO = (
     "如需以企业身份申报，请由单位向本平台（或所在地信用主管部门）申请企业账号：提交营业执照复印件和经办人授权书，"
     "取得绑定码后在本机器人发送 /bind 绑定码，即可直接为本单位申报，无需再核验身份。"
 )
-
-
-class DeclareError(Exception):
-    """A refusal with a Chinese reason meant for the user."""
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
@@ -236,7 +233,7 @@ async def start(db: Database, ctx: Ctx) -> Outcome:
                 s.add(draft)
                 await s.flush()
         except IntegrityError:  # another process opened one for this account a moment ago
-            raise DeclareError("您的申报正在另一处办理，请稍后发送 /declare 继续。") from None
+            raise Refusal("您的申报正在另一处办理，请稍后发送 /declare 继续。") from None
         tries = None
         if step == "link_code":
             row = await s.get(LinkAttempts, account.id)
@@ -809,7 +806,7 @@ async def my_declarations(db: Database, telegram_user_id: int) -> list[Declarati
 async def pending_for(db: Database, viewer: Viewer) -> list[DeclarationItem]:
     """The verification queue of the viewer's department, oldest first."""
     if viewer.role != "official" or viewer.department_id is None:
-        raise DeclareError("自主申报核验仅限负责部门的办事人员。")
+        raise Refusal("自主申报核验仅限负责部门的办事人员。")
     async with db.transaction() as s:
         items = await _items(s, Declaration.department_id == viewer.department_id, Declaration.status == "pending")
     return list(reversed(items))
@@ -818,12 +815,12 @@ async def pending_for(db: Database, viewer: Viewer) -> list[DeclarationItem]:
 async def open_for_official(db: Database, viewer: Viewer, declaration_id: int | None = None, receipt: str | None = None) -> DeclarationItem:
     """One submitted declaration of the viewer's department, by id or by receipt number."""
     if viewer.role != "official" or viewer.department_id is None:
-        raise DeclareError("自主申报核验仅限负责部门的办事人员。")
+        raise Refusal("自主申报核验仅限负责部门的办事人员。")
     async with db.transaction() as s:
         where = Declaration.id == declaration_id if receipt is None else Declaration.receipt_no == receipt
         items = await _items(s, where, Declaration.department_id == viewer.department_id, Declaration.status.in_(rules.SUBMITTED))
     if not items:
-        raise DeclareError("该申报不存在，或不属于本部门核验。")
+        raise Refusal("该申报不存在，或不属于本部门核验。")
     return items[0]
 
 
@@ -847,16 +844,16 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
     since it vouched for a declaration that never counted."""
     reason = " ".join((reason or "").split())
     if not reason:
-        raise DeclareError("请填写核验意见或理由。")
+        raise Refusal("请填写核验意见或理由。")
     if viewer.role != "official" or viewer.department_id is None:
-        raise DeclareError("自主申报核验仅限负责部门的办事人员。")
+        raise Refusal("自主申报核验仅限负责部门的办事人员。")
     async with db.transaction() as s:
         d = await s.scalar(select(Declaration).where(Declaration.id == declaration_id).with_for_update())
         if d is None or d.department_id != viewer.department_id or d.status not in rules.SUBMITTED:
-            raise DeclareError("该申报不存在，或不属于本部门核验。")
+            raise Refusal("该申报不存在，或不属于本部门核验。")
         wanted = {"approve": "pending", "reject": "pending", "revoke": "verified"}[action]
         if d.status != wanted:
-            raise DeclareError(f"该申报当前状态为“{rules.STATUS_LABELS[d.status]}”，不能{ {'approve': '核验通过', 'reject': '驳回', 'revoke': '撤销'}[action] }。")
+            raise Refusal(f"该申报当前状态为“{rules.STATUS_LABELS[d.status]}”，不能{ {'approve': '核验通过', 'reject': '驳回', 'revoke': '撤销'}[action] }。")
         subject = await s.get(Subject, d.subject_id)
         assert subject is not None and d.receipt_no is not None
         commitment = await s.get(CreditRecord, d.commitment_record_id) if d.commitment_record_id else None

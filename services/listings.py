@@ -38,6 +38,7 @@ from rules import lifecycle
 from rules.categories import BLACKLIST
 from rules.publication import edition_for, publication_end
 from rules.workcal import WorkCalendar
+from services.errors import Refusal
 from services.lookup import Viewer
 
 NOTICE_KIND = "告"
@@ -45,10 +46,6 @@ REPAIR_HINT = (
     "列入名单后，自列入之日起满一年（严重失信）且已纠正失信行为、履行相关义务的，可通过本平台"
     "（发送 /repair）或向列入部门申请信用修复，并作出公开信用承诺。"
 )
-
-
-class LifecycleError(Exception):
-    """A refusal with a Chinese reason meant for the user."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -144,12 +141,12 @@ class ProposedListing:
 async def _department(s: AsyncSession, proposer: Viewer | None, dept_code: str | None) -> Department:
     if proposer is not None:
         if proposer.role != "official" or proposer.department_id is None:
-            raise LifecycleError("只有列入部门的办事人员可以发起拟列入严重失信主体名单。")
+            raise Refusal("只有列入部门的办事人员可以发起拟列入严重失信主体名单。")
         dept = await s.get(Department, proposer.department_id)
     else:
         dept = await s.scalar(select(Department).where(Department.code == (dept_code or "")))
     if dept is None:
-        raise LifecycleError(f"找不到部门{('代码 ' + dept_code) if dept_code else ''}。")
+        raise Refusal(f"找不到部门{('代码 ' + dept_code) if dept_code else ''}。")
     return dept
 
 
@@ -175,22 +172,22 @@ async def propose_listing(
     is evidence that the subject was told, so the exact bytes sent must be producible later."""
     basis, reasons = basis.strip(), reasons.strip()
     if not basis or not reasons:
-        raise LifecycleError("列入依据和列入事由都必须填写。")
+        raise Refusal("列入依据和列入事由都必须填写。")
     if not 1 <= objection_days <= 30:
-        raise LifecycleError("异议期应为 1 至 30 个工作日。")
+        raise Refusal("异议期应为 1 至 30 个工作日。")
     async with db.transaction() as s:
         seq = await next_number(s, "notice", today.year)
         dept = await _department(s, proposer, dept_code)
         subject = await s.get(Subject, subject_id)
         if subject is None:
-            raise LifecycleError("该主体已不在档案中。")
+            raise Refusal("该主体已不在档案中。")
         open_listing = await s.scalar(
             select(Listing.notice_number).where(
                 Listing.subject_id == subject_id, Listing.department_id == dept.id, Listing.status == "proposed"
             )
         )
         if open_listing:
-            raise LifecycleError(f"该主体已有未结束的拟列入程序（{open_listing}），请勿重复发起。")
+            raise Refusal(f"该主体已有未结束的拟列入程序（{open_listing}），请勿重复发起。")
         items = tuple(m.strip() for m in (measures or lifecycle.standard_measures(subject.kind)) if m.strip())
         deadline = lifecycle.objection_deadline(today, calendar, objection_days)
         number = lifecycle.format_number(prefix, NOTICE_KIND, today.year, seq)
@@ -358,9 +355,9 @@ async def subject_id_by_uscc(db: Database, uscc: str) -> int:
 
     check = validate_uscc(uscc, repair=True)
     if not check.ok:
-        raise LifecycleError(f"统一社会信用代码有误：{check.error}")
+        raise Refusal(f"统一社会信用代码有误：{check.error}")
     async with db.transaction() as s:
         subject_id = await s.scalar(select(Subject.id).where(Subject.uscc == check.value))
     if subject_id is None:
-        raise LifecycleError(f"档案中没有统一社会信用代码为 {check.value} 的主体。")
+        raise Refusal(f"档案中没有统一社会信用代码为 {check.value} 的主体。")
     return int(subject_id)

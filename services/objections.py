@@ -20,7 +20,8 @@ from db.session import Database
 from rules import lifecycle, visibility
 from rules.publication import publication_end
 from rules.workcal import WorkCalendar
-from services.listings import LifecycleError, activate, department_chats, subject_chats
+from services.errors import Refusal
+from services.listings import activate, department_chats, subject_chats
 from services.lookup import Viewer
 
 ATTACHMENT_LIMIT = 10
@@ -110,23 +111,23 @@ async def file_objection(
     `answer_days` working days."""
     reason = reason.strip()
     if not reason:
-        raise LifecycleError("请填写异议理由。")
+        raise Refusal("请填写异议理由。")
     if len(attachments) > ATTACHMENT_LIMIT:
-        raise LifecycleError(f"附件最多 {ATTACHMENT_LIMIT} 个。")
+        raise Refusal(f"附件最多 {ATTACHMENT_LIMIT} 个。")
     async with db.transaction() as s:
         record = await s.get(CreditRecord, record_id, with_for_update=True)
         if record is None or record.subject_id not in viewer.subject_ids or viewer.account_id is None:
-            raise LifecycleError("只能对本人（本单位）绑定主体的信用记录提出异议。")
+            raise Refusal("只能对本人（本单位）绑定主体的信用记录提出异议。")
         listing = await s.scalar(select(Listing).where(Listing.record_id == record.id))
         already = await s.scalar(
             select(Objection.id).where(Objection.record_id == record.id, Objection.status == "pending")
         )
         if already:
-            raise LifecycleError("该记录已有异议正在处理，请等待处理结果。")
+            raise Refusal("该记录已有异议正在处理，请等待处理结果。")
         if not _objectable(record, listing, today):
             if record.status == "proposed":
-                raise LifecycleError("该拟列入事项的异议期已届满，不能再提出异议。")
-            raise LifecycleError("该记录当前不在公示中，无需提出异议。")
+                raise Refusal("该拟列入事项的异议期已届满，不能再提出异议。")
+            raise Refusal("该记录当前不在公示中，无需提出异议。")
         due = lifecycle.answer_due(today, calendar, answer_days).due
         objection = Objection(
             record_id=record.id,
@@ -252,21 +253,21 @@ async def decide_objection(
     before the objection (a proposed listing whose period is over takes effect at once); revoked,
     the record is gone from every view and a proposed listing is withdrawn."""
     if decision not in lifecycle.OBJECTION_DECISIONS:
-        raise LifecycleError("未知的处理结果。")
+        raise Refusal("未知的处理结果。")
     reason = reason.strip()
     if not reason:
-        raise LifecycleError("请填写处理理由。")
+        raise Refusal("请填写处理理由。")
     if decision == "corrected" and not corrections:
-        raise LifecycleError("更正须写明更正的内容。")
+        raise Refusal("更正须写明更正的内容。")
     async with db.transaction() as s:
         objection = await s.get(Objection, objection_id, with_for_update=True)
         if objection is None:
-            raise LifecycleError("找不到该异议。")
+            raise Refusal("找不到该异议。")
         if viewer.role != "official" or viewer.department_id is None or viewer.department_id != objection.department_id:
-            raise LifecycleError("只有责任部门的办事人员可以处理该异议。")
+            raise Refusal("只有责任部门的办事人员可以处理该异议。")
         if objection.status != "pending":
             label = lifecycle.OBJECTION_DECISIONS.get(objection.status, objection.status)
-            raise LifecycleError(f"该异议已处理（{label}），无需重复处理。")
+            raise Refusal(f"该异议已处理（{label}），无需重复处理。")
         record = await s.get(CreditRecord, objection.record_id, with_for_update=True)
         assert record is not None
         listing = await s.scalar(select(Listing).where(Listing.record_id == record.id))

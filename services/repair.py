@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, CreditRecord, Listing, RepairRequest, Subject, utcnow
 from db.session import Database
 from rules import lifecycle
-from services.listings import LifecycleError, department_chats, subject_chats
+from services.errors import Refusal
+from services.listings import department_chats, subject_chats
 from services.lookup import Viewer
 from services.objections import Attachment, record_label
 
@@ -69,9 +70,9 @@ async def repairable_items(db: Database, viewer: Viewer) -> list[RepairItem]:
 async def _own_record(s: AsyncSession, viewer: Viewer, record_id: int) -> CreditRecord:
     record = await s.get(CreditRecord, record_id)
     if record is None or record.subject_id not in viewer.subject_ids or viewer.account_id is None:
-        raise LifecycleError("只能为本人（本单位）绑定的主体申请信用修复。")
+        raise Refusal("只能为本人（本单位）绑定的主体申请信用修复。")
     if not lifecycle.repairable(record.category) or record.status not in REPAIRABLE_STATUSES:
-        raise LifecycleError("该记录不属于可申请信用修复的失信信息。")
+        raise Refusal("该记录不属于可申请信用修复的失信信息。")
     return record
 
 
@@ -107,18 +108,18 @@ async def apply_for_repair(
         record = await _own_record(s, viewer, record_id)
         opens = lifecycle.repair_opens(record)
         if today < opens:
-            raise LifecycleError(f"该记录最早可于 {opens:%Y年%m月%d日} 申请信用修复（最短公示期未满）。")
+            raise Refusal(f"该记录最早可于 {opens:%Y年%m月%d日} 申请信用修复（最短公示期未满）。")
         if not obligations_met:
-            raise LifecycleError("须先履行行政处罚决定或列入名单所规定的义务（如缴清罚款），方可申请信用修复。")
+            raise Refusal("须先履行行政处罚决定或列入名单所规定的义务（如缴清罚款），方可申请信用修复。")
         if not proof:
-            raise LifecycleError("请提交已履行义务的证明材料。")
+            raise Refusal("请提交已履行义务的证明材料。")
         if not lifecycle.is_commitment(commitment):
-            raise LifecycleError(f"须作出公开信用承诺（回复“{lifecycle.COMMITMENT_WORD}”）方可申请。")
+            raise Refusal(f"须作出公开信用承诺（回复“{lifecycle.COMMITMENT_WORD}”）方可申请。")
         already = await s.scalar(
             select(RepairRequest.id).where(RepairRequest.record_id == record.id, RepairRequest.status == "pending")
         )
         if already:
-            raise LifecycleError("该记录已有信用修复申请正在审核，请等待结果。")
+            raise Refusal("该记录已有信用修复申请正在审核，请等待结果。")
         assert viewer.account_id is not None
         request = RepairRequest(
             record_id=record.id,
@@ -190,15 +191,15 @@ async def decide_repair(
     """Approve or reject; an approval repairs the record (see the module docstring)."""
     reason = reason.strip()
     if not reason:
-        raise LifecycleError("请填写审核意见。")
+        raise Refusal("请填写审核意见。")
     async with db.transaction() as s:
         request = await s.get(RepairRequest, request_id, with_for_update=True)
         if request is None:
-            raise LifecycleError("找不到该信用修复申请。")
+            raise Refusal("找不到该信用修复申请。")
         if viewer.role != "official" or viewer.department_id is None or viewer.department_id != request.department_id:
-            raise LifecycleError("只有该记录所属部门的办事人员可以审核该申请。")
+            raise Refusal("只有该记录所属部门的办事人员可以审核该申请。")
         if request.status != "pending":
-            raise LifecycleError(f"该申请已审核（{lifecycle.REPAIR_DECISIONS.get(request.status, request.status)}）。")
+            raise Refusal(f"该申请已审核（{lifecycle.REPAIR_DECISIONS.get(request.status, request.status)}）。")
         record = await s.get(CreditRecord, request.record_id, with_for_update=True)
         assert record is not None
         label = record_label(record)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from db.models import CreditReport
 from db.session import Database
 from rules import lifecycle
-from services.listings import LifecycleError, next_number
+from services.errors import Refusal
+from services.listings import next_number
 from services.lookup import SubjectCard, Viewer, load_card
 
 REPORT_KIND = "报"
@@ -54,12 +55,12 @@ async def issue_report(
 ) -> IssuedReport:
     """Number, assemble, render (through `render`) and log one report."""
     if not may_request(viewer, subject_id):
-        raise LifecycleError("公众和企业只能获取本人（本单位）绑定主体的信用报告；查询他人请联系办事窗口。")
+        raise Refusal("公众和企业只能获取本人（本单位）绑定主体的信用报告；查询他人请联系办事窗口。")
     async with db.transaction() as s:
         seq = await next_number(s, "report", now.year)
         card = await load_card(s, subject_id, viewer, now.date(), reason="信用报告", channel="report")
         if card is None:
-            raise LifecycleError("该主体已不在档案中。")
+            raise Refusal("该主体已不在档案中。")
         number = lifecycle.format_number(prefix, REPORT_KIND, now.year, seq, width=6)
         data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids)
         pdf = render(data)

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from db.models import Account, BindingCode, Department, Subject
 from db.session import Database
 from services.accounts import (
-    AccountError,
     create_invitation,
     ensure_local_account,
     redeem_invitation,
     set_active,
     unbind,
 )
+from services.errors import Refusal
 
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 
@@ -49,7 +49,7 @@ async def test_reused_code_is_refused(db: Database) -> None:
     await seed(db)
     invitation = await create_invitation(db, "collector", dept_code="SCJGJ", now=NOW)
     await redeem_invitation(db, 1, invitation.code, now=NOW)
-    with pytest.raises(AccountError, match="已被使用"):
+    with pytest.raises(Refusal, match="已被使用"):
         await redeem_invitation(db, 2, invitation.code, now=NOW)
     async with db.transaction() as s:
         second = await s.scalar(select(Account).where(Account.telegram_user_id == 2))
@@ -59,14 +59,14 @@ async def test_reused_code_is_refused(db: Database) -> None:
 async def test_expired_code_is_refused(db: Database) -> None:
     await seed(db)
     invitation = await create_invitation(db, "official", dept_code="SCJGJ", valid_for=dt.timedelta(hours=1), now=NOW)
-    with pytest.raises(AccountError, match="已过期"):
+    with pytest.raises(Refusal, match="已过期"):
         await redeem_invitation(db, 3, invitation.code, now=NOW + dt.timedelta(hours=1, seconds=1))
 
 
 async def test_wrong_code_is_refused(db: Database) -> None:
     await seed(db)
     await create_invitation(db, "official", dept_code="SCJGJ", now=NOW)
-    with pytest.raises(AccountError, match="无效"):
+    with pytest.raises(Refusal, match="无效"):
         await redeem_invitation(db, 4, "ZZZZZ-ZZZZZ", now=NOW)
 
 
@@ -82,7 +82,7 @@ async def test_wrong_code_is_refused(db: Database) -> None:
 )
 async def test_invitation_arguments_are_checked(db: Database, role: str, kwargs: dict[str, str], message: str) -> None:
     await seed(db)
-    with pytest.raises(AccountError, match=message):
+    with pytest.raises(Refusal, match=message):
         await create_invitation(db, role, now=NOW, **kwargs)
 
 
@@ -93,7 +93,7 @@ async def test_unbind_and_deactivate(db: Database) -> None:
     assert account.role == "public" and account.department_id is None
     await set_active(db, 77, False)
     invitation = await create_invitation(db, "official", dept_code="SCJGJ", now=NOW)
-    with pytest.raises(AccountError, match="停用"):
+    with pytest.raises(Refusal, match="停用"):
         await redeem_invitation(db, 77, invitation.code, now=NOW)
-    with pytest.raises(AccountError):
+    with pytest.raises(Refusal):
         await set_active(db, 78, False)

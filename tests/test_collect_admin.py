@@ -95,6 +95,7 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 async def test_cli_duties_and_remind(db: Database, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import answer
     from bot.transport import InProcessBotAPI
     from db.regions import default_region, seed_region
     from services.accounts import ensure_local_account
@@ -106,7 +107,7 @@ async def test_cli_duties_and_remind(db: Database, capsys) -> None:  # type: ign
     assert await cli_collect.run(_args("duties", "list", "--dept", "JTJ"), settings) == 0
     listed = capsys.readouterr().out
     assert "JTJ\t安康市交通运输局\t行政许可" in listed and "资质资格" not in listed
-    assert await cli_collect.run(_args("duties", "add", "--dept", "JTJ", "--category", "火星"), settings) == 2
+    assert await answer(cli_collect.run(_args("duties", "add", "--dept", "JTJ", "--category", "火星"), settings)) == 2
     assert "未知的信息类别" in capsys.readouterr().err
 
     await ensure_local_account(db, 700_400, "collector", "SCJGJ")  # JTJ now has no monthly duty

@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from db.models import Base
 from db.session import Database
 from services import declarations as uc
+from services.errors import Refusal
 from services.listings import next_number
 from services.lookup import Viewer
 from tests.test_declare_support import company
@@ -58,7 +59,7 @@ async def test_one_open_draft_per_account_and_only_the_department_decides(db: Da
     assert first.draft.id == again.draft.id and first.draft.step == "link_code"
     assert await uc.cancel(db, ctx(42)) and not await uc.cancel(db, ctx(42))
     dept = await dept_id(db, "ZJJ")
-    with pytest.raises(uc.DeclareError, match="仅限负责部门"):
+    with pytest.raises(Refusal, match="仅限负责部门"):
         await uc.pending_for(db, Viewer(account_id=None, role="public"))
-    with pytest.raises(uc.DeclareError, match="不属于本部门"):
+    with pytest.raises(Refusal, match="不属于本部门"):
         await uc.decide(db, Viewer(account_id=None, role="official", department_id=dept), first.draft.id, "approve", "好", dt.date.today())

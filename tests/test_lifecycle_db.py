@@ -14,13 +14,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
 from bot import cli_lifecycle
+from bot.cli import answer
 from db.models import AuditEntry, Base, CreditRecord, Listing, RecordChange
 from db.session import Database
 from documents.pdf import render_notice
 from rules.publication import add_months
 from rules.workcal import WorkCalendar
+from services.errors import Refusal
 from services.expiry import mark_expired
-from services.listings import LifecycleError, activate_due_listings, next_number, propose_listing
+from services.listings import activate_due_listings, next_number, propose_listing
 from services.lookup import Viewer, view_subject
 from services.objections import (
     Attachment,
@@ -117,7 +119,7 @@ async def test_prior_notice_is_numbered_kept_and_activates_after_the_period(db: 
     async with db.transaction() as s:
         listing = await s.scalar(select(Listing))
         assert listing is not None and listing.notice_pdf == first.pdf and len(listing.notice_sha256 or "") == 64
-    with pytest.raises(LifecycleError, match="重复"):
+    with pytest.raises(Refusal, match="重复"):
         await _propose(db, subject)
     viewer = official(await dept_id(db))
     card = await view_subject(db, subject, viewer, TODAY)
@@ -134,7 +136,7 @@ async def test_prior_notice_is_numbered_kept_and_activates_after_the_period(db: 
 
 async def test_a_non_official_cannot_propose(db: Database) -> None:
     subject = await add_subject(db)
-    with pytest.raises(LifecycleError, match="办事人员"):
+    with pytest.raises(Refusal, match="办事人员"):
         await propose_listing(
             db, subject_id=subject, basis="x", reasons="y", today=TODAY, calendar=CAL, render=lambda n: b"",
             proposer=Viewer(account_id=None, role="enterprise"),
@@ -150,11 +152,11 @@ async def test_objection_queue_permissions_and_correction(db: Database) -> None:
         db, subject, dept, "行政处罚", "安市监罚〔2026〕7号", dt.date(2026, 6, 1), publication_end=dt.date(2027, 6, 1)
     )
     stranger = Viewer(account_id=1, role="enterprise", subject_ids=frozenset({subject + 1}))
-    with pytest.raises(LifecycleError, match="绑定主体"):
+    with pytest.raises(Refusal, match="绑定主体"):
         await file_objection(db, stranger, record, "不对", [], TODAY, CAL)
     filed = await file_objection(db, owner(subject), record, "罚款金额有误", [Attachment("f1", "document", "凭证.pdf")], TODAY, CAL)
     assert filed.answer_due == dt.date(2026, 12, 4)
-    with pytest.raises(LifecycleError, match="正在处理"):
+    with pytest.raises(Refusal, match="正在处理"):
         await file_objection(db, owner(subject), record, "再说一次", [], TODAY, CAL)
     assert await objectable_items(db, owner(subject), TODAY) == []
     queue = await pending_objections(db, dept, dt.date(2026, 12, 4))
@@ -164,7 +166,7 @@ async def test_objection_queue_permissions_and_correction(db: Database) -> None:
     assert await pending_objections(db, other, TODAY) == []
     card = await view_subject(db, subject, official(dept), TODAY)
     assert card is not None and card.records[0].status == "objected" and card.records[0].objection_pending
-    with pytest.raises(LifecycleError, match="责任部门"):
+    with pytest.raises(Refusal, match="责任部门"):
         await decide_objection(db, official(other, 3), filed.objection_id, "revoked", "不归我们", TODAY)
     decided = await decide_objection(
         db, official(dept, 2), filed.objection_id, "corrected", "核实后更正", TODAY, {"severity": "轻微", "content": "警告"}
@@ -176,7 +178,7 @@ async def test_objection_queue_permissions_and_correction(db: Database) -> None:
         assert row.publication_end == dt.date(2026, 9, 1)  # 2026 轻微: at most 3 months
         change = await s.scalar(select(RecordChange).where(RecordChange.record_id == record))
         assert change is not None and change.changes["severity"] == ["一般", "轻微"]
-    with pytest.raises(LifecycleError, match="已处理"):
+    with pytest.raises(Refusal, match="已处理"):
         await decide_objection(db, official(dept, 2), filed.objection_id, "upheld", "重复", TODAY)
 
 
@@ -187,16 +189,16 @@ async def test_repair_refusals_and_the_audit_trail(db: Database) -> None:
     young = await add_record(db, subject, dept, "行政处罚", "young", TODAY - dt.timedelta(days=10))
     old = await add_record(db, subject, dept, "行政处罚", "old", dt.date(2026, 4, 10))
     proof = [Attachment("p1", "photo")]
-    with pytest.raises(LifecycleError, match="最早可于 2027年02月"):
+    with pytest.raises(Refusal, match="最早可于 2027年02月"):
         await apply_for_repair(db, owner(subject), young, True, proof, "我承诺", TODAY)
-    with pytest.raises(LifecycleError, match="履行"):
+    with pytest.raises(Refusal, match="履行"):
         await apply_for_repair(db, owner(subject), old, False, proof, "我承诺", TODAY)
-    with pytest.raises(LifecycleError, match="证明材料"):
+    with pytest.raises(Refusal, match="证明材料"):
         await apply_for_repair(db, owner(subject), old, True, [], "我承诺", TODAY)
-    with pytest.raises(LifecycleError, match="信用承诺"):
+    with pytest.raises(Refusal, match="信用承诺"):
         await apply_for_repair(db, owner(subject), old, True, proof, "好", TODAY)
     filed = await apply_for_repair(db, owner(subject), old, True, proof, "我承诺", TODAY)
-    with pytest.raises(LifecycleError, match="所属部门"):
+    with pytest.raises(Refusal, match="所属部门"):
         await decide_repair(db, owner(subject), filed.request_id, True, "准", TODAY)
     await decide_repair(db, official(dept, 2), filed.request_id, True, "已缴清罚款", TODAY)
     async with db.transaction() as s:
@@ -224,7 +226,7 @@ async def test_cli_proposes_and_activates(db: Database, tmp_path: Path, capsys: 
     assert await cli_lifecycle.run(args, settings) == 0
     assert "共 1 项" in capsys.readouterr().out
     bad = parser.parse_args(["listing", "propose", "--subject", "91610902MA70HD0010", "--dept", "SCJGJ", "--basis", "x", "--reason", "y"])
-    assert await cli_lifecycle.run(bad, settings) == 2
+    assert await answer(cli_lifecycle.run(bad, settings)) == 2
 
 
 async def test_migration_matches_the_lifecycle_models(db: Database) -> None:

@@ -33,10 +33,7 @@ from db.regions import RegionData
 from db.session import Database
 from rules.categories import CATEGORIES, DOUBLE_PUBLICITY, normalize_category
 from rules.workcal import WorkCalendar
-
-
-class DutyError(Exception):
-    """A refusal with a Chinese reason meant for the user."""
+from services.errors import NOT_A_COLLECTOR, Refusal
 
 
 def is_monthly(category: str) -> bool:
@@ -120,14 +117,14 @@ async def seed_duties(db: Database, region: RegionData) -> int:
 async def _department(s: AsyncSession, code: str) -> Department:
     dept = await s.scalar(select(Department).where(Department.code == code.strip()))
     if dept is None:
-        raise DutyError(f"找不到部门代码 {code}")
+        raise Refusal(f"找不到部门代码 {code}")
     return dept
 
 
 def _category(text: str) -> str:
     category = normalize_category(text)
     if category is None:
-        raise DutyError(f"未知的信息类别：“{text}”。可选：{'、'.join(CATEGORIES)}")
+        raise Refusal(f"未知的信息类别：“{text}”。可选：{'、'.join(CATEGORIES)}")
     return category
 
 
@@ -165,11 +162,11 @@ async def set_duty(
         if collector_user_id is not None:
             acc = await s.scalar(select(Account).where(Account.telegram_user_id == collector_user_id))
             if acc is None or acc.role != "collector" or acc.department_id != dept.id:
-                raise DutyError("指定的账号不是该部门的信息采集员")
+                raise Refusal("指定的账号不是该部门的信息采集员")
             collector_id = acc.id
         if duty is None:
             if not active:
-                raise DutyError(f"{dept.name} 没有“{category}”报送职责")
+                raise Refusal(f"{dept.name} 没有“{category}”报送职责")
             duty = ReportingDuty(department_id=dept.id, category=category, active=True, collector_id=collector_id)
             s.add(duty)
             changed = True
@@ -186,7 +183,7 @@ async def admin_scope(s: AsyncSession, telegram_user_id: int, city_code: str) ->
     """An admin sees the departments of their own division; a city-level admin sees all (None)."""
     account = await s.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
     if account is None or not account.active or account.role != "admin":
-        raise DutyError("该功能仅限系统管理员使用。")
+        raise Refusal("该功能仅限系统管理员使用。")
     dept = await s.get(Department, account.department_id) if account.department_id else None
     if dept is None or dept.division_code == city_code:
         return account, None
@@ -200,13 +197,13 @@ async def admin_department(db: Database, telegram_user_id: int, dept_code: str |
         account, scope = await admin_scope(s, telegram_user_id, city_code)
         if dept_code is None:
             if account.department_id is None:
-                raise DutyError("请指明部门代码，例如：/duties SCJGJ")
+                raise Refusal("请指明部门代码，例如：/duties SCJGJ")
             dept = await s.get(Department, account.department_id)
             assert dept is not None
         else:
             dept = await _department(s, dept_code)
         if scope is not None and dept.id not in scope:
-            raise DutyError("只能管理本县区部门的报送职责。")
+            raise Refusal("只能管理本县区部门的报送职责。")
         return dept.code
 
 
@@ -325,7 +322,7 @@ async def file_period_report(
 async def collector_account(s: AsyncSession, telegram_user_id: int) -> Account:
     account = await s.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
     if account is None or not account.active or account.role != "collector" or account.department_id is None:
-        raise DutyError("只有已绑定部门的信息采集员可以报送。如需开通，请联系系统管理员获取绑定码。")
+        raise Refusal("只有已绑定部门的信息采集员可以报送。如需开通，请联系系统管理员获取绑定码。", code=NOT_A_COLLECTOR)
     return account
 
 
@@ -354,9 +351,9 @@ async def declare_zero(
     """本期无新增 for one monthly category; returns (category, period). Pressing twice is harmless."""
     category = normalize_category(category_text)
     if category is None:
-        raise DutyError(f"未知的信息类别：“{category_text}”")
+        raise Refusal(f"未知的信息类别：“{category_text}”")
     if not is_monthly(category):
-        raise DutyError(f"{category}按每条记录 7 个工作日报送，不适用“本期无新增”。")
+        raise Refusal(f"{category}按每条记录 7 个工作日报送，不适用“本期无新增”。")
     async with db.transaction() as s:
         account = await collector_account(s, telegram_user_id)
         assert account.department_id is not None
@@ -368,12 +365,12 @@ async def declare_zero(
             )
         )
         if duty is None:
-            raise DutyError(f"本部门没有“{category}”报送职责。")
+            raise Refusal(f"本部门没有“{category}”报送职责。")
         period = await file_period_report(
             s, account.department_id, category, today, calendar, tz, "zero", account.id
         )
         if period is None:
-            raise DutyError(f"“{category}”本期已报送，无需再确认。")
+            raise Refusal(f"“{category}”本期已报送，无需再确认。")
         return category, period
 
 

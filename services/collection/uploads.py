@@ -36,6 +36,7 @@ from services.collection.duties import (
     period_bounds,
     period_deadline,
 )
+from services.errors import Refusal
 from services.imports import ImportReport
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
@@ -57,10 +58,6 @@ REFUSED_SUFFIXES = {
 STALE_IMPORT = dt.timedelta(minutes=10)
 
 
-class UploadError(Exception):
-    """A refusal with a Chinese reason meant for the user."""
-
-
 @dataclass(frozen=True)
 class Collector:
     account_id: int
@@ -77,9 +74,9 @@ async def collector_for_upload(db: Database, telegram_user_id: int, file_name: s
         assert dept is not None
     suffix = Path(file_name or "").suffix.lower()
     if suffix in REFUSED_SUFFIXES:
-        raise UploadError(REFUSED_SUFFIXES[suffix])
+        raise Refusal(REFUSED_SUFFIXES[suffix])
     if size is not None and size > MAX_UPLOAD_BYTES:
-        raise UploadError("文件超过 20 MB，无法通过机器人接收。请拆分为多个文件后分别发送。")
+        raise Refusal("文件超过 20 MB，无法通过机器人接收。请拆分为多个文件后分别发送。")
     return Collector(account.id, dept.id, dept.code, dept.name)
 
 
@@ -140,10 +137,10 @@ class Confirmation:
 async def _owned_upload(s: AsyncSession, upload_id: str, telegram_user_id: int) -> Upload:
     upload = await s.get(Upload, upload_id)
     if upload is None:
-        raise UploadError("找不到这次上传（可能已被清理），请重新发送文件。")
+        raise Refusal("找不到这次上传（可能已被清理），请重新发送文件。")
     owner = await s.get(Account, upload.account_id)
     if owner is None or owner.telegram_user_id != telegram_user_id:
-        raise UploadError("只有上传文件的采集员本人可以确认或取消这次导入。")
+        raise Refusal("只有上传文件的采集员本人可以确认或取消这次导入。")
     return upload
 
 
