@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.logging_setup import setup_logging
+from rules.roles import ROLES
 from services.errors import EXIT_REFUSED, Refusal
 from services.settings import ConfigError, Settings, load_settings, with_database
 
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     adsub = admin.add_subparsers(dest="admin_command", required=True)
     invite = adsub.add_parser("invite", help="生成一次性绑定码")
     _add_db(invite)
-    invite.add_argument("--role", required=True, choices=["public", "enterprise", "official", "collector", "admin"])
+    invite.add_argument("--role", required=True, choices=ROLES)
     invite.add_argument("--dept", help="部门代码")
     invite.add_argument("--subject", help="主体统一社会信用代码（企业账号）")
     invite.add_argument("--hours", type=int, default=72, help="有效期（小时，默认 72）")

@@ -30,12 +30,12 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from rules.categories import CATEGORIES
 from rules.masking import scrub
+from rules.roles import ROLE_LABELS
 from rules.visibility import STATUS_LABELS
 from services.listings import NoticeData
 from services.report import ReportData
 
 FONT = "STSong-Light"
-ROLE_LABELS = {"public": "公众", "enterprise": "企业", "official": "办事人员", "collector": "信息采集员", "admin": "系统管理员"}
 
 
 @functools.cache

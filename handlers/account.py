@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from handlers.common import caller, reply, services
-from services.accounts import ROLE_LABELS, redeem_invitation, set_active, unbind
+from rules.roles import ROLE_LABELS
+from services.accounts import redeem_invitation, set_active, unbind
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

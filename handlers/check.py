@@ -15,8 +15,8 @@ from telegram.ext import (
 
 from handlers.common import Buttons, caller, reply, services
 from rules.measures import MATTERS
+from rules.roles import Viewer
 from services.checks import FEEDBACK, raise_check, record_feedback
-from services.lookup import Viewer
 
 NOTE = 1
 NOTE_TIMEOUT_SECONDS = 15 * 60

@@ -10,8 +10,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from db.models import Account
+from rules.roles import Viewer
 from services.accounts import account_for_user
-from services.lookup import Viewer
 from services.runtime import SERVICES_KEY, Services
 
 Buttons = list[list[tuple[str, str]]]

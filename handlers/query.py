@@ -17,7 +17,8 @@ from nlp.resolver import Candidate
 from rules.categories import normalize_category
 from rules.masking import mask_person_name
 from rules.measures import MATTERS
-from services.lookup import Viewer, view_subject
+from rules.roles import Viewer, sees_name_masked
+from services.lookup import view_subject
 from services.subjects import find_by_id_number, subject_briefs
 
 ROUTED = {
@@ -69,8 +70,7 @@ async def offer_candidates(
         brief = briefs.get(c.subject_id)
         if brief is None:
             continue
-        masked = brief.kind == "自然人" and viewer.mask_person_names and not viewer.is_staff
-        name = mask_person_name(brief.name) if masked else brief.name
+        name = mask_person_name(brief.name) if sees_name_masked(viewer, brief.kind, c.subject_id) else brief.name
         label = " · ".join(part for part in (name, brief.division, brief.uscc or brief.id_masked) if part)
         buttons.append([(label[:60], f"s:{c.subject_id}:{query.category or '-'}:{query.matter or '-'}")])
     await reply(update, intro, buttons)

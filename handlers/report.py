@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from documents.pdf import render_report
 from handlers.common import Buttons, caller, reply, services
 from handlers.listing import doc_prefix, find_subject, send_pdf
-from services.lookup import Viewer
+from rules.roles import Viewer
 from services.report import issue_report
 from services.subjects import subject_briefs
 

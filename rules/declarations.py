@@ -36,7 +36,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from nlp.dates import DateError, parse_date
-from rules.visibility import OFFICIAL_ROLES
+from rules.roles import STAFF_ROLES
 
 SKIP_WORD = "跳过"
 BACK_WORD = "返回"
@@ -359,4 +359,4 @@ def visible_to(status: str, role: str, own: bool) -> bool:
         return True
     if status not in SUBMITTED:
         return False
-    return role in OFFICIAL_ROLES or own
+    return role in STAFF_ROLES or own

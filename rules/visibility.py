@@ -30,10 +30,7 @@ from typing import Protocol
 
 from rules.categories import ABNORMAL_LIST, BLACKLIST, normalize_category
 from rules.publication import DEFAULT_SEVERITY, edition_for, publication_end, window
-
-ROLES = ("public", "enterprise", "official", "collector", "admin")
-OFFICIAL_ROLES = frozenset({"official", "collector", "admin"})
-PUBLIC_ROLES = frozenset({"public", "enterprise"})
+from rules.roles import PUBLIC_ROLES, STAFF_ROLES
 
 STATUSES = ("proposed", "active", "objected", "repaired", "revoked", "expired")
 EFFECTIVE_STATUSES = frozenset({"active", "objected"})
@@ -102,7 +99,7 @@ def is_shared(record: RecordLike, today: date) -> bool:
 
 def visible_to(role: str, record: RecordLike, today: date) -> bool:
     """Raises on an unknown role: a typo must fail loudly, not silently show or hide records."""
-    if role in OFFICIAL_ROLES:
+    if role in STAFF_ROLES:
         return is_shared(record, today)
     if role in PUBLIC_ROLES:
         return is_published(record, today)

@@ -18,16 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Account, BindingCode, Department, Subject, utcnow
 from db.session import Database
 from rules.codes import clean_code
+from rules.roles import DEPARTMENT_ROLES, ROLE_LABELS, ROLES
 from services.errors import Refusal
 
-ROLES = ("public", "enterprise", "official", "collector", "admin")
-ROLE_LABELS = {
-    "public": "公众",
-    "enterprise": "企业",
-    "official": "办事人员",
-    "collector": "信息采集员",
-    "admin": "系统管理员",
-}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
 
 
@@ -76,7 +69,7 @@ async def create_invitation(
 ) -> Invitation:
     if role not in ROLES:
         raise Refusal(f"未知角色 {role}，可选：{', '.join(ROLES)}")
-    if role in ("official", "collector", "admin") and not dept_code:
+    if role in DEPARTMENT_ROLES and not dept_code:
         raise Refusal(f"{ROLE_LABELS[role]}必须属于一个部门（--dept）")
     if role == "enterprise" and not subject_uscc:
         raise Refusal("企业账号必须绑定一个主体（--subject）")
@@ -162,7 +155,7 @@ async def ensure_local_account(
         account.active = True
         if dept_code:
             account.department_id = (await department_by_code(s, dept_code)).id
-        elif role in ("official", "collector", "admin") and account.department_id is None:
+        elif role in DEPARTMENT_ROLES and account.department_id is None:
             first = await s.scalar(select(Department).order_by(Department.id).limit(1))
             account.department_id = first.id if first else None
         if subject_uscc:

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from db.models import Check, Department, Subject, utcnow
 from db.session import Database
 from rules.measures import MATTERS, Measure, measures_for
+from rules.roles import Viewer
 from services.errors import Refusal
-from services.lookup import Viewer, view_subject
+from services.lookup import view_subject
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
 

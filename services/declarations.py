@@ -37,10 +37,10 @@ from rules import lifecycle
 from rules.codes import clean_code, looks_like_ric, repair_lookalikes, validate_ric, validate_uscc
 from rules.masking import id_match_key
 from rules.publication import add_months, edition_for
+from rules.roles import Viewer
 from services.accounts import account_for_user
 from services.errors import Refusal
 from services.listings import department_chats, next_number, region_abbr, subject_chats
-from services.lookup import Viewer
 
 SEEN_KEEP = 30
 Apply = Callable[[AsyncSession, "Declaration", Account], Awaitable["str | Outcome | None"]]

@@ -37,9 +37,9 @@ from db.session import Database
 from rules import lifecycle
 from rules.categories import BLACKLIST
 from rules.publication import edition_for, publication_end
+from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
-from services.lookup import Viewer
 
 NOTICE_KIND = "告"
 REPAIR_HINT = (

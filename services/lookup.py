@@ -21,23 +21,7 @@ from rules import visibility
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.masking import mask_address, mask_person_name
 from rules.measures import Listing
-
-STAFF_ROLES = frozenset({"official", "collector", "admin"})
-
-
-@dataclass(frozen=True)
-class Viewer:
-    account_id: int | None
-    role: str
-    department_id: int | None = None
-    subject_ids: frozenset[int] = frozenset()
-    # Masking options from settings (privacy.mask_person_names / mask_addresses); on unless turned off.
-    mask_person_names: bool = True
-    mask_addresses: bool = True
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+from rules.roles import NATURAL_PERSON, Viewer, sees_name_masked
 
 
 @dataclass(frozen=True)
@@ -95,10 +79,8 @@ async def division_names(session: AsyncSession) -> dict[str, str]:
 
 
 def _subject_fields(subject: Subject, viewer: Viewer, divisions: dict[str, str]) -> dict[str, object]:
-    person = subject.kind == "自然人"
-    own = subject.id in viewer.subject_ids
-    masked_name = person and viewer.mask_person_names and not (viewer.is_staff or own)
-    show_name = mask_person_name(subject.name) if masked_name else subject.name
+    person = subject.kind == NATURAL_PERSON
+    show_name = mask_person_name(subject.name) if sees_name_masked(viewer, subject.kind, subject.id) else subject.name
     return {
         "name": show_name,
         "kind": subject.kind,

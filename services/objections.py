@@ -19,10 +19,10 @@ from db.models import AuditEntry, CreditRecord, Listing, Objection, RecordChange
 from db.session import Database
 from rules import lifecycle, visibility
 from rules.publication import publication_end
+from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
 from services.listings import activate, department_chats, subject_chats
-from services.lookup import Viewer
 
 ATTACHMENT_LIMIT = 10
 

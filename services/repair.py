@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, CreditRecord, Listing, RepairRequest, Subject, utcnow
 from db.session import Database
 from rules import lifecycle
+from rules.roles import Viewer
 from services.errors import Refusal
 from services.listings import department_chats, subject_chats
-from services.lookup import Viewer
 from services.objections import Attachment, record_label
 
 REPAIRABLE_STATUSES = frozenset({"active", "objected", "expired"})

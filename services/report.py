@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from db.models import CreditReport
 from db.session import Database
 from rules import lifecycle
+from rules.roles import Viewer
 from services.errors import Refusal
 from services.listings import next_number
-from services.lookup import SubjectCard, Viewer, load_card
+from services.lookup import SubjectCard, load_card
 
 REPORT_KIND = "报"
 

@@ -19,11 +19,12 @@ from db.models import AuditEntry, Base, CreditRecord, Listing, RecordChange
 from db.session import Database
 from documents.pdf import render_notice
 from rules.publication import add_months
+from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
 from services.expiry import mark_expired
 from services.listings import activate_due_listings, next_number, propose_listing
-from services.lookup import Viewer, view_subject
+from services.lookup import view_subject
 from services.objections import (
     Attachment,
     decide_objection,

@@ -97,7 +97,7 @@ async def test_missed_scan_is_caught_up_at_start_and_not_repeated(db: Database) 
 
 async def test_objections_waiting_on_the_department_reach_the_collector(harness) -> None:  # type: ignore[no-untyped-def]
     """The scan includes objections the department must answer, with their answer date."""
-    from services.lookup import Viewer
+    from rules.roles import Viewer
     from services.objections import file_objection
     from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db.models import AuditEntry, CreditReport
 from documents.pdf import render_report
 from rules.codes import complete_ric
-from services.lookup import Viewer
+from rules.roles import Viewer
 from services.report import issue_report
 from tests.conftest import BotHarness
 from tests.test_lifecycle_support import (

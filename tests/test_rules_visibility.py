@@ -5,9 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from rules.roles import ROLES, STAFF_ROLES
 from rules.visibility import (
-    OFFICIAL_ROLES,
-    ROLES,
     counts_for_measures,
     effective_publication_end,
     is_published,
@@ -32,7 +31,7 @@ DAY = timedelta(days=1)
 
 def test_roles() -> None:
     assert set(ROLES) == {"public", "enterprise", "official", "collector", "admin"}
-    assert frozenset({"official", "collector", "admin"}) == OFFICIAL_ROLES
+    assert frozenset({"official", "collector", "admin"}) == STAFF_ROLES
 
 
 def test_published_until_the_day_before_the_end() -> None:
