@@ -15,13 +15,12 @@ import jieba
 
 from nlp.codes_in_text import CodeMention, find_codes
 from nlp.lexicon import Lexicon
+from nlp.matters import matter_from_text
 from nlp.normalize import basic, normalize
 from rules.categories import normalize_category
-from rules.measures import matter_from_text
 
 __all__ = ["CodeMention", "Query", "parse"]
 
-INTENTS = ("query", "help", "declare", "repair", "objection", "due", "remind", "greeting", "unknown")
 
 # Connectives that separate names and never belong to one.
 # 和/与/及 are not separators: 和 is in countless names (和平, 康晨和), a two-name message is rare.

@@ -14,27 +14,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 
 from nlp.normalize import Affixes, basic
-
-DATA_DIR = Path(__file__).with_name("data")
+from nlp.wordlists import load_word_list
 
 # Administrative suffixes: "汉阴县" is also typed "汉阴"; "旬阳市" as "旬阳".
 _ADMIN_SUFFIXES = ("自治县", "自治州", "新区", "地区", "省", "市", "区", "县", "镇", "乡", "街道")
-
-
-@cache
-def load_word_list(name: str) -> tuple[tuple[str, ...], ...]:
-    """Rows of nlp/data/<name>.txt: word, frequency, optional tag; '#' lines are comments."""
-    rows: list[tuple[str, ...]] = []
-    for line in (DATA_DIR / f"{name}.txt").read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        rows.append(tuple(line.split()))
-    return tuple(rows)
 
 
 def _words(name: str) -> tuple[str, ...]:

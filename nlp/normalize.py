@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
+from nlp.wordlists import load_word_list
+
 # Filler around a question; longest first so "帮我查一下" wins over "查一下". Deliberately no bare
 # "信用": it occurs inside real names (农村信用合作联社).
 FILLER_PHRASES: tuple[str, ...] = (
@@ -82,9 +84,6 @@ def to_simplified(text: str) -> str:
         return text
     return _t2s().convert(text)
 
-
-def is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
 def _punct_to_space(text: str) -> str:
@@ -206,7 +205,5 @@ def name_core(name: str, region_words: Iterable[str], org_forms: Iterable[str] |
     Without explicit `org_forms` the packaged list is used.
     """
     if org_forms is None:
-        from nlp.lexicon import load_word_list
-
         org_forms = [w for w, _ in load_word_list("org_forms")]
     return Affixes(region_words, org_forms).core(name_key(name))

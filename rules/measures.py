@@ -18,8 +18,6 @@ Decisions:
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -40,44 +38,6 @@ MATTERS: dict[str, str] = {
     "other": "其他事项",
 }
 ALL_MATTERS = frozenset(MATTERS)
-
-# Longest keywords first so that "政府采购" wins over "采购" and "招标投标" over "投标".
-_MATTER_WORDS: tuple[tuple[str, str], ...] = (
-    ("政府采购", "procurement"), ("采购", "procurement"),
-    ("评优评先", "award"), ("评先评优", "award"), ("评优", "award"), ("评先", "award"), ("表彰", "award"),
-    ("荣誉", "award"), ("奖励", "award"),
-    ("项目审批", "project"), ("项目核准", "project"), ("项目备案", "project"), ("立项", "project"),
-    ("招标投标", "tender"), ("招投标", "tender"), ("招标", "tender"), ("投标", "tender"),
-    ("财政补贴", "subsidy"), ("财政资金", "subsidy"), ("政策扶持", "subsidy"), ("补贴", "subsidy"),
-    ("补助", "subsidy"), ("专项资金", "subsidy"), ("政府资金", "subsidy"),
-    ("人员录用", "hiring"), ("录用", "hiring"), ("招录", "hiring"), ("招聘", "hiring"), ("任职", "hiring"),
-    ("聘用", "hiring"), ("任用", "hiring"),
-    ("土地出让", "land"), ("矿产出让", "land"), ("矿业权", "land"), ("采矿权", "land"), ("探矿权", "land"),
-    ("土地", "land"), ("矿产", "land"),
-    ("行政许可", "license"), ("许可审批", "license"), ("许可", "license"), ("审批", "license"),
-    ("资格认定", "qualification"), ("执业资格", "qualification"), ("职业资格", "qualification"),
-    ("专家", "qualification"), ("资格", "qualification"), ("资质", "qualification"),
-    ("登记注册", "registration"), ("设立登记", "registration"), ("变更登记", "registration"),
-    ("注册", "registration"), ("登记", "registration"),
-    ("其他事项", "other"), ("其他", "other"),
-)
-
-
-def matter_from_text(text: str) -> str | None:
-    """Matter key for a key, a label or a keyword in free text; None when nothing fits."""
-    if not text:
-        return None
-    norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-    if norm.lower() in MATTERS:
-        return norm.lower()
-    for label_key, label in MATTERS.items():
-        if norm == label:
-            return label_key
-    for word, key in sorted(_MATTER_WORDS, key=lambda wk: -len(wk[0])):
-        if word in norm:
-            return key
-    return None
-
 
 @dataclass(frozen=True)
 class Listing:
@@ -171,9 +131,9 @@ def _applies(rule: _Rule, matter: str) -> bool:
 def measures_for(subject_kind: str, listings: Sequence[Listing], matter: str) -> list[Measure]:
     """Measures for the matter, blacklist measures first, one per measure text (reasons joined when
     several listings lead to the same measure). Listings of other categories are ignored."""
-    matter_key = matter_from_text(matter)
-    if matter_key is None:
+    if matter not in MATTERS:
         raise ValueError(f"未知的办理事项：“{matter}”")
+    matter_key = matter
     person = _is_person(subject_kind)
     by_text: dict[str, list[str]] = {}
     blacklist_matters: set[str] = set()

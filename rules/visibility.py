@@ -32,7 +32,6 @@ from rules.categories import ABNORMAL_LIST, BLACKLIST, normalize_category
 from rules.publication import DEFAULT_SEVERITY, edition_for, publication_end, window
 from rules.roles import PUBLIC_ROLES, STAFF_ROLES
 
-STATUSES = ("proposed", "active", "objected", "repaired", "revoked", "expired")
 EFFECTIVE_STATUSES = frozenset({"active", "objected"})
 STATUS_LABELS = {"proposed": "拟列入", "active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期"}
 

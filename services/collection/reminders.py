@@ -208,9 +208,3 @@ async def mute_today(db: Database, telegram_user_id: int, day: dt.date) -> bool:
             return False
         account_id = account.id
     return await claim(db, account_id, MUTE, day)
-
-
-async def claimed_today(db: Database, day: dt.date, key: str) -> int:
-    async with db.transaction() as s:
-        rows = (await s.scalars(select(ReminderClaim.id).where(ReminderClaim.day == day, ReminderClaim.key == key))).all()
-        return len(rows)
