@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import Buttons, reply, services
-from services.collection.duties import period_of
+from rules.periods import period_of
 from services.collection.uploads import DeptRate, on_time_rates, overdue_overview
 
 CJK_FONT_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",

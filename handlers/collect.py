@@ -27,13 +27,8 @@ from telegram.ext import (
 
 from handlers.common import Buttons, reply, services
 from rules.categories import CATEGORIES, normalize_category
-from services.collection.duties import (
-    admin_department,
-    declare_zero,
-    list_duties,
-    set_duty,
-    zero_choices,
-)
+from services.collection.duties import admin_department, list_duties, set_duty
+from services.collection.monthly import declare_zero, zero_choices
 from services.collection.uploads import (
     cancel_upload,
     check_upload,

@@ -14,8 +14,9 @@ from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import Buttons, keyboard, reply, services
-from services.collection.duties import Tasks, my_tasks, period_of
+from rules.periods import period_of
 from services.collection.reminders import Reminder, mute_today
+from services.collection.tasks import Tasks, my_tasks
 
 WEEKDAYS = "一二三四五六日"
 DIGEST_BUTTONS: Buttons = [[("查看待办", "rem:tasks"), ("本期无新增", "rem:zero")], [("今日不再提醒", "rem:mute")]]

@@ -22,8 +22,10 @@ from sqlalchemy import delete, select, update
 
 from db.models import Account, Department, ReminderClaim
 from db.session import Database
+from db.upsert import insert_ignore
 from rules.workcal import WorkCalendar
-from services.collection.duties import MonthlyGap, Tasks, insert_ignore, monthly_gaps, tasks_for_account
+from services.collection.monthly import MonthlyGap, monthly_gaps
+from services.collection.tasks import Tasks, tasks_for_account
 from services.collection.uploads import admins_for_division
 
 log = logging.getLogger(__name__)

@@ -23,19 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, CreditRecord, Department, PeriodReport, ReportingDuty, Upload
 from db.session import Database
+from rules.periods import as_local_date, is_monthly, period_bounds, period_deadline
 from rules.workcal import WorkCalendar
 from services import imports as api
-from services.collection.duties import (
-    MonthlyGap,
-    admin_scope,
-    as_local_date,
-    collector_account,
-    file_period_report,
-    is_monthly,
-    monthly_gaps,
-    period_bounds,
-    period_deadline,
-)
+from services.collection.duties import admin_scope
+from services.collection.monthly import MonthlyGap, collector_account, file_period_report, monthly_gaps
 from services.errors import Refusal
 from services.imports import ImportReport
 
