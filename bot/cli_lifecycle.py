@@ -74,7 +74,7 @@ async def _deliver(settings: Settings, chats: tuple[int, ...], pdf: bytes, file_
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from db import migrate
     from db.session import Database
-    from documents.pdf import render_notice
+    from render.pdf import render_notice
     from rules.workcal import WorkCalendar
     from services.expiry import mark_expired
     from services.listings import (

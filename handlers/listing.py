@@ -25,9 +25,9 @@ from telegram.ext import (
     filters,
 )
 
-from documents.pdf import render_notice
 from handlers.common import Buttons, caller, reply, services
 from nlp.codes_in_text import find_codes
+from render.pdf import render_notice
 from rules import lifecycle
 from services.errors import Refusal
 from services.expiry import mark_expired

@@ -6,9 +6,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from documents.pdf import render_report
 from handlers.common import Buttons, caller, reply, services
 from handlers.listing import doc_prefix, find_subject, send_pdf
+from render.pdf import render_report
 from rules.roles import Viewer
 from services.report import issue_report
 from services.subjects import subject_briefs

@@ -17,7 +17,7 @@ from bot import cli_lifecycle
 from bot.cli import answer
 from db.models import AuditEntry, Base, CreditRecord, Listing, RecordChange
 from db.session import Database
-from documents.pdf import render_notice
+from render.pdf import render_notice
 from rules.publication import add_months
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar

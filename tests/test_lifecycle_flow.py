@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from db.models import AuditEntry, CreditRecord, Listing, Objection, RepairRequest
-from documents.pdf import render_notice
+from render.pdf import render_notice
 from services.expiry import mark_expired
 from services.listings import activate_due_listings, propose_listing
 from tests.conftest import BotHarness

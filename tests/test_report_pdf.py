@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.models import AuditEntry, CreditReport
-from documents.pdf import render_report
+from render.pdf import render_report
 from rules.codes import complete_ric
 from rules.roles import Viewer
 from services.report import issue_report
