@@ -7,9 +7,10 @@ import traceback
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.jobs import schedule_jobs
+from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
 from db import migrate
 from db.session import Database
@@ -99,16 +100,19 @@ async def stop_services(app: Application) -> None:
 
 def build_application(settings: Settings, transport: BaseRequest | None = None, db: Database | None = None) -> Application:
     """Build the Application; with `transport`, every Bot API call is answered in-process."""
-    builder = (
-        ApplicationBuilder()
-        .token(settings.telegram.token or LOCAL_TOKEN)
-        .defaults(Defaults(tzinfo=settings.tz, parse_mode=None, link_preview_options=None))
-        .post_init(start_services)
-        .post_shutdown(stop_services)
-    )
+    defaults = Defaults(tzinfo=settings.tz, parse_mode=None, link_preview_options=None)
+    token = settings.telegram.token or LOCAL_TOKEN
     if transport is not None:
-        builder = builder.request(transport).get_updates_request(transport)
-    app = builder.build()
+        bot = LimitedBot(token, request=transport, get_updates_request=transport, defaults=defaults)
+    else:
+        bot = LimitedBot(
+            token,
+            # PTB's own defaults for the two connections (ApplicationBuilder._build_request).
+            request=HTTPXRequest(connection_pool_size=256),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            defaults=defaults,
+        )
+    app = ApplicationBuilder().bot(bot).post_init(start_services).post_shutdown(stop_services).build()
     app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
     register_handlers(app)
     app.add_error_handler(on_error)

@@ -110,11 +110,10 @@ async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transpo
             print(json.dumps({"at": at.isoformat(), "reminders": 0}, ensure_ascii=False), file=sys.stderr)
         return 0
 
-    from telegram import Bot
-
     from bot.app import LOCAL_TOKEN
+    from bot.limited_bot import LimitedBot
 
-    bot = Bot(settings.telegram.token or LOCAL_TOKEN, request=transport) if transport else Bot(settings.telegram.token)
+    bot = LimitedBot(settings.telegram.token or LOCAL_TOKEN, request=transport) if transport else LimitedBot(settings.telegram.token)
     async with bot:
         result = await run_scan(db, at, policy, calendar, settings.tz, sender(bot, policy.escalate_after_working_days))
     print(f"提醒扫描（{at:%Y-%m-%d %H:%M}）：发送 {len(result.sent)} 条，已发送过 {result.skipped} 条，失败 {result.failed} 条。")

@@ -57,11 +57,13 @@ async def _deliver(settings: Settings, chats: tuple[int, ...], pdf: bytes, file_
         return 0
     import io
 
-    from telegram import Bot, InputFile
+    from telegram import InputFile
     from telegram.error import TelegramError
 
+    from bot.limited_bot import LimitedBot
+
     sent = 0
-    async with Bot(settings.telegram.token) as bot:
+    async with LimitedBot(settings.telegram.token) as bot:
         for chat_id in chats:
             try:
                 await bot.send_document(chat_id, InputFile(io.BytesIO(pdf), filename=file_name), caption=caption)

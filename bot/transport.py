@@ -3,6 +3,11 @@
 The real PTB Application, its handlers, conversation states and keyboards run unchanged on top of
 it; only the HTTP hop to api.telegram.org is replaced. The console channel and the tests use it to
 see exactly what the bot would have sent.
+
+It refuses what the real Bot API refuses, with the real error (https://core.telegram.org/bots/api:
+sendMessage text 1-4096 characters, captions 0-1024, callback_data 1-64 bytes, answerCallbackQuery
+text 0-200, an edit that changes nothing, files over 50 MB, a user who blocked the bot), so a test
+fails where Telegram would have refused the reply.
 """
 
 from __future__ import annotations
@@ -16,6 +21,50 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
+
+from render.chunks import utf16_units
+
+# Limits of the Bot API (https://core.telegram.org/bots/api), counted as Telegram counts.
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_CALLBACK_ANSWER = 200
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class BotAPIRefusal(Exception):
+    """What the real Bot API would answer with `ok: false`."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def _check_text(text: Any, edit: bool = False) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise BotAPIRefusal(400, "Bad Request: message text is empty")
+    if utf16_units(text) > MAX_TEXT:
+        raise BotAPIRefusal(400, "Bad Request: message is too long")
+
+
+def _check_caption(caption: Any) -> None:
+    if isinstance(caption, str) and utf16_units(caption) > MAX_CAPTION:
+        raise BotAPIRefusal(400, "Bad Request: message caption is too long")
+
+
+def _check_markup(markup: Any) -> None:
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict):
+        return
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+                raise BotAPIRefusal(400, "Bad Request: BUTTON_DATA_INVALID")
+            if not str(button.get("text") or "").strip():
+                raise BotAPIRefusal(400, "Bad Request: text buttons are unallowed in the inline keyboard")
 
 BOT_USER: dict[str, Any] = {
     "id": 700000001,
@@ -86,6 +135,10 @@ class InProcessBotAPI(BaseRequest):
         self._message_ids = itertools.count(1)
         self.webhook_url: str | None = None
         self.pending_updates: list[dict[str, Any]] = []
+        # Users who blocked the bot: sending to them fails as it would on Telegram.
+        self.blocked: set[int] = set()
+        # Refusals answered so far (method, description): tests assert there were none.
+        self.refused: list[tuple[str, str]] = []
 
     # -- BaseRequest ---------------------------------------------------------------------------
     @property
@@ -119,8 +172,37 @@ class InProcessBotAPI(BaseRequest):
         handler = getattr(self, f"_api_{endpoint}", None)
         if handler is None:
             return self._error(400, f"Bad Request: method {endpoint} is not served in-process")
-        result = handler(params, uploads)
+        try:
+            self._check_limits(endpoint, params, uploads)
+            result = handler(params, uploads)
+        except BotAPIRefusal as exc:
+            self.refused.append((endpoint, exc.description))
+            return self._error(exc.code, exc.description)
         return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+    def _check_limits(self, endpoint: str, params: dict[str, Any], uploads: Any) -> None:
+        if "chat_id" in params and endpoint.startswith("send") and int(params["chat_id"]) in self.blocked:
+            raise BotAPIRefusal(403, "Forbidden: bot was blocked by the user")
+        if endpoint in ("sendMessage", "editMessageText"):
+            _check_text(params.get("text"))
+        if endpoint in ("sendDocument", "sendPhoto", "editMessageCaption"):
+            _check_caption(params.get("caption"))
+            size = sum(len(part[1]) for part in (uploads or {}).values() if isinstance(part[1], bytes))
+            if size > MAX_UPLOAD_BYTES:
+                raise BotAPIRefusal(413, "Request Entity Too Large")
+        if endpoint == "answerCallbackQuery" and utf16_units(str(params.get("text") or "")) > MAX_CALLBACK_ANSWER:
+            raise BotAPIRefusal(400, "Bad Request: MESSAGE_TOO_LONG")
+        _check_markup(params.get("reply_markup"))
+        if endpoint == "editMessageText":
+            current = self.messages.get((int(params["chat_id"]), int(params["message_id"])))
+            markup = params.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if current is not None and current.get("text") == params.get("text") and current.get("reply_markup") == markup:
+                raise BotAPIRefusal(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup are "
+                    "exactly the same as a current content and reply markup of the message",
+                )
 
     # -- inbound files -------------------------------------------------------------------------
     def register_file(self, content: bytes, file_name: str) -> dict[str, Any]:
