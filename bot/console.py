@@ -12,7 +12,9 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import re
 import sys
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +25,9 @@ from bot.transport import InProcessBotAPI, Outgoing
 
 # How long one input may keep background work going before the console moves on regardless.
 SETTLE_SECONDS = 600.0
+# `#N` presses a button; digits are ASCII or full-width (a phone keyboard's), never "²" or "①".
+BUTTON_INPUT = re.compile(r"^\s*[#＃]\s*([0-9０-９]{1,3})\s*$")
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 class ConsoleError(Exception):
@@ -37,8 +42,11 @@ class ConsoleChat:
         self.transport = transport
         self.user = User(id=user_id, first_name=first_name, is_bot=False, language_code="zh-hans")
         self.chat = Chat(id=user_id, type=Chat.PRIVATE, first_name=first_name)
-        self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(1_000_000)
+        # Ids keep growing across restarts (they start from the clock, in milliseconds), as Telegram's
+        # do: flows that drop a redelivered update by its id must not take a new one for an old one.
+        start = time.time_ns() // 1_000_000
+        self._update_ids = itertools.count(start)
+        self._message_ids = itertools.count(start)
 
     async def _deliver(self, update: Update) -> None:
         # Round-trip through JSON: the Application sees what a webhook would hand it.
@@ -108,8 +116,9 @@ class ConsoleChat:
         start = len(self.transport.sent)
         before = asyncio.all_tasks()
         line = line.rstrip("\r\n")
-        if line.startswith("#") and line[1:].strip().isdigit():
-            await self.press(int(line[1:]))
+        button = BUTTON_INPUT.match(line)
+        if button:
+            await self.press(int(button[1].translate(FULL_WIDTH_DIGITS)))
         elif line.startswith("@") and len(line) > 1:
             await self.send_file(Path(line[1:].strip()).expanduser())
         elif line.strip():

@@ -132,7 +132,8 @@ class InProcessBotAPI(BaseRequest):
         self.listeners: list[Callable[[Outgoing], None]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
-        self._message_ids = itertools.count(1)
+        # From the clock, so a restarted process never reuses an id (Telegram's ids only grow).
+        self._message_ids = itertools.count(time.time_ns() // 1_000_000)
         self.webhook_url: str | None = None
         self.pending_updates: list[dict[str, Any]] = []
         # Users who blocked the bot: sending to them fails as it would on Telegram.

@@ -83,3 +83,41 @@ async def test_idle_waits_for_background_handlers(harness: BotHarness, tmp_path:
     assert lines[first_idle - 1]["buttons"] == [["确认导入", "取消"]]
     after = " ".join(item.get("text") or "" for item in lines[first_idle:])
     assert "已导入" in after and lines[-1] == {"idle": True}
+
+
+
+async def test_odd_digits_are_text_and_full_width_digits_press(harness: BotHarness) -> None:
+    chat = await harness.chat("official")
+    async with harness.db.transaction() as s:
+        from db.models import Subject
+
+        s.add(Subject(kind="法人", name="安康市恒达建材有限公司", uscc="91610900MA70XYTL0T", division_code="610902"))
+        s.add(Subject(kind="法人", name="汉阴县恒达建材有限公司", uscc="91610921MA70XYTL1R", division_code="610921"))
+    await harness.refresh()
+    assert (await harness.say(chat, "恒达建材"))[-1].buttons
+    for odd in ("#²", "#①", "#1²"):
+        out = await harness.say(chat, odd)  # a question like any other, never a crash or a press
+        assert out and all("抱歉" not in (o.text or "") for o in out)
+        assert all(not (o.text or "").startswith("【") for o in out)
+    assert (await harness.say(chat, "恒达建材"))[-1].buttons
+    pressed = await harness.say(chat, "＃１")  # a phone's full-width digits press the button
+    assert pressed and (pressed[0].text or "").startswith("【")
+
+
+async def test_ids_keep_growing_across_a_restart(harness: BotHarness) -> None:
+    from telegram import Update
+    from telegram.ext import TypeHandler
+
+    from bot.console import ConsoleChat
+
+    seen: list[int] = []
+
+    async def record(update: Update, _context: object) -> None:
+        seen.append(update.update_id)
+
+    harness.app.add_handler(TypeHandler(Update, record), group=-100)
+    first = await harness.chat("enterprise")
+    await harness.say(first, "/whoami")
+    again = ConsoleChat(harness.app, harness.transport, first.user.id)  # the same user after a restart
+    await harness.say(again, "/whoami")
+    assert len(seen) == 2 and seen[1] > seen[0]
