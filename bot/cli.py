@@ -101,7 +101,11 @@ def _due(settings: Settings, args: argparse.Namespace) -> int:
             print(f"未知的信息类别：{args.category}", file=sys.stderr)
             return 2
     calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
-    print(due_text(calendar, decision, category, today))
+    try:
+        print(due_text(calendar, decision, category, today))
+    except ValueError as exc:  # a span the calendar refuses to walk
+        print(str(exc), file=sys.stderr)
+        return 2
     return 0
 
 

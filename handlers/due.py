@@ -17,6 +17,7 @@ from rules.workcal import WorkCalendar
 
 WEEKDAYS = "一二三四五六日"
 PROVISIONAL = "（注意：该日期按尚未公布的节假日安排推算，仅供参考，国务院公布当年安排后可能调整）"
+MAX_YEARS_BACK = 10
 USAGE = "请告诉我决定日期和信息类别，例如：/due 2026-09-28 行政处罚，或“9月28日作出的处罚哪天前要报送？”"
 
 
@@ -49,6 +50,8 @@ def answer(calendar: WorkCalendar, text: str, today: dt.date) -> str:
         return f"{exc}。{USAGE}"
     if decision is None:
         return USAGE
+    if not today - dt.timedelta(days=366 * MAX_YEARS_BACK) <= decision <= today + dt.timedelta(days=366):
+        return f"决定日期 {decision:%Y-%m-%d} 超出可查询范围：请输入近 {MAX_YEARS_BACK} 年内、且不晚于明年今日的日期。"
     category = None
     for word in text.replace("　", " ").split():
         category = category or normalize_category(word)

@@ -19,7 +19,14 @@ class DateError(ValueError):
     """A date-looking text that is not a real day; the message is Chinese."""
 
 
+# Dates the platform deals in: nothing before the People's Republic, nothing past this century.
+# Bounding them here keeps any later day-by-day computation (working days) cheap.
+FIRST_YEAR, LAST_YEAR = 1949, 2100
+
+
 def _make(year: int, month: int, day: int, raw: str) -> dt.date:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise DateError(f"“{raw}”的年份超出范围（{FIRST_YEAR}—{LAST_YEAR} 年）")
     try:
         return dt.date(year, month, day)
     except ValueError:

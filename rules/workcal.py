@@ -27,6 +27,9 @@ from rules.categories import DOUBLE_PUBLICITY, normalize_category
 DOUBLE_PUBLICITY_WORKING_DAYS = 7
 
 
+MAX_SPAN_DAYS = 366 * 40
+
+
 @dataclass(frozen=True)
 class Deadline:
     due: date
@@ -95,6 +98,8 @@ class WorkCalendar:
 
         The start day is never counted, working day or not: a decision taken on a Saturday does not
         make the Saturday "day 0" (chinesecalendar's find_workday does, and comes out a day late)."""
+        if abs(n) > MAX_SPAN_DAYS:
+            raise ValueError("工作日数过大，无法计算")
         step = timedelta(days=1 if n >= 0 else -1)
         remaining = abs(n)
         day = start
@@ -111,9 +116,15 @@ class WorkCalendar:
         return Deadline(day, provisional)
 
     def working_days_between(self, a: date, b: date) -> int:
-        """Working days after `a` up to and including `b`; negative when b is before a."""
+        """Working days after `a` up to and including `b`; negative when b is before a.
+
+        Raises ValueError for a span over `MAX_SPAN_DAYS`: the count walks day by day, and no
+        deadline or delay of this platform spans more (a record decided in 2004, the first year of
+        the State Council schedule, reported today is well within it)."""
         if b < a:
             return -self.working_days_between(b, a)
+        if (b - a).days > MAX_SPAN_DAYS:
+            raise ValueError("日期相差过远，无法计算工作日")
         return sum(1 for i in range(1, (b - a).days + 1) if self.is_workday(a + timedelta(days=i)))
 
     def last_workday_of_month(self, year: int, month: int) -> Deadline:

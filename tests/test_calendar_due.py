@@ -24,6 +24,25 @@ async def test_due_in_chat(harness) -> None:  # type: ignore[no-untyped-def]
     assert "2026-09-28 作出的行政处罚信息，应于 2026-10-13（星期二）前报送（决定之日起 7 个工作日内）" in (out[-1].text or "")
 
 
+async def test_due_far_dates_are_answered_at_once(harness) -> None:  # type: ignore[no-untyped-def]
+    """Years away from today used to walk day by day for 18 s while every other user waited."""
+    chat = await harness.chat("collector", dept="SCJGJ")
+    for asked, expected in [
+        ("/due 0001-01-01 行政许可", "年份超出范围"),
+        ("/due 3000-01-01 行政许可", "年份超出范围"),
+        ("/due 2099-01-01 行政处罚", "超出可查询范围"),
+        ("/due 1950-01-01", "超出可查询范围"),
+        ("/due 2027-02-30", "不是有效日期"),
+    ]:
+        out = await harness.say(chat, asked)
+        assert expected in (out[-1].text or ""), asked
+
+
+def test_due_cli_far_date_is_refused_in_chinese() -> None:
+    done = creditbot("due", "1949-10-01", "--today", "2026-10-09")
+    assert done.returncode == 2 and "日期相差过远" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_due_cli() -> None:
     done = creditbot("due", "2026-10-03", "--category", "行政处罚", "--today", "2026-10-09")
     assert done.returncode == 0, done.stderr
