@@ -19,7 +19,11 @@ from db.models import Account, BindingCode, Department, Subject, utcnow
 from db.session import Database
 from rules.codes import clean_code
 from rules.roles import DEPARTMENT_ROLES, ROLE_LABELS, ROLES
+from services.attempts import BIND_POLICY, COOLING_DOWN, clear, ensure_not_locked, record_failure
 from services.errors import Refusal
+
+BIND_SCOPE = "bind:user"
+BAD_CODE = "bad_code"
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
 
@@ -94,30 +98,51 @@ async def create_invitation(
 async def redeem_invitation(
     db: Database, telegram_user_id: int, code: str, display_name: str | None = None, now: dt.datetime | None = None
 ) -> Account:
+    """`/bind CODE`: give the user the code's role, department and subject; the code is spent.
+
+    Raises Refusal for an unknown, used or expired code (each counts towards a cool-down of the
+    user: `BIND_POLICY` wrong codes in its window lock binding for its cool-down, so codes cannot be
+    guessed in bulk), while cooling down, and for a deactivated account."""
     now = now or utcnow()
-    async with db.transaction() as s:
-        invite = await s.scalar(select(BindingCode).where(BindingCode.code_hash == _hash(code)).with_for_update())
-        if invite is None:
-            raise Refusal("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。")
-        if invite.used_at is not None:
-            raise Refusal("该绑定码已被使用，每个绑定码只能使用一次。")
-        if invite.expires_at <= now:
-            raise Refusal("该绑定码已过期，请向管理员重新申请。")
-        account = await account_for_user(s, telegram_user_id, display_name)
-        if not account.active:
-            raise Refusal("您的账号已被停用，请联系系统管理员。")
-        account.role = invite.role
-        account.department_id = invite.department_id
-        if invite.subject_id is not None:
-            subject = await s.get(Subject, invite.subject_id)
-            subjects = await account.awaitable_attrs.subjects
-            if subject is not None and subject not in subjects:
-                subjects.append(subject)
-        invite.used_at = now
-        invite.used_by_account_id = account.id
-        await s.flush()
-        await s.refresh(account, ["department"])
-        return account
+    key = str(telegram_user_id)
+    try:
+        async with db.transaction() as s:
+            await ensure_not_locked(s, BIND_SCOPE, key, now)
+            account = await _redeem(s, telegram_user_id, code, display_name, now)
+            await clear(s, BIND_SCOPE, key)
+            return account
+    except Refusal as exc:
+        if exc.code == BAD_CODE and await record_failure(db, BIND_SCOPE, key, BIND_POLICY, now):
+            minutes = int(BIND_POLICY.cooldown.total_seconds() // 60)
+            raise Refusal(f"{exc.reason}\n错误次数过多，请 {minutes} 分钟后再试。", code=COOLING_DOWN) from None
+        raise
+
+
+async def _redeem(
+    s: AsyncSession, telegram_user_id: int, code: str, display_name: str | None, now: dt.datetime
+) -> Account:
+    invite = await s.scalar(select(BindingCode).where(BindingCode.code_hash == _hash(code)).with_for_update())
+    if invite is None:
+        raise Refusal("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。", code=BAD_CODE)
+    if invite.used_at is not None:
+        raise Refusal("该绑定码已被使用，每个绑定码只能使用一次。", code=BAD_CODE)
+    if invite.expires_at <= now:
+        raise Refusal("该绑定码已过期，请向管理员重新申请。", code=BAD_CODE)
+    account = await account_for_user(s, telegram_user_id, display_name)
+    if not account.active:
+        raise Refusal("您的账号已被停用，请联系系统管理员。")
+    account.role = invite.role
+    account.department_id = invite.department_id
+    if invite.subject_id is not None:
+        subject = await s.get(Subject, invite.subject_id)
+        subjects = await account.awaitable_attrs.subjects
+        if subject is not None and subject not in subjects:
+            subjects.append(subject)
+    invite.used_at = now
+    invite.used_by_account_id = account.id
+    await s.flush()
+    await s.refresh(account, ["department"])
+    return account
 
 
 async def unbind(db: Database, telegram_user_id: int) -> Account:

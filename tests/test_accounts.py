@@ -97,3 +97,35 @@ async def test_unbind_and_deactivate(db: Database) -> None:
         await redeem_invitation(db, 77, invitation.code, now=NOW)
     with pytest.raises(Refusal):
         await set_active(db, 78, False)
+
+
+async def test_guessing_codes_starts_a_cool_down_that_survives_a_restart(db: Database) -> None:
+    from services.attempts import BIND_POLICY
+
+    await seed(db)
+    good = await create_invitation(db, "official", dept_code="SCJGJ", now=NOW)
+    for i in range(BIND_POLICY.failures - 1):
+        with pytest.raises(Refusal, match="绑定码无效"):
+            await redeem_invitation(db, 5151, f"WRONG-{i:05d}", now=NOW)
+    with pytest.raises(Refusal, match="错误次数过多"):
+        await redeem_invitation(db, 5151, "WRONG-LAST0", now=NOW)
+    other_process = Database(db.url)  # the count lives in the database, not in this process
+    try:
+        with pytest.raises(Refusal, match="尝试次数过多"):  # even the right code waits
+            await redeem_invitation(other_process, 5151, good.code, now=NOW + dt.timedelta(minutes=5))
+    finally:
+        await other_process.dispose()
+    later = NOW + BIND_POLICY.cooldown + dt.timedelta(minutes=1)
+    assert (await redeem_invitation(db, 5151, good.code, now=later)).role == "official"
+    # Another user is not affected by this one's guesses.
+    with pytest.raises(Refusal, match="绑定码无效"):
+        await redeem_invitation(db, 5152, "WRONG-00000", now=NOW)
+
+
+async def test_failures_outside_the_window_do_not_add_up(db: Database) -> None:
+    from services.attempts import BIND_POLICY
+
+    await seed(db)
+    for i in range(BIND_POLICY.failures * 2):
+        with pytest.raises(Refusal, match="绑定码无效"):  # one a window apart: never a lock
+            await redeem_invitation(db, 5153, "WRONG-00000", now=NOW + i * (BIND_POLICY.window + dt.timedelta(seconds=1)))

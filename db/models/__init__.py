@@ -14,6 +14,7 @@ from db.models.archive import (
     Subject,
     SubjectAlias,
 )
+from db.models.attempts import AttemptLimit
 from db.models.base import Base, UTCDateTime, utcnow
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
 from db.models.declarations import Declaration, LinkAttempts
@@ -22,6 +23,7 @@ from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objecti
 __all__ = [
     "Account",
     "AccountSubject",
+    "AttemptLimit",
     "AuditEntry",
     "Base",
     "BindingCode",
