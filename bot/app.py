@@ -9,6 +9,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.guards import install_guards
 from bot.jobs import schedule_jobs
 from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
@@ -114,6 +115,7 @@ def build_application(settings: Settings, transport: BaseRequest | None = None, 
         )
     app = ApplicationBuilder().bot(bot).post_init(start_services).post_shutdown(stop_services).build()
     app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
+    install_guards(app, settings.limits.messages_per_minute)
     register_handlers(app)
     app.add_error_handler(on_error)
     return app

@@ -42,11 +42,10 @@ class ConsoleChat:
         self.transport = transport
         self.user = User(id=user_id, first_name=first_name, is_bot=False, language_code="zh-hans")
         self.chat = Chat(id=user_id, type=Chat.PRIVATE, first_name=first_name)
-        # Ids keep growing across restarts (they start from the clock, in milliseconds), as Telegram's
-        # do: flows that drop a redelivered update by its id must not take a new one for an old one.
-        start = time.time_ns() // 1_000_000
-        self._update_ids = itertools.count(start)
-        self._message_ids = itertools.count(start)
+        # Update ids keep growing across restarts (they start from the clock, in milliseconds), as
+        # Telegram's do: flows that drop a redelivered update by its id must not take a new one for an
+        # old one. Message ids come from the transport: one sequence per chat, the bot's and the user's.
+        self._update_ids = itertools.count(time.time_ns() // 1_000_000)
 
     async def _deliver(self, update: Update) -> None:
         # Round-trip through JSON: the Application sees what a webhook would hand it.
@@ -56,7 +55,7 @@ class ConsoleChat:
 
     def _message(self, **fields: Any) -> Message:
         return Message(
-            message_id=next(self._message_ids),
+            message_id=self.transport.next_message_id(),
             date=dt.datetime.now(dt.UTC),
             chat=self.chat,
             from_user=self.user,

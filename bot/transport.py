@@ -218,6 +218,10 @@ class InProcessBotAPI(BaseRequest):
             "file_size": len(content),
         }
 
+    def next_message_id(self) -> int:
+        """Message ids of a chat form one growing sequence, the user's messages and the bot's alike."""
+        return next(self._message_ids)
+
     def latest_with_buttons(self, chat_id: int) -> dict[str, Any] | None:
         for (chat, _mid), message in sorted(self.messages.items(), key=lambda kv: kv[0][1], reverse=True):
             if chat == chat_id and message.get("reply_markup"):
@@ -236,7 +240,7 @@ class InProcessBotAPI(BaseRequest):
             listener(out)
 
     def _new_message(self, chat_id: int, extra: dict[str, Any]) -> dict[str, Any]:
-        message_id = next(self._message_ids)
+        message_id = self.next_message_id()
         message = {
             "message_id": message_id,
             "date": int(time.time()),

@@ -74,6 +74,13 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Per-user flood limit of the chat: messages and button presses in any 60 seconds."""
+
+    messages_per_minute: int = 30
+
+
+@dataclass(frozen=True)
 class LifecycleSettings:
     # Working days a subject has to object to a prior notice, and a department to answer an objection.
     objection_period_working_days: int = 5
@@ -92,6 +99,7 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -169,6 +177,8 @@ def _validate(s: Settings) -> None:
             dt.time.fromisoformat(t)
         except ValueError:
             raise ConfigError("reminders.times", f"含有无效时间：{t}") from None
+    if s.limits.messages_per_minute < 1:
+        raise ConfigError("limits.messages_per_minute", "应为正整数")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

@@ -23,7 +23,7 @@ from db import migrate
 from db.models import Base
 from db.session import Database
 from services.accounts import ensure_local_account
-from services.settings import DatabaseSettings, Settings
+from services.settings import DatabaseSettings, LimitSettings, Settings
 
 PG_ADMIN_DSN = os.environ.get("CREDITBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -116,14 +116,31 @@ class BotHarness:
         await refresh_index(self.app.bot_data["services"])  # type: ignore[attr-defined]
 
 
-def settings_for(database: Database) -> Settings:
-    return Settings(database=DatabaseSettings(url=database.url))
+# Whole conversations are driven faster than a person types; the flood limit itself is tested with
+# its default in tests/test_guards.py.
+TEST_LIMITS = LimitSettings(messages_per_minute=100_000)
+
+
+def settings_for(database: Database, limits: LimitSettings = TEST_LIMITS) -> Settings:
+    return Settings(database=DatabaseSettings(url=database.url), limits=limits)
+
+
+async def _harness(database: Database, settings: Settings) -> AsyncIterator[BotHarness]:
+    transport = InProcessBotAPI()
+    app = bot_app.build_application(settings, transport, db=database)
+    async with app:
+        await bot_app.start_services(app)
+        yield BotHarness(app, transport, database)
 
 
 @pytest.fixture
 async def harness(db: Database) -> AsyncIterator[BotHarness]:
-    transport = InProcessBotAPI()
-    app = bot_app.build_application(settings_for(db), transport, db=db)
-    async with app:
-        await bot_app.start_services(app)
-        yield BotHarness(app, transport, db)
+    async for h in _harness(db, settings_for(db)):
+        yield h
+
+
+@pytest.fixture
+async def harness_default_limits(db: Database) -> AsyncIterator[BotHarness]:
+    """The bot exactly as configured by default, flood limit included."""
+    async for h in _harness(db, settings_for(db, LimitSettings())):
+        yield h

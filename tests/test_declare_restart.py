@@ -4,7 +4,6 @@ Application on the same database continues), the same update delivered twice, an
 from __future__ import annotations
 
 import asyncio
-import itertools
 from pathlib import Path
 
 from bot.console import ConsoleChat
@@ -56,7 +55,7 @@ async def test_a_restart_mid_way_continues_where_the_user_was(harness: BotHarnes
         try:
             third = continue_chat(again, app2, transport2)
             transport2.messages.update(transport.messages)  # the chat history is Telegram's, not ours
-            transport2._message_ids = itertools.count(10_000)  # and its message ids keep counting up
+            transport2._message_ids = transport._message_ids  # and its message ids keep counting up
             assert "授权书" in texts(await third.handle_line("#1"))  # 我承诺
             done = texts(await third.handle_line("#1"))
             assert "受理编号" in done

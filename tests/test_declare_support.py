@@ -79,8 +79,8 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
 
 def continue_chat(old: ConsoleChat, app: Application, transport: InProcessBotAPI) -> ConsoleChat:
     """The same Telegram chat seen by another Application: message ids keep counting up, as in Telegram."""
+    transport._message_ids = old.transport._message_ids
     chat = ConsoleChat(app, transport, old.user.id)
-    chat._message_ids = old._message_ids
     chat._update_ids = itertools.count(next(old._update_ids) + 1000)
     return chat
 
