@@ -31,7 +31,7 @@ from telegram.ext import (
 )
 
 from handlers.common import Buttons, reply, services
-from handlers.listing import tell
+from handlers.notify import tell
 from rules import declarations as rules
 from services import declarations as uc
 from services.errors import Refusal

@@ -1,20 +1,15 @@
 """/propose: an official of the listing department proposes a 严重失信主体名单 entry; the platform
 issues the numbered prior notice (事前告知书) to the subject's bound accounts. /listings: the
 department's listings still in their notice period.
-
-Also home of the small pieces the other lifecycle conversations share (finding a subject from
-typed text, sending a PDF, telling a list of chats).
+The daily job that lets listings take effect stays here until it moves to the channel layer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
-from dataclasses import dataclass
 
-from telegram import InputFile, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -26,8 +21,9 @@ from telegram.ext import (
 )
 
 from documents.pdf import render_notice
-from handlers.common import Buttons, caller, reply, services
-from nlp.codes_in_text import find_codes
+from handlers.common import Buttons, caller, doc_prefix, reply, services
+from handlers.notify import send_pdf, tell
+from handlers.subject_input import find_subject
 from rules import lifecycle
 from services.errors import Refusal
 from services.expiry import mark_expired
@@ -35,7 +31,6 @@ from services.listings import (
     activate_due_listings,
     department_listings,
     propose_listing,
-    region_abbr,
 )
 from services.runtime import SERVICES_KEY
 from services.subjects import subject_briefs
@@ -45,71 +40,6 @@ log = logging.getLogger(__name__)
 SUBJECT, BASIS, REASONS, MEASURES, PERIOD, CONFIRM = range(6)
 TIMEOUT_SECONDS = 30 * 60
 KEY = "propose"
-
-
-# -- shared by the lifecycle conversations ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Found:
-    subject_id: int | None
-    message: str | None = None
-    candidates: tuple[tuple[int, str], ...] = ()
-
-
-async def find_subject(context: ContextTypes.DEFAULT_TYPE, text: str) -> Found:
-    """A subject from a typed USCC or name: only a valid code or a clear name picks one by itself."""
-    svc = services(context)
-    assert svc.index is not None
-    uscc, _ids, rest = find_codes(text)
-    for mention in uscc:
-        if not mention.valid:
-            return Found(None, f"统一社会信用代码有误：{mention.error}。请核对后重新输入。")
-        entry = svc.index.by_uscc(mention.value)
-        if entry is None:
-            return Found(None, f"档案中没有统一社会信用代码为 {mention.value} 的主体。")
-        return Found(entry.subject_id)
-    name = rest.strip()
-    if not name:
-        return Found(None, "请输入主体名称或统一社会信用代码。")
-    result = svc.index.resolve(name)
-    if result.status == "clear":
-        return Found(result.candidates[0].subject_id)
-    if not result.candidates:
-        return Found(None, f"没有找到与“{name}”相符的主体，请核对名称或输入统一社会信用代码。")
-    briefs = await subject_briefs(svc.db, [c.subject_id for c in result.candidates])
-    options = tuple(
-        (c.subject_id, " · ".join(p for p in (b.name, b.division, b.uscc) if p)[:60])
-        for c in result.candidates
-        if (b := briefs.get(c.subject_id)) is not None
-    )
-    return Found(None, f"找到多个与“{name}”相近的主体，请选择：", options)
-
-
-async def send_pdf(context: ContextTypes.DEFAULT_TYPE, chat_id: int, pdf: bytes, file_name: str, caption: str) -> bool:
-    """Send a document; a chat that blocked the bot must not break the use case that already ran."""
-    try:
-        await context.bot.send_document(chat_id, InputFile(io.BytesIO(pdf), filename=file_name), caption=caption)
-    except TelegramError as exc:
-        log.warning("could not deliver %s: %s", file_name, type(exc).__name__)
-        return False
-    return True
-
-
-async def tell(context: ContextTypes.DEFAULT_TYPE, chats: tuple[int, ...] | list[int], text: str) -> int:
-    """Message each chat; returns how many were reached."""
-    reached = 0
-    for chat_id in chats:
-        try:
-            await context.bot.send_message(chat_id, text)
-            reached += 1
-        except TelegramError as exc:
-            log.warning("could not notify a chat: %s", type(exc).__name__)
-    return reached
-
-
-def doc_prefix(context: ContextTypes.DEFAULT_TYPE) -> str:
-    return region_abbr(services(context).settings.region.division_code)
 
 
 # -- /propose -----------------------------------------------------------------------------------

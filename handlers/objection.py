@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from handlers.common import Buttons, caller, reply, resend_attachments, services
-from handlers.listing import tell
+from handlers.notify import tell
 from rules import lifecycle
 from services.errors import Refusal
 from services.objections import (

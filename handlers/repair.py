@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from handlers.common import Buttons, caller, reply, services
-from handlers.listing import tell
+from handlers.notify import tell
 from handlers.objection import attachment_of
 from rules import lifecycle
 from services.errors import Refusal

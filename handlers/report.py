@@ -7,8 +7,9 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from documents.pdf import render_report
-from handlers.common import Buttons, caller, reply, services
-from handlers.listing import doc_prefix, find_subject, send_pdf
+from handlers.common import Buttons, caller, doc_prefix, reply, services
+from handlers.notify import send_pdf
+from handlers.subject_input import find_subject
 from rules.roles import Viewer
 from services.report import issue_report
 from services.subjects import subject_briefs

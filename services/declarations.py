@@ -40,7 +40,8 @@ from rules.publication import add_months, edition_for
 from rules.roles import Viewer
 from services.accounts import account_for_user
 from services.errors import Refusal
-from services.listings import department_chats, next_number, region_abbr, subject_chats
+from services.numbering import next_number, region_abbr
+from services.recipients import department_chats, subject_chats
 
 SEEN_KEEP = 30
 Apply = Callable[[AsyncSession, "Declaration", Account], Awaitable["str | Outcome | None"]]

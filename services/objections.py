@@ -22,7 +22,8 @@ from rules.publication import publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
-from services.listings import activate, department_chats, subject_chats
+from services.listings import activate
+from services.recipients import department_chats, subject_chats
 
 ATTACHMENT_LIMIT = 10
 

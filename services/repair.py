@@ -21,8 +21,8 @@ from db.session import Database
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal
-from services.listings import department_chats, subject_chats
 from services.objections import Attachment, record_label
+from services.recipients import department_chats, subject_chats
 
 REPAIRABLE_STATUSES = frozenset({"active", "objected", "expired"})
 

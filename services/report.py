@@ -17,8 +17,8 @@ from db.session import Database
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal
-from services.listings import next_number
 from services.lookup import SubjectCard, load_card
+from services.numbering import next_number
 
 REPORT_KIND = "报"
 

@@ -15,7 +15,7 @@ from db.session import Database
 from rules.roles import Viewer
 from services import declarations as uc
 from services.errors import Refusal
-from services.listings import next_number
+from services.numbering import next_number
 from tests.test_declare_support import company
 from tests.test_lifecycle_support import dept_id
 
