@@ -16,7 +16,7 @@ from telegram.ext import (
 from handlers.common import Buttons, caller, reply, services
 from rules.measures import MATTERS
 from rules.roles import Viewer
-from services.checks import FEEDBACK, raise_check, record_feedback
+from services.checks import FEEDBACK, CheckAnswer, raise_check, record_feedback
 
 NOTE = 1
 NOTE_TIMEOUT_SECONDS = 15 * 60
@@ -41,12 +41,9 @@ async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await reply(update, "请选择您正在办理的事项：", matter_buttons(int(cq.data.split(":")[1])))
 
 
-async def answer_matter(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, matter: str
-) -> None:
-    svc = services(context)
-    answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
-    lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[matter]}"]
+def check_answer(answer: CheckAnswer) -> tuple[str, Buttons]:
+    """The measures that apply to the matter, with the feedback buttons."""
+    lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[answer.matter]}"]
     if answer.measures:
         lines.append("应采取的联合惩戒措施：")
         lines += [f"{i}. {m.text}\n   依据：{m.reason}" for i, m in enumerate(answer.measures, 1)]
@@ -54,7 +51,15 @@ async def answer_matter(
         lines.append("未发现需要对该事项采取的联合惩戒措施，可按正常程序办理。")
     lines.append("\n办理后请反馈结果：")
     buttons: Buttons = [[(label, f"fb:{answer.check_id}:{key}") for key, label in FEEDBACK.items()]]
-    await reply(update, "\n".join(lines), buttons)
+    return "\n".join(lines), buttons
+
+
+async def answer_matter(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, matter: str
+) -> None:
+    svc = services(context)
+    answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
+    await reply(update, *check_answer(answer))
 
 
 async def on_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

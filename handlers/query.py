@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from handlers.check import check_answer
 from handlers.common import Buttons, caller, reply, services
 from handlers.render import card_text
 from nlp.intent import Query, parse
@@ -18,6 +19,7 @@ from rules.categories import normalize_category
 from rules.masking import mask_person_name
 from rules.measures import MATTERS
 from rules.roles import Viewer, sees_name_masked
+from services.checks import CheckAnswer, view_and_check
 from services.lookup import view_subject
 from services.subjects import find_by_id_number, subject_briefs
 
@@ -40,9 +42,16 @@ async def show_card(
     note: str | None = None,
     matter: str | None = None,
 ) -> None:
+    """The subject's card; with a `matter` an official also gets the 逢办必查 answer, looked up in
+    the same transaction (one action, one audit entry)."""
     svc = services(context)
-    reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
-    card = await view_subject(svc.db, subject_id, viewer, svc.today(), reason=reason)
+    answer: CheckAnswer | None = None
+    if matter in MATTERS and viewer.is_staff:
+        both = await view_and_check(svc.db, viewer, subject_id, matter, svc.today())
+        card, answer = both.card, both.check
+    else:
+        reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
+        card = await view_subject(svc.db, subject_id, viewer, svc.today(), reason=reason)
     if card is None:
         await reply(update, "该主体已不在档案中。")
         return
@@ -55,10 +64,8 @@ async def show_card(
     if viewer.is_staff:
         buttons.append([("逢办必查：选择办理事项", f"c:{subject_id}")])
     await reply(update, text, buttons)
-    if matter and viewer.is_staff:
-        from handlers.check import answer_matter
-
-        await answer_matter(update, context, viewer, subject_id, matter)
+    if answer is not None:
+        await reply(update, *check_answer(answer))
 
 
 async def offer_candidates(
