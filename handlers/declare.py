@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -30,6 +31,19 @@ from telegram.ext import (
     filters,
 )
 
+from db.session import Database
+from handlers.buttons import (
+    DECLARE_AUTHORISE,
+    DECLARE_BACK,
+    DECLARE_CATEGORY,
+    DECLARE_COMMIT,
+    DECLARE_CONFIRM,
+    DECLARE_FILES_DONE,
+    DECLARE_PATTERN,
+    DECLARE_SKIP,
+    DECLARE_SUBJECT,
+    UNKNOWN_BUTTON,
+)
 from handlers.common import Buttons, reply, services
 from handlers.notify import tell
 from rules import declarations as rules
@@ -144,10 +158,10 @@ class _Resumable(filters.UpdateFilter):
 
 def prompt(draft: uc.Draft, lim: rules.DeclarationSettings) -> tuple[str, Buttons]:
     """The question of the step the draft is at, with its buttons."""
-    back: list[tuple[str, str]] = [("返回", "dc:back")]
+    back: list[tuple[str, str]] = [("返回", DECLARE_BACK.pack())]
     step = draft.step
     if step == "subject":
-        return "请选择申报主体：", [[(name[:60], f"dc:s:{sid}")] for sid, name in draft.subject_choices]
+        return "请选择申报主体：", [[(name[:60], DECLARE_SUBJECT.pack(sid))] for sid, name in draft.subject_choices]
     if step == "link_code":
         left = f"（还可尝试 {draft.link_tries_left} 次）" if draft.link_tries_left is not None else ""
         return (
@@ -162,7 +176,7 @@ def prompt(draft: uc.Draft, lim: rules.DeclarationSettings) -> tuple[str, Button
     head = f"申报主体：{draft.subject_name}\n" if draft.subject_name else ""
     if step == "category":
         cats = list(rules.CATEGORIES.values())
-        buttons: Buttons = [[(c.label, f"dc:c:{c.key}") for c in cats[i : i + 3]] for i in range(0, len(cats), 3)]
+        buttons: Buttons = [[(c.label, DECLARE_CATEGORY.pack(c.key)) for c in cats[i : i + 3]] for i in range(0, len(cats), 3)]
         return head + "请选择申报类别：", [*buttons, back]
     cat = rules.CATEGORIES.get(draft.category or "")
     if step.startswith("field:") and cat is not None:
@@ -173,7 +187,7 @@ def prompt(draft: uc.Draft, lim: rules.DeclarationSettings) -> tuple[str, Button
         hint = f"\n{f.hint}" if f.hint else ""
         now = draft.values.get(f.key)
         had = f"\n（已填：{now}，重新输入即修改）" if now else ""
-        row = [("跳过", "dc:skip")] if not f.required else []
+        row = [("跳过", DECLARE_SKIP.pack())] if not f.required else []
         return (
             f"【{cat.label}】第 {n}/{len(cat.fields)} 项：请输入{f.label}{optional}{kind}。{hint}{had}\n发送“返回”回到上一步，/cancel 取消。",
             [[*row, *back]],
@@ -183,24 +197,24 @@ def prompt(draft: uc.Draft, lim: rules.DeclarationSettings) -> tuple[str, Button
         return (
             f"请发送证明材料（证书、合同、凭证等）：文件或照片，PDF、JPG、PNG 格式，单个不超过 {lim.max_file_mb} MB，"
             f"最多 {lim.max_files} 个。\n已收到 {len(draft.attachments)} 个：{got}",
-            [[("材料已发送完毕", "dc:done"), *back]],
+            [[("材料已发送完毕", DECLARE_FILES_DONE.pack()), *back]],
         )
     if step == "confirm" and cat is not None:
         lines = ["请核对申报内容：", f"申报主体：{draft.subject_name}", f"申报类别：{cat.label}"]
         lines += rules.summary_lines(cat, draft.values)
         lines.append(f"证明材料：{len(draft.attachments)} 个（" + "、".join(a.get("name") or "照片" for a in draft.attachments) + "）")
-        return "\n".join(lines), [[("确认无误", "dc:ok"), ("返回修改", "dc:back")]]
+        return "\n".join(lines), [[("确认无误", DECLARE_CONFIRM.pack()), ("返回修改", DECLARE_BACK.pack())]]
     if step == "commit":
         return (
             f"请阅读并作出信用承诺（承诺书版本 {rules.COMMITMENT_VERSION}）：\n\n{rules.COMMITMENT_TEXT}\n\n"
             f"同意请点击“{rules.COMMITMENT_WORD}”或回复“{rules.COMMITMENT_WORD}”；不同意则申报终止、不会提交。",
-            [[(rules.COMMITMENT_WORD, "dc:commit:yes"), ("不承诺", "dc:commit:no")], back],
+            [[(rules.COMMITMENT_WORD, DECLARE_COMMIT.pack("yes")), ("不承诺", DECLARE_COMMIT.pack("no"))], back],
         )
     if step == "authorise":
         return (
             f"最后一步，信息归集共享授权（版本 {rules.AUTHORISATION_VERSION}）：\n\n{rules.AUTHORISATION_TEXT}\n\n"
             f"同意请点击“同意授权”或回复“{rules.AUTHORISE_WORD}”；不同意则申报终止、不会提交。",
-            [[("同意授权", "dc:auth:yes"), ("不同意", "dc:auth:no")], back],
+            [[("同意授权", DECLARE_AUTHORISE.pack("yes")), ("不同意", DECLARE_AUTHORISE.pack("no"))], back],
         )
     return "请按提示继续，或发送 /cancel 取消。", []
 
@@ -278,29 +292,31 @@ async def again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await show(update, context, outcome, "您正在申报中：")
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+def _step_of(data: str | None) -> Callable[[Database, uc.Ctx], Awaitable[uc.Outcome]] | None:
+    """The use-case step a declaration button stands for, or None for data this bot never sends."""
+    if (v := DECLARE_SUBJECT.unpack(data)) is not None:
+        return lambda db, ctx: uc.pick_subject(db, ctx, v[0])
+    if (v := DECLARE_CATEGORY.unpack(data)) is not None:
+        return lambda db, ctx: uc.pick_category(db, ctx, v[0])
+    if (v := DECLARE_COMMIT.unpack(data)) is not None:
+        return lambda db, ctx: uc.commit(db, ctx, v[0] == "yes")
+    if (v := DECLARE_AUTHORISE.unpack(data)) is not None:
+        return lambda db, ctx: uc.authorise(db, ctx, v[0] == "yes")
+    if DECLARE_SKIP.unpack(data) is not None:
+        return lambda db, ctx: uc.answer_field(db, ctx, rules.SKIP_WORD)
+    plain = {DECLARE_BACK: uc.go_back, DECLARE_FILES_DONE: uc.attachments_done, DECLARE_CONFIRM: uc.confirm}
+    return next((step for spec, step in plain.items() if spec.unpack(data) is not None), None)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
     cq = update.callback_query
-    assert cq is not None and cq.data is not None
+    assert cq is not None
     await cq.answer()
-    db, ctx = services(context).db, ctx_of(update, context)
-    parts = cq.data.split(":")
-    action = parts[1]
-    if action == "s":
-        outcome = await uc.pick_subject(db, ctx, int(parts[2]))
-    elif action == "c":
-        outcome = await uc.pick_category(db, ctx, parts[2])
-    elif action == "skip":
-        outcome = await uc.answer_field(db, ctx, rules.SKIP_WORD)
-    elif action == "back":
-        outcome = await uc.go_back(db, ctx)
-    elif action == "done":
-        outcome = await uc.attachments_done(db, ctx)
-    elif action == "ok":
-        outcome = await uc.confirm(db, ctx)
-    elif action == "commit":
-        outcome = await uc.commit(db, ctx, parts[2] == "yes")
-    else:
-        outcome = await uc.authorise(db, ctx, parts[2] == "yes")
+    step = _step_of(cq.data)
+    if step is None:
+        await reply(update, UNKNOWN_BUTTON)
+        return None
+    outcome = await step(services(context).db, ctx_of(update, context))
     return await show(update, context, outcome)
 
 
@@ -394,7 +410,7 @@ def register(app: Application) -> None:
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND & ~filters.TEXT & ~FILES & filters.ChatType.PRIVATE
     steps = [
-        CallbackQueryHandler(on_button, pattern=r"^dc:"),
+        CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN),
         MessageHandler(text, on_text),
         MessageHandler(FILES, on_file),
         MessageHandler(other, on_other),
@@ -408,7 +424,7 @@ def register(app: Application) -> None:
                 CommandHandler("cancel", cancel, filters=resumable),
                 # After a restart: a button of the old conversation, or any answer of a user whose
                 # draft is open, continues it.
-                CallbackQueryHandler(on_button, pattern=r"^dc:"),
+                CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN),
                 MessageHandler(resumable & text, on_text),
                 MessageHandler(resumable & FILES, on_file),
             ],

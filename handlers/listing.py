@@ -21,6 +21,13 @@ from telegram.ext import (
 )
 
 from documents.pdf import render_notice
+from handlers.buttons import (
+    PROPOSE_CONFIRM,
+    PROPOSE_DEFAULT_PERIOD,
+    PROPOSE_STANDARD_MEASURES,
+    PROPOSE_SUBJECT,
+    pressed,
+)
 from handlers.common import Buttons, caller, doc_prefix, reply, services
 from handlers.notify import send_pdf, tell
 from handlers.subject_input import find_subject
@@ -67,7 +74,7 @@ async def _subject_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text
     found = await find_subject(context, text)
     if found.subject_id is not None:
         return await _subject_chosen(update, context, found.subject_id)
-    buttons: Buttons = [[(label, f"lp:s:{sid}")] for sid, label in found.candidates]
+    buttons: Buttons = [[(label, PROPOSE_SUBJECT.pack(sid))] for sid, label in found.candidates]
     await reply(update, found.message or "请重新输入。", buttons)
     return SUBJECT
 
@@ -78,10 +85,10 @@ async def on_subject(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def on_subject_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    return await _subject_chosen(update, context, int(cq.data.split(":")[2]))
+    values = await pressed(update, PROPOSE_SUBJECT)
+    if values is None:
+        return SUBJECT
+    return await _subject_chosen(update, context, values[0])
 
 
 async def _subject_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, subject_id: int) -> int:
@@ -119,15 +126,14 @@ async def on_reasons(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await reply(
         update,
         f"惩戒措施：可采用标准联合惩戒措施：\n{standard}\n\n或直接输入本案的措施（每行一条）。",
-        [[("采用标准惩戒措施", "lp:std")]],
+        [[("采用标准惩戒措施", PROPOSE_STANDARD_MEASURES.pack())]],
     )
     return MEASURES
 
 
 async def on_measures_standard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None
-    await cq.answer()
+    if await pressed(update, PROPOSE_STANDARD_MEASURES) is None:
+        return MEASURES
     _data(context)["measures"] = None
     return await _ask_period(update, context)
 
@@ -150,14 +156,13 @@ def period_days(context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def _ask_period(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     days = period_days(context)
-    await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", "lp:d")]])
+    await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", PROPOSE_DEFAULT_PERIOD.pack())]])
     return PERIOD
 
 
 async def on_period_default(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None
-    await cq.answer()
+    if await pressed(update, PROPOSE_DEFAULT_PERIOD) is None:
+        return PERIOD
     _data(context)["days"] = period_days(context)
     return await _confirm(update, context)
 
@@ -185,17 +190,17 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         + ("（节假日安排未公布，按推算）" if deadline.provisional else "")
         + "\n确认后将生成编号的事前告知书并送达该主体绑定的账号。"
     )
-    await reply(update, text, [[("确认发出", "lp:ok"), ("取消", "lp:no")]])
+    await reply(update, text, [[("确认发出", PROPOSE_CONFIRM.pack("ok")), ("取消", PROPOSE_CONFIRM.pack("no"))]])
     return CONFIRM
 
 
 async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
+    values = await pressed(update, PROPOSE_CONFIRM)
+    if values is None:
+        return CONFIRM
     assert context.user_data is not None
     data = context.user_data.pop(KEY, {})
-    if cq.data == "lp:no" or not data:
+    if values[0] == "no" or not data:
         await reply(update, "已取消，未发出事前告知书。")
         return ConversationHandler.END
     svc = services(context)
@@ -301,15 +306,15 @@ def register(app: Application) -> None:
         ConversationHandler(
             entry_points=[CommandHandler("propose", start)],
             states={
-                SUBJECT: [MessageHandler(text, on_subject), CallbackQueryHandler(on_subject_pick, pattern=r"^lp:s:\d+$")],
+                SUBJECT: [MessageHandler(text, on_subject), CallbackQueryHandler(on_subject_pick, pattern=PROPOSE_SUBJECT.pattern)],
                 BASIS: [MessageHandler(text, on_basis)],
                 REASONS: [MessageHandler(text, on_reasons)],
                 MEASURES: [
-                    CallbackQueryHandler(on_measures_standard, pattern=r"^lp:std$"),
+                    CallbackQueryHandler(on_measures_standard, pattern=PROPOSE_STANDARD_MEASURES.pattern),
                     MessageHandler(text, on_measures_text),
                 ],
-                PERIOD: [CallbackQueryHandler(on_period_default, pattern=r"^lp:d$"), MessageHandler(text, on_period_text)],
-                CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^lp:(ok|no)$")],
+                PERIOD: [CallbackQueryHandler(on_period_default, pattern=PROPOSE_DEFAULT_PERIOD.pattern), MessageHandler(text, on_period_text)],
+                CONFIRM: [CallbackQueryHandler(on_confirm, pattern=PROPOSE_CONFIRM.pattern)],
             },
             fallbacks=[CommandHandler("cancel", cancel)],
             conversation_timeout=TIMEOUT_SECONDS,

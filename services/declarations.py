@@ -44,6 +44,7 @@ from services.numbering import next_number, region_abbr
 from services.recipients import department_chats, subject_chats
 
 SEEN_KEEP = 30
+REASON_REQUIRED = "reason_required"  # Refusal code: the decision lacks its reason; ask for it again
 Apply = Callable[[AsyncSession, "Declaration", Account], Awaitable["str | Outcome | None"]]
 SEQUENCE_KIND = "declaration"
 COMMITMENT_SOURCE = "self-declaration"
@@ -845,7 +846,7 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
     since it vouched for a declaration that never counted."""
     reason = " ".join((reason or "").split())
     if not reason:
-        raise Refusal("请填写核验意见或理由。")
+        raise Refusal("请填写核验意见或理由。", code=REASON_REQUIRED)
     if viewer.role != "official" or viewer.department_id is None:
         raise Refusal("自主申报核验仅限负责部门的办事人员。")
     async with db.transaction() as s:
