@@ -170,6 +170,8 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 # -- the department's side (handlers/review.py runs it) ------------------------------------------
 
 NOT_OURS = "该异议不存在、已处理，或不属于本部门。"
+# The Chinese name of each correctable field (the first name rules.lifecycle accepts for it).
+FIELD_NAMES = {key: name for name, key in reversed(lifecycle.CORRECTABLE.items())}
 
 
 async def _queue(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> tuple[str, Buttons]:
@@ -233,7 +235,9 @@ async def _decide(svc: Services, viewer: Viewer, objection_id: int, decision: st
     label = lifecycle.OBJECTION_DECISIONS[decided.decision]
     extra = "；拟列入事项异议期已满，已依法列入严重失信主体名单" if decided.listing_effective else ""
     corrected = (
-        "\n更正内容：" + "；".join(f"{k}：{v}" for k, v in decided.corrections.items()) if decided.corrections else ""
+        "\n更正内容：" + "；".join(f"{FIELD_NAMES.get(k, k)}：{v}" for k, v in decided.corrections.items())
+        if decided.corrections
+        else ""
     )
     return Decided(
         answer=f"异议 {decided.objection_id} 已处理：{label}{extra}。已通知该主体。",
