@@ -341,10 +341,6 @@ def _link_answer(ctx: Ctx, text: str) -> Apply:
     return apply
 
 
-async def link_answer(db: Database, ctx: Ctx, text: str) -> Outcome:
-    return await _step(db, ctx, _link_answer(ctx, text))
-
-
 async def _prove(s: AsyncSession, draft: Declaration, account: Account, ctx: Ctx, link: dict[str, Any]) -> str | Outcome | None:
     if link.get("person"):
         subject = await s.scalar(select(Subject).where(Subject.id_hash == link.get("id_hash")))

@@ -20,7 +20,9 @@ from rules import declarations as declaration_rules
 from rules import visibility
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.masking import mask_address, mask_person_name
-from rules.measures import Listing
+from rules.measures import (
+    Listing as ListingFact,  # rules.measures names it Listing; the ORM has a Listing too
+)
 from rules.roles import NATURAL_PERSON, Viewer, sees_name_masked
 
 
@@ -65,7 +67,7 @@ class SubjectCard:
     status: str
     flags: tuple[str, ...]
     records: tuple[RecordView, ...]
-    listings: tuple[Listing, ...] = field(default=())
+    listings: tuple[ListingFact, ...] = field(default=())
     declarations: tuple[DeclarationView, ...] = field(default=())
 
     @property
@@ -154,7 +156,7 @@ async def load_card(
         for r in shown
     )
     listings = tuple(
-        Listing(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
+        ListingFact(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
         for r in shown
         if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
     )
