@@ -15,14 +15,15 @@ from handlers.common import Buttons, services
 from handlers.review import Decided, Files, ReviewFlow
 from rules import declarations as rules
 from rules.roles import Viewer
-from services import declarations as uc
+from services.declarations.items import DeclarationItem
+from services.declarations.verification import REASON_REQUIRED, decide, open_for_official, pending_for
 from services.runtime import Services
 
 ACTIONS = {"approve": "核验通过", "reject": "驳回", "revoke": "撤销（申报不实）"}
 RECEIPT = re.compile(r"\S+申〔\d{4}〕\d+号")
 
 
-def detail_text(item: uc.DeclarationItem) -> str:
+def detail_text(item: DeclarationItem) -> str:
     cat = rules.CATEGORIES.get(item.category or "")
     lines = [
         f"自主申报 {item.receipt_no}（{rules.STATUS_LABELS.get(item.status, item.status)}）",
@@ -47,8 +48,8 @@ async def _queue(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> tuple[st
     wanted = " ".join(context.args or [])
     if wanted:
         m = RECEIPT.search(wanted)
-        return _detail(await uc.open_for_official(svc.db, viewer, receipt=m.group(0) if m else wanted))
-    items = await uc.pending_for(svc.db, viewer)
+        return _detail(await open_for_official(svc.db, viewer, receipt=m.group(0) if m else wanted))
+    items = await pending_for(svc.db, viewer)
     if not items:
         return "本部门暂无待核验的自主申报。查看已核验的申报请发送 /verify 受理编号。", []
     lines = [f"本部门待核验自主申报 {len(items)} 件："]
@@ -59,7 +60,7 @@ async def _queue(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> tuple[st
     return "\n".join(lines), buttons
 
 
-def _detail(item: uc.DeclarationItem) -> tuple[str, Buttons]:
+def _detail(item: DeclarationItem) -> tuple[str, Buttons]:
     buttons: Buttons = []
     if item.attachments:
         buttons.append([("查看证明材料", VERIFY_FILES.pack(item.id))])
@@ -71,12 +72,12 @@ def _detail(item: uc.DeclarationItem) -> tuple[str, Buttons]:
 
 
 async def _show(svc: Services, viewer: Viewer, declaration_id: int) -> tuple[str, Buttons]:
-    return _detail(await uc.open_for_official(svc.db, viewer, declaration_id))
+    return _detail(await open_for_official(svc.db, viewer, declaration_id))
 
 
 async def _files(svc: Services, viewer: Viewer, declaration_id: int) -> Files:
     """The proof, re-sent by Telegram file id with its file names: the bot never keeps a copy."""
-    return Files((await uc.open_for_official(svc.db, viewer, declaration_id)).attachments, with_names=True)
+    return Files((await open_for_official(svc.db, viewer, declaration_id)).attachments, with_names=True)
 
 
 def _ask(action: str) -> str:
@@ -92,7 +93,7 @@ OUTCOMES = {
 
 
 async def _decide(svc: Services, viewer: Viewer, declaration_id: int, action: str, reason: str, _extra: object) -> Decided:
-    decided = await uc.decide(svc.db, viewer, declaration_id, action, reason, svc.today())
+    decided = await decide(svc.db, viewer, declaration_id, action, reason, svc.today())
     outcome = OUTCOMES[decided.status]
     return Decided(
         answer=f"申报 {decided.receipt_no} 已处理：{outcome}。已通知申报人。",
@@ -113,7 +114,7 @@ REVIEW = ReviewFlow(
     show=_show,
     files_button=VERIFY_FILES,
     files=_files,
-    ask_again_on=frozenset({uc.REASON_REQUIRED}),
+    ask_again_on=frozenset({REASON_REQUIRED}),
 )
 
 
