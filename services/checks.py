@@ -68,6 +68,9 @@ async def view_and_check(db: Database, viewer: Viewer, subject_id: int, matter: 
 
 
 async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback: str, note: str | None = None) -> Check:
+    """The official's report on check `check_id`: `feedback` a key of FEEDBACK, `note` free text for
+    "other". Returns the updated check. Raises Refusal: unknown feedback; a check not found or raised
+    by someone else; feedback already given."""
     if feedback not in FEEDBACK:
         raise Refusal("未知的反馈类型。")
     async with db.transaction() as s:
@@ -99,7 +102,8 @@ class CheckStats:
 
 
 async def check_stats(db: Database, open_limit: int = 10) -> CheckStats:
-    """Counts per department and matter, and the most recent checks still without feedback."""
+    """Counts per department and matter, and the `open_limit` most recent checks still without
+    feedback (for admins; the caller checks the role). Raises nothing."""
     async with db.transaction() as s:
         result = await s.execute(
             select(

@@ -105,7 +105,12 @@ async def propose_listing(
 
     `proposer` is the official in chat (its department lists); the command line passes `dept_code`
     instead. `render` turns the notice into PDF bytes, which are kept with their hash: the notice
-    is evidence that the subject was told, so the exact bytes sent must be producible later."""
+    is evidence that the subject was told, so the exact bytes sent must be producible later.
+    `objection_days` is in working days (1-30, counted on `calendar` from `today`); `measures`
+    defaults to the standard measures for the subject's kind; `prefix` opens the notice number.
+    Returns the notice, its PDF bytes and SHA-256, and the subject's chats to deliver it to.
+    Raises Refusal: basis or reasons empty; period out of range; the proposer not an official with a
+    department, or an unknown `dept_code`; the subject gone; a listing already in progress."""
     basis, reasons = basis.strip(), reasons.strip()
     if not basis or not reasons:
         raise Refusal("列入依据和列入事由都必须填写。")
@@ -205,8 +210,9 @@ class ActivatedListing:
 
 
 async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> ActivatedListing:
-    """The listing takes effect today: the record becomes an active blacklist entry whose
-    publication period counts from today under the edition in force today."""
+    """The listing takes effect `today`, inside the caller's transaction: the record becomes an active
+    blacklist entry whose publication period counts from today under the edition in force today; one
+    audit entry (role system). Returns what to tell the subject's chats."""
     record = await s.get(CreditRecord, listing.record_id)
     subject = await s.get(Subject, listing.subject_id)
     assert record is not None and subject is not None
@@ -236,9 +242,10 @@ async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> Activat
 
 
 async def activate_due_listings(db: Database, today: dt.date) -> list[ActivatedListing]:
-    """Daily: every proposed listing whose objection period ended before today, with no objection
-    pending, takes effect. Idempotent, and safe with several processes (rows are claimed with
-    SKIP LOCKED on PostgreSQL; SQLite has one writer at a time)."""
+    """Daily: every proposed listing whose objection period ended before `today`, with no objection
+    pending, takes effect; returns them (with the chats to tell). Idempotent, and safe with several
+    processes (rows are claimed with SKIP LOCKED on PostgreSQL; SQLite has one writer at a time).
+    Raises nothing."""
     pending = exists().where(Objection.record_id == Listing.record_id, Objection.status == "pending")
     async with db.transaction() as s:
         rows = (
@@ -263,7 +270,8 @@ class ListingSummary:
 
 
 async def department_listings(db: Database, department_id: int, limit: int = 20) -> list[ListingSummary]:
-    """A department's proposed listings, newest first (what its officials follow up)."""
+    """A department's proposed listings still in their notice period, newest first, at most `limit`
+    (what its officials follow up with /listings). Raises nothing; the caller checks the role."""
     pending = exists().where(Objection.record_id == Listing.record_id, Objection.status == "pending")
     async with db.transaction() as s:
         rows = await s.execute(
@@ -277,7 +285,10 @@ async def department_listings(db: Database, department_id: int, limit: int = 20)
 
 
 async def subject_id_by_uscc(db: Database, uscc: str) -> int:
-    """For the command line, which names subjects by code only (no fuzzy guessing off-line)."""
+    """For the command line, which names subjects by code only (no fuzzy guessing off-line).
+
+    Returns the subject's id; look-alike characters (O for 0, I for 1 ...) are repaired first.
+    Raises Refusal for an invalid code or one not on file."""
     from rules.codes import validate_uscc
 
     check = validate_uscc(uscc, repair=True)

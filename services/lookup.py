@@ -76,6 +76,7 @@ class SubjectCard:
 
 
 async def division_names(session: AsyncSession) -> dict[str, str]:
+    """Division code -> name, for showing where a subject is registered."""
     rows = await session.execute(select(Division.code, Division.name))
     return {code: name for code, name in rows}
 
@@ -104,7 +105,9 @@ async def view_subject(
     reason: str = "查询",
     channel: str = "chat",
 ) -> SubjectCard | None:
-    """The subject's card as this viewer may see it; the look-up is written to the audit trail."""
+    """The subject's card as this viewer may see it (rules.visibility, rules.masking), as of `today`;
+    None when the subject is gone. The look-up is written to the audit trail with `reason` ("查询",
+    "逢办必查:<matter>", ...) and `channel`. Raises nothing."""
     async with db.transaction() as s:
         return await load_card(s, subject_id, viewer, today, reason, channel)
 
@@ -118,7 +121,8 @@ async def load_card(
     channel: str = "chat",
 ) -> SubjectCard | None:
     """`view_subject` inside the caller's transaction, for use cases that do more in the same unit of
-    work (a credit report numbers itself and logs the issue together with the look-up)."""
+    work (a credit report numbers itself and logs the issue; a check records itself): one action,
+    one audit entry."""
     subject = await s.get(Subject, subject_id)
     if subject is None:
         return None

@@ -120,10 +120,12 @@ async def lock_open(s: AsyncSession, account_id: int) -> Declaration | None:
 
 
 def already_seen(draft: Declaration, key: str | None) -> bool:
+    """True when the update `key` was already applied to this draft (a redelivery)."""
     return key is not None and key in (draft.seen or {}).get("keys", [])
 
 
 def remember(draft: Declaration, key: str | None) -> None:
+    """Keep `key` among the draft's last SEEN_KEEP update keys."""
     if key is None:
         return
     keys = [k for k in (draft.seen or {}).get("keys", []) if k != key][-(SEEN_KEEP - 1) :]
@@ -138,11 +140,13 @@ def set_data(draft: Declaration, **data: Any) -> None:
 
 
 def close(draft: Declaration, status: str) -> None:
+    """End the draft with `status` (pending, cancelled, expired): it is no longer the open one."""
     draft.status = status
     draft.open_key = None
 
 
 async def view(s: AsyncSession, draft: Declaration, account: Account | None = None, tries_left: int | None = None) -> Draft:
+    """The draft as the conversation needs it; `tries_left` is shown while the link is being proved."""
     subject = await s.get(Subject, draft.subject_id) if draft.subject_id else None
     choices: tuple[tuple[int, str], ...] = ()
     if draft.step == "subject":
@@ -162,14 +166,17 @@ async def view(s: AsyncSession, draft: Declaration, account: Account | None = No
 
 
 async def account_of(s: AsyncSession, ctx: Ctx) -> Account:
+    """The acting account, created as `public` on first contact."""
     return await account_for_user(s, ctx.telegram_user_id, ctx.display_name)
 
 
 def bound(account: Account, subjects: list[Subject]) -> list[Subject]:
+    """The subjects an active account acts for, by id; none for an inactive account."""
     return sorted(subjects, key=lambda x: x.id) if account.active else []
 
 
 async def locked_until(s: AsyncSession, account_id: int, now: dt.datetime) -> dt.datetime | None:
+    """End of the account's cool-down after too many failed link proofs (aware, UTC), or None."""
     row = await s.get(LinkAttempts, account_id)
     if row is not None and row.locked_until is not None and row.locked_until > now:
         return row.locked_until
@@ -183,7 +190,10 @@ async def start(db: Database, ctx: Ctx) -> Outcome:
     """/declare: resume the open draft if there is one, else open a new one at the first step.
 
     An enterprise account with one bound subject goes straight to the category; with several it
-    picks; an account without one proves its link first (unless it is cooling down)."""
+    picks; an account without one proves its link first (unless it is cooling down: `ended`
+    "locked", `until` in UTC). Returns the Outcome, `note` "resumed" or "new".
+    Raises Refusal (code DRAFT_ELSEWHERE) when another process opened a draft for the account a
+    moment ago."""
     async with db.transaction() as s:
         account = await account_of(s, ctx)
         draft = await lock_open(s, account.id)
@@ -228,7 +238,10 @@ async def start(db: Database, ctx: Ctx) -> Outcome:
 
 
 async def current(db: Database, ctx: Ctx) -> Outcome:
-    """The open draft without answering anything (after a restart, or /declare mid-way)."""
+    """The open draft without answering anything (after a restart, or /declare mid-way).
+
+    Returns the Outcome (`ended` "none" without an open draft, "expired" for a stale one). Raises
+    nothing."""
     async def apply(s: AsyncSession, draft: Declaration, account: Account) -> str | None:
         return None
 
@@ -237,7 +250,9 @@ async def current(db: Database, ctx: Ctx) -> Outcome:
 
 async def run_step(db: Database, ctx: Ctx, apply: Apply) -> Outcome:
     """One step in one transaction: lock the draft, ignore a redelivered update, expire a stale
-    draft, apply the change, remember the update, push the expiry forward."""
+    draft, apply the change, remember the update, push the expiry forward
+    (`DeclarationSettings.timeout_seconds`). `apply` returns None (moved on), a Chinese reason or a
+    `Said` (stays, `Outcome.error`), or a finished Outcome."""
     async with db.transaction() as s:
         account = await account_of(s, ctx)
         draft = await lock_open(s, account.id)
@@ -265,7 +280,7 @@ async def run_step(db: Database, ctx: Ctx, apply: Apply) -> Outcome:
 
 
 async def cancel(db: Database, ctx: Ctx) -> bool:
-    """/cancel: the open draft ends with nothing submitted. True when there was one."""
+    """/cancel: the open draft ends with nothing submitted. Returns True when there was one; raises nothing."""
     async with db.transaction() as s:
         account = await account_of(s, ctx)
         draft = await lock_open(s, account.id)
@@ -277,7 +292,7 @@ async def cancel(db: Database, ctx: Ctx) -> bool:
 
 
 async def expire(db: Database, ctx: Ctx) -> bool:
-    """The conversation timed out: the open draft ends. True when there was one to end."""
+    """The conversation timed out: the open draft ends. Returns True when there was one to end; raises nothing."""
     async with db.transaction() as s:
         account = await account_of(s, ctx)
         draft = await lock_open(s, account.id)
@@ -296,7 +311,9 @@ class Recent:
 
 
 async def recent(db: Database, telegram_user_id: int, now: dt.datetime, window: dt.timedelta) -> Recent:
-    """Read-only: the user's open draft and the update keys of declarations touched recently."""
+    """Read-only: whether the user has an open draft, and the update keys of their declarations
+    touched within `window` before `now` (aware, UTC), for the in-memory duplicate filter. Raises
+    nothing."""
     async with db.transaction() as s:
         account_id = await s.scalar(select(Account.id).where(Account.telegram_user_id == telegram_user_id))
         if account_id is None:

@@ -33,6 +33,7 @@ class DeclarationItem:
 
 
 def item_of(d: Declaration, subject_name: str, dept: str | None) -> DeclarationItem:
+    """One declaration as lists show it (category label and headline from rules.declarations)."""
     cat = rules.CATEGORIES.get(d.category or "")
     values = dict((d.data or {}).get("values", {}))
     return DeclarationItem(
@@ -54,6 +55,7 @@ def item_of(d: Declaration, subject_name: str, dept: str | None) -> DeclarationI
 
 
 async def items_where(s: AsyncSession, *where: Any) -> list[DeclarationItem]:
+    """Declarations matching `where` with their subject and department names, newest first."""
     rows = (
         await s.execute(
             select(Declaration, Subject.name, Department.name)
@@ -67,7 +69,8 @@ async def items_where(s: AsyncSession, *where: Any) -> list[DeclarationItem]:
 
 
 async def my_declarations(db: Database, telegram_user_id: int) -> list[DeclarationItem]:
-    """Everything this account submitted, newest first, plus an open draft if there is one."""
+    """Everything the account of `telegram_user_id` submitted, newest first, plus an open draft if
+    there is one (`receipt_no` None). [] for an unknown user; raises nothing."""
     async with db.transaction() as s:
         account_id = await s.scalar(select(Account.id).where(Account.telegram_user_id == telegram_user_id))
         if account_id is None:

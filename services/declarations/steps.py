@@ -43,6 +43,10 @@ def _pick_subject(ctx: Ctx, subject_id: int) -> Apply:
 
 
 async def pick_subject(db: Database, ctx: Ctx, subject_id: int) -> Outcome:
+    """Step `subject`: declare for `subject_id`, one of the account's bound subjects.
+
+    Returns the Outcome (next: the category); a subject not bound to the account, or another step,
+    is answered in `Outcome.error`. Raises nothing."""
     return await run_step(db, ctx, _pick_subject(ctx, subject_id))
 
 
@@ -61,6 +65,11 @@ def _pick_category(ctx: Ctx, key: str) -> Apply:
 
 
 async def pick_category(db: Database, ctx: Ctx, key: str) -> Outcome:
+    """Step `category`: `key` is a key of rules.declarations.CATEGORIES; the first field comes next.
+
+    Changing the category clears the values already typed. Returns the Outcome; raises
+    rules.declarations.DeclarationError for a key that is not a category (buttons carry only real
+    ones: handlers.buttons.DECLARE_CATEGORY)."""
     return await run_step(db, ctx, _pick_category(ctx, key))
 
 
@@ -88,6 +97,9 @@ def _answer_field(ctx: Ctx, text: str) -> Apply:
 
 
 async def answer_field(db: Database, ctx: Ctx, text: str) -> Outcome:
+    """Step `field:<key>`: the typed value of the current field, checked by rules.declarations.validate
+    (dates as 2025-03-01 or 2025年3月1日, amounts in 万元); rules.declarations.SKIP_WORD skips an optional
+    field. A bad value stays on the step with its reason in `Outcome.error`. Raises nothing."""
     return await run_step(db, ctx, _answer_field(ctx, text))
 
 
@@ -126,6 +138,8 @@ def _go_back(ctx: Ctx) -> Apply:
 
 
 async def go_back(db: Database, ctx: Ctx) -> Outcome:
+    """“返回”: one step back, the answers already given kept. At the first step `Outcome.error` says so
+    with `hint` HINT_CANCEL (the channel adds how to give up). Raises nothing."""
     return await run_step(db, ctx, _go_back(ctx))
 
 
@@ -166,6 +180,9 @@ def _text(ctx: Ctx, text: str) -> Apply:
 
 
 async def answer_text(db: Database, ctx: Ctx, text: str) -> Outcome:
+    """Any typed text, read according to the step the draft is at (the row, not memory, knows):
+    the link's answers, a field, or the words for done / confirm / commit / authorise. Returns the
+    Outcome of the step it stands for; raises nothing."""
     return await run_step(db, ctx, _text(ctx, text))
 
 
@@ -182,7 +199,10 @@ class FileIn:
 
 
 async def attachment_allowed(db: Database, ctx: Ctx, file: FileIn) -> str | None:
-    """Refusal before downloading (wrong step, type, size, count), or None to go ahead."""
+    """Checks before downloading a file: wrong step, type, size (`file.size` in bytes) or count.
+
+    Returns the Chinese reason to refuse it, or None to go ahead (also when there is no open draft:
+    `add_attachment` says so). Raises nothing."""
     async with db.transaction() as s:
         account = await account_of(s, ctx)
         draft = await s.scalar(select(Declaration).where(Declaration.open_key == str(account.id)))
@@ -200,6 +220,11 @@ async def attachment_allowed(db: Database, ctx: Ctx, file: FileIn) -> str | None
 
 
 async def add_attachment(db: Database, ctx: Ctx, file: FileIn, content: bytes, sha256: str) -> Outcome:
+    """Step `attach`: keep a fetched file (`content`, its `sha256` hex digest) as proof.
+
+    The content's type is sniffed, not trusted from the name; size limits are
+    `DeclarationSettings.max_file_mb` (MB) and `max_files`; the same file twice is refused. Refusals are
+    in `Outcome.error`; raises nothing."""
     async def apply(s: AsyncSession, draft: Declaration, account: Account) -> str | None:
         if draft.step != "attach":
             return "现在还不需要附件。请先按提示完成当前步骤。"
@@ -236,6 +261,7 @@ def _attachments_done(ctx: Ctx) -> Apply:
 
 
 async def attachments_done(db: Database, ctx: Ctx) -> Outcome:
+    """Step `attach` ends: at least one file is required, then the summary to confirm. Raises nothing."""
     return await run_step(db, ctx, _attachments_done(ctx))
 
 
@@ -250,6 +276,7 @@ def _confirm(ctx: Ctx) -> Apply:
 
 
 async def confirm(db: Database, ctx: Ctx) -> Outcome:
+    """Step `confirm`: the summary is right; the credit commitment comes next. Raises nothing."""
     return await run_step(db, ctx, _confirm(ctx))
 
 
@@ -272,6 +299,9 @@ def _commit(ctx: Ctx, accept: bool) -> Apply:
 
 
 async def commit(db: Database, ctx: Ctx, accept: bool) -> Outcome:
+    """Step `commit`: the credit commitment. Accepted, its text and version are kept with the declaration
+    and the authorisation comes next; refused, the draft ends (`ended` "cancelled") and nothing is
+    submitted. Raises nothing."""
     return await run_step(db, ctx, _commit(ctx, accept))
 
 

@@ -37,6 +37,9 @@ def authorise_step(ctx: Ctx, accept: bool) -> Apply:
 
 
 async def authorise(db: Database, ctx: Ctx, accept: bool) -> Outcome:
+    """Step `authorise`: the authorisation to integrate and share. Accepted, the declaration is
+    submitted (`ended` "submitted", `submitted` has the receipt number and the verifying department's
+    chats); refused, the draft ends with nothing submitted. Raises nothing."""
     return await run_step(db, ctx, authorise_step(ctx, accept))
 
 

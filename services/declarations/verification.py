@@ -23,7 +23,9 @@ REASON_REQUIRED = "reason_required"  # Refusal code: the decision lacks its reas
 
 
 async def pending_for(db: Database, viewer: Viewer) -> list[DeclarationItem]:
-    """The verification queue of the viewer's department, oldest first."""
+    """The verification queue of the viewer's department, oldest first.
+
+    Raises Refusal unless the viewer is an official with a department."""
     if viewer.role != "official" or viewer.department_id is None:
         raise Refusal("自主申报核验仅限负责部门的办事人员。")
     async with db.transaction() as s:
@@ -32,7 +34,9 @@ async def pending_for(db: Database, viewer: Viewer) -> list[DeclarationItem]:
 
 
 async def open_for_official(db: Database, viewer: Viewer, declaration_id: int | None = None, receipt: str | None = None) -> DeclarationItem:
-    """One submitted declaration of the viewer's department, by id or by receipt number."""
+    """One submitted declaration of the viewer's department, by `declaration_id` or by `receipt`
+    (受理编号), whatever its status. Raises Refusal unless the viewer is an official with a department,
+    or when the declaration is not found in that department."""
     if viewer.role != "official" or viewer.department_id is None:
         raise Refusal("自主申报核验仅限负责部门的办事人员。")
     async with db.transaction() as s:
@@ -56,11 +60,15 @@ class Decided:
 
 
 async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str, reason: str, today: dt.date) -> Decided:
-    """approve / reject a pending declaration, or revoke a verified one found false.
+    """`action` approve / reject a pending declaration, or revoke a verified one found false, with
+    `reason` (whitespace collapsed); `today` dates the broken-commitment record.
 
     Revocation records the broken commitment (rules.declarations says how it is graded) and takes
     the original commitment record off the file; rejection takes the commitment record off too,
-    since it vouched for a declaration that never counted."""
+    since it vouched for a declaration that never counted. One audit entry. Returns `Decided` with
+    the chats to tell (the declarant's and the subject's bound accounts).
+    Raises Refusal: code REASON_REQUIRED without a reason; the viewer not an official of the
+    department; the declaration not found there; its status not allowing the action."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise Refusal("请填写核验意见或理由。", code=REASON_REQUIRED)
