@@ -39,6 +39,7 @@ COMMANDS = [
     BotCommand("objection", "提出异议"),
     BotCommand("repair", "申请信用修复"),
     BotCommand("propose", "拟列入严重失信主体名单（办事人员）"),
+    BotCommand("listings", "本部门拟列入事项（办事人员）"),
     BotCommand("objections", "异议处理（办事人员）"),
     BotCommand("repairs", "信用修复审核（办事人员）"),
     BotCommand("due", "计算报送期限"),

@@ -82,9 +82,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from services.listings import (
         activate_due_listings,
         propose_listing,
-        region_abbr,
         subject_id_by_uscc,
     )
+    from services.numbering import region_abbr
 
     try:
         settings = with_database(settings, getattr(args, "db", None))

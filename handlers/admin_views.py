@@ -16,6 +16,7 @@ import re
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from handlers.buttons import ADMIN_CHART, ADMIN_OVERDUE, family_pattern, pressed
 from handlers.common import Buttons, reply, services
 from rules.periods import period_of
 from services.collection.uploads import DeptRate, on_time_rates, overdue_overview
@@ -86,7 +87,7 @@ async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         svc.db, update.effective_user.id, today, svc.calendar, svc.settings.tz, svc.settings.region.division_code
     )
     last = period_of(today.replace(day=1) - dt.timedelta(days=1))
-    buttons: Buttons = [[("本月按时率图表", f"adm:chart:{period_of(today)}"), ("上月按时率图表", f"adm:chart:{last}")]]
+    buttons: Buttons = [[("本月按时率图表", ADMIN_CHART.pack(period_of(today))), ("上月按时率图表", ADMIN_CHART.pack(last))]]
     await reply(update, overdue_text(entries, today), buttons)
 
 
@@ -119,15 +120,16 @@ async def ontime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
-    parts = (query.data or "").split(":")
-    if parts[1] == "overdue":
+    if ADMIN_OVERDUE.unpack(query.data) is not None:
+        await query.answer()
         await overdue(update, context)
-    else:
-        await send_chart(update, context, parts[2])
+        return
+    values = await pressed(update, ADMIN_CHART)
+    if values is not None:
+        await send_chart(update, context, values[0])
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("overdue", overdue))
     app.add_handler(CommandHandler("ontime", ontime))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^adm:(overdue|chart:\d{4}-\d{2})$"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=family_pattern(ADMIN_OVERDUE, ADMIN_CHART)))

@@ -13,10 +13,11 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.buttons import CHECK_FEEDBACK, CHOOSE_MATTER, MATTER, pressed
 from handlers.common import Buttons, caller, reply, services
 from rules.measures import MATTERS
 from rules.roles import Viewer
-from services.checks import FEEDBACK, raise_check, record_feedback
+from services.checks import FEEDBACK, CheckAnswer, raise_check, record_feedback
 
 NOTE = 1
 NOTE_TIMEOUT_SECONDS = 15 * 60
@@ -25,20 +26,33 @@ NOTE_TIMEOUT_SECONDS = 15 * 60
 def matter_buttons(subject_id: int) -> Buttons:
     items = list(MATTERS.items())
     return [
-        [(label, f"mt:{subject_id}:{key}") for key, label in items[i : i + 2]]
+        [(label, MATTER.pack(subject_id, key)) for key, label in items[i : i + 2]]
         for i in range(0, len(items), 2)
     ]
 
 
 async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
+    values = await pressed(update, CHOOSE_MATTER)
+    if values is None:
+        return
     _account, viewer = await caller(update, context)
     if not viewer.is_staff:
         await reply(update, "逢办必查仅限办事人员使用。")
         return
-    await reply(update, "请选择您正在办理的事项：", matter_buttons(int(cq.data.split(":")[1])))
+    await reply(update, "请选择您正在办理的事项：", matter_buttons(values[0]))
+
+
+def check_answer(answer: CheckAnswer) -> tuple[str, Buttons]:
+    """The measures that apply to the matter, with the feedback buttons."""
+    lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[answer.matter]}"]
+    if answer.measures:
+        lines.append("应采取的联合惩戒措施：")
+        lines += [f"{i}. {m.text}\n   依据：{m.reason}" for i, m in enumerate(answer.measures, 1)]
+    else:
+        lines.append("未发现需要对该事项采取的联合惩戒措施，可按正常程序办理。")
+    lines.append("\n办理后请反馈结果：")
+    buttons: Buttons = [[(label, CHECK_FEEDBACK.pack(answer.check_id, key)) for key, label in FEEDBACK.items()]]
+    return "\n".join(lines), buttons
 
 
 async def answer_matter(
@@ -46,37 +60,29 @@ async def answer_matter(
 ) -> None:
     svc = services(context)
     answer = await raise_check(svc.db, viewer, subject_id, matter, svc.today())
-    lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[matter]}"]
-    if answer.measures:
-        lines.append("应采取的联合惩戒措施：")
-        lines += [f"{i}. {m.text}\n   依据：{m.reason}" for i, m in enumerate(answer.measures, 1)]
-    else:
-        lines.append("未发现需要对该事项采取的联合惩戒措施，可按正常程序办理。")
-    lines.append("\n办理后请反馈结果：")
-    buttons: Buttons = [[(label, f"fb:{answer.check_id}:{key}") for key, label in FEEDBACK.items()]]
-    await reply(update, "\n".join(lines), buttons)
+    await reply(update, *check_answer(answer))
 
 
 async def on_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    _tag, subject_id, matter = cq.data.split(":")
+    values = await pressed(update, MATTER)
+    if values is None:
+        return
+    subject_id, matter = values
     _account, viewer = await caller(update, context)
-    await answer_matter(update, context, viewer, int(subject_id), matter)
+    await answer_matter(update, context, viewer, subject_id, matter)
 
 
-async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    _tag, check_id, kind = cq.data.split(":")
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    values = await pressed(update, CHECK_FEEDBACK)
+    if values is None:
+        return None
+    check_id, kind = values
     if kind == "other":
         assert context.user_data is not None
-        context.user_data["feedback_check"] = int(check_id)
+        context.user_data["feedback_check"] = check_id
         await reply(update, "请简要说明办理情况（发送 /cancel 取消）：")
         return NOTE
-    await _save(update, context, int(check_id), kind, None)
+    await _save(update, context, check_id, kind, None)
     return ConversationHandler.END
 
 
@@ -109,10 +115,10 @@ async def on_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(on_choose_matter, pattern=r"^c:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_matter, pattern=r"^mt:\d+:\w+$"))
+    app.add_handler(CallbackQueryHandler(on_choose_matter, pattern=CHOOSE_MATTER.pattern))
+    app.add_handler(CallbackQueryHandler(on_matter, pattern=MATTER.pattern))
     conversation = ConversationHandler(
-        entry_points=[CallbackQueryHandler(on_feedback, pattern=r"^fb:\d+:\w+$")],
+        entry_points=[CallbackQueryHandler(on_feedback, pattern=CHECK_FEEDBACK.pattern)],
         states={
             NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_note)],
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],

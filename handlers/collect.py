@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.buttons import DUTY, UPLOAD, ZERO, pressed
 from handlers.common import Buttons, reply, services
 from rules.categories import CATEGORIES, normalize_category
 from services.collection.duties import admin_department, list_duties, set_duty
@@ -107,7 +108,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         text += f"\n其中最早的报送期限：{check.earliest_due:%Y-%m-%d}。"
     if check.status == "pending":
         text += "\n请核对后点击“确认导入”；确认前不会写入任何数据。"
-        buttons: Buttons = [[("确认导入", f"up:ok:{check.upload_id}"), ("取消", f"up:no:{check.upload_id}")]]
+        buttons: Buttons = [[("确认导入", UPLOAD.pack("ok", check.upload_id)), ("取消", UPLOAD.pack("no", check.upload_id))]]
         await reply(update, text, buttons)
         return
     await reply(update, text)
@@ -138,8 +139,10 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     assert query is not None and user is not None
     svc = services(context)
     assert svc.calendar is not None
-    _, action, upload_id = (query.data or "").split(":", 2)
-    await query.answer()
+    values = await pressed(update, UPLOAD)
+    if values is None:
+        return
+    action, upload_id = values
     if query.message is not None:
         with contextlib.suppress(TelegramError):  # the other press removed them already
             await query.edit_message_reply_markup(None)
@@ -171,7 +174,7 @@ async def zero_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not choices:
         await reply(update, "本部门按月报送的类别本期都已报送，无需确认“本期无新增”。")
         return
-    buttons: Buttons = [[(f"{g.category}（{g.period}）", f"zero:{g.category}")] for g in choices]
+    buttons: Buttons = [[(f"{g.category}（{g.period}）", ZERO.pack(g.category))] for g in choices]
     await reply(update, "请选择本期确实没有新增信息的类别（确认后计为已报送）：", buttons)
 
 
@@ -190,10 +193,9 @@ async def _declare(update: Update, context: ContextTypes.DEFAULT_TYPE, category:
 
 
 async def on_zero_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    await _declare(update, context, (query.data or "").split(":", 1)[1])
+    values = await pressed(update, ZERO)
+    if values is not None:
+        await _declare(update, context, values[0])
 
 
 # -- reporting duties (admins) -----------------------------------------------------------------------
@@ -209,9 +211,9 @@ async def _render_duties(update: Update, context: ContextTypes.DEFAULT_TYPE, dep
     lines = [note] if note else []
     lines.append(f"{name}（{dept_code}）的报送职责：")
     lines += [f"· {d.category}（{'7 个工作日内' if d.category in ('行政许可', '行政处罚') else '按月'}）" for d in duties] or ["（暂无）"]
-    buttons: Buttons = [[(f"移除 {c}", f"duty:rm:{dept_code}:{c}")] for c in active]
+    buttons: Buttons = [[(f"移除 {c}", DUTY.pack("rm", dept_code, c))] for c in active]
     missing = [c for c in CATEGORIES if c not in active]
-    buttons += [[(f"添加 {c}", f"duty:add:{dept_code}:{c}") for c in missing[i : i + 2]] for i in range(0, len(missing), 2)]
+    buttons += [[(f"添加 {c}", DUTY.pack("add", dept_code, c)) for c in missing[i : i + 2]] for i in range(0, len(missing), 2)]
     await reply(update, "\n".join(lines), buttons)
 
 
@@ -242,18 +244,18 @@ async def duties(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_duty_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    _, action, code, category = (query.data or "").split(":", 3)
+    values = await pressed(update, DUTY)
+    if values is None:
+        return
+    action, code, category = values
     await _change_duty(update, context, code, category, action == "add")
 
 
 def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))
-    app.add_handler(CallbackQueryHandler(on_upload_button, pattern=r"^up:(ok|no):[0-9a-f]{32}$", block=False))
+    app.add_handler(CallbackQueryHandler(on_upload_button, pattern=UPLOAD.pattern, block=False))
     app.add_handler(CommandHandler("zero", zero))
-    app.add_handler(CallbackQueryHandler(on_zero_button, pattern=r"^zero:"))
+    app.add_handler(CallbackQueryHandler(on_zero_button, pattern=ZERO.pattern))
     app.add_handler(CommandHandler("duties", duties))
-    app.add_handler(CallbackQueryHandler(on_duty_button, pattern=r"^duty:(add|rm):"))
+    app.add_handler(CallbackQueryHandler(on_duty_button, pattern=DUTY.pattern))
 

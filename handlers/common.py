@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 from db.models import Account
 from rules.roles import Viewer
 from services.accounts import account_for_user
+from services.numbering import region_abbr
 from services.runtime import SERVICES_KEY, Services
 
 Buttons = list[list[tuple[str, str]]]
@@ -19,6 +20,11 @@ Buttons = list[list[tuple[str, str]]]
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
+
+
+def doc_prefix(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The region's abbreviation that opens every document number this bot issues (安 for 安康市)."""
+    return region_abbr(services(context).settings.region.division_code)
 
 
 async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Account, Viewer]:

@@ -1,7 +1,7 @@
 """/declare (or “我要申报”): self-declaration with a credit commitment. /mydeclarations: its status.
 
 The conversation has a single PTB state: where the user really is lives in the draft row
-(services.declarations), written in the same transaction as each answer. So a restart loses nothing: the
+(services.declarations.drafts), written in the same transaction as each answer. So a restart loses nothing: the
 first message after it finds the open draft (entry points below) and carries on; and an update
 delivered twice is recognised by its key and ignored, both here (a cheap in-memory check in handler
 group -1, filled from the database on a user's first update) and inside the step's transaction.
@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -30,10 +31,25 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import Buttons, reply, services
-from handlers.listing import tell
+from db.session import Database
+from handlers.buttons import (
+    DECLARE_AUTHORISE,
+    DECLARE_BACK,
+    DECLARE_CATEGORY,
+    DECLARE_COMMIT,
+    DECLARE_CONFIRM,
+    DECLARE_FILES_DONE,
+    DECLARE_PATTERN,
+    DECLARE_SKIP,
+    DECLARE_SUBJECT,
+    UNKNOWN_BUTTON,
+)
+from handlers.common import reply, services
+from handlers.declare_words import ELSEWHERE, ENDED, ENTERPRISE_HOWTO, prompt, said
+from handlers.notify import tell
 from rules import declarations as rules
-from services import declarations as uc
+from services.declarations import drafts, steps, submit
+from services.declarations.items import my_declarations
 from services.errors import Refusal
 from services.runtime import SERVICES_KEY, Services
 
@@ -43,13 +59,6 @@ ACTIVE = 1
 INTENT = r"^\s*(我要|我想)?(自主)?申报\s*$|^\s*我要(做)?信用承诺\s*$"
 RECENT_KEY = "declare_recent"
 FILES = filters.Document.ALL | filters.PHOTO
-ENDED = {
-    "cancelled": "申报已终止，未提交任何内容。如需重新申报，请发送 /declare。",
-    "expired": "申报因长时间未操作已超时作废，未提交任何内容。如需申报，请重新发送 /declare。",
-    "none": "您当前没有进行中的申报。如需申报，请发送 /declare。",
-}
-
-
 def limits(svc: Services) -> rules.DeclarationSettings:
     """The `declarations` section of the settings."""
     return svc.settings.declarations
@@ -66,11 +75,11 @@ def update_key(update: Update) -> str | None:
     return None
 
 
-def ctx_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> uc.Ctx:
+def ctx_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> drafts.Ctx:
     svc = services(context)
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    return uc.Ctx(
+    return drafts.Ctx(
         telegram_user_id=user.id,
         chat_id=chat.id,
         key=update_key(update),
@@ -100,7 +109,7 @@ def _note(context: ContextTypes.DEFAULT_TYPE, update: Update, open_draft: bool) 
     user = update.effective_user
     if user is None:
         return
-    entry = _recent(services(context)).setdefault(user.id, Recent(False, deque(maxlen=uc.SEEN_KEEP)))
+    entry = _recent(services(context)).setdefault(user.id, Recent(False, deque(maxlen=drafts.SEEN_KEEP)))
     entry.open_draft = open_draft
     key = update_key(update)
     if key and key not in entry.keys:
@@ -116,8 +125,8 @@ async def probe(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     recent = _recent(svc)
     uid = update.effective_user.id
     if uid not in recent:
-        found = await uc.recent(svc.db, uid, dt.datetime.now(dt.UTC), dt.timedelta(seconds=limits(svc).timeout_seconds * 2))
-        recent[uid] = Recent(found.open_draft, deque(found.keys, maxlen=uc.SEEN_KEEP))
+        found = await drafts.recent(svc.db, uid, dt.datetime.now(dt.UTC), dt.timedelta(seconds=limits(svc).timeout_seconds * 2))
+        recent[uid] = Recent(found.open_draft, deque(found.keys, maxlen=drafts.SEEN_KEEP))
     key = update_key(update)
     if key is not None and key in recent[uid].keys:
         if update.callback_query is not None:
@@ -139,73 +148,7 @@ class _Resumable(filters.UpdateFilter):
         return bool(entry and entry.open_draft)
 
 
-# -- prompts ------------------------------------------------------------------------------------------
-
-
-def prompt(draft: uc.Draft, lim: rules.DeclarationSettings) -> tuple[str, Buttons]:
-    """The question of the step the draft is at, with its buttons."""
-    back: list[tuple[str, str]] = [("返回", "dc:back")]
-    step = draft.step
-    if step == "subject":
-        return "请选择申报主体：", [[(name[:60], f"dc:s:{sid}")] for sid, name in draft.subject_choices]
-    if step == "link_code":
-        left = f"（还可尝试 {draft.link_tries_left} 次）" if draft.link_tries_left is not None else ""
-        return (
-            "您的账号尚未绑定信用主体。为主体申报前，须先核验您与该主体的关系" + left + "。\n"
-            "请输入主体的统一社会信用代码；自然人请输入本人身份证号。",
-            [],
-        )
-    if step == "link_name":
-        return "请输入法定代表人（负责人）姓名；自然人请输入本人姓名：", [back]
-    if step == "link_date":
-        return "请输入该主体的成立日期（营业执照所载，例如 2015-03-01）：", [back]
-    head = f"申报主体：{draft.subject_name}\n" if draft.subject_name else ""
-    if step == "category":
-        cats = list(rules.CATEGORIES.values())
-        buttons: Buttons = [[(c.label, f"dc:c:{c.key}") for c in cats[i : i + 3]] for i in range(0, len(cats), 3)]
-        return head + "请选择申报类别：", [*buttons, back]
-    cat = rules.CATEGORIES.get(draft.category or "")
-    if step.startswith("field:") and cat is not None:
-        f = rules.field_of(cat, step.split(":", 1)[1])
-        n = [x.key for x in cat.fields].index(f.key) + 1
-        optional = "（选填，可发送“跳过”）" if not f.required else ""
-        kind = {"date": "，格式如 2025-03-01 或 2025年3月1日", "amount": "，单位：万元"}.get(f.kind, "")
-        hint = f"\n{f.hint}" if f.hint else ""
-        now = draft.values.get(f.key)
-        had = f"\n（已填：{now}，重新输入即修改）" if now else ""
-        row = [("跳过", "dc:skip")] if not f.required else []
-        return (
-            f"【{cat.label}】第 {n}/{len(cat.fields)} 项：请输入{f.label}{optional}{kind}。{hint}{had}\n发送“返回”回到上一步，/cancel 取消。",
-            [[*row, *back]],
-        )
-    if step == "attach":
-        got = "、".join(a.get("name") or "照片" for a in draft.attachments) or "暂无"
-        return (
-            f"请发送证明材料（证书、合同、凭证等）：文件或照片，PDF、JPG、PNG 格式，单个不超过 {lim.max_file_mb} MB，"
-            f"最多 {lim.max_files} 个。\n已收到 {len(draft.attachments)} 个：{got}",
-            [[("材料已发送完毕", "dc:done"), *back]],
-        )
-    if step == "confirm" and cat is not None:
-        lines = ["请核对申报内容：", f"申报主体：{draft.subject_name}", f"申报类别：{cat.label}"]
-        lines += rules.summary_lines(cat, draft.values)
-        lines.append(f"证明材料：{len(draft.attachments)} 个（" + "、".join(a.get("name") or "照片" for a in draft.attachments) + "）")
-        return "\n".join(lines), [[("确认无误", "dc:ok"), ("返回修改", "dc:back")]]
-    if step == "commit":
-        return (
-            f"请阅读并作出信用承诺（承诺书版本 {rules.COMMITMENT_VERSION}）：\n\n{rules.COMMITMENT_TEXT}\n\n"
-            f"同意请点击“{rules.COMMITMENT_WORD}”或回复“{rules.COMMITMENT_WORD}”；不同意则申报终止、不会提交。",
-            [[(rules.COMMITMENT_WORD, "dc:commit:yes"), ("不承诺", "dc:commit:no")], back],
-        )
-    if step == "authorise":
-        return (
-            f"最后一步，信息归集共享授权（版本 {rules.AUTHORISATION_VERSION}）：\n\n{rules.AUTHORISATION_TEXT}\n\n"
-            f"同意请点击“同意授权”或回复“{rules.AUTHORISE_WORD}”；不同意则申报终止、不会提交。",
-            [[("同意授权", "dc:auth:yes"), ("不同意", "dc:auth:no")], back],
-        )
-    return "请按提示继续，或发送 /cancel 取消。", []
-
-
-async def show(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: uc.Outcome, intro: str = "") -> int:
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: drafts.Outcome, intro: str = "") -> int:
     """Answer a step: nothing for a duplicate, the end of the conversation, or the next question."""
     if outcome.duplicate:
         return ACTIVE
@@ -216,12 +159,12 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: uc.O
         return ConversationHandler.END
     _note(context, update, True)
     text, buttons = prompt(outcome.draft, limits(svc))
-    parts = [p for p in (intro, outcome.error, text) if p]
+    parts = [p for p in (intro, said(outcome), text) if p]
     await reply(update, "\n\n".join(parts), buttons)
     return ACTIVE
 
 
-async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: uc.Outcome) -> None:
+async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: drafts.Outcome) -> None:
     svc = services(context)
     if outcome.ended == "submitted" and outcome.submitted is not None:
         sub = outcome.submitted
@@ -241,11 +184,11 @@ async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: uc
         until = outcome.until.astimezone(svc.settings.tz)
         await reply(
             update,
-            f"核验未通过的次数过多，请于 {until:%Y-%m-%d %H:%M} 后再试。\n{uc.ENTERPRISE_HOWTO}",
+            f"核验未通过的次数过多，请于 {until:%Y-%m-%d %H:%M} 后再试。\n{ENTERPRISE_HOWTO}",
         )
         return
     if outcome.ended == "refused":
-        await reply(update, outcome.error or ENDED["cancelled"])
+        await reply(update, said(outcome) or ENDED["cancelled"])
         return
     if outcome.ended == "cancelled" and outcome.error is None:
         await reply(update, "您未作出信用承诺或未同意授权，" + ENDED["cancelled"])
@@ -259,9 +202,9 @@ async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: uc
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     svc = services(context)
     try:
-        outcome = await uc.start(svc.db, ctx_of(update, context))
+        outcome = await drafts.start(svc.db, ctx_of(update, context))
     except Refusal as exc:
-        await reply(update, str(exc))
+        await reply(update, ELSEWHERE if exc.code == drafts.DRAFT_ELSEWHERE else exc.reason)
         return ConversationHandler.END
     if outcome.note == "resumed":
         return await show(update, context, outcome, "您有一份未完成的申报，已为您恢复到上次的步骤（发送 /cancel 可放弃）。")
@@ -274,53 +217,55 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/declare while declaring: say where the user is."""
-    outcome = await uc.current(services(context).db, ctx_of(update, context))
+    outcome = await drafts.current(services(context).db, ctx_of(update, context))
     return await show(update, context, outcome, "您正在申报中：")
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+def _step_of(data: str | None) -> Callable[[Database, drafts.Ctx], Awaitable[drafts.Outcome]] | None:
+    """The use-case step a declaration button stands for, or None for data this bot never sends."""
+    if (v := DECLARE_SUBJECT.unpack(data)) is not None:
+        return lambda db, ctx: steps.pick_subject(db, ctx, v[0])
+    if (v := DECLARE_CATEGORY.unpack(data)) is not None:
+        return lambda db, ctx: steps.pick_category(db, ctx, v[0])
+    if (v := DECLARE_COMMIT.unpack(data)) is not None:
+        return lambda db, ctx: steps.commit(db, ctx, v[0] == "yes")
+    if (v := DECLARE_AUTHORISE.unpack(data)) is not None:
+        return lambda db, ctx: submit.authorise(db, ctx, v[0] == "yes")
+    if DECLARE_SKIP.unpack(data) is not None:
+        return lambda db, ctx: steps.answer_field(db, ctx, rules.SKIP_WORD)
+    plain = {DECLARE_BACK: steps.go_back, DECLARE_FILES_DONE: steps.attachments_done, DECLARE_CONFIRM: steps.confirm}
+    return next((step for spec, step in plain.items() if spec.unpack(data) is not None), None)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
     cq = update.callback_query
-    assert cq is not None and cq.data is not None
+    assert cq is not None
     await cq.answer()
-    db, ctx = services(context).db, ctx_of(update, context)
-    parts = cq.data.split(":")
-    action = parts[1]
-    if action == "s":
-        outcome = await uc.pick_subject(db, ctx, int(parts[2]))
-    elif action == "c":
-        outcome = await uc.pick_category(db, ctx, parts[2])
-    elif action == "skip":
-        outcome = await uc.answer_field(db, ctx, rules.SKIP_WORD)
-    elif action == "back":
-        outcome = await uc.go_back(db, ctx)
-    elif action == "done":
-        outcome = await uc.attachments_done(db, ctx)
-    elif action == "ok":
-        outcome = await uc.confirm(db, ctx)
-    elif action == "commit":
-        outcome = await uc.commit(db, ctx, parts[2] == "yes")
-    else:
-        outcome = await uc.authorise(db, ctx, parts[2] == "yes")
+    step = _step_of(cq.data)
+    if step is None:
+        await reply(update, UNKNOWN_BUTTON)
+        return None
+    outcome = await step(services(context).db, ctx_of(update, context))
     return await show(update, context, outcome)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     message = update.effective_message
     assert message is not None
-    outcome = await uc.answer_text(services(context).db, ctx_of(update, context), message.text or "")
+    outcome = await steps.answer_text(services(context).db, ctx_of(update, context), message.text or "")
     return await show(update, context, outcome)
 
 
-def file_in(update: Update) -> uc.FileIn | None:
+def file_in(update: Update) -> steps.FileIn | None:
     message = update.effective_message
     if message is None:
         return None
     if message.document is not None:
         d = message.document
-        return uc.FileIn(d.file_id, d.file_unique_id, "document", d.file_name, d.mime_type, d.file_size)
+        return steps.FileIn(d.file_id, d.file_unique_id, "document", d.file_name, d.mime_type, d.file_size)
     if message.photo:
         p = message.photo[-1]  # the largest size Telegram made
-        return uc.FileIn(p.file_id, p.file_unique_id, "photo", None, "image/jpeg", p.file_size)
+        return steps.FileIn(p.file_id, p.file_unique_id, "photo", None, "image/jpeg", p.file_size)
     return None
 
 
@@ -331,7 +276,7 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     ctx = ctx_of(update, context)
     found = file_in(update)
     assert found is not None
-    refusal = await uc.attachment_allowed(svc.db, ctx, found)
+    refusal = await steps.attachment_allowed(svc.db, ctx, found)
     if refusal is not None:
         await reply(update, refusal)
         return ACTIVE
@@ -341,7 +286,7 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         log.warning("could not fetch a declaration attachment: %s", type(exc).__name__)
         await reply(update, "文件未能接收，请重新发送。")
         return ACTIVE
-    outcome = await uc.add_attachment(svc.db, ctx, found, content, hashlib.sha256(content).hexdigest())
+    outcome = await steps.add_attachment(svc.db, ctx, found, content, hashlib.sha256(content).hexdigest())
     if outcome.draft is not None and outcome.error is None:
         outcome = dataclasses.replace(outcome, error=f"已收到第 {len(outcome.draft.attachments)} 个附件。")
     return await show(update, context, outcome)
@@ -349,12 +294,12 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Stickers, voice, video and the like: refused politely, the question asked again."""
-    outcome = await uc.current(services(context).db, ctx_of(update, context))
+    outcome = await drafts.current(services(context).db, ctx_of(update, context))
     return await show(update, context, dataclasses.replace(outcome, error="无法识别该消息。证明材料" + rules.REFUSED_TYPE))
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    had = await uc.cancel(services(context).db, ctx_of(update, context))
+    had = await drafts.cancel(services(context).db, ctx_of(update, context))
     _note(context, update, False)
     await reply(update, "已取消申报，未提交任何内容。" if had else "已取消。")
     return ConversationHandler.END
@@ -364,14 +309,14 @@ async def on_timeout(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     """PTB's timer (in memory; the draft's own expiry covers restarts): end the draft and say so."""
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    if await uc.expire(services(context).db, ctx_of(update, context)):
+    if await drafts.expire(services(context).db, ctx_of(update, context)):
         _note(context, update, False)
         await context.bot.send_message(update.effective_chat.id, ENDED["expired"])
 
 
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_user is not None
-    items = await uc.my_declarations(services(context).db, update.effective_user.id)
+    items = await my_declarations(services(context).db, update.effective_user.id)
     if not items:
         await reply(update, "您还没有提交过自主申报。发送 /declare 开始申报。")
         return
@@ -393,8 +338,8 @@ def register(app: Application) -> None:
     resumable = _Resumable(app)
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND & ~filters.TEXT & ~FILES & filters.ChatType.PRIVATE
-    steps = [
-        CallbackQueryHandler(on_button, pattern=r"^dc:"),
+    step_handlers = [
+        CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN),
         MessageHandler(text, on_text),
         MessageHandler(FILES, on_file),
         MessageHandler(other, on_other),
@@ -408,12 +353,12 @@ def register(app: Application) -> None:
                 CommandHandler("cancel", cancel, filters=resumable),
                 # After a restart: a button of the old conversation, or any answer of a user whose
                 # draft is open, continues it.
-                CallbackQueryHandler(on_button, pattern=r"^dc:"),
+                CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN),
                 MessageHandler(resumable & text, on_text),
                 MessageHandler(resumable & FILES, on_file),
             ],
             states={
-                ACTIVE: [CommandHandler("declare", again), *steps],
+                ACTIVE: [CommandHandler("declare", again), *step_handlers],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
             },
             fallbacks=[CommandHandler("cancel", cancel)],

@@ -1,20 +1,15 @@
 """/propose: an official of the listing department proposes a 严重失信主体名单 entry; the platform
 issues the numbered prior notice (事前告知书) to the subject's bound accounts. /listings: the
 department's listings still in their notice period.
-
-Also home of the small pieces the other lifecycle conversations share (finding a subject from
-typed text, sending a PDF, telling a list of chats).
+The daily job that lets listings take effect stays here until it moves to the channel layer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
-from dataclasses import dataclass
 
-from telegram import InputFile, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -25,8 +20,16 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import Buttons, caller, reply, services
-from nlp.codes_in_text import find_codes
+from handlers.buttons import (
+    PROPOSE_CONFIRM,
+    PROPOSE_DEFAULT_PERIOD,
+    PROPOSE_STANDARD_MEASURES,
+    PROPOSE_SUBJECT,
+    pressed,
+)
+from handlers.common import Buttons, caller, doc_prefix, reply, services
+from handlers.notify import send_pdf, tell
+from handlers.subject_input import find_subject
 from render.pdf import render_notice
 from rules import lifecycle
 from services.errors import Refusal
@@ -35,7 +38,6 @@ from services.listings import (
     activate_due_listings,
     department_listings,
     propose_listing,
-    region_abbr,
 )
 from services.runtime import SERVICES_KEY
 from services.subjects import subject_briefs
@@ -45,71 +47,6 @@ log = logging.getLogger(__name__)
 SUBJECT, BASIS, REASONS, MEASURES, PERIOD, CONFIRM = range(6)
 TIMEOUT_SECONDS = 30 * 60
 KEY = "propose"
-
-
-# -- shared by the lifecycle conversations ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Found:
-    subject_id: int | None
-    message: str | None = None
-    candidates: tuple[tuple[int, str], ...] = ()
-
-
-async def find_subject(context: ContextTypes.DEFAULT_TYPE, text: str) -> Found:
-    """A subject from a typed USCC or name: only a valid code or a clear name picks one by itself."""
-    svc = services(context)
-    assert svc.index is not None
-    uscc, _ids, rest = find_codes(text)
-    for mention in uscc:
-        if not mention.valid:
-            return Found(None, f"统一社会信用代码有误：{mention.error}。请核对后重新输入。")
-        entry = svc.index.by_uscc(mention.value)
-        if entry is None:
-            return Found(None, f"档案中没有统一社会信用代码为 {mention.value} 的主体。")
-        return Found(entry.subject_id)
-    name = rest.strip()
-    if not name:
-        return Found(None, "请输入主体名称或统一社会信用代码。")
-    result = svc.index.resolve(name)
-    if result.status == "clear":
-        return Found(result.candidates[0].subject_id)
-    if not result.candidates:
-        return Found(None, f"没有找到与“{name}”相符的主体，请核对名称或输入统一社会信用代码。")
-    briefs = await subject_briefs(svc.db, [c.subject_id for c in result.candidates])
-    options = tuple(
-        (c.subject_id, " · ".join(p for p in (b.name, b.division, b.uscc) if p)[:60])
-        for c in result.candidates
-        if (b := briefs.get(c.subject_id)) is not None
-    )
-    return Found(None, f"找到多个与“{name}”相近的主体，请选择：", options)
-
-
-async def send_pdf(context: ContextTypes.DEFAULT_TYPE, chat_id: int, pdf: bytes, file_name: str, caption: str) -> bool:
-    """Send a document; a chat that blocked the bot must not break the use case that already ran."""
-    try:
-        await context.bot.send_document(chat_id, InputFile(io.BytesIO(pdf), filename=file_name), caption=caption)
-    except TelegramError as exc:
-        log.warning("could not deliver %s: %s", file_name, type(exc).__name__)
-        return False
-    return True
-
-
-async def tell(context: ContextTypes.DEFAULT_TYPE, chats: tuple[int, ...] | list[int], text: str) -> int:
-    """Message each chat; returns how many were reached."""
-    reached = 0
-    for chat_id in chats:
-        try:
-            await context.bot.send_message(chat_id, text)
-            reached += 1
-        except TelegramError as exc:
-            log.warning("could not notify a chat: %s", type(exc).__name__)
-    return reached
-
-
-def doc_prefix(context: ContextTypes.DEFAULT_TYPE) -> str:
-    return region_abbr(services(context).settings.region.division_code)
 
 
 # -- /propose -----------------------------------------------------------------------------------
@@ -137,7 +74,7 @@ async def _subject_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text
     found = await find_subject(context, text)
     if found.subject_id is not None:
         return await _subject_chosen(update, context, found.subject_id)
-    buttons: Buttons = [[(label, f"lp:s:{sid}")] for sid, label in found.candidates]
+    buttons: Buttons = [[(label, PROPOSE_SUBJECT.pack(sid))] for sid, label in found.candidates]
     await reply(update, found.message or "请重新输入。", buttons)
     return SUBJECT
 
@@ -148,10 +85,10 @@ async def on_subject(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def on_subject_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    return await _subject_chosen(update, context, int(cq.data.split(":")[2]))
+    values = await pressed(update, PROPOSE_SUBJECT)
+    if values is None:
+        return SUBJECT
+    return await _subject_chosen(update, context, values[0])
 
 
 async def _subject_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, subject_id: int) -> int:
@@ -189,15 +126,14 @@ async def on_reasons(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await reply(
         update,
         f"惩戒措施：可采用标准联合惩戒措施：\n{standard}\n\n或直接输入本案的措施（每行一条）。",
-        [[("采用标准惩戒措施", "lp:std")]],
+        [[("采用标准惩戒措施", PROPOSE_STANDARD_MEASURES.pack())]],
     )
     return MEASURES
 
 
 async def on_measures_standard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None
-    await cq.answer()
+    if await pressed(update, PROPOSE_STANDARD_MEASURES) is None:
+        return MEASURES
     _data(context)["measures"] = None
     return await _ask_period(update, context)
 
@@ -220,14 +156,13 @@ def period_days(context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def _ask_period(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     days = period_days(context)
-    await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", "lp:d")]])
+    await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", PROPOSE_DEFAULT_PERIOD.pack())]])
     return PERIOD
 
 
 async def on_period_default(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None
-    await cq.answer()
+    if await pressed(update, PROPOSE_DEFAULT_PERIOD) is None:
+        return PERIOD
     _data(context)["days"] = period_days(context)
     return await _confirm(update, context)
 
@@ -255,17 +190,17 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         + ("（节假日安排未公布，按推算）" if deadline.provisional else "")
         + "\n确认后将生成编号的事前告知书并送达该主体绑定的账号。"
     )
-    await reply(update, text, [[("确认发出", "lp:ok"), ("取消", "lp:no")]])
+    await reply(update, text, [[("确认发出", PROPOSE_CONFIRM.pack("ok")), ("取消", PROPOSE_CONFIRM.pack("no"))]])
     return CONFIRM
 
 
 async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
+    values = await pressed(update, PROPOSE_CONFIRM)
+    if values is None:
+        return CONFIRM
     assert context.user_data is not None
     data = context.user_data.pop(KEY, {})
-    if cq.data == "lp:no" or not data:
+    if values[0] == "no" or not data:
         await reply(update, "已取消，未发出事前告知书。")
         return ConversationHandler.END
     svc = services(context)
@@ -371,15 +306,15 @@ def register(app: Application) -> None:
         ConversationHandler(
             entry_points=[CommandHandler("propose", start)],
             states={
-                SUBJECT: [MessageHandler(text, on_subject), CallbackQueryHandler(on_subject_pick, pattern=r"^lp:s:\d+$")],
+                SUBJECT: [MessageHandler(text, on_subject), CallbackQueryHandler(on_subject_pick, pattern=PROPOSE_SUBJECT.pattern)],
                 BASIS: [MessageHandler(text, on_basis)],
                 REASONS: [MessageHandler(text, on_reasons)],
                 MEASURES: [
-                    CallbackQueryHandler(on_measures_standard, pattern=r"^lp:std$"),
+                    CallbackQueryHandler(on_measures_standard, pattern=PROPOSE_STANDARD_MEASURES.pattern),
                     MessageHandler(text, on_measures_text),
                 ],
-                PERIOD: [CallbackQueryHandler(on_period_default, pattern=r"^lp:d$"), MessageHandler(text, on_period_text)],
-                CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^lp:(ok|no)$")],
+                PERIOD: [CallbackQueryHandler(on_period_default, pattern=PROPOSE_DEFAULT_PERIOD.pattern), MessageHandler(text, on_period_text)],
+                CONFIRM: [CallbackQueryHandler(on_confirm, pattern=PROPOSE_CONFIRM.pattern)],
             },
             fallbacks=[CommandHandler("cancel", cancel)],
             conversation_timeout=TIMEOUT_SECONDS,

@@ -4,6 +4,8 @@ department's queue, where an official upholds (维持), corrects (更正) or rev
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -15,12 +17,24 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import Buttons, caller, reply, resend_attachments, services
-from handlers.listing import tell
+from handlers import review
+from handlers.buttons import (
+    OBJECTION_DECIDE,
+    OBJECTION_FILES,
+    OBJECTION_OPEN,
+    OBJECTION_RECORD,
+    OBJECTION_SUBMIT,
+    pressed,
+)
+from handlers.common import Buttons, caller, reply, services
+from handlers.notify import tell
+from handlers.review import Decided, ExtraAnswer, Files, ReviewFlow
 from rules import lifecycle
+from rules.roles import Viewer
 from services.errors import Refusal
 from services.objections import (
     Attachment,
+    PendingObjection,
     decide_objection,
     file_objection,
     objectable_items,
@@ -29,10 +43,8 @@ from services.objections import (
 from services.runtime import Services
 
 PICK, REASON, ATTACH = range(3)
-CORRECT, DECIDE_REASON = range(10, 12)
 TIMEOUT_SECONDS = 30 * 60
 KEY = "objection"
-DKEY = "objection_decision"
 
 
 def answer_days(svc: Services) -> int:
@@ -66,7 +78,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     several = len({i.subject_name for i in items}) > 1
     buttons: Buttons = [
-        [((f"{i.subject_name}：" if several else "") + i.label, f"ob:r:{i.record_id}")] for i in items[:20]
+        [((f"{i.subject_name}：" if several else "") + i.label, OBJECTION_RECORD.pack(i.record_id))] for i in items[:20]
     ]
     assert context.user_data is not None
     context.user_data[KEY] = {"attachments": []}
@@ -75,10 +87,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None and context.user_data is not None
-    await cq.answer()
-    context.user_data.setdefault(KEY, {"attachments": []})["record_id"] = int(cq.data.split(":")[2])
+    assert context.user_data is not None
+    values = await pressed(update, OBJECTION_RECORD)
+    if values is None:
+        return PICK
+    context.user_data.setdefault(KEY, {"attachments": []})["record_id"] = values[0]
     await reply(update, "请说明异议理由（哪些信息有误、事实如何）：")
     return REASON
 
@@ -93,7 +106,7 @@ async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await reply(
         update,
         "如有证明材料，请直接发送文件或照片（可发送多个）；发送完毕或没有材料时，点击“提交异议”。",
-        [[("提交异议", "ob:go")]],
+        [[("提交异议", OBJECTION_SUBMIT.pack())]],
     )
     return ATTACH
 
@@ -104,13 +117,13 @@ async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     if found is not None:
         items = context.user_data[KEY]["attachments"]
         items.append(found.as_dict())
-        await reply(update, f"已收到第 {len(items)} 个附件。可继续发送，或点击“提交异议”。", [[("提交异议", "ob:go")]])
+        await reply(update, f"已收到第 {len(items)} 个附件。可继续发送，或点击“提交异议”。", [[("提交异议", OBJECTION_SUBMIT.pack())]])
     return ATTACH
 
 
 async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if update.callback_query:
-        await update.callback_query.answer()
+    if update.callback_query and await pressed(update, OBJECTION_SUBMIT) is None:
+        return ATTACH
     assert context.user_data is not None
     data = context.user_data.pop(KEY, {})
     if "record_id" not in data or "reason" not in data:
@@ -150,122 +163,103 @@ async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if context.user_data is not None:
         context.user_data.pop(KEY, None)
-        context.user_data.pop(DKEY, None)
     await reply(update, "已取消。")
     return ConversationHandler.END
 
 
-# -- the department's side ----------------------------------------------------------------------
+# -- the department's side (handlers/review.py runs it) ------------------------------------------
+
+NOT_OURS = "该异议不存在、已处理，或不属于本部门。"
+# The Chinese name of each correctable field (the first name rules.lifecycle accepts for it).
+FIELD_NAMES = {key: name for name, key in reversed(lifecycle.CORRECTABLE.items())}
 
 
-async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _account, viewer = await caller(update, context)
+async def _queue(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> tuple[str, Buttons]:
     if viewer.role != "official" or viewer.department_id is None:
-        await reply(update, "异议处理仅限责任部门的办事人员。")
-        return
+        return "异议处理仅限责任部门的办事人员。", []
     svc = services(context)
     items = await pending_objections(svc.db, viewer.department_id, svc.today())
     if not items:
-        await reply(update, "本部门暂无待处理的异议。")
-        return
+        return "本部门暂无待处理的异议。", []
     lines = [f"本部门待处理异议 {len(items)} 件："]
     buttons: Buttons = []
     for o in items:
         late = "（已超期）" if o.overdue else ""
         kind = "拟列入 " if o.proposed_listing else ""
         lines.append(f"{o.objection_id}. {o.subject_name} · {kind}{o.record_label} · 应于 {o.answer_due:%Y-%m-%d} 前处理{late}")
-        buttons.append([(f"处理 {o.objection_id}：{o.subject_name}"[:60], f"od:{o.objection_id}")])
-    await reply(update, "\n".join(lines), buttons)
+        buttons.append([(f"处理 {o.objection_id}：{o.subject_name}"[:60], OBJECTION_OPEN.pack(o.objection_id))])
+    return "\n".join(lines), buttons
 
 
-async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    objection_id = int(cq.data.split(":")[1])
-    _account, viewer = await caller(update, context)
-    svc = services(context)
-    items = [o for o in await pending_objections(svc.db, viewer.department_id or -1, svc.today()) if o.objection_id == objection_id]
-    if viewer.role != "official" or not items:
-        await reply(update, "该异议不存在、已处理，或不属于本部门。")
-        return
-    o = items[0]
+async def _pending(svc: Services, viewer: Viewer, objection_id: int) -> PendingObjection | None:
+    items = await pending_objections(svc.db, viewer.department_id or -1, svc.today())
+    found = [o for o in items if o.objection_id == objection_id]
+    return found[0] if found and viewer.role == "official" else None
+
+
+async def _show(svc: Services, viewer: Viewer, objection_id: int) -> tuple[str, Buttons]:
+    o = await _pending(svc, viewer, objection_id)
+    if o is None:
+        return NOT_OURS, []
     text = (
         f"异议 {o.objection_id}：{o.subject_name}\n记录：{o.record_label}\n提出日期：{o.filed_on:%Y-%m-%d}，"
         f"应于 {o.answer_due:%Y-%m-%d} 前处理\n理由：{o.reason}\n附件：{len(o.attachments)} 个"
     )
-    buttons: Buttons = [[(label, f"odd:{o.objection_id}:{key}") for key, label in lifecycle.OBJECTION_DECISIONS.items()]]
+    buttons: Buttons = [
+        [(label, OBJECTION_DECIDE.pack(o.objection_id, key)) for key, label in lifecycle.OBJECTION_DECISIONS.items()]
+    ]
     if o.attachments:
-        buttons.append([("查看附件", f"oda:{o.objection_id}")])
-    await reply(update, text, buttons)
+        buttons.append([("查看附件", OBJECTION_FILES.pack(o.objection_id))])
+    return text, buttons
 
 
-async def on_attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    objection_id = int(cq.data.split(":")[1])
-    _account, viewer = await caller(update, context)
-    svc = services(context)
-    items = [o for o in await pending_objections(svc.db, viewer.department_id or -1, svc.today()) if o.objection_id == objection_id]
-    if viewer.role != "official" or not items:
-        await reply(update, "该异议不存在、已处理，或不属于本部门。")
-        return
-    await resend_attachments(update, context, items[0].attachments)
+async def _files(svc: Services, viewer: Viewer, objection_id: int) -> Files:
+    o = await _pending(svc, viewer, objection_id)
+    if o is None:
+        raise Refusal(NOT_OURS)
+    return Files(o.attachments)
 
 
-async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None and context.user_data is not None
-    await cq.answer()
-    _tag, objection_id, decision = cq.data.split(":")
-    context.user_data[DKEY] = {"id": int(objection_id), "decision": decision}
-    if decision == "corrected":
-        await reply(update, "请输入更正内容，每行一项“字段：新值”，例如：\n严重程度：一般\n内容：罚款五千元（发送 /cancel 取消）")
-        return CORRECT
-    await reply(update, f"处理结果：{lifecycle.OBJECTION_DECISIONS[decision]}。请输入处理理由（发送 /cancel 取消）：")
-    return DECIDE_REASON
+def _ask(decision: str) -> str:
+    return f"处理结果：{lifecycle.OBJECTION_DECISIONS[decision]}。请输入处理理由（发送 /cancel 取消）："
 
 
-async def on_corrections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert update.effective_message is not None and context.user_data is not None
-    try:
-        corrections = lifecycle.parse_corrections(update.effective_message.text or "")
-    except ValueError as exc:
-        await reply(update, str(exc))
-        return CORRECT
-    context.user_data[DKEY]["corrections"] = corrections
-    await reply(update, "请输入处理理由：")
-    return DECIDE_REASON
+def _corrections_question(decision: str) -> str | None:
+    if decision != "corrected":
+        return None
+    return "请输入更正内容，每行一项“字段：新值”，例如：\n严重程度：一般\n内容：罚款五千元（发送 /cancel 取消）"
 
 
-async def on_decide_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert update.effective_message is not None and context.user_data is not None
-    data = context.user_data.pop(DKEY, None)
-    if not data:
-        return ConversationHandler.END
-    svc = services(context)
-    _account, viewer = await caller(update, context)
-    try:
-        decided = await decide_objection(
-            svc.db, viewer, data["id"], data["decision"], update.effective_message.text or "", svc.today(), data.get("corrections")
-        )
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return ConversationHandler.END
+async def _decide(svc: Services, viewer: Viewer, objection_id: int, decision: str, reason: str, corrections: Any) -> Decided:
+    decided = await decide_objection(svc.db, viewer, objection_id, decision, reason, svc.today(), corrections)
     label = lifecycle.OBJECTION_DECISIONS[decided.decision]
     extra = "；拟列入事项异议期已满，已依法列入严重失信主体名单" if decided.listing_effective else ""
-    await reply(update, f"异议 {decided.objection_id} 已处理：{label}{extra}。已通知该主体。")
     corrected = (
-        "\n更正内容：" + "；".join(f"{k}：{v}" for k, v in decided.corrections.items()) if decided.corrections else ""
+        "\n更正内容：" + "；".join(f"{FIELD_NAMES.get(k, k)}：{v}" for k, v in decided.corrections.items())
+        if decided.corrections
+        else ""
     )
-    await tell(
-        context,
-        decided.subject_chats,
-        f"【异议处理结果】{decided.subject_name} 对 {decided.record_label} 提出的异议已处理：{label}。"
+    return Decided(
+        answer=f"异议 {decided.objection_id} 已处理：{label}{extra}。已通知该主体。",
+        chats=decided.subject_chats,
+        notice=f"【异议处理结果】{decided.subject_name} 对 {decided.record_label} 提出的异议已处理：{label}。"
         f"\n理由：{decided.reason}{corrected}",
     )
-    return ConversationHandler.END
+
+
+REVIEW = ReviewFlow(
+    name="objection_decide",
+    command="objections",
+    queue=_queue,
+    decide_button=OBJECTION_DECIDE,
+    ask=_ask,
+    decide=_decide,
+    open_button=OBJECTION_OPEN,
+    show=_show,
+    files_button=OBJECTION_FILES,
+    files=_files,
+    extra_answer=ExtraAnswer(_corrections_question, lifecycle.parse_corrections, "请输入处理理由："),
+)
 
 
 def register(app: Application) -> None:
@@ -274,10 +268,10 @@ def register(app: Application) -> None:
         ConversationHandler(
             entry_points=[CommandHandler("objection", start)],
             states={
-                PICK: [CallbackQueryHandler(on_pick, pattern=r"^ob:r:\d+$")],
+                PICK: [CallbackQueryHandler(on_pick, pattern=OBJECTION_RECORD.pattern)],
                 REASON: [MessageHandler(text, on_reason)],
                 ATTACH: [
-                    CallbackQueryHandler(on_submit, pattern=r"^ob:go$"),
+                    CallbackQueryHandler(on_submit, pattern=OBJECTION_SUBMIT.pattern),
                     MessageHandler(filters.Document.ALL | filters.PHOTO, on_attachment),
                     MessageHandler(filters.Regex(r"^\s*(提交|提交异议)\s*$"), on_submit),
                 ],
@@ -288,19 +282,4 @@ def register(app: Application) -> None:
             name="objection_file",
         )
     )
-    app.add_handler(CommandHandler("objections", queue))
-    app.add_handler(CallbackQueryHandler(on_open, pattern=r"^od:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_attachments, pattern=r"^oda:\d+$"))
-    app.add_handler(
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_decide, pattern=r"^odd:\d+:(upheld|corrected|revoked)$")],
-            states={
-                CORRECT: [MessageHandler(text, on_corrections)],
-                DECIDE_REASON: [MessageHandler(text, on_decide_reason)],
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-            conversation_timeout=TIMEOUT_SECONDS,
-            per_message=False,
-            name="objection_decide",
-        )
-    )
+    review.register(app, REVIEW)

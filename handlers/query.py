@@ -10,6 +10,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from handlers.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, pressed
+from handlers.check import check_answer
 from handlers.common import Buttons, caller, reply, services
 from handlers.render import card_text
 from nlp.intent import Query, parse
@@ -18,6 +20,7 @@ from rules.categories import normalize_category
 from rules.masking import mask_person_name
 from rules.measures import MATTERS
 from rules.roles import Viewer, sees_name_masked
+from services.checks import CheckAnswer, view_and_check
 from services.lookup import view_subject
 from services.subjects import find_by_id_number, subject_briefs
 
@@ -40,9 +43,16 @@ async def show_card(
     note: str | None = None,
     matter: str | None = None,
 ) -> None:
+    """The subject's card; with a `matter` an official also gets the 逢办必查 answer, looked up in
+    the same transaction (one action, one audit entry)."""
     svc = services(context)
-    reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
-    card = await view_subject(svc.db, subject_id, viewer, svc.today(), reason=reason)
+    answer: CheckAnswer | None = None
+    if matter in MATTERS and viewer.is_staff:
+        both = await view_and_check(svc.db, viewer, subject_id, matter, svc.today())
+        card, answer = both.card, both.check
+    else:
+        reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
+        card = await view_subject(svc.db, subject_id, viewer, svc.today(), reason=reason)
     if card is None:
         await reply(update, "该主体已不在档案中。")
         return
@@ -51,14 +61,12 @@ async def show_card(
         text = f"{note}\n\n{text}"
     buttons: Buttons = []
     if more:
-        buttons.append([("更多记录", f"p:{subject_id}:{page + 1}:{category or '-'}")])
+        buttons.append([("更多记录", MORE_RECORDS.pack(subject_id, page + 1, category or None))])
     if viewer.is_staff:
-        buttons.append([("逢办必查：选择办理事项", f"c:{subject_id}")])
+        buttons.append([("逢办必查：选择办理事项", CHOOSE_MATTER.pack(subject_id))])
     await reply(update, text, buttons)
-    if matter and viewer.is_staff:
-        from handlers.check import answer_matter
-
-        await answer_matter(update, context, viewer, subject_id, matter)
+    if answer is not None:
+        await reply(update, *check_answer(answer))
 
 
 async def offer_candidates(
@@ -72,7 +80,7 @@ async def offer_candidates(
             continue
         name = mask_person_name(brief.name) if sees_name_masked(viewer, brief.kind, c.subject_id) else brief.name
         label = " · ".join(part for part in (name, brief.division, brief.uscc or brief.id_masked) if part)
-        buttons.append([(label[:60], f"s:{c.subject_id}:{query.category or '-'}:{query.matter or '-'}")])
+        buttons.append([(label[:60], PICK_SUBJECT.pack(c.subject_id, query.category or None, query.matter or None))])
     await reply(update, intro, buttons)
 
 
@@ -156,31 +164,27 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, NOT_FOUND.format(name=name))
 
 
-def _opt(value: str) -> str | None:
-    return None if value == "-" else value
-
-
 async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A candidate button: s:<subject>:<category>:<matter>."""
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    _tag, subject_id, category, matter = cq.data.split(":")
+    """A candidate button (`PICK_SUBJECT`)."""
+    values = await pressed(update, PICK_SUBJECT)
+    if values is None:
+        return
+    subject_id, category, matter = values
     _account, viewer = await caller(update, context)
-    await show_card(update, context, viewer, int(subject_id), normalize_category(category) if _opt(category) else None, matter=_opt(matter))
+    await show_card(update, context, viewer, subject_id, normalize_category(category) if category else None, matter=matter)
 
 
 async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The "more" button: p:<subject>:<page>:<category>."""
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
-    _tag, subject_id, page, category = cq.data.split(":")
+    """The "more" button (`MORE_RECORDS`)."""
+    values = await pressed(update, MORE_RECORDS)
+    if values is None:
+        return
+    subject_id, page, category = values
     _account, viewer = await caller(update, context)
-    await show_card(update, context, viewer, int(subject_id), _opt(category), page=int(page))
+    await show_card(update, context, viewer, subject_id, category, page=page)
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(on_pick, pattern=r"^s:\d+:[^:]+:[^:]+$"))
-    app.add_handler(CallbackQueryHandler(on_page, pattern=r"^p:\d+:\d+:[^:]+$"))
+    app.add_handler(CallbackQueryHandler(on_pick, pattern=PICK_SUBJECT.pattern))
+    app.add_handler(CallbackQueryHandler(on_page, pattern=MORE_RECORDS.pattern))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))

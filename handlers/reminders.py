@@ -13,14 +13,18 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from handlers.buttons import ADMIN_OVERDUE, REMINDER, pressed
 from handlers.common import Buttons, keyboard, reply, services
 from rules.periods import period_of
 from services.collection.reminders import Reminder, mute_today
 from services.collection.tasks import Tasks, my_tasks
 
 WEEKDAYS = "一二三四五六日"
-DIGEST_BUTTONS: Buttons = [[("查看待办", "rem:tasks"), ("本期无新增", "rem:zero")], [("今日不再提醒", "rem:mute")]]
-ESCALATION_BUTTONS: Buttons = [[("查看逾期情况", "adm:overdue")], [("今日不再提醒", "rem:mute")]]
+DIGEST_BUTTONS: Buttons = [
+    [("查看待办", REMINDER.pack("tasks")), ("本期无新增", REMINDER.pack("zero"))],
+    [("今日不再提醒", REMINDER.pack("mute"))],
+]
+ESCALATION_BUTTONS: Buttons = [[("查看逾期情况", ADMIN_OVERDUE.pack())], [("今日不再提醒", REMINDER.pack("mute"))]]
 
 
 def day_text(d: dt.date) -> str:
@@ -106,21 +110,21 @@ async def show_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
     tasks = await my_tasks(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
-    buttons: Buttons = [[("本期无新增", "rem:zero")]] if any(True for _ in tasks.monthly) else []
+    buttons: Buttons = [[("本期无新增", REMINDER.pack("zero"))]] if any(True for _ in tasks.monthly) else []
     await reply(update, render_tasks(tasks), buttons)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    action = (query.data or "").split(":", 1)[1]
+    assert update.effective_user is not None
+    values = await pressed(update, REMINDER)
+    if values is None:
+        return
+    action = values[0]
     svc = services(context)
     if action == "mute":
         fresh = await mute_today(svc.db, update.effective_user.id, svc.today())
-        await query.answer()
         await reply(update, "好的，今天不再提醒您。" if fresh else "今天已经不再提醒您了。")
         return
-    await query.answer()
     if action == "tasks":
         await show_tasks(update, context)
     elif action == "zero":
@@ -131,4 +135,4 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytasks", show_tasks))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^rem:(tasks|zero|mute)$"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=REMINDER.pattern))

@@ -15,19 +15,22 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import review
+from handlers.buttons import REPAIR_COMMIT, REPAIR_DECIDE, REPAIR_OBLIGATION, REPAIR_RECORD, pressed
 from handlers.common import Buttons, caller, reply, services
-from handlers.listing import tell
+from handlers.notify import tell
 from handlers.objection import attachment_of
+from handlers.review import Decided, ReviewFlow
 from rules import lifecycle
+from rules.roles import Viewer
 from services.errors import Refusal
 from services.objections import Attachment
 from services.repair import apply_for_repair, decide_repair, pending_repairs, repair_opens, repairable_items
+from services.runtime import Services
 
 PICK, OBLIGATION, PROOF, COMMIT = range(4)
-DECIDE_REASON = 10
 TIMEOUT_SECONDS = 30 * 60
 KEY = "repair"
-DKEY = "repair_decision"
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -40,7 +43,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await reply(update, "您绑定的主体暂无可申请信用修复的失信记录（行政处罚、行政强制、严重失信主体名单）。")
         return ConversationHandler.END
     several = len({i.subject_name for i in items}) > 1
-    buttons: Buttons = [[((f"{i.subject_name}：" if several else "") + i.label, f"rp:r:{i.record_id}")] for i in items[:20]]
+    buttons: Buttons = [[((f"{i.subject_name}：" if several else "") + i.label, REPAIR_RECORD.pack(i.record_id))] for i in items[:20]]
     assert context.user_data is not None
     context.user_data[KEY] = {"proof": []}
     await reply(update, "请选择要申请信用修复的记录（发送 /cancel 取消）：", buttons)
@@ -48,10 +51,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None and context.user_data is not None
-    await cq.answer()
-    record_id = int(cq.data.split(":")[2])
+    assert context.user_data is not None
+    values = await pressed(update, REPAIR_RECORD)
+    if values is None:
+        return PICK
+    record_id = values[0]
     svc = services(context)
     _account, viewer = await caller(update, context)
     try:
@@ -70,16 +74,17 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await reply(
         update,
         f"{item.label}\n已满最短公示期，可以申请信用修复。\n是否已履行相关义务（如已缴清罚款、已完成整改）？",
-        [[("已履行", "rp:ob:yes"), ("尚未履行", "rp:ob:no")]],
+        [[("已履行", REPAIR_OBLIGATION.pack("yes")), ("尚未履行", REPAIR_OBLIGATION.pack("no"))]],
     )
     return OBLIGATION
 
 
 async def on_obligation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None and context.user_data is not None
-    await cq.answer()
-    if cq.data.endswith(":no"):
+    assert context.user_data is not None
+    values = await pressed(update, REPAIR_OBLIGATION)
+    if values is None:
+        return OBLIGATION
+    if values[0] == "no":
         context.user_data.pop(KEY, None)
         await reply(update, "信用修复须以履行相关义务为前提。请先履行义务（如缴清罚款），再发送 /repair 申请。")
         return ConversationHandler.END
@@ -98,7 +103,7 @@ async def on_proof(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         update,
         f"已收到证明材料。请阅读并作出公开信用承诺：\n\n{lifecycle.COMMITMENT_TEXT}\n\n"
         f"同意请点击“我承诺”或回复“{lifecycle.COMMITMENT_WORD}”。",
-        [[(lifecycle.COMMITMENT_WORD, "rp:commit")]],
+        [[(lifecycle.COMMITMENT_WORD, REPAIR_COMMIT.pack())]],
     )
     return COMMIT
 
@@ -108,13 +113,14 @@ async def on_more_proof(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     found = attachment_of(update)
     if found is not None:
         context.user_data[KEY]["proof"].append(found.as_dict())
-        await reply(update, f"已收到补充材料。请点击“{lifecycle.COMMITMENT_WORD}”完成申请。", [[(lifecycle.COMMITMENT_WORD, "rp:commit")]])
+        await reply(update, f"已收到补充材料。请点击“{lifecycle.COMMITMENT_WORD}”完成申请。", [[(lifecycle.COMMITMENT_WORD, REPAIR_COMMIT.pack())]])
     return COMMIT
 
 
 async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if update.callback_query:
-        await update.callback_query.answer()
+        if await pressed(update, REPAIR_COMMIT) is None:
+            return COMMIT
         words = lifecycle.COMMITMENT_WORD
     else:
         assert update.effective_message is not None
@@ -145,62 +151,45 @@ async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if context.user_data is not None:
         context.user_data.pop(KEY, None)
-        context.user_data.pop(DKEY, None)
     await reply(update, "已取消。")
     return ConversationHandler.END
 
 
-# -- the department's side ----------------------------------------------------------------------
+# -- the department's side (handlers/review.py runs it) ------------------------------------------
 
 
-async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _account, viewer = await caller(update, context)
+async def _queue(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> tuple[str, Buttons]:
     if viewer.role != "official" or viewer.department_id is None:
-        await reply(update, "信用修复审核仅限记录所属部门的办事人员。")
-        return
+        return "信用修复审核仅限记录所属部门的办事人员。", []
     items = await pending_repairs(services(context).db, viewer.department_id)
     if not items:
-        await reply(update, "本部门暂无待审核的信用修复申请。")
-        return
+        return "本部门暂无待审核的信用修复申请。", []
     lines = [f"本部门待审核信用修复申请 {len(items)} 件："]
     buttons: Buttons = []
     for q in items:
         lines.append(f"{q.request_id}. {q.subject_name} · {q.record_label} · {q.filed_on:%Y-%m-%d} 提交 · 证明材料 {len(q.proof)} 份")
-        buttons.append([(f"批准 {q.request_id}", f"rd:{q.request_id}:approve"), (f"驳回 {q.request_id}", f"rd:{q.request_id}:reject")])
-    await reply(update, "\n".join(lines), buttons)
+        buttons.append(
+            [(f"批准 {q.request_id}", REPAIR_DECIDE.pack(q.request_id, "approve")), (f"驳回 {q.request_id}", REPAIR_DECIDE.pack(q.request_id, "reject"))]
+        )
+    return "\n".join(lines), buttons
 
 
-async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None and context.user_data is not None
-    await cq.answer()
-    _tag, request_id, action = cq.data.split(":")
-    context.user_data[DKEY] = {"id": int(request_id), "approve": action == "approve"}
-    verb = "准予修复" if action == "approve" else "不予修复"
-    await reply(update, f"审核结果：{verb}。请输入审核意见（发送 /cancel 取消）：")
-    return DECIDE_REASON
+def _ask(decision: str) -> str:
+    verb = "准予修复" if decision == "approve" else "不予修复"
+    return f"审核结果：{verb}。请输入审核意见（发送 /cancel 取消）："
 
 
-async def on_decide_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert update.effective_message is not None and context.user_data is not None
-    data = context.user_data.pop(DKEY, None)
-    if not data:
-        return ConversationHandler.END
-    svc = services(context)
-    _account, viewer = await caller(update, context)
-    try:
-        decided = await decide_repair(svc.db, viewer, data["id"], data["approve"], update.effective_message.text or "", svc.today())
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return ConversationHandler.END
+async def _decide(svc: Services, viewer: Viewer, request_id: int, decision: str, reason: str, _extra: object) -> Decided:
+    decided = await decide_repair(svc.db, viewer, request_id, decision == "approve", reason, svc.today())
     result = "准予修复：该记录已停止公示、共享和使用" if decided.approved else "不予修复"
-    await reply(update, f"申请 {decided.request_id} 已审核：{result}。已通知该主体。")
-    await tell(
-        context,
-        decided.subject_chats,
-        f"【信用修复结果】{decided.subject_name} 关于 {decided.record_label} 的信用修复申请：{result}。\n意见：{decided.reason}",
+    return Decided(
+        answer=f"申请 {decided.request_id} 已审核：{result}。已通知该主体。",
+        chats=decided.subject_chats,
+        notice=f"【信用修复结果】{decided.subject_name} 关于 {decided.record_label} 的信用修复申请：{result}。\n意见：{decided.reason}",
     )
-    return ConversationHandler.END
+
+
+REVIEW = ReviewFlow(name="repair_decide", command="repairs", queue=_queue, decide_button=REPAIR_DECIDE, ask=_ask, decide=_decide)
 
 
 def register(app: Application) -> None:
@@ -210,11 +199,11 @@ def register(app: Application) -> None:
         ConversationHandler(
             entry_points=[CommandHandler("repair", start)],
             states={
-                PICK: [CallbackQueryHandler(on_pick, pattern=r"^rp:r:\d+$")],
-                OBLIGATION: [CallbackQueryHandler(on_obligation, pattern=r"^rp:ob:(yes|no)$")],
+                PICK: [CallbackQueryHandler(on_pick, pattern=REPAIR_RECORD.pattern)],
+                OBLIGATION: [CallbackQueryHandler(on_obligation, pattern=REPAIR_OBLIGATION.pattern)],
                 PROOF: [MessageHandler(files, on_proof), MessageHandler(text, on_proof)],
                 COMMIT: [
-                    CallbackQueryHandler(on_commit, pattern=r"^rp:commit$"),
+                    CallbackQueryHandler(on_commit, pattern=REPAIR_COMMIT.pattern),
                     MessageHandler(files, on_more_proof),
                     MessageHandler(text, on_commit),
                 ],
@@ -225,14 +214,4 @@ def register(app: Application) -> None:
             name="repair_apply",
         )
     )
-    app.add_handler(CommandHandler("repairs", queue))
-    app.add_handler(
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_decide, pattern=r"^rd:\d+:(approve|reject)$")],
-            states={DECIDE_REASON: [MessageHandler(text, on_decide_reason)]},
-            fallbacks=[CommandHandler("cancel", cancel)],
-            conversation_timeout=TIMEOUT_SECONDS,
-            per_message=False,
-            name="repair_decide",
-        )
-    )
+    review.register(app, REVIEW)

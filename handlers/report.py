@@ -6,8 +6,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import Buttons, caller, reply, services
-from handlers.listing import doc_prefix, find_subject, send_pdf
+from handlers.buttons import REPORT_FOR, pressed
+from handlers.common import Buttons, caller, doc_prefix, reply, services
+from handlers.notify import send_pdf
+from handlers.subject_input import find_subject
 from render.pdf import render_report
 from rules.roles import Viewer
 from services.report import issue_report
@@ -38,7 +40,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if found.subject_id is not None:
             await send_report(update, context, viewer, found.subject_id)
             return
-        buttons: Buttons = [[(label, f"rpt:{sid}")] for sid, label in found.candidates]
+        buttons: Buttons = [[(label, REPORT_FOR.pack(sid))] for sid, label in found.candidates]
         await reply(update, found.message or "请重新输入。", buttons)
         return
     if viewer.is_staff and not viewer.subject_ids:
@@ -51,17 +53,17 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_report(update, context, viewer, next(iter(viewer.subject_ids)))
         return
     briefs = await subject_briefs(services(context).db, sorted(viewer.subject_ids))
-    await reply(update, "请选择要获取信用报告的主体：", [[(b.name[:60], f"rpt:{sid}")] for sid, b in briefs.items()])
+    await reply(update, "请选择要获取信用报告的主体：", [[(b.name[:60], REPORT_FOR.pack(sid))] for sid, b in briefs.items()])
 
 
 async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    cq = update.callback_query
-    assert cq is not None and cq.data is not None
-    await cq.answer()
+    values = await pressed(update, REPORT_FOR)
+    if values is None:
+        return
     _account, viewer = await caller(update, context)
-    await send_report(update, context, viewer, int(cq.data.split(":")[1]))
+    await send_report(update, context, viewer, values[0])
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("report", report))
-    app.add_handler(CallbackQueryHandler(on_pick, pattern=r"^rpt:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_pick, pattern=REPORT_FOR.pattern))

@@ -40,7 +40,7 @@ MATTERS: dict[str, str] = {
 ALL_MATTERS = frozenset(MATTERS)
 
 @dataclass(frozen=True)
-class Listing:
+class ListingFact:
     """One list entry of the subject: 严重失信主体名单 or 经营异常名录."""
 
     category: str
@@ -119,7 +119,7 @@ def _format_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def _reason(listing: Listing, list_name: str) -> str:
+def _reason(listing: ListingFact, list_name: str) -> str:
     basis = f"，依据：{listing.basis}" if listing.basis else ""
     return f"该主体自{_format_date(listing.since)}起被{listing.department}列入{list_name}{basis}"
 
@@ -128,7 +128,7 @@ def _applies(rule: _Rule, matter: str) -> bool:
     return matter == "other" or matter in rule.matters
 
 
-def measures_for(subject_kind: str, listings: Sequence[Listing], matter: str) -> list[Measure]:
+def measures_for(subject_kind: str, listings: Sequence[ListingFact], matter: str) -> list[Measure]:
     """Measures for the matter, blacklist measures first, one per measure text (reasons joined when
     several listings lead to the same measure). Listings of other categories are ignored."""
     if matter not in MATTERS:

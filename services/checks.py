@@ -12,29 +12,49 @@ from db.session import Database
 from rules.measures import MATTERS, Measure, measures_for
 from rules.roles import Viewer
 from services.errors import Refusal
-from services.lookup import view_subject
+from services.lookup import SubjectCard, load_card
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
 
 
 @dataclass(frozen=True)
 class CheckAnswer:
+    """A raised check: its id (for the feedback buttons), the matter key and the measures to take."""
+
     check_id: int
     subject_name: str
     matter: str
     measures: tuple[Measure, ...]
 
 
+@dataclass(frozen=True)
+class CardAndCheck:
+    """What an official sees for "<name> <matter>": the subject's card and the check raised on it."""
+
+    card: SubjectCard
+    check: CheckAnswer
+
+
 async def raise_check(db: Database, viewer: Viewer, subject_id: int, matter: str, today: dt.date) -> CheckAnswer:
+    """逢办必查 for `matter` (a key of rules.measures.MATTERS) on a subject, as of `today`.
+
+    Writes the check row and one audit entry for the look-up, in one transaction. Raises Refusal
+    when the viewer is not staff, the matter is unknown or the subject is gone."""
+    return (await view_and_check(db, viewer, subject_id, matter, today)).check
+
+
+async def view_and_check(db: Database, viewer: Viewer, subject_id: int, matter: str, today: dt.date) -> CardAndCheck:
+    """The subject's card and a check raised on it, as one user action: one transaction, one audit
+    entry (reason "逢办必查:<matter label>"). Refusals as `raise_check`."""
     if not viewer.is_staff or viewer.account_id is None:
         raise Refusal("逢办必查仅限办事人员使用。")
     if matter not in MATTERS:
         raise Refusal("未知的办理事项。")
-    card = await view_subject(db, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}")
-    if card is None:
-        raise Refusal("该主体已不在档案中。")
-    measures = tuple(measures_for(card.kind, card.listings, matter))
     async with db.transaction() as s:
+        card = await load_card(s, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}")
+        if card is None:
+            raise Refusal("该主体已不在档案中。")
+        measures = tuple(measures_for(card.kind, card.listings, matter))
         check = Check(
             account_id=viewer.account_id,
             department_id=viewer.department_id,
@@ -44,10 +64,13 @@ async def raise_check(db: Database, viewer: Viewer, subject_id: int, matter: str
         )
         s.add(check)
         await s.flush()
-        return CheckAnswer(check.id, card.name, matter, measures)
+        return CardAndCheck(card, CheckAnswer(check.id, card.name, matter, measures))
 
 
 async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback: str, note: str | None = None) -> Check:
+    """The official's report on check `check_id`: `feedback` a key of FEEDBACK, `note` free text for
+    "other". Returns the updated check. Raises Refusal: unknown feedback; a check not found or raised
+    by someone else; feedback already given."""
     if feedback not in FEEDBACK:
         raise Refusal("未知的反馈类型。")
     async with db.transaction() as s:
@@ -79,7 +102,8 @@ class CheckStats:
 
 
 async def check_stats(db: Database, open_limit: int = 10) -> CheckStats:
-    """Counts per department and matter, and the most recent checks still without feedback."""
+    """Counts per department and matter, and the `open_limit` most recent checks still without
+    feedback (for admins; the caller checks the role). Raises nothing."""
     async with db.transaction() as s:
         result = await s.execute(
             select(

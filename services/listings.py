@@ -5,30 +5,23 @@ The proposed entry is a CreditRecord from the first day, status "proposed": rule
 off every public view and out of the measures, while officials see it marked 拟列入. Taking effect is a
 status change plus the decision date, so the publication period counts from the day it took effect.
 
-Also home of what the other lifecycle use cases share: the race-safe document numbers, the chats to
-tell, and the error type whose message is meant for the user.
+Document numbers come from `services.numbering`, the chats to tell from `services.recipients`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
-    Account,
-    AccountSubject,
     AuditEntry,
     CreditRecord,
     Department,
-    DocumentSequence,
     Listing,
     Objection,
     Subject,
@@ -40,72 +33,14 @@ from rules.publication import edition_for, publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
+from services.numbering import next_number
+from services.recipients import subject_chats
 
 NOTICE_KIND = "告"
 REPAIR_HINT = (
     "列入名单后，自列入之日起满一年（严重失信）且已纠正失信行为、履行相关义务的，可通过本平台"
     "（发送 /repair）或向列入部门申请信用修复，并作出公开信用承诺。"
 )
-
-
-@functools.lru_cache(maxsize=8)
-def region_abbr(division_code: str) -> str:
-    """The region's one-character document abbreviation (安 for 安康市), from the region data file."""
-    from db.regions import default_region_file, load_region_file
-
-    try:
-        return load_region_file(default_region_file(division_code)).city.doc_abbr
-    except (FileNotFoundError, ValueError):
-        return ""
-
-
-async def next_number(s: AsyncSession, kind: str, year: int) -> int:
-    """The next number of a document kind in a year.
-
-    One UPDATE ... RETURNING on a per-(kind, year) row: PostgreSQL locks the row until the
-    transaction ends and SQLite serialises writers, so two processes never get the same number. Call
-    it first in a transaction on SQLite (a write as the first statement avoids snapshot upgrades)."""
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await s.execute(
-        insert(DocumentSequence).values(kind=kind, year=year, last_value=0).on_conflict_do_nothing()
-    )
-    value = await s.scalar(
-        update(DocumentSequence)
-        .where(DocumentSequence.kind == kind, DocumentSequence.year == year)
-        .values(last_value=DocumentSequence.last_value + 1)
-        .returning(DocumentSequence.last_value)
-        .execution_options(synchronize_session=False)
-    )
-    assert value is not None
-    return int(value)
-
-
-async def subject_chats(s: AsyncSession, subject_id: int) -> list[int]:
-    """Telegram chats of the active accounts bound to a subject (who gets notices and answers)."""
-    rows = await s.scalars(
-        select(Account.telegram_user_id)
-        .join(AccountSubject, AccountSubject.account_id == Account.id)
-        .where(AccountSubject.subject_id == subject_id, Account.active.is_(True), Account.telegram_user_id.is_not(None))
-        .order_by(Account.id)
-    )
-    return [int(x) for x in rows]
-
-
-async def department_chats(s: AsyncSession, department_id: int | None) -> list[int]:
-    """Telegram chats of a department's active officials (who get objections and repair requests)."""
-    if department_id is None:
-        return []
-    rows = await s.scalars(
-        select(Account.telegram_user_id)
-        .where(
-            Account.department_id == department_id,
-            Account.role == "official",
-            Account.active.is_(True),
-            Account.telegram_user_id.is_not(None),
-        )
-        .order_by(Account.id)
-    )
-    return [int(x) for x in rows]
 
 
 @dataclass(frozen=True)
@@ -169,7 +104,12 @@ async def propose_listing(
 
     `proposer` is the official in chat (its department lists); the command line passes `dept_code`
     instead. `render` turns the notice into PDF bytes, which are kept with their hash: the notice
-    is evidence that the subject was told, so the exact bytes sent must be producible later."""
+    is evidence that the subject was told, so the exact bytes sent must be producible later.
+    `objection_days` is in working days (1-30, counted on `calendar` from `today`); `measures`
+    defaults to the standard measures for the subject's kind; `prefix` opens the notice number.
+    Returns the notice, its PDF bytes and SHA-256, and the subject's chats to deliver it to.
+    Raises Refusal: basis or reasons empty; period out of range; the proposer not an official with a
+    department, or an unknown `dept_code`; the subject gone; a listing already in progress."""
     basis, reasons = basis.strip(), reasons.strip()
     if not basis or not reasons:
         raise Refusal("列入依据和列入事由都必须填写。")
@@ -269,8 +209,9 @@ class ActivatedListing:
 
 
 async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> ActivatedListing:
-    """The listing takes effect today: the record becomes an active blacklist entry whose
-    publication period counts from today under the edition in force today."""
+    """The listing takes effect `today`, inside the caller's transaction: the record becomes an active
+    blacklist entry whose publication period counts from today under the edition in force today; one
+    audit entry (role system). Returns what to tell the subject's chats."""
     record = await s.get(CreditRecord, listing.record_id)
     subject = await s.get(Subject, listing.subject_id)
     assert record is not None and subject is not None
@@ -300,9 +241,10 @@ async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> Activat
 
 
 async def activate_due_listings(db: Database, today: dt.date) -> list[ActivatedListing]:
-    """Daily: every proposed listing whose objection period ended before today, with no objection
-    pending, takes effect. Idempotent, and safe with several processes (rows are claimed with
-    SKIP LOCKED on PostgreSQL; SQLite has one writer at a time)."""
+    """Daily: every proposed listing whose objection period ended before `today`, with no objection
+    pending, takes effect; returns them (with the chats to tell). Idempotent, and safe with several
+    processes (rows are claimed with SKIP LOCKED on PostgreSQL; SQLite has one writer at a time).
+    Raises nothing."""
     pending = exists().where(Objection.record_id == Listing.record_id, Objection.status == "pending")
     async with db.transaction() as s:
         rows = (
@@ -327,7 +269,8 @@ class ListingSummary:
 
 
 async def department_listings(db: Database, department_id: int, limit: int = 20) -> list[ListingSummary]:
-    """A department's proposed listings, newest first (what its officials follow up)."""
+    """A department's proposed listings still in their notice period, newest first, at most `limit`
+    (what its officials follow up with /listings). Raises nothing; the caller checks the role."""
     pending = exists().where(Objection.record_id == Listing.record_id, Objection.status == "pending")
     async with db.transaction() as s:
         rows = await s.execute(
@@ -340,17 +283,11 @@ async def department_listings(db: Database, department_id: int, limit: int = 20)
         return [ListingSummary(*row) for row in rows]
 
 
-async def notice_pdf(db: Database, listing_id: int) -> tuple[str, bytes] | None:
-    """The kept notice (number, exact bytes sent)."""
-    async with db.transaction() as s:
-        listing = await s.get(Listing, listing_id)
-        if listing is None or listing.notice_pdf is None:
-            return None
-        return listing.notice_number, listing.notice_pdf
-
-
 async def subject_id_by_uscc(db: Database, uscc: str) -> int:
-    """For the command line, which names subjects by code only (no fuzzy guessing off-line)."""
+    """For the command line, which names subjects by code only (no fuzzy guessing off-line).
+
+    Returns the subject's id; look-alike characters (O for 0, I for 1 ...) are repaired first.
+    Raises Refusal for an invalid code or one not on file."""
     from rules.codes import validate_uscc
 
     check = validate_uscc(uscc, repair=True)

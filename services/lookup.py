@@ -20,7 +20,7 @@ from rules import declarations as declaration_rules
 from rules import visibility
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.masking import mask_address, mask_person_name
-from rules.measures import Listing
+from rules.measures import ListingFact
 from rules.roles import NATURAL_PERSON, Viewer, sees_name_masked
 
 
@@ -65,7 +65,7 @@ class SubjectCard:
     status: str
     flags: tuple[str, ...]
     records: tuple[RecordView, ...]
-    listings: tuple[Listing, ...] = field(default=())
+    listings: tuple[ListingFact, ...] = field(default=())
     declarations: tuple[DeclarationView, ...] = field(default=())
 
     @property
@@ -74,6 +74,7 @@ class SubjectCard:
 
 
 async def division_names(session: AsyncSession) -> dict[str, str]:
+    """Division code -> name, for showing where a subject is registered."""
     rows = await session.execute(select(Division.code, Division.name))
     return {code: name for code, name in rows}
 
@@ -102,7 +103,9 @@ async def view_subject(
     reason: str = "查询",
     channel: str = "chat",
 ) -> SubjectCard | None:
-    """The subject's card as this viewer may see it; the look-up is written to the audit trail."""
+    """The subject's card as this viewer may see it (rules.visibility, rules.masking), as of `today`;
+    None when the subject is gone. The look-up is written to the audit trail with `reason` ("查询",
+    "逢办必查:<matter>", ...) and `channel`. Raises nothing."""
     async with db.transaction() as s:
         return await load_card(s, subject_id, viewer, today, reason, channel)
 
@@ -116,7 +119,8 @@ async def load_card(
     channel: str = "chat",
 ) -> SubjectCard | None:
     """`view_subject` inside the caller's transaction, for use cases that do more in the same unit of
-    work (a credit report numbers itself and logs the issue together with the look-up)."""
+    work (a credit report numbers itself and logs the issue; a check records itself): one action,
+    one audit entry."""
     subject = await s.get(Subject, subject_id)
     if subject is None:
         return None
@@ -154,7 +158,7 @@ async def load_card(
         for r in shown
     )
     listings = tuple(
-        Listing(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
+        ListingFact(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
         for r in shown
         if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
     )

@@ -22,7 +22,8 @@ from rules.publication import publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
-from services.listings import activate, department_chats, subject_chats
+from services.listings import activate
+from services.recipients import department_chats, subject_chats
 
 ATTACHMENT_LIMIT = 10
 
@@ -40,6 +41,7 @@ class Attachment:
 
 
 def record_label(r: CreditRecord) -> str:
+    """How a record is named to people: "[category] date doc-number"."""
     return f"[{r.category}] {r.decision_date:%Y-%m-%d} {r.doc_number}"
 
 
@@ -59,7 +61,8 @@ def _objectable(r: CreditRecord, listing: Listing | None, today: dt.date) -> boo
 
 async def objectable_items(db: Database, viewer: Viewer, today: dt.date) -> list[ObjectableItem]:
     """What the caller's bound subjects may object to: their published records and proposed
-    listings still inside the objection period, minus those already under objection."""
+    listings still inside the objection period, minus those already under objection. [] without
+    bound subjects; raises nothing."""
     if not viewer.subject_ids:
         return []
     async with db.transaction() as s:
@@ -108,7 +111,11 @@ async def file_objection(
     answer_days: int = lifecycle.OBJECTION_ANSWER_WORKING_DAYS,
 ) -> FiledObjection:
     """File an objection of the caller's bound subject; the department's answer is due in
-    `answer_days` working days."""
+    `answer_days` working days counted on `calendar` from `today`. `attachments` are Telegram file
+    ids (at most ATTACHMENT_LIMIT). Returns the objection with its due date and the department's
+    chats to tell. Raises Refusal: no reason; too many attachments; not the viewer's record; an
+    objection already pending; the objection period of a proposed listing over; a record not
+    published."""
     reason = reason.strip()
     if not reason:
         raise Refusal("请填写异议理由。")
@@ -177,7 +184,8 @@ class PendingObjection:
 
 async def pending_objections(db: Database, department_id: int, today: dt.date) -> list[PendingObjection]:
     """A department's undecided objections, the most urgent first; `overdue` once the answer date
-    has passed (what the reminder scan looks for)."""
+    has passed (what the reminder scan looks for). Raises nothing; the caller checks the role
+    (decide_objection checks it again)."""
     async with db.transaction() as s:
         rows = (
             await s.execute(
@@ -249,9 +257,14 @@ async def decide_objection(
     today: dt.date,
     corrections: dict[str, str] | None = None,
 ) -> DecidedObjection:
-    """The responsible department's answer. Upheld or corrected, the record returns to its state
-    before the objection (a proposed listing whose period is over takes effect at once); revoked,
-    the record is gone from every view and a proposed listing is withdrawn."""
+    """The responsible department's answer: `decision` a key of rules.lifecycle.OBJECTION_DECISIONS,
+    `corrections` {field: new value} for "corrected" (rules.lifecycle.parse_corrections).
+
+    Upheld or corrected, the record returns to its state before the objection (a proposed listing
+    whose period is over takes effect at once); revoked, the record is gone from every view and a
+    proposed listing is withdrawn. Returns the decision with the subject's chats to tell.
+    Raises Refusal: unknown decision; no reason; a correction without its content; objection not
+    found; the viewer not an official of the responsible department; already decided."""
     if decision not in lifecycle.OBJECTION_DECISIONS:
         raise Refusal("未知的处理结果。")
     reason = reason.strip()

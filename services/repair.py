@@ -21,8 +21,8 @@ from db.session import Database
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal
-from services.listings import department_chats, subject_chats
 from services.objections import Attachment, record_label
+from services.recipients import department_chats, subject_chats
 
 REPAIRABLE_STATUSES = frozenset({"active", "objected", "expired"})
 
@@ -36,7 +36,9 @@ class RepairItem:
 
 
 async def repairable_items(db: Database, viewer: Viewer) -> list[RepairItem]:
-    """The caller's bound subjects' adverse records a repair could concern, with the day it opens."""
+    """The caller's bound subjects' adverse records a repair could concern (penalties, coercive
+    measures, listings; none with a request pending), each with the day a repair opens. [] for a
+    viewer without bound subjects; raises nothing."""
     if not viewer.subject_ids:
         return []
     async with db.transaction() as s:
@@ -78,7 +80,9 @@ async def _own_record(s: AsyncSession, viewer: Viewer, record_id: int) -> Credit
 
 async def repair_opens(db: Database, viewer: Viewer, record_id: int) -> RepairItem:
     """The earliest day a repair of this record may be asked for (checked before collecting
-    anything, so nobody fills in a form that will be refused for its date)."""
+    anything, so nobody fills in a form that will be refused for its date).
+
+    Raises Refusal when the record is not one of the viewer's bound subjects' or cannot be repaired."""
     async with db.transaction() as s:
         record = await _own_record(s, viewer, record_id)
         subject = await s.get(Subject, record.subject_id)
@@ -103,7 +107,13 @@ async def apply_for_repair(
     commitment: str,
     today: dt.date,
 ) -> FiledRepair:
-    """File a repair request; every condition is checked here again, whatever the channel asked."""
+    """File a repair request; every condition is checked here again, whatever the channel asked.
+
+    `proof` are the files sent (Telegram file ids), `commitment` the words the applicant wrote
+    (rules.lifecycle.is_commitment), `today` the platform's date. Returns the request with the
+    department's chats to tell. Raises Refusal: not the viewer's record or not repairable; the
+    minimum publication period not over; obligations not met; no proof; no commitment; a request
+    already pending."""
     async with db.transaction() as s:
         record = await _own_record(s, viewer, record_id)
         opens = lifecycle.repair_opens(record)
@@ -159,6 +169,8 @@ class PendingRepair:
 
 
 async def pending_repairs(db: Database, department_id: int) -> list[PendingRepair]:
+    """A department's repair requests awaiting a decision, oldest first, with their proof. Raises
+    nothing; the caller checks the role (decide_repair checks it again)."""
     async with db.transaction() as s:
         rows = (
             await s.execute(
@@ -188,7 +200,10 @@ class DecidedRepair:
 async def decide_repair(
     db: Database, viewer: Viewer, request_id: int, approve: bool, reason: str, today: dt.date
 ) -> DecidedRepair:
-    """Approve or reject; an approval repairs the record (see the module docstring)."""
+    """Approve or reject request `request_id` with `reason`; an approval repairs the record (see the
+    module docstring). Returns the decision with the subject's chats to tell.
+    Raises Refusal: no reason; request not found; the viewer not an official of the record's
+    department; the request already decided."""
     reason = reason.strip()
     if not reason:
         raise Refusal("请填写审核意见。")

@@ -17,8 +17,8 @@ from db.session import Database
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal
-from services.listings import next_number
 from services.lookup import SubjectCard, load_card
+from services.numbering import next_number
 
 REPORT_KIND = "报"
 
@@ -54,7 +54,12 @@ async def issue_report(
     render: Callable[[ReportData], bytes],
     prefix: str = "",
 ) -> IssuedReport:
-    """Number, assemble, render (through `render`) and log one report."""
+    """Number, assemble, render (through `render`) and log one report, in one transaction.
+
+    `now` is aware, in the platform's time zone (it dates the report and picks the year of the
+    number); `prefix` opens the number. The look-up is audited like a card view (channel "report").
+    Returns the number, the PDF bytes and their SHA-256. Raises Refusal when the viewer may not
+    request this subject's report (may_request) or the subject is gone."""
     if not may_request(viewer, subject_id):
         raise Refusal("公众和企业只能获取本人（本单位）绑定主体的信用报告；查询他人请联系办事窗口。")
     async with db.transaction() as s:

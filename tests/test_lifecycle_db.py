@@ -23,8 +23,9 @@ from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
 from services.expiry import mark_expired
-from services.listings import activate_due_listings, next_number, propose_listing
+from services.listings import activate_due_listings, propose_listing
 from services.lookup import view_subject
+from services.numbering import next_number
 from services.objections import (
     Attachment,
     decide_objection,

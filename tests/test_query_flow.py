@@ -193,6 +193,21 @@ async def test_check_loop_on_a_blacklisted_subject(harness: BotHarness) -> None:
     assert check.measures["items"]
 
 
+async def test_name_and_matter_typed_by_an_official_is_one_check_and_one_audit_row(harness: BotHarness) -> None:
+    """"华泰商贸 政府采购": the card and the measures in one action, so the look-up is logged once."""
+    ids = await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("official", dept="SCJGJ")
+    said = await harness.say(chat, "华泰商贸 政府采购")
+    assert "严重失信主体名单" in (said[0].text or "")
+    assert "逢办必查：" in (said[-1].text or "") and "政府采购" in (said[-1].text or "")
+    async with harness.db.transaction() as s:
+        entries = (await s.scalars(select(AuditEntry).where(AuditEntry.subject_id == ids["huatai"]))).all()
+        checks = await s.scalar(select(func.count(Check.id)).where(Check.subject_id == ids["huatai"]))
+    assert checks == 1
+    assert [(e.action, e.reason) for e in entries] == [("view_subject", "逢办必查:政府采购")]
+
+
 async def test_clean_subject_has_no_measures_and_stats_count_checks(harness: BotHarness) -> None:
     await seed(harness.db)
     await harness.refresh()

@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 
 from nlp.matters import matter_from_text
-from rules.measures import MATTERS, Listing, Measure, measures_for
+from rules.measures import MATTERS, ListingFact, Measure, measures_for
 
-BLACK = Listing("严重失信主体名单", "安康市市场监督管理局", date(2025, 3, 1), "《安康市严重失信主体名单管理办法》第十条")
-ABNORMAL = Listing("经营异常名录", "汉滨区市场监督管理局", date(2024, 1, 2), None)
+BLACK = ListingFact("严重失信主体名单", "安康市市场监督管理局", date(2025, 3, 1), "《安康市严重失信主体名单管理办法》第十条")
+ABNORMAL = ListingFact("经营异常名录", "汉滨区市场监督管理局", date(2024, 1, 2), None)
 
 
 def texts(measures: list[Measure]) -> list[str]:
@@ -23,7 +23,7 @@ def test_matters_have_required_keys() -> None:
 
 def test_no_listings_no_measures() -> None:
     assert measures_for("法人", [], "procurement") == []
-    assert measures_for("法人", [Listing("行政处罚", "x", date(2025, 1, 1), None)], "procurement") == []
+    assert measures_for("法人", [ListingFact("行政处罚", "x", date(2025, 1, 1), None)], "procurement") == []
 
 
 def test_blacklisted_company_in_procurement() -> None:
@@ -79,7 +79,7 @@ def test_both_lists_merge_without_redundancy() -> None:
 
 
 def test_two_blacklistings_give_one_measure_with_both_reasons() -> None:
-    second = Listing("黑名单", "安康市应急管理局", date(2025, 6, 1), None)
+    second = ListingFact("黑名单", "安康市应急管理局", date(2025, 6, 1), None)
     result = measures_for("法人", [second, BLACK], "tender")
     assert texts(result) == ["列为重点监管对象，提高检查比例和频次", "限制参与招标投标"]
     assert "安康市市场监督管理局" in result[1].reason and "安康市应急管理局" in result[1].reason

@@ -1,0 +1,202 @@
+"""The department's review of a case, written once for every flow of the same shape.
+
+Objections (/objections), credit repair (/repairs) and verification of self-declarations (/verify)
+all go: queue → open a case (its details, its attachments) → press a decision → (for some
+decisions an extra answer, e.g. the corrections) → the reason → the use case decides → the official
+gets the outcome and the subject's chats are told. A `ReviewFlow` gives the words and the use-case
+calls of one flow; `register` builds the same handlers and conversation from it.
+
+Role and ownership are checked again by the use cases; a refusal ends the decision unless its code
+is one of the flow's `ask_again_on` (a missing reason: the official just types it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers.buttons import ButtonSpec, pressed
+from handlers.common import Buttons, caller, reply, resend_attachments, services
+from handlers.notify import tell
+from rules.roles import Viewer
+from services.errors import Refusal
+from services.runtime import Services
+
+EXTRA, REASON = 20, 21
+TIMEOUT_SECONDS = 30 * 60
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a decision says: `answer` to the official, `notice` to each of `chats` (the subject's)."""
+
+    answer: str
+    chats: Sequence[int]
+    notice: str
+
+
+@dataclass(frozen=True)
+class Files:
+    """A case's attachments to send again, and whether each goes with its file name as caption."""
+
+    items: Sequence[Mapping[str, Any]]
+    with_names: bool = False
+
+
+@dataclass(frozen=True)
+class ExtraAnswer:
+    """A decision that needs one more answer before the reason (an objection's corrections).
+
+    `question(decision)` is the question, or None when this decision needs none; `read(text)`
+    returns the value kept for `decide` or raises ValueError with a Chinese message (asked again);
+    `then` asks for the reason."""
+
+    question: Callable[[str], str | None]
+    read: Callable[[str], Any]
+    then: str
+
+
+Queue = Callable[[ContextTypes.DEFAULT_TYPE, Viewer], Awaitable[tuple[str, Buttons]]]
+Show = Callable[[Services, Viewer, int], Awaitable[tuple[str, Buttons]]]
+Fetch = Callable[[Services, Viewer, int], Awaitable[Files]]
+Decide = Callable[[Services, Viewer, int, str, str, Any], Awaitable[Decided]]
+
+
+@dataclass(frozen=True)
+class ReviewFlow:
+    """One review flow.
+
+    - `command` shows `queue` (text and buttons; the viewer's role is checked there or by its use case);
+    - `decide_button` (fields: case id, decision) asks `ask(decision)`, then `decide(services, viewer,
+      case id, decision, reason, extra)` runs; `extra` is the value of `extra_answer` or None;
+    - optional `open_button` (field: case id) shows `show`, and `files_button` re-sends `files`.
+    Refusals raised by `show`/`files` are answered by the chat's error handler."""
+
+    name: str
+    command: str
+    queue: Queue
+    decide_button: ButtonSpec
+    ask: Callable[[str], str]
+    decide: Decide
+    open_button: ButtonSpec | None = None
+    show: Show | None = None
+    files_button: ButtonSpec | None = None
+    files: Fetch | None = None
+    extra_answer: ExtraAnswer | None = None
+    ask_again_on: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> str:
+        """The user_data key of a decision in progress."""
+        return f"{self.name}_decision"
+
+
+def register(app: Application, flow: ReviewFlow) -> None:
+    """The queue command, the open and attachment buttons, and the decision conversation of `flow`."""
+
+    async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        _account, viewer = await caller(update, context)
+        await reply(update, *await flow.queue(context, viewer))
+
+    async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert flow.open_button is not None and flow.show is not None
+        values = await pressed(update, flow.open_button)
+        if values is None:
+            return
+        _account, viewer = await caller(update, context)
+        await reply(update, *await flow.show(services(context), viewer, values[0]))
+
+    async def on_files(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert flow.files_button is not None and flow.files is not None
+        values = await pressed(update, flow.files_button)
+        if values is None:
+            return
+        _account, viewer = await caller(update, context)
+        found = await flow.files(services(context), viewer, values[0])
+        await resend_attachments(update, context, found.items, with_names=found.with_names)
+
+    async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+        assert context.user_data is not None
+        values = await pressed(update, flow.decide_button)
+        if values is None:
+            return None
+        case_id, decision = values
+        context.user_data[flow.key] = {"id": case_id, "decision": decision}
+        question = flow.extra_answer.question(decision) if flow.extra_answer else None
+        if question is not None:
+            await reply(update, question)
+            return EXTRA
+        await reply(update, flow.ask(decision))
+        return REASON
+
+    async def on_extra(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        assert update.effective_message is not None and context.user_data is not None and flow.extra_answer
+        data = context.user_data.get(flow.key)
+        if not data:
+            return ConversationHandler.END
+        try:
+            data["extra"] = flow.extra_answer.read(update.effective_message.text or "")
+        except ValueError as exc:
+            await reply(update, str(exc))
+            return EXTRA
+        await reply(update, flow.extra_answer.then)
+        return REASON
+
+    async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        assert update.effective_message is not None and context.user_data is not None
+        data = context.user_data.get(flow.key)
+        if not data:
+            return ConversationHandler.END
+        svc = services(context)
+        _account, viewer = await caller(update, context)
+        reason = update.effective_message.text or ""
+        try:
+            decided = await flow.decide(svc, viewer, data["id"], data["decision"], reason, data.get("extra"))
+        except Refusal as exc:
+            await reply(update, exc.reason)
+            if exc.code in flow.ask_again_on:
+                return REASON
+            context.user_data.pop(flow.key, None)
+            return ConversationHandler.END
+        context.user_data.pop(flow.key, None)
+        await reply(update, decided.answer)
+        await tell(context, decided.chats, decided.notice)
+        return ConversationHandler.END
+
+    async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        if context.user_data is not None:
+            context.user_data.pop(flow.key, None)
+        await reply(update, "已取消。")
+        return ConversationHandler.END
+
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(CommandHandler(flow.command, queue))
+    if flow.open_button is not None:
+        app.add_handler(CallbackQueryHandler(on_open, pattern=flow.open_button.pattern))
+    if flow.files_button is not None:
+        app.add_handler(CallbackQueryHandler(on_files, pattern=flow.files_button.pattern))
+    states = {REASON: [MessageHandler(text, on_reason)]}
+    if flow.extra_answer is not None:
+        states[EXTRA] = [MessageHandler(text, on_extra)]
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_decide, pattern=flow.decide_button.pattern)],
+            states=states,  # type: ignore[arg-type]
+            fallbacks=[CommandHandler("cancel", cancel)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name=flow.name,
+        )
+    )

@@ -1,0 +1,29 @@
+"""/help names /listings for officials, and /listings shows the department's listings in notice."""
+
+from __future__ import annotations
+
+from render.pdf import render_notice
+from services.listings import propose_listing
+from tests.conftest import BotHarness
+from tests.test_lifecycle_support import add_subject, texts, today
+
+
+async def test_officials_find_listings_in_help_and_see_their_notices(harness: BotHarness) -> None:
+    subject = await add_subject(harness.db)
+    await harness.refresh()
+    official = await harness.chat("official", dept="SCJGJ")
+    public = await harness.chat("public")
+    assert "/listings" in texts(await harness.say(official, "/help"))
+    assert "/listings" not in texts(await harness.say(public, "/help"))
+    assert "暂无处于事前告知期" in texts(await harness.say(official, "/listings"))
+
+    services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
+    proposed = await propose_listing(
+        harness.db, subject_id=subject, basis="《企业信息公示暂行条例》第十八条", reasons="连续三年未报送年度报告",
+        today=today(harness), calendar=services.calendar, render=lambda n: render_notice(n, "安康市公共信用信息平台"),
+        dept_code="SCJGJ", prefix="安",
+    )
+    shown = texts(await harness.say(official, "/listings"))
+    assert "安康市恒达建材有限公司" in shown and proposed.notice.number in shown
+    assert f"异议期至 {proposed.notice.deadline:%Y-%m-%d}" in shown
+    assert "仅限部门办事人员" in texts(await harness.say(public, "/listings"))
