@@ -80,11 +80,11 @@ def _parse_at(text: str, settings: Settings) -> dt.datetime:
 
 
 async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transport: Any) -> int:
+    from bot.calendar_settings import calendar_from_settings
     from db.duties import seed_duties
     from db.regions import default_region
     from db.reminders import run_scan
     from handlers.reminders import render_reminder, sender
-    from rules.workcal import WorkCalendar
 
     try:
         at = _parse_at(args.at, settings)
@@ -99,7 +99,7 @@ async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transpo
 
     services = Services(settings=settings, db=db)
     policy = policy_of(services)
-    calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    calendar = calendar_from_settings(settings)
     await seed_duties(db, default_region(settings.region.division_code))
     if args.dry_run:
         result = await run_scan(db, at, policy, calendar, settings.tz, None, dry_run=True)

@@ -72,6 +72,7 @@ async def _deliver(settings: Settings, chats: tuple[int, ...], pdf: bytes, file_
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.calendar_settings import calendar_from_settings
     from bot.pdf import render_notice
     from db import migrate
     from db.expiry import mark_expired
@@ -83,7 +84,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         subject_id_by_uscc,
     )
     from db.session import Database
-    from rules.workcal import WorkCalendar
 
     try:
         settings = with_database(settings, getattr(args, "db", None))
@@ -112,7 +112,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             measures=args.measure,
             objection_days=args.days,
             today=today,
-            calendar=WorkCalendar(settings.calendar.holidays, settings.calendar.workdays),
+            calendar=calendar_from_settings(settings),
             render=lambda notice: render_notice(notice, platform),
             dept_code=args.dept,
             prefix=region_abbr(settings.region.division_code),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from db.urls import is_supported
 from rules.declarations import DeclarationSettings
 
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
@@ -160,8 +161,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("telegram.webhook_url", "在 webhook 模式下必须填写")
     if not 0 < s.telegram.port < 65536:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
-    if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ConfigError("database.url", "应以 sqlite+aiosqlite:// 或 postgresql+asyncpg:// 开头")
+    if not is_supported(s.database.url):
+        raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
     if not (s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
     for t in s.reminders.times:

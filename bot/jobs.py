@@ -14,10 +14,10 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from bot.calendar_settings import calendar_from_settings
 from bot.services import SERVICES_KEY, Services
 from bot.startup import ensure_duties, refresh_index
 from db.reminders import ReminderPolicy, ScanResult, run_scan
-from rules.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
 INDEX_REFRESH_SECONDS = 30
@@ -41,7 +41,7 @@ async def scan_now(app: Application, at: dt.datetime | None = None) -> ScanResul
 
     services: Services = app.bot_data[SERVICES_KEY]
     await ensure_duties(services)
-    calendar = services.calendar or WorkCalendar(services.settings.calendar.holidays, services.settings.calendar.workdays)
+    calendar = services.calendar or calendar_from_settings(services.settings)
     policy = policy_of(services)
     result = await run_scan(
         services.db, at or services.now(), policy, calendar, services.settings.tz,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from db.importers.failures import failure_reason
 from db.importers.reading import Cell, ReadError, open_table
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
 from db.importers.validate import (
@@ -36,7 +37,7 @@ from db.importers.validate import (
     RowValidator,
     SubjectRow,
 )
-from db.importers.writer import Writer
+from db.importers.writer import MissingSubject, Writer
 from db.models import Department
 from db.session import Database
 from rules.masking import scrub
@@ -136,9 +137,10 @@ async def import_file(
         report.fatal = str(exc)
     except _Rollback:
         pass
-    except SQLAlchemyError as exc:
-        log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), scrub(str(exc))[:500])
-        report.fatal = "写入数据库失败（可能有其他导入同时在进行，或数据库未初始化），未写入任何数据，请稍后重试"
+    except (SQLAlchemyError, MissingSubject) as exc:
+        # The class name only: str(exc) carries the statement and its parameters (personal data).
+        log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), type(exc).__name__)
+        report.fatal = failure_reason(exc)
     if report.fatal or report.error_count:
         report.written = False
     report.seconds = time.perf_counter() - started

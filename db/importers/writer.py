@@ -79,6 +79,14 @@ def _subject_keys(uscc: str | None, id_hash: str | None) -> list[str]:
     return keys
 
 
+class MissingSubject(Exception):
+    """A record reached the writer without its subject's id: a bug, never the user's file."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(f"row {row}: subject id missing")
+        self.row = row
+
+
 class Writer:
     """Classifies and (when `write`) stores batches; keeps the counts for the report."""
 
@@ -104,9 +112,13 @@ class Writer:
 
     # -- subjects ------------------------------------------------------------------------------------
     def _remember(self, key: str, subject_id: int) -> None:
-        if len(self._subject_ids) >= SUBJECT_CACHE_MAX:
-            self._subject_ids.clear()  # bounded memory; a miss only costs a lookup
         self._subject_ids[key] = subject_id
+
+    def _trim_cache(self) -> None:
+        """Bounded memory; a miss only costs a lookup. Trimmed only *between* batches: clearing it
+        while a batch is being resolved used to leave that batch's records without a subject."""
+        if len(self._subject_ids) >= SUBJECT_CACHE_MAX:
+            self._subject_ids.clear()
 
     async def _find_subjects(self, keys: Sequence[str], full: bool = False) -> dict[str, Any]:
         usccs = [k[5:] for k in keys if k.startswith("uscc:")]
@@ -148,6 +160,7 @@ class Writer:
 
     async def _resolve_subjects(self, subjects: Iterable[SubjectRow]) -> None:
         """Make sure every subject a record names has an id (or is counted as to-be-created)."""
+        self._trim_cache()
         need: dict[str, SubjectRow] = {}
         for s in subjects:
             if s.key not in self._subject_ids:
@@ -279,6 +292,8 @@ class Writer:
         changes: list[dict[str, Any]] = []
         for r in rows:
             subject_id = self._subject_ids.get(r.subject.key)
+            if subject_id is None and self.write:
+                raise MissingSubject(r.row)
             values: dict[str, Any] = {
                 "subject_id": subject_id,
                 "title": r.title,
