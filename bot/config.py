@@ -72,6 +72,8 @@ class PrivacySettings:
     id_hash_key: str = "creditbot-demo-key"
     mask_person_names: bool = True
     mask_addresses: bool = True
+    # Hours an upload waiting for 确认导入 keeps its (encrypted) bytes; then they are deleted.
+    upload_retention_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ def _validate(s: Settings) -> None:
             dt.time.fromisoformat(t)
         except ValueError:
             raise ConfigError("reminders.times", f"含有无效时间：{t}") from None
+    if not 1 <= s.privacy.upload_retention_hours <= 24 * 30:
+        raise ConfigError("privacy.upload_retention_hours", "应在 1-720 小时之间")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

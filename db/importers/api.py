@@ -40,6 +40,7 @@ from db.importers.validate import (
 from db.importers.writer import MissingSubject, Writer
 from db.models import Department
 from db.session import Database
+from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.workcal import WorkCalendar
 
@@ -100,7 +101,8 @@ def _blank(cells: list[Cell]) -> bool:
 
 async def _department(db: Database, code: str) -> DeptInfo | None:
     async with db.sessions() as session:
-        dept = (await session.execute(select(Department).where(Department.code == code.strip()))).scalar_one_or_none()
+        wanted = {code.strip(), canonical_key(code)}  # full-width or lower-case codes typed by hand
+        dept = (await session.execute(select(Department).where(Department.code.in_(wanted)))).scalars().first()
         if dept is None:
             return None
         return DeptInfo(dept.id, dept.code, dept.name, dept.uscc)
@@ -317,7 +319,10 @@ def _dup_column(validator: RowValidator, item: RecordRow | SubjectRow) -> str:
 
 def _dup_reason(item: RecordRow | SubjectRow, first: int) -> str:
     if isinstance(item, RecordRow):
-        return f"文书号“{item.doc_number}”与第 {first} 行重复（同一来源单位、同一类别的文书号在一个文件中只能出现一次）"
+        return (
+            f"文书号“{item.doc_number}”与第 {first} 行重复（同一来源单位、同一类别的文书号在一个文件中只能出现一次；"
+            "括号、全角字符或空格不同的写法视为同一文书号）"
+        )
     what = f"统一社会信用代码“{item.uscc}”" if item.uscc else "证件号码"
     return f"{what}与第 {first} 行重复（同一主体在一个文件中只能出现一次）"
 

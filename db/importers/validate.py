@@ -16,6 +16,7 @@ from typing import Any
 
 from db.importers.reading import Cell, cell_text
 from db.importers.templates import HeaderMatch
+from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
 from rules.codes import CodeCheck, clean_code, validate_ric, validate_uscc
 from rules.masking import id_match_key, mask_id
@@ -108,7 +109,7 @@ class RecordRow:
     category: str
     source_key: str
     source_name: str
-    doc_number: str
+    doc_number: str  # as written, for display
     title: str | None
     content: str | None
     decision_date: dt.date
@@ -119,10 +120,11 @@ class RecordRow:
     due: dt.date | None
     late_working_days: int
     fields: dict[str, Any] = field(default_factory=dict)
+    doc_key: str = ""  # canonical 文书号 (rules.canonical): what "the same document" compares
 
     @property
     def identity(self) -> tuple[str, str, str]:
-        return (self.source_key, self.category, self.doc_number)
+        return (self.source_key, self.category, self.doc_key)
 
 
 class RowInvalid(Exception):
@@ -393,7 +395,7 @@ class RowValidator:
         unit_uscc = self._code(v, "source_unit_uscc") or self._code(v, "authority_uscc")
         unit_name = v.get("source_unit") or v.get("authority") or ""
         dept = self.ctx.dept
-        source_key = unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else "")
+        source_key = canonical_key(unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else ""))
         source_name = unit_name or (dept.name if dept else "") or source_key
         if not source_key:
             col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
@@ -474,6 +476,7 @@ class RowValidator:
             due=due,
             late_working_days=late,
             fields=fields,
+            doc_key=canonical_key(doc_number),
         )
 
 

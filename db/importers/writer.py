@@ -5,8 +5,9 @@ statements whatever its size: one lookup of the subjects it names, one insert of
 one lookup of existing records per (source, category), then one bulk insert, one bulk update and one
 bulk insert of RecordChange rows. Row-by-row ORM work would be 10-50x slower on 100,000 rows.
 
-A record is "the same" when source key, category and document number match (the table's unique
-key). An existing record is updated only when something actually differs, and the differences are
+A record is "the same" when source key, category and the canonical document number (`doc_key`,
+rules.canonical) match (the table's unique key): other brackets or full-width digits are the same
+document. The number as first written stays for display. An existing record is updated only when something actually differs, and the differences are
 written to RecordChange with the file they came from; so re-importing a file changes nothing.
 
 When `write` is off (dry run, or after the first invalid row) the same lookups classify rows as
@@ -259,8 +260,8 @@ class Writer:
     async def _find_records(self, rows: Sequence[RecordRow]) -> dict[tuple[str, str, str], Any]:
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for r in rows:
-            groups[(r.source_key, r.category)].append(r.doc_number)
-        cols = [CreditRecord.id, CreditRecord.doc_number, CreditRecord.department_id, CreditRecord.reported_at]
+            groups[(r.source_key, r.category)].append(r.doc_key)
+        cols = [CreditRecord.id, CreditRecord.doc_key, CreditRecord.department_id, CreditRecord.reported_at]
         cols += [getattr(CreditRecord, c) for c in _RECORD_COMPARED]
         found: dict[tuple[str, str, str], Any] = {}
         for (source_key, category), docs in groups.items():
@@ -269,11 +270,11 @@ class Writer:
                     select(*cols).where(
                         CreditRecord.source_key == source_key,
                         CreditRecord.category == category,
-                        CreditRecord.doc_number.in_(chunk),
+                        CreditRecord.doc_key.in_(chunk),
                     )
                 )
                 for row in result:
-                    found[(source_key, category, row.doc_number)] = row
+                    found[(source_key, category, row.doc_key)] = row
         return found
 
     def _late_for_update(self, r: RecordRow, old: Any) -> int:
@@ -313,7 +314,8 @@ class Writer:
                 if self.write:
                     inserts.append(
                         {**values, "category": r.category, "department_id": self.department_id,
-                         "source_key": r.source_key, "doc_number": r.doc_number, "reported_at": self.now,
+                         "source_key": r.source_key, "doc_number": r.doc_number, "doc_key": r.doc_key,
+                         "reported_at": self.now,
                          "status": "active", "created_at": self.now, "updated_at": self.now}
                     )
                 continue
