@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -143,6 +144,13 @@ async def import_file(
         # The class name only: str(exc) carries the statement and its parameters (personal data).
         log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), type(exc).__name__)
         report.fatal = failure_reason(exc)
+    except Exception as exc:  # a bug must still end in one Chinese sentence, not a silent chat
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error(
+            "导入 %s 意外失败：%s（%s:%s）", scrub(report.file_label), type(exc).__name__,
+            Path(where.filename).name, where.lineno,
+        )
+        report.fatal = "导入程序内部错误，未写入任何数据，请将文件交给系统管理员处理"
     if report.fatal or report.error_count:
         report.written = False
     report.seconds = time.perf_counter() - started
