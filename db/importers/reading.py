@@ -149,7 +149,7 @@ def open_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
     except IsADirectoryError:
         raise ReadError(f"{path.name} 是一个目录，不是文件") from None
     except OSError as exc:
-        raise ReadError(f"无法读取文件 {path.name}：{exc.strerror or exc}") from None
+        raise ReadError(f"无法读取文件 {path.name}（没有读取权限或磁盘错误，错误码 {exc.errno}）") from None
     if not head:
         raise ReadError("文件是空的")
     if head.startswith(XLSX_MAGIC):
