@@ -18,6 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models_collection import Upload
+from db.session import Database
 
 DEFAULT_RETENTION = dt.timedelta(hours=24)
 _LABEL = b"creditbot upload sealing v1\x00"
@@ -52,8 +53,8 @@ def is_expired(created_at: dt.datetime, now: dt.datetime, retention: dt.timedelt
 async def expire_uploads(session: AsyncSession, now: dt.datetime, retention: dt.timedelta) -> int:
     """Delete the bytes of every upload that waited longer than `retention`; returns how many.
 
-    Runs inside the caller's transaction (each new upload and each confirmation call it), so no
-    scheduler is needed for the promise to hold."""
+    Runs inside the caller's transaction: each new upload and each confirmation call it, and the
+    bot's hourly job (`purge_expired`) covers the hours when nobody does."""
     result = await session.execute(
         update(Upload)
         .where(Upload.status.in_(WAITING), Upload.created_at <= now - retention)
@@ -62,4 +63,10 @@ async def expire_uploads(session: AsyncSession, now: dt.datetime, retention: dt.
     return int(result.rowcount or 0)
 
 
-__all__ = ["DEFAULT_RETENTION", "SealError", "expire_uploads", "is_expired", "seal", "unseal"]
+async def purge_expired(db: Database, now: dt.datetime, retention: dt.timedelta) -> int:
+    """One transaction of `expire_uploads`: the hourly job, so the bytes go even if nobody uploads."""
+    async with db.transaction() as session:
+        return await expire_uploads(session, now, retention)
+
+
+__all__ = ["DEFAULT_RETENTION", "SealError", "expire_uploads", "is_expired", "purge_expired", "seal", "unseal"]

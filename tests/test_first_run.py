@@ -122,3 +122,21 @@ async def test_more_subjects_than_the_cache_holds(db: Database, tmp_path: Path, 
         assert await s.scalar(select(func.count()).select_from(CreditRecord)) == 300
         assert await s.scalar(select(func.count()).select_from(CreditRecord).where(CreditRecord.subject_id.is_(None))) == 0
         assert await s.scalar(select(func.count()).select_from(Subject)) == 300
+
+
+async def test_import_into_an_unmigrated_database_names_the_cause(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The library call (not the CLI, which migrates first) on a database without tables: the real
+    cause in Chinese, and the log line carries neither the statement nor its parameters."""
+    rows = [S.penalty_row(i, decision=dt.date(2025, 1, 6), person_every=2) for i in range(1, 5)]
+    path = S.write_csv(tmp_path / "p.csv", S.HEADERS[("penalty", "2021")], rows)
+    db = Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    caplog.set_level(logging.INFO)
+    try:
+        report = await import_file(db, path, id_key="k", today=dt.date(2025, 6, 30))
+    finally:
+        await db.dispose()
+    assert report.fatal is not None and "数据库尚未初始化" in report.fatal and "creditbot db upgrade" in report.fatal
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "写入数据库失败" in logged
+    for leak in ("SELECT", "INSERT", "subjects", S.uscc(1)):
+        assert leak not in logged

@@ -84,3 +84,20 @@ async def test_expired_upload_is_deleted_and_not_written(harness, tmp_path: Path
         assert expired.status == "expired" and expired.content is None
     assert await count_records(harness.db) == 0
     assert await clear_id_numbers(harness.db) == []
+
+
+async def test_hourly_job_deletes_bytes_nobody_came_back_for(harness, tmp_path: Path) -> None:
+    chat = await harness.chat("collector", dept="SCJGJ")
+    upload = await _upload(harness, chat, persons_file(tmp_path / "d.csv"))
+    fresh = await _upload(harness, chat, persons_file(tmp_path / "e.csv"))
+    async with harness.db.transaction() as s:
+        await s.execute(
+            update(Upload).where(Upload.id == upload.id).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25))
+        )
+    (job,) = harness.app.job_queue.get_jobs_by_name("expire uploads")
+    await job.run(harness.app)
+    async with harness.db.transaction() as s:
+        old, new = await s.get(Upload, upload.id), await s.get(Upload, fresh.id)
+        assert (old.status, old.content) == ("expired", None)
+        assert new.status == "pending" and new.content is not None  # inside the 24 hours: kept, sealed
+    assert await clear_id_numbers(harness.db) == []
