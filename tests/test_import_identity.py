@@ -128,7 +128,7 @@ async def test_migration_merges_existing_duplicates_and_scrubs_uploads(fresh_db:
     moved = [h for h in history if h.changes == {"title": ["旧", "新"]}]
     assert len(moved) == 1 and moved[0].record_id == records[0].id  # history follows the survivor
     merged = [h for h in history if "merged_duplicate" in h.changes]
-    assert len(merged) == 5
+    assert len(merged) == 5 and all(h.changed_at.year >= 2026 for h in merged)
     assert {h.changes["merged_duplicate"][1]["doc_number"] for h in merged} == set(VARIANTS.values())
     assert uploads["pending"].status == "expired" and uploads["confirm"].status == "confirmed"
     assert all(u.content is None for u in uploads.values())

@@ -60,20 +60,29 @@ def _jsonable(value: Any) -> Any:
 
 
 def _merge(bind: sa.engine.Connection) -> None:
-    rows = bind.execute(
-        sa.text(f"SELECT id, category, {', '.join(_KEPT)} FROM credit_records ORDER BY id")
-    ).mappings().all()
-    groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
-    for r in rows:
-        groups[(canonical_key(r["source_key"]), r["category"], canonical_key(r["doc_number"]))].append(r)
+    """Group by canonical key reading only the key columns (memory ~ 100 bytes a record); the full
+    rows are read for duplicate groups only."""
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for rid, source_key, category, doc_number in bind.execute(
+        sa.text("SELECT id, source_key, category, doc_number FROM credit_records ORDER BY id")
+    ):
+        groups[(canonical_key(source_key), category, canonical_key(doc_number))].append(rid)
     refs = _references(bind)
     now = dt.datetime.now(dt.UTC)
     keys: list[dict[str, Any]] = []
-    for (source_key, _category, doc_key), members in groups.items():
+    for (source_key, _category, doc_key), ids in groups.items():
+        if len(ids) == 1:
+            keys.append({"k": doc_key, "s": source_key, "id": ids[0]})
+            continue
+        members = bind.execute(
+            sa.text(f"SELECT id, {', '.join(_KEPT)} FROM credit_records WHERE id IN :ids ORDER BY id").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        ).mappings().all()
         survivor, duplicates = members[0], members[1:]
-        if duplicates and _clash(bind, refs, [m["id"] for m in members]):
-            log.warning("0005: records %s left unmerged (each is referenced by a one-per-record table)",
-                        [m["id"] for m in members])
+        if _clash(bind, refs, ids):
+            log.warning("0005: records %s left unmerged (each is referenced by a one-per-record table)", ids)
             keys += [{"k": f"{m['doc_number']}#{m['id']}"[:128], "s": m["source_key"], "id": m["id"]} for m in members]
             continue
         for dup in duplicates:
