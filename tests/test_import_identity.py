@@ -133,3 +133,24 @@ async def test_migration_merges_existing_duplicates_and_scrubs_uploads(fresh_db:
     assert uploads["pending"].status == "expired" and uploads["confirm"].status == "confirmed"
     assert all(u.content is None for u in uploads.values())
     assert await clear_id_numbers(db) == []
+
+
+async def test_department_code_and_source_name_compare_canonically(db: Database, tmp_path: Path) -> None:
+    from db.models import Department
+
+    async with db.transaction() as s:
+        s.add(Department(code="SCJG", name="安康市市场监督管理局", division_code="610900", uscc=None))
+    typed = rows(["安市监罚〔2025〕21号"])
+    for r in typed:  # a file without the unit's USCC: the unit's *name* is the source key
+        r["数据来源单位统一社会信用代码"] = r["处罚机关统一社会信用代码"] = ""
+    first = S.write_csv(tmp_path / "a.csv", S.HEADERS[("penalty", "2021")], typed)
+    for r in typed:
+        r["数据来源单位"] = r["处罚机关"] = "安康市 市场监督管理局"
+    second = S.write_csv(tmp_path / "b.csv", S.HEADERS[("penalty", "2021")], typed)
+    one = await import_file(db, first, id_key="k", today=TODAY, dept_code="ｓｃｊｇ")
+    two = await import_file(db, second, id_key="k", today=TODAY, dept_code=" SCJG ")
+    assert one.written and one.new == 1, one.fatal
+    # The same record (no second one); the unit's name as written changed, which is a correction.
+    assert two.ok and (two.new, two.updating) == (0, 1)
+    async with db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(CreditRecord)) == 1

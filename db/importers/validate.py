@@ -389,6 +389,8 @@ class RowValidator:
                     continue
                 if len(alias) > MAX_LEN["name"]:
                     raise RowInvalid(self.col(fld), f"名称过长：{len(alias)} 个字符（最多 200 个）")
+                if looks_like_formula(alias):
+                    raise RowInvalid(self.col(fld), f"{kind}以 =、+、-、@ 开头，像是表格公式，请核对该单元格")
                 aliases.append((alias, kind))
         s.aliases = tuple(aliases)
         return s
