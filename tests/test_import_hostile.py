@@ -75,3 +75,23 @@ async def test_truncated_sheet_in_chat(harness, tmp_path: Path) -> None:  # type
     assert "Excel 文件已损坏" in (answer.text or "") and "未写入任何数据" in (answer.text or "")
     edited = [o for o in harness.transport.sent if o.method == "editMessageText"]
     assert any("检查完成" in (o.text or "") for o in edited)  # the status message is not left hanging
+
+
+async def test_shared_strings_spilled_to_disk_read_the_same(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the in-memory budget shared strings are read back from a temporary file: same import."""
+    from sqlalchemy import select
+
+    from db.importers import samples as S
+    from db.importers.api import import_file
+    from db.models import CreditRecord, Subject
+
+    rows = [S.penalty_row(i, person_every=4) for i in range(1, 41)]
+    path = S.write_xlsx(tmp_path / "p.xlsx", S.HEADERS[("penalty", "2021")], rows)  # openpyxl: shared strings
+    monkeypatch.setattr(limits, "SHARED_STRINGS_IN_MEMORY", 300)  # a few dozen strings, then disk
+    report = await import_file(db, path, id_key="k")
+    assert report.written and report.new == 40, report.errors[:3]
+    async with db.transaction() as s:
+        got = sorted((await s.execute(select(CreditRecord.doc_number, Subject.name).join(Subject))).all())
+    assert got == sorted((r["行政处罚决定书文号"], r["行政相对人名称"]) for r in rows)

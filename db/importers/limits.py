@@ -24,10 +24,12 @@ MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 MAX_RATIO = 200
 RATIO_CHECKED_ABOVE = 1024 * 1024
 MAX_PARTS = 10_000
-# Shared strings kept in memory before the rest spills to a temporary file (characters).
+# Shared strings kept in memory before the rest spills to a temporary file: characters, and strings
+# (each Python string costs ~50 bytes besides its characters).
 SHARED_STRINGS_IN_MEMORY = 8_000_000
+SHARED_STRINGS_IN_MEMORY_COUNT = 400_000
 
 __all__ = [
     "MAX_CELL_CHARS", "MAX_COLUMNS", "MAX_PARTS", "MAX_RATIO", "MAX_ROWS", "MAX_UNCOMPRESSED_BYTES",
-    "RATIO_CHECKED_ABOVE", "SHARED_STRINGS_IN_MEMORY",
+    "RATIO_CHECKED_ABOVE", "SHARED_STRINGS_IN_MEMORY", "SHARED_STRINGS_IN_MEMORY_COUNT",
 ]

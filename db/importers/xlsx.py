@@ -133,7 +133,11 @@ class SharedStrings:
                 root.clear()
 
     def _add(self, text: str) -> None:
-        if self._spill is None and self._chars + len(text) <= limits.SHARED_STRINGS_IN_MEMORY:
+        if (
+            self._spill is None
+            and self._chars + len(text) <= limits.SHARED_STRINGS_IN_MEMORY
+            and len(self._memory) < limits.SHARED_STRINGS_IN_MEMORY_COUNT
+        ):
             self._memory.append(text)
             self._chars += len(text)
             return
