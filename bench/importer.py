@@ -13,7 +13,13 @@ RSS) belongs to that measurement alone. Measured in the same run:
   transaction. Nothing that writes these tables through this stack can be faster; the ratio says how
   much of the ceiling the importer keeps after doing its real work;
 - baseline "naive_orm": the obvious implementation — for each row look up the subject, add ORM
-  objects, flush — timed on a sample (default 2,000 rows) and reported as rows/s.
+  objects, flush — timed on a sample (default 2,000 rows) and reported as rows/s;
+- hostile files (`--hostile`, on by default): a 400 MB shared-strings zip bomb, a sheet declaring
+  1,048,575 rows, 1,048,575 row elements without a dimension, a cell at column 1,000,000, a truncated
+  sheet; each checked by `check_file` in its own process: seconds to the refusal and peak RSS, next to
+  the same process checking a normal 3-row XLSX (the floor: interpreter, libraries, migrated database).
+
+`--rows 300000` is the size that used to fail (more than 100,000 distinct subjects).
 
 Targets on the reference machine: ≥ 5,000 rows/s into SQLite, peak memory < 500 MB.
 """
@@ -37,6 +43,14 @@ TODAY = dt.date(2025, 6, 30)
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent
+    across fork and exec, so every child would report at least the generator's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -75,6 +89,35 @@ async def child_importer(file: Path, url: str) -> dict[str, object]:
         raise SystemExit(f"import failed: {report.fatal or report.errors[:3]}")
     return {"rows": report.rows_read, "seconds": round(seconds, 2),
             "rows_per_s": round(report.rows_read / seconds), "peak_rss_mb": _peak_mb()}
+
+
+async def child_check(file: Path, url: str) -> dict[str, object]:
+    """Dry-run check of one (hostile) file: how long until the answer, and the process's peak RSS."""
+    from services.imports import check_file
+
+    db = await _fresh_db(url)
+    started = time.perf_counter()
+    report = await check_file(db, file, id_key="bench-key", today=TODAY)
+    seconds = time.perf_counter() - started
+    await db.dispose()
+    return {"seconds": round(seconds, 2), "peak_rss_mb": _peak_mb(), "file_kb": round(file.stat().st_size / 1024),
+            "answer": report.fatal or f"{report.rows_read} 行，{report.error_count} 处错误"}
+
+
+def make_hostile(d: Path) -> dict[str, Path]:
+    from db.importers import hostile, samples
+
+    normal = samples.write_xlsx(
+        d / "normal.xlsx", samples.HEADERS[("penalty", "2021")], [samples.penalty_row(i) for i in range(1, 4)]
+    )
+    return {
+        "normal_3_rows": normal,
+        "shared_strings_bomb_400mb": hostile.shared_strings_bomb(d / "bomb.xlsx"),
+        "declared_1048575_rows": hostile.huge_dimension(d / "rows.xlsx"),
+        "empty_1048575_rows_no_dimension": hostile.empty_rows(d / "empty.xlsx"),
+        "cell_at_column_1000000": hostile.wide_row(d / "wide.xlsx"),
+        "truncated_sheet": hostile.truncated_sheet(d / "cut.xlsx", rows=2000),
+    }
 
 
 async def child_ceiling(n: int, url: str) -> dict[str, object]:
@@ -158,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="行政处罚导入基准测试")
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--naive-sample", type=int, default=2000)
-    p.add_argument("--child", choices=["importer", "ceiling", "naive"], help=argparse.SUPPRESS)
+    p.add_argument("--no-hostile", action="store_true", help="不测恶意/异常文件")
+    p.add_argument("--child", choices=["importer", "ceiling", "naive", "check"], help=argparse.SUPPRESS)
     p.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--db", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -166,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         if args.child == "importer":
             result = asyncio.run(child_importer(args.file, args.db))
+        elif args.child == "check":
+            result = asyncio.run(child_check(args.file, args.db))
         elif args.child == "ceiling":
             result = asyncio.run(child_ceiling(args.rows, args.db))
         else:
@@ -188,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = _child(["--child", "ceiling", "--rows", str(args.rows), "--db", url("ceil")])
         naive = _child(["--child", "naive", "--file", str(big), "--db", url("naive"),
                         "--naive-sample", str(args.naive_sample)])
+        hostile: dict[str, object] = {}
+        if not args.no_hostile:
+            for i, (label, path) in enumerate(make_hostile(d).items()):
+                hostile[label] = _child(["--child", "check", "--file", str(path), "--db", url(f"check{i}")])
         result = {
             "rows": args.rows,
             "file_mb": round(big.stat().st_size / 1e6, 1),
@@ -200,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "ratio_importer_to_ceiling": round(importer["rows_per_s"] / ceiling["rows_per_s"], 2),  # type: ignore[operator]
             "speedup_vs_naive_orm": round(importer["rows_per_s"] / naive["rows_per_s"], 1),  # type: ignore[operator]
+            "hostile_files": hostile,
             "target": {"rows_per_s": TARGET_ROWS_PER_S, "peak_rss_mb": TARGET_PEAK_MB},
             "meets_target": importer["rows_per_s"] >= TARGET_ROWS_PER_S  # type: ignore[operator]
             and importer["peak_rss_mb"] < TARGET_PEAK_MB,  # type: ignore[operator]

@@ -82,10 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _due(settings: Settings, args: argparse.Namespace) -> int:
     import datetime as dt
 
+    from bot.calendar_settings import calendar_from_settings
     from handlers.due import due_text
     from nlp.dates import DateError, parse_date
     from rules.categories import normalize_category
-    from rules.workcal import WorkCalendar
 
     today = dt.datetime.now(settings.tz).date()
     try:
@@ -100,7 +100,7 @@ def _due(settings: Settings, args: argparse.Namespace) -> int:
         if category is None:
             print(f"未知的信息类别：{args.category}", file=sys.stderr)
             return 2
-    calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    calendar = calendar_from_settings(settings)
     try:
         print(due_text(calendar, decision, category, today))
     except ValueError as exc:  # a span the calendar refuses to walk

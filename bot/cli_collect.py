@@ -76,9 +76,9 @@ def _parse_at(text: str, settings: Settings) -> dt.datetime:
 
 
 async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transport: Any) -> int:
+    from bot.calendar_settings import calendar_from_settings
     from db.regions import default_region
     from handlers.reminders import render_reminder, sender
-    from rules.workcal import WorkCalendar
     from services.collection.duties import seed_duties
     from services.collection.reminders import run_scan
 
@@ -95,7 +95,7 @@ async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transpo
 
     services = Services(settings=settings, db=db)
     policy = policy_of(services)
-    calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    calendar = calendar_from_settings(settings)
     await seed_duties(db, default_region(settings.region.division_code))
     if args.dry_run:
         result = await run_scan(db, at, policy, calendar, settings.tz, None, dry_run=True)

@@ -51,13 +51,23 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"[red]找不到文件：{path}[/red]")
         return EXIT_UNUSABLE
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.calendar_settings import calendar_from_settings
+    from db import migrate
     from db.session import Database
-    from rules.workcal import WorkCalendar
 
     db = Database(settings.database.url)
     total = estimate_rows(path)
-    calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    calendar = calendar_from_settings(settings)
     try:
+        # A new database is migrated here as the bot and the demo do: importing is often the first
+        # thing run against it, and "no such table" helps nobody.
+        try:
+            await migrate.upgrade(db)
+        except (SQLAlchemyError, OSError) as exc:
+            console.print(f"[red]无法打开或初始化数据库（{type(exc).__name__}），请检查 --db 或 database.url[/red]")
+            return EXIT_UNUSABLE
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=True, disable=not console.is_terminal,

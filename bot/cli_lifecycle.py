@@ -74,10 +74,10 @@ async def _deliver(settings: Settings, chats: tuple[int, ...], pdf: bytes, file_
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.calendar_settings import calendar_from_settings
     from db import migrate
     from db.session import Database
     from render.pdf import render_notice
-    from rules.workcal import WorkCalendar
     from services.expiry import mark_expired
     from services.listings import (
         activate_due_listings,
@@ -113,7 +113,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             measures=args.measure,
             objection_days=args.days,
             today=today,
-            calendar=WorkCalendar(settings.calendar.holidays, settings.calendar.workdays),
+            calendar=calendar_from_settings(settings),
             render=lambda notice: render_notice(notice, platform),
             dept_code=args.dept,
             prefix=region_abbr(settings.region.division_code),

@@ -14,8 +14,8 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from bot.calendar_settings import calendar_from_settings
 from bot.startup import ensure_duties, refresh_index
-from rules.workcal import WorkCalendar
 from services.collection.reminders import ReminderPolicy, ScanResult, run_scan
 from services.runtime import SERVICES_KEY, Services
 
@@ -41,7 +41,7 @@ async def scan_now(app: Application, at: dt.datetime | None = None) -> ScanResul
 
     services: Services = app.bot_data[SERVICES_KEY]
     await ensure_duties(services)
-    calendar = services.calendar or WorkCalendar(services.settings.calendar.holidays, services.settings.calendar.workdays)
+    calendar = services.calendar or calendar_from_settings(services.settings)
     policy = policy_of(services)
     result = await run_scan(
         services.db, at or services.now(), policy, calendar, services.settings.tz,
@@ -57,6 +57,16 @@ async def reminder_scan(context: ContextTypes.DEFAULT_TYPE) -> None:
     await scan_now(context.application)
 
 
+async def expire_upload_files(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from db.upload_store import purge_expired
+
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    retention = dt.timedelta(hours=services.settings.privacy.upload_retention_hours)
+    expired = await purge_expired(services.db, services.now(), retention)
+    if expired:
+        log.info("uploads expired: %d", expired)
+
+
 def schedule_jobs(app: Application) -> None:
     assert app.job_queue is not None
     services: Services = app.bot_data[SERVICES_KEY]
@@ -68,6 +78,8 @@ def schedule_jobs(app: Application) -> None:
         app.job_queue.run_daily(reminder_scan, time=at, name=f"reminders {text}", job_kwargs={"misfire_grace_time": 600})
     # Catch-up: today's slot that passed while the bot was down is scanned now (claims stop repeats).
     app.job_queue.run_once(reminder_scan, when=1, name="reminders catch-up")
+    # Uploads nobody confirmed: their (sealed) bytes are deleted once the retention has passed.
+    app.job_queue.run_repeating(expire_upload_files, interval=3600, first=60, name="expire uploads")
     # Lifecycle: listings whose objection period ended take effect; records past publication expire.
     from handlers.listing import schedule as schedule_lifecycle
 

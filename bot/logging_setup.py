@@ -7,6 +7,7 @@ import re
 
 from rules.masking import scrub
 
+SQL_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool")
 _TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
 
 
@@ -32,3 +33,7 @@ def setup_logging(level: str = "INFO") -> None:
     # httpx logs every request URL, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # The drivers log every statement with its parameters at DEBUG (ID hashes, names, file rows):
+    # never, whatever the level asked for.
+    for name in SQL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -6,10 +6,10 @@ import datetime as dt
 import logging
 import time
 
+from bot.calendar_settings import calendar_from_settings
 from db.regions import default_region, default_region_file, load_region_file, seed_region
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
-from rules.workcal import WorkCalendar
 from services.collection.duties import seed_duties
 from services.runtime import Services
 from services.subject_feed import load_divisions, load_entries
@@ -25,7 +25,7 @@ DUTIES_SEEDED = "duties_seeded"
 async def prepare_services(services: Services) -> None:
     settings = services.settings
     await seed_region(services.db, load_region_file(default_region_file(settings.region.division_code)))
-    services.calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    services.calendar = calendar_from_settings(settings)
     await ensure_duties(services)
     async with services.db.transaction() as s:
         divisions = await load_divisions(s)

@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from db.urls import async_url
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -26,6 +28,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, echo: bool = False) -> AsyncEngine:
+    url = async_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -40,7 +43,7 @@ class Database:
     """The engine plus a session factory; one per process."""
 
     def __init__(self, url: str, echo: bool = False) -> None:
-        self.url = url
+        self.url = async_url(url)  # standard sqlite:// and postgresql:// URLs choose the async driver
         self.engine = make_engine(url, echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

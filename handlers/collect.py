@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import datetime as dt
 import io
 import time
 
@@ -25,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from db.importers.inert import inert_cell
 from handlers.buttons import DUTY, UPLOAD, ZERO, pressed
 from handlers.common import Buttons, reply, services
 from rules.categories import CATEGORIES, normalize_category
@@ -38,8 +40,13 @@ from services.collection.uploads import (
 )
 from services.errors import NOT_A_COLLECTOR, Refusal
 from services.imports import ImportReport, format_report
+from services.settings import Settings
 
 MAX_ERRORS_INLINE = 20
+
+
+def retention_of(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(hours=settings.privacy.upload_retention_hours)
 FINISH = {"written": "导入结束。", "already": "无需重复导入。", "in_progress": "另一次确认正在导入此文件。"}
 NOT_COLLECTOR = "您好！通过机器人报送文件仅限已绑定部门的信息采集员。如需开通，请联系本单位的系统管理员获取绑定码，再发送 /bind 绑定码。"
 
@@ -73,12 +80,22 @@ class ProgressEditor:
 
 
 def errors_csv(report: ImportReport) -> bytes:
+    """The error list sent back as CSV. Column names and reasons quote the department's own cells, so
+    every cell is made inert for spreadsheets (db/importers/inert.py): opening it runs nothing."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["行号", "列", "原因"])
     for e in report.errors:
-        w.writerow([e.row, e.column or "", e.reason])
+        w.writerow([e.row, inert_cell(e.column or ""), inert_cell(e.reason)])
     return buf.getvalue().encode("utf-8-sig")
+
+
+def errors_caption(report: ImportReport) -> str:
+    """Counts the caption can stand behind: the file's error count, and how many rows the list has."""
+    listed = len(report.errors)
+    if listed == report.error_count:
+        return f"全部 {report.error_count} 处错误（行号、列、原因），请修改后重新上传。"
+    return f"共 {report.error_count} 处错误，清单列出前 {listed} 处（行号、列、原因），请修改后重新上传。"
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,8 +116,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在检查")
     check = await check_upload(
         svc.db, collector, name, content, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
-        calendar=svc.calendar, progress=progress,
+        calendar=svc.calendar, progress=progress, retention=retention_of(svc.settings),
     )
+    del content
     report = check.report
     await progress.finish(f"检查完成：共 {report.rows_read} 行。")
     text = format_report(report, max_errors=MAX_ERRORS_INLINE)
@@ -114,8 +132,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply(update, text)
     if report.error_count > MAX_ERRORS_INLINE:
         await message.chat.send_document(
-            document=errors_csv(report), filename="校验错误清单.csv",
-            caption=f"全部 {report.error_count} 处错误（行号、列、原因），请修改后重新上传。",
+            document=errors_csv(report), filename="校验错误清单.csv", caption=errors_caption(report),
         )
 
 
@@ -129,6 +146,7 @@ def _confirmation_text(outcome: str, name: str, new: int, updating: int, periods
         "already": f"“{name}”已经导入过了（新增 {new} 条，更新 {updating} 条），无需重复确认。",
         "cancelled": f"“{name}”的导入已取消，未写入任何数据。",
         "rejected": f"“{name}”未通过校验，不能导入。请修改后重新上传。",
+        "expired": f"“{name}”等待确认已超过保留期限，暂存的文件已删除，未写入任何数据。请重新发送文件。",
         "in_progress": f"“{name}”正在导入中，请稍候。",
     }.get(outcome, "导入未完成。")
 
@@ -155,7 +173,7 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在导入")
         result = await confirm_upload(
             svc.db, upload_id, user.id, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
-            calendar=svc.calendar, tz=svc.settings.tz, progress=progress,
+            calendar=svc.calendar, tz=svc.settings.tz, progress=progress, retention=retention_of(svc.settings),
         )
         await progress.finish(FINISH.get(result.outcome, "未导入。"))
     if result.outcome == "failed" and result.report is not None:

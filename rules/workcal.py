@@ -186,3 +186,15 @@ def last_workday_of_month(year: int, month: int, cal: WorkCalendar | None = None
 def due_date(category: str, decision_date: date, cal: WorkCalendar | None = None) -> Deadline:
     """Module-level shortcut on the built-in schedule; pass `cal` to apply configured overrides."""
     return (cal or DEFAULT_CALENDAR).due_date(category, decision_date)
+
+
+def announced_calendar(holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> WorkCalendar:
+    """The calendar for a configured schedule: every year the configuration mentions is taken as
+    announced in full (its listed holidays and 调休 working days, the weekday rule for the rest), so
+    package estimates for that year are never mixed in and its deadlines are not provisional.
+
+    Why: an operator who types in a year's State Council notice types the whole notice; mixing it
+    with the `holidays` package's guesses made 2027-02-09/10 holidays that the notice does not have."""
+    holidays, workdays = tuple(holidays), tuple(workdays)
+    years = {d.year for d in holidays} | {d.year for d in workdays}
+    return WorkCalendar(holidays, workdays, complete_years=years)

@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from db.importers.failures import failure_reason
 from db.importers.reading import Cell, ReadError, open_table
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
 from db.importers.validate import (
@@ -36,9 +38,10 @@ from db.importers.validate import (
     RowValidator,
     SubjectRow,
 )
-from db.importers.writer import Writer
+from db.importers.writer import MissingSubject, Writer
 from db.models import Department
 from db.session import Database
+from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.workcal import WorkCalendar
 
@@ -99,7 +102,8 @@ def _blank(cells: list[Cell]) -> bool:
 
 async def _department(db: Database, code: str) -> DeptInfo | None:
     async with db.sessions() as session:
-        dept = (await session.execute(select(Department).where(Department.code == code.strip()))).scalar_one_or_none()
+        wanted = {code.strip(), canonical_key(code)}  # full-width or lower-case codes typed by hand
+        dept = (await session.execute(select(Department).where(Department.code.in_(wanted)))).scalars().first()
         if dept is None:
             return None
         return DeptInfo(dept.id, dept.code, dept.name, dept.uscc)
@@ -136,9 +140,17 @@ async def import_file(
         report.fatal = str(exc)
     except _Rollback:
         pass
-    except SQLAlchemyError as exc:
-        log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), scrub(str(exc))[:500])
-        report.fatal = "写入数据库失败（可能有其他导入同时在进行，或数据库未初始化），未写入任何数据，请稍后重试"
+    except (SQLAlchemyError, MissingSubject) as exc:
+        # The class name only: str(exc) carries the statement and its parameters (personal data).
+        log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), type(exc).__name__)
+        report.fatal = failure_reason(exc)
+    except Exception as exc:  # a bug must still end in one Chinese sentence, not a silent chat
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error(
+            "导入 %s 意外失败：%s（%s:%s）", scrub(report.file_label), type(exc).__name__,
+            Path(where.filename).name, where.lineno,
+        )
+        report.fatal = "导入程序内部错误，未写入任何数据，请将文件交给系统管理员处理"
     if report.fatal or report.error_count:
         report.written = False
     report.seconds = time.perf_counter() - started
@@ -315,7 +327,10 @@ def _dup_column(validator: RowValidator, item: RecordRow | SubjectRow) -> str:
 
 def _dup_reason(item: RecordRow | SubjectRow, first: int) -> str:
     if isinstance(item, RecordRow):
-        return f"文书号“{item.doc_number}”与第 {first} 行重复（同一来源单位、同一类别的文书号在一个文件中只能出现一次）"
+        return (
+            f"文书号“{item.doc_number}”与第 {first} 行重复（同一来源单位、同一类别的文书号在一个文件中只能出现一次；"
+            "括号、全角字符或空格不同的写法视为同一文书号）"
+        )
     what = f"统一社会信用代码“{item.uscc}”" if item.uscc else "证件号码"
     return f"{what}与第 {first} 行重复（同一主体在一个文件中只能出现一次）"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from db.urls import is_supported
 from rules.declarations import DeclarationSettings
 
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
@@ -71,6 +72,8 @@ class PrivacySettings:
     id_hash_key: str = "creditbot-demo-key"
     mask_person_names: bool = True
     mask_addresses: bool = True
+    # Hours an upload waiting for 确认导入 keeps its (encrypted) bytes; then they are deleted.
+    upload_retention_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("telegram.webhook_url", "在 webhook 模式下必须填写")
     if not 0 < s.telegram.port < 65536:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
-    if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ConfigError("database.url", "应以 sqlite+aiosqlite:// 或 postgresql+asyncpg:// 开头")
+    if not is_supported(s.database.url):
+        raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
     if not (s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
     for t in s.reminders.times:
@@ -179,6 +182,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError("reminders.times", f"含有无效时间：{t}") from None
     if s.limits.messages_per_minute < 1:
         raise ConfigError("limits.messages_per_minute", "应为正整数")
+    if not 1 <= s.privacy.upload_retention_hours <= 24 * 30:
+        raise ConfigError("privacy.upload_retention_hours", "应在 1-720 小时之间")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

@@ -69,7 +69,7 @@ async def test_good_file_is_written_only_after_confirmation_and_once(harness, tm
         upload = (await s.scalars(select(Upload))).one()
     assert all(n > 0 for n in late)  # decided a month ago: past the 7-working-day deadline
     assert all(r is not None for r in reported)
-    assert upload.status == "confirmed" and upload.content == path.read_bytes()
+    assert upload.status == "confirmed" and upload.content is None  # the raw file is deleted once written
 
 
 async def test_bad_rows_write_nothing_and_list_every_error(harness, tmp_path: Path) -> None:

@@ -13,22 +13,31 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from db.importers.limits import MAX_COLUMNS, MAX_ROWS
 
 SAMPLE_BYTES = 64 * 1024
 CHINESE_ENCODINGS = {"gb2312", "gbk", "gb18030", "hz", "cp936", "big5", "big5hkscs", "cp950"}
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .et
 
-Cell = str | int | float | dt.date | dt.datetime | None
-
-
 class ReadError(Exception):
     """The file cannot be read as a table at all; str() is the one Chinese line shown to the user."""
+
+
+@dataclass(frozen=True)
+class Unevaluated:
+    """An XLSX cell holding a formula without a saved result (or an error value such as #N/A): its
+    value is unknown, which is not the same as empty. The importer refuses such a cell in a used column."""
+
+    formula: str
+
+
+Cell = str | int | float | dt.date | dt.datetime | Unevaluated | None
 
 
 @dataclass
@@ -85,11 +94,15 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, 
         n = 0
         try:
             for n, row in enumerate(reader, start=1):
+                if n > MAX_ROWS:
+                    raise ReadError(f"文件超过 {MAX_ROWS} 行上限，请拆分为多个文件后分别导入")
+                if len(row) > MAX_COLUMNS:
+                    raise ReadError(f"第 {n} 行有 {len(row)} 列，超过 {MAX_COLUMNS} 列上限：请检查分隔符或删除多余的列后重试")
                 yield n, row  # type: ignore[misc]
         except UnicodeDecodeError:
             raise ReadError(f"文件在第 {n + 1} 行附近含有无法按 {encoding} 解码的内容，请另存为 UTF-8 编码后重试") from None
         except csv.Error as exc:
-            raise ReadError(f"CSV 格式错误（第 {n + 1} 行附近）：{exc}") from None
+            raise ReadError(csv_problem(str(exc), n + 1)) from None
 
 
 def open_csv(path: Path) -> Table:
@@ -104,50 +117,26 @@ def open_csv(path: Path) -> Table:
     return Table("csv", encoding, None, _csv_rows(path, encoding, _sniff_delimiter(first_line)))
 
 
-def _xlsx_value(value: Any) -> Cell:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if isinstance(value, bool):
-        return str(value)
-    return value
+def csv_problem(message: str, line: int) -> str:
+    """The csv module's English errors as one Chinese sentence (it only ever raises these few)."""
+    if "field larger than field limit" in message:
+        return (
+            f"第 {line} 行附近有一个单元格超过 {csv.field_size_limit()} 个字符（常见原因是引号不成对），"
+            "请检查该行后重试"
+        )
+    if "NUL" in message or "null byte" in message:
+        return f"第 {line} 行含有空字符（NUL），文件可能已损坏，请用 Excel 或 WPS 另存为 CSV 后重试"
+    if "newline inside string" in message or "unexpected end of data" in message or "EOF" in message:
+        return f"第 {line} 行附近的引号不成对，请检查该行后重试"
+    return f"第 {line} 行附近的 CSV 格式有误，请用 Excel 或 WPS 另存为 CSV 后重试"
 
 
 def open_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
-    """First sheet, unless one is named after a template (departments often put notes on sheet 1)."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    """Streaming, type-aware and limit-checked (db/importers/xlsx.py)."""
+    from db.importers.xlsx import open_sheet
 
-    # A file object, not the path: openpyxl refuses paths without an Excel suffix, and chat uploads
-    # often arrive renamed. The handle stays open while the read-only sheet streams from it.
-    fh = path.open("rb")
-    try:
-        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
-        fh.close()
-        raise ReadError(f"无法打开 Excel 文件（{type(exc).__name__}），请确认文件未损坏且为 .xlsx 格式") from None
-    if not wb.sheetnames:
-        wb.close()
-        fh.close()
-        raise ReadError("Excel 文件中没有工作表")
-    chosen = wb.sheetnames[0]
-    for wanted in sheet_names:
-        match = next((n for n in wb.sheetnames if wanted and wanted in n.strip()), None)
-        if match:
-            chosen = match
-            break
-    ws = wb[chosen]
-
-    def rows() -> Iterator[tuple[int, list[Cell]]]:
-        try:
-            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield n, [_xlsx_value(v) for v in row]
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise ReadError(f"读取 Excel 工作表“{chosen}”失败（{type(exc).__name__}），文件可能已损坏") from None
-        finally:
-            wb.close()
-            fh.close()
-
-    return Table("xlsx", None, chosen, rows(), close=fh.close)
+    chosen, rows = open_sheet(path, sheet_names)
+    return Table("xlsx", None, chosen, rows)
 
 
 def open_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
@@ -160,7 +149,7 @@ def open_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
     except IsADirectoryError:
         raise ReadError(f"{path.name} 是一个目录，不是文件") from None
     except OSError as exc:
-        raise ReadError(f"无法读取文件 {path.name}：{exc.strerror or exc}") from None
+        raise ReadError(f"无法读取文件 {path.name}（没有读取权限或磁盘错误，错误码 {exc.errno}）") from None
     if not head:
         raise ReadError("文件是空的")
     if head.startswith(XLSX_MAGIC):
@@ -176,14 +165,9 @@ def estimate_rows(path: Path) -> int | None:
         with path.open("rb") as fh:
             head = fh.read(8)
             if head.startswith(XLSX_MAGIC):
-                import openpyxl
+                from db.importers.xlsx import dimension_rows
 
-                fh.seek(0)
-                wb = openpyxl.load_workbook(fh, read_only=True)
-                try:
-                    return wb[wb.sheetnames[0]].max_row
-                finally:
-                    wb.close()
+                return dimension_rows(path)
             fh.seek(0)
             count = 0
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -195,7 +179,7 @@ def estimate_rows(path: Path) -> int | None:
 
 def cell_text(value: Cell) -> str:
     """Cell as stripped text (numbers without a spurious '.0', dates as ISO)."""
-    if value is None:
+    if value is None or isinstance(value, Unevaluated):
         return ""
     if isinstance(value, str):
         return value.strip()
@@ -208,4 +192,4 @@ def cell_text(value: Cell) -> str:
     return str(value).strip()
 
 
-__all__ = ["Cell", "ReadError", "Table", "cell_text", "detect_encoding", "estimate_rows", "open_table"]
+__all__ = ["Cell", "ReadError", "Table", "Unevaluated", "cell_text", "detect_encoding", "estimate_rows", "open_table"]

@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from db.importers.reading import Cell, cell_text
+from db.importers.cell_rules import lost_digits_reason, unevaluated_reason
+from db.importers.inert import looks_like_formula
+from db.importers.limits import MAX_CELL_CHARS
+from db.importers.reading import Cell, Unevaluated, cell_text
 from db.importers.templates import HeaderMatch
+from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
 from rules.codes import CodeCheck, clean_code, validate_ric, validate_uscc
 from rules.masking import id_match_key, mask_id
@@ -49,6 +53,7 @@ _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\d{6})?$")
 _DIVISION = re.compile(r"^\d{6}(?:\d{6})?$")
 _ALIAS_SPLIT = re.compile(r"[；;]")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 
 MAX_LEN = {"name": 200, "doc_number": 128, "legal_rep": 64, "address": 255, "source_name": 128, "status": 16}
 
@@ -108,7 +113,7 @@ class RecordRow:
     category: str
     source_key: str
     source_name: str
-    doc_number: str
+    doc_number: str  # as written, for display
     title: str | None
     content: str | None
     decision_date: dt.date
@@ -119,10 +124,11 @@ class RecordRow:
     due: dt.date | None
     late_working_days: int
     fields: dict[str, Any] = field(default_factory=dict)
+    doc_key: str = ""  # canonical 文书号 (rules.canonical): what "the same document" compares
 
     @property
     def identity(self) -> tuple[str, str, str]:
-        return (self.source_key, self.category, self.doc_number)
+        return (self.source_key, self.category, self.doc_key)
 
 
 class RowInvalid(Exception):
@@ -142,8 +148,9 @@ def parse_date(text: str, xlsx: bool = False) -> dt.date:
                 raise
     m = _DATE_RE.match(text) or _COMPACT_DATE.match(text)
     if m is None:
-        if xlsx and text.isdigit() and 20000 <= int(text) <= 80000:
-            return _EXCEL_EPOCH + dt.timedelta(days=int(text))
+        if xlsx and _SERIAL.match(text) and 20000 <= float(text) < 80000:
+            # A number cell: the whole part counts days, the fraction is the time (46086.5 is noon).
+            return _EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
         raise ValueError(f"日期格式无法识别：“{text}”（应为 YYYY-MM-DD）")
     try:
         value = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -207,14 +214,35 @@ class RowValidator:
         self._due_cache: dict[tuple[str, dt.date], tuple[dt.date | None, int]] = {}
         self._pub_cache: dict[tuple[dt.date, str, bool], dt.date] = {}
         self._labels = {f: match.template_label(f) for f in (*STORED_FIELDS, "fine", "confiscation")}
+        self._numeric: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------------------
     def col(self, fld: str) -> str:
         return self.match.column_name(fld)
 
     def values(self, cells: list[Cell]) -> dict[str, str]:
+        """Used cells as text. Uses the cell's type: a formula without a result is refused, and the
+        fields that came from number cells are remembered (codes typed into them lost digits)."""
         n = len(cells)
-        return {f: cell_text(cells[i]) if i < n else "" for f, i in self.positions}
+        out: dict[str, str] = {}
+        numeric: set[str] = set()
+        for f, i in self.positions:
+            cell = cells[i] if i < n else None
+            if isinstance(cell, Unevaluated):
+                raise RowInvalid(self.col(f), unevaluated_reason(cell))
+            if isinstance(cell, int | float) and not isinstance(cell, bool):
+                numeric.add(f)
+            text = cell_text(cell)
+            if len(text) > MAX_CELL_CHARS:
+                raise RowInvalid(self.col(f), f"单元格内容过长：{len(text)} 个字符（最多 {MAX_CELL_CHARS} 个）")
+            out[f] = text
+        self._numeric = numeric
+        return out
+
+    def _check_lost_digits(self, fld: str, text: str, what: str) -> None:
+        reason = lost_digits_reason(text, fld in self._numeric, what)
+        if reason:
+            raise RowInvalid(self.col(fld), reason)
 
     def _date(self, v: dict[str, str], fld: str, required: bool = False, perpetual: bool = False) -> dt.date | None:
         text = v.get(fld, "")
@@ -244,6 +272,7 @@ class RowValidator:
         raw = v.get(fld, "")
         if not raw:
             return None
+        self._check_lost_digits(fld, raw, "统一社会信用代码")
         check = _uscc(raw)
         if not check.ok:
             raise RowInvalid(self.col(fld), f"统一社会信用代码“{check.value}”有误：{check.error}")
@@ -275,6 +304,11 @@ class RowValidator:
     def subject(self, row: int, v: dict[str, str]) -> SubjectRow:
         name = self._text(v, "name", required=True)
         assert name is not None
+        if looks_like_formula(name):
+            raise RowInvalid(self.col("name"), "名称以 =、+、-、@ 开头，像是表格公式，不能作为主体名称，请核对该单元格")
+        legal_rep = self._text(v, "legal_rep")
+        if legal_rep and looks_like_formula(legal_rep):
+            raise RowInvalid(self.col("legal_rep"), "姓名以 =、+、-、@ 开头，像是表格公式，请核对该单元格")
         kind_text = v.get("kind", "")
         kind: str | None = None
         if kind_text:
@@ -312,12 +346,13 @@ class RowValidator:
             uscc=uscc,
             id_hash=id_hash,
             id_masked=id_masked,
-            legal_rep=self._text(v, "legal_rep"),
+            legal_rep=legal_rep,
             division_code=uscc[2:8] if uscc else None,
         )
 
     def _id(self, v: dict[str, str], raw: str) -> tuple[str, str]:
         """Keyed hash and masked form; the clear number is dropped here and never echoed in errors."""
+        self._check_lost_digits("id_number", raw, "证件号码")
         id_type = v.get("id_type", "")
         if not id_type or ("身份证" in id_type and "外国人" not in id_type) or id_type in ("1", "01", "001"):
             check = validate_ric(raw, today=self.ctx.today)
@@ -354,6 +389,8 @@ class RowValidator:
                     continue
                 if len(alias) > MAX_LEN["name"]:
                     raise RowInvalid(self.col(fld), f"名称过长：{len(alias)} 个字符（最多 200 个）")
+                if looks_like_formula(alias):
+                    raise RowInvalid(self.col(fld), f"{kind}以 =、+、-、@ 开头，像是表格公式，请核对该单元格")
                 aliases.append((alias, kind))
         s.aliases = tuple(aliases)
         return s
@@ -393,7 +430,7 @@ class RowValidator:
         unit_uscc = self._code(v, "source_unit_uscc") or self._code(v, "authority_uscc")
         unit_name = v.get("source_unit") or v.get("authority") or ""
         dept = self.ctx.dept
-        source_key = unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else "")
+        source_key = canonical_key(unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else ""))
         source_name = unit_name or (dept.name if dept else "") or source_key
         if not source_key:
             col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
@@ -474,6 +511,7 @@ class RowValidator:
             due=due,
             late_working_days=late,
             fields=fields,
+            doc_key=canonical_key(doc_number),
         )
 
 

@@ -5,8 +5,9 @@ statements whatever its size: one lookup of the subjects it names, one insert of
 one lookup of existing records per (source, category), then one bulk insert, one bulk update and one
 bulk insert of RecordChange rows. Row-by-row ORM work would be 10-50x slower on 100,000 rows.
 
-A record is "the same" when source key, category and document number match (the table's unique
-key). An existing record is updated only when something actually differs, and the differences are
+A record is "the same" when source key, category and the canonical document number (`doc_key`,
+rules.canonical) match (the table's unique key): other brackets or full-width digits are the same
+document. The number as first written stays for display. An existing record is updated only when something actually differs, and the differences are
 written to RecordChange with the file they came from; so re-importing a file changes nothing.
 
 When `write` is off (dry run, or after the first invalid row) the same lookups classify rows as
@@ -79,6 +80,14 @@ def _subject_keys(uscc: str | None, id_hash: str | None) -> list[str]:
     return keys
 
 
+class MissingSubject(Exception):
+    """A record reached the writer without its subject's id: a bug, never the user's file."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(f"row {row}: subject id missing")
+        self.row = row
+
+
 class Writer:
     """Classifies and (when `write`) stores batches; keeps the counts for the report."""
 
@@ -104,9 +113,13 @@ class Writer:
 
     # -- subjects ------------------------------------------------------------------------------------
     def _remember(self, key: str, subject_id: int) -> None:
-        if len(self._subject_ids) >= SUBJECT_CACHE_MAX:
-            self._subject_ids.clear()  # bounded memory; a miss only costs a lookup
         self._subject_ids[key] = subject_id
+
+    def _trim_cache(self) -> None:
+        """Bounded memory; a miss only costs a lookup. Trimmed only *between* batches: clearing it
+        while a batch is being resolved used to leave that batch's records without a subject."""
+        if len(self._subject_ids) >= SUBJECT_CACHE_MAX:
+            self._subject_ids.clear()
 
     async def _find_subjects(self, keys: Sequence[str], full: bool = False) -> dict[str, Any]:
         usccs = [k[5:] for k in keys if k.startswith("uscc:")]
@@ -148,6 +161,7 @@ class Writer:
 
     async def _resolve_subjects(self, subjects: Iterable[SubjectRow]) -> None:
         """Make sure every subject a record names has an id (or is counted as to-be-created)."""
+        self._trim_cache()
         need: dict[str, SubjectRow] = {}
         for s in subjects:
             if s.key not in self._subject_ids:
@@ -246,8 +260,8 @@ class Writer:
     async def _find_records(self, rows: Sequence[RecordRow]) -> dict[tuple[str, str, str], Any]:
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for r in rows:
-            groups[(r.source_key, r.category)].append(r.doc_number)
-        cols = [CreditRecord.id, CreditRecord.doc_number, CreditRecord.department_id, CreditRecord.reported_at]
+            groups[(r.source_key, r.category)].append(r.doc_key)
+        cols = [CreditRecord.id, CreditRecord.doc_key, CreditRecord.department_id, CreditRecord.reported_at]
         cols += [getattr(CreditRecord, c) for c in _RECORD_COMPARED]
         found: dict[tuple[str, str, str], Any] = {}
         for (source_key, category), docs in groups.items():
@@ -256,11 +270,11 @@ class Writer:
                     select(*cols).where(
                         CreditRecord.source_key == source_key,
                         CreditRecord.category == category,
-                        CreditRecord.doc_number.in_(chunk),
+                        CreditRecord.doc_key.in_(chunk),
                     )
                 )
                 for row in result:
-                    found[(source_key, category, row.doc_number)] = row
+                    found[(source_key, category, row.doc_key)] = row
         return found
 
     def _late_for_update(self, r: RecordRow, old: Any) -> int:
@@ -279,6 +293,8 @@ class Writer:
         changes: list[dict[str, Any]] = []
         for r in rows:
             subject_id = self._subject_ids.get(r.subject.key)
+            if subject_id is None and self.write:
+                raise MissingSubject(r.row)
             values: dict[str, Any] = {
                 "subject_id": subject_id,
                 "title": r.title,
@@ -298,7 +314,8 @@ class Writer:
                 if self.write:
                     inserts.append(
                         {**values, "category": r.category, "department_id": self.department_id,
-                         "source_key": r.source_key, "doc_number": r.doc_number, "reported_at": self.now,
+                         "source_key": r.source_key, "doc_number": r.doc_number, "doc_key": r.doc_key,
+                         "reported_at": self.now,
                          "status": "active", "created_at": self.now, "updated_at": self.now}
                     )
                 continue

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base, utcnow
+from rules.canonical import canonical_key
 
 
 class Division(Base):
@@ -89,11 +90,17 @@ class SubjectAlias(Base):
     subject: Mapped[Subject] = relationship(back_populates="aliases")
 
 
+def _doc_key_default(context: Any) -> str:
+    return canonical_key(context.get_current_parameters()["doc_number"])
+
+
 class CreditRecord(Base):
     __tablename__ = "credit_records"
     __table_args__ = (
         UniqueConstraint("source_key", "category", "doc_number", name="record_source_doc"),
         Index("ix_credit_records_subject_category", "subject_id", "category"),
+        # The real identity (migration 0005): the canonical 文书号, so 〔2025〕 and [2025] are one record.
+        Index("record_source_doc_key", "source_key", "category", "doc_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,7 +110,9 @@ class CreditRecord(Base):
     # The reporting unit as the file names it (USCC, else its name): the key for "same record".
     source_key: Mapped[str] = mapped_column(String(128))
     source_name: Mapped[str] = mapped_column(String(128))
-    doc_number: Mapped[str] = mapped_column(String(128))
+    doc_number: Mapped[str] = mapped_column(String(128))  # as first written, for display
+    # Filled from doc_number on every insert that does not give it (declarations, listings, demo).
+    doc_key: Mapped[str] = mapped_column(String(128), default=_doc_key_default)
     title: Mapped[str | None] = mapped_column(String(255))
     content: Mapped[str | None] = mapped_column(Text)
     decision_date: Mapped[dt.date] = mapped_column(Date, index=True)

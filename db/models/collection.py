@@ -35,8 +35,10 @@ class ReportingDuty(Base):
 
 
 class Upload(Base):
-    """A file a collector sent, kept (bytes included) until confirmed or cancelled, so that the
-    confirmation button still works after a restart or on another bot process."""
+    """A file a collector sent. While it waits for 确认导入 its bytes are kept *encrypted*
+    (db/upload_store.py), so the button still works after a restart or on another bot process; they
+    are deleted at confirmation, cancellation, rejection or expiry (`privacy.upload_retention_hours`),
+    because the raw file carries natural persons' ID numbers in clear."""
 
     __tablename__ = "uploads"
 
@@ -44,8 +46,8 @@ class Upload(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     file_name: Mapped[str] = mapped_column(String(255))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    # checking → pending (valid, waits for 确认导入) | rejected (errors) → confirmed | cancelled | failed
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed bytes; None once decided
+    # checking → pending (valid, waits for 确认导入) | rejected (errors) → confirmed | cancelled | expired
     status: Mapped[str] = mapped_column(String(12), default="checking")
     kind: Mapped[str | None] = mapped_column(String(16))
     rows_read: Mapped[int] = mapped_column(Integer, default=0)

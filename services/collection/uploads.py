@@ -1,7 +1,8 @@
 """Reporting through the bot: a collector's upload is checked, kept, and written only on confirmation;
 and what admins see about it (who is late, the monthly on-time rate).
 
-The uploaded bytes live in the `uploads` table under a random id, so the 确认导入 button works after
+The uploaded bytes live in the `uploads` table under a random id, sealed (db/upload_store.py) and only
+until the collector decides or the retention ends, so the 确认导入 button works after
 a restart and on any bot process. Confirmation is a compare-and-set on the upload's status: of two
 presses (or a doubly delivered update) exactly one moves it from `pending` to `importing`, and only
 that one writes. The importer itself writes all rows or none, and re-importing the same file changes
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, CreditRecord, Department, PeriodReport, ReportingDuty, Upload
 from db.session import Database
+from db.upload_store import DEFAULT_RETENTION, SealError, expire_uploads, seal, unseal
 from rules.periods import as_local_date, is_monthly, period_bounds, period_deadline
 from rules.workcal import WorkCalendar
 from services import imports as api
@@ -91,8 +93,10 @@ async def check_upload(
     today: dt.date,
     calendar: WorkCalendar,
     progress: Callable[[int], None] | None = None,
+    retention: dt.timedelta = DEFAULT_RETENTION,
 ) -> UploadCheck:
-    """Validate for the collector's department without writing a record; keep the file for later."""
+    """Validate for the collector's department without writing a record; keep the file, sealed,
+    only if it can be confirmed (a rejected file is never stored)."""
     upload_id = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="creditbot-upload-") as tmp:
         path = Path(tmp) / "upload"
@@ -104,10 +108,12 @@ async def check_upload(
     earliest, categories = report.earliest_due, report.categories
     status = "pending" if report.ok else "rejected"
     async with db.transaction() as s:
+        await expire_uploads(s, dt.datetime.now(dt.UTC), retention)
         s.add(
             Upload(
                 id=upload_id, account_id=collector.account_id, department_id=collector.department_id,
-                file_name=file_name[:255], content=content, status=status, kind=report.kind,
+                file_name=file_name[:255], content=seal(content, id_key) if status == "pending" else None,
+                status=status, kind=report.kind,
                 rows_read=report.rows_read, new=report.new, updating=report.updating,
                 error_count=report.error_count + (1 if report.fatal else 0), earliest_due=earliest,
                 categories=categories,
@@ -118,7 +124,7 @@ async def check_upload(
 
 @dataclass
 class Confirmation:
-    outcome: str  # written / already / cancelled / rejected / failed / in_progress
+    outcome: str  # written / already / cancelled / rejected / expired / failed / in_progress
     file_name: str = ""
     report: ImportReport | None = None
     periods: list[tuple[str, str]] = field(default_factory=list)
@@ -146,9 +152,12 @@ async def confirm_upload(
     calendar: WorkCalendar,
     tz: dt.tzinfo,
     progress: Callable[[int], None] | None = None,
+    retention: dt.timedelta = DEFAULT_RETENTION,
 ) -> Confirmation:
     """Write a checked upload: the first confirmation writes, every later one is told it is done."""
     now = dt.datetime.now(dt.UTC)
+    async with db.transaction() as s:
+        await expire_uploads(s, now, retention)
     async with db.transaction() as s:
         upload = await _owned_upload(s, upload_id, telegram_user_id)
         await collector_account(s, telegram_user_id)
@@ -159,6 +168,8 @@ async def confirm_upload(
             return Confirmation("cancelled", name)
         if upload.status == "rejected":
             return Confirmation("rejected", name)
+        if upload.status == "expired" or upload.content is None:
+            return Confirmation("expired", name)
         stale = now - STALE_IMPORT
         claimed = await s.execute(
             update(Upload)
@@ -176,9 +187,18 @@ async def confirm_upload(
         assert dept is not None
         dept_code = dept.code
 
+    try:
+        raw = unseal(content, id_key)
+    except SealError as exc:
+        async with db.transaction() as s:
+            await s.execute(
+                update(Upload).where(Upload.id == upload_id).values(status="expired", content=None, decided_at=now)
+            )
+        raise Refusal(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="creditbot-upload-") as tmp:
         path = Path(tmp) / "upload"
-        path.write_bytes(content)
+        path.write_bytes(raw)
+        del raw
         report = await api.import_file(
             db, path, dept_code=dept_code, id_key=id_key, today=today, progress=progress,
             file_label=name, calendar=calendar,
@@ -192,8 +212,11 @@ async def confirm_upload(
             # A database failure leaves it pending, so 确认导入 can simply be pressed again.
             upload.status = "rejected" if report.error_count else "pending"
             upload.error_count = report.error_count
+            if upload.status == "rejected":
+                upload.content = None
             return Confirmation("failed", name, report)
         upload.status, upload.decided_at = "confirmed", dt.datetime.now(dt.UTC)
+        upload.content = None  # written: the raw file is no longer needed by anyone
         upload.new, upload.updating = report.new, report.updating
         periods = []
         for category in sorted(upload.categories or {}):
@@ -211,8 +234,9 @@ async def cancel_upload(db: Database, upload_id: str, telegram_user_id: int) -> 
         upload = await _owned_upload(s, upload_id, telegram_user_id)
         if upload.status == "confirmed":
             return Confirmation("already", upload.file_name, new=upload.new, updating=upload.updating)
-        if upload.status in ("pending", "rejected"):
+        if upload.status in ("pending", "rejected", "expired"):
             upload.status, upload.decided_at = "cancelled", dt.datetime.now(dt.UTC)
+            upload.content = None
         return Confirmation("cancelled", upload.file_name)
 
 

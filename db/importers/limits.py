@@ -1,0 +1,35 @@
+"""How big a department's file may be, and why.
+
+Every limit is checked *before* the expensive step it protects, and a file over a limit gets one
+Chinese sentence that says which limit and what to do, never a stall or a traceback:
+
+- the XLSX archive's declared sizes before anything is decompressed (a 410 KB file whose shared
+  strings expand to 400 MB once stalled the bot for 50 s at 1 GB);
+- the sheet's declared dimension before its rows are read (1,048,575 empty rows, 1,000,000 columns);
+- rows, columns and cell length again while streaming, since a declared dimension can lie.
+"""
+
+from __future__ import annotations
+
+# Rows of one file (header included). A year of a large bureau's penalties is well below this; the
+# importer benchmark loads 300,000 rows. Excel's own maximum is 1,048,576.
+MAX_ROWS = 500_000
+# Columns: the national templates have at most ~40; exports add a few of their own.
+MAX_COLUMNS = 256
+# Characters in one cell: Excel's own limit, so no real spreadsheet cell is refused.
+MAX_CELL_CHARS = 32_767
+# XLSX archive: total uncompressed size, largest plausible compression ratio of one part (XML of real
+# sheets compresses 5-30x; a zip bomb 1,000x), and how many parts an archive may have.
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+MAX_RATIO = 200
+RATIO_CHECKED_ABOVE = 1024 * 1024
+MAX_PARTS = 10_000
+# Shared strings kept in memory before the rest spills to a temporary file: characters, and strings
+# (each Python string costs ~50 bytes besides its characters).
+SHARED_STRINGS_IN_MEMORY = 8_000_000
+SHARED_STRINGS_IN_MEMORY_COUNT = 400_000
+
+__all__ = [
+    "MAX_CELL_CHARS", "MAX_COLUMNS", "MAX_PARTS", "MAX_RATIO", "MAX_ROWS", "MAX_UNCOMPRESSED_BYTES",
+    "RATIO_CHECKED_ABOVE", "SHARED_STRINGS_IN_MEMORY", "SHARED_STRINGS_IN_MEMORY_COUNT",
+]
