@@ -1,10 +1,9 @@
 """PDF documents the platform issues: the prior notice (事前告知书) and the credit report (信用报告).
 
-Font: reportlab's built-in CID font STSong-Light (Adobe-GB1). It needs no font file, so nothing has
-to be installed on the server, and reportlab writes a ToUnicode map for it: pypdf extracts the
-Chinese text back exactly (the tests rely on that), so the documents are searchable and copyable.
-Viewers render it with their own Song/Ming face (every mainstream PDF viewer ships or substitutes
-one); embedding a TTF would pin the glyphs but needs a font package on every host.
+Font: WenQuanYi Micro Hei (bot.fonts), a TrueType font shipped by a Python package and embedded
+as a subset in every PDF, so the Chinese text shows the same in any viewer (poppler, phones, Linux)
+without a system or Adobe font pack. reportlab writes a ToUnicode map for the subsets: pypdf
+extracts the Chinese text back exactly (the tests rely on that), so the documents stay searchable.
 
 What to show was decided upstream (visibility and masking in rules, through db.lookup); this module
 only lays it out. Free text from departments still goes through `scrub`, so an ID or phone number a
@@ -24,24 +23,20 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from bot.fonts import pdf_font
 from db.listings import NoticeData
 from db.report import ReportData
 from rules.categories import CATEGORIES
 from rules.masking import scrub
 from rules.visibility import STATUS_LABELS
 
-FONT = "STSong-Light"
 ROLE_LABELS = {"public": "公众", "enterprise": "企业", "official": "办事人员", "collector": "信息采集员", "admin": "系统管理员"}
 
 
-@functools.cache
 def _font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+    return pdf_font()
 
 
 @functools.cache
@@ -81,6 +76,9 @@ def _build(story: list, title: str, footer: str) -> bytes:  # type: ignore[type-
     doc = SimpleDocTemplate(
         buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm, bottomMargin=20 * mm,
         title=title, author=footer, subject=title,
+        # The canvas opens each page in its initial font: ours, or Helvetica (never embedded) would
+        # be listed among the document's fonts.
+        initialFontName=font,
     )
     doc.build(story, onFirstPage=page, onLaterPages=page)
     return buf.getvalue()
@@ -174,7 +172,11 @@ def render_report(data: ReportData, platform: str) -> bytes:
         info.append(("住所", card.address))
     info.append(("登记状态", card.status))
     table = Table([[_p(k, "cell"), _p(v, "cell")] for k, v in info], colWidths=[35 * mm, 135 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), _font()),  # Table's own default is Helvetica, never embedded
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
     story.append(table)
     story.append(_p("二、重点关注", "h2"))
     if card.flags:
@@ -190,6 +192,7 @@ def render_report(data: ReportData, platform: str) -> bytes:
         story.append(_p(f"（{i}）{category}：{len(rows) - 1} 条", "base"))
         t = Table(rows, colWidths=[22 * mm, 58 * mm, 40 * mm, 14 * mm, 36 * mm], repeatRows=1)
         t.setStyle(TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), _font()),
             ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -11,6 +11,7 @@ tell, and the error type whose message is meant for the user.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
@@ -218,7 +219,7 @@ async def propose_listing(
         )
         s.add(record)
         await s.flush()
-        pdf = render(notice)
+        pdf = await asyncio.to_thread(render, notice)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         listing = Listing(
             record_id=record.id,

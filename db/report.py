@@ -7,6 +7,7 @@ the report, looks the subject up, and logs the issue with the hash of the bytes 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -62,7 +63,7 @@ async def issue_report(
             raise LifecycleError("该主体已不在档案中。")
         number = lifecycle.format_number(prefix, REPORT_KIND, now.year, seq, width=6)
         data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids)
-        pdf = render(data)
+        pdf = await asyncio.to_thread(render, data)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         s.add(
             CreditReport(
