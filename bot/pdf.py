@@ -26,13 +26,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from bot.fonts import pdf_font
+from bot.pdf_seal import seal_block
 from db.listings import NoticeData
 from db.report import ReportData
 from rules.categories import CATEGORIES
 from rules.masking import scrub
 from rules.visibility import STATUS_LABELS
-
-ROLE_LABELS = {"public": "公众", "enterprise": "企业", "official": "办事人员", "collector": "信息采集员", "admin": "系统管理员"}
 
 
 def _font() -> str:
@@ -113,6 +112,8 @@ def render_notice(notice: NoticeData, platform: str) -> bytes:
         Spacer(1, 6 * mm),
         _p(f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。", "small"),
     ]
+    if notice.seal is not None:
+        story += [Spacer(1, 3 * mm), seal_block(notice.seal, _styles(), "告知书")]
     return _build(story, "事前告知书", f"{platform} · {notice.number}")
 
 
@@ -148,7 +149,7 @@ def _ordered_categories(present: Iterable[str]) -> list[str]:
 def render_report(data: ReportData, platform: str) -> bytes:
     card = data.card
     generated = data.generated_at
-    reader = ROLE_LABELS.get(data.reader_role, data.reader_role) + ("（主体本人）" if data.own else "")
+    reader = data.reader
     scope = (
         "本报告供政务部门履职使用，包含未公示和已过公示期的共享信息，不得向社会公开。"
         if data.staff
@@ -201,6 +202,8 @@ def render_report(data: ReportData, platform: str) -> bytes:
     others = [c for c in CATEGORIES if c not in categories]
     if others and categories:
         story.append(_p(f"其余类别（{'、'.join(others)}）：暂无记录。", "small"))
+    if data.seal is not None:
+        story += [Spacer(1, 6 * mm), seal_block(data.seal, _styles())]
     story += [
         Spacer(1, 6 * mm),
         _p("说明：本报告依据生成时平台归集的信息出具；自然人身份证号等个人信息已按规定脱敏。"

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.issued_documents import Holder, Seal, new_seal, register_document
 from db.lookup import Viewer
 from db.models import Account, AccountSubject, AuditEntry, CreditRecord, Department, Subject
 from db.models_lifecycle import DocumentSequence, Listing, Objection
@@ -33,6 +34,7 @@ from rules.publication import edition_for, publication_end
 from rules.workcal import WorkCalendar
 
 NOTICE_KIND = "告"
+NOTICE_RECIPIENT = "被告知主体"  # whom a notice is issued to, as a check of it tells
 REPAIR_HINT = (
     "列入名单后，自列入之日起满一年（严重失信）且已纠正失信行为、履行相关义务的，可通过本平台"
     "（发送 /repair）或向列入部门申请信用修复，并作出公开信用承诺。"
@@ -121,6 +123,7 @@ class NoticeData:
     deadline: dt.date
     deadline_provisional: bool
     repair_hint: str = REPAIR_HINT
+    seal: Seal | None = None  # number, verification code and QR payload to print
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ async def propose_listing(
     measures: Sequence[str] | None = None,
     objection_days: int = lifecycle.OBJECTION_PERIOD_WORKING_DAYS,
     prefix: str = "",
+    public_url: str = "",
 ) -> ProposedListing:
     """Propose a listing and issue its numbered prior notice, in one transaction.
 
@@ -201,6 +205,7 @@ async def propose_listing(
             objection_days=objection_days,
             deadline=deadline.due,
             deadline_provisional=deadline.provisional,
+            seal=new_seal(number, public_url),
         )
         record = CreditRecord(
             subject_id=subject.id,
@@ -238,6 +243,9 @@ async def propose_listing(
         )
         s.add(listing)
         await s.flush()
+        assert notice.seal is not None
+        holder = Holder(subject.id, subject.name, notice.code, NOTICE_RECIPIENT, dept.name, proposer.account_id if proposer else None)
+        await register_document(s, "notice", notice.seal, digest, holder)
         s.add(
             AuditEntry(
                 account_id=proposer.account_id if proposer else None,

@@ -13,6 +13,8 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from db.accounts import ROLE_LABELS
+from db.issued_documents import Holder, Seal, new_seal, register_document
 from db.listings import LifecycleError, next_number
 from db.lookup import SubjectCard, Viewer, load_card
 from db.models_lifecycle import CreditReport
@@ -30,6 +32,12 @@ class ReportData:
     reader_role: str
     staff: bool
     own: bool  # the reader is the subject itself (its bound account)
+    seal: Seal | None = None  # number, verification code and QR payload to print
+
+    @property
+    def reader(self) -> str:
+        """The reader as printed (报告使用人) and as a check of the report tells it."""
+        return ROLE_LABELS.get(self.reader_role, self.reader_role) + ("（主体本人）" if self.own else "")
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,11 @@ async def issue_report(
     now: dt.datetime,
     render: Callable[[ReportData], bytes],
     prefix: str = "",
+    public_url: str = "",
+    issuer: str = "",
 ) -> IssuedReport:
-    """Number, assemble, render (through `render`) and log one report."""
+    """Number, assemble, seal, render (through `render`, in a worker thread), log and register one
+    report. `issuer` is the platform's name as printed; `public_url` goes into the QR code."""
     if not may_request(viewer, subject_id):
         raise LifecycleError("公众和企业只能获取本人（本单位）绑定主体的信用报告；查询他人请联系办事窗口。")
     async with db.transaction() as s:
@@ -62,7 +73,8 @@ async def issue_report(
         if card is None:
             raise LifecycleError("该主体已不在档案中。")
         number = lifecycle.format_number(prefix, REPORT_KIND, now.year, seq, width=6)
-        data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids)
+        seal = new_seal(number, public_url)
+        data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids, seal)
         pdf = await asyncio.to_thread(render, data)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         s.add(
@@ -75,4 +87,6 @@ async def issue_report(
                 sha256=digest,
             )
         )
+        holder = Holder(subject_id, card.name, card.code, data.reader, issuer, viewer.account_id)
+        await register_document(s, "report", seal, digest, holder)
         return IssuedReport(number, pdf, digest, card.name)
