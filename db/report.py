@@ -8,6 +8,7 @@ the report, looks the subject up, and logs the issue with the hash of the bytes 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from db.lookup import SubjectCard, Viewer, load_card
 from db.models_lifecycle import CreditReport
 from db.session import Database
 from rules import lifecycle
+from rules.report_sections import SpanError, in_period, report_period
 
 REPORT_KIND = "报"
 
@@ -33,6 +35,7 @@ class ReportData:
     staff: bool
     own: bool  # the reader is the subject itself (its bound account)
     seal: Seal | None = None  # number, verification code and QR payload to print
+    period: tuple[dt.date, dt.date] | None = None  # the span chosen for a subject's own report
 
     @property
     def reader(self) -> str:
@@ -62,19 +65,33 @@ async def issue_report(
     prefix: str = "",
     public_url: str = "",
     issuer: str = "",
+    span_years: int | None = None,
 ) -> IssuedReport:
     """Number, assemble, seal, render (through `render`, in a worker thread), log and register one
-    report. `issuer` is the platform's name as printed; `public_url` goes into the QR code."""
+    report. `issuer` is the platform's name as printed; `public_url` goes into the QR code.
+    `span_years` (1-5, rules.report_sections) limits the report to records decided and declarations
+    submitted in the last years; None means the full history (officials' reports)."""
     if not may_request(viewer, subject_id):
         raise LifecycleError("公众和企业只能获取本人（本单位）绑定主体的信用报告；查询他人请联系办事窗口。")
+    try:
+        period = report_period(now.date(), span_years) if span_years is not None else None
+    except SpanError as exc:
+        raise LifecycleError(str(exc)) from None
     async with db.transaction() as s:
         seq = await next_number(s, "report", now.year)
         card = await load_card(s, subject_id, viewer, now.date(), reason="信用报告", channel="report")
         if card is None:
             raise LifecycleError("该主体已不在档案中。")
         number = lifecycle.format_number(prefix, REPORT_KIND, now.year, seq, width=6)
+        if period is not None:
+            card = dataclasses.replace(
+                card,
+                records=tuple(r for r in card.records if in_period(r.decision_date, period)),
+                declarations=tuple(d for d in card.declarations if in_period(d.submitted_on, period)),
+            )
         seal = new_seal(number, public_url)
-        data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids, seal)
+        own = subject_id in viewer.subject_ids
+        data = ReportData(number, now, card, viewer.role, viewer.is_staff, own, seal, period)
         pdf = await asyncio.to_thread(render, data)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         s.add(
@@ -87,6 +104,6 @@ async def issue_report(
                 sha256=digest,
             )
         )
-        holder = Holder(subject_id, card.name, card.code, data.reader, issuer, viewer.account_id)
+        holder = Holder(subject_id, card.name, card.code, data.reader, issuer, viewer.account_id, period)
         await register_document(s, "report", seal, digest, holder)
         return IssuedReport(number, pdf, digest, card.name)

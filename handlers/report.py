@@ -1,5 +1,6 @@
-"""/report: a PDF credit report — for the caller's own bound subject, or, for an official, any
-subject given by USCC or name (`/report 91610900…` or `/report 恒达建材`)."""
+"""/report: a PDF credit report — for the caller's own bound subject, over a chosen span
+(`/report 近3年`, up to five years, default five), or, for an official, any subject given by USCC
+or name (`/report 91610900…` or `/report 恒达建材`)."""
 
 from __future__ import annotations
 
@@ -13,32 +14,56 @@ from db.report import issue_report
 from db.subjects import subject_briefs
 from handlers.common import Buttons, caller, reply, services
 from handlers.listing import doc_prefix, find_subject, send_pdf
+from rules.report_sections import DEFAULT_SPAN_YEARS, MAX_SPAN_YEARS, SPAN_CHOICES, SpanError, parse_span
 
 
-async def send_report(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> None:
+async def send_report(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, span_years: int | None = None
+) -> None:
+    """Issue and send one report. A subject's own report covers `span_years` (default the maximum,
+    rules.report_sections) and is followed by buttons for the other spans; officials' reports on
+    others carry the full shared history."""
     svc = services(context)
     platform = svc.settings.region.platform_name
+    own = subject_id in viewer.subject_ids
+    if own and span_years is None:
+        span_years = DEFAULT_SPAN_YEARS
     try:
         issued = await issue_report(
             svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context),
-            public_url=svc.settings.region.public_url, issuer=platform,
+            public_url=svc.settings.region.public_url, issuer=platform, span_years=span_years if own else None,
         )
     except LifecycleError as exc:
         await reply(update, str(exc))
         return
     chat = update.effective_chat
     assert chat is not None
+    span = f"，近 {span_years} 年" if own else ""
     await send_pdf(
-        context, chat.id, issued.pdf, f"信用报告-{issued.number}.pdf", f"{issued.subject_name} 信用报告（{issued.number}）"
+        context, chat.id, issued.pdf, f"信用报告-{issued.number}.pdf", f"{issued.subject_name} 信用报告（{issued.number}{span}）"
     )
+    if own:
+        choices: Buttons = [[(f"近{y}年", f"rpt:{subject_id}:{y}") for y in SPAN_CHOICES if y != span_years]]
+        await reply(update, f"以上报告含近 {span_years} 年的信息。需要其他时间范围（最长 {MAX_SPAN_YEARS} 年）请选择：", choices)
 
 
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
     query = " ".join(context.args or []).strip()
+    span_years: int | None = None
     if query:
+        try:
+            span_years = parse_span(query)
+        except SpanError as exc:
+            await reply(update, str(exc))
+            return
+    if query and span_years is None:
         if not viewer.is_staff:
-            await reply(update, "公众和企业只能获取本人（本单位）绑定主体的信用报告，请直接发送 /report。")
+            await reply(
+                update,
+                "公众和企业只能获取本人（本单位）绑定主体的信用报告，请直接发送 /report；"
+                f"可指定时间范围，例如 /report 近3年（最长 {MAX_SPAN_YEARS} 年）。",
+            )
             return
         found = await find_subject(context, query)
         if found.subject_id is not None:
@@ -54,10 +79,11 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, "获取信用报告须先绑定信用主体（发送 /bind 绑定码）；办事人员可发送 /report 主体名称。")
         return
     if len(viewer.subject_ids) == 1:
-        await send_report(update, context, viewer, next(iter(viewer.subject_ids)))
+        await send_report(update, context, viewer, next(iter(viewer.subject_ids)), span_years)
         return
     briefs = await subject_briefs(services(context).db, sorted(viewer.subject_ids))
-    await reply(update, "请选择要获取信用报告的主体：", [[(b.name[:60], f"rpt:{sid}")] for sid, b in briefs.items()])
+    suffix = f":{span_years}" if span_years else ""
+    await reply(update, "请选择要获取信用报告的主体：", [[(b.name[:60], f"rpt:{sid}{suffix}")] for sid, b in briefs.items()])
 
 
 async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -65,9 +91,10 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert cq is not None and cq.data is not None
     await cq.answer()
     _account, viewer = await caller(update, context)
-    await send_report(update, context, viewer, int(cq.data.split(":")[1]))
+    parts = cq.data.split(":")
+    await send_report(update, context, viewer, int(parts[1]), int(parts[2]) if len(parts) > 2 else None)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("report", report))
-    app.add_handler(CallbackQueryHandler(on_pick, pattern=r"^rpt:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_pick, pattern=r"^rpt:\d+(:[1-5])?$"))

@@ -88,7 +88,7 @@ async def test_report_embeds_its_font_and_renders_chinese(harness: BotHarness, t
     assert pdf is not None
     assert_fonts_embedded(pdf)
     assert_hanzi_drawn(pdf, "安康市恒达建材有限公司", tmp_path / "report.png")
-    assert_hanzi_drawn(pdf, "主体基本信息", tmp_path / "report.png")
+    assert_hanzi_drawn(pdf, "行政许可信息", tmp_path / "report.png")
     assert "安市监罚〔2026〕201号" in pdf_text(pdf)
 
 
