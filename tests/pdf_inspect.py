@@ -5,7 +5,11 @@ page looks like once rendered (pypdfium2, a pip-installed renderer, so no system
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageChops
@@ -55,6 +59,23 @@ def render(pdf: bytes, page: int = 0) -> Image.Image:
         return doc[page].render(scale=SCALE, grayscale=True).to_pil().convert("L")
     finally:
         doc.close()
+
+
+def render_poppler(pdf: bytes, page: int = 0) -> Image.Image | None:
+    """The page as poppler draws it (pdftoppm, the renderer of most Linux viewers) at the same
+    resolution as `render`; None where poppler is not installed (it is a system package, so the
+    project never requires it)."""
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "doc.pdf"
+        source.write_bytes(pdf)
+        n = str(page + 1)
+        subprocess.run([exe, "-r", str(int(72 * SCALE)), "-gray", "-png", "-f", n, "-l", n, "-singlefile", str(source),
+                        str(Path(tmp) / "page")], check=True, capture_output=True, timeout=60)
+        with Image.open(Path(tmp) / "page.png") as image:
+            return image.convert("L")
 
 
 def char_boxes(pdf: bytes, text: str, page: int = 0) -> list[tuple[int, int, int, int]]:

@@ -22,7 +22,7 @@ from db.listings import NoticeData
 from db.reporting import DeptRate
 from handlers.admin_views import chart_figure, render_chart
 from tests.conftest import BotHarness
-from tests.pdf_inspect import char_boxes, fonts, ink, render, same_glyph
+from tests.pdf_inspect import char_boxes, fonts, ink, render, render_poppler, same_glyph
 from tests.test_lifecycle_support import HENGDA, compact, pdf_text
 from tests.test_report_pdf import documents, seed_company
 
@@ -54,10 +54,17 @@ def assert_fonts_embedded(pdf: bytes) -> None:
 
 def assert_hanzi_drawn(pdf: bytes, text: str, png: Path) -> None:
     """Where `text` stands on page 1 every character has ink, and no two look alike (a missing
-    glyph draws the same empty box for every character)."""
-    image = render(pdf)
-    image.save(png)
+    glyph draws the same empty box for every character): as pdfium draws it, and as poppler does
+    where it is installed."""
     boxes = char_boxes(pdf, text)
+    assert_glyphs(render(pdf), text, boxes, png)
+    poppler = render_poppler(pdf)
+    if poppler is not None:
+        assert_glyphs(poppler, text, boxes, png.with_name(f"{png.stem}-poppler.png"))
+
+
+def assert_glyphs(image: Image.Image, text: str, boxes: list[tuple[int, int, int, int]], png: Path) -> None:
+    image.save(png)
     assert len(boxes) == len(text), f"{text} not found on the page"
     for ch, box in zip(text, boxes, strict=True):
         assert 0.05 < ink(image, box) < 0.9, (ch, box)
