@@ -169,7 +169,8 @@ async def run_console(
         try:
             return saver.save(out.file_name, out.content)
         except OSError as exc:
-            stdout.write(f"（文件未能保存：{exc.strerror or exc}）\n")
+            message = f"文件未能保存：{exc.strerror or exc}"
+            stdout.write((json.dumps({"error": message}, ensure_ascii=False) if json_mode else f"（{message}）") + "\n")
             return None
 
     def emit(out: Outgoing) -> None:

@@ -61,3 +61,16 @@ def test_cli_option_and_default_folder() -> None:
     assert parser.parse_args(["console"]).save_dir is None  # → var/console
     assert Path("var/console") == DEFAULT_DIR
     assert parser.parse_args(["console", "--save-dir", "/tmp/x"]).save_dir == Path("/tmp/x")
+
+
+async def test_an_unwritable_folder_is_reported_in_the_protocol(harness: BotHarness, tmp_path: Path) -> None:
+    await seed_company(harness)
+    chat = await harness.chat("official", dept="SCJGJ")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    stdout = io.StringIO()
+    await run_console(chat, json_mode=True, stdin=io.StringIO(f"/report {HENGDA}\n"), stdout=stdout, saver=FileSaver(blocker))
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]  # every line still JSON
+    assert any(item.get("error", "").startswith("文件未能保存") for item in lines)
+    doc = next(item for item in lines if item.get("method") == "sendDocument")
+    assert "saved" not in doc and lines[-1] == {"idle": True}
