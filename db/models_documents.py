@@ -30,7 +30,7 @@ class IssuedDocument(Base):
     subject_name: Mapped[str] = mapped_column(String(200))  # as printed
     subject_code: Mapped[str] = mapped_column(String(40))  # as printed: USCC, or the masked ID
     issued_to: Mapped[str] = mapped_column(String(100))  # as printed: 办事人员 / 企业（主体本人） / 告知对象
-    issuer: Mapped[str] = mapped_column(String(100))  # the platform, or the department of a notice
+    issuer: Mapped[str] = mapped_column(String(200))  # the platform, or the department of a notice
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     period_start: Mapped[dt.date | None] = mapped_column(Date)  # a report's time span, when chosen
     period_end: Mapped[dt.date | None] = mapped_column(Date)

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("subject_name", sa.String(length=200), nullable=False),
         sa.Column("subject_code", sa.String(length=40), nullable=False),
         sa.Column("issued_to", sa.String(length=100), nullable=False),
-        sa.Column("issuer", sa.String(length=100), nullable=False),
+        sa.Column("issuer", sa.String(length=200), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=True),
         sa.Column("period_start", sa.Date(), nullable=True),
         sa.Column("period_end", sa.Date(), nullable=True),
