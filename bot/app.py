@@ -33,6 +33,7 @@ COMMANDS = [
     BotCommand("bind", "使用绑定码绑定账号"),
     BotCommand("unbind", "解除绑定"),
     BotCommand("report", "获取信用报告（PDF）"),
+    BotCommand("checkreport", "核验信用报告或告知书的真伪"),
     BotCommand("declare", "自主申报（信用承诺）"),
     BotCommand("mydeclarations", "我的自主申报"),
     BotCommand("verify", "自主申报核验（办事人员）"),

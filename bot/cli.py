@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--subject", help="绑定主体的统一社会信用代码")
     console.add_argument("--user", type=int, help="Telegram 用户 ID（默认按角色固定）")
     console.add_argument("--json", action="store_true", help="每个机器人动作输出一行 JSON")
+    console.add_argument("--save-dir", type=Path, help="机器人发送的文件保存到此目录（默认 var/console）")
 
     demo = sub.add_parser("demo", help="生成演示档案并以办事人员身份打开控制台")
     _add_db(demo)
@@ -112,6 +113,7 @@ def _due(settings: Settings, args: argparse.Namespace) -> int:
 async def _console(settings: Settings, args: argparse.Namespace, banner: str | None = None) -> int:
     from bot.app import build_application, start_services
     from bot.console import ConsoleChat, run_console
+    from bot.console_files import DEFAULT_DIR, FileSaver
     from bot.transport import InProcessBotAPI
     from services.accounts import ensure_local_account
 
@@ -127,7 +129,8 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
             print(banner)
         await app.start()  # the job queue too: reminders and index refresh run as they would live
         try:
-            await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json)
+            saver = FileSaver(args.save_dir or DEFAULT_DIR)
+            await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json, saver=saver)
         finally:
             await app.stop()
     return 0
@@ -159,6 +162,7 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_console:
         return 0
     args.role, args.dept, args.subject, args.user, args.json = "official", None, None, None, False
+    args.save_dir = None
     return await _console(settings, args, banner=showcase_help())
 
 

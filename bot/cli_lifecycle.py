@@ -117,6 +117,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             render=lambda notice: render_notice(notice, platform),
             dept_code=args.dept,
             prefix=region_abbr(settings.region.division_code),
+            public_url=settings.region.public_url,
         )
     finally:
         await db.dispose()

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from telegram import CallbackQuery, Chat, Document, Message, MessageEntity, Update, User
 from telegram.ext import Application
 
+from bot.console_files import FileSaver
 from bot.transport import InProcessBotAPI, Outgoing
 
 # How long one input may keep background work going before the console moves on regardless.
@@ -139,7 +140,7 @@ async def _settle(before: set[asyncio.Task[object]], limit: float = SETTLE_SECON
         await asyncio.wait(pending, timeout=remaining)
 
 
-def _print_pretty(out: Outgoing, stream: TextIO) -> None:
+def _print_pretty(out: Outgoing, stream: TextIO, saved: Path | None = None) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
@@ -150,6 +151,8 @@ def _print_pretty(out: Outgoing, stream: TextIO) -> None:
     body = out.text or ""
     if out.file_name:
         body = f"📎 文件：{out.file_name}" + (f"\n{body}" if body else "")
+        if saved is not None:
+            body += f"\n已保存到：{saved}"
     labels = [label for row in out.buttons for label in row]
     if labels:
         body += "\n\n" + "\n".join(f"  [{i}] {label}" for i, label in enumerate(labels, 1))
@@ -158,16 +161,36 @@ def _print_pretty(out: Outgoing, stream: TextIO) -> None:
     console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
 
 
-async def run_console(chat: ConsoleChat, json_mode: bool, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-    """Read lines until end of input; every bot action is printed as it happens."""
+async def run_console(
+    chat: ConsoleChat,
+    json_mode: bool,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    saver: FileSaver | None = None,
+) -> None:
+    """Read lines until end of input; every bot action is printed as it happens. With a `saver`,
+    every document and photo shown is also written to disk and its path printed (`"saved"` in JSON)."""
+
+    def keep(out: Outgoing) -> Path | None:
+        if saver is None or out.content is None:
+            return None
+        try:
+            return saver.save(out.file_name, out.content)
+        except OSError as exc:
+            message = f"文件未能保存：{exc.strerror or exc}"
+            stdout.write((json.dumps({"error": message}, ensure_ascii=False) if json_mode else f"（{message}）") + "\n")
+            return None
 
     def emit(out: Outgoing) -> None:
         if json_mode:
-            stdout.write(json.dumps(out.as_json(), ensure_ascii=False) + "\n")
+            line = out.as_json()
+            if (saved := keep(out)) is not None:
+                line["saved"] = str(saved)
+            stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
             stdout.flush()
         elif out.chat_id in (None, chat.chat.id):
             # Reminders the job queue sends to other accounts belong to their chats, not this one.
-            _print_pretty(out, stdout)
+            _print_pretty(out, stdout, keep(out))
 
     chat.transport.listeners.append(emit)
     interactive = not json_mode and stdin.isatty()

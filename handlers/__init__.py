@@ -13,6 +13,7 @@ def register_handlers(app: Application) -> None:
         account,
         admin_views,
         check,
+        checkreport,
         collect,
         declare,
         due,
@@ -30,7 +31,7 @@ def register_handlers(app: Application) -> None:
     # Conversations that accept documents mid-way come before `collect`, which takes any document;
     # free-text questions come last.
     modules = (
-        start, account, stats, due, check, listing, objection, repair, declare, verify, report,
+        start, account, stats, due, check, listing, objection, repair, declare, verify, report, checkreport,
         collect, reminders, admin_views,
     )
     with warnings.catch_warnings():

@@ -138,6 +138,8 @@ CHECK_FEEDBACK = ButtonSpec("fb", (number("check"), choice("feedback", FEEDBACK)
 
 # -- /report ------------------------------------------------------------------------------------------
 REPORT_FOR = ButtonSpec("rpt", (number("subject"),))
+# A subject's own report over 1-5 years (rules.report_sections).
+REPORT_SPAN = ButtonSpec("rps", (number("subject"), Field("span_years", "[1-5]", int, str)))
 
 # -- /propose -----------------------------------------------------------------------------------------
 PROPOSE_SUBJECT = ButtonSpec("lp:s", (number("subject"),))

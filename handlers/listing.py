@@ -220,6 +220,7 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             render=lambda notice: render_notice(notice, platform),
             proposer=viewer,
             prefix=doc_prefix(context),
+            public_url=svc.settings.region.public_url,
         )
     except Refusal as exc:
         await reply(update, str(exc))

@@ -1,40 +1,66 @@
-"""/report: a PDF credit report — for the caller's own bound subject, or, for an official, any
-subject given by USCC or name (`/report 91610900…` or `/report 恒达建材`)."""
+"""/report: a PDF credit report — for the caller's own bound subject, over a chosen span
+(`/report 近3年`, up to five years, default five), or, for an official, any subject given by USCC
+or name (`/report 91610900…` or `/report 恒达建材`)."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.buttons import REPORT_FOR, pressed
+from handlers.buttons import REPORT_FOR, REPORT_SPAN, pressed
 from handlers.common import Buttons, caller, doc_prefix, reply, services
 from handlers.notify import send_pdf
 from handlers.subject_input import find_subject
 from render.pdf import render_report
+from rules.report_sections import DEFAULT_SPAN_YEARS, MAX_SPAN_YEARS, SPAN_CHOICES, SpanError, parse_span
 from rules.roles import Viewer
 from services.report import issue_report
 from services.subjects import subject_briefs
 
 
-async def send_report(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> None:
+async def send_report(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int, span_years: int | None = None
+) -> None:
+    """Issue and send one report. A subject's own report covers `span_years` (default the maximum,
+    rules.report_sections) and is followed by buttons for the other spans; officials' reports on
+    others carry the full shared history."""
     svc = services(context)
     platform = svc.settings.region.platform_name
+    own = viewer.owns(subject_id)
+    if own and span_years is None:
+        span_years = DEFAULT_SPAN_YEARS
     issued = await issue_report(
-        svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context)
+        svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context),
+        public_url=svc.settings.region.public_url, issuer=platform, span_years=span_years if own else None,
     )
     chat = update.effective_chat
     assert chat is not None
+    span = f"，近 {span_years} 年" if own else ""
     await send_pdf(
-        context, chat.id, issued.pdf, f"信用报告-{issued.number}.pdf", f"{issued.subject_name} 信用报告（{issued.number}）"
+        context, chat.id, issued.pdf, f"信用报告-{issued.number}.pdf", f"{issued.subject_name} 信用报告（{issued.number}{span}）"
     )
+    if own:
+        choices: Buttons = [[(f"近{y}年", REPORT_SPAN.pack(subject_id, y)) for y in SPAN_CHOICES if y != span_years]]
+        await reply(update, f"以上报告含近 {span_years} 年的信息。需要其他时间范围（最长 {MAX_SPAN_YEARS} 年）请选择：", choices)
 
 
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
     query = " ".join(context.args or []).strip()
+    span_years: int | None = None
     if query:
+        try:
+            span_years = parse_span(query)
+        except SpanError as exc:
+            await reply(update, str(exc))
+            return
+    if query and span_years is None:
         if not viewer.is_staff:
-            await reply(update, "公众和企业只能获取本人（本单位）绑定主体的信用报告，请直接发送 /report。")
+            await reply(
+                update,
+                "公众和企业只能获取本人（本单位）绑定主体的信用报告，请直接发送 /report；"
+                f"可指定时间范围，例如 /report 近3年（最长 {MAX_SPAN_YEARS} 年）。",
+            )
             return
         found = await find_subject(context, query)
         if found.subject_id is not None:
@@ -50,10 +76,14 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, "获取信用报告须先绑定信用主体（发送 /bind 绑定码）；办事人员可发送 /report 主体名称。")
         return
     if len(viewer.subject_ids) == 1:
-        await send_report(update, context, viewer, next(iter(viewer.subject_ids)))
+        await send_report(update, context, viewer, next(iter(viewer.subject_ids)), span_years)
         return
     briefs = await subject_briefs(services(context).db, sorted(viewer.subject_ids))
-    await reply(update, "请选择要获取信用报告的主体：", [[(b.name[:60], REPORT_FOR.pack(sid))] for sid, b in briefs.items()])
+    pick = [
+        [(b.name[:60], REPORT_SPAN.pack(sid, span_years) if span_years else REPORT_FOR.pack(sid))]
+        for sid, b in briefs.items()
+    ]
+    await reply(update, "请选择要获取信用报告的主体：", pick)
 
 
 async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -64,6 +94,15 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_report(update, context, viewer, values[0])
 
 
+async def on_span(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    values = await pressed(update, REPORT_SPAN)
+    if values is None:
+        return
+    _account, viewer = await caller(update, context)
+    await send_report(update, context, viewer, values[0], values[1])
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("report", report))
     app.add_handler(CallbackQueryHandler(on_pick, pattern=REPORT_FOR.pattern))
+    app.add_handler(CallbackQueryHandler(on_span, pattern=REPORT_SPAN.pattern))

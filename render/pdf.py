@@ -1,10 +1,9 @@
 """PDF documents the platform issues: the prior notice (事前告知书) and the credit report (信用报告).
 
-Font: reportlab's built-in CID font STSong-Light (Adobe-GB1). It needs no font file, so nothing has
-to be installed on the server, and reportlab writes a ToUnicode map for it: pypdf extracts the
-Chinese text back exactly (the tests rely on that), so the documents are searchable and copyable.
-Viewers render it with their own Song/Ming face (every mainstream PDF viewer ships or substitutes
-one); embedding a TTF would pin the glyphs but needs a font package on every host.
+Font: WenQuanYi Micro Hei (render.fonts), a TrueType font shipped by a Python package and embedded
+as a subset in every PDF, so the Chinese text shows the same in any viewer (poppler, phones, Linux)
+without a system or Adobe font pack. reportlab writes a ToUnicode map for the subsets: pypdf
+extracts the Chinese text back exactly (the tests rely on that), so the documents stay searchable.
 
 What to show was decided upstream (visibility and masking in rules, through services.lookup); this module
 only lays it out. Free text from departments still goes through `scrub`, so an ID or phone number a
@@ -24,24 +23,26 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from render.fonts import pdf_font
+from render.seal import seal_block
 from rules.categories import CATEGORIES
 from rules.masking import scrub
-from rules.roles import ROLE_LABELS
+from rules.report_sections import (
+    DECLARATION_SECTION,
+    OTHER_CATEGORIES,
+    OTHER_SECTION,
+    RECORD_SECTIONS,
+    SECTIONED,
+)
 from rules.visibility import STATUS_LABELS
 from services.listings import NoticeData
 from services.report import ReportData
 
-FONT = "STSong-Light"
 
-
-@functools.cache
 def _font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+    return pdf_font()
 
 
 @functools.cache
@@ -81,6 +82,9 @@ def _build(story: list, title: str, footer: str) -> bytes:  # type: ignore[type-
     doc = SimpleDocTemplate(
         buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm, bottomMargin=20 * mm,
         title=title, author=footer, subject=title,
+        # The canvas opens each page in its initial font: ours, or Helvetica (never embedded) would
+        # be listed among the document's fonts.
+        initialFontName=font,
     )
     doc.build(story, onFirstPage=page, onLaterPages=page)
     return buf.getvalue()
@@ -115,6 +119,8 @@ def render_notice(notice: NoticeData, platform: str) -> bytes:
         Spacer(1, 6 * mm),
         _p(f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。", "small"),
     ]
+    if notice.seal is not None:
+        story += [Spacer(1, 3 * mm), seal_block(notice.seal, _styles(), "告知书")]
     return _build(story, "事前告知书", f"{platform} · {notice.number}")
 
 
@@ -147,10 +153,44 @@ def _ordered_categories(present: Iterable[str]) -> list[str]:
     return [c for c in CATEGORIES if c in found] + sorted(found - set(CATEGORIES))
 
 
+NUMERALS = "一二三四五六七八九十"
+GRID = [
+    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+]
+
+
+def _grid(rows: list[list[Paragraph]], widths: list[float]) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), _font()), *GRID]))
+    return table
+
+
+def _category_block(data: ReportData, category: str, label: bool) -> list:  # type: ignore[type-arg]
+    rows = _record_rows(data, category)
+    out: list = [_p(f"{category}：{len(rows) - 1} 条") if label else Spacer(1, 0)]  # type: ignore[type-arg]
+    out += [_grid(rows, [22 * mm, 58 * mm, 40 * mm, 14 * mm, 36 * mm]), Spacer(1, 3 * mm)]
+    return out
+
+
+def _declaration_rows(data: ReportData) -> list[list[Paragraph]]:
+    rows = [[_p(h, "cell") for h in ("申报编号", "类别", "内容", "申报日期")]]
+    for d in data.card.declarations:
+        if d.status != "verified":
+            continue
+        day = f"{d.submitted_on:%Y-%m-%d}" if d.submitted_on else "—"
+        rows.append([_p(d.receipt_no, "cell"), _p(d.category, "cell"), _p(d.headline or "—", "cell"), _p(day, "cell")])
+    return rows
+
+
 def render_report(data: ReportData, platform: str) -> bytes:
+    """信用报告 in the sections of rules.report_sections: 基本信息, then one section per category
+    group (empty ones say so, so a reader knows the platform looked), verified self-declarations,
+    other categories; then the verification block."""
     card = data.card
     generated = data.generated_at
-    reader = ROLE_LABELS.get(data.reader_role, data.reader_role) + ("（主体本人）" if data.own else "")
+    reader = data.reader
     scope = (
         "本报告供政务部门履职使用，包含未公示和已过公示期的共享信息，不得向社会公开。"
         if data.staff
@@ -162,9 +202,13 @@ def render_report(data: ReportData, platform: str) -> bytes:
         _p(f"报告编号：{data.number}"),
         _p(f"生成时间：{generated:%Y-%m-%d %H:%M:%S}（北京时间）"),
         _p(f"报告使用人：{reader}"),
-        _p(scope, "small"),
-        _p("一、主体基本信息", "h2"),
     ]
+    if data.period:
+        years = round((data.period[1] - data.period[0]).days / 365.25)
+        story.append(_p(f"信息时段：{data.period[0]:%Y-%m-%d} 至 {data.period[1]:%Y-%m-%d}（近 {years} 年）"))
+    story.append(_p(scope, "small"))
+    numerals = iter(NUMERALS)
+    story.append(_p(f"{next(numerals)}、基本信息", "h2"))
     info = [("主体名称", card.name), ("主体类别", card.kind), (card.code_label, card.code)]
     if card.legal_rep and card.kind != "自然人":
         info.append(("法定代表人", card.legal_rep))
@@ -173,31 +217,41 @@ def render_report(data: ReportData, platform: str) -> bytes:
     if card.address:
         info.append(("住所", card.address))
     info.append(("登记状态", card.status))
+    info.append(("重点关注", "；".join(card.flags) if card.flags else "未列入严重失信主体名单或经营异常名录"))
     table = Table([[_p(k, "cell"), _p(v, "cell")] for k, v in info], colWidths=[35 * mm, 135 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), _font()),  # Table's own default is Helvetica, never embedded
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
     story.append(table)
-    story.append(_p("二、重点关注", "h2"))
-    if card.flags:
-        story += [_p(f"· {flag}") for flag in card.flags]
+    empty = "报告时段内暂无记录。" if data.period else "暂无记录。"
+    present = {r.category for r in card.records}
+    for title, categories in RECORD_SECTIONS:
+        story.append(_p(f"{next(numerals)}、{title}", "h2"))
+        found = [c for c in categories if c in present]
+        if not found:
+            story.append(_p(empty))
+        for category in found:
+            story += _category_block(data, category, label=True)
+    story.append(_p(f"{next(numerals)}、{DECLARATION_SECTION}", "h2"))
+    declared = _declaration_rows(data)
+    if len(declared) > 1:
+        story += [_p(f"经核验的自主申报：{len(declared) - 1} 项"), _grid(declared, [40 * mm, 30 * mm, 75 * mm, 25 * mm])]
     else:
-        story.append(_p("未列入严重失信主体名单或经营异常名录。"))
-    story.append(_p("三、信用记录", "h2"))
-    categories = _ordered_categories(r.category for r in card.records)
-    if not categories:
-        story.append(_p("暂无可查看的信用记录。"))
-    for i, category in enumerate(categories, 1):
-        rows = _record_rows(data, category)
-        story.append(_p(f"（{i}）{category}：{len(rows) - 1} 条", "base"))
-        t = Table(rows, colWidths=[22 * mm, 58 * mm, 40 * mm, 14 * mm, 36 * mm], repeatRows=1)
-        t.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))
-        story += [t, Spacer(1, 3 * mm)]
-    others = [c for c in CATEGORIES if c not in categories]
-    if others and categories:
-        story.append(_p(f"其余类别（{'、'.join(others)}）：暂无记录。", "small"))
+        story.append(_p(empty))
+    story.append(_p(f"{next(numerals)}、{OTHER_SECTION}", "h2"))
+    others = _ordered_categories(c for c in present if c not in SECTIONED)
+    if not others:
+        story.append(_p(empty))
+    for i, category in enumerate(others, 1):
+        story.append(_p(f"（{i}）{category}：{len(_record_rows(data, category)) - 1} 条"))
+        story += _category_block(data, category, label=False)
+    missing = [c for c in OTHER_CATEGORIES if c not in present]
+    if others and missing:
+        story.append(_p(f"其余类别（{'、'.join(missing)}）：暂无记录。", "small"))
+    if data.seal is not None:
+        story += [Spacer(1, 6 * mm), seal_block(data.seal, _styles())]
     story += [
         Spacer(1, 6 * mm),
         _p("说明：本报告依据生成时平台归集的信息出具；自然人身份证号等个人信息已按规定脱敏。"

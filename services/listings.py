@@ -10,6 +10,7 @@ Document numbers come from `services.numbering`, the chats to tell from `service
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
@@ -33,10 +34,12 @@ from rules.publication import edition_for, publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
+from services.issued_documents import Holder, Seal, new_seal, register_document
 from services.numbering import next_number
 from services.recipients import subject_chats
 
 NOTICE_KIND = "告"
+NOTICE_RECIPIENT = "被告知主体"  # whom a notice is issued to, as a check of it tells
 REPAIR_HINT = (
     "列入名单后，自列入之日起满一年（严重失信）且已纠正失信行为、履行相关义务的，可通过本平台"
     "（发送 /repair）或向列入部门申请信用修复，并作出公开信用承诺。"
@@ -61,6 +64,7 @@ class NoticeData:
     deadline: dt.date
     deadline_provisional: bool
     repair_hint: str = REPAIR_HINT
+    seal: Seal | None = None  # number, verification code and QR payload to print
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ async def propose_listing(
     measures: Sequence[str] | None = None,
     objection_days: int = lifecycle.OBJECTION_PERIOD_WORKING_DAYS,
     prefix: str = "",
+    public_url: str = "",
 ) -> ProposedListing:
     """Propose a listing and issue its numbered prior notice, in one transaction.
 
@@ -146,6 +151,7 @@ async def propose_listing(
             objection_days=objection_days,
             deadline=deadline.due,
             deadline_provisional=deadline.provisional,
+            seal=new_seal(number, public_url),
         )
         record = CreditRecord(
             subject_id=subject.id,
@@ -164,7 +170,7 @@ async def propose_listing(
         )
         s.add(record)
         await s.flush()
-        pdf = render(notice)
+        pdf = await asyncio.to_thread(render, notice)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         listing = Listing(
             record_id=record.id,
@@ -183,6 +189,9 @@ async def propose_listing(
         )
         s.add(listing)
         await s.flush()
+        assert notice.seal is not None
+        holder = Holder(subject.id, subject.name, notice.code, NOTICE_RECIPIENT, dept.name, proposer.account_id if proposer else None)
+        await register_document(s, "notice", notice.seal, digest, holder)
         s.add(
             AuditEntry(
                 account_id=proposer.account_id if proposer else None,

@@ -7,6 +7,8 @@ the report, looks the subject up, and logs the issue with the hash of the bytes 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -15,8 +17,10 @@ from dataclasses import dataclass
 from db.models import CreditReport
 from db.session import Database
 from rules import lifecycle
-from rules.roles import Viewer
+from rules.report_sections import SpanError, in_period, report_period
+from rules.roles import ROLE_LABELS, Viewer
 from services.errors import Refusal
+from services.issued_documents import Holder, Seal, new_seal, register_document
 from services.lookup import SubjectCard, load_card
 from services.numbering import next_number
 
@@ -31,6 +35,13 @@ class ReportData:
     reader_role: str
     staff: bool
     own: bool  # the reader is the subject itself (its bound account)
+    seal: Seal | None = None  # number, verification code and QR payload to print
+    period: tuple[dt.date, dt.date] | None = None  # the span chosen for a subject's own report
+
+    @property
+    def reader(self) -> str:
+        """The reader as printed (报告使用人) and as a check of the report tells it."""
+        return ROLE_LABELS.get(self.reader_role, self.reader_role) + ("（主体本人）" if self.own else "")
 
 
 @dataclass(frozen=True)
@@ -53,23 +64,42 @@ async def issue_report(
     now: dt.datetime,
     render: Callable[[ReportData], bytes],
     prefix: str = "",
+    public_url: str = "",
+    issuer: str = "",
+    span_years: int | None = None,
 ) -> IssuedReport:
-    """Number, assemble, render (through `render`) and log one report, in one transaction.
+    """Number, assemble, seal, render (through `render`, in a worker thread), log and register one
+    report, in one transaction.
 
     `now` is aware, in the platform's time zone (it dates the report and picks the year of the
-    number); `prefix` opens the number. The look-up is audited like a card view (channel "report").
-    Returns the number, the PDF bytes and their SHA-256. Raises Refusal when the viewer may not
-    request this subject's report (may_request) or the subject is gone."""
+    number); `prefix` opens the number; `issuer` is the platform's name as printed; `public_url`
+    goes into the QR code. `span_years` (1-5, rules.report_sections) limits the report to records
+    decided and declarations submitted in the last years; None means the full history (officials'
+    reports). The look-up is audited like a card view (channel "report"). Returns the number, the PDF
+    bytes and their SHA-256. Raises Refusal when the viewer may not request this subject's report
+    (may_request), for a span outside 1-5 years, or when the subject is gone."""
     if not may_request(viewer, subject_id):
         raise Refusal("公众和企业只能获取本人（本单位）绑定主体的信用报告；查询他人请联系办事窗口。")
+    try:
+        period = report_period(now.date(), span_years) if span_years is not None else None
+    except SpanError as exc:
+        raise Refusal(str(exc)) from None
     async with db.transaction() as s:
         seq = await next_number(s, "report", now.year)
         card = await load_card(s, subject_id, viewer, now.date(), reason="信用报告", channel="report")
         if card is None:
             raise Refusal("该主体已不在档案中。")
         number = lifecycle.format_number(prefix, REPORT_KIND, now.year, seq, width=6)
-        data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids)
-        pdf = render(data)
+        if period is not None:
+            card = dataclasses.replace(
+                card,
+                records=tuple(r for r in card.records if in_period(r.decision_date, period)),
+                declarations=tuple(d for d in card.declarations if in_period(d.submitted_on, period)),
+            )
+        seal = new_seal(number, public_url)
+        own = subject_id in viewer.subject_ids
+        data = ReportData(number, now, card, viewer.role, viewer.is_staff, own, seal, period)
+        pdf = await asyncio.to_thread(render, data)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         s.add(
             CreditReport(
@@ -81,4 +111,6 @@ async def issue_report(
                 sha256=digest,
             )
         )
+        holder = Holder(subject_id, card.name, card.code, data.reader, issuer, viewer.account_id, period)
+        await register_document(s, "report", seal, digest, holder)
         return IssuedReport(number, pdf, digest, card.name)

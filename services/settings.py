@@ -51,6 +51,7 @@ class RegionSettings:
     name: str = "安康市"
     division_code: str = "610900"
     platform_name: str = "安康市公共信用信息平台"
+    public_url: str = ""  # e.g. https://credit.example.gov.cn: QR codes on documents link there
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
     if not (s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
+    if s.region.public_url and not s.region.public_url.startswith(("https://", "http://")):
+        raise ConfigError("region.public_url", "应以 https:// 或 http:// 开头")
     for t in s.reminders.times:
         try:
             dt.time.fromisoformat(t)

@@ -26,6 +26,7 @@ EXAMPLES = {
     b.MATTER: [("mt:42:procurement", (42, "procurement"))],
     b.CHECK_FEEDBACK: [("fb:9:other", (9, "other"))],
     b.REPORT_FOR: [("rpt:5", (5,))],
+    b.REPORT_SPAN: [("rps:5:3", (5, 3))],
     b.PROPOSE_SUBJECT: [("lp:s:5", (5,))],
     b.PROPOSE_STANDARD_MEASURES: [("lp:std", ())],
     b.PROPOSE_DEFAULT_PERIOD: [("lp:d", ())],

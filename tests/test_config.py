@@ -65,6 +65,7 @@ def test_calendar_dates_are_parsed(tmp_path: Path) -> None:
         ("timezone = \"Mars/Olympus\"\n", "timezone"),
         ("[database]\nurl = \"mysql://x\"\n", "database.url"),
         ("[region]\ndivision_code = \"6109\"\n", "region.division_code"),
+        ("[region]\npublic_url = \"credit.example.gov.cn\"\n", "region.public_url"),
         ("[reminders]\ntimes = [\"25:00\"]\n", "reminders.times"),
         ("[calendar]\nholidays = [\"2027-13-01\"]\n", "calendar.holidays"),
         ("[privacy]\nmask_addresses = \"yes\"\n", "privacy.mask_addresses"),

@@ -18,6 +18,7 @@ from db.models.attempts import AttemptLimit
 from db.models.base import Base, UTCDateTime, utcnow
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
 from db.models.declarations import Declaration, LinkAttempts
+from db.models.documents import IssuedDocument
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Department",
     "Division",
     "DocumentSequence",
+    "IssuedDocument",
     "LinkAttempts",
     "Listing",
     "Objection",

@@ -1,0 +1,143 @@
+"""/checkreport 编号 核验码: anyone checks whether a credit report or prior notice is genuine; then
+sends the PDF itself to learn whether that file was altered (its SHA-256 against the one issued).
+
+The answer says no more than the document printed (services.issued_documents.check_document decides);
+an unknown number, a wrong code and an altered file get three different answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers.common import caller, reply, services
+from services.issued_documents import DocumentCheck, check_document
+
+FILE = 0
+KEY = "checkreport"
+TIMEOUT_SECONDS = 15 * 60
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the Bot API's getFile limit
+USAGE = (
+    "请按“/checkreport 编号 核验码”发送，例如：\n"
+    "/checkreport 安信报〔2026〕000001号 K7QH-3MXA-94RT\n"
+    "编号和核验码印在信用报告或告知书的核验栏中，扫描其中的二维码也可得到这条指令。"
+)
+
+
+def check_text(result: DocumentCheck, tz: ZoneInfo) -> str:
+    """The chat answer to a number-and-code check (no file)."""
+    if result.status == "unknown":
+        return (
+            f"❌ 未找到编号为 {result.number} 的文件。\n"
+            "请核对编号（含括号和“号”字）；若编号无误，该文件不是本平台出具的。"
+        )
+    if result.status == "wrong_code":
+        return (
+            f"❌ 编号 {result.number} 的核验码不正确，无法确认该文件为本平台出具。\n"
+            "请核对文件核验栏中的 12 位核验码（字母和数字，不区分大小写）。"
+        )
+    assert result.issued_at is not None
+    lines = [
+        f"✅ 核验通过：{result.kind}（{result.number}）由本平台出具。",
+        f"主体：{result.subject_name}（{result.subject_code}）",
+        f"出具时间：{result.issued_at.astimezone(tz):%Y-%m-%d %H:%M}（北京时间）",
+        f"出具对象：{result.issued_to}",
+        f"出具单位：{result.issuer}",
+    ]
+    if result.period:
+        lines.append(f"信息时段：{result.period[0]:%Y-%m-%d} 至 {result.period[1]:%Y-%m-%d}")
+    lines += [
+        f"原文件 SHA-256：{result.sha256}",
+        "",
+        "如需核对手中的文件是否被改动，请把该 PDF 文件直接发给我（发送 /cancel 结束）。",
+    ]
+    return "\n".join(lines)
+
+
+def file_text(result: DocumentCheck, digest: str, tz: ZoneInfo) -> str:
+    """The chat answer once the holder's file was compared."""
+    if result.status == "genuine":
+        return f"✅ 文件与平台出具的 {result.number} 原件完全一致（SHA-256：{digest}）。"
+    if result.status == "altered":
+        return (
+            f"⚠️ 文件已被改动：所发文件的 SHA-256 为 {digest}，"
+            f"与平台出具的 {result.number} 原件（{result.sha256}）不一致。请以平台出具的原件为准。"
+        )
+    return check_text(result, tz)  # the document vanished meanwhile: say so
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    args = context.args or []
+    if len(args) < 2:
+        await reply(update, USAGE)
+        return ConversationHandler.END
+    number, code = args[0], "".join(args[1:])
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    result = await check_document(svc.db, number, code, checker=viewer)
+    await reply(update, check_text(result, svc.settings.tz))
+    if result.status != "genuine":
+        return ConversationHandler.END
+    assert context.user_data is not None
+    context.user_data[KEY] = {"number": result.number, "code": code}
+    return FILE
+
+
+async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    message = update.effective_message
+    assert message is not None and message.document is not None and context.user_data is not None
+    pending = context.user_data.get(KEY)
+    if not pending:
+        await reply(update, USAGE)
+        return ConversationHandler.END
+    if (message.document.file_size or 0) > MAX_DOWNLOAD_BYTES:
+        await reply(update, "文件超过 20 MB，无法下载核对。信用报告和告知书原件都远小于这个大小，请确认发送的是原文件。")
+        return FILE
+    content = bytes(await (await context.bot.get_file(message.document.file_id)).download_as_bytearray())
+    digest = hashlib.sha256(content).hexdigest()
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    result = await check_document(svc.db, pending["number"], pending["code"], file_sha256=digest, checker=viewer)
+    context.user_data.pop(KEY, None)
+    await reply(update, file_text(result, digest, svc.settings.tz))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    await reply(update, "已结束文件核验。")
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    return ConversationHandler.END
+
+
+def register(app: Application) -> None:
+    app.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("checkreport", start)],
+            states={
+                FILE: [MessageHandler(filters.Document.ALL, on_file)],
+                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
+            },
+            fallbacks=[CommandHandler("cancel", cancel), CommandHandler("checkreport", start)],
+            conversation_timeout=TIMEOUT_SECONDS,
+            per_message=False,
+            name="checkreport",
+        )
+    )
+

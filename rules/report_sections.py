@@ -1,0 +1,82 @@
+"""What a credit report (信用报告) contains and in which order, and the time span a subject may
+choose for its own report. Pure rules, no I/O.
+
+Sections follow the national public credit report's layout as the platform's brief lists it:
+基本信息, 行政许可, 行政处罚, 严重失信主体名单, 经营异常名录, 信用承诺, 自主申报 (verified
+declarations only), then 信用评价 once the platform evaluates subjects (it does not yet, so the
+section is not printed). Categories outside those (登记备案, 资质资格, 行政强制, 司法判决 …) are
+kept, under 其他信用信息, so a report never drops what the card shows.
+
+Time span: a subject requesting its own report chooses the last 1-5 years (default 5); records
+decided, and declarations submitted, inside the span are included. Officials' reports carry the
+full history the platform shares, without a span.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from rules.categories import ABNORMAL_LIST, BLACKLIST, CATEGORIES
+
+# (section title, record categories in it), in print order after 基本信息.
+RECORD_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("行政许可信息", ("行政许可",)),
+    ("行政处罚信息", ("行政处罚",)),
+    ("严重失信主体名单信息", (BLACKLIST,)),
+    ("经营异常名录信息", (ABNORMAL_LIST,)),
+    ("信用承诺信息", ("信用承诺",)),
+)
+DECLARATION_SECTION = "自主申报信息（经核验）"
+OTHER_SECTION = "其他信用信息"
+SECTIONED = frozenset(c for _title, cats in RECORD_SECTIONS for c in cats) | {"自主申报"}
+OTHER_CATEGORIES = tuple(c for c in CATEGORIES if c not in SECTIONED)
+
+MAX_SPAN_YEARS = 5
+DEFAULT_SPAN_YEARS = MAX_SPAN_YEARS
+SPAN_CHOICES = (1, 2, 3, 5)  # offered as buttons
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_SPAN = re.compile(r"^(?:近|最近)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*年(?:内|以来)?$|^(\d{1,2})$")
+
+
+class SpanError(ValueError):
+    """A span outside 1-5 years; str() is the Chinese message for the user."""
+
+
+def parse_span(text: str) -> int | None:
+    """Years from what a person typed: `近3年`, `3年`, `三年`, `3`; None when the text is no span.
+    Raises SpanError for a span that is one but out of range (`近10年`)."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    m = _SPAN.match(t)
+    if m is None:
+        return None
+    raw = m.group(1) or m.group(2)
+    years = int(raw) if raw.isdigit() else _CN_DIGITS[raw]
+    check_span(years)
+    return years
+
+
+def check_span(years: int) -> int:
+    if not 1 <= years <= MAX_SPAN_YEARS:
+        raise SpanError(f"信用报告的时间范围可选近 1 至 {MAX_SPAN_YEARS} 年。")
+    return years
+
+
+def report_period(today: dt.date, years: int) -> tuple[dt.date, dt.date]:
+    """(first day, last day) of the last `years` years up to `today`, both inclusive: 2026-11-30
+    and 3 years → 2023-12-01 … 2026-11-30. A 29 February start falls back to 1 March."""
+    check_span(years)
+    try:
+        start = today.replace(year=today.year - years)
+    except ValueError:  # 29 February in a common year
+        start = dt.date(today.year - years, 3, 1) - dt.timedelta(days=1)
+    return start + dt.timedelta(days=1), today
+
+
+def in_period(day: dt.date | None, period: tuple[dt.date, dt.date] | None) -> bool:
+    """Whether a decision or submission date falls in the span (no span: everything; no date: out)."""
+    if period is None:
+        return True
+    return day is not None and period[0] <= day <= period[1]
