@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.accounts import account_for_user
+from db.evaluation import refresh_subjects
 from db.listings import department_chats, next_number, region_abbr, subject_chats
 from db.lookup import Viewer
 from db.models import Account, AuditEntry, CreditRecord, Department, Subject, utcnow
@@ -891,6 +892,7 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
                 detail={"receipt": d.receipt_no, "reason": reason[:200]},
             )
         )
+        await refresh_subjects(s, [subject.id], today)
         chats = {d.chat_id, *await subject_chats(s, subject.id)}
         item = _item(d, subject.name, None)
         return Decided(d.id, d.receipt_no, subject.name, item.category_label, item.headline, d.status, reason, tuple(sorted(chats)))

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.evaluation import refresh_subjects
 from db.lookup import Viewer
 from db.models import Account, AccountSubject, AuditEntry, CreditRecord, Department, Subject
 from db.models_lifecycle import DocumentSequence, Listing, Objection
@@ -288,6 +289,7 @@ async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> Activat
             detail={"listing_id": listing.id, "record_id": record.id},
         )
     )
+    await refresh_subjects(s, [subject.id], today)
     return ActivatedListing(
         listing.id, record.id, subject.id, subject.name, listing.notice_number, today, tuple(await subject_chats(s, subject.id))
     )

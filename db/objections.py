@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from db.evaluation import refresh_subjects
 from db.listings import LifecycleError, activate, department_chats, subject_chats
 from db.lookup import Viewer
 from db.models import AuditEntry, CreditRecord, RecordChange, Subject, utcnow
@@ -301,6 +302,7 @@ async def decide_objection(
                 detail={"objection_id": objection.id, "record_id": record.id, "changes": changes},
             )
         )
+        await refresh_subjects(s, [record.subject_id], today)
         subject = await s.get(Subject, record.subject_id)
         assert subject is not None
         return DecidedObjection(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.evaluation import refresh_subjects
 from db.listings import LifecycleError, department_chats, subject_chats
 from db.lookup import Viewer
 from db.models import AuditEntry, CreditRecord, Subject, utcnow
@@ -232,6 +233,8 @@ async def decide_repair(
                 detail=detail,
             )
         )
+        if approve:
+            await refresh_subjects(s, [record.subject_id], today)
         subject = await s.get(Subject, record.subject_id)
         assert subject is not None
         return DecidedRepair(request.id, approve, subject.name, label, reason, tuple(await subject_chats(s, record.subject_id)))

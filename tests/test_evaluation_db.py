@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, update
 
 from db import evaluation as uc
-from db.models import CreditRecord
+from db.importers import samples as S
+from db.importers.api import import_file
+from db.lookup import Viewer
+from db.models import Account, CreditRecord
 from db.models_evaluation import GradeChange, RiskWarning, SubjectEvaluation
+from db.objections import Attachment
+from db.repair import apply_for_repair, decide_repair
 from db.schema import Base
 from db.session import Database
 from rules.codes import complete_uscc
@@ -93,3 +99,27 @@ async def test_two_processes_evaluating_at_once_store_each_warning_once(db: Data
         assert (await s.scalars(select(RiskWarning.cause).where(RiskWarning.subject_id == sid))).all() == [
             f"listing:record:{(await s.scalar(select(CreditRecord.id)))}"
         ]
+
+
+async def test_an_import_refreshes_the_grades_of_its_subjects(db: Database, tmp_path: Path) -> None:
+    rows = [S.penalty_row(i, "2021", dt.date(2026, 10, 1), person_every=0) for i in (1, 2)]
+    path = S.write_csv(tmp_path / "penalties.csv", S.HEADERS[("penalty", "2021")], rows)
+    report = await import_file(db, path, id_key="k", today=TODAY)
+    assert report.written
+    async with db.transaction() as s:
+        got = (await s.execute(select(SubjectEvaluation.score, SubjectEvaluation.grade))).all()
+    assert sorted(tuple(r) for r in got) == [(660, "中"), (660, "中")]  # 700 - 40 (一般, two months old)
+
+
+async def test_an_approved_repair_takes_the_record_out_of_the_score(db: Database) -> None:
+    sid = await add_subject(db)
+    dept = await dept_id(db)
+    async with db.transaction() as s:
+        s.add_all([Account(id=1, role="enterprise"), Account(id=2, role="official", department_id=dept)])
+    rid = await add_record(db, sid, dept, "行政处罚", "安市监罚〔2026〕3号", dt.date(2026, 4, 10))
+    await uc.evaluate_subject(db, sid, TODAY)
+    assert (await evaluation_of(db, sid)).score == 660  # type: ignore[union-attr]
+    owner = Viewer(account_id=1, role="enterprise", subject_ids=frozenset({sid}))
+    filed = await apply_for_repair(db, owner, rid, True, [Attachment("p1", "photo")], "我承诺依法诚信经营", TODAY)
+    await decide_repair(db, Viewer(account_id=2, role="official", department_id=dept), filed.request_id, True, "已缴清罚款", TODAY)
+    assert (await evaluation_of(db, sid)).score == 700  # type: ignore[union-attr]

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from db.evaluation import refresh_subjects
 from db.importers.reading import Cell, ReadError, open_table
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
 from db.importers.validate import (
@@ -232,6 +233,7 @@ async def _run(
         await _pump(rows, validator, writer, report, progress, batch_size)
         if report.error_count:
             raise _Rollback
+        await refresh_subjects(session, writer.touched, today)
     report.written = True
 
 
