@@ -16,6 +16,7 @@ def register_handlers(app: Application) -> None:
         collect,
         declare,
         due,
+        evaluation,
         listing,
         objection,
         query,
@@ -31,7 +32,7 @@ def register_handlers(app: Application) -> None:
     # free-text questions come last.
     modules = (
         start, account, stats, due, check, listing, objection, repair, declare, verify, report,
-        collect, reminders, admin_views,
+        collect, reminders, admin_views, evaluation,
     )
     with warnings.catch_warnings():
         # With per_message=False PTB warns that a button press is tracked per chat, not per message:

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from db.lookup import Viewer, view_subject
 from db.subjects import find_by_id_number, subject_briefs
 from handlers.common import Buttons, caller, reply, services
+from handlers.evaluation import card_extras
 from handlers.render import card_text
 from nlp.intent import Query, parse
 from nlp.resolver import Candidate
@@ -46,6 +47,10 @@ async def show_card(
         await reply(update, "该主体已不在档案中。")
         return
     text, more = card_text(card, viewer.is_staff, category, page)
+    extra_lines, extra_buttons = await card_extras(context, viewer, subject_id) if page == 0 else ([], [])
+    if extra_lines:
+        head, _, rest = text.partition("\n\n")
+        text = "\n".join([head, *extra_lines]) + ("\n\n" + rest if rest else "")
     if note:
         text = f"{note}\n\n{text}"
     buttons: Buttons = []
@@ -53,6 +58,7 @@ async def show_card(
         buttons.append([("更多记录", f"p:{subject_id}:{page + 1}:{category or '-'}")])
     if viewer.is_staff:
         buttons.append([("逢办必查：选择办理事项", f"c:{subject_id}")])
+    buttons += extra_buttons  # 关注 / 取消关注
     await reply(update, text, buttons)
     if matter and viewer.is_staff:
         from handlers.check import answer_matter

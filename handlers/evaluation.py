@@ -1,0 +1,362 @@
+"""Credit grades in chat: the grade block on the card, watch lists (`/watch`, `/watchlist`, the
+card's 关注 button), a department's high-risk subjects (`/risklist`), the admins' grade
+distribution chart and this month's grade changes (`/grades`), and the daily risk digest.
+
+Rendering lives here so the card, the digest and the admin views use the same words. Who may see
+what is decided in the use cases (db/evaluation_views.py), never here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import Bot, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.services import SERVICES_KEY, Services
+from db.evaluation_views import (
+    Distribution,
+    EvaluationError,
+    GradeView,
+    grade_changes,
+    grade_distribution,
+    high_risk_for_department,
+    is_watching,
+    unwatch,
+    view_grade,
+    watch,
+    watchlist,
+)
+from db.lookup import Viewer
+from db.risk_digest import Digest
+from handlers.common import Buttons, caller, keyboard, reply, services
+from rules.evaluation import format_points
+
+log = logging.getLogger(__name__)
+MAX_DIGEST_LINES = 30
+MAX_DIGEST_BUTTONS = 10
+GRADE_COLOURS = ("#2e7d32", "#9ccc65", "#f9a825", "#c62828", "#6d4c41", "#455a64")
+
+
+def grade_lines(g: GradeView) -> list[str]:
+    """The grade block of a card; the explanation and risk class only when the view carries them
+    (officials)."""
+    lines = [f"信用评价：{g.grade}（{g.score} 分，满分 1000；模型 {g.model_version}，{g.computed_at:%Y-%m-%d} 评价）"]
+    if g.risk_label:
+        lines.append(f"风险分类：{g.risk_label}；建议检查频次：{g.inspection}")
+    if g.reasons:
+        lines.append("影响最大的记录：")
+        lines += [f"  {format_points(r.points)} 分 · {r.label} {r.date}" + (f" {r.title}" if r.title else "") for r in g.reasons]
+    return lines
+
+
+async def card_extras(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> tuple[list[str], Buttons]:
+    """Lines and buttons the card adds for the evaluation: the grade block, and 关注/取消关注 for
+    officials."""
+    svc = services(context)
+    grade = await view_grade(svc.db, subject_id, viewer, svc.settings.evaluation.public_grades)
+    lines = grade_lines(grade) if grade else []
+    buttons: Buttons = []
+    if viewer.role == "official":
+        if await is_watching(svc.db, viewer, subject_id):
+            buttons.append([("取消关注", f"uw:{subject_id}")])
+        else:
+            buttons.append([("关注该主体（有新记录或预警时提醒我）", f"w:{subject_id}")])
+    return lines, buttons
+
+
+async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> None:
+    try:
+        name, new = await watch(services(context).db, viewer, subject_id)
+    except EvaluationError as exc:
+        await reply(update, str(exc))
+        return
+    if new:
+        await reply(update, f"已关注“{name}”。该主体有新记录或风险预警时，会在每日预警汇总中提醒您。发送 /watchlist 查看关注列表。")
+    else:
+        await reply(update, f"您已关注“{name}”。发送 /watchlist 查看关注列表。")
+
+
+async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/watch 名称或统一社会信用代码"""
+    from nlp.intent import parse
+
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    if viewer.role != "official":
+        await reply(update, "关注主体仅限办事人员使用。")
+        return
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await reply(update, "请在 /watch 后写上要关注的主体名称或统一社会信用代码，例如：/watch 恒达建材")
+        return
+    assert svc.lexicon is not None and svc.index is not None
+    query = parse(text, svc.lexicon)
+    for mention in query.uscc:
+        entry = svc.index.by_uscc(mention.value) if mention.valid else None
+        if entry is None:
+            await reply(update, f"统一社会信用代码有误或档案中没有该主体：{mention.error or mention.value}")
+            return
+        await _watch(update, context, viewer, entry.subject_id)
+        return
+    name = query.names[0] if query.names else text
+    result = svc.index.resolve(name, division_code=query.division_code)
+    if result.status == "clear":
+        await _watch(update, context, viewer, result.candidates[0].subject_id)
+    elif result.candidates:
+        buttons: Buttons = [[(c.name[:60], f"w:{c.subject_id}")] for c in result.candidates]
+        await reply(update, f"找到多个与“{name}”相近的主体，请选择要关注的一个：", buttons)
+    else:
+        await reply(update, f"没有找到与“{name}”相符的主体。")
+
+
+async def watchlist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _account, viewer = await caller(update, context)
+    try:
+        items = await watchlist(services(context).db, viewer)
+    except EvaluationError as exc:
+        await reply(update, str(exc))
+        return
+    if not items:
+        await reply(update, "您还没有关注任何主体。在主体信息卡上点“关注该主体”，或发送 /watch 名称。")
+        return
+    lines = [f"您关注的主体（{len(items)} 个）："]
+    buttons: Buttons = []
+    for i, w in enumerate(items, 1):
+        grade = f"，信用评价 {w.grade}" if w.grade else ""
+        lines.append(f"{i}. {w.name}（{w.code or '无代码'}{grade}，{w.since:%Y-%m-%d} 起关注）")
+        buttons.append([(f"查看 {i}", f"s:{w.subject_id}:-:-"), (f"取消关注 {i}", f"uw:{w.subject_id}")])
+    await reply(update, "\n".join(lines), buttons[:20])
+
+
+async def on_watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """w:<subject> subscribes, uw:<subject> unsubscribes."""
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    tag, subject_id = cq.data.split(":")
+    _account, viewer = await caller(update, context)
+    if tag == "w":
+        await _watch(update, context, viewer, int(subject_id))
+        return
+    try:
+        removed = await unwatch(services(context).db, viewer, int(subject_id))
+    except EvaluationError as exc:
+        await reply(update, str(exc))
+        return
+    await reply(update, "已取消关注。" if removed else "您没有关注该主体。")
+
+
+async def risklist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/risklist: the department's high-risk subjects with the suggested inspection frequency."""
+    _account, viewer = await caller(update, context)
+    try:
+        total, items = await high_risk_for_department(services(context).db, viewer)
+    except EvaluationError as exc:
+        await reply(update, str(exc))
+        return
+    if not items:
+        await reply(update, "本部门监管的主体中，目前没有较高风险或高风险主体。")
+        return
+    lines = [f"本部门监管的较高风险及高风险主体（共 {total} 个，按风险排序）："]
+    buttons: Buttons = []
+    for i, r in enumerate(items, 1):
+        lines.append(f"{i}. {r.name}：{r.risk_label}，信用评价 {r.grade}（{r.score} 分）；建议：{r.inspection}")
+        if i <= MAX_DIGEST_BUTTONS:
+            buttons.append([(f"查看 {i}. {r.name}"[:60], f"s:{r.subject_id}:-:-")])
+    if total > len(items):
+        lines.append(f"……另有 {total - len(items)} 个未列出。")
+    await reply(update, "\n".join(lines), buttons)
+
+
+# -- admins ------------------------------------------------------------------------------------------
+
+
+def render_distribution(dist: Distribution) -> bytes:
+    """PNG of a stacked horizontal bar chart: subjects per grade in each county or industry."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from handlers.admin_views import cjk_font
+
+    font = cjk_font()
+    labels = [label if font else f"#{i + 1}" for i, (label, _c) in enumerate(dist.rows)]
+    fig = Figure(figsize=(8, max(2.5, 0.45 * len(dist.rows) + 1.5)), dpi=100)
+    ax = fig.add_subplot()
+    left = [0] * len(dist.rows)
+    for gi, grade in enumerate(dist.grades):
+        values = [counts[grade] for _label, counts in dist.rows]
+        ax.barh(range(len(dist.rows)), values, left=left, color=GRADE_COLOURS[gi % len(GRADE_COLOURS)],
+                label=grade if font else f"G{gi + 1}")
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set_yticks(range(len(dist.rows)), labels, fontfamily=font or "DejaVu Sans")
+    ax.invert_yaxis()
+    title = "各区县信用等级分布" if dist.by == "county" else "各行业信用等级分布"
+    ax.set_title(title if font else "", fontfamily=font or "DejaVu Sans")
+    legend = ax.legend(loc="lower right", fontsize=8)
+    if font:
+        for t in legend.get_texts():
+            t.set_fontfamily(font)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def distribution_caption(dist: Distribution) -> str:
+    head = "各区县" if dist.by == "county" else "各行业"
+    lines = [f"{head}信用等级分布（主体数）："]
+    for i, (label, counts) in enumerate(dist.rows, 1):
+        lines.append(f"#{i} {label}：" + "，".join(f"{g} {counts[g]}" for g in dist.grades))
+    return "\n".join(lines)[:1024]
+
+
+async def send_distribution(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, by: str) -> None:
+    svc = services(context)
+    assert update.effective_chat is not None and svc.lexicon is not None
+    try:
+        dist = await grade_distribution(svc.db, viewer, by, svc.lexicon.affixes())
+    except EvaluationError as exc:
+        await reply(update, str(exc))
+        return
+    if not dist.rows:
+        await reply(update, "还没有信用评价结果。评价在每日全量评价和记录变化时自动进行。")
+        return
+    png = await asyncio.to_thread(render_distribution, dist)
+    buttons: Buttons = [[("按区县", "gr:county"), ("按行业", "gr:industry")], [("本月等级变化", "gr:changes")]]
+    await update.effective_chat.send_photo(
+        photo=png, caption=distribution_caption(dist), filename=f"grades-{by}.png", reply_markup=keyboard(buttons)
+    )
+
+
+async def send_changes(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> None:
+    svc = services(context)
+    local = svc.now()
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    try:
+        total, items = await grade_changes(svc.db, viewer, month_start.astimezone(dt.UTC))
+    except EvaluationError as exc:
+        await reply(update, str(exc))
+        return
+    if not items:
+        await reply(update, f"{local:%Y-%m} 还没有信用等级变化。")
+        return
+    lines = [f"{local:%Y-%m} 信用等级变化（共 {total} 起，最近的 {len(items)} 起）："]
+    tz = svc.settings.tz
+    for c in items:
+        arrow = "↑" if c.new_score > c.old_score else "↓"
+        lines.append(f"· {c.changed_at.astimezone(tz):%m-%d} {c.name}：{c.old_grade} → {c.new_grade} {arrow}（{c.old_score} → {c.new_score} 分）")
+    await reply(update, "\n".join(lines))
+
+
+async def grades_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/grades [区县|行业|变化]"""
+    _account, viewer = await caller(update, context)
+    arg = (context.args or [""])[0]
+    if arg in ("变化", "changes"):
+        await send_changes(update, context, viewer)
+        return
+    by = "industry" if arg in ("行业", "industry") else "county"
+    if arg and arg not in ("行业", "industry", "区县", "county"):
+        await reply(update, "用法：/grades（按区县）、/grades 行业、/grades 变化")
+        return
+    await send_distribution(update, context, viewer, by)
+
+
+async def on_grades_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    cq = update.callback_query
+    assert cq is not None and cq.data is not None
+    await cq.answer()
+    _account, viewer = await caller(update, context)
+    what = cq.data.split(":")[1]
+    if what == "changes":
+        await send_changes(update, context, viewer)
+    else:
+        await send_distribution(update, context, viewer, what)
+
+
+# -- the daily digest ---------------------------------------------------------------------------------
+
+RISK_MARKS = {"severe": "🔴", "high": "🟠", "general": "🟡", "low": "🔵"}
+
+
+def digest_text(d: Digest) -> str:
+    lines = [f"【信用通·风险预警】{d.day:%Y-%m-%d}", f"您监管或关注的主体有 {len(d.items)} 条新的预警："]
+    for i, item in enumerate(d.items[:MAX_DIGEST_LINES], 1):
+        mark = RISK_MARKS.get(item.risk, "")
+        watched = "（关注）" if item.watched else ""
+        lines.append(f"{i}. {mark}{item.subject_name}{watched}：{item.label}")
+    if len(d.items) > MAX_DIGEST_LINES:
+        lines.append(f"……另有 {len(d.items) - MAX_DIGEST_LINES} 条，请查看相关主体的信息卡。")
+    return "\n".join(lines)[:4096]
+
+
+def digest_buttons(d: Digest) -> Buttons:
+    seen: dict[int, str] = {}
+    for item in d.items:
+        seen.setdefault(item.subject_id, item.subject_name)
+    return [[(f"查看 {name}"[:60], f"s:{sid}:-:-")] for sid, name in list(seen.items())[:MAX_DIGEST_BUTTONS]]
+
+
+def digest_sender(bot: Bot) -> Callable[[Digest], Awaitable[None]]:
+    async def send(d: Digest) -> None:
+        await bot.send_message(d.telegram_user_id, digest_text(d), reply_markup=keyboard(digest_buttons(d)))
+
+    return send
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("watch", watch_command))
+    app.add_handler(CommandHandler("watchlist", watchlist_command))
+    app.add_handler(CommandHandler("risklist", risklist_command))
+    app.add_handler(CommandHandler("grades", grades_command))
+    app.add_handler(CallbackQueryHandler(on_watch_button, pattern=r"^u?w:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_grades_button, pattern=r"^gr:(county|industry|changes)$"))
+
+
+# -- scheduled work -----------------------------------------------------------------------------------
+
+
+async def full_run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The daily full evaluation: ages and publication periods move every day, even without new records."""
+    from db.evaluation import full_run
+
+    svc = services(context)
+    stats = await full_run(svc.db, svc.today())
+    log.info("evaluation full run: %d subjects, %d evaluated, %d grade changes, %d new warnings",
+             stats.subjects, stats.evaluated, stats.grade_changes, stats.warnings)
+
+
+async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Today's risk digests; claimed first, so a second run (catch-up, replica) sends nothing twice."""
+    from db.risk_digest import run_digest
+
+    svc = services(context)
+    local = svc.now()
+    if local.time() < dt.time.fromisoformat(svc.settings.evaluation.digest_time):
+        return  # the catch-up at start-up before today's digest time: the daily job will do it
+    result = await run_digest(svc.db, local.date(), digest_sender(context.bot))
+    if result.sent or result.failed:
+        log.info("risk digest: sent %d, already claimed %d, failed %d", len(result.sent), result.skipped, result.failed)
+
+
+def services_of(app: Application) -> Services:
+    return app.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+
+
+def schedule(app: Application) -> None:
+    assert app.job_queue is not None
+    svc = services_of(app)
+    tz = svc.settings.tz
+    ev = svc.settings.evaluation
+    app.job_queue.run_daily(full_run_job, time=dt.time.fromisoformat(ev.full_run_time).replace(tzinfo=tz),
+                            name="evaluation full run", job_kwargs={"misfire_grace_time": 3600})
+    app.job_queue.run_daily(digest_job, time=dt.time.fromisoformat(ev.digest_time).replace(tzinfo=tz),
+                            name="risk digest", job_kwargs={"misfire_grace_time": 3600})
+    app.job_queue.run_once(digest_job, when=5, name="risk digest catch-up")
