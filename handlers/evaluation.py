@@ -230,9 +230,8 @@ async def send_distribution(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         return
     png = await asyncio.to_thread(render_distribution, dist)
     buttons: Buttons = [[("按区县", "gr:county"), ("按行业", "gr:industry")], [("本月等级变化", "gr:changes")]]
-    await update.effective_chat.send_photo(
-        photo=png, caption=distribution_caption(dist), filename=f"grades-{by}.png", reply_markup=keyboard(buttons)
-    )
+    await update.effective_chat.send_photo(photo=png, caption=distribution_caption(dist), filename=f"grades-{by}.png")
+    await reply(update, "切换统计方式，或查看本月信用等级变化：", buttons)
 
 
 async def send_changes(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer) -> None:
