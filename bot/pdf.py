@@ -181,6 +181,10 @@ def render_report(data: ReportData, platform: str) -> bytes:
         story += [_p(f"· {flag}") for flag in card.flags]
     else:
         story.append(_p("未列入严重失信主体名单或经营异常名录。"))
+    if data.grade is not None:
+        from handlers.evaluation import grade_lines
+
+        story += [_p("信用评价", "base")] + [_p(line.strip(), "small") for line in grade_lines(data.grade)]
     story.append(_p("三、信用记录", "h2"))
     categories = _ordered_categories(r.category for r in card.records)
     if not categories:

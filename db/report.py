@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from db.evaluation_views import GradeView, grade_for
 from db.listings import LifecycleError, next_number
 from db.lookup import SubjectCard, Viewer, load_card
 from db.models_lifecycle import CreditReport
@@ -29,6 +30,8 @@ class ReportData:
     reader_role: str
     staff: bool
     own: bool  # the reader is the subject itself (its bound account)
+    # The credit evaluation as this reader may see it (db.evaluation_views.grade_for), if any.
+    grade: GradeView | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ async def issue_report(
     now: dt.datetime,
     render: Callable[[ReportData], bytes],
     prefix: str = "",
+    public_grades: bool = False,
 ) -> IssuedReport:
     """Number, assemble, render (through `render`) and log one report."""
     if not may_request(viewer, subject_id):
@@ -61,7 +65,8 @@ async def issue_report(
         if card is None:
             raise LifecycleError("该主体已不在档案中。")
         number = lifecycle.format_number(prefix, REPORT_KIND, now.year, seq, width=6)
-        data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids)
+        grade = await grade_for(s, subject_id, viewer, public_grades)
+        data = ReportData(number, now, card, viewer.role, viewer.is_staff, subject_id in viewer.subject_ids, grade)
         pdf = render(data)
         digest = hashlib.sha256(pdf).hexdigest()
         s.add(

@@ -20,7 +20,8 @@ async def send_report(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer
     platform = svc.settings.region.platform_name
     try:
         issued = await issue_report(
-            svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context)
+            svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context),
+            public_grades=svc.settings.evaluation.public_grades,
         )
     except LifecycleError as exc:
         await reply(update, str(exc))

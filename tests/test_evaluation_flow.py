@@ -21,7 +21,17 @@ from db.session import Database
 from handlers.evaluation import digest_sender
 from rules.codes import complete_uscc
 from tests.conftest import BotHarness
-from tests.test_lifecycle_support import HENGDA, HUATAI, add_record, add_subject, dept_id, texts, today
+from tests.test_lifecycle_support import (
+    HENGDA,
+    HUATAI,
+    add_record,
+    add_subject,
+    compact,
+    dept_id,
+    pdf_text,
+    texts,
+    today,
+)
 
 
 async def seed(harness: BotHarness) -> tuple[int, int, int]:
@@ -138,3 +148,14 @@ async def test_risk_list_and_admin_views(harness: BotHarness) -> None:
     changes = texts(await harness.say(admin, "/grades 变化"))
     assert "信用等级变化（共 1 起" in changes and "安康市恒达建材有限公司：中 → 差 ↓（660 → 360 分）" in changes
     assert "仅限系统管理员" in texts(await harness.say(official, "/grades"))
+
+
+async def test_the_credit_report_carries_the_grade_for_officials(harness: BotHarness) -> None:
+    await seed(harness)
+    official = await harness.chat("official", dept="SCJGJ")
+    out = await harness.say(official, f"/report {HENGDA}")
+    pdf = pdf_text(next(o.content for o in out if o.method == "sendDocument"))
+    assert compact("信用评价：中（660 分，满分 1000") in pdf and compact("-40 分 · 行政处罚") in pdf
+    owner = await harness.chat("enterprise", subject=HENGDA)
+    out = await harness.say(owner, "/report")
+    assert "信用评价" not in pdf_text(next(o.content for o in out if o.method == "sendDocument"))  # setting off
