@@ -68,11 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
     due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
 
-    from bot import cli_collect, cli_import, cli_lifecycle
+    from bot import cli_collect, cli_evaluation, cli_import, cli_lifecycle
 
     cli_import.add_parser(sub)
     cli_collect.add_parser(sub)
     cli_lifecycle.add_parser(sub)
+    cli_evaluation.add_parser(sub)
     return parser
 
 
@@ -246,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot import cli_lifecycle
 
         return asyncio.run(cli_lifecycle.run(args, settings))
+    if args.command == "evaluate":
+        from bot import cli_evaluation
+
+        return asyncio.run(cli_evaluation.run(args, settings))
     from bot import cli_collect
 
     if args.command in cli_collect.COMMANDS:
