@@ -25,10 +25,11 @@ STAFF = (
     "  · /report 名称或代码 生成信用报告；/propose 拟列入严重失信主体名单；/objections 异议处理；/repairs 修复审核\n"
     "  · /verify 自主申报核验；/verify 受理编号 查看或撤销已核验的申报\n"
     "  · /due 2026-09-28 行政处罚 计算报送期限\n"
+    "  · 主体信息显示信用评价等级与风险分类；/watch 名称 关注主体，/watchlist 关注列表，/risklist 本部门高风险主体\n"
 )
 COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
 ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
-ADMIN = "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表。\n"
+ADMIN = "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表；/grades 信用等级分布与本月变化。\n"
 
 
 async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
