@@ -152,6 +152,11 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
                     progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )
             print(f"演示档案已生成：{summary.subjects} 个主体，{summary.records} 条信用记录。")
+            import datetime
+
+            from db.evaluation import full_run
+
+            await full_run(db, datetime.datetime.now(settings.tz).date())  # grades on the demo cards from the start
     finally:
         await db.dispose()
     if args.no_console:

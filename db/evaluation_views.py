@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.duties import insert_ignore
 from db.evaluation_data import current_model
 from db.lookup import Viewer
-from db.models import CreditRecord, Division, Subject
+from db.models import AuditEntry, CreditRecord, Division, Subject
 from db.models_evaluation import GradeChange, SubjectEvaluation, WatchSubscription
 from db.session import Database
 from nlp.normalize import Affixes
@@ -96,7 +96,10 @@ async def watch(db: Database, viewer: Viewer, subject_id: int) -> tuple[str, boo
             insert_ignore(s, WatchSubscription, {"account_id": viewer.account_id, "subject_id": subject_id, "created_at": dt.datetime.now(dt.UTC)},
                           ["account_id", "subject_id"]).returning(WatchSubscription.id)
         )
-        return subject.name, inserted.scalar_one_or_none() is not None
+        new = inserted.scalar_one_or_none() is not None
+        if new:  # the audit trail records who watches whom, like every look-up
+            s.add(AuditEntry(account_id=viewer.account_id, role=viewer.role, action="watch_subject", subject_id=subject_id))
+        return subject.name, new
 
 
 async def unwatch(db: Database, viewer: Viewer, subject_id: int) -> bool:
@@ -105,7 +108,10 @@ async def unwatch(db: Database, viewer: Viewer, subject_id: int) -> bool:
         result = await s.execute(
             delete(WatchSubscription).where(WatchSubscription.account_id == viewer.account_id, WatchSubscription.subject_id == subject_id)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        removed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if removed:
+            s.add(AuditEntry(account_id=viewer.account_id, role=viewer.role, action="unwatch_subject", subject_id=subject_id))
+        return removed
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from db.session import Database
 
 log = logging.getLogger(__name__)
 DIGEST_KEY = "risk digest"
+# Warnings older than this are no longer news: a digest missed for two weeks is not caught up.
+LOOKBACK_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -56,18 +58,23 @@ class DigestResult:
 
 
 async def plan(db: Database) -> list[Digest]:
-    """Every official's undelivered warnings (read-only). Warnings older than the account or, for a
-    watcher, than the subscription are not news to that person and are left out."""
+    """Every official's undelivered warnings of the last LOOKBACK_DAYS (read-only). Warnings older
+    than the account or, for a watcher, than the subscription are not news to that person."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=LOOKBACK_DAYS)
+    # Driven from the recent warnings (index on created_at), then the subject's records (index on
+    # subject_id) to the departments holding them: never from a department's whole archive.
     department_pairs = (
         select(Account.id.label("account_id"), RiskWarning.id.label("warning_id"))
-        .join(CreditRecord, CreditRecord.department_id == Account.department_id)
-        .join(RiskWarning, and_(RiskWarning.subject_id == CreditRecord.subject_id, RiskWarning.audience == "departments"))
-        .where(Account.role == "official", RiskWarning.created_at >= Account.created_at)
+        .select_from(RiskWarning)
+        .join(CreditRecord, CreditRecord.subject_id == RiskWarning.subject_id)
+        .join(Account, and_(Account.department_id == CreditRecord.department_id, Account.role == "official"))
+        .where(RiskWarning.audience == "departments", RiskWarning.created_at >= since, RiskWarning.created_at >= Account.created_at)
     )
     watcher_pairs = (
         select(WatchSubscription.account_id.label("account_id"), RiskWarning.id.label("warning_id"))
-        .join(RiskWarning, RiskWarning.subject_id == WatchSubscription.subject_id)
-        .where(RiskWarning.created_at >= WatchSubscription.created_at)
+        .select_from(RiskWarning)
+        .join(WatchSubscription, WatchSubscription.subject_id == RiskWarning.subject_id)
+        .where(RiskWarning.created_at >= since, RiskWarning.created_at >= WatchSubscription.created_at)
     )
     pairs = union(department_pairs, watcher_pairs).subquery()
     delivered = exists().where(WarningDelivery.warning_id == pairs.c.warning_id, WarningDelivery.account_id == pairs.c.account_id)

@@ -212,6 +212,10 @@ def render_distribution(dist: Distribution) -> bytes:
 def distribution_caption(dist: Distribution) -> str:
     head = "各区县" if dist.by == "county" else "各行业"
     lines = [f"{head}信用等级分布（主体数）："]
+    from handlers.admin_views import cjk_font
+
+    if cjk_font() is None:  # the picture carries #N and G1..Gn instead of Chinese labels
+        lines.append("图例：" + "、".join(f"G{i} = {g}" for i, g in enumerate(dist.grades, 1)))
     for i, (label, counts) in enumerate(dist.rows, 1):
         lines.append(f"#{i} {label}：" + "，".join(f"{g} {counts[g]}" for g in dist.grades))
     return "\n".join(lines)[:1024]

@@ -15,6 +15,7 @@ from bot.app import LOCAL_TOKEN
 from bot.config import EvaluationSettings
 from bot.transport import InProcessBotAPI
 from db.evaluation import evaluate_subject, full_run
+from db.models import AuditEntry
 from db.models_evaluation import RiskWarning, WatchSubscription
 from db.risk_digest import run_digest
 from db.session import Database
@@ -76,6 +77,8 @@ async def test_watch_and_unwatch(harness: BotHarness) -> None:
     assert "已取消关注" in texts(await harness.say(official, "#2"))
     async with harness.db.transaction() as s:
         assert (await s.scalars(select(WatchSubscription.subject_id))).all() == [huatai]
+        actions = (await s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("%watch%")).order_by(AuditEntry.id))).all()
+    assert actions == ["watch_subject", "watch_subject", "unwatch_subject"]
     card = await harness.say(official, HENGDA)
     assert [b for row in card[0].buttons for b in row][-1] == "关注该主体（有新记录或预警时提醒我）"
     assert "仅限办事人员" in texts(await harness.say(await harness.chat("public"), f"/watch {HENGDA}"))
