@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.duties import insert_ignore
 from db.evaluation_data import current_model
 from db.models import CreditRecord, Subject, utcnow
 from db.models_declarations import Declaration
@@ -50,14 +49,26 @@ class RunStats:
         self.warnings += other.warnings
 
 
-def _upsert(session: AsyncSession) -> Any:
+def _dialect_insert(session: AsyncSession, table: Any) -> Any:
     if session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(SubjectEvaluation)
+    return insert(table)
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT (subject_id) DO UPDATE, executed with many parameter sets (Core
+    executemany: one compiled statement, batched by the driver layer)."""
+    stmt = _dialect_insert(session, SubjectEvaluation.__table__)
     cols = ("model_version", "score", "grade", "risk_class", "explanation", "computed_at")
     return stmt.on_conflict_do_update(index_elements=["subject_id"], set_={c: stmt.excluded[c] for c in cols})
+
+
+def _insert_warnings(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT (subject_id, cause) DO NOTHING RETURNING id: only new causes come back."""
+    stmt = _dialect_insert(session, RiskWarning.__table__)
+    return stmt.on_conflict_do_nothing(index_elements=["subject_id", "cause"]).returning(RiskWarning.__table__.c.id)
 
 
 def _facts(rows: Iterable[Any]) -> dict[int, list[ev.Fact]]:
@@ -168,14 +179,13 @@ async def evaluate_batch(
             warnings.append({"subject_id": sid, "rule": NEW_RECORD, "cause": f"{NEW_RECORD}:record:{r.id}",
                              "label": f"关注主体新增{r.category}记录：{r.title or ''}".rstrip("："), "risk": "low",
                              "audience": "watchers", "created_at": now})
-    for i in range(0, len(upserts), ID_CHUNK):
-        await s.execute(_upsert(s), upserts[i : i + ID_CHUNK])
+    conn = await s.connection()
+    if upserts:
+        await conn.execute(_upsert(s), upserts)
     if changes:
-        await s.execute(GradeChange.__table__.insert(), changes)
-    for i in range(0, len(warnings), ID_CHUNK):
-        chunk = warnings[i : i + ID_CHUNK]
-        result_rows = await s.execute(insert_ignore(s, RiskWarning, chunk, ["subject_id", "cause"]).returning(RiskWarning.id))
-        stats.warnings += len(result_rows.all())
+        await conn.execute(GradeChange.__table__.insert(), changes)
+    if warnings:
+        stats.warnings += len((await conn.execute(_insert_warnings(s), warnings)).all())
     stats.evaluated = len(upserts)
     stats.grade_changes = len(changes)
     return stats
