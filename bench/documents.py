@@ -4,13 +4,13 @@
 
 Prints one JSON object. Measured in the same run:
 
-- report: `documents.pdf.render_report` on a report with N records over several categories — layout,
+- report: `render.pdf.render_report` on a report with N records over several categories — layout,
   the embedded WenQuanYi Micro Hei subsets, the verification block with its QR code (ms per
   report, KB per file, pages);
 - baseline "cid_font": the very same report laid out with reportlab's built-in CID font
   STSong-Light, which is referenced but not embedded (what the platform used before): the price of
   documents that open anywhere is the difference;
-- chart: `handlers.admin_views.render_chart` for 30 departments (ms per PNG).
+- chart: `render.charts.render_chart` for 30 departments (ms per PNG).
 
 The font is parsed once per process (render.fonts caches it); that one-off cost is reported apart.
 """
@@ -124,7 +124,7 @@ def main() -> None:
     embedded_times, embedded = timed(report, args.reports)
     cid_times, cid = timed(with_cid_font(report), args.reports)
 
-    from handlers.admin_views import render_chart
+    from render.charts import render_chart
 
     rates = [DeptRate(f"D{i:02d}", f"安康市第{i}局", f"第{i}局", i % 7, 6) for i in range(30)]
     render_chart(rates, "2026-11")  # font registration and matplotlib import, once

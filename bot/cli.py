@@ -72,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
     due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
 
-    from bot import cli_collect, cli_import, cli_lifecycle
+    from bot import cli_collect, cli_evaluation, cli_import, cli_lifecycle
 
     cli_import.add_parser(sub)
     cli_collect.add_parser(sub)
     cli_lifecycle.add_parser(sub)
+    cli_evaluation.add_parser(sub)
     return parser
 
 
@@ -157,6 +158,11 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
                     progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )
             print(f"演示档案已生成：{summary.subjects} 个主体，{summary.records} 条信用记录。")
+            import datetime
+
+            from services.evaluation import full_run
+
+            await full_run(db, datetime.datetime.now(settings.tz).date())  # grades on the demo cards from the start
     finally:
         await db.dispose()
     if args.no_console:
@@ -266,6 +272,10 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         from bot import cli_lifecycle
 
         return asyncio.run(answer(cli_lifecycle.run(args, settings)))
+    if args.command == "evaluate":
+        from bot import cli_evaluation
+
+        return asyncio.run(answer(cli_evaluation.run(args, settings)))
     from bot import cli_collect
 
     if args.command in cli_collect.COMMANDS:

@@ -84,3 +84,7 @@ def schedule_jobs(app: Application) -> None:
     from handlers.listing import schedule as schedule_lifecycle
 
     schedule_lifecycle(app)
+    # Evaluation: the daily full run and the officials' risk digest (claimed like the reminders).
+    from handlers.evaluation import schedule as schedule_evaluation
+
+    schedule_evaluation(app)

@@ -17,6 +17,7 @@ def register_handlers(app: Application) -> None:
         collect,
         declare,
         due,
+        evaluation,
         listing,
         objection,
         query,
@@ -32,7 +33,7 @@ def register_handlers(app: Application) -> None:
     # free-text questions come last.
     modules = (
         start, account, stats, due, check, listing, objection, repair, declare, verify, report, checkreport,
-        collect, reminders, admin_views,
+        collect, reminders, admin_views, evaluation,
     )
     with warnings.catch_warnings():
         # With per_message=False PTB warns that a button press is tracked per chat, not per message:

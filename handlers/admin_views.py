@@ -10,52 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import re
-from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.buttons import ADMIN_CHART, ADMIN_OVERDUE, family_pattern, pressed
 from handlers.common import Buttons, reply, services
-from render.fonts import chart_font
+from render.charts import render_chart
 from rules.periods import period_of
-from services.collection.uploads import DeptRate, on_time_rates, overdue_overview
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-
-def chart_figure(rates: list[DeptRate], period: str) -> Figure:
-    """A horizontal bar chart of on-time rates (percent), departments by Chinese short name, in the
-    platform's own font (render.fonts): the same face as the PDFs, shipped with the package, so the
-    labels never depend on what fonts the server happens to have."""
-    from matplotlib.figure import Figure  # imported on first use: start-up stays fast
-
-    font = chart_font()
-    labels = [r.short_name or r.name for r in rates]
-    values = [round(r.rate * 100, 1) for r in rates]
-    fig = Figure(figsize=(8, max(2.5, 0.4 * len(rates) + 1.2)), dpi=100)
-    ax = fig.add_subplot()
-    ax.set_title(f"{period} 各部门按时报送率（%）", fontfamily=font)
-    bars = ax.barh(range(len(rates)), values, color=["#2e7d32" if v >= 90 else "#f9a825" if v >= 60 else "#c62828" for v in values])
-    ax.set_yticks(range(len(rates)), labels, fontfamily=font)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 105)
-    for bar, v in zip(bars, values, strict=True):
-        ax.text(v + 1, bar.get_y() + bar.get_height() / 2, f"{v:g}", va="center", fontsize=8, fontfamily=font)
-    for label in ax.get_xticklabels():
-        label.set_fontfamily(font)
-    fig.tight_layout()
-    return fig
-
-
-def render_chart(rates: list[DeptRate], period: str) -> bytes:
-    """PNG bytes of `chart_figure` (matplotlib's Agg canvas; call it in a worker thread)."""
-    buf = io.BytesIO()
-    chart_figure(rates, period).savefig(buf, format="png")
-    return buf.getvalue()
+from services.collection.uploads import on_time_rates, overdue_overview
 
 
 def overdue_text(entries: list, today: dt.date) -> str:  # type: ignore[type-arg]

@@ -184,4 +184,9 @@ REMINDER = ButtonSpec("rem", (choice("action", ("tasks", "zero", "mute")),))
 ADMIN_OVERDUE = ButtonSpec("adm:overdue")
 ADMIN_CHART = ButtonSpec("adm:chart", (Field("period", r"\d{4}-\d{2}"),))
 
+# -- credit evaluation (/watch, /watchlist, /grades) --------------------------------------------------
+WATCH = ButtonSpec("w", (number("subject"),))
+UNWATCH = ButtonSpec("uw", (number("subject"),))
+GRADES_VIEW = ButtonSpec("gr", (choice("view", ("county", "industry", "changes")),))
+
 ALL: tuple[ButtonSpec, ...] = tuple(v for v in list(globals().values()) if isinstance(v, ButtonSpec))

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from handlers.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, pressed
 from handlers.check import check_answer
 from handlers.common import Buttons, caller, reply, services
+from handlers.evaluation import card_extras
 from handlers.render import card_text
 from nlp.intent import Query, parse
 from nlp.resolver import Candidate
@@ -57,6 +58,10 @@ async def show_card(
         await reply(update, "该主体已不在档案中。")
         return
     text, more = card_text(card, viewer.is_staff, category, page)
+    extra_lines, extra_buttons = await card_extras(context, viewer, subject_id) if page == 0 else ([], [])
+    if extra_lines:
+        head, _, rest = text.partition("\n\n")
+        text = "\n".join([head, *extra_lines]) + ("\n\n" + rest if rest else "")
     if note:
         text = f"{note}\n\n{text}"
     buttons: Buttons = []
@@ -64,6 +69,7 @@ async def show_card(
         buttons.append([("更多记录", MORE_RECORDS.pack(subject_id, page + 1, category or None))])
     if viewer.is_staff:
         buttons.append([("逢办必查：选择办理事项", CHOOSE_MATTER.pack(subject_id))])
+    buttons += extra_buttons  # 关注 / 取消关注
     await reply(update, text, buttons)
     if answer is not None:
         await reply(update, *check_answer(answer))

@@ -32,6 +32,7 @@ async def send_report(
     issued = await issue_report(
         svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context),
         public_url=svc.settings.region.public_url, issuer=platform, span_years=span_years if own else None,
+        public_grades=svc.settings.evaluation.public_grades,
     )
     chat = update.effective_chat
     assert chat is not None

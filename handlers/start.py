@@ -26,11 +26,12 @@ STAFF = (
     "  · /propose 拟列入严重失信主体名单；/listings 本部门事前告知期中的拟列入事项\n"
     "  · /verify 自主申报核验；/verify 受理编号 查看或撤销已核验的申报\n"
     "  · /due 2026-09-28 行政处罚 计算报送期限\n"
+    "  · 主体信息显示信用评价等级与风险分类；/watch 名称 关注主体，/watchlist 关注列表，/risklist 本部门高风险主体\n"
 )
 COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
 ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
 CHECK = "核验：/checkreport 编号 核验码 核验信用报告或告知书是否由本平台出具、是否被改动。\n"
-ADMIN = "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表。\n"
+ADMIN = "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表；/grades 信用等级分布与本月变化。\n"
 
 
 async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:

@@ -25,12 +25,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from render.evaluation import grade_lines
 from render.fonts import pdf_font
 from render.seal import seal_block
 from rules.categories import CATEGORIES
 from rules.masking import scrub
 from rules.report_sections import (
     DECLARATION_SECTION,
+    EVALUATION_SECTION,
     OTHER_CATEGORIES,
     OTHER_SECTION,
     RECORD_SECTIONS,
@@ -240,6 +242,9 @@ def render_report(data: ReportData, platform: str) -> bytes:
         story += [_p(f"经核验的自主申报：{len(declared) - 1} 项"), _grid(declared, [40 * mm, 30 * mm, 75 * mm, 25 * mm])]
     else:
         story.append(_p(empty))
+    if data.grade is not None:  # officials always; the public only where the setting allows
+        story.append(_p(f"{next(numerals)}、{EVALUATION_SECTION}", "h2"))
+        story += [_p(line.strip(), "small") for line in grade_lines(data.grade)]
     story.append(_p(f"{next(numerals)}、{OTHER_SECTION}", "h2"))
     others = _ordered_categories(c for c in present if c not in SECTIONED)
     if not others:

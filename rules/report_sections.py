@@ -29,6 +29,8 @@ RECORD_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("信用承诺信息", ("信用承诺",)),
 )
 DECLARATION_SECTION = "自主申报信息（经核验）"
+# Shown when the reader may see the grade (services.evaluation_views.grade_for).
+EVALUATION_SECTION = "信用评价"
 OTHER_SECTION = "其他信用信息"
 SECTIONED = frozenset(c for _title, cats in RECORD_SECTIONS for c in cats) | {"自主申报"}
 OTHER_CATEGORIES = tuple(c for c in CATEGORIES if c not in SECTIONED)

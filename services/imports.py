@@ -44,6 +44,7 @@ from db.session import Database
 from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.workcal import WorkCalendar
+from services.evaluation import refresh_subjects
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ async def _run(
         await _pump(rows, validator, writer, report, progress, batch_size)
         if report.error_count:
             raise _Rollback
+        await refresh_subjects(session, writer.touched, today)
     report.written = True
 
 

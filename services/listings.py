@@ -34,6 +34,7 @@ from rules.publication import edition_for, publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
+from services.evaluation import refresh_subjects
 from services.issued_documents import Holder, Seal, new_seal, register_document
 from services.numbering import next_number
 from services.recipients import subject_chats
@@ -244,6 +245,7 @@ async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> Activat
             detail={"listing_id": listing.id, "record_id": record.id},
         )
     )
+    await refresh_subjects(s, [subject.id], today)
     return ActivatedListing(
         listing.id, record.id, subject.id, subject.name, listing.notice_number, today, tuple(await subject_chats(s, subject.id))
     )

@@ -22,6 +22,7 @@ from rules.publication import publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
+from services.evaluation import refresh_subjects
 from services.listings import activate
 from services.recipients import department_chats, subject_chats
 
@@ -314,6 +315,7 @@ async def decide_objection(
                 detail={"objection_id": objection.id, "record_id": record.id, "changes": changes},
             )
         )
+        await refresh_subjects(s, [record.subject_id], today)
         subject = await s.get(Subject, record.subject_id)
         assert subject is not None
         return DecidedObjection(

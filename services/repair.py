@@ -21,6 +21,7 @@ from db.session import Database
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal
+from services.evaluation import refresh_subjects
 from services.objections import Attachment, record_label
 from services.recipients import department_chats, subject_chats
 
@@ -247,6 +248,8 @@ async def decide_repair(
                 detail=detail,
             )
         )
+        if approve:
+            await refresh_subjects(s, [record.subject_id], today)
         subject = await s.get(Subject, record.subject_id)
         assert subject is not None
         return DecidedRepair(request.id, approve, subject.name, label, reason, tuple(await subject_chats(s, record.subject_id)))

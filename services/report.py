@@ -20,6 +20,7 @@ from rules import lifecycle
 from rules.report_sections import SpanError, in_period, report_period
 from rules.roles import ROLE_LABELS, Viewer
 from services.errors import Refusal
+from services.evaluation_views import GradeView, grade_for
 from services.issued_documents import Holder, Seal, new_seal, register_document
 from services.lookup import SubjectCard, load_card
 from services.numbering import next_number
@@ -37,6 +38,8 @@ class ReportData:
     own: bool  # the reader is the subject itself (its bound account)
     seal: Seal | None = None  # number, verification code and QR payload to print
     period: tuple[dt.date, dt.date] | None = None  # the span chosen for a subject's own report
+    # The credit evaluation as this reader may see it (services.evaluation_views.grade_for), if any.
+    grade: GradeView | None = None
 
     @property
     def reader(self) -> str:
@@ -67,6 +70,7 @@ async def issue_report(
     public_url: str = "",
     issuer: str = "",
     span_years: int | None = None,
+    public_grades: bool = False,
 ) -> IssuedReport:
     """Number, assemble, seal, render (through `render`, in a worker thread), log and register one
     report, in one transaction.
@@ -75,7 +79,8 @@ async def issue_report(
     number); `prefix` opens the number; `issuer` is the platform's name as printed; `public_url`
     goes into the QR code. `span_years` (1-5, rules.report_sections) limits the report to records
     decided and declarations submitted in the last years; None means the full history (officials'
-    reports). The look-up is audited like a card view (channel "report"). Returns the number, the PDF
+    reports); `public_grades` (setting `evaluation.public_grades`) lets the public see the grade.
+    The look-up is audited like a card view (channel "report"). Returns the number, the PDF
     bytes and their SHA-256. Raises Refusal when the viewer may not request this subject's report
     (may_request), for a span outside 1-5 years, or when the subject is gone."""
     if not may_request(viewer, subject_id):
@@ -98,7 +103,8 @@ async def issue_report(
             )
         seal = new_seal(number, public_url)
         own = subject_id in viewer.subject_ids
-        data = ReportData(number, now, card, viewer.role, viewer.is_staff, own, seal, period)
+        grade = await grade_for(s, subject_id, viewer, public_grades)
+        data = ReportData(number, now, card, viewer.role, viewer.is_staff, own, seal, period, grade)
         pdf = await asyncio.to_thread(render, data)  # CPU-bound: keep the event loop free
         digest = hashlib.sha256(pdf).hexdigest()
         s.add(

@@ -92,6 +92,15 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class EvaluationSettings:
+    # Whether the public and enterprises see grades on cards and reports (officials always do).
+    public_grades: bool = False
+    # Local times of the daily full evaluation run and of the risk-warning digest to officials.
+    full_run_time: str = "02:00"
+    digest_time: str = "08:30"
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -104,6 +113,7 @@ class Settings:
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -187,6 +197,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError("limits.messages_per_minute", "应为正整数")
     if not 1 <= s.privacy.upload_retention_hours <= 24 * 30:
         raise ConfigError("privacy.upload_retention_hours", "应在 1-720 小时之间")
+    for key in ("full_run_time", "digest_time"):
+        try:
+            dt.time.fromisoformat(getattr(s.evaluation, key))
+        except ValueError:
+            raise ConfigError(f"evaluation.{key}", f"不是有效的时间：{getattr(s.evaluation, key)}") from None
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

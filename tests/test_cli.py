@@ -56,7 +56,7 @@ def test_console_json_answers_a_demo_subject(tmp_path: Path) -> None:
     assert lines.count({"idle": True}) == 2
     card = lines[0]
     assert card["method"] == "sendMessage" and card["text"].startswith("【安康市恒达建材有限公司】")
-    assert card["buttons"] == [["逢办必查：选择办理事项"]]
+    assert card["buttons"] == [["逢办必查：选择办理事项"], ["关注该主体（有新记录或预警时提醒我）"]]
     assert any(item.get("text") == "请选择您正在办理的事项：" for item in lines)
 
 

@@ -16,7 +16,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from handlers.admin_views import chart_figure, render_chart
+from render.charts import chart_figure, render_chart
 from render.fonts import chart_font, font_path
 from render.pdf import render_notice
 from services.collection.uploads import DeptRate

@@ -171,13 +171,19 @@ async def test_every_card_view_is_audited(harness: BotHarness) -> None:
     assert all(e.role == "official" and e.action == "view_subject" and e.reason == "查询" for e in entries)
 
 
+def check_button(card: list) -> int:  # type: ignore[type-arg]
+    """The 1-based number of the card's 逢办必查 button (the card may carry others, e.g. 关注)."""
+    labels = [b for row in card[0].buttons for b in row]
+    return labels.index("逢办必查：选择办理事项") + 1
+
+
 async def test_check_loop_on_a_blacklisted_subject(harness: BotHarness) -> None:
     ids = await seed(harness.db)
     await harness.refresh()
     chat = await harness.chat("official", dept="SCJGJ")
     card = await harness.say(chat, "华泰商贸")
     assert "严重失信主体名单" in (card[0].text or "").splitlines()[1]
-    matters = await harness.say(chat, f"#{len([b for row in card[0].buttons for b in row])}")
+    matters = await harness.say(chat, f"#{check_button(card)}")
     labels = [label for row in matters[0].buttons for label in row]
     procurement = labels.index("政府采购") + 1
     answer = await harness.say(chat, f"#{procurement}")
@@ -213,8 +219,7 @@ async def test_clean_subject_has_no_measures_and_stats_count_checks(harness: Bot
     await harness.refresh()
     official = await harness.chat("official", dept="SCJGJ")
     card = await harness.say(official, HENGDA)
-    last = len([b for row in card[0].buttons for b in row])
-    matters = await harness.say(official, f"#{last}")
+    matters = await harness.say(official, f"#{check_button(card)}")
     labels = [label for row in matters[0].buttons for label in row]
     answer = texts(await harness.say(official, f"#{labels.index('评优评先') + 1}"))
     assert "未发现需要" in answer

@@ -110,6 +110,8 @@ class Writer:
         self.new = self.updating = self.unchanged = self.subjects_created = 0
         self._subject_ids: dict[str, int] = {}
         self._pending: set[bytes] = set()
+        # Subjects whose records this import wrote: their evaluation is refreshed before commit.
+        self.touched: set[int] = set()
 
     # -- subjects ------------------------------------------------------------------------------------
     def _remember(self, key: str, subject_id: int) -> None:
@@ -336,6 +338,7 @@ class Writer:
                 )
         if not self.write:
             return
+        self.touched.update(v["subject_id"] for v in (*inserts, *updates) if v["subject_id"] is not None)
         if inserts:
             await self.session.execute(insert(CreditRecord), inserts)
         if updates:

@@ -19,6 +19,13 @@ from db.models.base import Base, UTCDateTime, utcnow
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
 from db.models.declarations import Declaration, LinkAttempts
 from db.models.documents import IssuedDocument
+from db.models.evaluation import (
+    GradeChange,
+    RiskWarning,
+    SubjectEvaluation,
+    WarningDelivery,
+    WatchSubscription,
+)
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 
 __all__ = [
@@ -35,6 +42,7 @@ __all__ = [
     "Department",
     "Division",
     "DocumentSequence",
+    "GradeChange",
     "IssuedDocument",
     "LinkAttempts",
     "Listing",
@@ -44,9 +52,13 @@ __all__ = [
     "ReminderClaim",
     "RepairRequest",
     "ReportingDuty",
+    "RiskWarning",
     "Subject",
     "SubjectAlias",
+    "SubjectEvaluation",
     "UTCDateTime",
     "Upload",
+    "WarningDelivery",
+    "WatchSubscription",
     "utcnow",
 ]

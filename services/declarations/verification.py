@@ -17,6 +17,7 @@ from rules.roles import Viewer
 from services.declarations.items import DeclarationItem, item_of, items_where
 from services.declarations.submit import COMMITMENT_SOURCE
 from services.errors import Refusal
+from services.evaluation import refresh_subjects
 from services.recipients import subject_chats
 
 REASON_REQUIRED = "reason_required"  # Refusal code: the decision lacks its reason; ask for it again
@@ -123,6 +124,7 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
                 detail={"receipt": d.receipt_no, "reason": reason[:200]},
             )
         )
+        await refresh_subjects(s, [subject.id], today)
         chats = {d.chat_id, *await subject_chats(s, subject.id)}
         item = item_of(d, subject.name, None)
         return Decided(d.id, d.receipt_no, subject.name, item.category_label, item.headline, d.status, reason, tuple(sorted(chats)))

@@ -1,7 +1,7 @@
 """attempt limits: failed guesses (binding codes, link proofs) and their cool-down
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 Create Date: 2026-11-30 13:40:00
 
 Hand-written from db/models/attempts.py; tests/test_migrations.py checks the migrated schema
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
