@@ -1,0 +1,109 @@
+"""The callback URL of the WeCom app (回调 URL): a small tornado server, mountable elsewhere later.
+
+GET  ?msg_signature&timestamp&nonce&echostr  URL verification: signature checked, echostr decrypted
+                                            and returned as plain text (WeCom wants it within 1 s).
+POST ?msg_signature&timestamp&nonce  <xml>   a message or event: signature and corp id checked, then
+                                            an empty 200 at once; the event is handled afterwards.
+
+WeCom retries an unanswered callback three times, so the answer never waits for the handlers; the
+retries (and a slow first delivery) are dropped by MsgId, or by user + event + time for events,
+through the database, so a retry reaching another replica is dropped too. Events of one user are
+handled in arrival order within a process. A refused callback is logged with its reason only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+
+import tornado.web
+from telegram.ext import Application
+
+from bot.wecom import store
+from bot.wecom.crypto import CallbackRefused, WeComCrypto
+from bot.wecom.inbound import dedupe_key, update_from_event
+from bot.wecom.transport import WeComBotAPI
+
+log = logging.getLogger(__name__)
+
+
+class WeComChannel:
+    """Inbound side of one WeCom app on one Application."""
+
+    def __init__(self, app: Application, crypto: WeComCrypto, transport: WeComBotAPI) -> None:
+        self.app = app
+        self.crypto = crypto
+        self.transport = transport
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self.handled = 0
+        self.duplicates = 0
+
+    def accept(self, fields: dict[str, str]) -> None:
+        """Schedule a decrypted callback; returns at once."""
+        task = asyncio.get_running_loop().create_task(self._handle(fields))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, fields: dict[str, str]) -> None:
+        member = fields.get("FromUserName", "")
+        async with self._locks[member]:
+            try:
+                if not await store.claim_callback(self.transport.db, dedupe_key(fields)):
+                    self.duplicates += 1
+                    log.info("wecom callback repeated; dropped")
+                    return
+                update = await update_from_event(fields, self.crypto.receive_id, self.transport, self.app.bot)
+                if update is not None:
+                    await self.app.process_update(update)
+                    self.handled += 1
+            except Exception as exc:  # the platform got its 200 already: log, never raise into the loop
+                log.error("wecom callback could not be handled: %s", type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Wait until every accepted callback (and what it started) has been handled."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def web_app(self, path: str = "/wecom") -> tornado.web.Application:
+        return tornado.web.Application([(path, CallbackHandler, {"channel": self})])
+
+
+class CallbackHandler(tornado.web.RequestHandler):
+    channel: WeComChannel
+
+    def initialize(self, channel: WeComChannel) -> None:
+        self.channel = channel
+
+    def _query(self, name: str) -> str:
+        # WeCom URL-encodes the parameters; a proxy that decodes "+" to " " must not break base64.
+        return self.get_query_argument(name, "").replace(" ", "+")
+
+    def _refuse(self, reason: str) -> None:
+        log.warning("wecom callback refused: %s", reason)
+        self.set_status(403)
+        self.finish("")
+
+    def get(self) -> None:
+        try:
+            echo = self.channel.crypto.verify_url(
+                self._query("msg_signature"), self._query("timestamp"), self._query("nonce"), self._query("echostr")
+            )
+        except CallbackRefused as exc:
+            self._refuse(exc.reason)
+            return
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(echo)
+
+    def post(self) -> None:
+        try:
+            fields = self.channel.crypto.decrypt_callback(
+                self._query("msg_signature"), self._query("timestamp"), self._query("nonce"), self.request.body
+            )
+        except CallbackRefused as exc:
+            self._refuse(exc.reason)
+            return
+        self.set_status(200)
+        self.finish("")
+        self.channel.accept(fields)

@@ -1,0 +1,55 @@
+"""Whole conversations over WeCom: encrypted callbacks in, WeCom API calls out, handlers unchanged."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import Check
+from tests.test_query_flow import HENGDA, HUATAI, seed
+from tests.wecom_harness import WeComHarness, wecom
+
+__all__ = ["wecom"]
+
+
+def texts(out) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(d.text for d in out)
+
+
+async def test_query_card_check_and_feedback_loop(wecom: WeComHarness) -> None:
+    ids = await seed(wecom.db)
+    await wecom.refresh()
+    official = await wecom.member("official", dept="SCJGJ")
+    out = await wecom.say(official, "华泰商贸")
+    card_text = texts(out)
+    assert "安康市华泰商贸有限公司" in card_text and "严重失信主体名单" in card_text
+    card = out[-1]
+    assert card.msgtype == "template_card"
+    labels = [label for label, _key in card.buttons]
+    assert labels[-1].startswith("逢办必查")
+    matters = await wecom.press(official, len(labels))
+    matter_labels = [label for c in matters if c.msgtype == "template_card" for label, _k in c.buttons]
+    assert "政府采购" in matter_labels and len(matter_labels) > 6  # more than one card holds
+    target = next(c for c in matters if any(label == "政府采购" for label, _ in c.buttons))
+    n = [label for label, _ in target.buttons].index("政府采购") + 1
+    answer = await wecom.press(official, n, card=target)
+    said = texts(answer)
+    assert "政府采购" in said and "依据" in said and "严重失信主体名单" in said
+    feedback = answer[-1]
+    assert [label for label, _ in feedback.buttons][2] == "其他"
+    await wecom.press(official, 3, card=feedback)
+    done = texts(await wecom.say(official, "已告知申请人暂缓受理"))
+    assert "已记录反馈" in done
+    async with wecom.db.transaction() as s:
+        check = await s.scalar(select(Check).where(Check.subject_id == ids["huatai"]))
+    assert check is not None and check.matter == "procurement"
+    assert check.feedback == "other" and check.feedback_note == "已告知申请人暂缓受理"
+    assert wecom.standin.dropped == []
+    assert all(c.errcode == 0 for c in wecom.standin.calls)
+
+
+async def test_entering_the_app_is_start_and_unknown_member_is_public(wecom: WeComHarness) -> None:
+    out = await wecom.post(wecom.standin.enter_event("li.si"))
+    assert out and "信用" in texts(out)
+    who = texts(await wecom.say("li.si", "/whoami"))
+    assert "公众" in who
+    assert HENGDA and HUATAI
