@@ -53,3 +53,49 @@ async def test_entering_the_app_is_start_and_unknown_member_is_public(wecom: WeC
     who = texts(await wecom.say("li.si", "/whoami"))
     assert "公众" in who
     assert HENGDA and HUATAI
+
+
+async def test_collector_uploads_a_csv_and_confirms_it(wecom: WeComHarness, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from tests.test_collect_upload import count_records, penalty_file
+
+    collector = await wecom.member("collector", dept="SCJGJ")
+    path = penalty_file(tmp_path / "处罚.csv", 12, dt.date.today() - dt.timedelta(days=30))
+    out = await wecom.post(wecom.standin.media_event(collector, "file", path.read_bytes(), "处罚.csv"))
+    summary = next(d for d in out if d.msgtype == "template_card" or "确认导入" in d.text)
+    assert "共读取 12 行：新增 12 条记录" in texts(out)
+    card = wecom.standin.latest_card(collector)
+    assert [label for label, _ in card.buttons] == ["确认导入", "取消"] and summary
+    assert await count_records(wecom.db) == 0
+    done = texts(await wecom.press(collector, 1))
+    assert "已导入“处罚.csv”" in done
+    assert await count_records(wecom.db) == 12
+    # The pressed card was greyed out once (its response code), never twice.
+    assert [u["button"]["replace_name"] for u in wecom.standin.updates if "button" in u] == ["已选择"]
+    assert all(c.errcode == 0 for c in wecom.standin.calls)
+
+
+async def test_self_declaration_with_a_photo(wecom: WeComHarness, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_declare_flow import LICENCE
+    from tests.test_declare_support import HENGDA as DECL_HENGDA
+    from tests.test_declare_support import JPEG, PDF, company, declarations, sha
+
+    await company(wecom.db)
+    await wecom.refresh()
+    owner = await wecom.member("enterprise", subject=DECL_HENGDA)
+    await wecom.say(owner, "/declare")
+    await wecom.press(owner, 1)
+    for value in LICENCE:
+        await wecom.say(owner, value)
+    got = await wecom.post(wecom.standin.media_event(owner, "file", PDF, "资质证书.pdf"))
+    assert "已收到第 1 个附件" in texts(got)
+    got = await wecom.post(wecom.standin.media_event(owner, "image", JPEG, "photo.jpg"))
+    assert "已收到第 2 个附件" in texts(got)
+    summary = texts(await wecom.press(owner, 1))
+    assert "证明材料：2 个" in summary
+    [d] = await declarations(wecom.db)
+    items = d.attachments["items"]
+    assert [i["kind"] for i in items] == ["document", "photo"]
+    assert [i["sha256"] for i in items] == [sha(PDF), sha(JPEG)]
+    assert all(i["file_id"].startswith("wecom-") for i in items)

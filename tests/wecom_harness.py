@@ -61,6 +61,7 @@ class Replica:
     async def start(self) -> None:
         await self.app.initialize()
         await bot_app.start_services(self.app)
+        await self.app.start()  # as `creditbot run` does: jobs run, block=False handlers are awaited
         self.channel = WeComChannel(self.app, standin_crypto(), self.transport)
         port = free_port()
         self.server = self.channel.web_app("/wecom").listen(port, "127.0.0.1")
@@ -69,6 +70,7 @@ class Replica:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        await self.app.stop()
         await self.client.close()
         await self.app.shutdown()
 
@@ -117,7 +119,18 @@ class WeComHarness:
         return await self.post(self.standin.text_event(user, text), replica)
 
     async def press(self, user: str, n: int, replica: int = 0, card: Delivered | None = None) -> list[Delivered]:
-        card = card or self.standin.latest_card(user)
+        """Press the n-th button (1-based) of `card`, or, like the console's #N, of the latest
+        message with buttons: all the cards that carry its keyboard, in order."""
+        if card is None:
+            latest = self.standin.latest_card(user)
+            prefix = latest.body["task_id"].split("_", 1)[0] + "_"
+            cards = [c for c in self.standin.inbox(user) if c.msgtype == "template_card" and c.body["task_id"].startswith(prefix)]
+            for c in cards:
+                if n <= len(c.buttons):
+                    card = c
+                    break
+                n -= len(c.buttons)
+            assert card is not None, "no such button"
         return await self.post(self.standin.click_event(user, card, n), replica)
 
     async def refresh(self) -> None:
