@@ -82,6 +82,8 @@ class StandIn:
         self.codes: dict[str, tuple[str, str]] = {}  # response code -> (task id, user)
         self.updates: list[dict[str, Any]] = []
         self.failures: dict[str, list[int]] = {}
+        # Per-member sending limit: (messages, seconds); beyond it messages are silently lost.
+        self.member_limit: tuple[int, float] = (30, 60.0)
         self.callback_url = ""
         self.url = ""
         self._server: tornado.httpserver.HTTPServer | None = None
@@ -184,8 +186,9 @@ class StandIn:
             return 40008, {}
         delivered = Delivered(str(user), str(msgtype), content)
         now = time.monotonic()
-        recent = [d for d in self.delivered if d.user == user and d.at > now - 60]
-        if len(recent) >= 30:
+        limit, seconds = self.member_limit
+        recent = [d for d in self.delivered if d.user == user and d.at > now - seconds]
+        if len(recent) >= limit:
             self.dropped.append(delivered)  # per-member limit: silently lost
         else:
             self.delivered.append(delivered)
