@@ -86,8 +86,14 @@ async def stop_services(app: Application) -> None:
     await services.db.dispose()
 
 
-def build_application(settings: Settings, transport: BaseRequest | None = None, db: Database | None = None) -> Application:
-    """Build the Application; with `transport`, every Bot API call is answered in-process."""
+def build_application(
+    settings: Settings,
+    transport: BaseRequest | None = None,
+    db: Database | None = None,
+    updates_transport: BaseRequest | None = None,
+) -> Application:
+    """Build the Application; with `transport`, every Bot API call is answered in-process (or routed
+    per channel); `updates_transport` serves getUpdates when it must not share that transport."""
     builder = (
         ApplicationBuilder()
         .token(settings.telegram.token or LOCAL_TOKEN)
@@ -96,7 +102,7 @@ def build_application(settings: Settings, transport: BaseRequest | None = None, 
         .post_shutdown(stop_services)
     )
     if transport is not None:
-        builder = builder.request(transport).get_updates_request(transport)
+        builder = builder.request(transport).get_updates_request(updates_transport or transport)
     app = builder.build()
     app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
     register_handlers(app)
