@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db.models import Check
-from tests.test_query_flow import HENGDA, HUATAI, seed
+from tests.test_query_flow import HENGDA, HENGDA_HY, HUATAI, seed
 from tests.wecom_harness import WeComHarness, wecom
 
 __all__ = ["wecom"]
@@ -99,3 +99,50 @@ async def test_self_declaration_with_a_photo(wecom: WeComHarness, tmp_path) -> N
     assert [i["kind"] for i in items] == ["document", "photo"]
     assert [i["sha256"] for i in items] == [sha(PDF), sha(JPEG)]
     assert all(i["file_id"].startswith("wecom-") for i in items)
+
+
+async def test_a_binding_code_gives_a_wecom_member_the_official_role(wecom: WeComHarness) -> None:
+    import datetime as dt
+
+    from db.accounts import create_invitation
+
+    await seed(wecom.db)
+    await wecom.refresh()
+    member = "wu.shiyi"
+    card = texts(await wecom.say(member, "华泰商贸"))
+    assert "逢办必查" not in card  # a public account on first contact
+    invitation = await create_invitation(wecom.db, "official", "SCJGJ", valid_for=dt.timedelta(hours=1))
+    bound = texts(await wecom.say(member, f"/bind {invitation.code}"))
+    assert "办事人员" in bound
+    out = await wecom.say(member, "华泰商贸")
+    assert any(label.startswith("逢办必查") for d in out for label, _ in d.buttons)
+
+
+async def test_a_repeated_card_click_is_handled_once(wecom: WeComHarness) -> None:
+    await seed(wecom.db)
+    await wecom.refresh()
+    official = await wecom.member("official", dept="SCJGJ")
+    card = (await wecom.say(official, "华泰商贸"))[-1]
+    click = wecom.standin.click_event(official, card, len(card.buttons))
+    first = await wecom.post(click)
+    again = await wecom.post(click)  # the same event, retried by the platform
+    assert "请选择您正在办理的事项" in texts(first) and again == []
+
+
+async def test_ambiguous_names_offer_buttons_and_masking_applies(wecom: WeComHarness) -> None:
+    from tests.test_query_flow import FULL_ID, FULL_PHONE
+
+    await seed(wecom.db)
+    await wecom.refresh()
+    public = await wecom.member("public")
+    out = await wecom.say(public, "恒达建材")
+    assert "多个" in texts(out)
+    labels = [label for d in out for label, _ in d.buttons]
+    assert len(labels) == 2 and any("汉阴" in label for label in labels)
+    chosen = texts(await wecom.press(public, next(i for i, label in enumerate(labels, 1) if "汉阴" in label)))
+    assert chosen.startswith("【汉阴县恒达建材有限公司】")
+    person = texts(await wecom.say(public, "陈建国"))
+    assert "陈**" in person and "陈建国" not in person
+    everything = "\n".join(d.text for d in wecom.standin.delivered)
+    assert not FULL_PHONE.search(everything)
+    assert not FULL_ID.search(everything.replace(HENGDA, "").replace(HUATAI, "").replace(HENGDA_HY, ""))
