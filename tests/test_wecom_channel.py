@@ -3,6 +3,7 @@ shared access token, platform errors, sending limits, long texts and two replica
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import httpx
@@ -161,3 +162,18 @@ async def test_member_ids_are_stored_and_stable(wecom: WeComHarness) -> None:
 
     async with wecom.db.transaction() as s:
         assert await s.scalar(select(func.count()).select_from(WeComUser)) == 2
+
+
+async def test_one_members_messages_to_two_replicas_are_handled_in_turn(db) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    async for pair in open_harness(db, replicas=2):
+        await seed(pair.db)
+        await pair.refresh()
+        official = await pair.member("official", dept="SCJGJ")
+        events = [pair.standin.text_event(official, q) for q in ("华泰商贸", "恒达建材", HUATAI, "汉阴的恒达建材")]
+        await asyncio.gather(*(pair.post(e, replica=i % 2) for i, e in enumerate(events)))
+        turns = sorted((start, end) for r in pair.replicas if r.channel for _m, start, end in r.channel.turns)
+        assert len(turns) == 4
+        assert all(prev_end <= start for (_s, prev_end), (start, _e) in itertools.pairwise(turns))
+        assert len([d for d in pair.standin.inbox(official) if "【" in d.text]) >= 3

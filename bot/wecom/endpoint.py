@@ -7,15 +7,18 @@ POST ?msg_signature&timestamp&nonce  <xml>   a message or event: signature and c
 
 WeCom retries an unanswered callback three times, so the answer never waits for the handlers; the
 retries (and a slow first delivery) are dropped by MsgId, or by user + event + time for events,
-through the database, so a retry reaching another replica is dropped too. Events of one user are
-handled in arrival order within a process. A refused callback is logged with its reason only.
+through the database, so a retry reaching another replica is dropped too. Events of one member are
+handled one at a time: in arrival order within a process, and across replicas by a lease in the
+database (`wecom_turns`). A refused callback is logged with its reason only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
+import uuid
 
 import tornado.web
 from telegram.ext import Application
@@ -39,6 +42,10 @@ class WeComChannel:
         self._locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
         self.handled = 0
         self.duplicates = 0
+        self.holder = uuid.uuid4().hex  # this replica, as holder of members' turns
+        self.lease = dt.timedelta(minutes=2)  # a crashed replica blocks a member at most this long
+        # (member, start, end) of recent handlings, loop time: what the tests check for overlaps.
+        self.turns: collections.deque[tuple[str, float, float]] = collections.deque(maxlen=1000)
 
     def accept(self, fields: dict[str, str]) -> None:
         """Schedule a decrypted callback; returns at once."""
@@ -46,18 +53,34 @@ class WeComChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _wait_for_turn(self, member: str) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.lease.total_seconds()
+        while not await store.take_turn(self.transport.db, member, self.holder, self.lease):
+            if loop.time() > give_up:  # the holder's lease ran out meanwhile; take_turn would say so
+                log.warning("wecom: waited a whole lease for a member's turn; handling anyway")
+                return
+            await asyncio.sleep(0.05)
+
     async def _handle(self, fields: dict[str, str]) -> None:
         member = fields.get("FromUserName", "")
+        db = self.transport.db
         async with self._locks[member]:
             try:
-                if not await store.claim_callback(self.transport.db, dedupe_key(fields)):
+                if not await store.claim_callback(db, dedupe_key(fields)):
                     self.duplicates += 1
                     log.info("wecom callback repeated; dropped")
                     return
-                update = await update_from_event(fields, self.crypto.receive_id, self.transport, self.app.bot)
-                if update is not None:
-                    await self.app.process_update(update)
-                    self.handled += 1
+                await self._wait_for_turn(member)
+                start = asyncio.get_running_loop().time()
+                try:
+                    update = await update_from_event(fields, self.crypto.receive_id, self.transport, self.app.bot)
+                    if update is not None:
+                        await self.app.process_update(update)
+                        self.handled += 1
+                finally:
+                    self.turns.append((member, start, asyncio.get_running_loop().time()))
+                    await store.end_turn(db, member, self.holder)
             except Exception as exc:  # the platform got its 200 already: log, never raise into the loop
                 log.error("wecom callback could not be handled: %s", type(exc).__name__)
 

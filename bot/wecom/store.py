@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from db.models import utcnow
-from db.models_wecom import WeComCallback, WeComCard, WeComMessage, WeComToken, WeComUser
+from db.models_wecom import WeComCallback, WeComCard, WeComMessage, WeComToken, WeComTurn, WeComUser
 from db.session import Database
 
 # PTB ids of WeCom users start here: 2**53 is above every Telegram user id (they fit in 52 bits), so
@@ -72,6 +72,27 @@ async def forget_old_callbacks(db: Database, older_than: dt.timedelta = dt.timed
     async with db.transaction() as s:
         result = await s.execute(delete(WeComCallback).where(WeComCallback.received_at < utcnow() - older_than))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- one member's events one at a time, across replicas ---------------------------------------------
+async def take_turn(db: Database, member: str, holder: str, lease: dt.timedelta) -> bool:
+    """Take the member's turn unless another holder has it and its lease is still running."""
+    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = insert(WeComTurn).values(member=member[:96], holder=holder, until=now + lease)
+    statement = statement.on_conflict_do_update(
+        index_elements=["member"],
+        set_={"holder": statement.excluded.holder, "until": statement.excluded.until},
+        where=(WeComTurn.until < now) | (WeComTurn.holder == holder),
+    )
+    async with db.transaction() as s:
+        result = await s.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_turn(db: Database, member: str, holder: str) -> None:
+    async with db.transaction() as s:
+        await s.execute(delete(WeComTurn).where(WeComTurn.member == member[:96], WeComTurn.holder == holder))
 
 
 # -- access token --------------------------------------------------------------------------------------

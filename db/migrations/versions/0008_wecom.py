@@ -1,4 +1,4 @@
-"""wecom: user id mapping, shared access token, callback dedupe, sent messages and button cards
+"""wecom: user id mapping, shared access token, callback dedupe, member turns, sent messages and cards
 
 Revision ID: 0008
 Revises: 0004
@@ -47,6 +47,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_wecom_callbacks_received_at"), "wecom_callbacks", ["received_at"], unique=False)
     op.create_table(
+        "wecom_turns",
+        sa.Column("member", sa.String(length=96), nullable=False),
+        sa.Column("holder", sa.String(length=64), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("member", name=op.f("pk_wecom_turns")),
+    )
+    op.create_table(
         "wecom_messages",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
@@ -75,6 +82,7 @@ def downgrade() -> None:
     op.drop_table("wecom_cards")
     op.drop_index(op.f("ix_wecom_messages_chat_id"), table_name="wecom_messages")
     op.drop_table("wecom_messages")
+    op.drop_table("wecom_turns")
     op.drop_index(op.f("ix_wecom_callbacks_received_at"), table_name="wecom_callbacks")
     op.drop_table("wecom_callbacks")
     op.drop_table("wecom_tokens")
