@@ -177,3 +177,19 @@ async def test_one_members_messages_to_two_replicas_are_handled_in_turn(db) -> N
         assert len(turns) == 4
         assert all(prev_end <= start for (_s, prev_end), (start, _e) in itertools.pairwise(turns))
         assert len([d for d in pair.standin.inbox(official) if "【" in d.text]) >= 3
+
+
+async def test_old_dedupe_keys_are_forgotten_recent_ones_kept(db) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from db.models_wecom import WeComCallback
+
+    assert await store.claim_callback(db, "msg:1") and await store.claim_callback(db, "msg:2")
+    assert not await store.claim_callback(db, "msg:1")
+    async with db.transaction() as s:
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+        await s.execute(update(WeComCallback).where(WeComCallback.dedupe_key == "msg:1").values(received_at=old))
+    assert await store.forget_old_callbacks(db) == 1
+    assert await store.claim_callback(db, "msg:1") and not await store.claim_callback(db, "msg:2")

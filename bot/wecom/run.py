@@ -11,10 +11,12 @@ import contextlib
 import logging
 import signal
 
+from telegram.ext import ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_services
 from bot.config import Settings
+from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.endpoint import WeComChannel
@@ -23,6 +25,14 @@ from bot.wecom.transport import WeComBotAPI
 from db.session import Database
 
 log = logging.getLogger(__name__)
+CLEAN_EVERY_SECONDS = 6 * 3600
+
+
+async def forget_old_callbacks(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Dedupe keys are needed for minutes (WeCom's retries), not forever."""
+    db = context.job.data if context.job else None
+    if db is not None:
+        await store.forget_old_callbacks(db)
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -46,6 +56,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         async with app:
             await start_services(app)
+            await store.forget_old_callbacks(db)
+            if app.job_queue is not None:
+                app.job_queue.run_repeating(
+                    forget_old_callbacks, interval=CLEAN_EVERY_SECONDS, first=CLEAN_EVERY_SECONDS, data=db
+                )
             server = channel.web_app(w.path).listen(w.port, w.listen)
             log.info("WeCom callback server listening on %s:%s%s", w.listen, w.port, w.path)
             if telegram is not None and app.updater is not None:
