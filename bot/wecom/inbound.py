@@ -53,7 +53,10 @@ async def update_from_event(
     member = fields.get("FromUserName", "")
     if not member:
         return None
-    ptb_id = await store.ptb_id_for(transport.db, corp_id, member)
+    ptb_id = transport.known_ids.get(member)
+    if ptb_id is None:  # stored once, never changes: remember it
+        ptb_id = transport.known_ids[member] = await store.ptb_id_for(transport.db, corp_id, member)
+        transport.remember(ptb_id, member)
     user = User(id=ptb_id, first_name=member, is_bot=False, language_code="zh-hans")
     chat = Chat(id=ptb_id, type=Chat.PRIVATE, first_name=member)
     created = dt.datetime.fromtimestamp(int(fields.get("CreateTime") or 0) or dt.datetime.now(dt.UTC).timestamp(), dt.UTC)

@@ -102,6 +102,7 @@ class WeComBotAPI(BaseRequest):
         self.client = client
         self.db = client.db
         self._users: dict[int, str] = {}
+        self.known_ids: dict[str, int] = {}  # WeCom user id -> stored PTB id
         self._media: collections.OrderedDict[str, tuple[bytes, str | None]] = collections.OrderedDict()
 
     # -- BaseRequest -------------------------------------------------------------------------------
@@ -148,6 +149,9 @@ class WeComBotAPI(BaseRequest):
         return code, json.dumps({"ok": False, "error_code": code, "description": description}).encode()
 
     # -- helpers -----------------------------------------------------------------------------------
+    def remember(self, ptb_id: int, user: str) -> None:
+        self._users[ptb_id] = user
+
     async def user_of(self, chat_id: Any) -> str:
         ptb_id = int(chat_id)
         if ptb_id not in self._users:
