@@ -75,7 +75,7 @@ async def over_wecom(settings: Settings, db: Database, messages: list[str]) -> d
         seconds = time.perf_counter() - started
         server.stop()
     await client.close()
-    standin.stop()
+    await standin.aclose()
     out = summary(answers, seconds)
     out["callback_ack_p50_ms"] = round(percentile(acks, 0.5), 2)
     out["callback_ack_p99_ms"] = round(percentile(acks, 0.99), 2)

@@ -48,7 +48,7 @@ async def test_run_serves_the_callback_url_and_answers_through_the_api(db: Datab
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        standin.stop()
+        await standin.aclose()
 
 
 async def test_one_application_serves_telegram_and_wecom_users(db: Database) -> None:
@@ -65,6 +65,6 @@ async def test_one_application_serves_telegram_and_wecom_users(db: Database) -> 
             await app.bot.send_message(31337, "Telegram 用户的消息")
     finally:
         await client.close()
-        standin.stop()
+        await standin.aclose()
     assert [d.text for d in standin.inbox("zhou.shi")] == ["企业微信用户的消息"]
     assert [(o.chat_id, o.text) for o in telegram.sent] == [(31337, "Telegram 用户的消息")]

@@ -153,7 +153,7 @@ async def open_harness(db: Database, replicas: int = 1) -> AsyncIterator[WeComHa
     finally:
         for r in started:
             await r.stop()
-        standin.stop()
+        await standin.aclose()
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ class StandIn:
         self.callback_url = ""
         self.url = ""
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._http: httpx.AsyncClient | None = None
         self._msg_ids = itertools.count(7_000_000_001)
         self._nonces = itertools.count(100_000)
 
@@ -99,6 +100,11 @@ class StandIn:
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+
+    async def aclose(self) -> None:
+        self.stop()
+        if self._http is not None:
+            await self._http.aclose()
 
     # -- test controls ---------------------------------------------------------------------------
     def fail_next(self, path: str, errcode: int) -> None:
@@ -238,8 +244,9 @@ class StandIn:
         if not signature_ok:
             signature = "0" * 40
         params = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
-        async with httpx.AsyncClient(timeout=5) as client:
-            return await client.post(self.callback_url, params=params, content=body)
+        if self._http is None:  # one client, as the platform keeps its connections
+            self._http = httpx.AsyncClient(timeout=5)
+        return await self._http.post(self.callback_url, params=params, content=body)
 
     def _base(self, user: str, msgtype: str) -> dict[str, str]:
         return {"ToUserName": CORP_ID, "FromUserName": user, "CreateTime": str(int(time.time())), "MsgType": msgtype}
