@@ -193,3 +193,25 @@ async def test_old_dedupe_keys_are_forgotten_recent_ones_kept(db) -> None:  # ty
         await s.execute(update(WeComCallback).where(WeComCallback.dedupe_key == "msg:1").values(received_at=old))
     assert await store.forget_old_callbacks(db) == 1
     assert await store.claim_callback(db, "msg:1") and not await store.claim_callback(db, "msg:2")
+
+
+async def test_an_edit_after_a_press_updates_that_card_once(wecom: WeComHarness) -> None:
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    member = await wecom.member("public")
+    ptb_id = await store.ptb_id_for(wecom.db, CORP_ID, member)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("第一项", callback_data="x:1"),
+                                      InlineKeyboardButton("第二项", callback_data="x:2")]])
+    sent = await wecom.app.bot.send_message(ptb_id, "请选择\n两项中的一项", reply_markup=keyboard)
+    card = wecom.standin.latest_card(member)
+    assert card.text == "请选择\n两项中的一项" and card.buttons == [("第一项", "x:1"), ("第二项", "x:2")]
+    click = wecom.standin.click_event(member, card, 2)
+    await store.card_clicked(wecom.db, click["TaskId"], click["ResponseCode"])  # as the endpoint notes a press
+    await wecom.app.bot.edit_message_text("已选择第二项", chat_id=ptb_id, message_id=sent.message_id)
+    [update] = wecom.standin.updates
+    assert update["template_card"]["task_id"] == card.body["task_id"]
+    assert update["template_card"]["main_title"]["title"] == "已选择第二项"
+    # The response code is used up: a second edit arrives as a new message, not as an update.
+    await wecom.app.bot.edit_message_text("再次修改", chat_id=ptb_id, message_id=sent.message_id)
+    assert len(wecom.standin.updates) == 1 and wecom.standin.inbox(member)[-1].text == "再次修改"
+    assert all(c.errcode == 0 for c in wecom.standin.calls)
