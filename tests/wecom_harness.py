@@ -64,7 +64,7 @@ class Replica:
         await self.app.start()  # as `creditbot run` does: jobs run, block=False handlers are awaited
         self.channel = WeComChannel(self.app, standin_crypto(), self.transport)
         port = free_port()
-        self.server = self.channel.web_app("/wecom").listen(port, "127.0.0.1")
+        self.server = self.channel.listen(port, "127.0.0.1", "/wecom")
         self.url = f"http://127.0.0.1:{port}/wecom"
 
     async def stop(self) -> None:

@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import uuid
 
+import tornado.httpserver
 import tornado.web
 from telegram.ext import Application
 
@@ -29,6 +30,7 @@ from bot.wecom.inbound import dedupe_key, update_from_event
 from bot.wecom.transport import WeComBotAPI
 
 log = logging.getLogger(__name__)
+MAX_CALLBACK_BYTES = 1024 * 1024
 
 
 class WeComChannel:
@@ -91,6 +93,10 @@ class WeComChannel:
 
     def web_app(self, path: str = "/wecom") -> tornado.web.Application:
         return tornado.web.Application([(path, CallbackHandler, {"channel": self})])
+
+    def listen(self, port: int, address: str, path: str = "/wecom") -> tornado.httpserver.HTTPServer:
+        """Serve the callback URL; callbacks are small XML documents, so big bodies are refused."""
+        return self.web_app(path).listen(port, address, max_body_size=MAX_CALLBACK_BYTES)
 
 
 class CallbackHandler(tornado.web.RequestHandler):

@@ -61,7 +61,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 app.job_queue.run_repeating(
                     forget_old_callbacks, interval=CLEAN_EVERY_SECONDS, first=CLEAN_EVERY_SECONDS, data=db
                 )
-            server = channel.web_app(w.path).listen(w.port, w.listen)
+            server = channel.listen(w.port, w.listen, w.path)
             log.info("WeCom callback server listening on %s:%s%s", w.listen, w.port, w.path)
             if telegram is not None and app.updater is not None:
                 if tg.mode == "webhook":
