@@ -95,8 +95,7 @@ def fits_in_card(text: str) -> tuple[str, str] | None:
 
 
 class WeComBotAPI(BaseRequest):
-    """Answers the Bot API by calling WeCom; every action is also recorded in `sent` (for the logs
-    of a test or a dry run) as (method, chat_id, text)."""
+    """Answers the Bot API by calling WeCom for the member a chat id stands for."""
 
     def __init__(self, client: WeComClient) -> None:
         self.client = client
