@@ -9,6 +9,7 @@
   replicas (the second replica waits for the first to finish).
 - `WeComCallback`: keys of callbacks already taken (MsgId, or user + event + time for events):
   WeCom retries an unanswered callback three times, and the retry may reach another replica.
+- `WeComSend`: recent sends per member, so the per-member sending limit holds for all replicas together.
 - `WeComMessage` / `WeComCard`: what the bot sent, as the Telegram message the handlers believe they
   sent (a card click is delivered back as a callback query on that message, on any replica), and the
   button cards standing for its inline keyboard with the response code that may update each once.
@@ -63,6 +64,16 @@ class WeComTurn(Base):
     member: Mapped[str] = mapped_column(String(96), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     until: Mapped[dt.datetime] = mapped_column()
+
+
+class WeComSend(Base):
+    """One message sent to a member: the per-member sending windows, counted across replicas."""
+
+    __tablename__ = "wecom_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member: Mapped[str] = mapped_column(String(96), index=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class WeComMessage(Base):

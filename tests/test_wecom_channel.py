@@ -215,3 +215,34 @@ async def test_an_edit_after_a_press_updates_that_card_once(wecom: WeComHarness)
     await wecom.app.bot.edit_message_text("再次修改", chat_id=ptb_id, message_id=sent.message_id)
     assert len(wecom.standin.updates) == 1 and wecom.standin.inbox(member)[-1].text == "再次修改"
     assert all(c.errcode == 0 for c in wecom.standin.calls)
+
+
+async def test_two_replicas_share_one_members_sending_window(db) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.wecom.limits import SharedMemberRateLimiter
+
+    async for pair in open_harness(db, replicas=2):
+        member = await pair.member("public")
+        ptb_id = await store.ptb_id_for(pair.db, CORP_ID, member)
+        pair.standin.member_limit = (3, 0.5)
+
+        async def burst(replicas: list, chat_id: int, tag: str) -> None:  # type: ignore[type-arg]
+            await asyncio.gather(*(
+                r.app.bot.send_message(chat_id, f"{tag} {i} · 副本{n}")
+                for n, r in enumerate(replicas) for i in range(4)
+            ))
+
+        # Each replica counting for itself: together they exceed the member's limit; messages are lost.
+        for r in pair.replicas:
+            r.client.limiter = MemberRateLimiter(windows=((3, 0.6),))
+        await burst(pair.replicas, ptb_id, "各自计数")
+        assert pair.standin.dropped
+        await asyncio.sleep(0.7)
+        pair.standin.dropped.clear()
+        # Counting in the database: the replicas wait for each other and nothing is lost.
+        for r in pair.replicas:
+            r.client.limiter = SharedMemberRateLimiter(pair.db, windows=((3, 0.6),))
+        await burst(pair.replicas, ptb_id, "共同计数")
+        assert pair.standin.dropped == []
+        assert len([d for d in pair.standin.inbox(member) if d.text.startswith("共同计数")]) == 8

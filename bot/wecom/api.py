@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import httpx
 
 from bot.wecom import store
-from bot.wecom.limits import MemberRateLimiter
+from bot.wecom.limits import MemberRateLimiter, SharedMemberRateLimiter
 from db.session import Database
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,14 @@ class WeComClient:
         self,
         app: WeComApp,
         db: Database,
-        limiter: MemberRateLimiter | None = None,
+        limiter: MemberRateLimiter | SharedMemberRateLimiter | None = None,
         http: httpx.AsyncClient | None = None,
         busy_retries: int = 3,
         busy_backoff: float = 1.0,
     ) -> None:
         self.app = app
         self.db = db
-        self.limiter = limiter or MemberRateLimiter()
+        self.limiter = limiter or SharedMemberRateLimiter(db)
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0))
         self._token: str | None = None
         self._token_lock = asyncio.Lock()

@@ -11,6 +11,10 @@ import asyncio
 import collections
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from db.session import Database
 
 TEXT_LIMIT_BYTES = 2048
 # (messages, seconds) windows per member.
@@ -48,7 +52,8 @@ class MemberRateLimiter:
     """Sliding windows per member: `acquire(member)` returns when one more message may go out now.
 
     Waiters of one member are served in order (a lock per member), so a long answer keeps its order
-    when it has to wait. Per process: replicas each keep their own windows."""
+    when it has to wait. Per process only: replicas each keep their own windows, so production uses
+    `SharedMemberRateLimiter`; this one serves a single process (and the benchmark)."""
 
     def __init__(
         self,
@@ -79,3 +84,22 @@ class MemberRateLimiter:
                 self.waited += delay
                 await asyncio.sleep(delay)
             self._sent[member].append(self.clock())
+
+
+class SharedMemberRateLimiter:
+    """The same windows counted in the database (`wecom_sends`), so that replicas together stay
+    within the platform's per-member limit. Same interface as `MemberRateLimiter`."""
+
+    def __init__(self, db: Database, windows: tuple[tuple[int, float], ...] = MEMBER_WINDOWS) -> None:
+        self.db = db
+        self.windows = windows
+        self._locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self.waited = 0.0
+
+    async def acquire(self, member: str) -> None:
+        from bot.wecom.store import reserve_send
+
+        async with self._locks[member]:
+            while (delay := await reserve_send(self.db, member, self.windows)) > 0:
+                self.waited += delay
+                await asyncio.sleep(min(delay, 5.0))  # look again: another replica's sends age too

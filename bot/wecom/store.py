@@ -7,16 +7,25 @@ access token, which callbacks were already taken, and the messages and cards the
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from db.models import utcnow
-from db.models_wecom import WeComCallback, WeComCard, WeComMessage, WeComToken, WeComTurn, WeComUser
+from db.models_wecom import (
+    WeComCallback,
+    WeComCard,
+    WeComMessage,
+    WeComSend,
+    WeComToken,
+    WeComTurn,
+    WeComUser,
+)
 from db.session import Database
 
 # PTB ids of WeCom users start here: 2**53 is above every Telegram user id (they fit in 52 bits), so
@@ -95,6 +104,35 @@ async def end_turn(db: Database, member: str, holder: str) -> None:
         await s.execute(delete(WeComTurn).where(WeComTurn.member == member[:96], WeComTurn.holder == holder))
 
 
+# -- per-member sending windows, across replicas ----------------------------------------------------
+async def reserve_send(db: Database, member: str, windows: tuple[tuple[int, float], ...]) -> float:
+    """Record one send to `member` now if every (messages, seconds) window has room and return 0;
+    otherwise record nothing and return the seconds to wait. On PostgreSQL an advisory lock per
+    member makes count-then-insert atomic across replicas (SQLite serialises writers anyway)."""
+    member = member[:96]
+    longest = max(seconds for _n, seconds in windows)
+    async with db.transaction() as s:
+        if db.dialect == "postgresql":
+            key = int.from_bytes(hashlib.sha256(member.encode()).digest()[:8], "big", signed=True)
+            await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        now = utcnow()
+        await s.execute(
+            delete(WeComSend).where(WeComSend.member == member, WeComSend.at < now - dt.timedelta(seconds=longest))
+        )
+        sent = list(
+            (await s.scalars(select(WeComSend.at).where(WeComSend.member == member).order_by(WeComSend.at))).all()
+        )
+        delay = 0.0
+        for limit, seconds in windows:
+            recent = [t for t in sent if t > now - dt.timedelta(seconds=seconds)]
+            if len(recent) >= limit:
+                delay = max(delay, (recent[-limit] + dt.timedelta(seconds=seconds) - now).total_seconds())
+        if delay > 0:
+            return delay
+        s.add(WeComSend(member=member, at=now))
+        return 0.0
+
+
 # -- access token --------------------------------------------------------------------------------------
 async def cached_token(db: Database, app_key: str, margin: dt.timedelta) -> str | None:
     """The shared token if it is still valid for at least `margin`."""
@@ -106,13 +144,13 @@ async def cached_token(db: Database, app_key: str, margin: dt.timedelta) -> str 
 
 
 async def store_token(db: Database, app_key: str, token: str, expires_in: int) -> None:
-    expires_at = utcnow() + dt.timedelta(seconds=expires_in)
+    """Upsert: two replicas that fetched a token at the same moment both succeed (the later wins)."""
+    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    values = {"access_token": token, "expires_at": now + dt.timedelta(seconds=expires_in), "updated_at": now}
+    statement = insert(WeComToken).values(app_key=app_key, **values)
     async with db.transaction() as s:
-        row = await s.get(WeComToken, app_key)
-        if row is None:
-            s.add(WeComToken(app_key=app_key, access_token=token, expires_at=expires_at))
-        else:
-            row.access_token, row.expires_at = token, expires_at
+        await s.execute(statement.on_conflict_do_update(index_elements=["app_key"], set_=values))
 
 
 async def forget_token(db: Database, app_key: str, token: str) -> None:

@@ -54,6 +54,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member", name=op.f("pk_wecom_turns")),
     )
     op.create_table(
+        "wecom_sends",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member", sa.String(length=96), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_sends")),
+    )
+    op.create_index(op.f("ix_wecom_sends_member"), "wecom_sends", ["member"], unique=False)
+    op.create_index(op.f("ix_wecom_sends_at"), "wecom_sends", ["at"], unique=False)
+    op.create_table(
         "wecom_messages",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
@@ -83,6 +92,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_wecom_messages_chat_id"), table_name="wecom_messages")
     op.drop_table("wecom_messages")
     op.drop_table("wecom_turns")
+    op.drop_index(op.f("ix_wecom_sends_at"), table_name="wecom_sends")
+    op.drop_index(op.f("ix_wecom_sends_member"), table_name="wecom_sends")
+    op.drop_table("wecom_sends")
     op.drop_index(op.f("ix_wecom_callbacks_received_at"), table_name="wecom_callbacks")
     op.drop_table("wecom_callbacks")
     op.drop_table("wecom_tokens")
