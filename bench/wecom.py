@@ -32,7 +32,7 @@ from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.endpoint import WeComChannel
-from bot.wecom.limits import MemberRateLimiter
+from bot.wecom.limits import SharedMemberRateLimiter
 from bot.wecom.transport import WeComBotAPI
 from db import migrate
 from db.accounts import ensure_local_account
@@ -45,9 +45,11 @@ from tests.wecom_standin import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, Stand
 async def over_wecom(settings: Settings, db: Database, messages: list[str]) -> dict[str, Any]:
     standin = StandIn()
     standin.start(free_port())
-    standin.member_limit = (10**9, 60.0)  # measure the channel, not the platform's per-member limit
+    # Measure the channel, not the platform's per-member limit: the windows are counted in the
+    # database as in production, but never full.
+    standin.member_limit = (10**9, 60.0)
     client = WeComClient(WeComApp(CORP_ID, AGENT_ID, SECRET, standin.url), db,
-                         limiter=MemberRateLimiter(windows=((10**9, 60.0),)))
+                         limiter=SharedMemberRateLimiter(db, windows=((10**9, 60.0),)))
     transport = WeComBotAPI(client)
     app = bot_app.build_application(settings, transport, db=db)
     port = free_port()
