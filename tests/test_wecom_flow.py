@@ -146,3 +146,9 @@ async def test_ambiguous_names_offer_buttons_and_masking_applies(wecom: WeComHar
     everything = "\n".join(d.text for d in wecom.standin.delivered)
     assert not FULL_PHONE.search(everything)
     assert not FULL_ID.search(everything.replace(HENGDA, "").replace(HUATAI, "").replace(HENGDA_HY, ""))
+
+
+async def test_a_voice_message_gets_a_clear_answer(wecom: WeComHarness) -> None:
+    event = wecom.standin.media_event("feng.shier", "voice", b"#!AMR\n voice bytes", "voice.amr")
+    out = await wecom.post(event)
+    assert [d.text for d in out] == ["暂不支持语音、视频、位置和链接消息。请发送文字，或以文件、图片发送材料；发送 /help 查看用法。"]

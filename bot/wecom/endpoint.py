@@ -26,7 +26,7 @@ from telegram.ext import Application
 
 from bot.wecom import store
 from bot.wecom.crypto import CallbackRefused, WeComCrypto
-from bot.wecom.inbound import dedupe_key, update_from_event
+from bot.wecom.inbound import UNSUPPORTED_ANSWER, UNSUPPORTED_KINDS, dedupe_key, update_from_event
 from bot.wecom.transport import WeComBotAPI
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class WeComChannel:
                     if update is not None:
                         await self.app.process_update(update)
                         self.handled += 1
+                    elif fields.get("MsgType") in UNSUPPORTED_KINDS and member:
+                        ptb_id = await store.ptb_id_for(db, self.crypto.receive_id, member)
+                        await self.app.bot.send_message(ptb_id, UNSUPPORTED_ANSWER)
                 finally:
                     self.turns.append((member, start, asyncio.get_running_loop().time()))
                     await store.end_turn(db, member, self.holder)

@@ -7,7 +7,8 @@
 | MsgType file (MediaId)                     | a message with a document named as media/get names it |
 | Event enter_agent (the user opens the app) | the message /start                                    |
 | Event template_card_event (a card button)  | a callback query on the message the card stands for, the button's key as data |
-Anything else (location, voice, other events) is ignored.
+Voice, video, location and link messages get a short Chinese answer saying what the bot takes;
+other events are ignored.
 
 The WeCom user id (a string) is mapped to a stored integer id (bot/wecom/store.py): that integer is
 the account key, exactly like a Telegram user id, so binding codes, roles and departments apply.
@@ -26,6 +27,9 @@ from telegram import Bot, CallbackQuery, Chat, Document, Message, MessageEntity,
 
 from bot.wecom import store
 from bot.wecom.transport import WeComBotAPI, inline_buttons, media_file_id
+
+UNSUPPORTED_KINDS = frozenset({"voice", "video", "location", "link"})
+UNSUPPORTED_ANSWER = "暂不支持语音、视频、位置和链接消息。请发送文字，或以文件、图片发送材料；发送 /help 查看用法。"
 
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1)
