@@ -246,3 +246,13 @@ async def test_two_replicas_share_one_members_sending_window(db) -> None:  # typ
         await burst(pair.replicas, ptb_id, "共同计数")
         assert pair.standin.dropped == []
         assert len([d for d in pair.standin.inbox(member) if d.text.startswith("共同计数")]) == 8
+
+
+async def test_progress_edits_arrive_as_messages_without_flooding(wecom: WeComHarness) -> None:
+    member = await wecom.member("collector", dept="SCJGJ")
+    ptb_id = await store.ptb_id_for(wecom.db, CORP_ID, member)
+    status = await wecom.app.bot.send_message(ptb_id, "正在导入……")
+    for rows in (500, 1000, 1500, 2000):
+        await wecom.app.bot.edit_message_text(f"正在导入……已处理 {rows} 行", chat_id=ptb_id, message_id=status.message_id)
+    await wecom.app.bot.edit_message_text("导入结束。", chat_id=ptb_id, message_id=status.message_id)
+    assert [d.text for d in wecom.standin.inbox(member)] == ["正在导入……", "正在导入……已处理 500 行", "导入结束。"]

@@ -5,8 +5,8 @@ A `telegram.request.BaseRequest`, like the console's in-process Bot API (bot/tra
   cards (template_card, button_interaction), at most 6 buttons per card, further buttons on further
   cards; a short text rides in the card itself, a longer one goes first as text;
 - editMessageText after a button press → an update of the pressed card (once, by its response code),
-  else the new text as a new message; editMessageReplyMarkup(None) → the pressed card's button
-  greyed out;
+  else the new text as a new message (a progress counter at most every 30 s);
+  editMessageReplyMarkup(None) → the pressed card's button greyed out;
 - sendDocument / sendPhoto → media/upload + file / image message (a stored "wecom-" file id is sent
   again by its media_id); getFile + download → media/get;
 - answerCallbackQuery → nothing (WeCom has no toast); getMe and the like are answered locally.
@@ -20,6 +20,7 @@ import collections
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from typing import Any
@@ -40,6 +41,10 @@ CARD_TITLE_CHARS = 36  # main_title.title, as WeCom's card documentation recomme
 CARD_TEXT_CHARS = 160  # sub_title_text
 MORE_TITLE = "请选择："
 MEDIA_CACHE = 32  # files fetched for an inbound message, kept for the handler's getFile
+# WeCom cannot edit a sent text, so an edit arrives as a new message; an edit that only changes
+# numbers (a progress counter) is shown again at most this often.
+COUNTER_EDIT_SECONDS = 30.0
+_NUMBERS = re.compile(r"\d+")
 
 
 def media_file_id(media_id: str) -> str:
@@ -102,6 +107,7 @@ class WeComBotAPI(BaseRequest):
         self.db = client.db
         self._users: dict[int, str] = {}
         self.known_ids: dict[str, int] = {}  # WeCom user id -> stored PTB id
+        self._edit_shown: dict[tuple[int, int], float] = {}  # (chat, message) -> when an edit was last sent
         self._media: collections.OrderedDict[str, tuple[bytes, str | None]] = collections.OrderedDict()
 
     # -- BaseRequest -------------------------------------------------------------------------------
@@ -237,7 +243,16 @@ class WeComBotAPI(BaseRequest):
         else:
             if pressed is not None:
                 await self.client.update_card(user, pressed[1], {"button": {"replace_name": "已处理"}})
-            await self._send_content(user, message_id, text, buttons)
+            key, now = (chat_id, message_id), time.monotonic()
+            counter_only = (
+                pressed is None
+                and not buttons
+                and _NUMBERS.sub("#", str(message.get("text", ""))) == _NUMBERS.sub("#", text)
+                and now - self._edit_shown.get(key, float("-inf")) < COUNTER_EDIT_SECONDS
+            )
+            if not counter_only:
+                await self._send_content(user, message_id, text, buttons)
+                self._edit_shown[key] = now
         message = {**message, "text": text, "edit_date": int(time.time())}
         if markup is not None:
             message["reply_markup"] = markup
