@@ -101,12 +101,18 @@ async def stop_services(app: Application) -> None:
     await services.db.dispose()
 
 
-def build_application(settings: Settings, transport: BaseRequest | None = None, db: Database | None = None) -> Application:
-    """Build the Application; with `transport`, every Bot API call is answered in-process."""
+def build_application(
+    settings: Settings,
+    transport: BaseRequest | None = None,
+    db: Database | None = None,
+    updates_transport: BaseRequest | None = None,
+) -> Application:
+    """Build the Application; with `transport`, every Bot API call is answered in-process (or routed
+    per channel); `updates_transport` serves getUpdates when it must not share that transport."""
     defaults = Defaults(tzinfo=settings.tz, parse_mode=None, link_preview_options=None)
     token = settings.telegram.token or LOCAL_TOKEN
     if transport is not None:
-        bot = LimitedBot(token, request=transport, get_updates_request=transport, defaults=defaults)
+        bot = LimitedBot(token, request=transport, get_updates_request=updates_transport or transport, defaults=defaults)
     else:
         bot = LimitedBot(
             token,

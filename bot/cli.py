@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="配置文件（默认读取当前目录的 config.toml）")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="运行 Telegram 机器人（需要配置 token）")
+    sub.add_parser("run", help="运行机器人：已配置的每个渠道（Telegram、企业微信）")
 
     console = sub.add_parser("console", help="在终端中与机器人对话（不需要 Telegram）")
     _add_db(console)
@@ -217,8 +217,8 @@ def _run_telegram(settings: Settings) -> int:
     from bot.app import build_application
 
     if not settings.telegram.token:
-        print("未配置 Telegram token（config.toml 的 telegram.token 或环境变量 CREDITBOT_TELEGRAM_TOKEN）；"
-              "不连接 Telegram 也可以运行 `creditbot demo` 在终端中体验。")
+        print("未配置 Telegram token（config.toml 的 telegram.token 或环境变量 CREDITBOT_TELEGRAM_TOKEN），"
+              "也未配置企业微信（[wecom]）；不连接任何平台也可以运行 `creditbot demo` 在终端中体验。")
         return 2
     app = build_application(settings)
     tg = settings.telegram
@@ -261,6 +261,11 @@ async def answer(command: Awaitable[int]) -> int:
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
+        if settings.wecom.enabled:  # every configured channel in one process
+            from bot.wecom.run import serve
+
+            asyncio.run(serve(settings))
+            return 0
         return _run_telegram(settings)
     if args.command == "due":
         return _due(settings, args)

@@ -9,6 +9,8 @@ from rules.masking import scrub
 
 SQL_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool")
 _TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+# WeCom API URLs carry the access token or the app secret as query parameters.
+_QUERY_SECRET_RE = re.compile(r"((?:access_token|corpsecret)=)[^&\s\"']+")
 
 
 class PrivacyFilter(logging.Filter):
@@ -16,7 +18,7 @@ class PrivacyFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = _TOKEN_RE.sub("<token>", scrub(message))
+        cleaned = _QUERY_SECRET_RE.sub(r"\1<secret>", _TOKEN_RE.sub("<token>", scrub(message)))
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         return True

@@ -18,6 +18,7 @@ from db.urls import is_supported
 from rules.declarations import DeclarationSettings
 
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
+WECOM_SECRET_ENV = "CREDITBOT_WECOM_SECRET"
 DB_ENV = "CREDITBOT_DATABASE_URL"
 DEFAULT_DB_URL = "sqlite+aiosqlite:///var/creditbot.sqlite3"
 
@@ -38,6 +39,26 @@ class TelegramSettings:
     port: int = 8443
     webhook_url: str = ""
     secret_token: str = ""
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    """A WeCom / 政务微信 self-built app (自建应用); the channel is on when corp_id is set."""
+
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    # The public WeCom API, or the API host of a government deployment (政务微信).
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    listen: str = "127.0.0.1"
+    port: int = 8090
+    path: str = "/wecom"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id)
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    wecom: WeComSettings = field(default_factory=WeComSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     region: RegionSettings = field(default_factory=RegionSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
@@ -182,6 +204,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("telegram.webhook_url", "在 webhook 模式下必须填写")
     if not 0 < s.telegram.port < 65536:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
+    _validate_wecom(s.wecom)
     if not is_supported(s.database.url):
         raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
     if not (s.region.division_code.isdigit() and len(s.region.division_code) == 6):
@@ -206,6 +229,24 @@ def _validate(s: Settings) -> None:
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 
 
+def _validate_wecom(w: WeComSettings) -> None:
+    if not w.enabled:
+        return
+    for key in ("secret", "token", "encoding_aes_key"):
+        if not getattr(w, key):
+            raise ConfigError(f"wecom.{key}", "在启用企业微信（填写了 corp_id）时必须填写")
+    if w.agent_id <= 0:
+        raise ConfigError("wecom.agent_id", "应为应用的 AgentId（正整数）")
+    if len(w.encoding_aes_key) != 43 or not w.encoding_aes_key.isalnum():
+        raise ConfigError("wecom.encoding_aes_key", "应为 43 位字母和数字（企业微信后台生成的 EncodingAESKey）")
+    if not w.api_base_url.startswith(("https://", "http://")):
+        raise ConfigError("wecom.api_base_url", "应以 https:// 开头")
+    if not 0 < w.port < 65536:
+        raise ConfigError("wecom.port", "应在 1-65535 之间")
+    if not w.path.startswith("/"):
+        raise ConfigError("wecom.path", "应以 / 开头")
+
+
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read `config.toml` (or `path`); a missing default file means built-in defaults."""
     env = dict(os.environ) if env is None else env
@@ -224,6 +265,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             raise ConfigError(str(path), "不是 UTF-8 编码") from None
     if env.get(TOKEN_ENV):
         data.setdefault("telegram", {})["token"] = env[TOKEN_ENV]
+    if env.get(WECOM_SECRET_ENV):
+        data.setdefault("wecom", {})["secret"] = env[WECOM_SECRET_ENV]
     if env.get(DB_ENV):
         data.setdefault("database", {})["url"] = env[DB_ENV]
     settings = _build(Settings, data, "")

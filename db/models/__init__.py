@@ -27,6 +27,15 @@ from db.models.evaluation import (
     WatchSubscription,
 )
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
+from db.models.wecom import (
+    WeComCallback,
+    WeComCard,
+    WeComMessage,
+    WeComSend,
+    WeComToken,
+    WeComTurn,
+    WeComUser,
+)
 
 __all__ = [
     "Account",
@@ -60,5 +69,12 @@ __all__ = [
     "Upload",
     "WarningDelivery",
     "WatchSubscription",
+    "WeComCallback",
+    "WeComCard",
+    "WeComMessage",
+    "WeComSend",
+    "WeComToken",
+    "WeComTurn",
+    "WeComUser",
     "utcnow",
 ]
