@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db import models, models_collection, models_declarations, models_lifecycle
+from db import models, models_api, models_collection, models_declarations, models_lifecycle
 from db.models import Base
 
-__all__ = ["Base", "models", "models_collection", "models_declarations", "models_lifecycle"]
+__all__ = ["Base", "models", "models_api", "models_collection", "models_declarations", "models_lifecycle"]
