@@ -331,3 +331,40 @@ async def test_push_counts_for_the_monthly_duty(port: Port) -> None:
     assert r.json()["new"] == 1
     # Reported like a chat upload: this month's 检查抽查 duty is no longer open.
     assert this_month not in await _open_inspection_periods(port.db)
+
+
+# -- property-based: the OpenAPI document as the test plan -----------------------------------------------
+
+
+def _fuzz(base_url: str, key: str, spec: dict[str, object]) -> list[str]:
+    """Schemathesis generates requests from every operation of the schema; no answer may be a 5xx.
+    Runs in a thread (hypothesis and requests are synchronous)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_dict(spec)
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @settings(max_examples=10, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def run(case: schemathesis.Case) -> None:
+            response = case.call(base_url=base_url, headers={"X-API-Key": key})
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
+            if response.status_code >= 400:
+                content_type = (response.headers.get("content-type") or [""])[0]
+                assert content_type.startswith("application/problem+json"), (case.method, case.formatted_path)
+                assert "Traceback" not in response.text
+
+        run()
+    return failures
+
+
+async def test_schema_driven_requests_never_get_a_5xx(port: Port) -> None:
+    async with port.client(None) as c:
+        spec = (await c.get("/openapi.json")).json()
+    failures = await asyncio.to_thread(_fuzz, port.server.url, port.keys.fuzz, spec)
+    assert failures == []

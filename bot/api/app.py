@@ -103,6 +103,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         ],
     )
     app.state.api = state
+    app.add_middleware(problems.CrashToProblem)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024)
     problems.install(app)
     app.include_router(routes_subjects.router)

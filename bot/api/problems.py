@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.api_checks import ApiRefusal
 
@@ -92,3 +93,32 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("API %s %s failed: %s", request.method, request.url.path, type(exc).__name__)
         return problem(500, "服务器处理请求时出错，请稍后重试；如持续出现请联系平台管理员。")
+
+
+class CrashToProblem:
+    """Plain ASGI middleware: an exception escaping a route becomes a problem+json 500 and one log
+    line with the exception type only (Starlette's outer error middleware would log the whole
+    traceback, with whatever values the frames held)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("API %s %s failed: %s", scope.get("method"), scope.get("path"), type(exc).__name__)
+            if not started:
+                response = problem(500, "服务器处理请求时出错，请稍后重试；如持续出现请联系平台管理员。")
+                await response(scope, receive, send)

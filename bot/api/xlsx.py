@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from bot.api.schemas import BatchOut
 from rules.measures import MATTERS
@@ -14,7 +15,9 @@ HEADER = ["序号", "提交内容", "是否确定主体", "主体名称", "统�
 
 
 def _safe(text: str) -> str:
-    """A cell starting with = + - @ would be a formula in Excel: keep it text."""
+    """Text as it was sent, minus control characters a worksheet cannot hold; a cell starting with
+    = + - @ would be a formula in Excel, so it is kept as text."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
