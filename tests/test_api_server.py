@@ -79,7 +79,9 @@ async def test_health_ready_and_chinese_openapi(port: Port) -> None:
         assert (await c.get("/healthz")).json() == {"status": "ok", "subjects_indexed": None}
         ready = (await c.get("/readyz")).json()
         assert ready["status"] == "ok" and ready["subjects_indexed"] >= 200
-        assert "swagger" in (await c.get("/docs")).text.lower()
+        docs = (await c.get("/docs")).text
+        assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert (await c.get("/docs-assets/swagger-ui-bundle.js")).status_code == 200
         spec = (await c.get("/openapi.json")).json()
     assert {"/v1/lookup", "/v1/checks", "/v1/checks/{check_id}/feedback", "/v1/checks/batch",
             "/v1/records/{template}", "/v1/subjects/{uscc}"} <= set(spec["paths"])

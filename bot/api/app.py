@@ -91,6 +91,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                 await services.db.dispose()
 
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="信用通 联合奖惩应用端口",
         version="1",
         description=DESCRIPTION,
@@ -109,7 +111,27 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(routes_subjects.router)
     app.include_router(routes_checks.router)
     app.include_router(routes_records.router)
+    mount_docs(app)
     return app
+
+
+def mount_docs(app: FastAPI) -> None:
+    """`/docs` with Swagger UI served from the installed package, not a CDN: the government
+    extranet the port runs on may reach no public site."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="信用通 联合奖惩应用端口 · 接口文档",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def app_from_env() -> FastAPI:
