@@ -35,7 +35,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db import migrate
 from db.apikeys import create_key
@@ -47,6 +47,10 @@ SEED = 20261130
 MATTERS = ["procurement", "tender", "award", "subsidy", "license", "other"]
 TARGET_CHECKS_PER_S = 300
 TARGET_BATCH_S = 2.0
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -183,6 +187,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         await build_demo(db, n_subjects=args.subjects)
         result["build_s"] = round(time.perf_counter() - t0, 1)
+        # A steady archive, not one loaded a minute ago: the change feed looks back 15 minutes
+        # (bot.startup.REFRESH_OVERLAP), so without this every worker would re-read all subjects
+        # at every refresh during the run.
+        async with db.transaction() as s:
+            await s.execute(update(Subject).values(updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+        progress(f"archive built: {args.subjects} subjects in {result['build_s']} s")
         key = (await create_key(db, "SCJGJ", "基准测试", "check,query,push")).key
         async with db.sessions() as s:
             codes = [c for c in (await s.scalars(select(Subject.uscc).where(Subject.uscc.is_not(None)))).all() if c]
@@ -203,6 +213,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "checks": await _load(server.base, key, checks, args.concurrency),
                         "baseline_healthz": await _load(server.base, key, health, args.concurrency),
                     }
+                    progress(f"{workers} worker(s): {result[f'workers_{workers}']}")
                     if workers == 2:
                         times = []
                         async with httpx.AsyncClient(base_url=server.base, headers={"X-API-Key": key},
@@ -217,6 +228,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             resolved = r.json()["resolved"]
                         result["batch_check"] = {"subjects": args.batch, "resolved": resolved,
                                                  "median_s": round(statistics.median(times), 2)}
+                        progress(f"batch: {result['batch_check']}")
                         rows = _penalty_rows(args.push_rows)
                         t = time.perf_counter()
                         async with httpx.AsyncClient(base_url=server.base, headers={"X-API-Key": key},

@@ -53,7 +53,8 @@ async def run_apikey(settings: Settings, args: argparse.Namespace) -> int:
                 print("还没有接口密钥。")
             for k in keys:
                 state = f"已吊销 {k.revoked_at.astimezone(settings.tz):%Y-%m-%d}" if k.revoked_at else "有效"
-                print(f"{k.prefix}  {k.department_code} {k.department_name}  {k.name}  {','.join(k.scopes)}  {state}")
+                used = f"最近使用 {k.last_used_at.astimezone(settings.tz):%Y-%m-%d %H:%M}" if k.last_used_at else "未使用"
+                print(f"{k.prefix}  {k.department_code} {k.department_name}  {k.name}  {','.join(k.scopes)}  {state}  {used}")
         else:
             info = await revoke_key(db, args.prefix)
             print(f"接口密钥 {info.prefix}（{info.department_name} · {info.name}）已吊销。")

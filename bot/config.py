@@ -91,7 +91,7 @@ class ApiSettings:
     # Requests per minute per key, per worker process; a burst of up to `burst` is allowed.
     rate_per_minute: int = 1200
     burst: int = 100
-    index_refresh_seconds: int = 5
+    index_refresh_seconds: int = 10
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from db.demo.generate import showcase
 from db.models import AuditEntry, Check, CreditRecord, Subject
-from db.models_api import ApiCheck
+from db.models_api import ApiCheck, ApiKey
 from db.session import Database
 from tests.api_server import ApiServer, Keys, seed, start_server
 from tests.conftest import _create_pg_database, _drop_pg_database
@@ -217,6 +217,9 @@ async def test_check_then_feedback_once(port: Port) -> None:
     assert audit is not None and audit.detail["operator"] == "李四" and audit.detail["matter"] == "procurement"
     assert audit.detail["key"] == port.keys.prefixes["full"] and audit.detail["department"] == "YJJ"
     assert fb_rows == 1
+    async with port.db.sessions() as s:
+        used = await s.scalar(select(ApiKey.last_used_at).where(ApiKey.prefix == port.keys.prefixes["full"]))
+    assert used is not None
 
 
 async def test_ambiguous_name_raises_no_check(port: Port) -> None:

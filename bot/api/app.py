@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -48,6 +48,8 @@ class ApiState:
     services: Services
     limiter: RateLimiter
     ready: bool = False
+    # When this worker last noted each key's use (ApiKey.last_used_at is written once a minute at most).
+    touched: dict[int, float] = field(default_factory=dict)
 
 
 async def load_index(services: Services) -> None:

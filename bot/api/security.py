@@ -19,9 +19,10 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from db.api_checks import ApiRefusal
-from db.apikeys import SCOPES, Principal, authenticate
+from db.apikeys import SCOPES, Principal, authenticate, touch_key
 
 KEY_HEADER = "X-API-Key"
+TOUCH_EVERY_SECONDS = 60.0
 key_header = APIKeyHeader(
     name=KEY_HEADER, auto_error=False, scheme_name="部门系统接口密钥",
     description="平台管理员用 `creditbot admin apikey create` 生成的接口密钥，每个部门业务系统一个。",
@@ -77,6 +78,10 @@ def requires(*scopes: str) -> Callable[..., Awaitable[Principal]]:
             wanted = "或".join(f"“{SCOPES[s]}”（{s}）" for s in scopes)
             raise ApiRefusal(403, f"该接口密钥没有{wanted}权限。")
         request.state.principal = principal
+        now = time.monotonic()
+        if now - state.touched.get(principal.key_id, -TOUCH_EVERY_SECONDS) >= TOUCH_EVERY_SECONDS:
+            state.touched[principal.key_id] = now
+            await touch_key(state.services.db, principal.key_id)
         return principal
 
     return dependency
