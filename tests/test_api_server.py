@@ -144,6 +144,9 @@ async def test_lookup_clear_ambiguous_none(port: Port) -> None:
     assert wrong["status"] == "none" and "有误" in wrong["note"]
     assert [x["uscc"] for x in wrong["candidates"]] == [BLACKLISTED.uscc]
     assert none["status"] == "none" and none["subject"] is None
+    async with port.client(port.keys.full) as c:
+        in_url = await c.get("/v1/lookup", params={"q": PERSON.id_number})
+    assert in_url.status_code == 422 and "by-id-number" in in_url.json()["detail"]
     async with port.db.sessions() as s:
         row = await s.scalar(
             select(AuditEntry).where(AuditEntry.action == "api_lookup", AuditEntry.reason == "接口查询")

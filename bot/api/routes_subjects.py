@@ -31,6 +31,7 @@ from db.api_checks import (
 )
 from db.apikeys import Principal
 from db.lookup import SubjectCard
+from nlp.codes_in_text import find_codes
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.codes import validate_ric, validate_uscc
 from rules.measures import MATTERS, Listing
@@ -106,7 +107,10 @@ async def lookup(
     q: str = Query(min_length=1, max_length=200, description="名称、简称、曾用名、拼音首字母或统一社会信用代码"),
     operator: str | None = Query(None, max_length=64, description="经办人（写入审计记录）"),
 ) -> LookupOut:
-    """只有确定无误时才返回 clear；几个主体都相近时返回 ambiguous 与候选，绝不猜一个。"""
+    """只有确定无误时才返回 clear；几个主体都相近时返回 ambiguous 与候选，绝不猜一个。
+    身份证号不能放在地址中（会进入访问日志），请用 POST /v1/subjects/by-id-number。"""
+    if find_codes(q)[1]:
+        raise ApiRefusal(422, "身份证号不能放在查询地址中，请使用 POST /v1/subjects/by-id-number（号码放在请求体中）。")
     svc = services_of(request)
     assert svc.index is not None and svc.lexicon is not None
     res = await resolve_subject(svc.db, svc.index, svc.lexicon, q, id_key=svc.settings.privacy.id_hash_key,
