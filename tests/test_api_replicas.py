@@ -44,7 +44,7 @@ async def test_two_replicas_on_one_postgresql_answer_the_same(replicas: tuple[Ap
             ra = (await c.get(f"{a.url}/v1/lookup", params={"q": q})).json()
             rb = (await c.get(f"{b.url}/v1/lookup", params={"q": q})).json()
             assert ra == rb, q
-        # A subject pushed through replica A is found by name on replica B once B has followed the feed.
+        # A subject pushed through replica A is found on both.
         row = {"行政相对人名称": "安康市澜沧新材料科技有限公司", "行政相对人类别": "法人",
                "行政相对人代码_1": "91610900MA70000010", "行政许可决定文书号": "安发改许〔2026〕88号",
                "行政许可决定文书名称": "企业投资项目备案", "许可类别": "普通", "许可内容": "新材料项目备案",
@@ -54,11 +54,19 @@ async def test_two_replicas_on_one_postgresql_answer_the_same(replicas: tuple[Ap
         assert pushed.status_code == 200, pushed.text
         assert pushed.json()["subjects_created"] == 1
 
-        async def found_on_b() -> bool:
-            r = (await c.get(f"{b.url}/v1/lookup", params={"q": "澜沧新材料"})).json()
-            return bool(r["status"] == "clear" and r["subject"]["uscc"] == "91610900MA70000010")
+        async def found_on_both() -> bool:
+            for server in (a, b):
+                r = (await c.get(f"{server.url}/v1/lookup", params={"q": "澜沧新材料"})).json()
+                if not (r["status"] == "clear" and r["subject"]["uscc"] == "91610900MA70000010"):
+                    return False
+            return True
 
-        await wait_until(found_on_b, timeout=15)
+        # By code at once on both (codes are looked up in the database) ...
+        for server in (a, b):
+            r = (await c.get(f"{server.url}/v1/lookup", params={"q": "91610900MA70000010"})).json()
+            assert r["status"] == "clear", server.url
+        # ... by name once each worker has followed the change feed.
+        await wait_until(found_on_both, timeout=20)
         check = (await c.post(f"{a.url}/v1/checks", json={"subject": "澜沧新材料", "matter": "award"})).json()
         fb = await c.post(f"{b.url}/v1/checks/{check['check_id']}/feedback", json={"outcome": "proceeded"})
         again = await c.post(f"{a.url}/v1/checks/{check['check_id']}/feedback", json={"outcome": "proceeded"})
