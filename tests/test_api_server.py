@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,15 @@ async def test_body_over_the_limit_is_413(port: Port) -> None:
     async with port.client(port.keys.full) as c:
         r = await c.post("/v1/records/penalty", json=big)
     assert r.status_code == 413 and r.headers["content-type"] == PROBLEM and "MB" in r.json()["detail"]
+    payload = json.dumps(big, ensure_ascii=False).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked transfer encoding
+        for start in range(0, len(payload), 64 * 1024):
+            yield payload[start:start + 64 * 1024]
+
+    async with port.client(port.keys.full) as c:
+        chunked = await c.post("/v1/records/penalty", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413 and chunked.headers["content-type"] == PROBLEM
 
 
 # -- look-up and credit file ---------------------------------------------------------------------------

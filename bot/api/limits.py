@@ -1,21 +1,16 @@
 """Request body size limit (413), as plain ASGI middleware so it runs before any parsing.
 
 A declared `Content-Length` above the limit is refused at once; a body without one (chunked) is
-counted while it arrives and refused as soon as it passes the limit.
+read here while it arrives and refused as soon as it passes the limit.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DETAIL = "请求内容超过 {mb} MB 的上限，请分批提交（报送每批最多 5000 条，批量核查每次最多 1000 个主体）。"
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -43,32 +38,25 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
             return
+        # Read the body here, within the limit, then hand it on: this also bounds a body without a
+        # declared length (chunked) or with a false one. (Raising from inside the app's receive
+        # would not do: FastAPI turns any error while reading a body into a 400.)
+        body: list[Message] = []
         seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                body.append(message)
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
                 await self._refuse(send)
+                return
+            body.append(message)
+            if not message.get("more_body", False):
+                break
 
-    def __repr__(self) -> str:  # pragma: no cover
-        return f"BodySizeLimit({self.max_bytes})"
+        async def replay() -> Message:
+            return body.pop(0) if body else await receive()
 
-
-__all__: list[Any] = ["BodySizeLimit"]
+        await self.app(scope, replay, send)
