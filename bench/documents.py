@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot import pdf
+from render import pdf
 from services.collection.uploads import DeptRate
 from services.issued_documents import new_seal
 from services.lookup import RecordView, SubjectCard

@@ -66,18 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
         p = adsub.add_parser(name, help=text)
         _add_db(p)
         p.add_argument("--user", type=int, required=True, help="Telegram 用户 ID")
+    from bot import cli_api
+
+    cli_api.add_admin_parsers(adsub)
 
     due = sub.add_parser("due", help="计算报送期限（工作日，含调休）")
     due.add_argument("date", help="决定日期，例如 2026-09-28")
     due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
     due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
 
-    from bot import cli_collect, cli_evaluation, cli_import, cli_lifecycle
+    from bot import cli_api, cli_collect, cli_evaluation, cli_import, cli_lifecycle
 
     cli_import.add_parser(sub)
     cli_collect.add_parser(sub)
     cli_lifecycle.add_parser(sub)
     cli_evaluation.add_parser(sub)
+    cli_api.add_parser(sub)
     return parser
 
 
@@ -267,6 +271,13 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
             asyncio.run(serve(settings))
             return 0
         return _run_telegram(settings)
+    if args.command in ("api", "stats") or (args.command == "admin" and args.admin_command == "apikey"):
+        from bot import cli_api
+
+        if args.command == "api":
+            return cli_api.run_server(settings, args, str(args.config) if args.config else None)
+        runner = cli_api.run_stats if args.command == "stats" else cli_api.run_apikey
+        return asyncio.run(runner(settings, args))
     if args.command == "due":
         return _due(settings, args)
     if args.command == "import":

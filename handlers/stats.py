@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from handlers.common import caller, reply, services
+from services.api_checks import check_counts_by_source
 from services.checks import check_stats
 
 
@@ -18,7 +19,12 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not result.total:
         await reply(update, "还没有逢办必查记录。")
         return
-    lines = [f"逢办必查统计：共 {result.total} 次，未反馈 {result.without_feedback} 次", ""]
+    by_source = await check_counts_by_source(services(context).db)
+    lines = [
+        f"逢办必查统计：共 {result.total} 次（聊天 {by_source['chat']} 次，接口 {by_source['api']} 次），"
+        f"未反馈 {result.without_feedback} 次",
+        "",
+    ]
     lines += [f"· {dept} · {matter}：{n} 次（未反馈 {open_}）" for dept, matter, n, open_ in result.rows]
     if result.open_checks:
         tz = services(context).settings.tz

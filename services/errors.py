@@ -9,6 +9,8 @@ problem detail — so no use case needs to know which channel called it.
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_REFUSED = 2
 
 
@@ -19,9 +21,10 @@ class Refusal(Exception):
     `/bind`, an API answers 403); most refusals need none.
     """
 
-    def __init__(self, reason: str, *, code: str | None = None) -> None:
+    def __init__(self, reason: str, *, code: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.code = code
+        self.details = details or {}
 
     @property
     def reason(self) -> str:
@@ -29,3 +32,9 @@ class Refusal(Exception):
 
 
 NOT_A_COLLECTOR = "not_a_collector"
+# Kinds of refusal that a channel with status codes (the HTTP port) tells apart.
+FORBIDDEN = "forbidden"  # the caller's role or key may not do this
+NOT_FOUND = "not_found"  # no such subject, check or document for this caller
+INVALID = "invalid"  # a value outside what the rule allows
+TOO_LARGE = "too_large"  # more items than one request may carry
+CONFLICT = "conflict"  # contradicts what is already recorded

@@ -27,10 +27,10 @@ from db.models import (
     WatchSubscription,
 )
 from db.session import Database
+from db.upsert import insert_ignore
 from nlp.normalize import Affixes
 from rules.evaluation import RISK_CLASSES
 from rules.roles import Viewer
-from services.collection.duties import insert_ignore
 from services.errors import Refusal
 
 OTHER_INDUSTRY = "其他"

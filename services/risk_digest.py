@@ -28,7 +28,7 @@ from db.models import (
     WatchSubscription,
 )
 from db.session import Database
-from services.collection.duties import insert_ignore
+from db.upsert import insert_ignore
 from services.collection.reminders import claim
 
 log = logging.getLogger(__name__)

@@ -122,6 +122,20 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    """The HTTP port for department systems (`creditbot api`)."""
+
+    listen: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    max_body_mb: int = 16
+    # Requests per minute per key, per worker process; a burst of up to `burst` is allowed.
+    rate_per_minute: int = 1200
+    burst: int = 100
+    index_refresh_seconds: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -136,6 +150,7 @@ class Settings:
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -225,6 +240,11 @@ def _validate(s: Settings) -> None:
             dt.time.fromisoformat(getattr(s.evaluation, key))
         except ValueError:
             raise ConfigError(f"evaluation.{key}", f"不是有效的时间：{getattr(s.evaluation, key)}") from None
+    if not 0 < s.api.port < 65536:
+        raise ConfigError("api.port", "应在 1-65535 之间")
+    for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds"):
+        if getattr(s.api, key) < 1:
+            raise ConfigError(f"api.{key}", "应为正整数")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

@@ -1,6 +1,7 @@
 """The whole schema, one module per feature; importing this package registers every table on
 `Base.metadata` (Alembic and the tests read it from here)."""
 
+from db.models.api import ApiCheck, ApiIdempotency, ApiKey
 from db.models.archive import (
     Account,
     AccountSubject,
@@ -40,6 +41,9 @@ from db.models.wecom import (
 __all__ = [
     "Account",
     "AccountSubject",
+    "ApiCheck",
+    "ApiIdempotency",
+    "ApiKey",
     "AttemptLimit",
     "AuditEntry",
     "Base",

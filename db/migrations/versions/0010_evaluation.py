@@ -1,7 +1,7 @@
 """evaluation: scores and grades, grade changes, risk warnings and their deliveries, watch lists
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-30 13:30:00
 
 Hand-written from db/models_evaluation.py; plain column types only, so it runs unchanged on SQLite
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,142 @@
+"""The port's FastAPI application: built once per worker process by `create_app`.
+
+At start-up a worker loads the name index from the database and then follows the change feed (the
+same `refresh_index` the bot's job runs), so several workers or replicas on one PostgreSQL answer
+alike. `/readyz` says 503 until the index is loaded. Migrations and region seeding are done once by
+`creditbot api` before the workers start, never by each worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from bot.api import problems, routes_checks, routes_records, routes_subjects
+from bot.api.limits import BodySizeLimit
+from bot.api.security import RateLimiter
+from bot.startup import refresh_index
+from db.session import Database
+from nlp.lexicon import Lexicon
+from nlp.resolver import NameIndex
+from rules.workcal import WorkCalendar
+from services.runtime import Services
+from services.settings import Settings, load_settings
+from services.subject_feed import load_divisions
+
+log = logging.getLogger(__name__)
+CONFIG_ENV = "CREDITBOT_CONFIG"
+
+DESCRIPTION = """
+联合奖惩应用端口：各部门业务系统在办理流程中嵌入信用核查（逢办必查：发起—响应—反馈），
+并实时报送本部门的信用记录。
+
+接入步骤：平台管理员为业务系统生成接口密钥（`creditbot admin apikey create`），系统在每个请求的
+`X-API-Key` 请求头中携带它。密钥所属部门决定可见范围与脱敏方式，与该部门办事人员在聊天中看到的一致；
+每次查询、核查、反馈和报送都写入审计记录。错误以 `application/problem+json` 返回，`detail` 为中文说明。
+"""
+
+
+@dataclass
+class ApiState:
+    services: Services
+    limiter: RateLimiter
+    ready: bool = False
+    # When this worker last noted each key's use (ApiKey.last_used_at is written once a minute at most).
+    touched: dict[int, float] = field(default_factory=dict)
+
+
+async def load_index(services: Services) -> None:
+    """Lexicon and name index from the database (no seeding: that is done once, before workers)."""
+    settings = services.settings
+    services.calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
+    async with services.db.transaction() as s:
+        divisions = await load_divisions(s)
+    lexicon = Lexicon.from_divisions(divisions)
+    lexicon.warm_up()
+    services.lexicon = lexicon
+    services.index = NameIndex(lexicon)
+    await refresh_index(services)
+
+
+async def _follow_feed(services: Services, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await refresh_index(services)
+        except Exception as exc:  # a database hiccup: try again next time, keep serving
+            log.warning("name index refresh failed: %s", type(exc).__name__)
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    services = Services(settings=settings, db=db or Database(settings.database.url))
+    state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await load_index(services)
+        state.ready = True
+        task = asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if db is None:
+                await services.db.dispose()
+
+    app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        title="信用通 联合奖惩应用端口",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "健康检查", "description": "存活与就绪"},
+            {"name": "主体查询", "description": "按名称、简称或代码确定主体；查看信用档案"},
+            {"name": "逢办必查", "description": "发起核查、获得措施（响应）、反馈办理结果；批量核查"},
+            {"name": "信息报送", "description": "按国家标准模板报送信用记录"},
+        ],
+    )
+    app.state.api = state
+    app.add_middleware(problems.CrashToProblem)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024)
+    problems.install(app)
+    app.include_router(routes_subjects.router)
+    app.include_router(routes_checks.router)
+    app.include_router(routes_records.router)
+    mount_docs(app)
+    return app
+
+
+def mount_docs(app: FastAPI) -> None:
+    """`/docs` with Swagger UI served from the installed package, not a CDN: the government
+    extranet the port runs on may reach no public site."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="信用通 联合奖惩应用端口 · 接口文档",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: settings from `CREDITBOT_CONFIG` (a path) and the environment."""
+    path = os.environ.get(CONFIG_ENV)
+    return create_app(load_settings(Path(path) if path else None))

@@ -1,0 +1,143 @@
+"""Errors as `application/problem+json` (RFC 9457) with a Chinese `detail`.
+
+Every error the port answers goes through here: refusals of the use cases, bad requests (422 with
+one entry per field: where, which field, why), and anything unexpected (500 with a Chinese sentence;
+the log line carries only the exception type and the path, never SQL, parameters or a trace of
+personal data).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, Refusal
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+TITLES = {
+    400: "请求有误", 401: "未认证", 403: "无权访问", 404: "未找到", 405: "方法不允许", 409: "冲突",
+    413: "请求过大", 415: "媒体类型不支持", 422: "请求内容无效", 429: "请求过于频繁", 500: "服务器内部错误",
+    503: "服务尚未就绪",
+}
+_FIELD_REASONS = {
+    "missing": "缺少必填字段",
+    "string_too_long": "内容过长",
+    "string_too_short": "内容过短",
+    "too_long": "条目过多",
+    "too_short": "条目过少",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "string_type": "应为字符串",
+    "list_type": "应为数组",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "enum": "不是允许的取值",
+    "literal_error": "不是允许的取值",
+    "json_invalid": "不是有效的 JSON",
+    "extra_forbidden": "不允许的字段",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "greater_than": "数值过小",
+    "less_than": "数值过大",
+}
+
+
+# A use case's refusal as an HTTP status (services.errors); one without a kind is unprocessable.
+REFUSAL_STATUS = {FORBIDDEN: 403, NOT_FOUND: 404, INVALID: 422, TOO_LARGE: 413, CONFLICT: 409}
+
+
+class ApiProblem(Exception):
+    """An answer only HTTP has (401 without a key, 429 over the rate, 413 over the body size):
+    raised by the port's own plumbing, never by a use case."""
+
+    def __init__(self, status: int, detail: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extra = extra or {}
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": TITLES.get(status, "错误"), "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors()[:100]:
+        loc = [str(p) for p in err.get("loc", ())]
+        where = loc[0] if loc else "body"
+        path = loc[1:]
+        index = next((int(p) for p in path if p.isdigit()), None)
+        out.append({
+            "in": where,
+            "field": ".".join(p for p in path if not p.isdigit()) or None,
+            "index": index,
+            "reason": _FIELD_REASONS.get(str(err.get("type")), "取值无效"),
+        })
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _problem(_request: Request, exc: ApiProblem) -> JSONResponse:
+        headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+        return problem(exc.status, exc.detail, headers=headers, **exc.extra)
+
+    @app.exception_handler(Refusal)
+    async def _refusal(_request: Request, exc: Refusal) -> JSONResponse:
+        return problem(REFUSAL_STATUS.get(exc.code or "", 422), exc.reason, **exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        first = errors[0] if errors else {}
+        where = f"字段“{first.get('field')}”" if first.get("field") else "请求"
+        return problem(422, f"{where}{first.get('reason', '无效')}；共 {len(errors)} 处问题，见 errors。", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else TITLES.get(
+            exc.status_code, "请求无法处理")
+        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("API %s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+        return problem(500, "服务器处理请求时出错，请稍后重试；如持续出现请联系平台管理员。")
+
+
+class CrashToProblem:
+    """Plain ASGI middleware: an exception escaping a route becomes a problem+json 500 and one log
+    line with the exception type only (Starlette's outer error middleware would log the whole
+    traceback, with whatever values the frames held)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("API %s %s failed: %s", scope.get("method"), scope.get("path"), type(exc).__name__)
+            if not started:
+                response = problem(500, "服务器处理请求时出错，请稍后重试；如持续出现请联系平台管理员。")
+                await response(scope, receive, send)

@@ -1,0 +1,136 @@
+"""逢办必查 through the port: 发起 → 响应 (one check or a batch), 反馈."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import Response
+
+from bot.api.idempotency import replay_or_run
+from bot.api.problems import ApiProblem
+from bot.api.routes_subjects import PROBLEM_RESPONSES, brief_out, listing_out, services_of
+from bot.api.schemas import (
+    BatchIn,
+    BatchLineOut,
+    BatchOut,
+    CheckIn,
+    CheckOut,
+    FeedbackIn,
+    FeedbackOut,
+    MeasureOut,
+)
+from bot.api.security import CheckKey
+from bot.api.xlsx import batch_workbook
+from rules.categories import ABNORMAL_LIST, BLACKLIST
+from rules.measures import MATTERS
+from services.api_checks import (
+    CheckResult,
+    Found,
+    api_feedback,
+    batch_check,
+    raise_api_check,
+    resolve_subject,
+    viewer_for,
+)
+from services.subjects import SubjectBrief
+
+router = APIRouter(tags=["逢办必查"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IDEMPOTENCY_DOC = "幂等键：重试同一请求时携带相同的值，返回第一次的结果而不重复写入"
+
+
+def check_out(result: CheckResult, brief: SubjectBrief) -> CheckOut:
+    return CheckOut(
+        check_id=result.check_id,
+        subject=brief_out(Found(result.subject_id, brief)),
+        matter=result.matter,
+        matter_label=MATTERS[result.matter],
+        measures=[MeasureOut(text=m.text, basis=m.reason) for m in result.measures],
+        listings=[listing_out(item) for item in result.listings],
+    )
+
+
+@router.post("/v1/checks", summary="发起核查（发起 → 响应）", response_model=CheckOut,
+             responses={**PROBLEM_RESPONSES, 404: {"description": "没有找到主体"},
+                        409: {"description": "名称对应多个主体，需用代码指明"}})
+async def create_check(
+    request: Request,
+    principal: CheckKey,
+    body: CheckIn,
+    idempotency_key: str | None = Header(None, max_length=128, description=IDEMPOTENCY_DOC),
+) -> Response:
+    """按本部门办理的事项返回应采取的联合惩戒措施及其依据，并记录这次核查。名称不能唯一确定主体时
+    不核查，返回候选（409 或 404），请用统一社会信用代码重新发起。"""
+
+    async def run() -> tuple[int, dict[str, object]]:
+        svc = services_of(request)
+        assert svc.index is not None and svc.lexicon is not None
+        res = await resolve_subject(svc.db, svc.index, svc.lexicon, body.subject,
+                                    id_key=svc.settings.privacy.id_hash_key,
+                                    allow_id_number="idquery" in principal.scopes)
+        if res.subject is None:
+            status = 409 if res.status == "ambiguous" else 404
+            raise ApiProblem(status, (res.note or "没有找到主体") + "，未发起核查。",
+                             {"candidates": [brief_out(c).model_dump() for c in res.candidates]})
+        viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
+        result = await raise_api_check(svc.db, principal, viewer, res.subject.subject_id, body.matter, svc.today(),
+                                       body.case_number, body.operator)
+        return 200, check_out(result, res.subject.brief).model_dump(mode="json")
+
+    return await replay_or_run(request, principal, idempotency_key, run)
+
+
+@router.post("/v1/checks/{check_id}/feedback", summary="反馈办理结果", response_model=FeedbackOut,
+             responses={**PROBLEM_RESPONSES, 404: {"description": "没有这次核查"},
+                        409: {"description": "已反馈过其他结果"}})
+async def feedback(
+    request: Request,
+    principal: CheckKey,
+    body: FeedbackIn,
+    check_id: int = Path(ge=1, le=2**31 - 1, description="发起核查时返回的 check_id"),
+) -> FeedbackOut:
+    """每次核查只能反馈一次；同一反馈重复提交返回 200（repeated=true），不会重复记录；不同的反馈返回 409。"""
+    svc = services_of(request)
+    viewer = viewer_for(principal)
+    result = await api_feedback(svc.db, principal, viewer, check_id, body.outcome, body.note)
+    return FeedbackOut(check_id=result.check_id, outcome=result.outcome, note=result.note,
+                       recorded_at=result.at, repeated=result.repeated)
+
+
+@router.post("/v1/checks/batch", summary="批量核查（最多 1000 个主体）", response_model=BatchOut,
+             responses={**PROBLEM_RESPONSES, 200: {"content": {XLSX: {}},
+                                                   "description": "JSON，或 format=xlsx 时的 Excel 文件"}})
+async def create_batch(
+    request: Request,
+    principal: CheckKey,
+    body: BatchIn,
+    format: Literal["json", "xlsx"] = Query("json", description="json 或 xlsx（供采购人员下载的 Excel 表）"),
+) -> Response:
+    """每个已确定的主体都记录为一次核查；名称不能唯一确定的行不核查，给出候选。"""
+    svc = services_of(request)
+    assert svc.index is not None and svc.lexicon is not None
+    viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
+    lines = await batch_check(
+        svc.db, svc.index, svc.lexicon, principal, viewer, body.subjects, body.matter, svc.today(),
+        id_key=svc.settings.privacy.id_hash_key, allow_id_number="idquery" in principal.scopes,
+        case_number=body.case_number, operator=body.operator,
+    )
+    out_lines = []
+    for line in lines:
+        res, result = line.resolution, line.result
+        cats = {item.category for item in result.listings} if result else set()
+        out_lines.append(BatchLineOut(
+            index=line.index, query=line.query, resolved=result is not None, status=res.status,  # type: ignore[arg-type]
+            note=None if result else res.note, candidates=[brief_out(c) for c in res.candidates],
+            check=check_out(result, res.subject.brief) if result and res.subject else None,
+            blacklist=BLACKLIST in cats, abnormal_list=ABNORMAL_LIST in cats,
+        ))
+    out = BatchOut(
+        matter=body.matter, total=len(lines), resolved=sum(1 for x in out_lines if x.resolved),
+        with_measures=sum(1 for x in out_lines if x.check and x.check.measures), lines=out_lines,
+    )
+    if format == "xlsx":
+        return Response(batch_workbook(out), media_type=XLSX,
+                        headers={"Content-Disposition": "attachment; filename*=UTF-8''batch-check.xlsx"})
+    return Response(out.model_dump_json(), media_type="application/json")

@@ -1,0 +1,186 @@
+"""Request and response bodies of the port, every field described in Chinese for `/docs`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rules.measures import MATTERS
+from services.api_checks import MAX_BATCH
+from services.api_push import MAX_PUSH_ROWS
+
+Matter = Literal[
+    "procurement", "award", "project", "tender", "subsidy", "hiring", "land", "license", "qualification",
+    "registration", "other",
+]
+assert set(Matter.__args__) == set(MATTERS)  # type: ignore[attr-defined]
+MATTER_TEXT = "办理事项：" + "，".join(f"{k}={v}" for k, v in MATTERS.items())
+Outcome = Literal["restricted", "proceeded", "other"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubjectBriefOut(BaseModel):
+    name: str = Field(description="主体名称（办事人员视角，自然人姓名不脱敏）")
+    kind: str = Field(description="主体类别：自然人、法人、非法人组织、个体工商户")
+    uscc: str | None = Field(None, description="统一社会信用代码（自然人为空）")
+    id_masked: str | None = Field(None, description="脱敏后的身份证号（仅自然人），如 610902********1234")
+    division: str | None = Field(None, description="所在区县简称")
+
+
+class LookupOut(BaseModel):
+    status: Literal["clear", "ambiguous", "none"] = Field(
+        description="clear：已确定主体；ambiguous：有多个相近主体，需用代码指明；none：没有找到（candidates 为最接近的名称）")
+    subject: SubjectBriefOut | None = Field(None, description="status 为 clear 时的主体")
+    candidates: list[SubjectBriefOut] = Field(default_factory=list, description="候选主体（ambiguous 或 none 时）")
+    note: str | None = Field(None, description="说明（中文），例如代码校验位错误")
+
+
+class ListingOut(BaseModel):
+    list: str = Field(description="名单：严重失信主体名单 或 经营异常名录")
+    department: str = Field(description="列入部门")
+    since: dt.date = Field(description="列入日期")
+    basis: str | None = Field(None, description="列入依据")
+
+
+class FlagsOut(BaseModel):
+    blacklist: bool = Field(description="是否在严重失信主体名单（黑名单）中")
+    abnormal_list: bool = Field(description="是否在经营异常名录中")
+    listings: list[ListingOut] = Field(description="当前有效的名单记录")
+
+
+class RecordOut(BaseModel):
+    doc_number: str = Field(description="决定文书号")
+    department: str = Field(description="来源部门")
+    decision_date: dt.date = Field(description="决定日期")
+    title: str | None = Field(None, description="事项或违法行为名称")
+    severity: str | None = Field(None, description="失信程度：轻微、一般、严重")
+    status: str = Field(description="记录状态：active 有效、repaired 已修复、objected 异议中 等")
+    published: bool = Field(description="今天是否在公示期内（公众可见）")
+    publication_end: dt.date | None = Field(None, description="公示截止日期")
+    objection_pending: bool = Field(description="是否有待处理的异议")
+
+
+class SubjectOut(BaseModel):
+    name: str = Field(description="主体名称")
+    kind: str = Field(description="主体类别")
+    code_label: str = Field(description="代码名称：统一社会信用代码 或 身份证号")
+    code: str = Field(description="代码（自然人身份证号始终脱敏）")
+    legal_rep: str | None = Field(None, description="法定代表人或负责人")
+    division: str | None = Field(None, description="所在区县")
+    address: str | None = Field(None, description="地址（自然人按规则脱敏）")
+    status: str = Field(description="登记状态，如 存续")
+
+
+class CreditFileOut(BaseModel):
+    subject: SubjectOut = Field(description="主体信息")
+    flags: FlagsOut = Field(description="名单标记")
+    records: dict[str, list[RecordOut]] = Field(description="按类别分组的信用记录（类别名 → 记录）")
+
+
+class IdNumberIn(Strict):
+    id_number: str = Field(min_length=15, max_length=40, description="居民身份证号（18 位，末位可为 X）")
+    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+
+
+class CheckIn(Strict):
+    subject: str = Field(min_length=1, max_length=200,
+                         description="主体：统一社会信用代码、名称或简称；有 idquery 权限的密钥也可填身份证号")
+    matter: Matter = Field(description=MATTER_TEXT)
+    case_number: str | None = Field(None, max_length=64, description="本部门业务系统的办件编号")
+    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+
+
+class MeasureOut(BaseModel):
+    text: str = Field(description="应采取的联合惩戒措施")
+    basis: str = Field(description="依据：名单、列入部门、列入日期及依据文件")
+
+
+class CheckOut(BaseModel):
+    check_id: int = Field(description="核查编号，反馈时使用")
+    subject: SubjectBriefOut = Field(description="被核查的主体")
+    matter: str = Field(description="办理事项代码")
+    matter_label: str = Field(description="办理事项名称")
+    measures: list[MeasureOut] = Field(description="本事项应采取的措施；为空表示可按正常程序办理")
+    listings: list[ListingOut] = Field(description="措施所依据的名单记录")
+
+
+class FeedbackIn(Strict):
+    outcome: Outcome = Field(description="办理结果：restricted 已限制/不予办理；proceeded 已正常办理；other 其他")
+    note: str | None = Field(None, max_length=500, description="说明")
+
+
+class FeedbackOut(BaseModel):
+    check_id: int = Field(description="核查编号")
+    outcome: str = Field(description="记录的办理结果")
+    note: str | None = Field(None, description="说明")
+    recorded_at: dt.datetime | None = Field(None, description="反馈记录时间（UTC）")
+    repeated: bool = Field(description="true 表示这是对同一反馈的重复提交，未重复记录")
+
+
+class BatchIn(Strict):
+    matter: Matter = Field(description=MATTER_TEXT)
+    subjects: list[str] = Field(min_length=1, max_length=MAX_BATCH,
+                                description=f"要核查的主体（代码或名称），最多 {MAX_BATCH} 个，一行一个")
+    case_number: str | None = Field(None, max_length=64, description="本部门业务系统的办件编号（如采购项目编号）")
+    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+
+
+class BatchLineOut(BaseModel):
+    index: int = Field(description="在 subjects 中的序号（从 0 开始）")
+    query: str = Field(description="提交的内容")
+    resolved: bool = Field(description="是否已确定主体；未确定时不核查，请用代码重新提交")
+    status: Literal["clear", "ambiguous", "none"] = Field(description="识别结果")
+    note: str | None = Field(None, description="说明")
+    candidates: list[SubjectBriefOut] = Field(default_factory=list, description="未确定时的候选主体")
+    check: CheckOut | None = Field(None, description="已确定主体时的核查结果")
+    blacklist: bool = Field(False, description="是否在严重失信主体名单中")
+    abnormal_list: bool = Field(False, description="是否在经营异常名录中")
+
+
+class BatchOut(BaseModel):
+    matter: str = Field(description="办理事项代码")
+    total: int = Field(description="提交的主体数")
+    resolved: int = Field(description="已确定并核查的主体数")
+    with_measures: int = Field(description="需要采取措施的主体数")
+    lines: list[BatchLineOut] = Field(description="每个主体一行，顺序与提交一致")
+
+
+class PushIn(Strict):
+    rows: list[dict[str, Any]] = Field(
+        min_length=1, max_length=MAX_PUSH_ROWS,
+        description=f"记录，最多 {MAX_PUSH_ROWS} 条；每条的键为国家标准模板的列名（如 行政相对人名称、"
+        "行政处罚决定书文号），导入程序认可的别名同样适用")
+    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+
+
+class RowErrorOut(BaseModel):
+    index: int | None = Field(None, description="出错记录在 rows 中的序号（从 0 开始）；列缺失等整体问题为空")
+    field: str | None = Field(None, description="出错的列名")
+    reason: str = Field(description="原因")
+
+
+class PushOut(BaseModel):
+    template: str | None = Field(None, description="识别出的模板")
+    rows: int = Field(description="提交的记录数")
+    written: bool = Field(description="是否已写入（全部或全不）")
+    new: int = Field(description="新增记录数")
+    updated: int = Field(description="更新记录数（保留修改历史）")
+    unchanged: int = Field(description="与档案一致、未变化的记录数")
+    subjects_created: int = Field(description="新建的信用主体数")
+    periods: list[str] = Field(default_factory=list, description="计入按月报送的类别与期间，如 行政检查:2026-11")
+    ignored_columns: list[str] = Field(default_factory=list, description="未识别、已忽略的列")
+
+
+class MatterOut(BaseModel):
+    code: str = Field(description="办理事项代码")
+    label: str = Field(description="办理事项名称")
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="ok 表示正常")
+    subjects_indexed: int | None = Field(None, description="名称索引中的主体数")

@@ -1,0 +1,121 @@
+"""The port's real server for tests: `creditbot api` in a subprocess on 127.0.0.1 and a free port,
+on a database of its own (SQLite file or a throw-away PostgreSQL database) holding a small demo
+archive and a few keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from db import migrate
+from db.demo.load import build_demo
+from db.session import Database
+from services.apikeys import create_key, revoke_key
+
+ID_KEY = "creditbot-demo-key"
+CONFIG = """
+log_level = "INFO"
+[api]
+max_body_mb = 1
+rate_per_minute = 600
+burst = 40
+index_refresh_seconds = 1
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ApiServer:
+    """One running `creditbot api` process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung server
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(db_url: str, workdir: Path, name: str, workers: int = 1) -> ApiServer:
+    port = free_port()
+    config = workdir / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    log_path = workdir / f"{name}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--config", str(config), "api", "--db", db_url, "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(workdir),
+        )
+    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"API server exited: {server.log()[-2000:]}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"API server not ready: {server.log()[-2000:]}")
+
+
+@dataclass
+class Keys:
+    full: str  # check, query, idquery, push for 市应急管理局 (YJJ)
+    check_only: str  # check for 市应急管理局
+    query_only: str  # query for 市市场监管局 (SCJGJ)
+    pusher: str  # push for 汉滨区应急管理局 (610902-YJJ), which owes 检查抽查 monthly
+    revoked: str
+    limited: str  # for the rate-limit test only
+    fuzz: str  # for the schema-based test only
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+
+async def seed(db: Database, subjects: int = 200) -> Keys:
+    await migrate.upgrade(db)
+    await build_demo(db, n_subjects=subjects, id_key=ID_KEY)
+    made = {}
+    for name, dept, scopes in (
+        ("full", "YJJ", "check,query,idquery,push"), ("check_only", "YJJ", "check"),
+        ("query_only", "SCJGJ", "query"), ("pusher", "610902-YJJ", "push"), ("revoked", "YJJ", "check,query"),
+        ("limited", "YJJ", "query"), ("fuzz", "YJJ", "check,query,idquery,push"),
+    ):
+        made[name] = await create_key(db, dept, f"测试系统-{name}", scopes)
+    await revoke_key(db, made["revoked"].prefix)
+    keys = Keys(**{n: k.key for n, k in made.items()})
+    keys.prefixes = {n: k.prefix for n, k in made.items()}
+    return keys
+
+
+async def wait_until(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("condition not met in time")
