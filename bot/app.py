@@ -15,7 +15,7 @@ from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
 from db import migrate
 from db.session import Database
-from handlers import register_handlers
+from handlers import register_handlers, schedule_conversation_jobs
 from rules.masking import scrub
 from services.errors import Refusal
 from services.runtime import SERVICES_KEY, Services
@@ -90,6 +90,7 @@ async def start_services(app: Application) -> None:
     await prepare_services(services)
     if app.job_queue is not None:
         schedule_jobs(app)
+        schedule_conversation_jobs(app)
     try:
         await app.bot.set_my_commands(COMMANDS)
     except Exception as exc:  # commands are a convenience; never refuse to start over them

@@ -89,8 +89,8 @@ def _due(settings: Settings, args: argparse.Namespace) -> int:
     import datetime as dt
 
     from bot.calendar_settings import calendar_from_settings
-    from handlers.due import due_text
     from nlp.dates import DateError, parse_date
+    from render.due import due_text
     from rules.categories import normalize_category
 
     today = dt.datetime.now(settings.tz).date()

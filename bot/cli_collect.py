@@ -77,8 +77,9 @@ def _parse_at(text: str, settings: Settings) -> dt.datetime:
 
 async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transport: Any) -> int:
     from bot.calendar_settings import calendar_from_settings
+    from bot.jobs import sender
     from db.regions import default_region
-    from handlers.reminders import render_reminder, sender
+    from render.reminders import render_reminder
     from services.collection.duties import seed_duties
     from services.collection.reminders import run_scan
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 
+from telegram import Bot
 from telegram.ext import Application, ContextTypes
 
 from bot.calendar_settings import calendar_from_settings
 from bot.startup import ensure_duties, refresh_index
-from services.collection.reminders import ReminderPolicy, ScanResult, run_scan
+from render.buttons import keyboard
+from render.reminders import render_reminder
+from services.collection.reminders import Reminder, ReminderPolicy, ScanResult, run_scan
 from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
@@ -35,10 +39,18 @@ def policy_of(services: Services) -> ReminderPolicy:
     return ReminderPolicy(tuple(r.times), r.days_before_month_end, r.escalate_after_working_days)
 
 
+def sender(bot: Bot, escalate_after: int) -> Callable[[Reminder], Awaitable[None]]:
+    """Send each claimed reminder as rendered by render/reminders.py (also the CLI's words)."""
+
+    async def send(r: Reminder) -> None:
+        text, buttons = render_reminder(r, escalate_after)
+        await bot.send_message(r.telegram_user_id, text, reply_markup=keyboard(buttons))
+
+    return send
+
+
 async def scan_now(app: Application, at: dt.datetime | None = None) -> ScanResult:
     """One reminder scan as of `at` (default now), sending through the application's bot."""
-    from handlers.reminders import sender
-
     services: Services = app.bot_data[SERVICES_KEY]
     await ensure_duties(services)
     calendar = services.calendar or calendar_from_settings(services.settings)
@@ -80,11 +92,5 @@ def schedule_jobs(app: Application) -> None:
     app.job_queue.run_once(reminder_scan, when=1, name="reminders catch-up")
     # Uploads nobody confirmed: their (sealed) bytes are deleted once the retention has passed.
     app.job_queue.run_repeating(expire_upload_files, interval=3600, first=60, name="expire uploads")
-    # Lifecycle: listings whose objection period ended take effect; records past publication expire.
-    from handlers.listing import schedule as schedule_lifecycle
-
-    schedule_lifecycle(app)
-    # Evaluation: the daily full run and the officials' risk digest (claimed like the reminders).
-    from handlers.evaluation import schedule as schedule_evaluation
-
-    schedule_evaluation(app)
+    # The conversations' own jobs (lifecycle, evaluation) are scheduled where they are registered:
+    # handlers.schedule_conversation_jobs, called by bot/app.py.

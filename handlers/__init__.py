@@ -41,3 +41,12 @@ def register_handlers(app: Application) -> None:
         warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
         for module in (*modules, query):
             module.register(app)
+
+
+def schedule_conversation_jobs(app: Application) -> None:
+    """The conversations' own daily jobs (they send with the Application's bot): listings taking
+    effect and records leaving publication; the evaluation's full run and risk digest."""
+    from handlers import evaluation, listing
+
+    listing.schedule(app)
+    evaluation.schedule(app)

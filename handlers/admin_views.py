@@ -15,8 +15,8 @@ import re
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.buttons import ADMIN_CHART, ADMIN_OVERDUE, family_pattern, pressed
-from handlers.common import Buttons, reply, services
+from handlers.common import reply, services
+from render.buttons import ADMIN_CHART, ADMIN_OVERDUE, Buttons, family_pattern, pressed
 from render.charts import render_chart
 from rules.periods import period_of
 from services.collection.uploads import on_time_rates, overdue_overview

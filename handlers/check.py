@@ -13,8 +13,8 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.buttons import CHECK_FEEDBACK, CHOOSE_MATTER, MATTER, pressed
-from handlers.common import Buttons, caller, reply, services
+from handlers.common import caller, reply, services
+from render.buttons import CHECK_FEEDBACK, CHOOSE_MATTER, MATTER, Buttons, pressed
 from rules.measures import MATTERS
 from rules.roles import Viewer
 from services.checks import FEEDBACK, CheckAnswer, raise_check, record_feedback

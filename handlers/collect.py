@@ -27,8 +27,8 @@ from telegram.ext import (
 )
 
 from db.importers.inert import inert_cell
-from handlers.buttons import DUTY, UPLOAD, ZERO, pressed
-from handlers.common import Buttons, reply, services
+from handlers.common import reply, services
+from render.buttons import DUTY, UPLOAD, ZERO, Buttons, pressed
 from rules.categories import CATEGORIES, normalize_category
 from services.collection.duties import admin_department, list_duties, set_duty
 from services.collection.monthly import declare_zero, zero_choices

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from db.models import Account
+from render.buttons import Buttons, keyboard
 from rules.roles import Viewer
 from services.accounts import account_for_user
 from services.numbering import region_abbr
 from services.runtime import SERVICES_KEY, Services
-
-Buttons = list[list[tuple[str, str]]]
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -45,12 +44,6 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Ac
             mask_addresses=privacy.mask_addresses,
         )
     return account, viewer
-
-
-def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in buttons])
 
 
 async def reply(update: Update, text: str, buttons: Buttons | None = None) -> None:

@@ -32,7 +32,10 @@ from telegram.ext import (
 )
 
 from db.session import Database
-from handlers.buttons import (
+from handlers.common import reply, services
+from handlers.declare_words import ELSEWHERE, ENDED, ENTERPRISE_HOWTO, prompt, said
+from handlers.notify import tell
+from render.buttons import (
     DECLARE_AUTHORISE,
     DECLARE_BACK,
     DECLARE_CATEGORY,
@@ -44,9 +47,6 @@ from handlers.buttons import (
     DECLARE_SUBJECT,
     UNKNOWN_BUTTON,
 )
-from handlers.common import reply, services
-from handlers.declare_words import ELSEWHERE, ENDED, ENTERPRISE_HOWTO, prompt, said
-from handlers.notify import tell
 from rules import declarations as rules
 from services.declarations import drafts, steps, submit
 from services.declarations.items import my_declarations

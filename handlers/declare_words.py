@@ -5,7 +5,7 @@ a use case's hint stands for, and the endings. Kept apart from the handlers so t
 
 from __future__ import annotations
 
-from handlers.buttons import (
+from render.buttons import (
     DECLARE_AUTHORISE,
     DECLARE_BACK,
     DECLARE_CATEGORY,
@@ -14,8 +14,8 @@ from handlers.buttons import (
     DECLARE_FILES_DONE,
     DECLARE_SKIP,
     DECLARE_SUBJECT,
+    Buttons,
 )
-from handlers.common import Buttons
 from rules import declarations as rules
 from services.declarations import drafts
 

@@ -16,8 +16,17 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.buttons import GRADES_VIEW, PICK_SUBJECT, UNWATCH, WATCH, family_pattern, pressed
-from handlers.common import Buttons, caller, keyboard, reply, services
+from handlers.common import caller, reply, services
+from render.buttons import (
+    GRADES_VIEW,
+    PICK_SUBJECT,
+    UNWATCH,
+    WATCH,
+    Buttons,
+    family_pattern,
+    keyboard,
+    pressed,
+)
 from render.charts import distribution_caption, render_distribution
 from render.evaluation import grade_lines
 from rules.roles import Viewer

@@ -20,16 +20,17 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.buttons import (
+from handlers.common import caller, doc_prefix, reply, services
+from handlers.notify import send_pdf, tell
+from handlers.subject_input import find_subject
+from render.buttons import (
     PROPOSE_CONFIRM,
     PROPOSE_DEFAULT_PERIOD,
     PROPOSE_STANDARD_MEASURES,
     PROPOSE_SUBJECT,
+    Buttons,
     pressed,
 )
-from handlers.common import Buttons, caller, doc_prefix, reply, services
-from handlers.notify import send_pdf, tell
-from handlers.subject_input import find_subject
 from render.pdf import render_notice
 from rules import lifecycle
 from services.errors import Refusal

@@ -18,17 +18,18 @@ from telegram.ext import (
 )
 
 from handlers import review
-from handlers.buttons import (
+from handlers.common import caller, reply, services
+from handlers.notify import tell
+from handlers.review import Decided, ExtraAnswer, Files, ReviewFlow
+from render.buttons import (
     OBJECTION_DECIDE,
     OBJECTION_FILES,
     OBJECTION_OPEN,
     OBJECTION_RECORD,
     OBJECTION_SUBMIT,
+    Buttons,
     pressed,
 )
-from handlers.common import Buttons, caller, reply, services
-from handlers.notify import tell
-from handlers.review import Decided, ExtraAnswer, Files, ReviewFlow
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal

@@ -10,13 +10,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from handlers.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, pressed
 from handlers.check import check_answer
-from handlers.common import Buttons, caller, reply, services
+from handlers.common import caller, reply, services
 from handlers.evaluation import card_extras
 from handlers.render import card_text
 from nlp.intent import Query, parse
 from nlp.resolver import Candidate
+from render.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, Buttons, pressed
 from rules.categories import normalize_category
 from rules.masking import mask_person_name
 from rules.measures import MATTERS

@@ -16,11 +16,11 @@ from telegram.ext import (
 )
 
 from handlers import review
-from handlers.buttons import REPAIR_COMMIT, REPAIR_DECIDE, REPAIR_OBLIGATION, REPAIR_RECORD, pressed
-from handlers.common import Buttons, caller, reply, services
+from handlers.common import caller, reply, services
 from handlers.notify import tell
 from handlers.objection import attachment_of
 from handlers.review import Decided, ReviewFlow
+from render.buttons import REPAIR_COMMIT, REPAIR_DECIDE, REPAIR_OBLIGATION, REPAIR_RECORD, Buttons, pressed
 from rules import lifecycle
 from rules.roles import Viewer
 from services.errors import Refusal

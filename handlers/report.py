@@ -7,10 +7,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.buttons import REPORT_FOR, REPORT_SPAN, pressed
-from handlers.common import Buttons, caller, doc_prefix, reply, services
+from handlers.common import caller, doc_prefix, reply, services
 from handlers.notify import send_pdf
 from handlers.subject_input import find_subject
+from render.buttons import REPORT_FOR, REPORT_SPAN, Buttons, pressed
 from render.pdf import render_report
 from rules.report_sections import DEFAULT_SPAN_YEARS, MAX_SPAN_YEARS, SPAN_CHOICES, SpanError, parse_span
 from rules.roles import Viewer

@@ -27,9 +27,9 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.buttons import ButtonSpec, pressed
-from handlers.common import Buttons, caller, reply, resend_attachments, services
+from handlers.common import caller, reply, resend_attachments, services
 from handlers.notify import tell
+from render.buttons import Buttons, ButtonSpec, pressed
 from rules.roles import Viewer
 from services.errors import Refusal
 from services.runtime import Services

@@ -10,9 +10,9 @@ import re
 from telegram.ext import Application, ContextTypes
 
 from handlers import review
-from handlers.buttons import VERIFY_DECIDE, VERIFY_FILES, VERIFY_OPEN
-from handlers.common import Buttons, services
+from handlers.common import services
 from handlers.review import Decided, Files, ReviewFlow
+from render.buttons import VERIFY_DECIDE, VERIFY_FILES, VERIFY_OPEN, Buttons
 from rules import declarations as rules
 from rules.roles import Viewer
 from services.declarations.items import DeclarationItem

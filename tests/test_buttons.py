@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from telegram import CallbackQuery, Message, Update
 
-from handlers import buttons as b
+from render import buttons as b
 from rules.declarations import CATEGORIES as DECLARATION_CATEGORIES
 from rules.measures import MATTERS
 from tests.conftest import BotHarness

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from db.regions import default_region
+from nlp import form_answers
 from rules import declarations as r
 
 TODAY = dt.date(2026, 11, 27)
@@ -22,36 +23,36 @@ def test_dates_are_checked_as_typed() -> None:
     issued = r.field_of(LICENCE, "issued")
     expires = r.field_of(LICENCE, "expires")
     for typed in ("2025-3-1", "2025年3月1日", "20250301", "２０２５－３－１"):
-        assert r.validate(LICENCE, issued, typed, TODAY) == "2025-03-01"
+        assert form_answers.validate(LICENCE, issued, typed, TODAY) == "2025-03-01"
     with pytest.raises(r.DeclarationError, match="不是有效日期"):
-        r.validate(LICENCE, issued, "2025-02-30", TODAY)
+        form_answers.validate(LICENCE, issued, "2025-02-30", TODAY)
     with pytest.raises(r.DeclarationError, match="不能晚于今天"):
-        r.validate(LICENCE, issued, "2026-11-28", TODAY)
-    assert r.validate(LICENCE, expires, "2030-01-01", TODAY, {"issued": "2025-03-01"}) == "2030-01-01"
+        form_answers.validate(LICENCE, issued, "2026-11-28", TODAY)
+    assert form_answers.validate(LICENCE, expires, "2030-01-01", TODAY, {"issued": "2025-03-01"}) == "2030-01-01"
     with pytest.raises(r.DeclarationError, match="不能早于发证日期"):
-        r.validate(LICENCE, expires, "2025-02-28", TODAY, {"issued": "2025-03-01"})
+        form_answers.validate(LICENCE, expires, "2025-02-28", TODAY, {"issued": "2025-03-01"})
     done = r.field_of(CONTRACT, "done")
     with pytest.raises(r.DeclarationError, match="不能早于签订日期"):
-        r.validate(CONTRACT, done, "2025-01-01", TODAY, {"issued": "2025-03-01"})
+        form_answers.validate(CONTRACT, done, "2025-01-01", TODAY, {"issued": "2025-03-01"})
     with pytest.raises(r.DeclarationError, match="不能晚于今天"):  # a completion date is not a promise
-        r.validate(CONTRACT, done, "2027-01-01", TODAY, {"issued": "2025-03-01"})
+        form_answers.validate(CONTRACT, done, "2027-01-01", TODAY, {"issued": "2025-03-01"})
 
 
 def test_skip_amounts_and_numbers() -> None:
-    assert r.validate(LICENCE, r.field_of(LICENCE, "expires"), " 跳过 ", TODAY) is None
+    assert form_answers.validate(LICENCE, r.field_of(LICENCE, "expires"), " 跳过 ", TODAY) is None
     with pytest.raises(r.DeclarationError, match="必填项"):
-        r.validate(LICENCE, r.field_of(LICENCE, "name"), "跳过", TODAY)
+        form_answers.validate(LICENCE, r.field_of(LICENCE, "name"), "跳过", TODAY)
     amount = r.field_of(CONTRACT, "amount")
-    assert r.validate(CONTRACT, amount, "12.5", TODAY) == "12.5"
-    assert r.validate(CONTRACT, amount, "1,250,000元", TODAY) == "125"
-    assert r.validate(CONTRACT, amount, "３万元", TODAY) == "3"
+    assert form_answers.validate(CONTRACT, amount, "12.5", TODAY) == "12.5"
+    assert form_answers.validate(CONTRACT, amount, "1,250,000元", TODAY) == "125"
+    assert form_answers.validate(CONTRACT, amount, "３万元", TODAY) == "3"
     for bad in ("十万", "-5", "0", "1e9"):
         with pytest.raises(r.DeclarationError):
-            r.validate(CONTRACT, amount, bad, TODAY)
+            form_answers.validate(CONTRACT, amount, bad, TODAY)
     with pytest.raises(r.DeclarationError, match="应含数字或字母"):
-        r.validate(LICENCE, r.field_of(LICENCE, "number"), "无编号", TODAY)
+        form_answers.validate(LICENCE, r.field_of(LICENCE, "number"), "无编号", TODAY)
     with pytest.raises(r.DeclarationError, match="过长"):
-        r.validate(LICENCE, r.field_of(LICENCE, "name"), "证" * 201, TODAY)
+        form_answers.validate(LICENCE, r.field_of(LICENCE, "name"), "证" * 201, TODAY)
 
 
 def test_files_must_be_what_they_claim() -> None:

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from bot.app import LOCAL_TOKEN
+from bot.jobs import sender
 from bot.limited_bot import LimitedBot
 from bot.transport import InProcessBotAPI
 from db.models import ReminderClaim, ReportingDuty
 from db.regions import default_region, seed_region
 from db.session import Database
-from handlers.reminders import sender
 from rules.workcal import WorkCalendar
 from services.accounts import ensure_local_account
 from services.collection.duties import seed_duties

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, Declaration
 from db.session import Database
+from nlp import form_answers
 from rules import declarations as rules
 from rules import lifecycle
 from services.declarations.drafts import (
@@ -69,7 +70,7 @@ async def pick_category(db: Database, ctx: Ctx, key: str) -> Outcome:
 
     Changing the category clears the values already typed. Returns the Outcome; raises
     rules.declarations.DeclarationError for a key that is not a category (buttons carry only real
-    ones: handlers.buttons.DECLARE_CATEGORY)."""
+    ones: render.buttons.DECLARE_CATEGORY)."""
     return await run_step(db, ctx, _pick_category(ctx, key))
 
 
@@ -81,7 +82,7 @@ def _answer_field(ctx: Ctx, text: str) -> Apply:
         f = rules.field_of(cat, draft.step.split(":", 1)[1])
         values = dict((draft.data or {}).get("values", {}))
         try:
-            value = rules.validate(cat, f, text, ctx.today, values)
+            value = form_answers.validate(cat, f, text, ctx.today, values)
         except rules.DeclarationError as exc:
             return str(exc)
         if value is None:
@@ -148,30 +149,30 @@ def _text(ctx: Ctx, text: str) -> Apply:
 
     async def apply(s: AsyncSession, draft: Declaration, account: Account) -> str | Said | Outcome | None:
         step = draft.step
-        if rules.is_word(text, rules.BACK_WORD):
+        if form_answers.is_word(text, rules.BACK_WORD):
             return await _go_back(ctx)(s, draft, account)
         if step.startswith("link_"):
             return await link_answer_step(ctx, text)(s, draft, account)
         if step.startswith("field:"):
             return await _answer_field(ctx, text)(s, draft, account)
         if step == "attach":
-            if rules.is_word(text, "完成") or rules.is_word(text, "材料已发送完毕"):
+            if form_answers.is_word(text, "完成") or form_answers.is_word(text, "材料已发送完毕"):
                 return await _attachments_done(ctx)(s, draft, account)
             return "请以文件或照片形式发送证明材料；发送完毕请点击“材料已发送完毕”。"
         if step == "confirm":
-            if rules.is_word(text, "确认") or rules.is_word(text, "确认无误"):
+            if form_answers.is_word(text, "确认") or form_answers.is_word(text, "确认无误"):
                 return await _confirm(ctx)(s, draft, account)
             return "请核对申报内容：无误请点击“确认无误”，需要修改请点击“返回修改”。"
         if step == "commit":
-            if rules.is_word(text, "不承诺"):
+            if form_answers.is_word(text, "不承诺"):
                 return await _commit(ctx, False)(s, draft, account)
             if lifecycle.is_commitment(text):
                 return await _commit(ctx, True)(s, draft, account)
             return f"须作出信用承诺才能提交申报：请点击或回复“{rules.COMMITMENT_WORD}”；不同意请点击“不承诺”。"
         if step == "authorise":
-            if rules.is_word(text, "不同意"):
+            if form_answers.is_word(text, "不同意"):
                 return await authorise_step(ctx, False)(s, draft, account)
-            if rules.is_word(text, rules.AUTHORISE_WORD) or rules.is_word(text, "同意授权"):
+            if form_answers.is_word(text, rules.AUTHORISE_WORD) or form_answers.is_word(text, "同意授权"):
                 return await authorise_step(ctx, True)(s, draft, account)
             return f"请点击“同意授权”或回复“{rules.AUTHORISE_WORD}”；不同意请点击“不同意”。"
         return "请点击上方按钮选择。"

@@ -18,13 +18,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rules import lifecycle
 from rules.declarations import CATEGORIES as DECLARATION_CATEGORIES
 from rules.measures import MATTERS
 from services.checks import FEEDBACK
 
+# Rows of (label, callback_data): what a message's inline keyboard is before it becomes PTB objects.
+Buttons = list[list[tuple[str, str]]]
 CALLBACK_DATA_LIMIT = 64  # bytes, UTF-8: Telegram refuses a longer callback_data
 UNKNOWN_BUTTON = "该按钮无法识别或已失效，请重新发送相应命令。"
 
@@ -108,6 +110,13 @@ class ButtonSpec:
         if found is None:
             return None
         return tuple(f.read(text) for f, text in zip(self.fields, found.groups(), strict=True))
+
+
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for `buttons`, or None for none."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in buttons])
 
 
 def family_pattern(*specs: ButtonSpec) -> str:
