@@ -28,16 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.importers.failures import failure_reason
 from db.importers.reading import Cell, ReadError, open_table
+from db.importers.rows import Context, DeptInfo, RecordRow, RowError, RowInvalid, SubjectRow
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
-from db.importers.validate import (
-    Context,
-    DeptInfo,
-    RecordRow,
-    RowError,
-    RowInvalid,
-    RowValidator,
-    SubjectRow,
-)
+from db.importers.validate import RowValidator
 from db.importers.writer import MissingSubject, Writer
 from db.models import Department
 from db.session import Database

@@ -12,7 +12,7 @@ import openpyxl
 from sqlalchemy import select
 
 from db.importers import samples as S
-from db.importers.validate import RowError
+from db.importers.rows import RowError
 from db.models import CreditRecord
 from db.session import Database
 from handlers.collect import errors_caption, errors_csv

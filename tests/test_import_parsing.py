@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from db.importers import samples as S
+from db.importers.cells import parse_date
 from db.importers.reading import ReadError, detect_encoding, open_table
 from db.importers.templates import detect, header_keys
-from db.importers.validate import parse_date
 
 
 @pytest.mark.parametrize(

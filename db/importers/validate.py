@@ -5,202 +5,37 @@ hash of a person's ID number — the clear number never leaves this module), the
 category, severity, publication end and reporting deadline. The writer then only compares and stores,
 which keeps the dry run and the real import on exactly the same rules.
 """
-
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from db.importers.cell_rules import lost_digits_reason, unevaluated_reason
+from db.importers.cells import (
+    ALIAS_SPLIT,
+    DIVISION_CODE,
+    LICENSE_KINDS,
+    MAX_LEN,
+    PERPETUAL_WORDS,
+    SUBJECT_KINDS,
+    check_uscc,
+    infer_kind,
+    normalize_kind,
+    parse_amount,
+    parse_date,
+    special_field,
+)
 from db.importers.inert import looks_like_formula
 from db.importers.limits import MAX_CELL_CHARS
 from db.importers.reading import Cell, Unevaluated, cell_text
+from db.importers.rows import Context, RecordRow, RowInvalid, SubjectRow
 from db.importers.templates import HeaderMatch
 from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
-from rules.codes import CodeCheck, clean_code, validate_ric, validate_uscc
+from rules.codes import clean_code, validate_ric
 from rules.masking import id_match_key, mask_id
-from rules.publication import edition_for, is_special_field, publication_end
-from rules.severity import DEFAULT_SEVERITY_RULES, SeverityRules, infer_severity
-from rules.workcal import WorkCalendar
-
-SUBJECT_KINDS = ("自然人", "法人", "非法人组织", "个体工商户")
-_KIND_ALIASES = {
-    "个人": "自然人",
-    "公民": "自然人",
-    "企业": "法人",
-    "企业法人": "法人",
-    "法人组织": "法人",
-    "机关法人": "法人",
-    "事业单位法人": "法人",
-    "社会团体法人": "法人",
-    "其他组织": "非法人组织",
-    "个体户": "个体工商户",
-    "个体": "个体工商户",
-}
-# The 2021 national template has one value for both: split them by the name, since the code cannot.
-_LEGAL_OR_NOT = ("法人及非法人组织", "法人和非法人组织", "法人或非法人组织", "法人及其他组织")
-_NON_LEGAL_NAME = re.compile(r"(分公司|分店|分厂|分行|支行|办事处|合伙|个人独资|营业部|分部|分社)")
-LICENSE_KINDS = ("普通", "特许", "认可", "核准", "登记", "其他")
-_PERPETUAL = {"长期", "永久", "长期有效", "永久有效", "无期限", "无固定期限", "不限期"}
-_DATE_RE = re.compile(
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
-)
-_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\d{6})?$")
-_DIVISION = re.compile(r"^\d{6}(?:\d{6})?$")
-_ALIAS_SPLIT = re.compile(r"[；;]")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
-_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
-
-MAX_LEN = {"name": 200, "doc_number": 128, "legal_rep": 64, "address": 255, "source_name": 128, "status": 16}
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem: the file's row number (as Excel shows it), the column, and a Chinese reason."""
-
-    row: int
-    column: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class DeptInfo:
-    id: int
-    code: str
-    name: str
-    uscc: str | None
-
-
-@dataclass
-class Context:
-    """What validation needs besides the row: the hash key, the import date, the department."""
-
-    id_key: str
-    today: dt.date
-    calendar: WorkCalendar
-    dept: DeptInfo | None = None
-    severity_rules: SeverityRules = field(default_factory=lambda: DEFAULT_SEVERITY_RULES)
-    xlsx: bool = False
-
-
-@dataclass(slots=True)
-class SubjectRow:
-    """A subject as a row describes it. `key` is its archive identity: USCC, else the ID hash."""
-
-    row: int
-    key: str
-    kind: str
-    name: str
-    uscc: str | None
-    id_hash: str | None
-    id_masked: str | None
-    legal_rep: str | None = None
-    division_code: str | None = None
-    address: str | None = None
-    established: dt.date | None = None
-    status: str | None = None
-    aliases: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(slots=True)
-class RecordRow:
-    row: int
-    subject: SubjectRow
-    category: str
-    source_key: str
-    source_name: str
-    doc_number: str  # as written, for display
-    title: str | None
-    content: str | None
-    decision_date: dt.date
-    valid_until: dt.date | None
-    severity: str | None
-    rule_edition: str | None
-    publication_end: dt.date | None
-    due: dt.date | None
-    late_working_days: int
-    fields: dict[str, Any] = field(default_factory=dict)
-    doc_key: str = ""  # canonical 文书号 (rules.canonical): what "the same document" compares
-
-    @property
-    def identity(self) -> tuple[str, str, str]:
-        return (self.source_key, self.category, self.doc_key)
-
-
-class RowInvalid(Exception):
-    def __init__(self, column: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.column = column
-        self.reason = reason
-
-
-def parse_date(text: str, xlsx: bool = False) -> dt.date:
-    """ISO, slashes, dots, 年月日, compact 8 digits, with or without a time; Excel serials from XLSX."""
-    if len(text) == 10 and text[4] == "-" and text[7] == "-":
-        try:
-            return _plausible(dt.date.fromisoformat(text), text)
-        except ValueError as exc:
-            if "日期" in str(exc):
-                raise
-    m = _DATE_RE.match(text) or _COMPACT_DATE.match(text)
-    if m is None:
-        if xlsx and _SERIAL.match(text) and 20000 <= float(text) < 80000:
-            # A number cell: the whole part counts days, the fraction is the time (46086.5 is noon).
-            return _EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
-        raise ValueError(f"日期格式无法识别：“{text}”（应为 YYYY-MM-DD）")
-    try:
-        value = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        raise ValueError(f"日期不存在：“{text}”") from None
-    return _plausible(value, text)
-
-
-def _plausible(value: dt.date, text: str) -> dt.date:
-    if value.year < 1900:
-        raise ValueError(f"日期不合理：“{text}”")
-    return value
-
-
-def parse_amount(text: str) -> float:
-    cleaned = text.replace(",", "").replace("，", "").replace("万元", "").replace("万", "").strip()
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(f"应为数字（单位：万元），实际为“{text}”") from None
-    if value < 0 or value != value:
-        raise ValueError(f"金额不能为负数：“{text}”")
-    return value
-
-
-@lru_cache(maxsize=8192)
-def _uscc(raw: str) -> CodeCheck:
-    return validate_uscc(raw)
-
-
-@lru_cache(maxsize=4096)
-def _special(text: str) -> bool:
-    """Violation texts repeat heavily within a file (the same few violation types)."""
-    return is_special_field(text)
-
-
-def normalize_kind(text: str) -> str | None:
-    """Canonical 主体类别, "" for the combined 2021 value (decided from the code and name), None if unknown."""
-    value = text.replace(" ", "").replace("　", "")
-    if value in SUBJECT_KINDS:
-        return value
-    if value in _LEGAL_OR_NOT:
-        return ""
-    return _KIND_ALIASES.get(value)
-
-
-def infer_kind(uscc: str | None, name: str) -> str:
-    if uscc and uscc.startswith("92"):
-        return "个体工商户"
-    return "非法人组织" if _NON_LEGAL_NAME.search(name) else "法人"
+from rules.publication import edition_for, publication_end
+from rules.severity import infer_severity
 
 
 class RowValidator:
@@ -250,7 +85,7 @@ class RowValidator:
             if required:
                 raise RowInvalid(self.col(fld), "必填项为空")
             return None
-        if perpetual and text in _PERPETUAL:
+        if perpetual and text in PERPETUAL_WORDS:
             return None
         try:
             return parse_date(text, self.ctx.xlsx)
@@ -273,7 +108,7 @@ class RowValidator:
         if not raw:
             return None
         self._check_lost_digits(fld, raw, "统一社会信用代码")
-        check = _uscc(raw)
+        check = check_uscc(raw)
         if not check.ok:
             raise RowInvalid(self.col(fld), f"统一社会信用代码“{check.value}”有误：{check.error}")
         return check.value
@@ -371,7 +206,7 @@ class RowValidator:
         s = self.subject(row, v)
         division = v.get("division", "")
         if division:
-            if not _DIVISION.match(division):
+            if not DIVISION_CODE.match(division):
                 raise RowInvalid(self.col("division"), f"所属区划代码“{division}”应为 6 位或 12 位数字")
             s.division_code = division[:6] if division.endswith("000000") and len(division) == 12 else division
         else:
@@ -383,7 +218,7 @@ class RowValidator:
         s.status = self._text(v, "reg_status", limit="status")
         aliases: list[tuple[str, str]] = []
         for fld, kind in (("former_names", "曾用名"), ("short_name", "简称")):
-            for alias in _ALIAS_SPLIT.split(v.get(fld, "")):
+            for alias in ALIAS_SPLIT.split(v.get(fld, "")):
                 alias = alias.strip()
                 if not alias or alias == s.name or (alias, kind) in aliases:
                     continue
@@ -481,7 +316,7 @@ class RowValidator:
                 special_text = "".join(
                     v.get(f, "") for f in ("violation_type", "facts", "basis", "title", "content", "penalty_content")
                 )
-                pub_end = self._pub_end(decision, severity, _special(special_text + source_name))
+                pub_end = self._pub_end(decision, severity, special_field(special_text + source_name))
         due, late = self._due(category, decision)
 
         labels = self._labels

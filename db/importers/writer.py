@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.importers.validate import RecordRow, SubjectRow
+from db.importers.rows import RecordRow, SubjectRow
 from db.models import CreditRecord, RecordChange, Subject, SubjectAlias
 from rules.workcal import WorkCalendar
 

@@ -1,0 +1,91 @@
+"""What validation hands the writer: typed subject and record rows, row errors, and the context of
+one import (hash key, date, department, calendar, severity rules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules.severity import DEFAULT_SEVERITY_RULES, SeverityRules
+from rules.workcal import WorkCalendar
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: the file's row number (as Excel shows it), the column, and a Chinese reason."""
+
+    row: int
+    column: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeptInfo:
+    id: int
+    code: str
+    name: str
+    uscc: str | None
+
+
+@dataclass
+class Context:
+    """What validation needs besides the row: the hash key, the import date, the department."""
+
+    id_key: str
+    today: dt.date
+    calendar: WorkCalendar
+    dept: DeptInfo | None = None
+    severity_rules: SeverityRules = field(default_factory=lambda: DEFAULT_SEVERITY_RULES)
+    xlsx: bool = False
+
+
+@dataclass(slots=True)
+class SubjectRow:
+    """A subject as a row describes it. `key` is its archive identity: USCC, else the ID hash."""
+
+    row: int
+    key: str
+    kind: str
+    name: str
+    uscc: str | None
+    id_hash: str | None
+    id_masked: str | None
+    legal_rep: str | None = None
+    division_code: str | None = None
+    address: str | None = None
+    established: dt.date | None = None
+    status: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class RecordRow:
+    row: int
+    subject: SubjectRow
+    category: str
+    source_key: str
+    source_name: str
+    doc_number: str  # as written, for display
+    title: str | None
+    content: str | None
+    decision_date: dt.date
+    valid_until: dt.date | None
+    severity: str | None
+    rule_edition: str | None
+    publication_end: dt.date | None
+    due: dt.date | None
+    late_working_days: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    doc_key: str = ""  # canonical 文书号 (rules.canonical): what "the same document" compares
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.source_key, self.category, self.doc_key)
+
+
+class RowInvalid(Exception):
+    def __init__(self, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
