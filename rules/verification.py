@@ -49,9 +49,12 @@ def normalize_code(typed: str) -> str | None:
 
 
 def normalize_number(typed: str) -> str:
-    """A document number as issued: full-width forms folded, any bracket pair as 〔〕, no spaces."""
+    """A document number as issued: full-width forms folded, any bracket pair as 〔〕, no spaces and
+    no control characters (a NUL typed or pasted would otherwise reach the database), at most 64
+    characters (no number is longer)."""
     text = unicodedata.normalize("NFKC", typed).translate(_BRACKETS)
-    return re.sub(r"\s+", "", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+    return re.sub(r"\s+", "", text)[:64]
 
 
 def code_digest(number: str, code: str) -> str:

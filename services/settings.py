@@ -133,6 +133,8 @@ class ApiSettings:
     rate_per_minute: int = 1200
     burst: int = 100
     index_refresh_seconds: int = 10
+    # Keyless document checks (GET /verify, the QR code's address) per client address and minute.
+    verify_per_minute: int = 30
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,7 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"evaluation.{key}", f"不是有效的时间：{getattr(s.evaluation, key)}") from None
     if not 0 < s.api.port < 65536:
         raise ConfigError("api.port", "应在 1-65535 之间")
-    for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds"):
+    for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds", "verify_per_minute"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

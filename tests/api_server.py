@@ -28,6 +28,7 @@ max_body_mb = 1
 rate_per_minute = 600
 burst = 40
 index_refresh_seconds = 1
+verify_per_minute = 6000
 """
 
 

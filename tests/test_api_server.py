@@ -385,3 +385,41 @@ async def test_schema_driven_requests_never_get_a_5xx(port: Port) -> None:
         spec = (await c.get("/openapi.json")).json()
     failures = await asyncio.to_thread(_fuzz, port.server.url, port.keys.fuzz, spec)
     assert failures == []
+
+
+async def test_a_document_is_verified_at_its_qr_address_without_a_key(port: Port) -> None:
+    import datetime as dt
+    import hashlib
+    from zoneinfo import ZoneInfo
+
+    from render.pdf import render_report
+    from rules.roles import Viewer
+    from services.report import issue_report
+    from tests.test_document_check import seal_of
+
+    async with port.db.transaction() as s:
+        subject_id = await s.scalar(select(Subject.id).where(Subject.uscc == BLACKLISTED.uscc))
+    assert subject_id is not None
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    issued = await issue_report(port.db, Viewer(None, "official"), subject_id, now, lambda d: render_report(d, "安康市公共信用信息平台"), prefix="安")
+    number, code, _qr = seal_of(issued.pdf)
+    async with port.client(None) as anyone:
+        genuine = await anyone.get("/verify", params={"number": number, "code": code})
+        assert genuine.status_code == 200, genuine.text
+        body = genuine.json()
+        assert body["status"] == "genuine" and body["subject_name"] == BLACKLISTED.name
+        assert body["sha256"] == hashlib.sha256(issued.pdf).hexdigest() and "真实有效" in body["message"]
+        altered = await anyone.get("/verify", params={"number": number, "code": code, "sha256": "0" * 64})
+        assert altered.json()["status"] == "altered"
+        wrong = (await anyone.get("/verify", params={"number": number, "code": "ABCD-EFGH-JKLM"})).json()
+        assert wrong["status"] == "wrong_code" and wrong["subject_name"] is None and wrong["sha256"] is None
+        unknown = (await anyone.get("/verify", params={"number": "安信报〔2099〕999999号", "code": code})).json()
+        assert unknown["status"] == "unknown" and unknown["subject_name"] is None
+    async with port.db.transaction() as s:
+        audited = (await s.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "document_check", AuditEntry.reason.in_([number, "安信报〔2099〕999999号"]))
+            .order_by(AuditEntry.id)
+        )).all()
+    assert [d["result"] for d in audited] == ["genuine", "altered", "wrong_code", "unknown"]
+    assert all(d["channel"] == "api" for d in audited)

@@ -49,3 +49,10 @@ def test_qr_payload_is_a_link_when_the_platform_is_online_else_the_chat_command(
     link = urlsplit(qr_payload(number, code, "https://credit.ankang.example/"))
     assert (link.scheme, link.netloc, link.path) == ("https", "credit.ankang.example", "/verify")
     assert parse_qs(link.query) == {"number": [number], "code": [code]}
+
+
+def test_number_loses_control_characters_and_stays_bounded() -> None:
+    from rules.verification import normalize_number
+
+    assert normalize_number("安信报\x00〔2026〕000001号") == "安信报〔2026〕000001号"
+    assert "\x00" not in normalize_number("\x00\x01abc") and len(normalize_number("号" * 500)) == 64

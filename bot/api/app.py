@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from bot.api import problems, routes_checks, routes_records, routes_subjects
+from bot.api import problems, routes_checks, routes_documents, routes_records, routes_subjects
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
 from bot.startup import refresh_index
@@ -104,15 +104,18 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             {"name": "主体查询", "description": "按名称、简称或代码确定主体；查看信用档案"},
             {"name": "逢办必查", "description": "发起核查、获得措施（响应）、反馈办理结果；批量核查"},
             {"name": "信息报送", "description": "按国家标准模板报送信用记录"},
+            {"name": "文件核验", "description": "核验平台出具的信用报告、事前告知书（无需密钥）"},
         ],
     )
     app.state.api = state
+    app.state.verify_limiter = RateLimiter(settings.api.verify_per_minute, routes_documents.CHECK_BURST)
     app.add_middleware(problems.CrashToProblem)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024)
     problems.install(app)
     app.include_router(routes_subjects.router)
     app.include_router(routes_checks.router)
     app.include_router(routes_records.router)
+    app.include_router(routes_documents.router)
     mount_docs(app)
     return app
 

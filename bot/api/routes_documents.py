@@ -1,0 +1,68 @@
+"""Checking an issued document (信用报告, 事前告知书): the address its QR code points to.
+
+Anyone holding a paper or PDF copy may ask, so no key is needed; the answer reveals no more than the
+document itself printed (rules/verification.py, services/issued_documents.py), and each check is in
+the audit trail. Keyless callers are limited per client address instead of per key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from bot.api.problems import ApiProblem
+from bot.api.security import RateLimiter
+from rules.verification import VERIFY_PATH
+from services.issued_documents import check_document
+
+router = APIRouter()
+# Per client address and worker (`api.verify_per_minute`): a person checking papers, not a crawler
+# walking numbers; a short burst is allowed.
+CHECK_BURST = 10
+STATUS_TEXT = {
+    "genuine": "真实有效：该文件由本平台出具。",
+    "altered": "文件已被改动：编号和核验码正确，但文件内容与平台出具的不一致。",
+    "wrong_code": "核验码不正确：请核对文件上的核验码。",
+    "unknown": "查无此编号：本平台没有出具过该编号的文件。",
+}
+
+
+class DocumentCheckOut(BaseModel):
+    status: str = Field(description="genuine 真实有效；altered 文件被改动；wrong_code 核验码不正确；unknown 查无此编号")
+    message: str = Field(description="核验结论（中文）")
+    number: str = Field(description="文件编号")
+    kind: str | None = Field(None, description="文件类别（信用报告、事前告知书）；仅核验码正确时给出")
+    subject_name: str | None = Field(None, description="文件所载主体名称（与文件所印一致）")
+    subject_code: str | None = Field(None, description="文件所载主体代码（自然人为脱敏证件号）")
+    issued_to: str | None = Field(None, description="报告使用人")
+    issuer: str | None = Field(None, description="出具机构")
+    issued_at: dt.datetime | None = Field(None, description="出具时间（UTC）")
+    sha256: str | None = Field(None, description="平台出具文件的 SHA-256，可与手中文件比对")
+
+
+@router.get(
+    VERIFY_PATH,
+    response_model=DocumentCheckOut,
+    tags=["文件核验"],
+    summary="核验信用报告或事前告知书（扫描二维码即到此处）",
+)
+async def verify_document(
+    request: Request,
+    number: str = Query(..., min_length=1, max_length=64, description="文件编号"),
+    code: str = Query(..., min_length=1, max_length=64, description="核验码"),
+    sha256: str | None = Query(None, pattern="^[0-9a-fA-F]{64}$", description="可选：手中文件的 SHA-256，用于判断是否被改动"),
+) -> DocumentCheckOut:
+    limiter: RateLimiter = request.app.state.verify_limiter
+    client = request.client.host if request.client else "-"
+    wait = limiter.take(hash(client))
+    if wait:
+        seconds = int(wait) + 1
+        raise ApiProblem(429, f"核验过于频繁，请 {seconds} 秒后再试。", {"retry_after": seconds})
+    result = await check_document(request.app.state.api.services.db, number, code, sha256, channel="api")
+    return DocumentCheckOut(
+        status=result.status, message=STATUS_TEXT[result.status], number=result.number, kind=result.kind,
+        subject_name=result.subject_name, subject_code=result.subject_code, issued_to=result.issued_to,
+        issuer=result.issuer, issued_at=result.issued_at, sha256=result.sha256,
+    )
