@@ -3,6 +3,8 @@
 Registered before every conversation (handler groups of their own), so no handler has to think
 about either:
 
+- Text with control characters (NUL and the like; no keyboard types them) is answered once and
+  goes no further.
 - Personal and official data go only to private chats. In a group or supergroup the bot answers a
   message addressed to it (a command, a mention, a reply to the bot, a button press) once with a
   pointer to a private chat and handles nothing; other group talk, channel posts, posts of
@@ -15,6 +17,7 @@ about either:
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict, deque
 
@@ -23,6 +26,9 @@ from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, Type
 
 PRIVATE_ONLY = "为保护个人信息和办事数据，信用查询等功能只在与我的私聊中使用。请点击下方按钮与我私聊。"
 TOO_FAST = "您发送得太快了，请 {seconds} 秒后再试。"
+CONTROL_CHARACTERS = "消息中含有无法显示的控制字符，请删除后重新发送。"
+# C0 controls and DEL, except tab and line breaks: no person types them, and PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 WINDOW_SECONDS = 60.0
 MAX_TRACKED_USERS = 100_000
 
@@ -47,9 +53,12 @@ async def chat_policy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chat, user = update.effective_chat, update.effective_user
     if user is None or chat is None:
         raise ApplicationHandlerStop
-    if chat.type == Chat.PRIVATE:
-        return
     message = update.effective_message
+    if chat.type == Chat.PRIVATE:
+        if message is not None and _CONTROL.search(message.text or message.caption or ""):
+            await message.reply_text(CONTROL_CHARACTERS)
+            raise ApplicationHandlerStop
+        return
     if message is not None and message.sender_chat is not None:
         raise ApplicationHandlerStop  # an anonymous admin or a linked channel: no person to answer
     username = context.bot.username

@@ -40,12 +40,16 @@ async def unbind_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(update, "已解除绑定，您现在以公众身份使用。")
 
 
+# Account keys are 64-bit integers (Telegram ids, WeCom members' stored ids).
+MAX_USER_ID = 2**63
+
+
 async def _set_active(update: Update, context: ContextTypes.DEFAULT_TYPE, active: bool) -> None:
     _account, viewer = await caller(update, context)
     if viewer.role != "admin":
         await reply(update, "只有系统管理员可以停用或启用账号。")
         return
-    if not context.args or not context.args[0].isdigit():
+    if not context.args or not context.args[0].isdecimal() or int(context.args[0]) >= MAX_USER_ID:
         await reply(update, "用法：/deactivate 用户ID（或 /activate 用户ID）")
         return
     await set_active(services(context).db, int(context.args[0]), active)

@@ -70,8 +70,8 @@ async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, period:
 async def ontime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     arg = (context.args or [""])[0]
-    if arg and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", arg):
-        await reply(update, "请按“年-月”指定月份，例如：/ontime 2026-10")
+    if arg and not re.fullmatch(r"(19[5-9][0-9]|20[0-9][0-9])-(0[1-9]|1[0-2])", arg):
+        await reply(update, "请按“年-月”指定 1950 年以来的月份，例如：/ontime 2026-10")
         return
     await send_chart(update, context, arg or period_of(svc.today()))
 

@@ -171,7 +171,7 @@ async def on_period_default(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def on_period_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     assert update.effective_message is not None
     text = (update.effective_message.text or "").strip().rstrip("个工作日天 ")
-    if not text.isdigit() or not 1 <= int(text) <= 30:
+    if not text.isdecimal() or not 1 <= int(text) <= 30:
         await reply(update, "请输入 1 到 30 之间的工作日天数。")
         return PERIOD
     _data(context)["days"] = int(text)

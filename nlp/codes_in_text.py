@@ -34,7 +34,7 @@ def _classify(raw: str, glued: str) -> tuple[str, CodeMention]:
     """'uscc' or 'ric' and the mention; resident IDs are 17 digits + digit/X with a real birth date."""
     upper = glued.upper()
     ric_form = repair_lookalikes(upper)
-    if len(ric_form) == 18 and ric_form[:17].isdigit() and ric_form[17] in "0123456789X" and looks_like_ric(ric_form):
+    if len(ric_form) == 18 and ric_form[:17].isascii() and ric_form[:17].isdigit() and ric_form[17] in "0123456789X" and looks_like_ric(ric_form):
         check = validate_ric(ric_form)
         if check.ok:
             return "ric", CodeMention(raw, check.value, True, None)

@@ -55,7 +55,7 @@ def parse_span(text: str) -> int | None:
     if m is None:
         return None
     raw = m.group(1) or m.group(2)
-    years = int(raw) if raw.isdigit() else _CN_DIGITS[raw]
+    years = int(raw) if raw.isdecimal() else _CN_DIGITS[raw]
     check_span(years)
     return years
 

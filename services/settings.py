@@ -224,7 +224,7 @@ def _validate(s: Settings) -> None:
     _validate_wecom(s.wecom)
     if not is_supported(s.database.url):
         raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
-    if not (s.region.division_code.isdigit() and len(s.region.division_code) == 6):
+    if not (s.region.division_code.isascii() and s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
     if s.region.public_url and not s.region.public_url.startswith(("https://", "http://")):
         raise ConfigError("region.public_url", "应以 https:// 或 http:// 开头")

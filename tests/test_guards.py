@@ -85,3 +85,13 @@ def test_flood_window_slides() -> None:
     assert limit.wait_seconds(1, 3.0) == 57.0
     assert limit.wait_seconds(1, 60.0) == 0.0  # the first one left the window
     assert limit.first_warning(1, 3.0) and not limit.first_warning(1, 30.0) and limit.first_warning(1, 64.0)
+
+
+async def test_control_characters_are_answered_before_any_conversation(harness: BotHarness) -> None:
+    from bot.guards import CONTROL_CHARACTERS
+
+    admin = await harness.chat("admin", dept="SCJGJ")
+    for text in ("/duties \x00", "恒达\x00建材", "/due 2026-01-01\x1b"):
+        out = await harness.say(admin, text)
+        assert [o.text for o in out] == [CONTROL_CHARACTERS], text
+    assert (await harness.say(admin, "/whoami"))[-1].text.startswith("角色")  # tabs and newlines are fine

@@ -104,7 +104,7 @@ async def _card_click(fields: dict[str, str], user: User, transport: WeComBotAPI
     key = fields.get("EventKey", "")
     buttons = inline_buttons(stored.get("reply_markup"))
     data = key
-    if key.startswith("#") and key[1:].isdigit():  # a repeated key was sent by its position
+    if key.startswith("#") and key[1:].isascii() and key[1:].isdigit():  # a repeated key was sent by its position
         index = int(key[1:])
         data = buttons[index][1] if index < len(buttons) else ""
     if not data:

@@ -34,7 +34,7 @@ def link_answer_step(ctx: Ctx, text: str) -> Apply:
         link = dict((draft.data or {}).get("link", {}))
         if draft.step == "link_code":
             code = repair_lookalikes(clean_code(text))
-            if looks_like_ric(code) or (len(code) == 18 and code[:17].isdigit()):
+            if looks_like_ric(code) or (len(code) == 18 and code[:17].isascii() and code[:17].isdigit()):
                 check = validate_ric(code, ctx.today)
                 if not check.ok:
                     return f"身份证号码有误：{check.error}。请重新输入。"
