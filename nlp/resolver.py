@@ -32,6 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from nlp.lexicon import Lexicon
+from nlp.name_shapes import shape_keys
 from nlp.normalize import Affixes, name_key
 from nlp.pinyin import PinyinTable
 
@@ -46,6 +47,10 @@ _BIGRAM_DF_CAP = 4000
 _FUZZY_RERANK = 600
 _RANK_CAP = 300
 _OVERLAY_MERGE = 50_000
+# The containment tier reads the rows of the query's rarest bigram; past this many it gives up.
+_CONTAINS_POSTING_CAP = 20_000
+# A query this long contained in exactly one name is that name (张记蒸面馆); shorter ones get buttons.
+_CONTAINS_CLEAR_LEN = 3
 
 ALIAS_NAME, ALIAS_FORMER, ALIAS_SHORT = 0, 1, 2
 _SOURCE_LABEL = {ALIAS_NAME: "名称", ALIAS_FORMER: "曾用名", ALIAS_SHORT: "简称"}
@@ -147,6 +152,9 @@ class _Keys:
     brands: tuple[str, ...]
     pinyin: str
     initials: str
+    # Name shapes (nlp.name_shapes): the name without its bracketed region, a branch's other cores.
+    other_full: tuple[str, ...] = ()
+    other_cores: tuple[str, ...] = ()
 
 
 def division_prefix(code: str) -> str:
@@ -178,9 +186,12 @@ class NameIndex:
         self._t_bigram = _Table()
         self._t_uscc = _Table()
         self._t_uscc_near = _Table()
+        self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
+        self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
         self._tables = (
             self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
-            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near,
+            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near, self._t_org,
+            self._t_brand_pinyin,
         )  # fmt: skip
         self._region_pinyin = sorted(
             {self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True
@@ -203,11 +214,20 @@ class NameIndex:
 
     def keys_for(self, name: str) -> _Keys:
         full = name_key(name)
-        core = self.affixes.core(full)
+        shapes = shape_keys(name, self.affixes)
+        core = shapes.core or self.affixes.core(full)
         if core in self.affixes.industries or len(core) < 2:
             # "安康建材有限公司": the region word is the 字号; cutting it would leave only the industry.
             core, _ = self.affixes.split_org_form(full)
-        return _Keys(full, core, self.affixes.brands(core), self.pinyin.full(core), self.pinyin.initials(core))
+        return _Keys(
+            full,
+            core,
+            self.affixes.brands(core),
+            self.pinyin.full(core),
+            self.pinyin.initials(core),
+            shapes.full,
+            shapes.cores,
+        )
 
     def add(self, entries: Iterable[IndexEntry]) -> int:
         """Add or replace subjects (same subject_id replaces: the incremental refresh path)."""
@@ -261,12 +281,26 @@ class NameIndex:
             self._row_core.append(keys.core)
             self._alive.append(1)
             getattr(self._t_full, put)(keys.full, row)
+            for other in keys.other_full:
+                getattr(self._t_full, put)(other, row)
             getattr(self._t_core, put)(keys.core, row)
+            for other in keys.other_cores:
+                getattr(self._t_core, put)(other, row)
             for brand in keys.brands:
                 getattr(self._t_brand, put)(brand, row)
             if keys.pinyin:
-                getattr(self._t_pinyin, put)(keys.pinyin, row)
-                getattr(self._t_initials, put)(keys.initials, row)
+                # The per-character key (what a typed Chinese homophone spells) and the word's
+                # readings (what a person types in pinyin: 长虹 chang hong, 重阳 chong yang).
+                spellings = dict.fromkeys([(keys.pinyin, keys.initials), *self.pinyin.readings(keys.core)])
+                for full_py, _initials in spellings:
+                    getattr(self._t_pinyin, put)(full_py, row)
+                for initials in dict.fromkeys(i for _f, i in spellings):
+                    getattr(self._t_initials, put)(initials, row)
+                if keys.brands:
+                    # People type the 字号 alone in pinyin (changhong); its initials are too short to mean anything.
+                    for full_py, initials in self.pinyin.readings(min(keys.brands, key=len)):
+                        if (full_py, initials) not in spellings:
+                            getattr(self._t_brand_pinyin, put)(full_py, row)
             core = keys.core
             if len(core) >= 3:
                 for variant in {core[:i] + core[i + 1 :] for i in range(len(core))}:
@@ -280,6 +314,7 @@ class NameIndex:
                 getattr(self._t_uscc_near, put)("a" + code[9:], row)
                 getattr(self._t_uscc_near, put)("b" + code[:13], row)
                 getattr(self._t_uscc_near, put)("c" + code[:9] + code[13:], row)
+                getattr(self._t_org, put)(code[8:17], row)
 
     # ------------------------------------------------------------------ codes
 
@@ -293,6 +328,32 @@ class NameIndex:
             entry = self._entries.get(self._row_sid[row])
             if entry is not None and entry.uscc == code:
                 return entry
+        return None
+
+    def by_org_code(self, code: str) -> list[IndexEntry]:
+        """Subjects whose USCC carries this 9-character 组织机构代码 (positions 9-17, GB 32100)."""
+        code = (code or "").replace("-", "").strip().upper()
+        out: dict[int, IndexEntry] = {}
+        for row in self._live_rows(self._t_org.get(code)):
+            entry = self._entries.get(self._row_sid[row])
+            if entry is not None and entry.uscc and entry.uscc[8:17] == code:
+                out[entry.subject_id] = entry
+        return sorted(out.values(), key=lambda e: e.subject_id)
+
+    def longest_name_in(self, text: str, min_len: int = 4) -> str | None:
+        """The longest stretch of `text` that is a whole indexed name or alias, as typed there.
+
+        Tried before any filler, category or matter word is cut from a message, so a word inside a
+        real name (招标 in 恒信招标代理有限公司) is never taken for the matter. Works on the name key
+        of the text (no spaces or punctuation), so brackets and spaces of any width fold alike.
+        """
+        key = name_key(text)
+        n = len(key)
+        for size in range(min(n, 60), min_len - 1, -1):
+            for start in range(0, n - size + 1):
+                span = key[start : start + size]
+                if any(self._alive[r] for r in self._t_full.get(span)):
+                    return span
         return None
 
     def near_uscc(self, code: str) -> list[IndexEntry]:
@@ -404,12 +465,13 @@ class NameIndex:
         """(how, row fetcher, is-one-candidate-enough) per tier, most trusted first; fetched lazily."""
         tiers: list[tuple[str, Callable[[], list[int]], _Strong]] = [
             ("exact", lambda: self._exact_rows(full, qcore), _always),
-            ("core", lambda: self._t_core.get(qcore), _always),
+            ("core", lambda: self._core_rows(full, qcore), _always),
         ]
         if full.isascii():
             letters = "".join(ch for ch in full if ch.isalpha())
             if len(letters) >= 2:
                 tiers.append(("pinyin", lambda: self._pinyin_rows(letters), _always))
+                tiers.append(("brand", lambda: self._t_brand_pinyin.get(letters, cap=20000), _always))
                 if len(letters) >= 3:
                     # Three initials match half the region; four or more may stand for one firm.
                     tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
@@ -418,8 +480,32 @@ class NameIndex:
         if py:
             tiers.append(("pinyin", lambda: self._t_pinyin.get(py), _always))
         tiers.append(("brand", lambda: self._t_brand.get(qcore, cap=20000), _always))
+        tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
         return tiers
+
+    def _core_rows(self, full: str, qcore: str) -> list[int]:
+        """The query's core, then its body with the region kept: 石泉恒达 is a branch's core key."""
+        rows = self._t_core.get(qcore)
+        if rows:
+            return rows
+        body, _ = self.affixes.split_org_form(full)
+        return self._t_core.get(body) if body != qcore else []
+
+    def _containing_rows(self, qcore: str) -> list[int]:
+        """Rows whose core contains the query as one contiguous piece (瀛湖渔业 in 瀛湖渔业发展).
+
+        Every such row carries each bigram of the query, so the rows of the rarest one are a
+        superset; they are checked with a plain substring test.
+        """
+        if len(qcore) < 2:
+            return []
+        bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
+        rarest = min(bigrams, key=self._t_bigram.count)
+        if self._t_bigram.count(rarest) > _CONTAINS_POSTING_CAP:
+            return []
+        cores = self._row_core
+        return [r for r in self._t_bigram.get(rarest) if qcore in cores[r] and cores[r] != qcore]
 
     def _exact_rows(self, full: str, qcore: str) -> list[int]:
         """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
@@ -564,6 +650,13 @@ def _always(cand: Candidate, qcore: str) -> bool:
     return True
 
 
+def _min_core(n: int) -> _Strong:
+    def check(cand: Candidate, qcore: str) -> bool:
+        return len(qcore) >= n
+
+    return check
+
+
 def _min_len(n: int, letters: str) -> _Strong:
     def check(cand: Candidate, qcore: str) -> bool:
         return len(letters) >= n
@@ -577,6 +670,7 @@ _TIER_SCORE = {
     "pinyin": 85.0,
     "brand": 80.0,
     "initials": 75.0,
+    "contains": 72.0,
     "edit": 70.0,
     "fuzzy": 0.0,
 }
