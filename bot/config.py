@@ -81,6 +81,12 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class QuerySettings:
+    # Minutes after a card during which a follow-up ("许可呢", "政府采购", "更多") refers to its subject.
+    followup_minutes: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -92,6 +98,7 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
+    query: QuerySettings = field(default_factory=QuerySettings)
 
     @property
     def tz(self) -> ZoneInfo:

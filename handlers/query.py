@@ -12,9 +12,11 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from db.lookup import Viewer, view_subject
 from db.subjects import find_by_id_number, subject_briefs
+from handlers import query_context as context_of
 from handlers.common import Buttons, caller, reply, services
 from handlers.render import card_text
 from nlp.intent import Query, parse
+from nlp.legacy_codes import find_legacy_codes
 from nlp.resolver import Candidate
 from rules.categories import normalize_category
 from rules.masking import mask_person_name
@@ -54,6 +56,7 @@ async def show_card(
     if viewer.is_staff:
         buttons.append([("逢办必查：选择办理事项", f"c:{subject_id}")])
     await reply(update, text, buttons)
+    await context_of.note_subject_shown(update, context, subject_id)
     if matter and viewer.is_staff:
         from handlers.check import answer_matter
 
@@ -123,7 +126,12 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.lexicon is not None and svc.index is not None
     _account, viewer = await caller(update, context)
-    query = parse(message.text, svc.lexicon)
+    legacy, text = find_legacy_codes(message.text)
+    query = parse(text, svc.lexicon)
+    whole, query = context_of.whole_name_first(svc.index, text, query)
+    if whole is not None:
+        query.names = [whole]
+        query.intent = query.intent if query.intent in ROUTED else "query"
     if query.intent == "help" or query.intent == "greeting":
         from handlers.start import help_text
 
@@ -137,14 +145,33 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query.intent in ROUTED:
         await reply(update, ROUTED[query.intent])
         return
+    found = await context_of.answer_legacy_codes(update, context, viewer, legacy)
+    if isinstance(found, str):
+        await reply(update, found)
+        return
+    if found:
+        if len(found) == 1:
+            await show_card(update, context, viewer, found[0], query.category, matter=query.matter)
+        else:
+            picks = [Candidate(sid, "", None, None, 0.0, "", "code") for sid in found]
+            await offer_candidates(update, context, viewer, "该代码对应多个主体，请选择：", picks, query)
+        return
     if await answer_codes(update, context, viewer, query):
         return
+    if context_of.is_followup(query):
+        current = await context_of.current_subject(update, context)
+        if current is not None:
+            page = 1 if context_of.wants_more(query) else 0
+            await show_card(update, context, viewer, current, query.category, page=page, matter=query.matter)
+            return
     if not query.names:
         await reply(update, "请告诉我要查询的企业名称、简称或统一社会信用代码，例如：查询 恒达建材。发送 /help 查看更多用法。")
         return
     name = query.names[0]
     result = svc.index.resolve(name, division_code=query.division_code)
+    name = context_of.safe_echo(name)
     if result.status == "clear":
+        query = context_of.drop_slots_inside(result.candidates[0].name, query)
         await show_card(update, context, viewer, result.candidates[0].subject_id, query.category, matter=query.matter)
     elif result.status == "ambiguous":
         await offer_candidates(update, context, viewer, f"找到多个与“{name}”相近的主体，请选择：", result.candidates, query)
@@ -167,7 +194,10 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await cq.answer()
     _tag, subject_id, category, matter = cq.data.split(":")
     _account, viewer = await caller(update, context)
-    await show_card(update, context, viewer, int(subject_id), normalize_category(category) if _opt(category) else None, matter=_opt(matter))
+    entry = services(context).index.get(int(subject_id)) if services(context).index else None
+    # A matter word that was part of the picked subject's name (恒信招标代理 → 招标) was never chosen.
+    picked_matter = context_of.matter_allowed_for(entry.name, _opt(matter)) if entry else _opt(matter)
+    await show_card(update, context, viewer, int(subject_id), normalize_category(category) if _opt(category) else None, matter=picked_matter)
 
 
 async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

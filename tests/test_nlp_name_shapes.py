@@ -17,8 +17,8 @@ DIVISIONS = [
     ("610922", "石泉县", "石泉"),
     ("610981", "旬阳市", "旬阳"),
 ]
-# 组织机构代码 71093627-X sits at positions 9-17 of this code.
-OLD_ORG = "71093627X"
+# 组织机构代码 71093627-6 sits at positions 9-17 of this code.
+OLD_ORG = "710936276"
 U_ORG = complete_uscc("91610902" + OLD_ORG)
 
 SUBJECTS = [
@@ -123,8 +123,8 @@ def test_wrong_per_character_reading_is_still_found_but_the_word_reading_is_inde
 
 
 def test_old_organisation_code(index: NameIndex) -> None:
-    assert [e.subject_id for e in index.by_org_code("71093627-X")] == [9]
-    assert [e.subject_id for e in index.by_org_code("71093627x")] == [9]
+    assert [e.subject_id for e in index.by_org_code("71093627-6")] == [9]
+    assert [e.subject_id for e in index.by_org_code("710936276")] == [9]
     assert index.by_org_code("710936270") == []
 
 
