@@ -54,8 +54,9 @@ def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | N
     """(the name the message carries whole, the slots parsed from the text outside it).
 
     A registered name or alias typed anywhere in the message wins; failing that, the whole message
-    without fillers, when it alone resolves clearly through a trusted tier (恒信招标 for
-    恒信招标代理有限公司: 招标 belongs to the name). Returns (None, query) when neither applies.
+    without fillers, when it alone resolves through a trusted tier (恒信招标 for 恒信招标代理有限公司:
+    招标 belongs to the name; two such names are a choice, not 恒信 plus a matter). Returns
+    (None, query) when neither applies.
     """
     span = index.longest_name_in(text)
     if span is not None:
@@ -68,7 +69,7 @@ def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | N
     if whole == query.names[0] or len(whole) < 3:
         return None, query
     result = index.resolve(whole)
-    if result.status == "clear" and result.candidates[0].how in _WHOLE_TEXT_TIERS:
+    if result.status != "none" and result.candidates[0].how in _WHOLE_TEXT_TIERS:
         return whole, Query(query.intent, [whole], raw=query.raw, text=query.text)
     return None, query
 
