@@ -15,6 +15,7 @@ from db.subjects import find_by_id_number, subject_briefs
 from handlers import query_context as context_of
 from handlers.common import Buttons, caller, reply, services
 from handlers.render import card_text
+from nlp import message_names
 from nlp.intent import Query, parse
 from nlp.legacy_codes import find_legacy_codes
 from nlp.resolver import Candidate
@@ -128,7 +129,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
     legacy, text = find_legacy_codes(message.text)
     query = parse(text, svc.lexicon)
-    whole, query = context_of.whole_name_first(svc.index, text, query)
+    whole, query = message_names.whole_name_first(svc.index, text, query)
     if whole is not None:
         query.names = [whole]
         query.intent = query.intent if query.intent in ROUTED else "query"
@@ -158,10 +159,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if await answer_codes(update, context, viewer, query):
         return
-    if context_of.is_followup(query):
+    if message_names.is_followup(query):
         current = await context_of.current_subject(update, context)
         if current is not None:
-            page = 1 if context_of.wants_more(query) else 0
+            page = 1 if message_names.wants_more(query) else 0
             await show_card(update, context, viewer, current, query.category, page=page, matter=query.matter)
             return
     if not query.names:
@@ -169,9 +170,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     name = query.names[0]
     result = svc.index.resolve(name, division_code=query.division_code)
-    name = context_of.safe_echo(name)
+    name = message_names.safe_echo(name)
     if result.status == "clear":
-        query = context_of.drop_slots_inside(result.candidates[0].name, query)
+        query = message_names.drop_slots_inside(result.candidates[0].name, query)
         await show_card(update, context, viewer, result.candidates[0].subject_id, query.category, matter=query.matter)
     elif result.status == "ambiguous":
         await offer_candidates(update, context, viewer, f"找到多个与“{name}”相近的主体，请选择：", result.candidates, query)
@@ -196,7 +197,7 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
     entry = services(context).index.get(int(subject_id)) if services(context).index else None
     # A matter word that was part of the picked subject's name (恒信招标代理 → 招标) was never chosen.
-    picked_matter = context_of.matter_allowed_for(entry.name, _opt(matter)) if entry else _opt(matter)
+    picked_matter = message_names.matter_allowed_for(entry.name, _opt(matter)) if entry else _opt(matter)
     await show_card(update, context, viewer, int(subject_id), normalize_category(category) if _opt(category) else None, matter=picked_matter)
 
 

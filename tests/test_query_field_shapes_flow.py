@@ -109,7 +109,7 @@ async def test_a_button_for_a_name_holding_the_matter_word_raises_no_check(harne
 
 
 def test_a_matter_key_whose_words_are_in_the_name_is_dropped() -> None:
-    from handlers.query_context import matter_allowed_for
+    from nlp.message_names import matter_allowed_for
 
     assert matter_allowed_for("安康市恒信招标代理有限公司", "tender") is None
     assert matter_allowed_for("安康市恒信招标代理有限公司", "procurement") == "procurement"
