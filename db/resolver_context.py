@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CreditRecord
@@ -53,15 +53,22 @@ async def recent_subject(
 
 async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -> list[int]:
     """Subjects with a record whose legacy code column `label` holds one of `values` (as written,
-    e.g. with and without the dash of a 组织机构代码)."""
-    if not values:
+    e.g. with and without the dash of a 组织机构代码).
+
+    The JSON text is searched for the code and each hit is checked in Python: SQLite's json_extract
+    does not match a non-ASCII key stored with escapes (the default of json.dumps), so a JSON path
+    works only on PostgreSQL. Codes are letters, digits and a dash: safe inside LIKE.
+    """
+    wanted = {v for v in values if v and all(c.isalnum() or c == "-" for c in v)}
+    if not wanted:
         return []
+    found: set[int] = set()
     async with db.transaction() as s:
-        rows = await s.scalars(
-            select(CreditRecord.subject_id)
-            .where(CreditRecord.fields[label].as_string().in_(values))
-            .distinct()
-            .order_by(CreditRecord.subject_id)
-            .limit(10)
+        text = cast(CreditRecord.fields, String)
+        rows = await s.execute(
+            select(CreditRecord.subject_id, CreditRecord.fields).where(or_(*(text.like(f"%{v}%") for v in wanted)))
         )
-        return list(rows.all())
+        for subject_id, fields in rows:
+            if str((fields or {}).get(label, "")).strip().upper() in wanted:
+                found.add(subject_id)
+    return sorted(found)[:10]

@@ -42,7 +42,8 @@ def find_legacy_codes(text: str) -> tuple[list[LegacyCode], str]:
                 LegacyCode("ric15", ric_15_to_18(digits), mask_id(digits), is_registration_number(digits), digits)
             )
         elif is_registration_number(digits):
-            found.append(LegacyCode("reg", digits, digits, raw_digits=digits))
+            # A company's number is public, but a mistyped ID number looks the same: masked too.
+            found.append(LegacyCode("reg", digits, mask_id(digits), raw_digits=digits))
         else:
             # Neither: still never printed in clear, it may be someone's mistyped ID number.
             found.append(LegacyCode("unknown15", digits, mask_id(digits), raw_digits=digits))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from nlp.intent import Query, parse
 from nlp.legacy_codes import LegacyCode, find_legacy_codes
-from nlp.normalize import name_key
+from nlp.lexicon import Lexicon
+from nlp.normalize import FILLER_PHRASES, name_key
 from nlp.resolver import Candidate, NameIndex, Resolution
 from rules.categories import normalize_category
 from rules.masking import mask_id
@@ -24,9 +25,6 @@ from rules.measures import MATTERS
 
 # Words that ask for the rest of the current subject's card.
 MORE_WORDS = frozenset({"更多", "更多记录", "还有呢", "还有吗", "下一页", "继续", "其他记录", "全部记录"})
-# Tiers trusted when the whole message (fillers aside) is tried as a name: no typo or homophone
-# guessing on text that may carry other words.
-_WHOLE_TEXT_TIERS = frozenset({"exact", "core", "brand", "contains"})
 _LONG_DIGITS = re.compile(r"\d{8,}")
 
 
@@ -38,25 +36,61 @@ def safe_echo(text: str) -> str:
 def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | None, Query]:
     """(the name the message carries whole, the slots parsed from the text outside it).
 
-    A registered name or alias typed anywhere in the message wins; failing that, the whole message
-    without fillers, when it alone resolves through a trusted tier (恒信招标 for 恒信招标代理有限公司:
-    招标 belongs to the name; two such names are a choice, not 恒信 plus a matter). Returns
-    (None, query) when neither applies.
+    A registered name or alias typed anywhere in the message wins. Failing that, the message as
+    typed, then without fillers, each also with the slot words at its end cut one by one, is tried
+    as a name through the tiers that take text as it is (`EXACT_TIERS`): 恒信招标 finds
+    恒信招标代理有限公司 (招标 belongs to the name; two such names are a choice, not 恒信 plus a
+    matter), 时光记录摄影 keeps its 记录. Returns (None, query) when nothing fits.
     """
     span = index.longest_name_in(text)
     if span is not None:
         outside = name_key(text).replace(span, " ", 1)
         rest = parse(outside, index.lexicon)
         return span, rest
-    if not query.names or query.uscc or query.id_numbers:
+    if query.uscc or query.id_numbers:
         return None, query
-    whole = name_key(query.text)
-    if whole == query.names[0] or len(whole) < 3:
-        return None, query
-    result = index.resolve(whole)
-    if result.status != "none" and result.candidates[0].how in _WHOLE_TEXT_TIERS:
-        return whole, Query(query.intent, [whole], raw=query.raw, text=query.text)
+    tried: set[str] = set(query.names[:1])
+    for form in dict.fromkeys([name_key(text), name_key(query.text)]):
+        for candidate, cut in _tail_cuts(form, index.lexicon):
+            if candidate in tried or len(candidate) < 3:
+                continue
+            tried.add(candidate)
+            result = index.resolve(candidate, exact_only=True)
+            if result.status != "none":
+                rest = parse(cut, index.lexicon) if cut else Query("query")
+                return candidate, Query(
+                    "query", [candidate], category=rest.category, matter=rest.matter, raw=query.raw, text=query.text
+                )
     return None, query
+
+
+def _tail_cuts(form: str, lexicon: Lexicon) -> list[tuple[str, str]]:
+    """(the form, "") and then the form with up to three slot words cut from its end, with the cut."""
+    words = _tail_words(lexicon)
+    out = [(form, "")]
+    cut = ""
+    for _ in range(3):
+        for w in words:
+            if form.endswith(w) and len(form) > len(w):
+                form, cut = form[: -len(w)], w + cut
+                out.append((form, cut))
+                break
+        else:
+            break
+    return out
+
+
+_TAIL_CACHE: dict[int, tuple[str, ...]] = {}
+
+
+def _tail_words(lexicon: Lexicon) -> tuple[str, ...]:
+    """Words that end a question after the name: categories, matters, fillers, particles."""
+    key = id(lexicon)
+    if key not in _TAIL_CACHE:
+        words = {*lexicon.category_words, *lexicon.matter_words, *lexicon.stop_words, *FILLER_PHRASES}
+        words |= {"信用", "的", "吗", "呢", "吧", "啊", "了", "么", "有没有", "有无", "是否", "怎么样", "如何"}
+        _TAIL_CACHE[key] = tuple(sorted((w for w in words if w), key=len, reverse=True))
+    return _TAIL_CACHE[key]
 
 
 def drop_slots_inside(name: str, query: Query) -> Query:

@@ -79,6 +79,10 @@ class PinyinTable:
         self._all[ch] = out
         return out
 
+    def all_readings(self, ch: str) -> tuple[str, ...]:
+        """Every toneless reading of one character worth knowing (for homophone typos)."""
+        return self._readings_of(ch)
+
     def _phrase_syllables(self, word: str) -> list[str]:
         """Per-character syllables, with heteronyms read as in pypinyin's phrase dictionary."""
         syllables = [self.full(ch) for ch in word]

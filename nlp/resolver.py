@@ -200,6 +200,7 @@ class NameIndex:
             {self.pinyin.initials(w) for w in self.affixes.region_words}, key=len, reverse=True
         )
         self._org_pinyin = sorted({self.pinyin.full(w) for w in self.affixes.org_forms}, key=len, reverse=True)
+        self._industry_pinyin = sorted({self.pinyin.full(w) for w in self.affixes.industries}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ building
 
@@ -296,11 +297,14 @@ class NameIndex:
                     getattr(self._t_pinyin, put)(full_py, row)
                 for initials in dict.fromkeys(i for _f, i in spellings):
                     getattr(self._t_initials, put)(initials, row)
-                if keys.brands:
-                    # People type the 字号 alone in pinyin (changhong); its initials are too short to mean anything.
-                    for full_py, initials in self.pinyin.readings(min(keys.brands, key=len)):
+                for brand in keys.brands:
+                    # People type the 字号 in pinyin (changhong, chaoyangjianzhu); initials only when
+                    # long enough to mean something (dslr for 都市丽人).
+                    for full_py, initials in self.pinyin.readings(brand):
                         if (full_py, initials) not in spellings:
                             getattr(self._t_brand_pinyin, put)(full_py, row)
+                            if len(brand) >= 4:
+                                getattr(self._t_initials, put)(initials, row)
             core = keys.core
             if len(core) >= 3:
                 for variant in {core[:i] + core[i + 1 :] for i in range(len(core))}:
@@ -419,8 +423,14 @@ class NameIndex:
                 break
         return best
 
-    def resolve(self, name: str, division_code: str | None = None, limit: int = 5) -> Resolution:
-        """Rank the subjects `name` may mean and say whether one is clearly meant."""
+    def resolve(
+        self, name: str, division_code: str | None = None, limit: int = 5, exact_only: bool = False
+    ) -> Resolution:
+        """Rank the subjects `name` may mean and say whether one is clearly meant.
+
+        `exact_only`: only the tiers that take the text as it is (exact, core, 字号, contained), no
+        pinyin, typo or fuzzy guessing: for trying a whole message as a name before cutting it.
+        """
         full = name_key(name)
         if not full:
             return Resolution("none")
@@ -434,6 +444,8 @@ class NameIndex:
 
         fallback: list[Candidate] = []
         for tier_name, fetch, strong in self._tiers(full, qcore):
+            if exact_only and tier_name not in EXACT_TIERS:
+                continue
             live = list(dict.fromkeys(self._live_rows(fetch())))
             if not live:
                 continue
@@ -452,6 +464,8 @@ class NameIndex:
                 return Resolution("clear", ranked[:1])
             extra = [c for c in fallback if c.subject_id not in subjects]
             return Resolution("ambiguous", (ranked + extra)[:limit] if len(ranked) < limit else ranked[:limit])
+        if exact_only:
+            return Resolution("ambiguous" if fallback else "none", fallback[:limit])
         fuzzy = self._fuzzy(full, qcore, prefix)
         fuzzy = [c for c in fuzzy if c.subject_id not in {f.subject_id for f in fallback}]
         pool = sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit]
@@ -471,7 +485,7 @@ class NameIndex:
             letters = "".join(ch for ch in full if ch.isalpha())
             if len(letters) >= 2:
                 tiers.append(("pinyin", lambda: self._pinyin_rows(letters), _always))
-                tiers.append(("brand", lambda: self._t_brand_pinyin.get(letters, cap=20000), _always))
+                tiers.append(("brand", lambda: self._brand_pinyin_rows(letters), _always))
                 if len(letters) >= 3:
                     # Three initials match half the region; four or more may stand for one firm.
                     tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
@@ -479,10 +493,88 @@ class NameIndex:
         py = self.pinyin.full(qcore)
         if py:
             tiers.append(("pinyin", lambda: self._t_pinyin.get(py), _always))
-        tiers.append(("brand", lambda: self._t_brand.get(qcore, cap=20000), _always))
+        tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
         tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
+        tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), _min_core(4)))
+        tiers.append(("gapped", lambda: self._gapped_rows(qcore), _min_core(4)))
         return tiers
+
+    def _brand_rows(self, qcore: str) -> list[int]:
+        """The 字号 typed alone. The industry list cannot know every trade, so a name whose core
+        merely starts with the query (恒信 + 招标代理) competes with the known 字号 (恒信 + 建材)."""
+        rows = self._t_brand.get(qcore, cap=20000)
+        if rows:
+            cores = self._row_core
+            rows = rows + [r for r in self._containing_rows(qcore) if cores[r].startswith(qcore)]
+        return rows
+
+    def _containing_typo_rows(self, full: str, qcore: str) -> list[int]:
+        """Rows holding the query with one character typed as a homophone (张记蒸面管, 有限工司):
+        the commonest slip of a pinyin keyboard. Checked against the core and the whole name."""
+        if len(qcore) < 4:
+            return []
+        out = []
+        for row in self._gather(qcore):
+            entry = self._entries.get(self._row_sid[row])
+            if entry is None:
+                continue
+            for text, q in ((self._row_core[row], qcore), (name_key(entry.name), full)):
+                if len(q) >= 4 and self._holds_with_homophone(text, q):
+                    out.append(row)
+                    break
+        return out
+
+    def _holds_with_homophone(self, text: str, q: str) -> bool:
+        n = len(q)
+        for start in range(len(text) - n + 1):
+            window = text[start : start + n]
+            diff = [i for i in range(n) if window[i] != q[i]]
+            if len(diff) == 1 and self._homophones(window[diff[0]], q[diff[0]]):
+                return True
+        return False
+
+    def _homophones(self, a: str, b: str) -> bool:
+        return bool(set(self.pinyin.all_readings(a)) & set(self.pinyin.all_readings(b)))
+
+    def _gapped_rows(self, qcore: str) -> list[int]:
+        """Rows whose core holds the query's first two and last two characters in order with at most
+        three characters left out between them (餐饮协会 → 餐饮行业协会, 刘记茶庄 → 刘记富硒茶庄)."""
+        if len(qcore) < 4:
+            return []
+        head, tail = qcore[:2], qcore[-2:]
+        middle = qcore[2:-2]
+        out = []
+        for row in self._gather(qcore):
+            core = self._row_core[row]
+            i = core.find(head)
+            j = core.rfind(tail)
+            if i < 0 or j < i + 2:
+                continue
+            between = core[i + 2 : j]
+            if 0 < len(between) - len(middle) <= 3 and _is_subsequence(middle, between):
+                out.append(row)
+        return out
+
+    def _gather(self, qcore: str) -> list[int]:
+        """Rows sharing the query's rarer bigrams, most shared first (the fuzzy pass's candidates)."""
+        counts: Counter[int] = Counter()
+        for bg in {qcore[i : i + 2] for i in range(len(qcore) - 1)}:
+            if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
+                continue
+            counts.update(self._t_bigram.get(bg))
+        return [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r]]
+
+    def _brand_pinyin_rows(self, letters: str) -> list[int]:
+        """The 字号 in pinyin, also followed by an industry's (chaoyangjianzhu → chaoyang)."""
+        rows = self._t_brand_pinyin.get(letters, cap=20000)
+        if rows:
+            return rows
+        for variant in self._strip_ascii(letters, self._region_pinyin, self._industry_pinyin + self._org_pinyin):
+            rows = self._t_brand_pinyin.get(variant, cap=20000)
+            if rows:
+                return rows
+        return []
 
     def _core_rows(self, full: str, qcore: str) -> list[int]:
         """The query's core, then its body with the region kept: 石泉恒达 is a branch's core key."""
@@ -576,12 +668,15 @@ class NameIndex:
         if len(diff) != 1:
             return False
         # A different character inside the 字号 makes a different firm (潇麟 vs 协麟); one in the
-        # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word, length decides.
+        # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word only a
+        # homophone in a long name is a typo (瀛湖鱼业发展): 老街王记 is not 老街张记.
         brands = self.affixes.brands(core)
         if brands:
             brand = min(brands, key=len)
-            return diff[0] >= len(brand) or len(brand) >= 4
-        return len(core) >= 6
+            if diff[0] >= len(brand):
+                return True
+            return len(brand) >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
+        return len(core) >= 6 and self._homophones(core[diff[0]], qcore[diff[0]])
 
     def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
         best = ""
@@ -644,10 +739,17 @@ class NameIndex:
 
 
 _Strong = Callable[[Candidate, str], bool]
+# Tiers that match the text as typed (no reading, typo or similarity guess).
+EXACT_TIERS = frozenset({"exact", "core", "brand", "contains"})
 
 
 def _always(cand: Candidate, qcore: str) -> bool:
     return True
+
+
+def _is_subsequence(small: str, big: str) -> bool:
+    it = iter(big)
+    return all(ch in it for ch in small)
 
 
 def _min_core(n: int) -> _Strong:
@@ -672,5 +774,7 @@ _TIER_SCORE = {
     "initials": 75.0,
     "contains": 72.0,
     "edit": 70.0,
+    "contains_typo": 68.0,
+    "gapped": 66.0,
     "fuzzy": 0.0,
 }
