@@ -87,6 +87,12 @@ class QuerySettings:
 
 
 @dataclass(frozen=True)
+class IndexSettings:
+    # File of the name index snapshot; empty: build the index before serving (fine for small archives).
+    snapshot: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -99,6 +105,7 @@ class Settings:
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
     query: QuerySettings = field(default_factory=QuerySettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
 
     @property
     def tz(self) -> ZoneInfo:

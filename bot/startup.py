@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 
+from bot.index_startup import INDEX_BUILDING, start_index
 from bot.services import Services
 from db.duties import seed_duties
 from db.regions import default_region, default_region_file, load_region_file, seed_region
 from db.subject_feed import load_divisions, load_entries
 from nlp.lexicon import Lexicon
-from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -32,10 +31,7 @@ async def prepare_services(services: Services) -> None:
     lexicon = Lexicon.from_divisions(divisions)
     lexicon.warm_up()
     services.lexicon = lexicon
-    started = time.perf_counter()
-    services.index = NameIndex(lexicon)
-    await refresh_index(services)
-    log.info("name index: %d subjects in %.1f s", len(services.index), time.perf_counter() - started)
+    await start_index(services, lexicon)
 
 
 async def ensure_duties(services: Services) -> None:
@@ -53,6 +49,8 @@ async def refresh_index(services: Services) -> int:
     """Pull subjects changed since the watermark; other processes' imports arrive this way."""
     index = services.index
     assert index is not None
+    if services.extras.get(INDEX_BUILDING):
+        return 0  # the background build reads everything and tops itself up when done
     since = services.index_watermark - REFRESH_OVERLAP if services.index_watermark else None
     async with services.db.transaction() as s:
         entries, watermark = await load_entries(s, since)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.index_startup import index_ready
 from db.lookup import Viewer, view_subject
 from db.subjects import find_by_id_number, subject_briefs
 from handlers import query_context as context_of
@@ -156,6 +157,16 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             picks = [Candidate(sid, "", None, None, 0.0, "", "code") for sid in found]
             await offer_candidates(update, context, viewer, "该代码对应多个主体，请选择：", picks, query)
+        return
+    if not index_ready(svc):
+        valid = [m.value for m in query.uscc if m.valid]
+        found_ids = await context_of.uscc_while_index_loads(context, valid[:1])
+        if found_ids and found_ids[0] is not None:
+            await show_card(update, context, viewer, found_ids[0], query.category, matter=query.matter)
+        elif valid:
+            await reply(update, f"档案中没有统一社会信用代码为 {valid[0]} 的主体。")
+        else:
+            await reply(update, context_of.INDEX_LOADING)
         return
     if await answer_codes(update, context, viewer, query):
         return

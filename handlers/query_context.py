@@ -19,6 +19,7 @@ from db.resolver_context import (
     REGISTRATION_NUMBER,
     recent_subject,
     remember_subject,
+    subject_by_uscc,
     subjects_by_legacy_code,
 )
 from db.subjects import find_by_id_number
@@ -73,3 +74,13 @@ async def answer_legacy_codes(
     if code.kind == "reg":
         return f"档案中没有工商注册号为 {code.shown} 的主体。"
     return f"“{code.shown}”既不是有效的 15 位身份证号，也不是有效的工商注册号，请核对后重新输入。"
+
+
+INDEX_LOADING = "名称索引正在加载，请稍候再按名称查询；现在可以输入统一社会信用代码查询。"
+
+
+async def uscc_while_index_loads(context: ContextTypes.DEFAULT_TYPE, codes: list[str]) -> list[int | None]:
+    """While the name index is being built in the background, valid USCCs are looked up in the
+    database (one indexed query each), so codes answer from the first second after a restart."""
+    svc = services(context)
+    return [await subject_by_uscc(svc.db, code) for code in codes]

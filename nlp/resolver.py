@@ -30,6 +30,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
+from xxhash import xxh3_64_intdigest
 
 from nlp.lexicon import Lexicon
 from nlp.name_shapes import shape_keys
@@ -89,7 +90,9 @@ class Resolution:
 
 
 def _h(key: str) -> int:
-    return hash(key) & _HASH_MASK
+    """A hash that is the same in every process (Python's `hash` of a str is salted per process),
+    so a snapshot written by one process is read by another (nlp.index_snapshot)."""
+    return xxh3_64_intdigest(key.encode()) & _HASH_MASK
 
 
 class _Table:
