@@ -70,18 +70,27 @@ def _place_variants(place: str, affixes: Affixes) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def shape_keys(name: str, affixes: Affixes) -> ShapeKeys:
-    """Extra keys of `name` for the shapes described in the module docstring."""
+_OPENING = frozenset("([【〔「（［")
+
+
+def shape_keys(name: str, affixes: Affixes, full_key: str | None = None) -> ShapeKeys:
+    """Extra keys of `name` for the shapes described in the module docstring.
+
+    `full_key` is `name_key(name)` when the caller has it already (name_key converts traditional
+    characters, the costliest step of building the index).
+    """
     full: list[str] = []
     cores: list[str] = []
     core: str | None = None
-    plain = without_brackets(name)
-    if plain is not None:
-        key = name_key(plain)
-        if key:
-            full.append(key)
-            core = affixes.core(key)
-    key = name_key(plain if plain is not None else name)
+    own_key = full_key if full_key is not None else name_key(name)
+    key = own_key
+    if not _OPENING.isdisjoint(name):
+        plain = without_brackets(name)
+        if plain is not None:
+            key = name_key(plain)
+            if key:
+                full.append(key)
+                core = affixes.core(key)
     branch = _BRANCH.match(key)
     if branch:
         parent_core = affixes.core(branch["parent"])
@@ -100,7 +109,7 @@ def shape_keys(name: str, affixes: Affixes) -> ShapeKeys:
             cores += [town + v + rest, v + rest, town + v]
             if rest:
                 cores.append(v)
-    own = {name_key(name), core}
+    own = {own_key, core}
     return ShapeKeys(
         tuple(dict.fromkeys(k for k in full if k not in own)),
         core,

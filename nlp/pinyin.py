@@ -11,15 +11,24 @@ reading, and each other reading of a heteronym (重 zhong/chong, 长 zhang/chang
 from __future__ import annotations
 
 import unicodedata
-
-from pypinyin import Style, lazy_pinyin
-from pypinyin.phrases_dict import phrases_dict
-from pypinyin.pinyin_dict import pinyin_dict
+from functools import cache
+from typing import Any
 
 # At most this many spellings of one name are indexed (a name full of heteronyms would explode).
 MAX_READINGS = 6
 _LONGEST_PHRASE = 4
 _READINGS_PER_CHAR = 2
+
+
+@cache
+def _pypinyin() -> tuple[Any, Any, dict[str, Any], dict[int, str]]:
+    """pypinyin and its dictionaries, imported on first use: they cost ~0.8 s of a cold start that a
+    process answering from an index snapshot can spend later (the first pinyin query or refresh)."""
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return Style, lazy_pinyin, phrases_dict, pinyin_dict
 
 
 def _toneless(syllable: str) -> str:
@@ -45,8 +54,9 @@ class PinyinTable:
             self._full[ch] = low
             self._initial[ch] = low
             return
-        syllable = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")
-        first = lazy_pinyin(ch, style=Style.FIRST_LETTER, errors="ignore")
+        style, lazy_pinyin, _phrases, _chars = _pypinyin()
+        syllable = lazy_pinyin(ch, style=style.NORMAL, errors="ignore")
+        first = lazy_pinyin(ch, style=style.FIRST_LETTER, errors="ignore")
         self._full[ch] = syllable[0].replace("ü", "v") if syllable else ""
         self._initial[ch] = first[0] if first else ""
 
@@ -71,7 +81,7 @@ class PinyinTable:
         if known is not None:
             return known
         common = self.full(ch)
-        raw = pinyin_dict.get(ord(ch), "")
+        raw = _pypinyin()[3].get(ord(ch), "")
         # pypinyin lists a character's readings most common first; past the second they are rare
         # (达 ti, 虹 jiang) and would only make false matches.
         listed = [_toneless(s) for s in raw.split(",") if s][:_READINGS_PER_CHAR]
@@ -86,6 +96,7 @@ class PinyinTable:
     def _phrase_syllables(self, word: str) -> list[str]:
         """Per-character syllables, with heteronyms read as in pypinyin's phrase dictionary."""
         syllables = [self.full(ch) for ch in word]
+        phrases_dict = _pypinyin()[2]
         fixed = [False] * len(word)
         for i, ch in enumerate(word):
             if fixed[i] or len(self._readings_of(ch)) < 2:

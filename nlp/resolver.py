@@ -25,6 +25,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from typing import Literal
 
@@ -50,6 +51,10 @@ _RANK_CAP = 300
 _OVERLAY_MERGE = 50_000
 # The containment tier reads the rows of the query's rarest bigram; past this many it gives up.
 _CONTAINS_POSTING_CAP = 20_000
+# Rows checked for a contained homophone typo (those sharing the most bigrams with the query).
+_TYPO_RERANK = 100
+# Brackets, spaces and punctuation dropped from a stored name before a typo check (cheap, no opencc).
+_FOLD = str.maketrans("", "", "()（）[]【】〔〕「」 　-·")
 # A query this long contained in exactly one name is that name (张记蒸面馆); shorter ones get buttons.
 _CONTAINS_CLEAR_LEN = 3
 
@@ -196,14 +201,23 @@ class NameIndex:
             self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near, self._t_org,
             self._t_brand_pinyin,
         )  # fmt: skip
-        self._region_pinyin = sorted(
-            {self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True
-        )
-        self._region_initials = sorted(
-            {self.pinyin.initials(w) for w in self.affixes.region_words}, key=len, reverse=True
-        )
-        self._org_pinyin = sorted({self.pinyin.full(w) for w in self.affixes.org_forms}, key=len, reverse=True)
-        self._industry_pinyin = sorted({self.pinyin.full(w) for w in self.affixes.industries}, key=len, reverse=True)
+
+    # Pinyin of the affix words, made on first use (pypinyin is imported lazily: nlp.pinyin).
+    @cached_property
+    def _region_pinyin(self) -> list[str]:
+        return sorted({self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True)
+
+    @cached_property
+    def _region_initials(self) -> list[str]:
+        return sorted({self.pinyin.initials(w) for w in self.affixes.region_words}, key=len, reverse=True)
+
+    @cached_property
+    def _org_pinyin(self) -> list[str]:
+        return sorted({self.pinyin.full(w) for w in self.affixes.org_forms}, key=len, reverse=True)
+
+    @cached_property
+    def _industry_pinyin(self) -> list[str]:
+        return sorted({self.pinyin.full(w) for w in self.affixes.industries}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ building
 
@@ -218,7 +232,7 @@ class NameIndex:
 
     def keys_for(self, name: str) -> _Keys:
         full = name_key(name)
-        shapes = shape_keys(name, self.affixes)
+        shapes = shape_keys(name, self.affixes, full)
         core = shapes.core or self.affixes.core(full)
         if core in self.affixes.industries or len(core) < 2:
             # "安康建材有限公司": the region word is the 字号; cutting it would leave only the industry.
@@ -493,9 +507,7 @@ class NameIndex:
                     # Three initials match half the region; four or more may stand for one firm.
                     tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
             return tiers
-        py = self.pinyin.full(qcore)
-        if py:
-            tiers.append(("pinyin", lambda: self._t_pinyin.get(py), _always))
+        tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), _always))
         tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
         tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
@@ -518,14 +530,15 @@ class NameIndex:
         if len(qcore) < 4:
             return []
         out = []
-        for row in self._gather(qcore):
-            entry = self._entries.get(self._row_sid[row])
-            if entry is None:
+        # One substituted character spoils at most two of the query's bigrams.
+        need = max(2, len(qcore) - 3)
+        for row in self._gather(qcore, need)[:_TYPO_RERANK]:
+            if self._holds_with_homophone(self._row_core[row], qcore):
+                out.append(row)
                 continue
-            for text, q in ((self._row_core[row], qcore), (name_key(entry.name), full)):
-                if len(q) >= 4 and self._holds_with_homophone(text, q):
-                    out.append(row)
-                    break
+            entry = self._entries.get(self._row_sid[row]) if full != qcore else None
+            if entry is not None and self._holds_with_homophone(entry.name.translate(_FOLD), full):
+                out.append(row)
         return out
 
     def _holds_with_homophone(self, text: str, q: str) -> bool:
@@ -547,8 +560,11 @@ class NameIndex:
             return []
         head, tail = qcore[:2], qcore[-2:]
         middle = qcore[2:-2]
+        rarer = min((head, tail), key=self._t_bigram.count)
+        if self._t_bigram.count(rarer) > _CONTAINS_POSTING_CAP:
+            return []
         out = []
-        for row in self._gather(qcore):
+        for row in self._t_bigram.get(rarer):
             core = self._row_core[row]
             i = core.find(head)
             j = core.rfind(tail)
@@ -559,14 +575,14 @@ class NameIndex:
                 out.append(row)
         return out
 
-    def _gather(self, qcore: str) -> list[int]:
-        """Rows sharing the query's rarer bigrams, most shared first (the fuzzy pass's candidates)."""
+    def _gather(self, qcore: str, need: int = 1) -> list[int]:
+        """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
         counts: Counter[int] = Counter()
         for bg in {qcore[i : i + 2] for i in range(len(qcore) - 1)}:
             if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
                 continue
             counts.update(self._t_bigram.get(bg))
-        return [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r]]
+        return [r for r, n in counts.most_common(_FUZZY_RERANK) if n >= need and self._alive[r]]
 
     def _brand_pinyin_rows(self, letters: str) -> list[int]:
         """The 字号 in pinyin, also followed by an industry's (chaoyangjianzhu → chaoyang)."""
