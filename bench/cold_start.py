@@ -91,7 +91,13 @@ def _run_child(mode: str, path: str, question: str) -> None:
         index.add([IndexEntry(*row) for row in rows])
     result = resolve_message(question, index).resolution
     best = result.candidates[0].name if result.candidates else None
-    sys.stdout.write(json.dumps({"status": result.status, "best": best}, ensure_ascii=False) + "\n")
+    rss = 0.0
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+    answer = {"status": result.status, "best": best, "process_rss_mb": round(rss, 1)}
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 

@@ -140,6 +140,8 @@ def matter_allowed_for(name: str, matter: str | None) -> str | None:
 
 def is_followup(query: Query) -> bool:
     """No name and no code, but a matter, a category or "更多": it asks about the current subject."""
+    if wants_more(query):
+        return True
     if query.names or query.uscc or query.id_numbers:
         return False
     return bool(query.matter or query.category or name_key(query.raw) in MORE_WORDS)

@@ -154,6 +154,7 @@ async def test_follow_ups_refer_to_the_last_card_in_this_chat(harness: BotHarnes
     await harness.say(chat, "瀛湖渔业")
     assert title(await harness.say(chat, "有没有行政处罚")) == "【安康瀛湖渔业发展有限公司】"
     assert title(await harness.say(chat, "许可呢")) == "【安康瀛湖渔业发展有限公司】"
+    assert title(await harness.say(chat, "更多")) == "【安康瀛湖渔业发展有限公司】"
     out = texts(await harness.say(chat, "政府采购"))
     assert out.startswith("【安康瀛湖渔业发展有限公司】") and "政府采购" in out
     async with harness.db.transaction() as s:
