@@ -194,6 +194,7 @@ class NameIndex:
         self._t_bigram = _Table()
         self._t_uscc = _Table()
         self._t_uscc_near = _Table()
+        self._last_counts: tuple[str, Counter[int]] | None = None
         self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
         self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
         self._tables = (
@@ -250,6 +251,7 @@ class NameIndex:
     def add(self, entries: Iterable[IndexEntry]) -> int:
         """Add or replace subjects (same subject_id replaces: the incremental refresh path)."""
         batch = entries if isinstance(entries, list) else list(entries)
+        self._last_counts = None
         bulk = len(batch) > max(1000, len(self._entries) // 20)
         for entry in batch:
             old = self._entries.get(entry.subject_id)
@@ -264,6 +266,7 @@ class NameIndex:
 
     def remove(self, subject_id: int) -> bool:
         old = self._entries.pop(subject_id, None)
+        self._last_counts = None
         if old is None:
             return False
         self._kill_rows(old)
@@ -575,13 +578,23 @@ class NameIndex:
                 out.append(row)
         return out
 
-    def _gather(self, qcore: str, need: int = 1) -> list[int]:
-        """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
+    def _bigram_counts(self, qcore: str) -> Counter[int]:
+        """Rows → how many of the query's informative bigrams they share. The typo tier and the fuzzy
+        pass of one look-up ask for the same counts: the last one is kept (one entry, same thread)."""
+        last = self._last_counts
+        if last is not None and last[0] == qcore:
+            return last[1]
         counts: Counter[int] = Counter()
         for bg in {qcore[i : i + 2] for i in range(len(qcore) - 1)}:
             if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
                 continue
             counts.update(self._t_bigram.get(bg))
+        self._last_counts = (qcore, counts)
+        return counts
+
+    def _gather(self, qcore: str, need: int = 1) -> list[int]:
+        """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
+        counts = self._bigram_counts(qcore)
         return [r for r, n in counts.most_common(_FUZZY_RERANK) if n >= need and self._alive[r]]
 
     def _brand_pinyin_rows(self, letters: str) -> list[int]:
@@ -726,12 +739,7 @@ class NameIndex:
 
     def _fuzzy(self, full: str, qcore: str, prefix: tuple[str, ...] | None) -> list[Candidate]:
         """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
-        bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
-        counts: Counter[int] = Counter()
-        for bg in bigrams:
-            if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
-                continue
-            counts.update(self._t_bigram.get(bg))
+        counts = self._bigram_counts(qcore)
         if not counts:
             return []
         rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
