@@ -36,7 +36,7 @@ from nlp.lexicon import Lexicon
 from nlp.resolver import IndexEntry, NameIndex
 
 MAGIC = b"CRIDX\x00\x01\x00"
-FORMAT = 3  # bump when NameIndex's keys change: old snapshots then count as stale
+FORMAT = 4  # bump when NameIndex's keys change: old snapshots then count as stale
 _SEP = "\x00"
 
 
@@ -55,6 +55,51 @@ def fingerprint(lexicon: Lexicon) -> str:
     return h.hexdigest()[:32]
 
 
+class PackedStrings:
+    """A column of strings as one str and an offsets array: no object per value until read
+    (a million names as Python strings cost ~80 MB more and most are never read)."""
+
+    __slots__ = ("_offsets", "_text")
+
+    def __init__(self, text: str, offsets: array) -> None:  # type: ignore[type-arg]
+        self._text = text
+        self._offsets = offsets
+
+    @classmethod
+    def pack(cls, values: list[str]) -> PackedStrings:
+        offsets = array("q", [0])
+        total = 0
+        for v in values:
+            total += len(v)
+            offsets.append(total)
+        return cls("".join(values), offsets)
+
+    def __getitem__(self, i: int) -> str:
+        return self._text[self._offsets[i] : self._offsets[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+
+class Codes:
+    """A column of few distinct values (kinds, divisions) as one small index per row."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: list[str | None], index: array) -> None:  # type: ignore[type-arg]
+        self._values = values
+        self._index = index
+
+    @classmethod
+    def pack(cls, column: list[str | None]) -> Codes:
+        distinct = list(dict.fromkeys(column))
+        where = {v: i for i, v in enumerate(distinct)}
+        return cls(distinct, array("H", (where[v] for v in column)))
+
+    def __getitem__(self, i: int) -> str | None:
+        return self._values[self._index[i]]
+
+
 class LazyEntries:
     """`dict[int, IndexEntry]` over columns: an entry object is made only when it is looked up.
 
@@ -67,10 +112,10 @@ class LazyEntries:
     def __init__(
         self,
         ids: array,  # type: ignore[type-arg]
-        names: list[str],
-        kinds: list[str],
-        usccs: list[str | None],
-        divisions: list[str | None],
+        names: PackedStrings,
+        kinds: Codes,
+        usccs: PackedStrings,
+        divisions: Codes,
         aliases: dict[int, tuple[tuple[str, str], ...]],
     ) -> None:
         self._ids = ids
@@ -93,7 +138,8 @@ class LazyEntries:
         i = self._pos(sid)
         if i < 0:
             return default
-        return IndexEntry(sid, self._names[i], self._kinds[i], self._usccs[i], self._divisions[i], self._aliases.get(sid, ()))
+        kind = self._kinds[i] or ""
+        return IndexEntry(sid, self._names[i], kind, self._usccs[i] or None, self._divisions[i], self._aliases.get(sid, ()))
 
     def __getitem__(self, sid: int) -> IndexEntry:
         entry = self.get(sid)
@@ -144,10 +190,10 @@ def save(index: NameIndex, path: Path, watermark: dt.datetime | None) -> Snapsho
         "subjects": info.subjects,
         "fingerprint": info.fingerprint,
         "ids": array("q", (e.subject_id for e in entries)).tobytes(),  # type: ignore[union-attr]
-        "names": _SEP.join(e.name for e in entries),  # type: ignore[union-attr]
-        "kinds": _SEP.join(e.kind for e in entries),  # type: ignore[union-attr]
-        "usccs": _SEP.join(e.uscc or "" for e in entries),  # type: ignore[union-attr]
-        "divisions": _SEP.join(e.division_code or "" for e in entries),  # type: ignore[union-attr]
+        "names": _packed([e.name for e in entries]),  # type: ignore[union-attr]
+        "kinds": _codes([e.kind for e in entries]),  # type: ignore[union-attr]
+        "usccs": _packed([e.uscc or "" for e in entries]),  # type: ignore[union-attr]
+        "divisions": _codes([e.division_code for e in entries]),  # type: ignore[union-attr]
         "aliases": {e.subject_id: e.aliases for e in entries if e.aliases},  # type: ignore[union-attr]
         "row_sid": index._row_sid.tobytes(),
         "row_src": index._row_src.tobytes(),
@@ -179,15 +225,12 @@ def load(path: Path, lexicon: Lexicon) -> tuple[NameIndex, SnapshotInfo] | None:
     index = NameIndex(lexicon)
     ids = array("q")
     ids.frombytes(payload["ids"])
-    n = len(ids)
-    usccs = payload["usccs"].split(_SEP) if n else []
-    divisions = payload["divisions"].split(_SEP) if n else []
     index._entries = LazyEntries(  # type: ignore[assignment]
         ids,
-        payload["names"].split(_SEP) if n else [],
-        payload["kinds"].split(_SEP) if n else [],
-        [u or None for u in usccs],
-        [d or None for d in divisions],
+        _unpack(payload["names"]),
+        _uncodes(payload["kinds"]),
+        _unpack(payload["usccs"]),
+        _uncodes(payload["divisions"]),
         payload["aliases"],
     )
     index._row_sid = array("q")
@@ -201,6 +244,28 @@ def load(path: Path, lexicon: Lexicon) -> tuple[NameIndex, SnapshotInfo] | None:
         table._base = array("Q")
         table._base.frombytes(raw)
     return index, _info(payload)
+
+
+def _packed(values: list[str]) -> tuple[str, bytes]:
+    column = PackedStrings.pack(values)
+    return column._text, column._offsets.tobytes()
+
+
+def _unpack(stored: tuple[str, bytes]) -> PackedStrings:
+    offsets = array("q")
+    offsets.frombytes(stored[1])
+    return PackedStrings(stored[0], offsets)
+
+
+def _codes(column: list[str | None]) -> tuple[list[str | None], bytes]:
+    packed = Codes.pack(column)
+    return packed._values, packed._index.tobytes()
+
+
+def _uncodes(stored: tuple[list[str | None], bytes]) -> Codes:
+    index = array("H")
+    index.frombytes(stored[1])
+    return Codes(stored[0], index)
 
 
 def _info(payload: dict[str, Any]) -> SnapshotInfo:

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 # At most this many spellings of one name are indexed (a name full of heteronyms would explode).
-MAX_READINGS = 6
+MAX_READINGS = 4
 _LONGEST_PHRASE = 4
 _READINGS_PER_CHAR = 2
 
