@@ -36,7 +36,7 @@ from nlp.lexicon import Lexicon
 from nlp.resolver import IndexEntry, NameIndex
 
 MAGIC = b"CRIDX\x00\x01\x00"
-FORMAT = 4  # bump when NameIndex's keys change: old snapshots then count as stale
+FORMAT = 5  # bump when NameIndex's keys change: old snapshots then count as stale
 _SEP = "\x00"
 
 

@@ -197,10 +197,11 @@ class NameIndex:
         self._last_counts: tuple[str, Counter[int]] | None = None
         self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
         self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
+        self._t_pinyin_other = _Table()  # other readings of heteronyms, for ASCII queries only
         self._tables = (
             self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
             self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near, self._t_org,
-            self._t_brand_pinyin,
+            self._t_brand_pinyin, self._t_pinyin_other,
         )  # fmt: skip
 
     # Pinyin of the affix words, made on first use (pypinyin is imported lazily: nlp.pinyin).
@@ -312,9 +313,14 @@ class NameIndex:
             if keys.pinyin:
                 # The per-character key (what a typed Chinese homophone spells) and the word's
                 # readings (what a person types in pinyin: 长虹 chang hong, 重阳 chong yang).
-                spellings = dict.fromkeys([(keys.pinyin, keys.initials), *self.pinyin.readings(keys.core)])
+                readings = self.pinyin.readings(keys.core)
+                spellings = dict.fromkeys([(keys.pinyin, keys.initials), *readings])
+                # The per-character and the word's reading answer typed homophones too (常虹 → 长虹);
+                # a heteronym's other readings only typed pinyin: 玳鹏 (dai) is not 大鹏 (da).
+                usual = {keys.pinyin, readings[0][0]} if readings else {keys.pinyin}
                 for full_py, _initials in spellings:
-                    getattr(self._t_pinyin, put)(full_py, row)
+                    table = self._t_pinyin if full_py in usual else self._t_pinyin_other
+                    getattr(table, put)(full_py, row)
                 for initials in dict.fromkeys(i for _f, i in spellings):
                     getattr(self._t_initials, put)(initials, row)
                 for brand in keys.brands:
@@ -640,11 +646,9 @@ class NameIndex:
         return rows
 
     def _pinyin_rows(self, letters: str) -> list[int]:
-        rows = self._t_pinyin.get(letters)
-        if rows:
-            return rows
-        for variant in self._strip_ascii(letters, self._region_pinyin, self._org_pinyin):
-            rows = self._t_pinyin.get(variant)
+        """Typed pinyin: every indexed reading, also without a region or organisation form."""
+        for variant in [letters, *self._strip_ascii(letters, self._region_pinyin, self._org_pinyin)]:
+            rows = self._t_pinyin.get(variant) + self._t_pinyin_other.get(variant)
             if rows:
                 return rows
         return []

@@ -139,3 +139,14 @@ def test_old_organisation_code(index: NameIndex) -> None:
 )
 def test_longest_whole_name_in_a_message(index: NameIndex, text: str, span: str | None) -> None:
     assert index.longest_name_in(text) == span
+
+
+def test_another_reading_of_a_heteronym_answers_typed_pinyin_but_not_a_chinese_homophone() -> None:
+    """大 is da (and dai in 大夫): 'daipeng' typed may mean 大鹏, the characters 玳鹏 never do."""
+    lex = Lexicon.from_divisions(DIVISIONS)
+    lex.warm_up()
+    ix = NameIndex(lex)
+    ix.add([IndexEntry(1, "汉滨区大鹏食品有限公司", "法人", None, "610902")])
+    assert ix.resolve("dapengshipin").candidates[0].subject_id == 1
+    assert ix.resolve("daipengshipin").candidates[0].subject_id == 1
+    assert ix.resolve("玳鹏食品").status != "clear"
