@@ -345,7 +345,14 @@ def build_index(entries: Iterable[IndexEntry], lexicon: Lexicon) -> NameIndex:
     return index
 
 
-def run(n: int, queries: int, baseline_sample: int | None, seed: int = SEED) -> dict[str, Any]:
+def run(
+    n: int,
+    queries: int,
+    baseline_sample: int | None,
+    seed: int = SEED,
+    cold_start: bool = True,
+    db_search: bool = True,
+) -> dict[str, Any]:
     lexicon = Lexicon.from_divisions(region_divisions())
     lexicon.warm_up()
     entries, source = demo_entries(n, seed)
@@ -395,7 +402,28 @@ def run(n: int, queries: int, baseline_sample: int | None, seed: int = SEED) -> 
     _, peak_total = _rss_mb()
     ours_p95 = _pct(latencies, 95)
     base_p95 = _pct(base_lat, 95)
-    return {
+    extra: dict[str, Any] = {"handwritten": _handwritten(lexicon)}
+    if db_search:
+        from bench import db_text_search
+
+        # The same queries (the baseline's sample when N is large), and the resolver on exactly those.
+        pairs = [(q.text, q.subject_id) for q in sample if q.subject_id is not None]
+        ours = sum(
+            bool(r.candidates) and r.candidates[0].subject_id == want
+            for r, want in ((answer(text, index, lexicon), want) for text, want in pairs)
+        )
+        extra["db_text_search"] = {
+            "queries": len(pairs),
+            "resolver_recall_at_1_same_queries": round(ours / max(1, len(pairs)), 4),
+            "sqlite_fts5_trigram": db_text_search.fts5_trigram(entries, pairs),
+            "postgresql_pg_trgm": db_text_search.pg_trgm(entries, pairs),
+        }
+    if cold_start:
+        from bench import cold_start as cold
+
+        first = next((q.text for q in labelled if q.subject_id is not None), "恒达建材")
+        extra["cold_start"] = cold.measure(index, entries, first)
+    return extra | {
         "subjects": n,
         "data": source,
         "queries": len(labelled),
@@ -428,17 +456,27 @@ def run(n: int, queries: int, baseline_sample: int | None, seed: int = SEED) -> 
     }
 
 
+def _handwritten(lexicon: Lexicon) -> dict[str, Any]:
+    """Accuracy on the hand-written labelled set (tests/data/handwritten_names.toml)."""
+    from bench.handwritten import evaluate
+
+    result = evaluate(lexicon)
+    return {k: result[k] for k in ("questions", "accuracy", "confident_wrong")}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Name resolver benchmark (one JSON line).")
     parser.add_argument("--subjects", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--baseline-sample", type=int, default=None, help="time the baseline on this many queries")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the two cold-start processes")
+    parser.add_argument("--no-db-search", action="store_true", help="skip pg_trgm and SQLite FTS5")
     args = parser.parse_args(argv)
     sample = args.baseline_sample
     if sample is None and args.subjects > 200_000:
         sample = 200
-    result = run(args.subjects, args.queries, sample, args.seed)
+    result = run(args.subjects, args.queries, sample, args.seed, not args.no_cold_start, not args.no_db_search)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 

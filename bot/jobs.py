@@ -17,10 +17,11 @@ from telegram import Bot
 from telegram.ext import Application, ContextTypes
 
 from bot.calendar_settings import calendar_from_settings
-from bot.startup import ensure_duties, refresh_index
+from bot.startup import ensure_duties
 from render.buttons import keyboard
 from render.reminders import render_reminder
 from services.collection.reminders import Reminder, ReminderPolicy, ScanResult, run_scan
+from services.name_index import refresh_index
 from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)

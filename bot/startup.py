@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import time
 
 from bot.calendar_settings import calendar_from_settings
 from db.regions import default_region, default_region_file, load_region_file, seed_region
 from nlp.lexicon import Lexicon
-from nlp.resolver import NameIndex
 from services.collection.duties import seed_duties
+from services.name_index import start_index
 from services.runtime import Services
-from services.subject_feed import load_divisions, load_entries
+from services.subject_feed import load_divisions
 
 log = logging.getLogger(__name__)
 
-# An import stamps its rows when it starts but commits minutes later, after other writers have moved
-# the watermark on; looking back this far catches such rows. Rows already indexed unchanged are skipped.
-REFRESH_OVERLAP = dt.timedelta(minutes=15)
 DUTIES_SEEDED = "duties_seeded"
 
 
@@ -32,10 +27,7 @@ async def prepare_services(services: Services) -> None:
     lexicon = Lexicon.from_divisions(divisions)
     lexicon.warm_up()
     services.lexicon = lexicon
-    started = time.perf_counter()
-    services.index = NameIndex(lexicon)
-    await refresh_index(services)
-    log.info("name index: %d subjects in %.1f s", len(services.index), time.perf_counter() - started)
+    await start_index(services, lexicon)
 
 
 async def ensure_duties(services: Services) -> None:
@@ -47,18 +39,3 @@ async def ensure_duties(services: Services) -> None:
     services.extras[DUTIES_SEEDED] = True
     if added:
         log.info("reporting duties seeded: %d", added)
-
-
-async def refresh_index(services: Services) -> int:
-    """Pull subjects changed since the watermark; other processes' imports arrive this way."""
-    index = services.index
-    assert index is not None
-    since = services.index_watermark - REFRESH_OVERLAP if services.index_watermark else None
-    async with services.db.transaction() as s:
-        entries, watermark = await load_entries(s, since)
-    entries = [e for e in entries if index.get(e.subject_id) != e]
-    if entries:
-        index.add(entries)
-    if watermark is not None:
-        services.index_watermark = watermark
-    return len(entries)

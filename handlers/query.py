@@ -10,11 +10,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from handlers import query_context as context_of
 from handlers.check import check_answer
 from handlers.common import caller, reply, services
 from handlers.evaluation import card_extras
 from handlers.render import card_text
+from nlp import message_names
 from nlp.intent import Query, parse
+from nlp.legacy_codes import find_legacy_codes
 from nlp.resolver import Candidate
 from render.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, Buttons, pressed
 from rules.categories import normalize_category
@@ -23,6 +26,7 @@ from rules.measures import MATTERS
 from rules.roles import Viewer, sees_name_masked
 from services.checks import CheckAnswer, view_and_check
 from services.lookup import view_subject
+from services.name_index import index_ready
 from services.subjects import find_by_id_number, subject_briefs
 
 ROUTED = {
@@ -71,6 +75,7 @@ async def show_card(
         buttons.append([("逢办必查：选择办理事项", CHOOSE_MATTER.pack(subject_id))])
     buttons += extra_buttons  # 关注 / 取消关注
     await reply(update, text, buttons)
+    await context_of.note_subject_shown(update, context, subject_id)
     if answer is not None:
         await reply(update, *check_answer(answer))
 
@@ -137,7 +142,12 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     assert svc.lexicon is not None and svc.index is not None
     _account, viewer = await caller(update, context)
-    query = parse(message.text, svc.lexicon)
+    legacy, text = find_legacy_codes(message.text)
+    query = parse(text, svc.lexicon)
+    whole, query = message_names.whole_name_first(svc.index, text, query)
+    if whole is not None:
+        query.names = [whole]
+        query.intent = query.intent if query.intent in ROUTED else "query"
     if query.intent == "help" or query.intent == "greeting":
         from handlers.start import help_text
 
@@ -151,14 +161,43 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query.intent in ROUTED:
         await reply(update, ROUTED[query.intent])
         return
+    found = await context_of.answer_legacy_codes(update, context, viewer, legacy)
+    if isinstance(found, str):
+        await reply(update, found)
+        return
+    if found:
+        if len(found) == 1:
+            await show_card(update, context, viewer, found[0], query.category, matter=query.matter)
+        else:
+            picks = [Candidate(sid, "", None, None, 0.0, "", "code") for sid in found]
+            await offer_candidates(update, context, viewer, "该代码对应多个主体，请选择：", picks, query)
+        return
+    if not index_ready(svc):
+        valid = [m.value for m in query.uscc if m.valid]
+        found_ids = await context_of.uscc_while_index_loads(context, valid[:1])
+        if found_ids and found_ids[0] is not None:
+            await show_card(update, context, viewer, found_ids[0], query.category, matter=query.matter)
+        elif valid:
+            await reply(update, f"档案中没有统一社会信用代码为 {valid[0]} 的主体。")
+        else:
+            await reply(update, context_of.INDEX_LOADING)
+        return
     if await answer_codes(update, context, viewer, query):
         return
+    if message_names.is_followup(query):
+        current = await context_of.current_subject(update, context)
+        if current is not None:
+            page = 1 if message_names.wants_more(query) else 0
+            await show_card(update, context, viewer, current, query.category, page=page, matter=query.matter)
+            return
     if not query.names:
         await reply(update, "请告诉我要查询的企业名称、简称或统一社会信用代码，例如：查询 恒达建材。发送 /help 查看更多用法。")
         return
     name = query.names[0]
     result = svc.index.resolve(name, division_code=query.division_code)
+    name = message_names.safe_echo(name)
     if result.status == "clear":
+        query = message_names.drop_slots_inside(result.candidates[0].name, query)
         await show_card(update, context, viewer, result.candidates[0].subject_id, query.category, matter=query.matter)
     elif result.status == "ambiguous":
         await offer_candidates(update, context, viewer, f"找到多个与“{name}”相近的主体，请选择：", result.candidates, query)
@@ -177,7 +216,10 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     subject_id, category, matter = values
     _account, viewer = await caller(update, context)
-    await show_card(update, context, viewer, subject_id, normalize_category(category) if category else None, matter=matter)
+    entry = services(context).index.get(subject_id) if services(context).index else None
+    # A matter word that was part of the picked subject's name (恒信招标代理 → 招标) was never chosen.
+    picked_matter = message_names.matter_allowed_for(entry.name, matter) if entry else matter
+    await show_card(update, context, viewer, subject_id, normalize_category(category) if category else None, matter=picked_matter)
 
 
 async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -70,8 +70,9 @@ class Lexicon:
         return tuple(self.region_to_code)
 
     def affixes(self) -> Affixes:
-        """Cutting rules for name cores; province names are added so '陕西省' prefixes go too."""
-        regions = set(self.region_words) | {"中国", "中华人民共和国"}
+        """Cutting rules for name cores; province names (nlp/data/provinces.txt) are added so
+        '陕西省' prefixes go too."""
+        regions = set(self.region_words) | {"中国", "中华人民共和国"} | set(_words("provinces"))
         return Affixes(regions, self.org_forms, self.industries)
 
     def division_family(self, code: str) -> tuple[str, ...]:

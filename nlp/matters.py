@@ -11,7 +11,7 @@ import unicodedata
 from rules.measures import MATTERS
 
 # Longest keywords first so that "政府采购" wins over "采购" and "招标投标" over "投标".
-_MATTER_WORDS: tuple[tuple[str, str], ...] = (
+MATTER_WORDS: tuple[tuple[str, str], ...] = (
     ("政府采购", "procurement"), ("采购", "procurement"),
     ("评优评先", "award"), ("评先评优", "award"), ("评优", "award"), ("评先", "award"), ("表彰", "award"),
     ("荣誉", "award"), ("奖励", "award"),
@@ -42,7 +42,7 @@ def matter_from_text(text: str) -> str | None:
     for label_key, label in MATTERS.items():
         if norm == label:
             return label_key
-    for word, key in sorted(_MATTER_WORDS, key=lambda wk: -len(wk[0])):
+    for word, key in sorted(MATTER_WORDS, key=lambda wk: -len(wk[0])):
         if word in norm:
             return key
     return None

@@ -25,13 +25,16 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
+from xxhash import xxh3_64_intdigest
 
 from nlp.lexicon import Lexicon
+from nlp.name_shapes import shape_keys
 from nlp.normalize import Affixes, name_key
 from nlp.pinyin import PinyinTable
 
@@ -46,6 +49,14 @@ _BIGRAM_DF_CAP = 4000
 _FUZZY_RERANK = 600
 _RANK_CAP = 300
 _OVERLAY_MERGE = 50_000
+# The containment tier reads the rows of the query's rarest bigram; past this many it gives up.
+_CONTAINS_POSTING_CAP = 20_000
+# Rows checked for a contained homophone typo (those sharing the most bigrams with the query).
+_TYPO_RERANK = 100
+# Brackets, spaces and punctuation dropped from a stored name before a typo check (cheap, no opencc).
+_FOLD = str.maketrans("", "", "()（）[]【】〔〕「」 　-·")
+# A query this long contained in exactly one name is that name (张记蒸面馆); shorter ones get buttons.
+_CONTAINS_CLEAR_LEN = 3
 
 ALIAS_NAME, ALIAS_FORMER, ALIAS_SHORT = 0, 1, 2
 _SOURCE_LABEL = {ALIAS_NAME: "名称", ALIAS_FORMER: "曾用名", ALIAS_SHORT: "简称"}
@@ -84,7 +95,9 @@ class Resolution:
 
 
 def _h(key: str) -> int:
-    return hash(key) & _HASH_MASK
+    """A hash that is the same in every process (Python's `hash` of a str is salted per process),
+    so a snapshot written by one process is read by another (nlp.index_snapshot)."""
+    return xxh3_64_intdigest(key.encode()) & _HASH_MASK
 
 
 class _Table:
@@ -147,6 +160,9 @@ class _Keys:
     brands: tuple[str, ...]
     pinyin: str
     initials: str
+    # Name shapes (nlp.name_shapes): the name without its bracketed region, a branch's other cores.
+    other_full: tuple[str, ...] = ()
+    other_cores: tuple[str, ...] = ()
 
 
 def division_prefix(code: str) -> str:
@@ -178,17 +194,32 @@ class NameIndex:
         self._t_bigram = _Table()
         self._t_uscc = _Table()
         self._t_uscc_near = _Table()
+        self._last_counts: tuple[str, Counter[int]] | None = None
+        self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
+        self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
+        self._t_pinyin_other = _Table()  # other readings of heteronyms, for ASCII queries only
         self._tables = (
             self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
-            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near,
+            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near, self._t_org,
+            self._t_brand_pinyin, self._t_pinyin_other,
         )  # fmt: skip
-        self._region_pinyin = sorted(
-            {self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True
-        )
-        self._region_initials = sorted(
-            {self.pinyin.initials(w) for w in self.affixes.region_words}, key=len, reverse=True
-        )
-        self._org_pinyin = sorted({self.pinyin.full(w) for w in self.affixes.org_forms}, key=len, reverse=True)
+
+    # Pinyin of the affix words, made on first use (pypinyin is imported lazily: nlp.pinyin).
+    @cached_property
+    def _region_pinyin(self) -> list[str]:
+        return sorted({self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True)
+
+    @cached_property
+    def _region_initials(self) -> list[str]:
+        return sorted({self.pinyin.initials(w) for w in self.affixes.region_words}, key=len, reverse=True)
+
+    @cached_property
+    def _org_pinyin(self) -> list[str]:
+        return sorted({self.pinyin.full(w) for w in self.affixes.org_forms}, key=len, reverse=True)
+
+    @cached_property
+    def _industry_pinyin(self) -> list[str]:
+        return sorted({self.pinyin.full(w) for w in self.affixes.industries}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ building
 
@@ -203,15 +234,25 @@ class NameIndex:
 
     def keys_for(self, name: str) -> _Keys:
         full = name_key(name)
-        core = self.affixes.core(full)
+        shapes = shape_keys(name, self.affixes, full)
+        core = shapes.core or self.affixes.core(full)
         if core in self.affixes.industries or len(core) < 2:
             # "安康建材有限公司": the region word is the 字号; cutting it would leave only the industry.
             core, _ = self.affixes.split_org_form(full)
-        return _Keys(full, core, self.affixes.brands(core), self.pinyin.full(core), self.pinyin.initials(core))
+        return _Keys(
+            full,
+            core,
+            self.affixes.brands(core),
+            self.pinyin.full(core),
+            self.pinyin.initials(core),
+            shapes.full,
+            shapes.cores,
+        )
 
     def add(self, entries: Iterable[IndexEntry]) -> int:
         """Add or replace subjects (same subject_id replaces: the incremental refresh path)."""
         batch = entries if isinstance(entries, list) else list(entries)
+        self._last_counts = None
         bulk = len(batch) > max(1000, len(self._entries) // 20)
         for entry in batch:
             old = self._entries.get(entry.subject_id)
@@ -226,6 +267,7 @@ class NameIndex:
 
     def remove(self, subject_id: int) -> bool:
         old = self._entries.pop(subject_id, None)
+        self._last_counts = None
         if old is None:
             return False
         self._kill_rows(old)
@@ -261,12 +303,34 @@ class NameIndex:
             self._row_core.append(keys.core)
             self._alive.append(1)
             getattr(self._t_full, put)(keys.full, row)
+            for other in keys.other_full:
+                getattr(self._t_full, put)(other, row)
             getattr(self._t_core, put)(keys.core, row)
+            for other in keys.other_cores:
+                getattr(self._t_core, put)(other, row)
             for brand in keys.brands:
                 getattr(self._t_brand, put)(brand, row)
             if keys.pinyin:
-                getattr(self._t_pinyin, put)(keys.pinyin, row)
-                getattr(self._t_initials, put)(keys.initials, row)
+                # The per-character key (what a typed Chinese homophone spells) and the word's
+                # readings (what a person types in pinyin: 长虹 chang hong, 重阳 chong yang).
+                readings = self.pinyin.readings(keys.core)
+                spellings = dict.fromkeys([(keys.pinyin, keys.initials), *readings])
+                # The per-character and the word's reading answer typed homophones too (常虹 → 长虹);
+                # a heteronym's other readings only typed pinyin: 玳鹏 (dai) is not 大鹏 (da).
+                usual = {keys.pinyin, readings[0][0]} if readings else {keys.pinyin}
+                for full_py, _initials in spellings:
+                    table = self._t_pinyin if full_py in usual else self._t_pinyin_other
+                    getattr(table, put)(full_py, row)
+                for initials in dict.fromkeys(i for _f, i in spellings):
+                    getattr(self._t_initials, put)(initials, row)
+                for brand in keys.brands:
+                    # People type the 字号 in pinyin (changhong, chaoyangjianzhu); initials only when
+                    # long enough to mean something (dslr for 都市丽人).
+                    for full_py, initials in self.pinyin.readings(brand):
+                        if (full_py, initials) not in spellings:
+                            getattr(self._t_brand_pinyin, put)(full_py, row)
+                            if len(brand) >= 4:
+                                getattr(self._t_initials, put)(initials, row)
             core = keys.core
             if len(core) >= 3:
                 for variant in {core[:i] + core[i + 1 :] for i in range(len(core))}:
@@ -280,6 +344,7 @@ class NameIndex:
                 getattr(self._t_uscc_near, put)("a" + code[9:], row)
                 getattr(self._t_uscc_near, put)("b" + code[:13], row)
                 getattr(self._t_uscc_near, put)("c" + code[:9] + code[13:], row)
+                getattr(self._t_org, put)(code[8:17], row)
 
     # ------------------------------------------------------------------ codes
 
@@ -293,6 +358,32 @@ class NameIndex:
             entry = self._entries.get(self._row_sid[row])
             if entry is not None and entry.uscc == code:
                 return entry
+        return None
+
+    def by_org_code(self, code: str) -> list[IndexEntry]:
+        """Subjects whose USCC carries this 9-character 组织机构代码 (positions 9-17, GB 32100)."""
+        code = (code or "").replace("-", "").strip().upper()
+        out: dict[int, IndexEntry] = {}
+        for row in self._live_rows(self._t_org.get(code)):
+            entry = self._entries.get(self._row_sid[row])
+            if entry is not None and entry.uscc and entry.uscc[8:17] == code:
+                out[entry.subject_id] = entry
+        return sorted(out.values(), key=lambda e: e.subject_id)
+
+    def longest_name_in(self, text: str, min_len: int = 4) -> str | None:
+        """The longest stretch of `text` that is a whole indexed name or alias, as typed there.
+
+        Tried before any filler, category or matter word is cut from a message, so a word inside a
+        real name (招标 in 恒信招标代理有限公司) is never taken for the matter. Works on the name key
+        of the text (no spaces or punctuation), so brackets and spaces of any width fold alike.
+        """
+        key = name_key(text)
+        n = len(key)
+        for size in range(min(n, 60), min_len - 1, -1):
+            for start in range(0, n - size + 1):
+                span = key[start : start + size]
+                if any(self._alive[r] for r in self._t_full.get(span)):
+                    return span
         return None
 
     def near_uscc(self, code: str) -> list[IndexEntry]:
@@ -358,8 +449,14 @@ class NameIndex:
                 break
         return best
 
-    def resolve(self, name: str, division_code: str | None = None, limit: int = 5) -> Resolution:
-        """Rank the subjects `name` may mean and say whether one is clearly meant."""
+    def resolve(
+        self, name: str, division_code: str | None = None, limit: int = 5, exact_only: bool = False
+    ) -> Resolution:
+        """Rank the subjects `name` may mean and say whether one is clearly meant.
+
+        `exact_only`: only the tiers that take the text as it is (exact, core, 字号, contained), no
+        pinyin, typo or fuzzy guessing: for trying a whole message as a name before cutting it.
+        """
         full = name_key(name)
         if not full:
             return Resolution("none")
@@ -373,6 +470,8 @@ class NameIndex:
 
         fallback: list[Candidate] = []
         for tier_name, fetch, strong in self._tiers(full, qcore):
+            if exact_only and tier_name not in EXACT_TIERS:
+                continue
             live = list(dict.fromkeys(self._live_rows(fetch())))
             if not live:
                 continue
@@ -391,6 +490,8 @@ class NameIndex:
                 return Resolution("clear", ranked[:1])
             extra = [c for c in fallback if c.subject_id not in subjects]
             return Resolution("ambiguous", (ranked + extra)[:limit] if len(ranked) < limit else ranked[:limit])
+        if exact_only:
+            return Resolution("ambiguous" if fallback else "none", fallback[:limit])
         fuzzy = self._fuzzy(full, qcore, prefix)
         fuzzy = [c for c in fuzzy if c.subject_id not in {f.subject_id for f in fallback}]
         pool = sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit]
@@ -404,22 +505,137 @@ class NameIndex:
         """(how, row fetcher, is-one-candidate-enough) per tier, most trusted first; fetched lazily."""
         tiers: list[tuple[str, Callable[[], list[int]], _Strong]] = [
             ("exact", lambda: self._exact_rows(full, qcore), _always),
-            ("core", lambda: self._t_core.get(qcore), _always),
+            ("core", lambda: self._core_rows(full, qcore), _always),
         ]
         if full.isascii():
             letters = "".join(ch for ch in full if ch.isalpha())
             if len(letters) >= 2:
                 tiers.append(("pinyin", lambda: self._pinyin_rows(letters), _always))
+                tiers.append(("brand", lambda: self._brand_pinyin_rows(letters), _always))
                 if len(letters) >= 3:
                     # Three initials match half the region; four or more may stand for one firm.
                     tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
             return tiers
-        py = self.pinyin.full(qcore)
-        if py:
-            tiers.append(("pinyin", lambda: self._t_pinyin.get(py), _always))
-        tiers.append(("brand", lambda: self._t_brand.get(qcore, cap=20000), _always))
+        tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), _always))
+        tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
+        tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
+        tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), _min_core(4)))
+        tiers.append(("gapped", lambda: self._gapped_rows(qcore), _min_core(4)))
         return tiers
+
+    def _brand_rows(self, qcore: str) -> list[int]:
+        """The 字号 typed alone. The industry list cannot know every trade, so a name whose core
+        merely starts with the query (恒信 + 招标代理) competes with the known 字号 (恒信 + 建材)."""
+        rows = self._t_brand.get(qcore, cap=20000)
+        if rows:
+            cores = self._row_core
+            rows = rows + [r for r in self._containing_rows(qcore) if cores[r].startswith(qcore)]
+        return rows
+
+    def _containing_typo_rows(self, full: str, qcore: str) -> list[int]:
+        """Rows holding the query with one character typed as a homophone (张记蒸面管, 有限工司):
+        the commonest slip of a pinyin keyboard. Checked against the core and the whole name."""
+        if len(qcore) < 4:
+            return []
+        out = []
+        # One substituted character spoils at most two of the query's bigrams.
+        need = max(2, len(qcore) - 3)
+        for row in self._gather(qcore, need)[:_TYPO_RERANK]:
+            if self._holds_with_homophone(self._row_core[row], qcore):
+                out.append(row)
+                continue
+            entry = self._entries.get(self._row_sid[row]) if full != qcore else None
+            if entry is not None and self._holds_with_homophone(entry.name.translate(_FOLD), full):
+                out.append(row)
+        return out
+
+    def _holds_with_homophone(self, text: str, q: str) -> bool:
+        n = len(q)
+        for start in range(len(text) - n + 1):
+            window = text[start : start + n]
+            diff = [i for i in range(n) if window[i] != q[i]]
+            if len(diff) == 1 and self._homophones(window[diff[0]], q[diff[0]]):
+                return True
+        return False
+
+    def _homophones(self, a: str, b: str) -> bool:
+        return bool(set(self.pinyin.all_readings(a)) & set(self.pinyin.all_readings(b)))
+
+    def _gapped_rows(self, qcore: str) -> list[int]:
+        """Rows whose core holds the query's first two and last two characters in order with at most
+        three characters left out between them (餐饮协会 → 餐饮行业协会, 刘记茶庄 → 刘记富硒茶庄)."""
+        if len(qcore) < 4:
+            return []
+        head, tail = qcore[:2], qcore[-2:]
+        middle = qcore[2:-2]
+        rarer = min((head, tail), key=self._t_bigram.count)
+        if self._t_bigram.count(rarer) > _CONTAINS_POSTING_CAP:
+            return []
+        out = []
+        for row in self._t_bigram.get(rarer):
+            core = self._row_core[row]
+            i = core.find(head)
+            j = core.rfind(tail)
+            if i < 0 or j < i + 2:
+                continue
+            between = core[i + 2 : j]
+            if 0 < len(between) - len(middle) <= 3 and _is_subsequence(middle, between):
+                out.append(row)
+        return out
+
+    def _bigram_counts(self, qcore: str) -> Counter[int]:
+        """Rows → how many of the query's informative bigrams they share. The typo tier and the fuzzy
+        pass of one look-up ask for the same counts: the last one is kept (one entry, same thread)."""
+        last = self._last_counts
+        if last is not None and last[0] == qcore:
+            return last[1]
+        counts: Counter[int] = Counter()
+        for bg in {qcore[i : i + 2] for i in range(len(qcore) - 1)}:
+            if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
+                continue
+            counts.update(self._t_bigram.get(bg))
+        self._last_counts = (qcore, counts)
+        return counts
+
+    def _gather(self, qcore: str, need: int = 1) -> list[int]:
+        """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
+        counts = self._bigram_counts(qcore)
+        return [r for r, n in counts.most_common(_FUZZY_RERANK) if n >= need and self._alive[r]]
+
+    def _brand_pinyin_rows(self, letters: str) -> list[int]:
+        """The 字号 in pinyin, also followed by an industry's (chaoyangjianzhu → chaoyang)."""
+        rows = self._t_brand_pinyin.get(letters, cap=20000)
+        if rows:
+            return rows
+        for variant in self._strip_ascii(letters, self._region_pinyin, self._industry_pinyin + self._org_pinyin):
+            rows = self._t_brand_pinyin.get(variant, cap=20000)
+            if rows:
+                return rows
+        return []
+
+    def _core_rows(self, full: str, qcore: str) -> list[int]:
+        """The query's core, then its body with the region kept: 石泉恒达 is a branch's core key."""
+        rows = self._t_core.get(qcore)
+        if rows:
+            return rows
+        body, _ = self.affixes.split_org_form(full)
+        return self._t_core.get(body) if body != qcore else []
+
+    def _containing_rows(self, qcore: str) -> list[int]:
+        """Rows whose core contains the query as one contiguous piece (瀛湖渔业 in 瀛湖渔业发展).
+
+        Every such row carries each bigram of the query, so the rows of the rarest one are a
+        superset; they are checked with a plain substring test.
+        """
+        if len(qcore) < 2:
+            return []
+        bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
+        rarest = min(bigrams, key=self._t_bigram.count)
+        if self._t_bigram.count(rarest) > _CONTAINS_POSTING_CAP:
+            return []
+        cores = self._row_core
+        return [r for r in self._t_bigram.get(rarest) if qcore in cores[r] and cores[r] != qcore]
 
     def _exact_rows(self, full: str, qcore: str) -> list[int]:
         """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
@@ -430,11 +646,9 @@ class NameIndex:
         return rows
 
     def _pinyin_rows(self, letters: str) -> list[int]:
-        rows = self._t_pinyin.get(letters)
-        if rows:
-            return rows
-        for variant in self._strip_ascii(letters, self._region_pinyin, self._org_pinyin):
-            rows = self._t_pinyin.get(variant)
+        """Typed pinyin: every indexed reading, also without a region or organisation form."""
+        for variant in [letters, *self._strip_ascii(letters, self._region_pinyin, self._org_pinyin)]:
+            rows = self._t_pinyin.get(variant) + self._t_pinyin_other.get(variant)
             if rows:
                 return rows
         return []
@@ -490,12 +704,15 @@ class NameIndex:
         if len(diff) != 1:
             return False
         # A different character inside the 字号 makes a different firm (潇麟 vs 协麟); one in the
-        # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word, length decides.
+        # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word only a
+        # homophone in a long name is a typo (瀛湖鱼业发展): 老街王记 is not 老街张记.
         brands = self.affixes.brands(core)
         if brands:
             brand = min(brands, key=len)
-            return diff[0] >= len(brand) or len(brand) >= 4
-        return len(core) >= 6
+            if diff[0] >= len(brand):
+                return True
+            return len(brand) >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
+        return len(core) >= 6 and self._homophones(core[diff[0]], qcore[diff[0]])
 
     def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
         best = ""
@@ -526,12 +743,7 @@ class NameIndex:
 
     def _fuzzy(self, full: str, qcore: str, prefix: tuple[str, ...] | None) -> list[Candidate]:
         """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
-        bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
-        counts: Counter[int] = Counter()
-        for bg in bigrams:
-            if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
-                continue
-            counts.update(self._t_bigram.get(bg))
+        counts = self._bigram_counts(qcore)
         if not counts:
             return []
         rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
@@ -558,10 +770,24 @@ class NameIndex:
 
 
 _Strong = Callable[[Candidate, str], bool]
+# Tiers that match the text as typed (no reading, typo or similarity guess).
+EXACT_TIERS = frozenset({"exact", "core", "brand", "contains"})
 
 
 def _always(cand: Candidate, qcore: str) -> bool:
     return True
+
+
+def _is_subsequence(small: str, big: str) -> bool:
+    it = iter(big)
+    return all(ch in it for ch in small)
+
+
+def _min_core(n: int) -> _Strong:
+    def check(cand: Candidate, qcore: str) -> bool:
+        return len(qcore) >= n
+
+    return check
 
 
 def _min_len(n: int, letters: str) -> _Strong:
@@ -577,6 +803,9 @@ _TIER_SCORE = {
     "pinyin": 85.0,
     "brand": 80.0,
     "initials": 75.0,
+    "contains": 72.0,
     "edit": 70.0,
+    "contains_typo": 68.0,
+    "gapped": 66.0,
     "fuzzy": 0.0,
 }

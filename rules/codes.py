@@ -84,7 +84,7 @@ def validate_uscc(raw: str, repair: bool = False) -> CodeCheck:
             return CodeCheck(code, f"第 {pos} 位“{ch}”不是统一社会信用代码允许的字符{hint}")
     if code[0] not in REGISTRATION_AUTHORITIES:
         return CodeCheck(code, f"第 1 位“{code[0]}”不是有效的登记管理部门代码")
-    if not code[2:8].isascii() and code[2:8].isdigit():
+    if not (code[2:8].isascii() and code[2:8].isdigit()):
         return CodeCheck(code, "第 3-8 位应为 6 位数字的行政区划代码")
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
@@ -124,7 +124,7 @@ def validate_ric(raw: str, today: dt.date | None = None) -> CodeCheck:
     code = clean_code(raw)
     if len(code) != 18:
         return CodeCheck(code, f"居民身份证号码应为 18 位，您输入的是 {len(code)} 位")
-    if not code[:17].isascii() and code[:17].isdigit():
+    if not (code[:17].isascii() and code[:17].isdigit()):
         return CodeCheck(code, "居民身份证号码前 17 位应全部是数字")
     if code[17] not in "0123456789X":
         return CodeCheck(code, "居民身份证号码最后一位应为数字或 X")

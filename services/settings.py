@@ -138,6 +138,18 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class QuerySettings:
+    # Minutes after a card during which a follow-up ("许可呢", "政府采购", "更多") refers to its subject.
+    followup_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    # File of the name index snapshot; empty: build the index before serving (fine for small archives).
+    snapshot: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -153,6 +165,8 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    query: QuerySettings = field(default_factory=QuerySettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -111,7 +111,7 @@ class BotHarness:
 
     async def refresh(self) -> None:
         """Pick up subjects written after start-up, as the scheduled refresh would."""
-        from bot.startup import refresh_index
+        from services.name_index import refresh_index
 
         await refresh_index(self.app.bot_data["services"])  # type: ignore[attr-defined]
 

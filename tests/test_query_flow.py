@@ -258,7 +258,7 @@ async def test_a_crash_in_a_handler_gets_a_polite_answer(harness: BotHarness) ->
 
 async def test_index_refresh_sees_a_late_commit_of_an_early_stamped_subject(harness: BotHarness) -> None:
     """Another process's import stamps rows at its start and commits minutes later."""
-    from bot.startup import refresh_index
+    from services.name_index import refresh_index
 
     await seed(harness.db)
     services = harness.app.bot_data["services"]

@@ -134,7 +134,7 @@ class WeComHarness:
         return await self.post(self.standin.click_event(user, card, n), replica)
 
     async def refresh(self) -> None:
-        from bot.startup import refresh_index
+        from services.name_index import refresh_index
 
         for r in self.replicas:
             await refresh_index(r.app.bot_data["services"])

@@ -21,11 +21,11 @@ from fastapi import FastAPI
 from bot.api import problems, routes_checks, routes_documents, routes_records, routes_subjects
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
-from bot.startup import refresh_index
 from db.session import Database
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
+from services.name_index import refresh_index
 from services.runtime import Services
 from services.settings import Settings, load_settings
 from services.subject_feed import load_divisions

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from db.demo import catalog as cat
+from db.demo import field_shapes
 from db.demo import names as pools
 from db.regions import DATA_DIR, DepartmentInfo, DivisionInfo, RegionData, default_region
 from rules.codes import USCC_ALPHABET, complete_ric, complete_uscc
@@ -515,7 +516,7 @@ def _company(ctx: _Ctx, seed: int, key: int, rng: random.Random, random_twin: bo
                 others = [c for c in ctx.counties if c.code != base.county.code] or list(ctx.counties)
                 county = rng.choice(others)
                 parent = _company_name(ctx, base)
-                name = f"{parent}{county.short_name}分公司"
+                name = f"{parent}{county.short_name}{field_shapes.branch_word(key)}"
                 parts = _CompanyParts(county, False, "plain", base.trade, base.industry, "分公司", established)
             else:
                 branch = False
@@ -610,7 +611,7 @@ def _organisation(ctx: _Ctx, seed: int, key: int, rng: random.Random, group: str
         r = rng.random()
         surname = legal_rep[:2] if legal_rep[:2] in {s for s, _ in pools.SURNAMES} else legal_rep[0]
         if r < 0.25:
-            name = f"{cname}{surname}记{trade}"
+            name = f"{cname}{field_shapes.street_for_shop(key) or ''}{surname}记{trade}"
         elif r < 0.42:
             name = f"{cname}{surname}氏{trade}"
         elif r < 0.62:
@@ -629,7 +630,8 @@ def _organisation(ctx: _Ctx, seed: int, key: int, rng: random.Random, group: str
             form = "专业合作社"
         trade = _trade_name(rng)
         place = f"{cname}{town}" if rng.random() < 0.4 else cname
-        name = f"{place}{trade}{product}{form}"
+        village = field_shapes.coop_village(key) if place != cname else None
+        name = f"{place}{village}{product}{form}" if village else f"{place}{trade}{product}{form}"
         type_code, kind, sector = "93", "法人", "agriculture"
         address = _village_address(ctx, rng, county, town)
         if rng.random() < SHORT_NAME_RATE:
@@ -655,6 +657,8 @@ def _organisation(ctx: _Ctx, seed: int, key: int, rng: random.Random, group: str
             name = f"{cname}{_trade_name(rng)}{rng.choice(pools.SOCIAL_SERVICES)}"
             type_code = "52"
         kind = "法人"
+        if (unit := field_shapes.institution(key)) is not None:
+            name, type_code = f"{cname}{unit}", "12"
     else:
         name = f"{cname}{town}{_trade_name(rng)}{rng.choice(('花园', '家园', '小区', '苑'))}业主委员会"
         type_code, kind = "Y1", "非法人组织"

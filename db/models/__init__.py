@@ -28,6 +28,7 @@ from db.models.evaluation import (
     WatchSubscription,
 )
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
+from db.models.resolver_context import ChatSubject
 from db.models.wecom import (
     WeComCallback,
     WeComCard,
@@ -48,6 +49,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BindingCode",
+    "ChatSubject",
     "Check",
     "CreditRecord",
     "CreditReport",

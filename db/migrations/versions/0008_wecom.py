@@ -1,7 +1,7 @@
 """wecom: user id mapping, shared access token, callback dedupe, member turns, sent messages and cards
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 13:30:00
 
 Hand-written from db/models_wecom.py; plain column types only, so it runs unchanged on SQLite and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

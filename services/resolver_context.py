@@ -1,0 +1,79 @@
+"""Use cases around the resolver (issue 11): the chat's current subject, and subjects by old codes.
+
+* `remember_subject` / `recent_subject`: the subject last shown in a chat to a user, so a follow-up
+  ("许可呢", "政府采购", "更多") in this or another bot process refers to it for a configured time.
+* `subjects_by_legacy_code`: a 工商注册号 or 组织机构代码 the archive holds only in the legacy code
+  columns of imported records (the 双公示 templates' 行政相对人代码_2/_3, kept in `fields`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ChatSubject, CreditRecord, Subject
+from db.session import Database
+
+REGISTRATION_NUMBER = "工商注册号"
+ORGANISATION_CODE = "组织机构代码"
+
+
+def _upsert(session: AsyncSession, values: dict[str, object]):  # type: ignore[no-untyped-def]
+    assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(ChatSubject).values(values)
+    return stmt.on_conflict_do_update(
+        index_elements=["chat_id", "user_id"],
+        set_={"subject_id": stmt.excluded.subject_id, "shown_at": stmt.excluded.shown_at},
+    )
+
+
+async def remember_subject(db: Database, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
+    """Make `subject_id` the chat's current subject for this user (one row per chat and user)."""
+    async with db.transaction() as s:
+        await s.execute(_upsert(s, {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}))
+
+
+async def recent_subject(
+    db: Database, chat_id: int, user_id: int, now: dt.datetime, window: dt.timedelta
+) -> int | None:
+    """The subject shown to this user in this chat within `window` before `now`, else None."""
+    async with db.transaction() as s:
+        row = await s.get(ChatSubject, (chat_id, user_id))
+        if row is None or row.shown_at < now - window:
+            return None
+        return row.subject_id
+
+
+async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -> list[int]:
+    """Subjects with a record whose legacy code column `label` holds one of `values` (as written,
+    e.g. with and without the dash of a 组织机构代码).
+
+    The JSON text is searched for the code and each hit is checked in Python: SQLite's json_extract
+    does not match a non-ASCII key stored with escapes (the default of json.dumps), so a JSON path
+    works only on PostgreSQL. Codes are letters, digits and a dash: safe inside LIKE.
+    """
+    wanted = {v for v in values if v and all(c.isalnum() or c == "-" for c in v)}
+    if not wanted:
+        return []
+    found: set[int] = set()
+    async with db.transaction() as s:
+        text = cast(CreditRecord.fields, String)
+        rows = await s.execute(
+            select(CreditRecord.subject_id, CreditRecord.fields).where(or_(*(text.like(f"%{v}%") for v in wanted)))
+        )
+        for subject_id, fields in rows:
+            if str((fields or {}).get(label, "")).strip().upper() in wanted:
+                found.add(subject_id)
+    return sorted(found)[:10]
+
+
+async def subject_by_uscc(db: Database, code: str) -> int | None:
+    """The subject with this USCC, from the database: the answer while the name index is loading."""
+    async with db.transaction() as s:
+        return await s.scalar(select(Subject.id).where(Subject.uscc == code))

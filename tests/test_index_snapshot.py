@@ -1,0 +1,174 @@
+"""The name index snapshot: written after a build, read back in another process without
+re-tokenising, tied to the lexicon and the database's watermark, topped up from the change feed;
+without one the index is rebuilt in the background while USCCs answer from the database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import bot.app as bot_app
+from bench.handwritten import entries, load
+from bench.resolve import region_divisions
+from bot.console import ConsoleChat
+from bot.transport import InProcessBotAPI
+from db.models import Subject
+from db.session import Database
+from nlp import index_snapshot
+from nlp.lexicon import Lexicon
+from nlp.resolver import IndexEntry, NameIndex
+from rules.codes import complete_uscc
+from services.accounts import ensure_local_account
+from services.name_index import INDEX_BUILDING, start_index, wait_for_index
+from services.settings import IndexSettings
+from tests.conftest import settings_for
+
+QUERIES = ["瀛湖渔业", "恒达建材", "changhong", "双溪村合作社", "恒达建材石泉分公司", "宏圆商贸", "宇宙飞船"]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    lex = Lexicon.from_divisions(region_divisions())
+    lex.warm_up()
+    return lex
+
+
+def _answers(index: NameIndex) -> list[tuple[str, list[int]]]:
+    out = []
+    for q in QUERIES:
+        r = index.resolve(q)
+        out.append((r.status, [c.subject_id for c in r.candidates]))
+    return out
+
+
+def test_a_loaded_snapshot_answers_like_the_built_index(lexicon: Lexicon, tmp_path: Path) -> None:
+    subjects, _ = load()
+    built = NameIndex(lexicon)
+    built.add(entries(subjects))
+    path = tmp_path / "ix.snapshot"
+    index_snapshot.save(built, path, None)
+    loaded, info = index_snapshot.load(path, lexicon)  # type: ignore[misc]
+    assert info.subjects == len(subjects)
+    assert _answers(loaded) == _answers(built)
+    assert loaded.by_uscc(subjects[0].uscc or "").subject_id == 1  # type: ignore[union-attr]
+    assert len(loaded) == len(built) and 1 in loaded
+    # The incremental path still works on a loaded index: add, replace, remove.
+    loaded.add([IndexEntry(9001, "安康市宇宙飞船制造有限公司", "法人", None, "610902")])
+    assert loaded.resolve("宇宙飞船制造").candidates[0].subject_id == 9001
+    loaded.add([IndexEntry(4, "安康瀛湖水产有限公司", "法人", None, "610902")])  # 4 = 瀛湖渔业, renamed
+    assert loaded.resolve("瀛湖水产").candidates[0].subject_id == 4
+    assert all(c.subject_id != 4 for c in loaded.resolve("瀛湖渔业").candidates if loaded.resolve("瀛湖渔业").status == "clear")
+    assert loaded.remove(9001) and 9001 not in loaded
+
+
+def test_another_process_reads_the_snapshot(lexicon: Lexicon, tmp_path: Path) -> None:
+    """Keys are hashed the same way in every process (Python's own str hash is salted)."""
+    subjects, _ = load()
+    built = NameIndex(lexicon)
+    built.add(entries(subjects))
+    path = tmp_path / "ix.snapshot"
+    index_snapshot.save(built, path, None)
+    script = (
+        "import json, sys\n"
+        "from bench.resolve import region_divisions\n"
+        "from nlp.lexicon import Lexicon\n"
+        "from nlp import index_snapshot\n"
+        "lex = Lexicon.from_divisions(region_divisions()); lex.warm_up()\n"
+        "ix, _ = index_snapshot.load(__import__('pathlib').Path(sys.argv[1]), lex)\n"
+        f"out = [[r.status, [c.subject_id for c in r.candidates]] for r in (ix.resolve(q) for q in {QUERIES!r})]\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120,
+        env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"}, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [tuple(x) for x in json.loads(done.stdout)] == [(s, ids) for s, ids in _answers(built)]
+
+
+def test_a_snapshot_of_another_lexicon_is_stale(lexicon: Lexicon, tmp_path: Path) -> None:
+    built = NameIndex(lexicon)
+    built.add([IndexEntry(1, "安康市恒达建材有限公司", "法人", None, "610902")])
+    path = tmp_path / "ix.snapshot"
+    index_snapshot.save(built, path, None)
+    other = Lexicon.from_divisions([("610900", "安康市", "安康")])
+    assert index_snapshot.load(path, other) is None
+    path.write_bytes(b"not a snapshot")
+    assert index_snapshot.load(path, lexicon) is None
+    assert index_snapshot.load(tmp_path / "missing", lexicon) is None
+
+
+async def _add_subjects(db: Database, names: list[tuple[str, str]]) -> None:
+    async with db.transaction() as s:
+        s.add_all(Subject(kind="法人", name=name, uscc=uscc, division_code="610902") for name, uscc in names)
+
+
+async def _app(db: Database, path: Path):  # type: ignore[no-untyped-def]
+    settings = replace(settings_for(db), index=IndexSettings(snapshot=str(path)))
+    transport = InProcessBotAPI()
+    return bot_app.build_application(settings, transport, db=db), transport
+
+
+async def test_start_up_builds_then_loads_and_tops_up(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "ix.snapshot"
+    u1, u2 = complete_uscc("91610902MA70TN001"), complete_uscc("91610902MA70TN002")
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", u1)])
+    app, transport = await _app(db, path)
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        await wait_for_index(services)
+        assert path.exists()
+        await ensure_local_account(db, 700001, "official", "SCJGJ", None, "测试用户")
+        out = await ConsoleChat(app, transport, 700001).handle_line("瀛湖渔业")
+        assert (out[0].text or "").startswith("【安康瀛湖渔业发展有限公司】")
+    await _add_subjects(db, [("汉滨区老街张记蒸面馆", u2)])  # after the snapshot: the feed brings it
+    app, transport = await _app(db, path)
+    async with app:
+        services = app.bot_data["services"]
+        await bot_app.start_services(app)
+        assert not services.extras.get(INDEX_BUILDING) and services.extras.get("index_build_task") is None
+        chat = ConsoleChat(app, transport, 700001)
+        assert (await chat.handle_line("张记蒸面馆"))[0].text.startswith("【汉滨区老街张记蒸面馆】")  # type: ignore[union-attr]
+        assert (await chat.handle_line("瀛湖渔业"))[0].text.startswith("【安康瀛湖渔业发展有限公司】")  # type: ignore[union-attr]
+
+
+async def test_a_snapshot_with_more_subjects_than_the_database_is_rebuilt(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+    path = tmp_path / "ix.snapshot"
+    built = NameIndex(lexicon)
+    built.add([IndexEntry(i, f"安康市测试{i}号商贸有限公司", "法人", None, "610902") for i in range(1, 4)])
+    index_snapshot.save(built, path, None)
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN003"))])
+    app, _transport = await _app(db, path)
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        how_task = services.extras.get("index_build_task")
+        assert how_task is not None  # stale: rebuilt in the background
+        await wait_for_index(services)
+        assert services.index.resolve("瀛湖渔业").status == "clear"
+        assert services.index.resolve("测试1号商贸").status != "clear"
+
+
+async def test_while_the_index_builds_codes_answer_and_names_wait(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+    code = complete_uscc("91610902MA70TN004")
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", code)])
+    app, transport = await _app(db, tmp_path / "ix.snapshot")
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        await wait_for_index(services)
+        # The state of a process whose background build is still under way.
+        services.index = NameIndex(lexicon)
+        services.extras[INDEX_BUILDING] = True
+        await ensure_local_account(db, 700002, "public", None, None, "测试用户")
+        chat = ConsoleChat(app, transport, 700002)
+        assert (await chat.handle_line(code))[0].text.startswith("【安康瀛湖渔业发展有限公司】")  # type: ignore[union-attr]
+        assert "正在加载" in ((await chat.handle_line("瀛湖渔业"))[0].text or "")
+        how = await start_index(services, services.lexicon)  # a later start-up finds the build's snapshot
+        assert how == "snapshot" and services.index.resolve("瀛湖渔业").status == "clear"
