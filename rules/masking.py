@@ -63,8 +63,16 @@ def mask_address(address: str) -> str:
     return kept + "****" if kept and kept != address else (kept or "****")
 
 
+# SQLAlchemy appends the statement and its parameters to a database error's text; neither may reach
+# a log line (parameters carry what users typed).
+_SQL_RE = re.compile(r"\[SQL: .*?\](?=\s*(?:\[parameters:|\(Background|$))", re.S)
+_PARAMS_RE = re.compile(r"\[parameters: .*?\](?=\s*(?:\(Background|$))", re.S)
+
+
 def scrub(text: str) -> str:
-    """Mask every ID and mobile number inside free text (log lines, error messages)."""
+    """Mask every ID and mobile number inside free text (log lines, error messages), and drop the SQL
+    statements and parameters database errors carry."""
+    text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", text))
     text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
     text = _OLD_ID_RE.sub(lambda m: m.group(1) + "******" + m.group(3), text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

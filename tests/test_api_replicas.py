@@ -67,7 +67,7 @@ async def test_two_replicas_on_one_postgresql_answer_the_same(replicas: tuple[Ap
             assert r["status"] == "clear", server.url
         # ... by name once each worker has followed the change feed.
         await wait_until(found_on_both, timeout=20)
-        check = (await c.post(f"{a.url}/v1/checks", json={"subject": "澜沧新材料", "matter": "award"})).json()
+        check = (await c.post(f"{a.url}/v1/checks", json={"subject": "澜沧新材料", "matter": "award", "case_number": "PY-1", "operator": "王五"})).json()
         fb = await c.post(f"{b.url}/v1/checks/{check['check_id']}/feedback", json={"outcome": "proceeded"})
         again = await c.post(f"{a.url}/v1/checks/{check['check_id']}/feedback", json={"outcome": "proceeded"})
     assert fb.status_code == 200 and fb.json()["repeated"] is False

@@ -26,6 +26,7 @@ BLACKLISTED = SHOW["blacklisted"]  # 安康市鑫源矿业有限公司, on the �
 TWIN = SHOW["twin_city"]  # 安康市恒达建材有限公司, two near-twins: 恒达建材 is ambiguous
 PERSON = SHOW["person_blacklisted"]
 PROBLEM = "application/problem+json"
+CASE = {"case_number": "CG-2026-001", "operator": "李四"}  # every check names its case and who asked
 
 
 @dataclass
@@ -107,7 +108,7 @@ async def test_missing_wrong_revoked_key_is_401_and_missing_scope_403(port: Port
         r = await c.get(f"/v1/subjects/{BLACKLISTED.uscc}")
         assert r.status_code == 403
     async with port.client(port.keys.query_only) as c:
-        r = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "tender"})
+        r = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "tender", **CASE})
         assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
 
 
@@ -237,8 +238,8 @@ async def test_check_then_feedback_once(port: Port) -> None:
 async def test_ambiguous_name_raises_no_check(port: Port) -> None:
     before = await _count(port.db, select(func.count(Check.id)))
     async with port.client(port.keys.full) as c:
-        r = await c.post("/v1/checks", json={"subject": "恒达建材", "matter": "tender"})
-        unknown = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "shopping"})
+        r = await c.post("/v1/checks", json={"subject": "恒达建材", "matter": "tender", **CASE})
+        unknown = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "shopping", **CASE})
     assert r.status_code == 409 and len(r.json()["candidates"]) >= 2
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "matter"
     assert await _count(port.db, select(func.count(Check.id))) == before
@@ -248,8 +249,8 @@ async def test_batch_check_json_and_xlsx(port: Port) -> None:
     subjects = [BLACKLISTED.uscc, "恒达建材", "完全不存在的某某某公司", TWIN.name]
     before = await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.batch.is_(True)))
     async with port.client(port.keys.full) as c:
-        r = await c.post("/v1/checks/batch", json={"matter": "procurement", "subjects": subjects, "case_number": "ZB-9"})
-        x = await c.post("/v1/checks/batch", params={"format": "xlsx"}, json={"matter": "procurement", "subjects": subjects})
+        r = await c.post("/v1/checks/batch", json={"matter": "procurement", "subjects": subjects, "case_number": "ZB-9", "operator": "李四"})
+        x = await c.post("/v1/checks/batch", params={"format": "xlsx"}, json={"matter": "procurement", "subjects": subjects, **CASE})
     body = r.json()
     assert [line["status"] for line in body["lines"]] == ["clear", "ambiguous", "none", "clear"]
     assert [line["resolved"] for line in body["lines"]] == [True, False, False, True]
@@ -423,3 +424,23 @@ async def test_a_document_is_verified_at_its_qr_address_without_a_key(port: Port
         )).all()
     assert [d["result"] for d in audited] == ["genuine", "altered", "wrong_code", "unknown"]
     assert all(d["channel"] == "api" for d in audited)
+
+
+async def test_a_check_without_case_number_or_operator_is_refused(port: Port) -> None:
+    async with port.client(port.keys.full) as c:
+        for body in ({"subject": BLACKLISTED.uscc, "matter": "procurement"},
+                     {"subject": BLACKLISTED.uscc, "matter": "procurement", "case_number": " ", "operator": "李四"}):
+            r = await c.post("/v1/checks", json=body)
+            assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), r.text
+
+
+async def test_nul_characters_are_refused_before_any_use_case(port: Port) -> None:
+    async with port.client(port.keys.full) as c:
+        for response in (
+            await c.post("/v1/checks", content=b'{"subject": "91610900MA60011822", "matter": "procurement", '
+                         b'"case_number": "a\\u0000b", "operator": "x"}', headers={"content-type": "application/json"}),
+            await c.get("/v1/lookup", params={"q": "恒达\x00"}),
+        ):
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"].startswith(PROBLEM) and "NUL" in response.json()["detail"]
+    assert "Traceback" not in port.server.log() and "[SQL:" not in port.server.log()

@@ -37,3 +37,16 @@ async def test_crash_report_is_scrubbed(harness: BotHarness, caplog: pytest.LogC
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "update" in logged and "AssertionError" in logged
     assert ID not in logged and PHONE not in logged
+
+
+def test_database_errors_lose_their_sql_and_parameters() -> None:
+    from rules.masking import scrub
+
+    logged = scrub(
+        "sqlalchemy.exc.DBAPIError: (asyncpg.Error) invalid byte sequence\n"
+        "[SQL: UPDATE checks SET feedback_note=$1::VARCHAR WHERE checks.id = $2::INTEGER]\n"
+        "[parameters: ('联系人张小明 住汉滨区某街 12 号', 5)]\n"
+        "(Background on this error at: https://sqlalche.me/e/20/dbapi)"
+    )
+    assert "UPDATE" not in logged and "张小明" not in logged and "某街" not in logged
+    assert "DBAPIError" in logged and "Background" in logged  # what happened is still told

@@ -1,7 +1,10 @@
-"""Request body size limit (413), as plain ASGI middleware so it runs before any parsing.
+"""What a request may carry, checked as plain ASGI middleware before any parsing: a body size
+limit (413) and no NUL character anywhere (422).
 
 A declared `Content-Length` above the limit is refused at once; a body without one (chunked) is
-read here while it arrives and refused as soon as it passes the limit.
+read here while it arrives and refused as soon as it passes the limit. A NUL (raw, or escaped as
+\u0000 in JSON, or %00 in the address) is typed by no person and refused by PostgreSQL in text, so it
+is answered here instead of failing deep inside a use case.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+NUL_DETAIL = "请求中含有不可见的控制字符（NUL），请删除后重新提交。"
+_NUL_FORMS = (b"\x00", b"\\u0000", b"%00")
 DETAIL = "请求内容超过 {mb} MB 的上限，请分批提交（报送每批最多 5000 条，批量核查每次最多 1000 个主体）。"
 
 
@@ -18,13 +23,13 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, status: int = 413) -> None:
+        detail = DETAIL.format(mb=self.max_bytes // (1024 * 1024)) if status == 413 else NUL_DETAIL
+        title = "请求过大" if status == 413 else "请求内容无效"
         body = json.dumps(
-            {"type": "about:blank", "title": "请求过大", "status": 413,
-             "detail": DETAIL.format(mb=self.max_bytes // (1024 * 1024))},
-            ensure_ascii=False,
+            {"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False
         ).encode()
-        await send({"type": "http.response.start", "status": 413,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/problem+json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -32,6 +37,9 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if any(form in (scope.get("query_string") or b"") or form in (scope.get("raw_path") or b"") for form in _NUL_FORMS):
+            await self._refuse(send, 422)
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
@@ -55,6 +63,10 @@ class BodySizeLimit:
             body.append(message)
             if not message.get("more_body", False):
                 break
+
+        if any(form in m.get("body", b"") for m in body for form in _NUL_FORMS):
+            await self._refuse(send, 422)
+            return
 
         async def replay() -> Message:
             return body.pop(0) if body else await receive()

@@ -91,8 +91,8 @@ class CheckIn(Strict):
     subject: str = Field(min_length=1, max_length=200,
                          description="主体：统一社会信用代码、名称或简称；有 idquery 权限的密钥也可填身份证号")
     matter: Matter = Field(description=MATTER_TEXT)
-    case_number: str | None = Field(None, max_length=64, description="本部门业务系统的办件编号")
-    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+    case_number: str = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（必填：核查记录须能追溯到办件）")
+    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
 
 
 class MeasureOut(BaseModel):
@@ -126,8 +126,8 @@ class BatchIn(Strict):
     matter: Matter = Field(description=MATTER_TEXT)
     subjects: list[str] = Field(min_length=1, max_length=MAX_BATCH,
                                 description=f"要核查的主体（代码或名称），最多 {MAX_BATCH} 个，一行一个")
-    case_number: str | None = Field(None, max_length=64, description="本部门业务系统的办件编号（如采购项目编号）")
-    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+    case_number: str = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（如采购项目编号；必填）")
+    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
 
 
 class BatchLineOut(BaseModel):
