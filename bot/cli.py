@@ -20,6 +20,17 @@ from services.errors import EXIT_REFUSED, Refusal
 from services.settings import ConfigError, Settings, load_settings, with_database
 
 log = logging.getLogger("creditbot")
+# Failures of reaching the database at all (refused, unknown host, no such database, cannot open).
+UNREACHABLE: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+try:
+    import asyncpg
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    UNREACHABLE += (OperationalError, InterfaceError, asyncpg.InvalidCatalogNameError, asyncpg.InvalidPasswordError)
+except ImportError:  # pragma: no cover - both are dependencies
+    pass
+
+CONSOLE_JOBS = frozenset({"refresh_name_index"})
 CONSOLE_USER_IDS = {"public": 900001, "enterprise": 900002, "official": 900003, "collector": 900004, "admin": 900005}
 
 
@@ -115,6 +126,15 @@ def _due(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def keep_console_jobs(app: Any) -> None:
+    """The console is one person's terminal: it keeps the name index current, but must not claim and
+    swallow the reminders and digests meant for other people's chats (the bot sends those)."""
+    if app.job_queue is not None:
+        for job in app.job_queue.jobs():
+            if job.name not in CONSOLE_JOBS:
+                job.schedule_removal()
+
+
 async def _console(settings: Settings, args: argparse.Namespace, banner: str | None = None) -> int:
     from bot.app import build_application, start_services
     from bot.console import ConsoleChat, run_console
@@ -132,7 +152,8 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
         )
         if banner and not args.json:
             print(banner)
-        await app.start()  # the job queue too: reminders and index refresh run as they would live
+        await app.start()
+        keep_console_jobs(app)
         try:
             saver = FileSaver(args.save_dir or DEFAULT_DIR)
             await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json, saver=saver)
@@ -251,6 +272,20 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(settings, args)
     except KeyboardInterrupt:
         return 130
+    except UNREACHABLE as exc:  # no traceback for a database that is down, missing or refusing us
+        print(unreachable_text(settings.database.url, exc), file=sys.stderr)
+        return 2
+
+
+def unreachable_text(url: str, exc: BaseException) -> str:
+    """One Chinese line naming the database (password hidden) and the kind of failure."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL was refused by the settings already; never echo it raw
+        shown = "database.url"
+    return f"无法连接数据库 {shown}（{type(exc).__name__}）：请检查 database.url（或 --db）以及数据库服务是否已启动。"
 
 
 async def answer(command: Awaitable[int]) -> int:

@@ -72,3 +72,26 @@ def test_invite_and_bind_through_the_console(tmp_path: Path) -> None:
     assert any("已被使用" in t for t in texts)
     bad = run(["admin", "invite", "--role", "official", "--dept", "NOPE"], tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip() == "找不到部门代码 NOPE"
+
+
+def test_an_unreachable_database_is_one_chinese_line(tmp_path: Path) -> None:
+    for command in (["console", "--as", "public"], ["db", "upgrade"], ["api", "--port", "1"]):
+        done = run([*command, "--db", "postgresql://postgres:s3cret@127.0.0.1:1/nowhere"], tmp_path)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert "无法连接数据库" in done.stderr and "Traceback" not in done.stderr, command
+        assert "s3cret" not in done.stderr + done.stdout  # the password never reaches the terminal
+
+
+async def test_the_console_keeps_only_the_index_refresh(harness) -> None:  # type: ignore[no-untyped-def]
+    """Reminders and digests belong to other chats: a console must not claim and swallow them."""
+    from bot.cli import CONSOLE_JOBS, keep_console_jobs
+    from bot.jobs import schedule_jobs
+    from handlers import schedule_conversation_jobs
+
+    app = harness.app
+    schedule_jobs(app)
+    schedule_conversation_jobs(app)
+    before = {job.name for job in app.job_queue.jobs()}
+    assert any(name.startswith("reminders") for name in before) and "risk digest" in before
+    keep_console_jobs(app)
+    assert {job.name for job in app.job_queue.jobs() if job.enabled and not job.removed} <= CONSOLE_JOBS
