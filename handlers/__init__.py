@@ -41,6 +41,7 @@ def register_handlers(app: Application) -> None:
         warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
         for module in (*modules, query):
             module.register(app)
+    start.register_last(app)
 
 
 def schedule_conversation_jobs(app: Application) -> None:

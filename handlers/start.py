@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from handlers.common import caller, reply, services
 
@@ -28,6 +28,11 @@ STAFF = (
     "  · /due 2026-09-28 行政处罚 计算报送期限\n"
     "  · 主体信息显示信用评价等级与风险分类；/watch 名称 关注主体，/watchlist 关注列表，/risklist 本部门高风险主体\n"
 )
+# Collectors and admins work inside the platform too, but checks, listings and reviews are the officials'.
+STAFF_LOOKUP = (
+    "工作人员还可以：输入身份证号查询自然人（结果仅显示脱敏号码）；/report 名称或代码 生成信用报告；"
+    "/due 2026-09-28 行政处罚 计算报送期限。\n"
+)
 COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
 ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
 CHECK = "核验：/checkreport 编号 核验码 核验信用报告或告知书是否由本平台出具、是否被改动。\n"
@@ -40,8 +45,10 @@ async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     parts = [f"您好，这里是“信用通”——{platform}查询机器人。\n", COMMON]
     if not viewer.is_staff:
         parts.append(SUBJECT)
-    if viewer.is_staff:
+    if viewer.role == "official":
         parts.append(STAFF)
+    elif viewer.is_staff:
+        parts.append(STAFF_LOOKUP)
     if viewer.role == "collector":
         parts.append(COLLECTOR)
     if viewer.role == "admin":
@@ -55,5 +62,21 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, await help_text(update, context))
 
 
+UNKNOWN = "没有这个命令。发送 /help 查看您可以使用的命令。"
+NOTHING_TO_CANCEL = "当前没有进行中的操作，无需取消。"
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reached only when no conversation took the command: answer rather than stay silent."""
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0].split("@")[0].lower() if message else ""
+    await reply(update, NOTHING_TO_CANCEL if command == "/cancel" else UNKNOWN)
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler(["start", "help"], start))
+
+
+def register_last(app: Application) -> None:
+    """After every conversation and the free-text handler."""
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))

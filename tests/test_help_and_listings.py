@@ -27,3 +27,18 @@ async def test_officials_find_listings_in_help_and_see_their_notices(harness: Bo
     assert "安康市恒达建材有限公司" in shown and proposed.notice.number in shown
     assert f"异议期至 {proposed.notice.deadline:%Y-%m-%d}" in shown
     assert "仅限部门办事人员" in texts(await harness.say(public, "/listings"))
+
+
+async def test_help_offers_each_role_only_what_it_may_do_and_unknown_commands_are_answered(harness) -> None:  # type: ignore[no-untyped-def]
+    from handlers.start import NOTHING_TO_CANCEL, UNKNOWN
+
+    admin = await harness.chat("admin", dept="FGW")
+    text = (await harness.say(admin, "/help"))[-1].text or ""
+    assert "/stats" in text and "/watch" not in text and "/propose" not in text and "/objections" not in text
+    collector = await harness.chat("collector", dept="SCJGJ")
+    text = (await harness.say(collector, "/help"))[-1].text or ""
+    assert "/mytasks" in text and "/repairs" not in text and "逢办必查" not in text
+    official = await harness.chat("official", dept="SCJGJ")
+    assert "/propose" in ((await harness.say(official, "/help"))[-1].text or "")
+    assert [o.text for o in await harness.say(official, "/foo")] == [UNKNOWN]
+    assert [o.text for o in await harness.say(official, "/cancel")] == [NOTHING_TO_CANCEL]
