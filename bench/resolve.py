@@ -50,7 +50,7 @@ def region_divisions() -> list[tuple[str, str, str]]:
 def demo_entries(n: int, seed: int = SEED) -> tuple[list[IndexEntry], str]:
     """Index entries from the demo generator (or a stand-in while it does not exist) and its name."""
     try:
-        from db.demo.generate import iter_subjects
+        from db.demo.subjects import iter_subjects
     except ImportError:
         return list(_synthetic(n, seed)), "synthetic"
     entries: list[IndexEntry] = []

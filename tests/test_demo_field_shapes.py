@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bench.resolve import build_index, region_divisions
-from db.demo.generate import iter_subjects
+from db.demo.subjects import iter_subjects
 from nlp.lexicon import Lexicon
 from nlp.resolver import IndexEntry, NameIndex
 

@@ -18,7 +18,8 @@ from db.demo import (
     iter_subjects,
     subject_at,
 )
-from db.demo.generate import DEMO_AS_OF, FORCED_COUNTY_TWIN, FORCED_FORM_TWIN, TWIN_BLOCK, permute
+from db.demo.codes import permute
+from db.demo.generate import DEMO_AS_OF, FORCED_COUNTY_TWIN, FORCED_FORM_TWIN, TWIN_BLOCK
 from db.regions import default_region
 from rules.categories import CATEGORIES
 from rules.codes import validate_ric, validate_uscc

@@ -21,16 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, delete, func, insert, select, text, update
 
-from db.demo.generate import (
-    DEFAULT_SEED,
-    DemoRecord,
-    DemoSubject,
-    DocNumbers,
-    iter_subjects,
-    records_for,
-    showcase,
-    subject_at,
-)
+from db.demo.generate import DEFAULT_SEED, DemoRecord, DemoSubject, showcase
+from db.demo.records import DocNumbers, records_for
+from db.demo.subjects import iter_subjects, subject_at
 from db.models import CreditRecord, Department, Subject, SubjectAlias
 from db.regions import RegionData, default_region, seed_region
 from db.session import Database
