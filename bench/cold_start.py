@@ -83,7 +83,8 @@ def _run_child(mode: str, path: str, question: str) -> None:
         assert loaded is not None, "snapshot did not load"
         index = loaded[0]
     else:
-        from nlp.resolver import IndexEntry, NameIndex
+        from nlp.index_parts import IndexEntry
+        from nlp.resolver import NameIndex
 
         with open(path, "rb") as fh:
             rows = pickle.load(fh)  # our own file, written by `measure`

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nlp.index_parts import Candidate, IndexEntry, Resolution
 from nlp.lexicon import Lexicon
 from nlp.message_names import resolve_message
-from nlp.resolver import Candidate, IndexEntry, NameIndex, Resolution
+from nlp.resolver import NameIndex
 from rules.codes import complete_ric, complete_uscc
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "handwritten_names.toml"

@@ -25,8 +25,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from nlp.index_parts import IndexEntry, Resolution
 from nlp.lexicon import Lexicon
-from nlp.resolver import IndexEntry, NameIndex, Resolution
+from nlp.resolver import NameIndex
 from rules.codes import USCC_ALPHABET, complete_uscc
 
 SEED = 20261127
@@ -286,8 +287,8 @@ def _homophone_table(index: NameIndex, by_core: dict[str, set[int]]) -> dict[str
 
 def answer(text: str, index: NameIndex, lexicon: Lexicon) -> Resolution:
     """What the bot would answer: parse, codes first (with the one-character repair), then names."""
+    from nlp.index_parts import Candidate
     from nlp.intent import parse
-    from nlp.resolver import Candidate
 
     q = parse(text, lexicon)
     for m in q.uscc:

@@ -16,9 +16,9 @@ from handlers.common import caller, reply, services
 from handlers.evaluation import card_extras
 from handlers.render import card_text
 from nlp import message_names
+from nlp.index_parts import Candidate
 from nlp.intent import Query, parse
 from nlp.legacy_codes import find_legacy_codes
-from nlp.resolver import Candidate
 from render.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, Buttons, pressed
 from rules.categories import normalize_category
 from rules.masking import mask_person_name

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
-from nlp.resolver import IndexEntry, NameIndex
+from nlp.resolver import NameIndex
 
 MAGIC = b"CRIDX\x00\x01\x00"
 FORMAT = 5  # bump when NameIndex's keys change: old snapshots then count as stale

@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from nlp.index_parts import Candidate, Resolution
 from nlp.intent import Query, parse
 from nlp.legacy_codes import LegacyCode, find_legacy_codes
 from nlp.lexicon import Lexicon
 from nlp.matters import MATTER_WORDS
 from nlp.normalize import FILLER_PHRASES, name_key
-from nlp.resolver import Candidate, NameIndex, Resolution
+from nlp.resolver import NameIndex
 from rules.categories import normalize_category
 from rules.masking import mask_id
 from rules.measures import MATTERS

@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 
 from db.models import Subject
 from nlp import index_snapshot
+from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
-from nlp.resolver import IndexEntry, NameIndex
+from nlp.resolver import NameIndex
 from services.runtime import Services
 from services.subject_feed import load_entries
 

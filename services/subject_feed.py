@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Division, Subject, SubjectAlias
-from nlp.resolver import IndexEntry
+from nlp.index_parts import IndexEntry
 
 _PARTITION = 20_000
 

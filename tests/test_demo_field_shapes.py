@@ -10,8 +10,9 @@ import pytest
 
 from bench.resolve import build_index, region_divisions
 from db.demo.subjects import iter_subjects
+from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
-from nlp.resolver import IndexEntry, NameIndex
+from nlp.resolver import NameIndex
 
 N = 5000
 

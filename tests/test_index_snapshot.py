@@ -20,8 +20,9 @@ from bot.transport import InProcessBotAPI
 from db.models import Subject
 from db.session import Database
 from nlp import index_snapshot
+from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
-from nlp.resolver import IndexEntry, NameIndex
+from nlp.resolver import NameIndex
 from rules.codes import complete_uscc
 from services.accounts import ensure_local_account
 from services.name_index import INDEX_BUILDING, start_index, wait_for_index

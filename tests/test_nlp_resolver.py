@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from nlp.index_parts import IndexEntry
 from nlp.intent import parse
 from nlp.lexicon import Lexicon
-from nlp.resolver import IndexEntry, NameIndex
+from nlp.resolver import NameIndex
 from rules.codes import complete_uscc
 
 DIVISIONS = [

@@ -1,0 +1,145 @@
+"""The name index's building blocks: entries and answers, packed key tables, and the limits that
+keep a look-up bounded (nlp/resolver.py explains the design)."""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Literal
+
+from xxhash import xxh3_64_intdigest
+
+Status = Literal["clear", "ambiguous", "none"]
+
+_HASH_BITS = 40
+_HASH_MASK = (1 << _HASH_BITS) - 1
+_ROW_BITS = 24
+_ROW_MASK = (1 << _ROW_BITS) - 1
+# Bigrams in more rows than this carry no information for the fuzzy pass (建材, 有限…).
+_BIGRAM_DF_CAP = 4000
+_FUZZY_RERANK = 600
+_RANK_CAP = 300
+_OVERLAY_MERGE = 50_000
+# The containment tier reads the rows of the query's rarest bigram; past this many it gives up.
+_CONTAINS_POSTING_CAP = 20_000
+# Rows checked for a contained homophone typo (those sharing the most bigrams with the query).
+_TYPO_RERANK = 100
+# Brackets, spaces and punctuation dropped from a stored name before a typo check (cheap, no opencc).
+_FOLD = str.maketrans("", "", "()（）[]【】〔〕「」 　-·")
+# A query this long contained in exactly one name is that name (张记蒸面馆); shorter ones get buttons.
+_CONTAINS_CLEAR_LEN = 3
+
+ALIAS_NAME, ALIAS_FORMER, ALIAS_SHORT = 0, 1, 2
+_SOURCE_LABEL = {ALIAS_NAME: "名称", ALIAS_FORMER: "曾用名", ALIAS_SHORT: "简称"}
+_ALIAS_KIND = {"曾用名": ALIAS_FORMER, "简称": ALIAS_SHORT}
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    subject_id: int
+    name: str
+    kind: str
+    uscc: str | None
+    division_code: str | None
+    aliases: tuple[tuple[str, str], ...] = ()  # (alias, kind 曾用名/简称)
+
+
+@dataclass
+class Candidate:
+    subject_id: int
+    name: str
+    division_code: str | None
+    uscc: str | None
+    score: float
+    matched: str  # which name/alias/pinyin matched
+    how: str  # exact / alias / core / pinyin / initials / brand / edit / fuzzy / code
+
+
+@dataclass
+class Resolution:
+    status: Status
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def _h(key: str) -> int:
+    """A hash that is the same in every process (Python's `hash` of a str is salted per process),
+    so a snapshot written by one process is read by another (nlp.index_snapshot)."""
+    return xxh3_64_intdigest(key.encode()) & _HASH_MASK
+
+
+class _Table:
+    """Multimap str → rows: a packed sorted array for the bulk, a dict overlay for small updates."""
+
+    __slots__ = ("_base", "_overlay", "_pending")
+
+    def __init__(self) -> None:
+        self._base = array("Q")
+        self._pending = array("Q")  # 8 bytes a key while staging, not a 36-byte Python int
+        self._overlay: dict[int, list[int]] = {}
+
+    def stage(self, key: str, row: int) -> None:
+        self._pending.append((_h(key) << _ROW_BITS) | row)
+
+    def add_small(self, key: str, row: int) -> None:
+        self._overlay.setdefault(_h(key), []).append(row)
+
+    def freeze(self) -> None:
+        """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
+        if not self._pending and not self._overlay:
+            return
+        overlay = [(h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows]
+        merged = sorted(chain(self._pending, overlay, self._base))
+        self._pending = array("Q")
+        self._overlay = {}
+        self._base = array("Q", merged)
+
+    @property
+    def overlay_size(self) -> int:
+        return len(self._overlay)
+
+    def _range(self, key: str) -> tuple[int, int, int]:
+        h = _h(key)
+        lo = bisect.bisect_left(self._base, h << _ROW_BITS)
+        hi = bisect.bisect_left(self._base, (h + 1) << _ROW_BITS, lo)
+        return h, lo, hi
+
+    def count(self, key: str) -> int:
+        h, lo, hi = self._range(key)
+        return hi - lo + len(self._overlay.get(h, ()))
+
+    def get(self, key: str, cap: int | None = None) -> list[int]:
+        h, lo, hi = self._range(key)
+        if cap is not None and hi - lo > cap:
+            hi = lo + cap
+        rows = [v & _ROW_MASK for v in self._base[lo:hi]]
+        extra = self._overlay.get(h)
+        if extra:
+            rows.extend(extra)
+        return rows
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """Every lookup key of one indexed name."""
+
+    full: str
+    core: str
+    brands: tuple[str, ...]
+    pinyin: str
+    initials: str
+    # Name shapes (nlp.name_shapes): the name without its bracketed region, a branch's other cores.
+    other_full: tuple[str, ...] = ()
+    other_cores: tuple[str, ...] = ()
+
+
+def division_prefix(code: str) -> str:
+    """610900 → 6109, 610921 → 610921: a city filter covers its districts and counties."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code

@@ -1,0 +1,381 @@
+"""Answering a typed name from the index: the tiers from exact name to fuzzy, and when one subject
+is clearly meant. A mixin of `NameIndex` (nlp/resolver.py), which builds and stores the keys these
+look-ups read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from nlp.index_parts import (
+    _BIGRAM_DF_CAP,
+    _CONTAINS_CLEAR_LEN,
+    _CONTAINS_POSTING_CAP,
+    _FOLD,
+    _FUZZY_RERANK,
+    _RANK_CAP,
+    _TYPO_RERANK,
+    ALIAS_NAME,
+    ALIAS_SHORT,
+    Candidate,
+    Resolution,
+)
+from nlp.normalize import name_key
+
+
+class TierLookups:
+    """The look-up half of `NameIndex`."""
+
+    def resolve(
+        self, name: str, division_code: str | None = None, limit: int = 5, exact_only: bool = False
+    ) -> Resolution:
+        """Rank the subjects `name` may mean and say whether one is clearly meant.
+
+        `exact_only`: only the tiers that take the text as it is (exact, core, 字号, contained), no
+        pinyin, typo or fuzzy guessing: for trying a whole message as a name before cutting it.
+        """
+        full = name_key(name)
+        if not full:
+            return Resolution("none")
+        region, _rest = self.affixes.split_region(full)
+        implied = self._implied_division(region) if region else None
+        prefix = self._prefixes(division_code)
+        soft_prefix = self._prefixes(implied) if prefix is None else None
+        qcore = self.affixes.core(full)
+        if qcore in self.affixes.industries or len(qcore) < 2:
+            qcore, _ = self.affixes.split_org_form(full)
+
+        fallback: list[Candidate] = []
+        for tier_name, fetch, strong in self._tiers(full, qcore):
+            if exact_only and tier_name not in EXACT_TIERS:
+                continue
+            live = list(dict.fromkeys(self._live_rows(fetch())))
+            if not live:
+                continue
+            used_prefix = prefix or soft_prefix
+            filtered = [r for r in live if self._in_division(r, used_prefix)] if used_prefix else live
+            if not filtered and soft_prefix and not prefix:
+                filtered, used_prefix = live, None
+            if not filtered:
+                # The user named a district and nothing there matches: show the others, never "clear".
+                have = {c.subject_id for c in fallback}
+                fallback.extend(c for c in self._rank(full, qcore, live, tier_name) if c.subject_id not in have)
+                continue
+            ranked = self._rank(full, qcore, filtered, tier_name)
+            subjects = {c.subject_id for c in ranked}
+            if len(subjects) == 1 and strong(ranked[0], qcore):
+                return Resolution("clear", ranked[:1])
+            extra = [c for c in fallback if c.subject_id not in subjects]
+            return Resolution("ambiguous", (ranked + extra)[:limit] if len(ranked) < limit else ranked[:limit])
+        if exact_only:
+            return Resolution("ambiguous" if fallback else "none", fallback[:limit])
+        fuzzy = self._fuzzy(full, qcore, prefix)
+        fuzzy = [c for c in fuzzy if c.subject_id not in {f.subject_id for f in fallback}]
+        pool = sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit]
+        if fallback:
+            return Resolution("ambiguous", pool)
+        if fuzzy and fuzzy[0].score >= 80:
+            return Resolution("ambiguous", pool)
+        return Resolution("none", pool)
+
+    def _tiers(self, full: str, qcore: str) -> list[tuple[str, Callable[[], list[int]], _Strong]]:
+        """(how, row fetcher, is-one-candidate-enough) per tier, most trusted first; fetched lazily."""
+        tiers: list[tuple[str, Callable[[], list[int]], _Strong]] = [
+            ("exact", lambda: self._exact_rows(full, qcore), _always),
+            ("core", lambda: self._core_rows(full, qcore), _always),
+        ]
+        if full.isascii():
+            letters = "".join(ch for ch in full if ch.isalpha())
+            if len(letters) >= 2:
+                tiers.append(("pinyin", lambda: self._pinyin_rows(letters), _always))
+                tiers.append(("brand", lambda: self._brand_pinyin_rows(letters), _always))
+                if len(letters) >= 3:
+                    # Three initials match half the region; four or more may stand for one firm.
+                    tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
+            return tiers
+        tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), _always))
+        tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
+        tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
+        tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
+        tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), _min_core(4)))
+        tiers.append(("gapped", lambda: self._gapped_rows(qcore), _min_core(4)))
+        return tiers
+
+    def _brand_rows(self, qcore: str) -> list[int]:
+        """The 字号 typed alone. The industry list cannot know every trade, so a name whose core
+        merely starts with the query (恒信 + 招标代理) competes with the known 字号 (恒信 + 建材)."""
+        rows = self._t_brand.get(qcore, cap=20000)
+        if rows:
+            cores = self._row_core
+            rows = rows + [r for r in self._containing_rows(qcore) if cores[r].startswith(qcore)]
+        return rows
+
+    def _containing_typo_rows(self, full: str, qcore: str) -> list[int]:
+        """Rows holding the query with one character typed as a homophone (张记蒸面管, 有限工司):
+        the commonest slip of a pinyin keyboard. Checked against the core and the whole name."""
+        if len(qcore) < 4:
+            return []
+        out = []
+        # One substituted character spoils at most two of the query's bigrams.
+        need = max(2, len(qcore) - 3)
+        for row in self._gather(qcore, need)[:_TYPO_RERANK]:
+            if self._holds_with_homophone(self._row_core[row], qcore):
+                out.append(row)
+                continue
+            entry = self._entries.get(self._row_sid[row]) if full != qcore else None
+            if entry is not None and self._holds_with_homophone(entry.name.translate(_FOLD), full):
+                out.append(row)
+        return out
+
+    def _holds_with_homophone(self, text: str, q: str) -> bool:
+        n = len(q)
+        for start in range(len(text) - n + 1):
+            window = text[start : start + n]
+            diff = [i for i in range(n) if window[i] != q[i]]
+            if len(diff) == 1 and self._homophones(window[diff[0]], q[diff[0]]):
+                return True
+        return False
+
+    def _homophones(self, a: str, b: str) -> bool:
+        return bool(set(self.pinyin.all_readings(a)) & set(self.pinyin.all_readings(b)))
+
+    def _gapped_rows(self, qcore: str) -> list[int]:
+        """Rows whose core holds the query's first two and last two characters in order with at most
+        three characters left out between them (餐饮协会 → 餐饮行业协会, 刘记茶庄 → 刘记富硒茶庄)."""
+        if len(qcore) < 4:
+            return []
+        head, tail = qcore[:2], qcore[-2:]
+        middle = qcore[2:-2]
+        rarer = min((head, tail), key=self._t_bigram.count)
+        if self._t_bigram.count(rarer) > _CONTAINS_POSTING_CAP:
+            return []
+        out = []
+        for row in self._t_bigram.get(rarer):
+            core = self._row_core[row]
+            i = core.find(head)
+            j = core.rfind(tail)
+            if i < 0 or j < i + 2:
+                continue
+            between = core[i + 2 : j]
+            if 0 < len(between) - len(middle) <= 3 and _is_subsequence(middle, between):
+                out.append(row)
+        return out
+
+    def _bigram_counts(self, qcore: str) -> Counter[int]:
+        """Rows → how many of the query's informative bigrams they share. The typo tier and the fuzzy
+        pass of one look-up ask for the same counts: the last one is kept (one entry, same thread)."""
+        last = self._last_counts
+        if last is not None and last[0] == qcore:
+            return last[1]
+        counts: Counter[int] = Counter()
+        for bg in {qcore[i : i + 2] for i in range(len(qcore) - 1)}:
+            if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
+                continue
+            counts.update(self._t_bigram.get(bg))
+        self._last_counts = (qcore, counts)
+        return counts
+
+    def _gather(self, qcore: str, need: int = 1) -> list[int]:
+        """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
+        counts = self._bigram_counts(qcore)
+        return [r for r, n in counts.most_common(_FUZZY_RERANK) if n >= need and self._alive[r]]
+
+    def _brand_pinyin_rows(self, letters: str) -> list[int]:
+        """The 字号 in pinyin, also followed by an industry's (chaoyangjianzhu → chaoyang)."""
+        rows = self._t_brand_pinyin.get(letters, cap=20000)
+        if rows:
+            return rows
+        for variant in self._strip_ascii(letters, self._region_pinyin, self._industry_pinyin + self._org_pinyin):
+            rows = self._t_brand_pinyin.get(variant, cap=20000)
+            if rows:
+                return rows
+        return []
+
+    def _core_rows(self, full: str, qcore: str) -> list[int]:
+        """The query's core, then its body with the region kept: 石泉恒达 is a branch's core key."""
+        rows = self._t_core.get(qcore)
+        if rows:
+            return rows
+        body, _ = self.affixes.split_org_form(full)
+        return self._t_core.get(body) if body != qcore else []
+
+    def _containing_rows(self, qcore: str) -> list[int]:
+        """Rows whose core contains the query as one contiguous piece (瀛湖渔业 in 瀛湖渔业发展).
+
+        Every such row carries each bigram of the query, so the rows of the rarest one are a
+        superset; they are checked with a plain substring test.
+        """
+        if len(qcore) < 2:
+            return []
+        bigrams = {qcore[i : i + 2] for i in range(len(qcore) - 1)}
+        rarest = min(bigrams, key=self._t_bigram.count)
+        if self._t_bigram.count(rarest) > _CONTAINS_POSTING_CAP:
+            return []
+        cores = self._row_core
+        return [r for r in self._t_bigram.get(rarest) if qcore in cores[r] and cores[r] != qcore]
+
+    def _exact_rows(self, full: str, qcore: str) -> list[int]:
+        """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
+        every subject sharing that core competes with it (恒达建材 in two counties)."""
+        rows = self._t_full.get(full)
+        if rows and (full == qcore or any(self._row_src[r] == ALIAS_SHORT for r in rows)):
+            rows = rows + self._t_core.get(qcore)
+        return rows
+
+    def _pinyin_rows(self, letters: str) -> list[int]:
+        """Typed pinyin: every indexed reading, also without a region or organisation form."""
+        for variant in [letters, *self._strip_ascii(letters, self._region_pinyin, self._org_pinyin)]:
+            rows = self._t_pinyin.get(variant) + self._t_pinyin_other.get(variant)
+            if rows:
+                return rows
+        return []
+
+    def _initials_rows(self, letters: str) -> list[int]:
+        rows = self._t_initials.get(letters)
+        if rows:
+            return rows
+        for variant in self._strip_ascii(letters, self._region_initials, ()):
+            rows = self._t_initials.get(variant)
+            if rows:
+                return rows
+        return []
+
+    @staticmethod
+    def _strip_ascii(letters: str, prefixes: list[str], suffixes: list[str]) -> list[str]:
+        out = []
+        for p in prefixes:
+            if p and letters.startswith(p) and len(letters) - len(p) >= 2:
+                out.append(letters[len(p) :])
+                break
+        for s in suffixes:
+            for base in [letters, *out]:
+                if s and base.endswith(s) and len(base) - len(s) >= 2:
+                    out.append(base[: -len(s)])
+        return out
+
+    def _edit_rows(self, qcore: str) -> list[int]:
+        """Rows whose core is one edit (or one adjacent swap) away from the query core."""
+        if len(qcore) < 3:
+            return []
+        variants = {qcore} | {qcore[:i] + qcore[i + 1 :] for i in range(len(qcore))}
+        rows: list[int] = []
+        for v in variants:
+            rows.extend(self._t_delete.get(v, cap=2000))
+        # Also the deletions of the query itself found as whole cores ("恒达建材s" → "恒达建材").
+        for i in range(len(qcore)):
+            rows.extend(self._t_core.get(qcore[:i] + qcore[i + 1 :], cap=2000))
+        return [r for r in dict.fromkeys(rows) if OSA.distance(qcore, self._row_core[r], score_cutoff=1) <= 1]
+
+    def _edit_strong(self, cand: Candidate, qcore: str) -> bool:
+        """One edit is trusted only where it cannot turn one real name into another.
+
+        A swap keeps every character; a missing or extra character in a name of 4+ keeps enough;
+        a substituted character in a short name (恒远建材 vs 恒达建材) may be a different firm.
+        """
+        core = self._core_of_candidate(cand, qcore)
+        if len(core) != len(qcore):
+            return min(len(core), len(qcore)) >= 4
+        diff = [i for i, (a, b) in enumerate(zip(core, qcore, strict=True)) if a != b]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            return len(core) >= 3
+        if len(diff) != 1:
+            return False
+        # A different character inside the 字号 makes a different firm (潇麟 vs 协麟); one in the
+        # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word only a
+        # homophone in a long name is a typo (瀛湖鱼业发展): 老街王记 is not 老街张记.
+        brands = self.affixes.brands(core)
+        if brands:
+            brand = min(brands, key=len)
+            if diff[0] >= len(brand):
+                return True
+            return len(brand) >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
+        return len(core) >= 6 and self._homophones(core[diff[0]], qcore[diff[0]])
+
+    def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
+        best = ""
+        for name, _ in self._names_of(self._entries[cand.subject_id]):
+            core = self.keys_for(name).core
+            if OSA.distance(qcore, core, score_cutoff=1) <= 1:
+                return core
+            best = best or core
+        return best
+
+    def _rank(self, full: str, qcore: str, rows: list[int], how: str) -> list[Candidate]:
+        base = _TIER_SCORE[how]
+        best: dict[int, Candidate] = {}
+        for row in rows[:_RANK_CAP]:
+            sid = self._row_sid[row]
+            entry = self._entries.get(sid)
+            if entry is None:
+                continue
+            # Within a tier, prefer the name closest to what was typed (有限公司 vs 有限责任公司).
+            closeness = fuzz.ratio(full, entry.name) / 100.0
+            score = base + 4.0 * closeness + (0.5 if self._row_src[row] == ALIAS_NAME else 0.0)
+            cand = best.get(sid)
+            if cand is None or score > cand.score:
+                made = self._candidate(row, round(score, 2), how)
+                if made is not None:
+                    best[sid] = made
+        return sorted(best.values(), key=lambda c: (-c.score, c.subject_id))
+
+    def _fuzzy(self, full: str, qcore: str, prefix: tuple[str, ...] | None) -> list[Candidate]:
+        """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
+        counts = self._bigram_counts(qcore)
+        if not counts:
+            return []
+        rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
+        cores = [self._row_core[r] for r in rows]
+        scored: dict[int, Candidate] = {}
+        for _core, score, i in process.extract(qcore, cores, scorer=fuzz.ratio, limit=20):
+            row = rows[i]
+            sid = self._row_sid[row]
+            if sid not in scored:
+                made = self._candidate(row, round(score * 0.85, 2), "fuzzy")
+                if made is not None:
+                    scored[sid] = made
+        return sorted(scored.values(), key=lambda c: (-c.score, c.subject_id))[:10]
+
+
+_Strong = Callable[[Candidate, str], bool]
+# Tiers that match the text as typed (no reading, typo or similarity guess).
+EXACT_TIERS = frozenset({"exact", "core", "brand", "contains"})
+
+
+def _always(cand: Candidate, qcore: str) -> bool:
+    return True
+
+
+def _is_subsequence(small: str, big: str) -> bool:
+    it = iter(big)
+    return all(ch in it for ch in small)
+
+
+def _min_core(n: int) -> _Strong:
+    def check(cand: Candidate, qcore: str) -> bool:
+        return len(qcore) >= n
+
+    return check
+
+
+def _min_len(n: int, letters: str) -> _Strong:
+    def check(cand: Candidate, qcore: str) -> bool:
+        return len(letters) >= n
+
+    return check
+
+
+_TIER_SCORE = {
+    "exact": 95.0,
+    "core": 90.0,
+    "pinyin": 85.0,
+    "brand": 80.0,
+    "initials": 75.0,
+    "contains": 72.0,
+    "edit": 70.0,
+    "contains_typo": 68.0,
+    "gapped": 66.0,
+    "fuzzy": 0.0,
+}
