@@ -42,6 +42,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         print(f"日期格式应为 YYYY-MM-DD：{args.today}", file=sys.stderr)
         return EXIT_UNUSABLE
+    real_today = dt.datetime.now(settings.tz).date()
+    if not args.digest_dry_run and abs((today - real_today).days) > 1:
+        # A stored grade is shown as today's: evaluating "as of" another day would overwrite it.
+        print(f"评价结果会保存为今日的评价，--today 只能是今天（{real_today:%Y-%m-%d}）；"
+              "预览其他日期的预警请加 --digest-dry-run。", file=sys.stderr)
+        return EXIT_UNUSABLE
     db = Database(settings.database.url)
     try:
         await migrate.upgrade(db)

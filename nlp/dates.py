@@ -39,11 +39,11 @@ def find_date(text: str, today: dt.date) -> dt.date | None:
     for pattern in (_FULL, _COMPACT):
         m = pattern.search(text)
         if m:
-            return _make(int(m[1]), int(m[2]), int(m[3]), m[0])
+            return _make(int(m[1]), int(m[2]), int(m[3]), m[0].strip())
     m = _MONTH_DAY.search(text)
     if m:
         month, day = int(m[1]), int(m[2])
-        _make(2024, month, day, m[0])  # a leap year: rejects only days that never exist
+        _make(2024, month, day, m[0].strip())  # a leap year: rejects only days that never exist
         year = today.year if (month, day) <= (today.month, today.day) else today.year - 1
         while True:
             try:
