@@ -423,3 +423,41 @@ async def test_a_document_is_verified_at_its_qr_address_without_a_key(port: Port
         )).all()
     assert [d["result"] for d in audited] == ["genuine", "altered", "wrong_code", "unknown"]
     assert all(d["channel"] == "api" for d in audited)
+
+
+async def test_publication_end_is_the_last_public_day_the_card_and_report_show(port: Port) -> None:
+    """One "last day of publication" (rules.publication.last_public_day) in the API, the card and the PDF:
+    the day before the first day off publication."""
+    import datetime as dt
+
+    from handlers.render import card_text
+    from rules.roles import Viewer
+    from rules.visibility import effective_publication_end
+    from services.lookup import view_subject
+
+    async with port.client(port.keys.full) as c:
+        body = (await c.get(f"/v1/subjects/{BLACKLISTED.uscc}")).json()
+    async with port.db.sessions() as s:
+        subject_id = await s.scalar(select(Subject.id).where(Subject.uscc == BLACKLISTED.uscc))
+        rows = (await s.scalars(select(CreditRecord).where(CreditRecord.subject_id == subject_id))).all()
+    first_day_off = {r.doc_number: effective_publication_end(r) for r in rows}
+    api = {rec["doc_number"]: rec["publication_end"] for recs in body["records"].values() for rec in recs}
+    ends = {doc: end for doc, end in api.items() if end}
+    assert ends, "the showcase subject has records with a publication end"
+    for doc, end in ends.items():
+        assert dt.date.fromisoformat(end) == first_day_off[doc] - dt.timedelta(days=1)
+    assert "最后一个公示日" in (await _openapi_record_field(port))
+    card = await view_subject(port.db, subject_id, Viewer(None, "official"), dt.date.today())
+    assert card is not None
+    text, _more = card_text(card, True)
+    shown = [line for line in text.splitlines() if "公示至" in line]
+    assert shown
+    for line in shown:
+        doc = next(d for d in ends if d in line)
+        assert f"公示至 {ends[doc]}" in line
+
+
+async def _openapi_record_field(port: Port) -> str:
+    async with port.client(None) as c:
+        spec = (await c.get("/openapi.json")).json()
+    return json.dumps(spec["components"]["schemas"]["RecordOut"]["properties"]["publication_end"], ensure_ascii=False)
