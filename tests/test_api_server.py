@@ -265,6 +265,20 @@ async def test_batch_check_json_and_xlsx(port: Port) -> None:
     assert rows[2][2] == "否" and "安康市恒达建材有限公司" in rows[2][10]
 
 
+async def test_a_subject_repeated_in_a_batch_is_one_check_with_one_answer(port: Port) -> None:
+    subjects = [BLACKLISTED.uscc, BLACKLISTED.uscc.lower(), BLACKLISTED.name, TWIN.name]
+    before = await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.batch.is_(True)))
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/checks/batch", json={"matter": "procurement", "subjects": subjects})
+    lines = r.json()["lines"]
+    assert [line["status"] for line in lines] == ["clear", "clear", "clear", "clear"]
+    repeated = [line["check"] for line in lines[:3]]
+    assert repeated[0] is not None and repeated[1] == repeated[0] and repeated[2] == repeated[0]
+    assert lines[3]["check"]["check_id"] != repeated[0]["check_id"]
+    after = await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.batch.is_(True)))
+    assert after - before == 2  # the blacklisted subject once, the other once
+
+
 # -- record push ----------------------------------------------------------------------------------------
 
 
