@@ -54,7 +54,8 @@ def sample_report(n: int) -> ReportData:
     )
     card = SubjectCard(
         subject_id=1, name="安康市恒达建材有限公司", kind="法人", code_label="统一社会信用代码", code="91610902MA70HD001E",
-        legal_rep="张伟", division="汉滨区", address="陕西省安康市汉滨区", status="存续", flags=(), records=records,
+        legal_rep="张伟", legal_rep_label="法定代表人", division="汉滨区", address="陕西省安康市汉滨区", status="存续",
+        flags=(), records=records,
     )
     number = "安信报〔2026〕000001号"
     now = dt.datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

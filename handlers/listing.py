@@ -72,7 +72,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def _subject_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
-    found = await find_subject(context, text)
+    _account, viewer = await caller(update, context)
+    found = await find_subject(context, text, viewer)
     if found.subject_id is not None:
         return await _subject_chosen(update, context, found.subject_id)
     buttons: Buttons = [[(label, PROPOSE_SUBJECT.pack(sid))] for sid, label in found.candidates]

@@ -25,9 +25,10 @@ from rules.masking import mask_person_name
 from rules.measures import MATTERS
 from rules.roles import Viewer, sees_name_masked
 from services.checks import CheckAnswer, view_and_check
+from services.findable import findable_briefs, resolve_for
 from services.lookup import view_subject
 from services.name_index import index_ready
-from services.subjects import find_by_id_number, subject_briefs
+from services.subjects import find_by_id_number
 
 ROUTED = {
     "repair": "申请信用修复请发送 /repair，按提示选择记录并提交材料。",
@@ -36,6 +37,7 @@ ROUTED = {
     "declare": "自主申报请发送 /declare（或直接发送“我要申报”），按提示填写并上传证明材料。",
 }
 NOT_FOUND = "没有找到与“{name}”相符的主体。请核对名称，或输入统一社会信用代码查询。"
+NOT_FOUND_ANY = "没有找到相符的主体。请核对名称，或输入统一社会信用代码查询。"
 
 
 async def show_card(
@@ -83,7 +85,11 @@ async def show_card(
 async def offer_candidates(
     update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, intro: str, candidates: list[Candidate], query: Query
 ) -> None:
-    briefs = await subject_briefs(services(context).db, [c.subject_id for c in candidates])
+    # Only candidates this viewer may be offered (no natural person for the public): services.findable.
+    briefs = await findable_briefs(services(context).db, viewer, [c.subject_id for c in candidates])
+    if not briefs:
+        await reply(update, NOT_FOUND_ANY)
+        return
     buttons: Buttons = []
     for c in candidates:
         brief = briefs.get(c.subject_id)
@@ -194,7 +200,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, "请告诉我要查询的企业名称、简称或统一社会信用代码，例如：查询 恒达建材。发送 /help 查看更多用法。")
         return
     name = query.names[0]
-    result = svc.index.resolve(name, division_code=query.division_code)
+    result = resolve_for(svc.index, viewer, name, division_code=query.division_code)
     name = message_names.safe_echo(name)
     if result.status == "clear":
         query = message_names.drop_slots_inside(result.candidates[0].name, query)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from rules.declarations import STATUS_LABELS as DECLARATION_STATUS
 from services.lookup import DeclarationView, RecordView, SubjectCard
 
 PAGE_SIZE = 5
 PER_CATEGORY = 3
-STATUS_NOTES = {"proposed": "拟列入", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
+STATUS_NOTES = {"proposed": "拟列入", "unverified": "待核验", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
 
 
 def record_line(r: RecordView, staff: bool) -> str:
@@ -25,9 +23,8 @@ def record_line(r: RecordView, staff: bool) -> str:
         notes.append(STATUS_NOTES["objected"])
     if staff and not r.published and r.status == "active":
         notes.append("已过公示期" if r.past_end else "未公示")
-    if r.published and r.publication_end:
-        # publication_end is the first day off publication; people read "公示至" as the last day shown.
-        notes.append(f"公示至 {r.publication_end - dt.timedelta(days=1):%Y-%m-%d}")
+    if r.published and r.last_public_day:
+        notes.append(f"公示至 {r.last_public_day:%Y-%m-%d}")
     line = " · ".join(parts)
     return line + (f"（{'；'.join(notes)}）" if notes else "")
 
@@ -39,7 +36,7 @@ def card_text(card: SubjectCard, staff: bool, category: str | None = None, page:
     lines.append(f"主体类别：{card.kind}")
     lines.append(f"{card.code_label}：{card.code}")
     if card.legal_rep and card.kind != "自然人":
-        lines.append(f"法定代表人：{card.legal_rep}")
+        lines.append(f"{card.legal_rep_label}：{card.legal_rep}")
     if card.division:
         lines.append(f"所属区划：{card.division}")
     lines.append(f"登记状态：{card.status}")

@@ -63,7 +63,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 f"可指定时间范围，例如 /report 近3年（最长 {MAX_SPAN_YEARS} 年）。",
             )
             return
-        found = await find_subject(context, query)
+        found = await find_subject(context, query, viewer)
         if found.subject_id is not None:
             await send_report(update, context, viewer, found.subject_id)
             return

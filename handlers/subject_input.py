@@ -8,7 +8,8 @@ from telegram.ext import ContextTypes
 
 from handlers.common import services
 from nlp.codes_in_text import find_codes
-from services.subjects import subject_briefs
+from rules.roles import Viewer
+from services.findable import findable_briefs, resolve_for
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,9 @@ class Found:
     candidates: tuple[tuple[int, str], ...] = ()
 
 
-async def find_subject(context: ContextTypes.DEFAULT_TYPE, text: str) -> Found:
-    """A subject from a typed USCC or name: only a valid code or a clear name picks one by itself."""
+async def find_subject(context: ContextTypes.DEFAULT_TYPE, text: str, viewer: Viewer) -> Found:
+    """A subject from a typed USCC or name: only a valid code or a clear name picks one by itself;
+    names find only what `viewer` may find by name (services.findable: no person for the public)."""
     svc = services(context)
     assert svc.index is not None
     uscc, _ids, rest = find_codes(text)
@@ -35,12 +37,12 @@ async def find_subject(context: ContextTypes.DEFAULT_TYPE, text: str) -> Found:
     name = rest.strip()
     if not name:
         return Found(None, "请输入主体名称或统一社会信用代码。")
-    result = svc.index.resolve(name)
+    result = resolve_for(svc.index, viewer, name)
     if result.status == "clear":
         return Found(result.candidates[0].subject_id)
     if not result.candidates:
         return Found(None, f"没有找到与“{name}”相符的主体，请核对名称或输入统一社会信用代码。")
-    briefs = await subject_briefs(svc.db, [c.subject_id for c in result.candidates])
+    briefs = await findable_briefs(svc.db, viewer, [c.subject_id for c in result.candidates])
     options = tuple(
         (c.subject_id, " · ".join(p for p in (b.name, b.division, b.uscc) if p)[:60])
         for c in result.candidates

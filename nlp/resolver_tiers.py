@@ -21,6 +21,7 @@ from nlp.index_parts import (
     ALIAS_NAME,
     ALIAS_SHORT,
     Candidate,
+    IndexEntry,
     Resolution,
 )
 from nlp.normalize import name_key
@@ -29,13 +30,30 @@ from nlp.normalize import name_key
 class TierLookups:
     """The look-up half of `NameIndex`."""
 
+    def _admitted(self, rows: list[int], admit: Callable[[IndexEntry], bool]) -> list[int]:
+        """The rows whose subject `admit` accepts (order kept)."""
+        out = []
+        for r in rows:
+            entry = self._entries.get(self._row_sid[r])
+            if entry is not None and admit(entry):
+                out.append(r)
+        return out
+
     def resolve(
-        self, name: str, division_code: str | None = None, limit: int = 5, exact_only: bool = False
+        self,
+        name: str,
+        division_code: str | None = None,
+        limit: int = 5,
+        exact_only: bool = False,
+        admit: Callable[[IndexEntry], bool] | None = None,
     ) -> Resolution:
         """Rank the subjects `name` may mean and say whether one is clearly meant.
 
         `exact_only`: only the tiers that take the text as it is (exact, core, 字号, contained), no
         pinyin, typo or fuzzy guessing: for trying a whole message as a name before cutting it.
+        `admit`: only subjects it accepts are candidates, decided before ranking, so a subject left
+        out neither hides a later tier's match nor makes another one look ambiguous (who may find
+        whom is the caller's rule: services.findable).
         """
         full = name_key(name)
         if not full:
@@ -53,6 +71,8 @@ class TierLookups:
             if exact_only and tier_name not in EXACT_TIERS:
                 continue
             live = list(dict.fromkeys(self._live_rows(fetch())))
+            if admit is not None:
+                live = self._admitted(live, admit)
             if not live:
                 continue
             used_prefix = prefix or soft_prefix
@@ -72,7 +92,7 @@ class TierLookups:
             return Resolution("ambiguous", (ranked + extra)[:limit] if len(ranked) < limit else ranked[:limit])
         if exact_only:
             return Resolution("ambiguous" if fallback else "none", fallback[:limit])
-        fuzzy = self._fuzzy(full, qcore, prefix)
+        fuzzy = self._fuzzy(full, qcore, prefix, admit)
         fuzzy = [c for c in fuzzy if c.subject_id not in {f.subject_id for f in fallback}]
         pool = sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit]
         if fallback:
@@ -321,12 +341,16 @@ class TierLookups:
                     best[sid] = made
         return sorted(best.values(), key=lambda c: (-c.score, c.subject_id))
 
-    def _fuzzy(self, full: str, qcore: str, prefix: tuple[str, ...] | None) -> list[Candidate]:
+    def _fuzzy(
+        self, full: str, qcore: str, prefix: tuple[str, ...] | None, admit: Callable[[IndexEntry], bool] | None = None
+    ) -> list[Candidate]:
         """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
         counts = self._bigram_counts(qcore)
         if not counts:
             return []
         rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
+        if admit is not None:
+            rows = self._admitted(rows, admit)
         cores = [self._row_core[r] for r in rows]
         scored: dict[int, Candidate] = {}
         for _core, score, i in process.extract(qcore, cores, scorer=fuzz.ratio, limit=20):

@@ -137,8 +137,8 @@ def _record_rows(data: ReportData, category: str) -> list[list[Paragraph]]:
             notes.append("异议处理中")
         if data.staff and not r.published and r.status in ("active", "objected"):
             notes.append("已过公示期（仅供政务共享）" if r.past_end else "未公示（仅供政务共享）")
-        if r.published and r.publication_end:
-            notes.append(f"公示至{r.publication_end - dt.timedelta(days=1):%Y-%m-%d}")
+        if r.published and r.last_public_day:
+            notes.append(f"公示至{r.last_public_day:%Y-%m-%d}")
         title = f"{r.doc_number}\n{r.title}" if r.title else r.doc_number
         rows.append([
             _p(f"{r.decision_date:%Y-%m-%d}", "cell"),
@@ -213,7 +213,7 @@ def render_report(data: ReportData, platform: str) -> bytes:
     story.append(_p(f"{next(numerals)}、基本信息", "h2"))
     info = [("主体名称", card.name), ("主体类别", card.kind), (card.code_label, card.code)]
     if card.legal_rep and card.kind != "自然人":
-        info.append(("法定代表人", card.legal_rep))
+        info.append((card.legal_rep_label, card.legal_rep))
     if card.division:
         info.append(("所属区划", card.division))
     if card.address:

@@ -21,8 +21,11 @@ Decisions the issue leaves open, written down here so every channel applies the 
   region department whose name the declarant typed as issuer (if it is one of ours); otherwise a fixed
   role per category (market supervision for business activity and contracts, civil affairs for public
   welfare), falling back to the city's credit office (role "credit", 发展改革/信用办).
-- The commitment is a credit record (category 信用承诺) from the moment it is made; its title names
-  only the category, so an unverified declaration's content is never public. A declaration found
+- The commitment is a credit record (category 信用承诺) from the moment it is made, status
+  "unverified" (rules.visibility): officials see it, the public does not, and the evaluation does
+  not count it as a kept commitment. Verification makes it "active" (public, scored); rejection
+  revokes it. Nothing a declarant wrote is shown to the public or scored before an official
+  verified it; its title names only the category in any case. A declaration found
   false after verification is revoked and a broken commitment is recorded: category 信用承诺,
   severity 一般, published for one year (the 2026 maximum for 一般) and shared with officials after.
 """

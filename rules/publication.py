@@ -22,7 +22,7 @@ import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 EDITIONS = ("2019", "2023", "2026")
 EDITION_LABELS = {
@@ -121,6 +121,13 @@ def publication_end(
 
     Unknown severity counts as 一般: the common case, and neither the shortest nor the longest window."""
     return add_months(decision_date, _resolve(decision_date, severity, edition, special).max_months)
+
+
+def last_public_day(end: date | None) -> date | None:
+    """The last day a record is published, as every door shows it ("公示至 …", the API's
+    `publication_end`): the day before the stored end, since the stored `publication_end` is the first
+    day off publication (rules.visibility: published while today < end). None: no automatic end."""
+    return None if end is None else end - timedelta(days=1)
 
 
 def earliest_repair(

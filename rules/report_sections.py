@@ -7,9 +7,12 @@ declarations only), then 信用评价 once the platform evaluates subjects (it d
 section is not printed). Categories outside those (登记备案, 资质资格, 行政强制, 司法判决 …) are
 kept, under 其他信用信息, so a report never drops what the card shows.
 
-Time span: a subject requesting its own report chooses the last 1-5 years (default 5); records
-decided, and declarations submitted, inside the span are included. Officials' reports carry the
-full history the platform shares, without a span.
+Time span: a subject requesting its own report chooses the last 1-5 years (default 5). A record
+belongs in the span when it was decided before the span ends and had not ended before it began
+(`record_in_period`): a blacklisting listed six years ago and public until 2028, or a 强制执行 record
+still standing, belongs in any span; a licence decided and expired before the span does not.
+Declarations submitted inside the span are included. Officials' reports carry the full history the
+platform shares, without a span.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import datetime as dt
 import re
 import unicodedata
 
-from rules.categories import ABNORMAL_LIST, BLACKLIST, CATEGORIES
+from rules.categories import ABNORMAL_LIST, BLACKLIST, CATEGORIES, normalize_category
+from rules.publication import last_public_day
 
 # (section title, record categories in it), in print order after 基本信息.
 RECORD_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -82,3 +86,35 @@ def in_period(day: dt.date | None, period: tuple[dt.date, dt.date] | None) -> bo
     if period is None:
         return True
     return day is not None and period[0] <= day <= period[1]
+
+
+# Categories in force until a department or a court lifts them (rules.visibility: they leave by
+# their own removal procedure, a status change, not by a period): without a known end they stand.
+STANDING_CATEGORIES = frozenset({BLACKLIST, ABNORMAL_LIST, "强制执行", "司法判决"})
+
+
+def record_last_day(
+    category: str, decision_date: dt.date, first_day_off: dt.date | None, valid_until: dt.date | None
+) -> dt.date | None:
+    """The last day a record is in force or published, for placing it in a report's span; None
+    while it stands with no end.
+
+    `first_day_off` is the record's effective publication end (rules.visibility), `valid_until` its
+    有效期至 (licences). The later of the last public day and the validity wins. Without either, a
+    standing category (blacklists, 经营异常名录, court records) has no end yet, and any other record
+    is a one-day fact of its decision date (a 登记备案, a licence without an expiry date)."""
+    ends = [d for d in (last_public_day(first_day_off), valid_until) if d is not None]
+    if ends:
+        return max(ends)
+    if (normalize_category(category) or category) in STANDING_CATEGORIES:
+        return None
+    return decision_date
+
+
+def record_in_period(decision_date: dt.date, last_day: dt.date | None, period: tuple[dt.date, dt.date] | None) -> bool:
+    """Whether a record belongs in the span: decided by its last day and not ended before its first
+    (`last_day` from record_last_day; None = still standing). No span: everything."""
+    if period is None:
+        return True
+    start, end = period
+    return decision_date <= end and (last_day is None or last_day >= start)

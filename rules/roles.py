@@ -59,3 +59,34 @@ def sees_name_masked(viewer: Viewer, subject_kind: str, subject_id: int) -> bool
         and viewer.mask_person_names
         and not (viewer.is_staff or viewer.owns(subject_id))
     )
+
+
+INDIVIDUAL_BUSINESS = "个体工商户"
+
+
+def may_find_by_name(viewer: Viewer, subject_kind: str, subject_id: int) -> bool:
+    """Whether a name search may offer or show this subject to this viewer.
+
+    DOMAIN.md ("Desensitisation"): a natural person's file is not a public directory. Outside the
+    platform nobody may look a person up by name, partial name or pinyin: the public and enterprise
+    accounts get "not found", the same answer as for a name nobody bears; a person's own bound
+    account still finds its own file. Staff find persons (masked only where the card says so)."""
+    return subject_kind != NATURAL_PERSON or viewer.is_staff or viewer.owns(subject_id)
+
+
+def sees_operator_masked(viewer: Viewer, subject_kind: str, subject_id: int) -> bool:
+    """Whether the card's legal representative / operator is shown as 张**.
+
+    A 个体工商户's operator (经营者) is a natural person running the business in their own name, so
+    the person-name switch (`privacy.mask_person_names`) covers it like a person's own name; a
+    company's legal representative is registered public information and stays as it is."""
+    return (
+        subject_kind == INDIVIDUAL_BUSINESS
+        and viewer.mask_person_names
+        and not (viewer.is_staff or viewer.owns(subject_id))
+    )
+
+
+def legal_rep_label(subject_kind: str) -> str:
+    """经营者 for a 个体工商户 (its registration names an operator), 法定代表人 otherwise."""
+    return "经营者" if subject_kind == INDIVIDUAL_BUSINESS else "法定代表人"

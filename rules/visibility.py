@@ -17,6 +17,9 @@ brief leaves them open:
 - A proposed blacklist entry (拟列入, during the prior-notice period of 事前告知) is not a decision yet:
   never public, never a trigger of measures, but shared with officials (marked 拟列入) so that the
   listing department and other offices know a listing is coming.
+- A self-declaration's credit commitment waits as "unverified" (待核验) until an official verifies
+  the declaration: nothing a declarant wrote is public or scored before that (rules.declarations),
+  but officials see it, marked, so the verifying department knows it is there.
 - Publication periods (and the 2026 "轻微 not published" rule) govern the adverse categories that the
   repair rules cover: 行政处罚, 行政强制 and the blacklist. 经营异常名录 and court records leave by their
   own removal procedures (status change), not by a period. Other categories are published while active,
@@ -33,7 +36,9 @@ from rules.publication import DEFAULT_SEVERITY, edition_for, publication_end, wi
 from rules.roles import PUBLIC_ROLES, STAFF_ROLES
 
 EFFECTIVE_STATUSES = frozenset({"active", "objected"})
-STATUS_LABELS = {"proposed": "拟列入", "active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期"}
+# A declaration's commitment before an official verified the declaration: shared, never published or counted.
+UNVERIFIED = "unverified"
+STATUS_LABELS = {"proposed": "拟列入", "unverified": "待核验", "active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期"}
 
 PERIOD_CATEGORIES = frozenset({"行政处罚", "行政强制", BLACKLIST})
 
@@ -93,7 +98,7 @@ def is_shared(record: RecordLike, today: date) -> bool:
 
     `today` is part of the signature so that a future rule (e.g. a retention limit) can use it."""
     del today
-    return record.status in (*EFFECTIVE_STATUSES, "expired", "proposed")
+    return record.status in (*EFFECTIVE_STATUSES, "expired", "proposed", UNVERIFIED)
 
 
 def visible_to(role: str, record: RecordLike, today: date) -> bool:

@@ -278,8 +278,9 @@ async def batch_check(
     case_number: str | None,
     operator: str | None,
 ) -> list[BatchLine]:
-    """Resolve every line; each clearly identified subject gets a check of its own (audited as one).
-    Lines not identified get their candidates and no check.
+    """Resolve every line; each clearly identified subject gets a check of its own (audited as one),
+    once however many lines name it: those lines share the check and its answer. Lines not
+    identified get their candidates and no check.
 
     The codes of the whole batch are loaded in one query. The checks are independent of each
     other (one transaction each, as in the chat), so on PostgreSQL up to `BATCH_PARALLEL` run at
@@ -302,7 +303,16 @@ async def batch_check(
                 s, principal, viewer, line.resolution.subject.subject_id, matter, today, case_number, operator, True
             )
 
-    await asyncio.gather(*(check(line) for line in lines if line.resolution.subject is not None))
+    # A subject named on several lines (twice the same code, its code and its name) is one check:
+    # the first such line raises it and every line of that subject answers with it.
+    first: dict[int, BatchLine] = {}
+    for line in lines:
+        if line.resolution.subject is not None:
+            first.setdefault(line.resolution.subject.subject_id, line)
+    await asyncio.gather(*(check(line) for line in first.values()))
+    for line in lines:
+        if line.resolution.subject is not None:
+            line.result = first[line.resolution.subject.subject_id].result
     return lines
 
 

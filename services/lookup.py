@@ -21,7 +21,15 @@ from rules import visibility
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.masking import mask_address, mask_person_name
 from rules.measures import ListingFact
-from rules.roles import NATURAL_PERSON, Viewer, sees_name_masked
+from rules.publication import last_public_day
+from rules.roles import (
+    NATURAL_PERSON,
+    Viewer,
+    legal_rep_label,
+    may_find_by_name,
+    sees_name_masked,
+    sees_operator_masked,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,13 @@ class RecordView:
     past_end: bool = False
     # An objection is pending (also for a proposed listing, whose status stays "proposed").
     objection_pending: bool = False
+    valid_until: dt.date | None = None  # 有效期至 (licences), for a report's span
+
+    @property
+    def last_public_day(self) -> dt.date | None:
+        """"公示至": the last day published (rules.publication.last_public_day), the same in the
+        card, the PDF and the API; `publication_end` itself is the first day off publication."""
+        return last_public_day(self.publication_end)
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class SubjectCard:
     code_label: str
     code: str
     legal_rep: str | None
+    legal_rep_label: str
     division: str | None
     address: str | None
     status: str
@@ -88,7 +104,12 @@ def _subject_fields(subject: Subject, viewer: Viewer, divisions: dict[str, str])
         "code_label": "身份证号" if person else "统一社会信用代码",
         # A person's full ID number never reaches a chat, whoever asks.
         "code": (subject.id_masked or "（未登记）") if person else (subject.uscc or "（未登记）"),
-        "legal_rep": subject.legal_rep,
+        "legal_rep": (
+            mask_person_name(subject.legal_rep)
+            if subject.legal_rep and sees_operator_masked(viewer, subject.kind, subject.id)
+            else subject.legal_rep
+        ),
+        "legal_rep_label": legal_rep_label(subject.kind),
         "division": divisions.get(subject.division_code or "", subject.division_code),
         "address": (mask_address(subject.address or "") if person and viewer.mask_addresses else subject.address) or None,
         "status": subject.status,
@@ -122,7 +143,9 @@ async def load_card(
     work (a credit report numbers itself and logs the issue; a check records itself): one action,
     one audit entry."""
     subject = await s.get(Subject, subject_id)
-    if subject is None:
+    if subject is None or not may_find_by_name(viewer, subject.kind, subject.id):
+        # A person's file is not shown to the public by any path (a forged button, an old code):
+        # the same "not there" as a subject that is gone (rules.roles.may_find_by_name).
         return None
     divisions = await division_names(s)
     rows = (
@@ -154,6 +177,7 @@ async def load_card(
             published=visibility.is_published(r, today),
             past_end=(end := visibility.effective_publication_end(r)) is not None and end <= today,
             objection_pending=r.status == "objected" or r.id in objected,
+            valid_until=r.valid_until,
         )
         for r in shown
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from db.models import CreditReport
 from db.session import Database
 from rules import lifecycle
-from rules.report_sections import SpanError, in_period, report_period
+from rules.report_sections import SpanError, in_period, record_in_period, record_last_day, report_period
 from rules.roles import ROLE_LABELS, Viewer
 from services.errors import Refusal
 from services.evaluation_views import GradeView, grade_for
@@ -78,7 +78,8 @@ async def issue_report(
     `now` is aware, in the platform's time zone (it dates the report and picks the year of the
     number); `prefix` opens the number; `issuer` is the platform's name as printed; `public_url`
     goes into the QR code. `span_years` (1-5, rules.report_sections) limits the report to records
-    decided and declarations submitted in the last years; None means the full history (officials'
+    not ended before the last years began (rules.report_sections.record_in_period) and declarations
+    submitted in them; None means the full history (officials'
     reports); `public_grades` (setting `evaluation.public_grades`) lets the public see the grade.
     The look-up is audited like a card view (channel "report"). Returns the number, the PDF
     bytes and their SHA-256. Raises Refusal when the viewer may not request this subject's report
@@ -98,7 +99,14 @@ async def issue_report(
         if period is not None:
             card = dataclasses.replace(
                 card,
-                records=tuple(r for r in card.records if in_period(r.decision_date, period)),
+                # Still in force or still published: in any span; only what ended before it is left out.
+                records=tuple(
+                    r
+                    for r in card.records
+                    if record_in_period(
+                        r.decision_date, record_last_day(r.category, r.decision_date, r.publication_end, r.valid_until), period
+                    )
+                ),
                 declarations=tuple(d for d in card.declarations if in_period(d.submitted_on, period)),
             )
         seal = new_seal(number, public_url)

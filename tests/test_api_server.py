@@ -266,6 +266,20 @@ async def test_batch_check_json_and_xlsx(port: Port) -> None:
     assert rows[2][2] == "否" and "安康市恒达建材有限公司" in rows[2][10]
 
 
+async def test_a_subject_repeated_in_a_batch_is_one_check_with_one_answer(port: Port) -> None:
+    subjects = [BLACKLISTED.uscc, BLACKLISTED.uscc.lower(), BLACKLISTED.name, TWIN.name]
+    before = await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.batch.is_(True)))
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/checks/batch", json={"matter": "procurement", "subjects": subjects, **CASE})
+    lines = r.json()["lines"]
+    assert [line["status"] for line in lines] == ["clear", "clear", "clear", "clear"]
+    repeated = [line["check"] for line in lines[:3]]
+    assert repeated[0] is not None and repeated[1] == repeated[0] and repeated[2] == repeated[0]
+    assert lines[3]["check"]["check_id"] != repeated[0]["check_id"]
+    after = await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.batch.is_(True)))
+    assert after - before == 2  # the blacklisted subject once, the other once
+
+
 # -- record push ----------------------------------------------------------------------------------------
 
 
@@ -444,3 +458,41 @@ async def test_nul_characters_are_refused_before_any_use_case(port: Port) -> Non
             assert response.status_code == 422, response.text
             assert response.headers["content-type"].startswith(PROBLEM) and "NUL" in response.json()["detail"]
     assert "Traceback" not in port.server.log() and "[SQL:" not in port.server.log()
+
+
+async def test_publication_end_is_the_last_public_day_the_card_and_report_show(port: Port) -> None:
+    """One "last day of publication" (rules.publication.last_public_day) in the API, the card and the PDF:
+    the day before the first day off publication."""
+    import datetime as dt
+
+    from handlers.render import card_text
+    from rules.roles import Viewer
+    from rules.visibility import effective_publication_end
+    from services.lookup import view_subject
+
+    async with port.client(port.keys.full) as c:
+        body = (await c.get(f"/v1/subjects/{BLACKLISTED.uscc}")).json()
+    async with port.db.sessions() as s:
+        subject_id = await s.scalar(select(Subject.id).where(Subject.uscc == BLACKLISTED.uscc))
+        rows = (await s.scalars(select(CreditRecord).where(CreditRecord.subject_id == subject_id))).all()
+    first_day_off = {r.doc_number: effective_publication_end(r) for r in rows}
+    api = {rec["doc_number"]: rec["publication_end"] for recs in body["records"].values() for rec in recs}
+    ends = {doc: end for doc, end in api.items() if end}
+    assert ends, "the showcase subject has records with a publication end"
+    for doc, end in ends.items():
+        assert dt.date.fromisoformat(end) == first_day_off[doc] - dt.timedelta(days=1)
+    assert "最后一个公示日" in (await _openapi_record_field(port))
+    card = await view_subject(port.db, subject_id, Viewer(None, "official"), dt.date.today())
+    assert card is not None
+    text, _more = card_text(card, True)
+    shown = [line for line in text.splitlines() if "公示至" in line]
+    assert shown
+    for line in shown:
+        doc = next(d for d in ends if d in line)
+        assert f"公示至 {ends[doc]}" in line
+
+
+async def _openapi_record_field(port: Port) -> str:
+    async with port.client(None) as c:
+        spec = (await c.get("/openapi.json")).json()
+    return json.dumps(spec["components"]["schemas"]["RecordOut"]["properties"]["publication_end"], ensure_ascii=False)

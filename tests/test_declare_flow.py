@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import CreditRecord, LinkAttempts
+from db.models import CreditRecord, LinkAttempts, SubjectEvaluation
 from tests.conftest import BotHarness
 from tests.test_declare_support import (
     HENGDA,
@@ -31,6 +31,17 @@ from tests.test_declare_support import (
 
 PNG = b"\x89PNG\r\n\x1a\n"
 LICENCE = ["建筑业企业资质证书", "安康市住房和城乡建设局", "D261000001", "2024-3-1", "2029年3月1日"]
+
+
+async def score_of(harness: BotHarness, subject_id: int | None, today: dt.date) -> float:
+    from services.evaluation import evaluate_subject
+
+    assert subject_id is not None
+    await evaluate_subject(harness.db, subject_id, today)
+    async with harness.db.transaction() as s:
+        evaluation = await s.get(SubjectEvaluation, subject_id)
+    assert evaluation is not None
+    return evaluation.score
 
 
 async def fill_licence(harness: BotHarness, chat: object, tmp_path: Path) -> None:
@@ -74,12 +85,16 @@ async def test_complete_declaration_verified_and_shown_on_the_card(harness: BotH
     assert [i["sha256"] for i in items] == [sha(PDF), sha(JPEG)] and [i["size"] for i in items] == [len(PDF), len(JPEG)]
     assert "待核验" in texts(await harness.say(owner, "/mydeclarations"))
 
-    # Before verification: the commitment is on the file for everyone; the declaration only for
-    # officials and the declarant.
+    # Before verification nothing the declarant wrote is public, not even the commitment record;
+    # officials see both, marked 待核验, and the declarant its declaration.
     seen_by_public = texts(await harness.say(public, HENGDA))
-    assert "自主申报信用承诺（资质证照）" in seen_by_public and "自主申报 ——" not in seen_by_public
-    assert "建筑业企业资质证书" not in seen_by_public
-    assert "建筑业企业资质证书 · " + receipt + "（待核验）" in texts(await harness.say(other_official, HENGDA))
+    assert "自主申报信用承诺" not in seen_by_public and "信用承诺" not in seen_by_public
+    assert "自主申报 ——" not in seen_by_public and "建筑业企业资质证书" not in seen_by_public
+    today = harness.app.bot_data["services"].today()  # type: ignore[attr-defined]
+    pending_score = await score_of(harness, d.subject_id, today)
+    seen_by_official = texts(await harness.say(other_official, HENGDA))
+    assert "建筑业企业资质证书 · " + receipt + "（待核验）" in seen_by_official
+    assert "自主申报信用承诺（资质证照）" in seen_by_official
     assert "（待核验）" in texts(await harness.say(owner, HENGDA))
 
     assert "仅限负责部门" in texts(await harness.say(public, "/verify"))
@@ -101,6 +116,10 @@ async def test_complete_declaration_verified_and_shown_on_the_card(harness: BotH
     for viewer in (public, other_official, owner):
         card = texts(await harness.say(viewer, HENGDA))
         assert "—— 自主申报 ——" in card and f"建筑业企业资质证书 · {receipt}（已核验）" in card
+    # Verified: the commitment is now on the public file, and scored: a kept commitment (+10) and a
+    # verified declaration (+10), neither of which counted while it waited.
+    assert "自主申报信用承诺（资质证照）" in texts(await harness.say(public, HENGDA))
+    assert await score_of(harness, d.subject_id, today) == pending_score + 20
     assert "已核验；意见：证书原件核对无误" in texts(await harness.say(owner, "/mydeclarations"))
     no_errors(harness.transport)
 

@@ -65,3 +65,39 @@ async def test_upgrade_twice_is_harmless(fresh_db: Database) -> None:
     await migrate.upgrade(fresh_db)
     await migrate.upgrade(fresh_db)
     assert await migrate.current_revision(fresh_db) is not None
+
+
+async def test_0012_holds_back_the_commitments_of_pending_declarations(fresh_db: Database) -> None:
+    """Before 0012 a pending declaration's commitment record was "active" (public, scored)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from db.models import Account, CreditRecord, Declaration, Subject
+
+    await migrate.upgrade(fresh_db, "0011")
+    async with fresh_db.transaction() as s:
+        subject = Subject(kind="法人", name="安康市恒达建材有限公司", uscc="91610902MA70HD001E")
+        account = Account(role="enterprise")
+        s.add_all([subject, account])
+        await s.flush()
+        records = {}
+        for status in ("pending", "verified"):
+            r = CreditRecord(
+                subject_id=subject.id, category="信用承诺", source_key="自主申报", source_name="自主申报",
+                doc_number=f"安申〔2026〕00000{len(records) + 1}号", decision_date=dt.date(2026, 11, 1), status="active",
+            )  # fmt: skip
+            s.add(r)
+            await s.flush()
+            records[status] = r.id
+            s.add(Declaration(
+                account_id=account.id, chat_id=1, subject_id=subject.id, status=status, receipt_no=r.doc_number,
+                expires_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), commitment_record_id=r.id,
+            ))  # fmt: skip
+    await migrate.upgrade(fresh_db)
+    async with fresh_db.transaction() as s:
+        status = dict((await s.execute(select(CreditRecord.id, CreditRecord.status))).all())
+    assert status == {records["pending"]: "unverified", records["verified"]: "active"}
+    await migrate.downgrade(fresh_db, "0011")
+    async with fresh_db.transaction() as s:
+        assert set((await s.scalars(select(CreditRecord.status))).all()) == {"active"}

@@ -125,3 +125,27 @@ def test_parse_then_resolve_with_district_words(index: NameIndex, lexicon: Lexic
     assert q.intent == "query" and q.division_code == "610921" and q.category == "行政处罚"
     r = index.resolve(q.names[0], q.division_code)
     assert r.status == "clear" and r.candidates[0].subject_id == 1
+
+
+def test_admit_leaves_subjects_out_before_ranking(lexicon: Lexicon) -> None:
+    """A subject `admit` refuses is no candidate in any tier, and does not hide a later tier's match."""
+    ix = NameIndex(lexicon)
+    ix.add(
+        [
+            IndexEntry(1, "陈志强", "自然人", None, "610902"),
+            IndexEntry(2, "王芳", "自然人", None, "610902"),
+            IndexEntry(3, "安康市王芳商贸有限公司", "法人", None, "610902"),
+            IndexEntry(4, "汉滨区志强五金店", "个体工商户", None, "610902"),
+        ]
+    )
+
+    def no_persons(entry: IndexEntry) -> bool:
+        return entry.kind != "自然人"
+
+    assert _ids(ix.resolve("陈志强")) == [1]
+    assert 1 not in _ids(ix.resolve("陈志强", admit=no_persons))
+    assert 1 not in _ids(ix.resolve("czq", admit=no_persons)) and 1 in _ids(ix.resolve("czq"))
+    assert ix.resolve("王芳").best.subject_id == 2  # type: ignore[union-attr]
+    company = ix.resolve("王芳", admit=no_persons)
+    assert _ids(company) == [3]
+    assert ix.resolve("王", admit=lambda entry: False).candidates == []

@@ -150,13 +150,13 @@ async def test_person_by_id_number_staff_only_and_masked(harness: BotHarness) ->
     official = await harness.chat("official", dept="SCJGJ")
     card = texts(await harness.say(official, f"查询 {ID_NUMBER}"))
     assert "陈建国" in card and f"{ID_NUMBER[:6]}********{ID_NUMBER[-4:]}" in card
-    # By name the public sees the person's name masked.
+    # By name the public does not find a person at all (tests/test_person_privacy_flow.py).
     public_card = texts(await harness.say(public, "陈建国"))
-    assert "陈建国" not in public_card and "陈**" in public_card
+    assert "陈" not in public_card.replace("“陈建国”", "") and "没有找到" in public_card
     no_personal_numbers(harness)
     async with harness.db.transaction() as s:
         views = (await s.scalars(select(AuditEntry).where(AuditEntry.subject_id == ids["person"]))).all()
-    assert {v.role for v in views} >= {"official", "public"}
+    assert {v.role for v in views} == {"official"}
 
 
 async def test_every_card_view_is_audited(harness: BotHarness) -> None:
@@ -276,16 +276,23 @@ async def test_index_refresh_sees_a_late_commit_of_an_early_stamped_subject(harn
 
 
 async def test_masking_options_from_settings(harness: BotHarness) -> None:
-    """privacy.mask_person_names = false shows the public a person's name; the ID stays masked."""
+    """privacy.mask_person_names = false shows the public a 个体工商户's operator; a person is still
+    not found by name, and the ID stays masked for everyone."""
     from dataclasses import replace
 
     await seed(harness.db)
+    shop_code = complete_uscc("92610902MA70XY009")
+    async with harness.db.transaction() as s:
+        s.add(Subject(kind="个体工商户", name="汉滨区秀英日用品店", uscc=shop_code, division_code="610902", legal_rep="张秀英"))
     await harness.refresh()
     services = harness.app.bot_data["services"]
     chat = await harness.chat("public")
-    assert "陈**" in texts(await harness.say(chat, "陈建国"))
+    assert "经营者：张**" in texts(await harness.say(chat, shop_code))
     services.settings = replace(services.settings, privacy=replace(services.settings.privacy, mask_person_names=False))
-    card = texts(await harness.say(chat, "陈建国"))
+    assert "经营者：张秀英" in texts(await harness.say(chat, shop_code))
+    assert "没有找到" in texts(await harness.say(chat, "陈建国"))
+    official = await harness.chat("official", dept="SCJGJ")
+    card = texts(await harness.say(official, "陈建国"))
     assert card.startswith("【陈建国】")
     assert f"{ID_NUMBER[:6]}********{ID_NUMBER[-4:]}" in card
     no_personal_numbers(harness)

@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Account, Declaration, IssuedDocument
-from rules.report_sections import SpanError, in_period, parse_span, report_period
+from rules.report_sections import (
+    SpanError,
+    in_period,
+    parse_span,
+    record_in_period,
+    record_last_day,
+    report_period,
+)
 from tests.conftest import BotHarness
 from tests.test_document_check import CODE_ON_PAGE
 from tests.test_lifecycle_support import (
@@ -42,6 +49,48 @@ def test_period_counts_back_whole_years_inclusive() -> None:
     period = report_period(dt.date(2026, 11, 30), 1)
     assert in_period(dt.date(2025, 12, 1), period) and not in_period(dt.date(2025, 11, 30), period)
     assert not in_period(None, period) and in_period(None, None)
+
+
+def test_a_record_still_in_force_or_published_belongs_in_any_span() -> None:
+    period = report_period(dt.date(2026, 11, 30), 1)  # 2025-12-01 … 2026-11-30
+    # Listed 2025-05-20 (before the span), public until 2028-05-19: in the span.
+    listed = record_last_day("严重失信主体名单", dt.date(2025, 5, 20), dt.date(2028, 5, 20), None)
+    assert listed == dt.date(2028, 5, 19) and record_in_period(dt.date(2025, 5, 20), listed, period)
+    # A 强制执行 record from 2023 with no end: it still stands.
+    standing = record_last_day("强制执行", dt.date(2023, 3, 1), None, None)
+    assert standing is None and record_in_period(dt.date(2023, 3, 1), standing, period)
+    # A penalty whose publication ended 2025-11-30 (last public day 2025-11-29): before the span.
+    ended = record_last_day("行政处罚", dt.date(2024, 11, 30), dt.date(2025, 11, 30), None)
+    assert not record_in_period(dt.date(2024, 11, 30), ended, period)
+    # Its last public day on the span's first day is still in it.
+    assert record_in_period(dt.date(2024, 12, 1), record_last_day("行政处罚", dt.date(2024, 12, 1), dt.date(2025, 12, 2), None), period)
+    # A licence valid until 2027 is in force; one without an expiry is a fact of its decision date.
+    assert record_in_period(dt.date(2022, 1, 5), record_last_day("行政许可", dt.date(2022, 1, 5), None, dt.date(2027, 1, 4)), period)
+    assert not record_in_period(dt.date(2024, 7, 1), record_last_day("行政许可", dt.date(2024, 7, 1), None, None), period)
+    # Nothing decided after the span, and no span keeps everything.
+    assert not record_in_period(dt.date(2026, 12, 1), None, period)
+    assert record_in_period(dt.date(2001, 1, 1), dt.date(2001, 1, 1), None)
+
+
+async def test_own_one_year_report_keeps_an_old_listing_still_public_and_a_standing_enforcement(harness: BotHarness) -> None:
+    subject, t = await seed(harness)
+    dept = await dept_id(harness.db)
+    await add_record(
+        harness.db, subject, dept, "严重失信主体名单", "安市监列〔B1〕号", t - dt.timedelta(days=600),
+        severity="严重", publication_end=t + dt.timedelta(days=500),
+    )  # fmt: skip
+    await add_record(harness.db, subject, dept, "强制执行", "（2023）陕0902执100号", t - dt.timedelta(days=900), severity=None)
+    await add_record(
+        harness.db, subject, dept, "行政处罚", "安市监罚〔P0〕号", t - dt.timedelta(days=800),
+        publication_end=t - dt.timedelta(days=400),
+    )  # fmt: skip
+    owner = await harness.chat("enterprise", subject=HENGDA)
+    text = pdf_text(documents(await harness.say(owner, "/report 近1年"), owner.chat.id)[0].content)
+    blacklist = text[text.index("四、严重失信主体名单信息"):text.index("五、")]
+    assert "安市监列〔B1〕号" in blacklist and "报告时段内暂无记录" not in blacklist
+    assert "（2023）陕0902执100号" in text
+    assert "安市监罚〔P0〕号" not in text  # its publication ended before the span (and it is no longer public)
+    assert "安市监许〔L2〕号" not in text  # a licence decided 500 days ago without an expiry date
 
 
 async def seed(harness: BotHarness) -> tuple[int, dt.date]:

@@ -88,6 +88,7 @@ def test_every_indicator() -> None:
     assert score(fact(1, "信用承诺", "2026-10-01", "一般")) == 620  # broken commitment
     assert score(fact(1, "信用承诺", "2026-10-01")) == 710  # kept
     assert score(fact(1, "信用承诺", "2026-10-01", status="revoked")) == 700
+    assert score(fact(1, "信用承诺", "2026-10-01", status="unverified")) == 700  # not before verification
     assert score(ev.Fact("declaration:1", ev.DECLARATION, "verified", dt.date(2026, 10, 1))) == 710
     assert score(ev.Fact("declaration:2", ev.DECLARATION, "revoked", dt.date(2026, 10, 1))) == 660
     assert score(ev.Fact("declaration:3", ev.DECLARATION, "rejected", dt.date(2026, 10, 1))) == 700

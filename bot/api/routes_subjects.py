@@ -62,7 +62,7 @@ def card_out(card: SubjectCard) -> CreditFileOut:
     for r in card.records:
         records.setdefault(r.category, []).append(RecordOut(
             doc_number=r.doc_number, department=r.department, decision_date=r.decision_date, title=r.title,
-            severity=r.severity, status=r.status, published=r.published, publication_end=r.publication_end,
+            severity=r.severity, status=r.status, published=r.published, publication_end=r.last_public_day,
             objection_pending=r.objection_pending,
         ))
     return CreditFileOut(

@@ -61,7 +61,9 @@ class RecordOut(BaseModel):
     severity: str | None = Field(None, description="失信程度：轻微、一般、严重")
     status: str = Field(description="记录状态：active 有效、repaired 已修复、objected 异议中 等")
     published: bool = Field(description="今天是否在公示期内（公众可见）")
-    publication_end: dt.date | None = Field(None, description="公示截止日期")
+    publication_end: dt.date | None = Field(
+        None, description="公示至：最后一个公示日（含当日，次日起不再公示），与信息卡和信用报告所示相同；无自动截止时为空"
+    )
     objection_pending: bool = Field(description="是否有待处理的异议")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Account, AuditEntry, CreditRecord, Declaration, Department, Subject
 from db.session import Database
 from rules import declarations as rules
+from rules.visibility import UNVERIFIED
 from services.declarations.drafts import Apply, Ctx, Outcome, Submitted, close, run_step
 from services.numbering import next_number, region_abbr
 from services.recipients import department_chats
@@ -75,7 +76,8 @@ async def _submit(s: AsyncSession, draft: Declaration, account: Account, ctx: Ct
         decision_date=ctx.today,
         severity=None,
         rule_edition=None,
-        status="active",
+        # Neither public nor scored until an official verifies the declaration (rules.declarations).
+        status=UNVERIFIED,
         fields={"承诺书版本": draft.commitment_version, "申报编号": receipt},
     )
     s.add(record)

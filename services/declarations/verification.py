@@ -14,6 +14,7 @@ from db.session import Database
 from rules import declarations as rules
 from rules.publication import add_months, edition_for
 from rules.roles import Viewer
+from rules.visibility import UNVERIFIED
 from services.declarations.items import DeclarationItem, item_of, items_where
 from services.declarations.submit import COMMITMENT_SOURCE
 from services.errors import Refusal
@@ -89,6 +90,8 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
         if action == "approve":
             d.status = "verified"
             d.decision_reason = reason
+            if commitment is not None and commitment.status == UNVERIFIED:
+                commitment.status = "active"  # verified: now public and a kept commitment
         elif action == "reject":
             d.status = "rejected"
             d.decision_reason = reason
