@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules.severity import DEFAULT_SEVERITY_RULES, SeverityRules
 from rules.workcal import WorkCalendar
+
+if TYPE_CHECKING:
+    from db.importers.ownership import Ownership
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Context:
     dept: DeptInfo | None = None
     severity_rules: SeverityRules = field(default_factory=lambda: DEFAULT_SEVERITY_RULES)
     xlsx: bool = False
+    # Set when the import runs for a department: its rows must be its own (db.importers.ownership).
+    ownership: Ownership | None = None
 
 
 @dataclass(slots=True)

@@ -262,9 +262,17 @@ class RowValidator:
             raise RowInvalid(self.col("pub_end"), f"公示截止期 {pub_end} 早于决定日期 {decision}")
 
         # Source: the reporting unit's USCC from the file, else the department's, else a name.
-        unit_uscc = self._code(v, "source_unit_uscc") or self._code(v, "authority_uscc")
+        source_uscc, authority_uscc = self._code(v, "source_unit_uscc"), self._code(v, "authority_uscc")
+        unit_uscc = source_uscc or authority_uscc
         unit_name = v.get("source_unit") or v.get("authority") or ""
         dept = self.ctx.dept
+        owner = self.ctx.ownership
+        if owner is not None:
+            owner.check_code(self.col("source_unit_uscc"), source_uscc)
+            owner.check_code(self.col("authority_uscc"), authority_uscc)
+            has_unit = bool(v.get("source_unit"))
+            owner.check_name(self.col("source_unit"), v.get("source_unit"), must_be_own=True)
+            owner.check_name(self.col("authority"), v.get("authority"), must_be_own=not has_unit)
         source_key = canonical_key(unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else ""))
         source_name = unit_name or (dept.name if dept else "") or source_key
         if not source_key:

@@ -112,6 +112,8 @@ class Writer:
         self._pending: set[bytes] = set()
         # Subjects whose records this import wrote: their evaluation is refreshed before commit.
         self.touched: set[int] = set()
+        # (row, Chinese reason) for rows this writer refused; the importer turns them into row errors.
+        self.refused: list[tuple[int, str]] = []
 
     # -- subjects ------------------------------------------------------------------------------------
     def _remember(self, key: str, subject_id: int) -> None:
@@ -290,6 +292,8 @@ class Writer:
     async def record_batch(self, rows: Sequence[RecordRow]) -> None:
         await self._resolve_subjects(r.subject for r in rows)
         existing = await self._find_records(rows)
+        if self._refuse_foreign(rows, existing):
+            self.write = False  # nothing of this import may be written (the importer rolls back)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
@@ -345,6 +349,21 @@ class Writer:
             await self.session.execute(update(CreditRecord), updates)
         if changes:
             await self.session.execute(insert(RecordChange), changes)
+
+    def _refuse_foreign(self, rows: Sequence[RecordRow], existing: dict[tuple[str, str, str], Any]) -> bool:
+        """An import for a department may update only that department's records (not another's, not
+        the platform's own bulk-loaded ones). Returns True when a row was refused."""
+        if self.department_id is None:
+            return False
+        refused = False
+        for r in rows:
+            old = existing.get(r.identity)
+            if old is not None and old.department_id != self.department_id:
+                self.refused.append(
+                    (r.row, f"文书号“{r.doc_number}”的记录已由其他部门（或平台）报送，本部门不能修改或接管该记录")
+                )
+                refused = True
+        return refused
 
     @staticmethod
     def _diff(old: Any, values: dict[str, Any]) -> dict[str, Any]:
