@@ -64,7 +64,9 @@ def mask_address(address: str) -> str:
 
 
 def scrub(text: str) -> str:
-    """Mask every ID and mobile number inside free text (log lines, error messages)."""
+    """Mask every ID and mobile number inside free text (log lines, error messages, and free text
+    before it is stored: import fields, objection and repair reasons, check feedback notes). Forms as
+    DOMAIN.md and `mask_id` / `mask_phone`: ID first 6 and last 4 (18 or 15 digits), phone 3+4."""
     text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
-    text = _OLD_ID_RE.sub(lambda m: m.group(1) + "******" + m.group(3), text)
+    text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

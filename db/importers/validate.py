@@ -33,7 +33,7 @@ from db.importers.templates import HeaderMatch
 from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
 from rules.codes import clean_code, validate_ric
-from rules.masking import id_match_key, mask_id
+from rules.masking import id_match_key, mask_id, scrub
 from rules.publication import edition_for, publication_end
 from rules.severity import infer_severity
 
@@ -49,6 +49,7 @@ class RowValidator:
         self._due_cache: dict[tuple[str, dt.date], tuple[dt.date | None, int]] = {}
         self._pub_cache: dict[tuple[dt.date, str, bool], dt.date] = {}
         self._labels = {f: match.template_label(f) for f in (*STORED_FIELDS, "fine", "confiscation")}
+        self._code_labels = frozenset(self._labels[f] for f in _CODE_FIELDS if f in self._labels)
         self._numeric: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -337,6 +338,10 @@ class RowValidator:
         if t.edition:
             fields["模板版本"] = t.edition
 
+        # Privacy at rest: ID and mobile numbers inside free text (违法事实, 备注, ...) are stored masked.
+        fields = {k: scrub(x) if isinstance(x, str) and k not in self._code_labels else x for k, x in fields.items()}
+        title, content = scrub(title) if title else title, scrub(content) if content else content
+
         return RecordRow(
             row=row,
             subject=subject,
@@ -357,6 +362,14 @@ class RowValidator:
             doc_key=canonical_key(doc_number),
         )
 
+
+# Code columns (registration, organisation, tax, unit codes, licence numbers) are identifiers, not free
+# text: kept as written, never passed through `scrub` (a 15-digit registration number can look like an
+# old ID number).
+_CODE_FIELDS = (
+    "code_reg", "code_org", "code_tax", "code_inst", "code_soc", "authority_uscc", "source_unit_uscc",
+    "license_no", "local_code", "updated_ts", "valid_from",
+)
 
 # Columns kept in the record's `fields` (by their national name). Identity columns live in real
 # columns; the person's ID number is never kept anywhere.
