@@ -319,9 +319,10 @@ async def _pump(
 
 
 def _take_refusals(writer: Writer, validator: RowValidator, report: ImportReport) -> None:
-    """Rows the writer refused (another department's record): row errors, in row order."""
-    for row_no, reason in sorted(writer.refused):
-        report.add_error(RowError(row_no, validator.col("doc_number"), reason))
+    """Rows the writer refused (another department's record, a name that does not fit the code's
+    subject): row errors, in row order."""
+    for row_no, fld, reason in sorted(writer.refused):
+        report.add_error(RowError(row_no, validator.col(fld), reason))
     writer.refused.clear()
 
 
