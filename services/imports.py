@@ -285,7 +285,8 @@ async def _pump(
         try:
             item: RecordRow | SubjectRow = make(row_no, cells)
         except RowInvalid as exc:
-            report.add_error(RowError(row_no, exc.column, exc.reason))
+            for column, reason in exc.errors:  # every problem of the row, not only the first
+                report.add_error(RowError(row_no, column, reason))
             writer.write = False
             item = None  # type: ignore[assignment]
         if isinstance(item, RecordRow):

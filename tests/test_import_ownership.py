@@ -58,10 +58,12 @@ async def test_another_departments_code_cannot_update_or_take_over_its_record(db
     # 市场监管局 pushes the same 文书号 under 应急管理局's unit code, plus one good row of its own.
     attack = [row(1, "安市监罚〔2025〕9号", MARKET), row(2, "安应急罚〔2025〕1号", SAFETY, "已撤销")]
     report = await load(db, tmp_path / "attack.csv", attack, "SCJG")
-    assert not report.written and report.error_count == 1
-    (error,) = report.errors
-    assert error.row == 3 and error.column == "数据来源单位统一社会信用代码"
-    assert "不是本部门" in error.reason and "安康市市场监督管理局" in error.reason
+    assert not report.written
+    # Every problem of the row: both unit codes and both unit names are 应急管理局's.
+    assert [(e.row, e.column) for e in report.errors] == [
+        (3, "数据来源单位统一社会信用代码"), (3, "处罚机关统一社会信用代码"), (3, "数据来源单位"), (3, "处罚机关"),
+    ]
+    assert all("不是本部门" in e.reason and "安康市市场监督管理局" in e.reason for e in report.errors)
     assert await records(db) == before  # all or nothing: the good row 安市监罚〔2025〕9号 is not written either
 
 
@@ -69,7 +71,7 @@ async def test_naming_another_department_by_name_is_refused(db: Database, tmp_pa
     await departments(db)
     by_name = row(1, "安市监罚〔2025〕2号", ("", "安康市 应急管理局", ""))  # no codes, the other unit's name
     report = await load(db, tmp_path / "a.csv", [by_name], "SCJG")
-    assert not report.written and [(e.row, e.column) for e in report.errors] == [(2, "数据来源单位")]
+    assert not report.written and [(e.row, e.column) for e in report.errors] == [(2, "数据来源单位"), (2, "处罚机关")]
     authority_only = row(1, "安市监罚〔2025〕3号", ("", "安康市应急管理局", ""))
     authority_only["数据来源单位"] = "安康市市场监督管理局"  # its own source unit, but another's decision
     report = await load(db, tmp_path / "b.csv", [authority_only], "SCJG")
@@ -77,7 +79,7 @@ async def test_naming_another_department_by_name_is_refused(db: Database, tmp_pa
     assert "安康市应急管理局" in report.errors[0].reason
     unknown_unit = row(1, "安市监罚〔2025〕4号", ("", "某某县某某局", ""))
     report = await load(db, tmp_path / "c.csv", [unknown_unit], "SCJG")
-    assert not report.written and report.errors[0].column == "数据来源单位"
+    assert not report.written and [e.column for e in report.errors] == ["数据来源单位"]  # an unregistered 处罚机关 may stand
     assert await records(db) == []
 
 

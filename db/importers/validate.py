@@ -28,7 +28,7 @@ from db.importers.cells import (
 from db.importers.inert import looks_like_formula
 from db.importers.limits import MAX_CELL_CHARS
 from db.importers.reading import Cell, Unevaluated, cell_text
-from db.importers.rows import Context, RecordRow, RowInvalid, SubjectRow
+from db.importers.rows import Context, RecordRow, RowErrors, RowInvalid, SubjectRow
 from db.importers.templates import HeaderMatch
 from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
@@ -233,69 +233,99 @@ class RowValidator:
 
     # -- records -------------------------------------------------------------------------------------
     def record_row(self, row: int, cells: list[Cell]) -> RecordRow:
+        """Every independent check runs; RowInvalid carries all the row's errors (RowInvalid.errors)."""
         v = self.values(cells)
         t = self.template
-        subject = self.subject(row, v)
+        errs = RowErrors()
+        subject: SubjectRow | None = None
+        with errs.check():
+            subject = self.subject(row, v)
+        category = t.category or ""
         if t.kind == "generic":
-            text = v.get("category", "")
-            if not text:
-                raise RowInvalid(self.col("category"), "必填项为空")
-            category = normalize_category(text)
-            if category is None:
-                raise RowInvalid(self.col("category"), f"未知的信息类别“{text}”")
-        else:
-            assert t.category is not None
-            category = t.category
-        doc_number = self._text(v, "doc_number", required=True)
-        assert doc_number is not None
-        decision = self._date(v, "decision_date", required=True)
-        assert decision is not None
-        if decision > self.ctx.today:
-            raise RowInvalid(self.col("decision_date"), f"决定日期 {decision} 晚于今天（{self.ctx.today}）")
-        valid_from = self._date(v, "valid_from")
-        valid_until = self._date(v, "valid_until", perpetual=True)
-        if valid_until and valid_until < decision:
-            raise RowInvalid(self.col("valid_until"), f"有效期截止日 {valid_until} 早于决定日期 {decision}")
-        if valid_from and valid_until and valid_until < valid_from:
-            raise RowInvalid(self.col("valid_until"), f"有效期至 {valid_until} 早于有效期自 {valid_from}")
-        pub_end = self._date(v, "pub_end")
-        if pub_end and pub_end < decision:
-            raise RowInvalid(self.col("pub_end"), f"公示截止期 {pub_end} 早于决定日期 {decision}")
+            with errs.check():
+                text = v.get("category", "")
+                if not text:
+                    raise RowInvalid(self.col("category"), "必填项为空")
+                found = normalize_category(text)
+                if found is None:
+                    raise RowInvalid(self.col("category"), f"未知的信息类别“{text}”")
+                category = found
+        doc_number: str | None = None
+        with errs.check():
+            doc_number = self._text(v, "doc_number", required=True)
+        decision: dt.date | None = None
+        with errs.check():
+            decision = self._date(v, "decision_date", required=True)
+            assert decision is not None
+            if decision > self.ctx.today:
+                raise RowInvalid(self.col("decision_date"), f"决定日期 {decision} 晚于今天（{self.ctx.today}）")
+        valid_from = valid_until = pub_end = None
+        with errs.check():
+            valid_from = self._date(v, "valid_from")
+        with errs.check():
+            valid_until = self._date(v, "valid_until", perpetual=True)
+            if valid_until and decision and valid_until < decision:
+                raise RowInvalid(self.col("valid_until"), f"有效期截止日 {valid_until} 早于决定日期 {decision}")
+            if valid_from and valid_until and valid_until < valid_from:
+                raise RowInvalid(self.col("valid_until"), f"有效期至 {valid_until} 早于有效期自 {valid_from}")
+        with errs.check():
+            pub_end = self._date(v, "pub_end")
+            if pub_end and decision and pub_end < decision:
+                raise RowInvalid(self.col("pub_end"), f"公示截止期 {pub_end} 早于决定日期 {decision}")
 
         # Source: the reporting unit's USCC from the file, else the department's, else a name.
-        source_uscc, authority_uscc = self._code(v, "source_unit_uscc"), self._code(v, "authority_uscc")
+        source_uscc = authority_uscc = None
+        with errs.check():
+            source_uscc = self._code(v, "source_unit_uscc")
+        with errs.check():
+            authority_uscc = self._code(v, "authority_uscc")
         unit_uscc = source_uscc or authority_uscc
         unit_name = v.get("source_unit") or v.get("authority") or ""
         dept = self.ctx.dept
         owner = self.ctx.ownership
         if owner is not None:
-            owner.check_code(self.col("source_unit_uscc"), source_uscc)
-            owner.check_code(self.col("authority_uscc"), authority_uscc)
             has_unit = bool(v.get("source_unit"))
-            owner.check_name(self.col("source_unit"), v.get("source_unit"), must_be_own=True)
-            owner.check_name(self.col("authority"), v.get("authority"), must_be_own=not has_unit)
+            with errs.check():
+                owner.check_code(self.col("source_unit_uscc"), source_uscc)
+            with errs.check():
+                owner.check_code(self.col("authority_uscc"), authority_uscc)
+            with errs.check():
+                owner.check_name(self.col("source_unit"), v.get("source_unit"), must_be_own=True)
+            with errs.check():
+                owner.check_name(self.col("authority"), v.get("authority"), must_be_own=not has_unit)
         source_key = canonical_key(unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else ""))
         source_name = unit_name or (dept.name if dept else "") or source_key
-        if not source_key:
-            col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
-            raise RowInvalid(col, "缺少数据来源单位（或决定机关），且导入时未指定部门")
-        if len(source_key) > 128 or len(source_name) > 128:
-            raise RowInvalid(self.col("source_unit"), "数据来源单位名称过长（最多 128 个字符）")
+        with errs.check():
+            if not source_key:
+                col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
+                raise RowInvalid(col, "缺少数据来源单位（或决定机关），且导入时未指定部门")
+            if len(source_key) > 128 or len(source_name) > 128:
+                raise RowInvalid(self.col("source_unit"), "数据来源单位名称过长（最多 128 个字符）")
 
         fields: dict[str, Any] = {}
         for fld in ("fine", "confiscation"):
             if v.get(fld):
-                try:
-                    fields[self._labels[fld]] = parse_amount(v[fld])
-                except ValueError as exc:
-                    raise RowInvalid(self.col(fld), str(exc)) from None
+                with errs.check():
+                    try:
+                        fields[self._labels[fld]] = parse_amount(v[fld])
+                    except ValueError as exc:
+                        raise RowInvalid(self.col(fld), str(exc)) from None
 
         severity_text = v.get("severity", "")
         severity: str | None = None
         if severity_text:
             severity = next((s for s in SEVERITIES if severity_text.startswith(s)), None)
-            if severity is None:
-                raise RowInvalid(self.col("severity"), f"未知的严重程度“{severity_text}”（应为 轻微、一般、严重 之一）")
+            with errs.check():
+                if severity is None:
+                    raise RowInvalid(self.col("severity"), f"未知的严重程度“{severity_text}”（应为 轻微、一般、严重 之一）")
+
+        if t.kind == "license":
+            license_kind = v.get("license_kind", "")
+            with errs.check():
+                if license_kind and t.edition == "2021" and license_kind not in LICENSE_KINDS:
+                    raise RowInvalid(self.col("license_kind"), f"许可类别“{license_kind}”无法识别（应为 {'、'.join(LICENSE_KINDS)} 之一）")
+        errs.raise_any()
+        assert subject is not None and doc_number is not None and decision is not None
 
         kinds = "；".join(x for x in (v.get("penalty_kinds", ""), v.get("penalty_kind2", "")) if x)
         if t.kind == "penalty":
@@ -305,9 +335,6 @@ class RowValidator:
                 fine = fields.get("罚款金额（万元）")
                 severity = infer_severity(kinds or content or "", fine, self.ctx.severity_rules)
         elif t.kind == "license":
-            license_kind = v.get("license_kind", "")
-            if license_kind and t.edition == "2021" and license_kind not in LICENSE_KINDS:
-                raise RowInvalid(self.col("license_kind"), f"许可类别“{license_kind}”无法识别（应为 {'、'.join(LICENSE_KINDS)} 之一）")
             title = v.get("title") or v.get("doc_name") or v.get("cert_name") or "行政许可决定"
             content = v.get("license_content") or None
         else:
