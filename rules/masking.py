@@ -70,9 +70,11 @@ _PARAMS_RE = re.compile(r"\[parameters: .*?\](?=\s*(?:\(Background|$))", re.S)
 
 
 def scrub(text: str) -> str:
-    """Mask every ID and mobile number inside free text (log lines, error messages), and drop the SQL
-    statements and parameters database errors carry."""
+    """Mask every ID and mobile number inside free text (log lines, error messages, and free text
+    before it is stored: import fields, objection and repair reasons, check feedback notes), and drop
+    the SQL statements and parameters database errors carry. Forms as DOMAIN.md and `mask_id` /
+    `mask_phone`: ID first 6 and last 4 (18 or 15 digits), phone 3+4."""
     text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", text))
     text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
-    text = _OLD_ID_RE.sub(lambda m: m.group(1) + "******" + m.group(3), text)
+    text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from db.models import Check, Department, Subject, utcnow
 from db.session import Database
+from rules.masking import scrub
 from rules.measures import MATTERS, Measure, measures_for
 from rules.roles import Viewer
 from services.errors import Refusal
@@ -79,7 +80,8 @@ async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback:
             raise Refusal("找不到这次核查，或它不是由您发起的。")
         if check.feedback is not None:
             raise Refusal(f"这次核查已反馈过（{FEEDBACK[check.feedback]}），无需重复反馈。")
-        check.feedback, check.feedback_note, check.feedback_at = feedback, note, utcnow()
+        # Stored masked: a note may carry an ID or mobile number (privacy at rest).
+        check.feedback, check.feedback_note, check.feedback_at = feedback, scrub(note) if note else note, utcnow()
         return check
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.importers.failures import failure_reason
+from db.importers.ownership import Ownership, other_department_keys
 from db.importers.reading import Cell, ReadError, open_table
 from db.importers.rows import Context, DeptInfo, RecordRow, RowError, RowInvalid, SubjectRow
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
@@ -94,13 +95,17 @@ def _blank(cells: list[Cell]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-async def _department(db: Database, code: str) -> DeptInfo | None:
+async def _department(db: Database, code: str) -> tuple[DeptInfo, Ownership] | None:
+    """The importing department and what its rows may name (every other department's name and code)."""
     async with db.sessions() as session:
         wanted = {code.strip(), canonical_key(code)}  # full-width or lower-case codes typed by hand
         dept = (await session.execute(select(Department).where(Department.code.in_(wanted)))).scalars().first()
         if dept is None:
             return None
-        return DeptInfo(dept.id, dept.code, dept.name, dept.uscc)
+        info = DeptInfo(dept.id, dept.code, dept.name, dept.uscc)
+        everyone = (await session.execute(select(Department.id, Department.name, Department.uscc))).all()
+        others = other_department_keys([(r.id, r.name, r.uscc) for r in everyone], dept.id)
+        return info, Ownership(info, others)
 
 
 async def import_file(
@@ -219,13 +224,18 @@ async def _run(
         return
 
     dept: DeptInfo | None = None
+    ownership: Ownership | None = None
     if dept_code:
-        dept = await _department(db, dept_code)
-        if dept is None:
+        found = await _department(db, dept_code)
+        if found is None:
             report.fatal = f"未找到部门代码“{dept_code}”，请核对部门编码（creditbot 部门列表）"
             return
+        dept, ownership = found
 
-    ctx = Context(id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format == "xlsx")
+    ctx = Context(
+        id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format == "xlsx",
+        ownership=ownership,
+    )
     validator = RowValidator(match, ctx)
     rows = chain((r for r in head if r[0] > match.header_row), table.rows)
     if dry_run:
@@ -275,7 +285,8 @@ async def _pump(
         try:
             item: RecordRow | SubjectRow = make(row_no, cells)
         except RowInvalid as exc:
-            report.add_error(RowError(row_no, exc.column, exc.reason))
+            for column, reason in exc.errors:  # every problem of the row, not only the first
+                report.add_error(RowError(row_no, column, reason))
             writer.write = False
             item = None  # type: ignore[assignment]
         if isinstance(item, RecordRow):
@@ -293,6 +304,7 @@ async def _pump(
                 batch.append(item)
         if len(batch) >= batch_size:
             await flush(batch)
+            _take_refusals(writer, validator, report)
             batch = []
         if report.rows_read % PROGRESS_EVERY == 0:
             if progress:
@@ -300,10 +312,19 @@ async def _pump(
             await asyncio.sleep(0)  # let the bot answer other users during a long file
     if batch:
         await flush(batch)
+        _take_refusals(writer, validator, report)
     report.new, report.updating, report.unchanged = writer.new, writer.updating, writer.unchanged
     report.subjects_created = writer.subjects_created
     if progress:
         progress(report.rows_read)
+
+
+def _take_refusals(writer: Writer, validator: RowValidator, report: ImportReport) -> None:
+    """Rows the writer refused (another department's record, a name that does not fit the code's
+    subject): row errors, in row order."""
+    for row_no, fld, reason in sorted(writer.refused):
+        report.add_error(RowError(row_no, validator.col(fld), reason))
+    writer.refused.clear()
 
 
 def _identity(item: RecordRow | SubjectRow) -> Any:

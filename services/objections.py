@@ -18,6 +18,7 @@ from sqlalchemy import select
 from db.models import AuditEntry, CreditRecord, Listing, Objection, RecordChange, Subject, utcnow
 from db.session import Database
 from rules import lifecycle, visibility
+from rules.masking import scrub
 from rules.publication import publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
@@ -117,7 +118,7 @@ async def file_objection(
     chats to tell. Raises Refusal: no reason; too many attachments; not the viewer's record; an
     objection already pending; the objection period of a proposed listing over; a record not
     published."""
-    reason = reason.strip()
+    reason = scrub(reason.strip())  # stored: no ID or mobile number in clear (privacy at rest)
     if not reason:
         raise Refusal("请填写异议理由。")
     if len(attachments) > ATTACHMENT_LIMIT:
@@ -231,6 +232,7 @@ def _apply_corrections(record: CreditRecord, listing: Listing | None, correction
     changes: dict[str, Any] = {}
     fields = dict(record.fields or {})
     for key, value in corrections.items():
+        value = scrub(value)  # goes into the record's title, content or fields: masked at rest
         if key in ("title", "content", "severity"):
             changes[key] = [getattr(record, key), value]
             setattr(record, key, value)
@@ -268,7 +270,7 @@ async def decide_objection(
     found; the viewer not an official of the responsible department; already decided."""
     if decision not in lifecycle.OBJECTION_DECISIONS:
         raise Refusal("未知的处理结果。")
-    reason = reason.strip()
+    reason = scrub(reason.strip())  # stored: no ID or mobile number in clear (privacy at rest)
     if not reason:
         raise Refusal("请填写处理理由。")
     if decision == "corrected" and not corrections:
@@ -303,7 +305,7 @@ async def decide_objection(
         objection.status = decision
         objection.decided_by_account_id = viewer.account_id
         objection.decision_reason = reason[:2000]
-        objection.corrections = dict(corrections or {})
+        objection.corrections = {k: scrub(v) for k, v in (corrections or {}).items()}
         objection.decided_at = utcnow()
         s.add(
             AuditEntry(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, CreditRecord, Listing, RepairRequest, Subject, utcnow
 from db.session import Database
 from rules import lifecycle
+from rules.masking import scrub
 from rules.roles import Viewer
 from services.errors import Refusal
 from services.evaluation import refresh_subjects
@@ -205,7 +206,7 @@ async def decide_repair(
     module docstring). Returns the decision with the subject's chats to tell.
     Raises Refusal: no reason; request not found; the viewer not an official of the record's
     department; the request already decided."""
-    reason = reason.strip()
+    reason = scrub(reason.strip())  # stored: no ID or mobile number in clear (privacy at rest)
     if not reason:
         raise Refusal("请填写审核意见。")
     async with db.transaction() as s:

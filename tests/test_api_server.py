@@ -318,6 +318,26 @@ async def test_push_writes_then_is_idempotent_and_a_bad_row_writes_nothing(port:
     assert rec is not None and rec.reported_at is not None and rec.department_id is not None
 
 
+async def test_a_key_cannot_rewrite_another_departments_record(port: Port) -> None:
+    """汉滨区应急管理局's key pushes 安康市应急管理局's 文书号 under that unit's name: refused, nothing changes."""
+    async with port.client(port.keys.full) as c:
+        first = await c.post("/v1/records/penalty", json={"rows": [penalty_row("安应急罚〔2026〕301号")]})
+    assert first.json()["new"] == 1
+    async with port.db.sessions() as s:
+        before = await s.scalar(select(CreditRecord).where(CreditRecord.doc_number == "安应急罚〔2026〕301号"))
+    assert before is not None
+    async with port.client(port.keys.pusher) as c:
+        taken = await c.post("/v1/records/penalty", json={"rows": [
+            penalty_row("安应急罚〔2026〕301号", 违法行为类型="已撤销", 处罚内容="不予处罚")]})
+    assert taken.status_code == 422
+    errors = taken.json()["errors"]
+    assert errors[0]["index"] == 0 and errors[0]["field"] == "数据来源单位" and "不是本部门" in errors[0]["reason"]
+    async with port.db.sessions() as s:
+        after = await s.scalar(select(CreditRecord).where(CreditRecord.doc_number == "安应急罚〔2026〕301号"))
+    assert after is not None
+    assert (after.department_id, after.title, after.content) == (before.department_id, before.title, before.content)
+
+
 async def test_retried_push_with_idempotency_key_writes_once(port: Port) -> None:
     rows = [penalty_row("安应急罚〔2026〕201号")]
     headers = {"Idempotency-Key": "push-201"}

@@ -273,12 +273,16 @@ async def test_department_option(db: Database, tmp_path: Path) -> None:
 
     r16 = await run(db, write(tmp_path / "b", "penalty", "2016", rows_of("penalty", "2016", 2)), dept_code="SCJG")
     r21 = await run(db, write(tmp_path / "c", "license", "2021", rows_of("license", "2021", 2)), dept_code="SCJG")
-    assert r16.ok and r21.ok
+    assert r16.ok
+    # The 2021 file names another unit's USCC (S.AUTHORITY_USCC): not this department's rows.
+    assert not r21.ok and not r21.written and r21.error_count == 4  # 2 rows x (数据来源单位, 许可机关) codes
+    assert {e.row for e in r21.errors} == {2, 3}
+    assert all("不是本部门" in e.reason and "统一社会信用代码" in (e.column or "") for e in r21.errors)
     async with db.transaction() as s:
         recs = (await s.scalars(select(CreditRecord).order_by(CreditRecord.id))).all()
         dept_id = await s.scalar(select(Department.id))
     assert {r.department_id for r in recs} == {dept_id}
-    assert [r.source_key for r in recs] == [dept_uscc, dept_uscc, S.AUTHORITY_USCC, S.AUTHORITY_USCC]
+    assert [r.source_key for r in recs] == [dept_uscc, dept_uscc]
     assert recs[0].source_name == S.AUTHORITY
 
 

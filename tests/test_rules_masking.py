@@ -62,7 +62,7 @@ def test_scrub_ids_and_phones_in_free_text() -> None:
 
 
 def test_scrub_old_15_digit_id_but_not_registration_numbers() -> None:
-    assert scrub("旧证号610902900101123") == "旧证号610902******123"
+    assert scrub("旧证号610902900101123") == "旧证号610902*****1123" == "旧证号" + mask_id("610902900101123")
     assert scrub("注册号612400000012345") == "注册号612400000012345"
 
 

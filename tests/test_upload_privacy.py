@@ -13,7 +13,7 @@ from db.importers import samples
 from db.models import Upload
 from db.upload_store import unseal
 from services.settings import Settings
-from tests.dbscan import clear_id_numbers, is_resident_id
+from tests.dbscan import clear_id_numbers, clear_mobile_numbers, is_resident_id
 from tests.test_collect_upload import count_records, until
 
 KEY = Settings().privacy.id_hash_key
@@ -47,13 +47,13 @@ async def test_pending_is_sealed_and_confirmed_is_deleted(harness, tmp_path: Pat
     upload = await _upload(harness, chat, path)
     assert upload.status == "pending" and upload.content is not None
     assert unseal(upload.content, KEY) == path.read_bytes()  # sealed, not dropped: 确认导入 needs it
-    assert await clear_id_numbers(harness.db) == []
+    assert await clear_id_numbers(harness.db) == [] and await clear_mobile_numbers(harness.db) == []
     await chat.press(1)
     await until(harness, lambda o: "已导入“" in (o.text or ""))
     assert await count_records(harness.db) == 8
     async with harness.db.transaction() as s:
         assert (await s.get(Upload, upload.id)).content is None
-    assert await clear_id_numbers(harness.db) == []
+    assert await clear_id_numbers(harness.db) == [] and await clear_mobile_numbers(harness.db) == []
 
 
 async def test_cancelled_and_rejected_keep_nothing(harness, tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ async def test_cancelled_and_rejected_keep_nothing(harness, tmp_path: Path) -> N
     async with harness.db.transaction() as s:
         cancelled = await s.get(Upload, upload.id)
         assert cancelled.status == "cancelled" and cancelled.content is None
-    assert await clear_id_numbers(harness.db) == []
+    assert await clear_id_numbers(harness.db) == [] and await clear_mobile_numbers(harness.db) == []
     assert await count_records(harness.db) == 0
 
 
@@ -83,7 +83,7 @@ async def test_expired_upload_is_deleted_and_not_written(harness, tmp_path: Path
         expired = await s.get(Upload, upload.id)
         assert expired.status == "expired" and expired.content is None
     assert await count_records(harness.db) == 0
-    assert await clear_id_numbers(harness.db) == []
+    assert await clear_id_numbers(harness.db) == [] and await clear_mobile_numbers(harness.db) == []
 
 
 async def test_hourly_job_deletes_bytes_nobody_came_back_for(harness, tmp_path: Path) -> None:
@@ -100,4 +100,4 @@ async def test_hourly_job_deletes_bytes_nobody_came_back_for(harness, tmp_path: 
         old, new = await s.get(Upload, upload.id), await s.get(Upload, fresh.id)
         assert (old.status, old.content) == ("expired", None)
         assert new.status == "pending" and new.content is not None  # inside the 24 hours: kept, sealed
-    assert await clear_id_numbers(harness.db) == []
+    assert await clear_id_numbers(harness.db) == [] and await clear_mobile_numbers(harness.db) == []

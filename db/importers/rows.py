@@ -4,11 +4,16 @@ one import (hash key, date, department, calendar, severity rules)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules.severity import DEFAULT_SEVERITY_RULES, SeverityRules
 from rules.workcal import WorkCalendar
+
+if TYPE_CHECKING:
+    from db.importers.ownership import Ownership
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class Context:
     dept: DeptInfo | None = None
     severity_rules: SeverityRules = field(default_factory=lambda: DEFAULT_SEVERITY_RULES)
     xlsx: bool = False
+    # Set when the import runs for a department: its rows must be its own (db.importers.ownership).
+    ownership: Ownership | None = None
 
 
 @dataclass(slots=True)
@@ -85,7 +92,31 @@ class RecordRow:
 
 
 class RowInvalid(Exception):
-    def __init__(self, column: str | None, reason: str) -> None:
+    """A row's problems: `errors` lists every (column, reason) found; `column`/`reason` are the first."""
+
+    def __init__(self, column: str | None, reason: str, more: tuple[tuple[str | None, str], ...] = ()) -> None:
         super().__init__(reason)
         self.column = column
         self.reason = reason
+        self.errors: tuple[tuple[str | None, str], ...] = ((column, reason), *more)
+
+
+class RowErrors:
+    """Collects the independent checks of one row, so that the report lists every problem of the row
+    rather than only the first (a collector fixes a file in one round, not one error per upload)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str | None, str]] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except RowInvalid as exc:
+            self.found.extend(exc.errors)
+
+    def raise_any(self) -> None:
+        """Raises RowInvalid carrying every error collected so far (if any)."""
+        if self.found:
+            (column, reason), *more = self.found
+            raise RowInvalid(column, reason, tuple(more))

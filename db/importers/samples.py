@@ -52,7 +52,9 @@ HEADERS: dict[tuple[str, str | None], list[str]] = {
 }
 
 AUTHORITY = "安康市市场监督管理局"
-AUTHORITY_USCC = complete_uscc("11610900" + "MB1234567")
+# The shipped region's 市场监督管理局 (db/data/region_610900.toml, SCJGJ): a collector of that department
+# uploads these files as its own; another department may not (db.importers.ownership).
+AUTHORITY_USCC = "11610900090000070G"
 _SURNAMES = "王李张刘陈杨赵黄周吴"
 _TRADES = ("建材", "商贸", "餐饮", "农业", "物流", "科技", "药房", "建筑")
 

@@ -8,6 +8,7 @@ which keeps the dry run and the real import on exactly the same rules.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from db.importers.cell_rules import lost_digits_reason, unevaluated_reason
@@ -28,12 +29,12 @@ from db.importers.cells import (
 from db.importers.inert import looks_like_formula
 from db.importers.limits import MAX_CELL_CHARS
 from db.importers.reading import Cell, Unevaluated, cell_text
-from db.importers.rows import Context, RecordRow, RowInvalid, SubjectRow
+from db.importers.rows import Context, RecordRow, RowErrors, RowInvalid, SubjectRow
 from db.importers.templates import HeaderMatch
 from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
 from rules.codes import clean_code, validate_ric
-from rules.masking import id_match_key, mask_id
+from rules.masking import id_match_key, mask_id, scrub
 from rules.publication import edition_for, publication_end
 from rules.severity import infer_severity
 
@@ -49,6 +50,7 @@ class RowValidator:
         self._due_cache: dict[tuple[str, dt.date], tuple[dt.date | None, int]] = {}
         self._pub_cache: dict[tuple[dt.date, str, bool], dt.date] = {}
         self._labels = {f: match.template_label(f) for f in (*STORED_FIELDS, "fine", "confiscation")}
+        self._code_labels = frozenset(self._labels[f] for f in _CODE_FIELDS if f in self._labels)
         self._numeric: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -232,61 +234,99 @@ class RowValidator:
 
     # -- records -------------------------------------------------------------------------------------
     def record_row(self, row: int, cells: list[Cell]) -> RecordRow:
+        """Every independent check runs; RowInvalid carries all the row's errors (RowInvalid.errors)."""
         v = self.values(cells)
         t = self.template
-        subject = self.subject(row, v)
+        errs = RowErrors()
+        subject: SubjectRow | None = None
+        with errs.check():
+            subject = self.subject(row, v)
+        category = t.category or ""
         if t.kind == "generic":
-            text = v.get("category", "")
-            if not text:
-                raise RowInvalid(self.col("category"), "必填项为空")
-            category = normalize_category(text)
-            if category is None:
-                raise RowInvalid(self.col("category"), f"未知的信息类别“{text}”")
-        else:
-            assert t.category is not None
-            category = t.category
-        doc_number = self._text(v, "doc_number", required=True)
-        assert doc_number is not None
-        decision = self._date(v, "decision_date", required=True)
-        assert decision is not None
-        if decision > self.ctx.today:
-            raise RowInvalid(self.col("decision_date"), f"决定日期 {decision} 晚于今天（{self.ctx.today}）")
-        valid_from = self._date(v, "valid_from")
-        valid_until = self._date(v, "valid_until", perpetual=True)
-        if valid_until and valid_until < decision:
-            raise RowInvalid(self.col("valid_until"), f"有效期截止日 {valid_until} 早于决定日期 {decision}")
-        if valid_from and valid_until and valid_until < valid_from:
-            raise RowInvalid(self.col("valid_until"), f"有效期至 {valid_until} 早于有效期自 {valid_from}")
-        pub_end = self._date(v, "pub_end")
-        if pub_end and pub_end < decision:
-            raise RowInvalid(self.col("pub_end"), f"公示截止期 {pub_end} 早于决定日期 {decision}")
+            with errs.check():
+                text = v.get("category", "")
+                if not text:
+                    raise RowInvalid(self.col("category"), "必填项为空")
+                found = normalize_category(text)
+                if found is None:
+                    raise RowInvalid(self.col("category"), f"未知的信息类别“{text}”")
+                category = found
+        doc_number: str | None = None
+        with errs.check():
+            doc_number = self._text(v, "doc_number", required=True)
+        decision: dt.date | None = None
+        with errs.check():
+            decision = self._date(v, "decision_date", required=True)
+            assert decision is not None
+            if decision > self.ctx.today:
+                raise RowInvalid(self.col("decision_date"), f"决定日期 {decision} 晚于今天（{self.ctx.today}）")
+        valid_from = valid_until = pub_end = None
+        with errs.check():
+            valid_from = self._date(v, "valid_from")
+        with errs.check():
+            valid_until = self._date(v, "valid_until", perpetual=True)
+            if valid_until and decision and valid_until < decision:
+                raise RowInvalid(self.col("valid_until"), f"有效期截止日 {valid_until} 早于决定日期 {decision}")
+            if valid_from and valid_until and valid_until < valid_from:
+                raise RowInvalid(self.col("valid_until"), f"有效期至 {valid_until} 早于有效期自 {valid_from}")
+        with errs.check():
+            pub_end = self._date(v, "pub_end")
+            if pub_end and decision and pub_end < decision:
+                raise RowInvalid(self.col("pub_end"), f"公示截止期 {pub_end} 早于决定日期 {decision}")
 
         # Source: the reporting unit's USCC from the file, else the department's, else a name.
-        unit_uscc = self._code(v, "source_unit_uscc") or self._code(v, "authority_uscc")
+        source_uscc = authority_uscc = None
+        with errs.check():
+            source_uscc = self._code(v, "source_unit_uscc")
+        with errs.check():
+            authority_uscc = self._code(v, "authority_uscc")
+        unit_uscc = source_uscc or authority_uscc
         unit_name = v.get("source_unit") or v.get("authority") or ""
         dept = self.ctx.dept
+        owner = self.ctx.ownership
+        if owner is not None:
+            has_unit = bool(v.get("source_unit"))
+            with errs.check():
+                owner.check_code(self.col("source_unit_uscc"), source_uscc)
+            with errs.check():
+                owner.check_code(self.col("authority_uscc"), authority_uscc)
+            with errs.check():
+                owner.check_name(self.col("source_unit"), v.get("source_unit"), must_be_own=True)
+            with errs.check():
+                owner.check_name(self.col("authority"), v.get("authority"), must_be_own=not has_unit)
         source_key = canonical_key(unit_uscc or (dept.uscc if dept else None) or unit_name or (dept.name if dept else ""))
         source_name = unit_name or (dept.name if dept else "") or source_key
-        if not source_key:
-            col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
-            raise RowInvalid(col, "缺少数据来源单位（或决定机关），且导入时未指定部门")
-        if len(source_key) > 128 or len(source_name) > 128:
-            raise RowInvalid(self.col("source_unit"), "数据来源单位名称过长（最多 128 个字符）")
+        with errs.check():
+            if not source_key:
+                col = self.col("source_unit") if "source_unit" in self.match.positions else self.col("authority")
+                raise RowInvalid(col, "缺少数据来源单位（或决定机关），且导入时未指定部门")
+            if len(source_key) > 128 or len(source_name) > 128:
+                raise RowInvalid(self.col("source_unit"), "数据来源单位名称过长（最多 128 个字符）")
 
         fields: dict[str, Any] = {}
         for fld in ("fine", "confiscation"):
             if v.get(fld):
-                try:
-                    fields[self._labels[fld]] = parse_amount(v[fld])
-                except ValueError as exc:
-                    raise RowInvalid(self.col(fld), str(exc)) from None
+                with errs.check():
+                    try:
+                        fields[self._labels[fld]] = parse_amount(v[fld])
+                    except ValueError as exc:
+                        raise RowInvalid(self.col(fld), str(exc)) from None
 
         severity_text = v.get("severity", "")
         severity: str | None = None
         if severity_text:
             severity = next((s for s in SEVERITIES if severity_text.startswith(s)), None)
-            if severity is None:
-                raise RowInvalid(self.col("severity"), f"未知的严重程度“{severity_text}”（应为 轻微、一般、严重 之一）")
+            with errs.check():
+                if severity is None:
+                    raise RowInvalid(self.col("severity"), f"未知的严重程度“{severity_text}”（应为 轻微、一般、严重 之一）")
+
+        if t.kind == "license":
+            license_kind = v.get("license_kind", "")
+            with errs.check():
+                if license_kind and t.edition == "2021" and license_kind not in LICENSE_KINDS:
+                    raise RowInvalid(self.col("license_kind"), f"许可类别“{license_kind}”无法识别（应为 {'、'.join(LICENSE_KINDS)} 之一）")
+        errs.raise_any()
+        assert subject is not None and doc_number is not None and decision is not None
 
         kinds = "；".join(x for x in (v.get("penalty_kinds", ""), v.get("penalty_kind2", "")) if x)
         if t.kind == "penalty":
@@ -296,9 +336,6 @@ class RowValidator:
                 fine = fields.get("罚款金额（万元）")
                 severity = infer_severity(kinds or content or "", fine, self.ctx.severity_rules)
         elif t.kind == "license":
-            license_kind = v.get("license_kind", "")
-            if license_kind and t.edition == "2021" and license_kind not in LICENSE_KINDS:
-                raise RowInvalid(self.col("license_kind"), f"许可类别“{license_kind}”无法识别（应为 {'、'.join(LICENSE_KINDS)} 之一）")
             title = v.get("title") or v.get("doc_name") or v.get("cert_name") or "行政许可决定"
             content = v.get("license_content") or None
         else:
@@ -329,6 +366,10 @@ class RowValidator:
         if t.edition:
             fields["模板版本"] = t.edition
 
+        # Privacy at rest: ID and mobile numbers inside free text (违法事实, 备注, ...) are stored masked.
+        fields = {k: _masked(x) if isinstance(x, str) and k not in self._code_labels else x for k, x in fields.items()}
+        title, content = _masked(title) if title else title, _masked(content) if content else content
+
         return RecordRow(
             row=row,
             subject=subject,
@@ -349,6 +390,24 @@ class RowValidator:
             doc_key=canonical_key(doc_number),
         )
 
+
+# Any ID or mobile number has a run of 3 digits; most free text has none, and one search is much
+# cheaper than scrub's three substitutions (the importer's speed is measured in bench/importer.py).
+_DIGITS = re.compile(r"\d{3}")
+
+
+def _masked(text: str) -> str:
+    """`text` with ID and mobile numbers masked (rules.masking.scrub), for storage."""
+    return scrub(text) if _DIGITS.search(text) else text
+
+
+# Code columns (registration, organisation, tax, unit codes, licence numbers) are identifiers, not free
+# text: kept as written, never passed through `scrub` (a 15-digit registration number can look like an
+# old ID number).
+_CODE_FIELDS = (
+    "code_reg", "code_org", "code_tax", "code_inst", "code_soc", "authority_uscc", "source_unit_uscc",
+    "license_no", "local_code", "updated_ts", "valid_from",
+)
 
 # Columns kept in the record's `fields` (by their national name). Identity columns live in real
 # columns; the person's ID number is never kept anywhere.

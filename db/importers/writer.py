@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.importers.name_match import mismatch_reason, name_fits
 from db.importers.rows import RecordRow, SubjectRow
 from db.models import CreditRecord, RecordChange, Subject, SubjectAlias
 from rules.workcal import WorkCalendar
@@ -112,6 +113,9 @@ class Writer:
         self._pending: set[bytes] = set()
         # Subjects whose records this import wrote: their evaluation is refreshed before commit.
         self.touched: set[int] = set()
+        # (row, template field, Chinese reason) for rows this writer refused; the importer turns them
+        # into row errors.
+        self.refused: list[tuple[int, str, str]] = []
 
     # -- subjects ------------------------------------------------------------------------------------
     def _remember(self, key: str, subject_id: int) -> None:
@@ -289,7 +293,10 @@ class Writer:
 
     async def record_batch(self, rows: Sequence[RecordRow]) -> None:
         await self._resolve_subjects(r.subject for r in rows)
+        misnamed = await self._refuse_misnamed(rows)
         existing = await self._find_records(rows)
+        if self._refuse_foreign(rows, existing) or misnamed:
+            self.write = False  # nothing of this import may be written (the importer rolls back)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
@@ -345,6 +352,51 @@ class Writer:
             await self.session.execute(update(CreditRecord), updates)
         if changes:
             await self.session.execute(insert(RecordChange), changes)
+
+    async def _refuse_misnamed(self, rows: Sequence[RecordRow]) -> bool:
+        """A row whose code belongs to an archive subject of a clearly different name (not the name,
+        not a 曾用名 or 简称) must not be filed on that subject (db.importers.name_match). One lookup of
+        names and one of aliases per batch. Returns True when a row was refused."""
+        ids = {self._subject_ids[r.subject.key] for r in rows if r.subject.key in self._subject_ids}
+        if not ids:
+            return False
+        names: dict[int, tuple[str, str]] = {}
+        aliases: dict[int, list[str]] = defaultdict(list)
+        for chunk in _chunks(sorted(ids)):
+            for sid, kind, name in await self.session.execute(
+                select(Subject.id, Subject.kind, Subject.name).where(Subject.id.in_(chunk))
+            ):
+                names[sid] = (kind, name)
+            for sid, alias in await self.session.execute(
+                select(SubjectAlias.subject_id, SubjectAlias.alias).where(SubjectAlias.subject_id.in_(chunk))
+            ):
+                aliases[sid].append(alias)
+        refused = False
+        for r in rows:
+            sid = self._subject_ids.get(r.subject.key)
+            if sid is None or sid not in names:
+                continue
+            kind, name = names[sid]
+            if not name_fits(r.subject.name, name, aliases.get(sid, ())):
+                by_id = r.subject.key.startswith("id:")
+                self.refused.append((r.row, "name", mismatch_reason(kind, name, by_id)))
+                refused = True
+        return refused
+
+    def _refuse_foreign(self, rows: Sequence[RecordRow], existing: dict[tuple[str, str, str], Any]) -> bool:
+        """An import for a department may update only that department's records (not another's, not
+        the platform's own bulk-loaded ones). Returns True when a row was refused."""
+        if self.department_id is None:
+            return False
+        refused = False
+        for r in rows:
+            old = existing.get(r.identity)
+            if old is not None and old.department_id != self.department_id:
+                self.refused.append(
+                    (r.row, "doc_number", f"文书号“{r.doc_number}”的记录已由其他部门（或平台）报送，本部门不能修改或接管该记录")
+                )
+                refused = True
+        return refused
 
     @staticmethod
     def _diff(old: Any, values: dict[str, Any]) -> dict[str, Any]:
