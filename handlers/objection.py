@@ -241,7 +241,7 @@ async def _decide(svc: Services, viewer: Viewer, objection_id: int, decision: st
         else ""
     )
     return Decided(
-        answer=f"异议 {decided.objection_id} 已处理：{label}{extra}。已通知该主体。",
+        answer=f"异议 {decided.objection_id} 已处理：{label}{extra}。",
         chats=decided.subject_chats,
         notice=f"【异议处理结果】{decided.subject_name} 对 {decided.record_label} 提出的异议已处理：{label}。"
         f"\n理由：{decided.reason}{corrected}",

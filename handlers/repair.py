@@ -183,7 +183,7 @@ async def _decide(svc: Services, viewer: Viewer, request_id: int, decision: str,
     decided = await decide_repair(svc.db, viewer, request_id, decision == "approve", reason, svc.today())
     result = "准予修复：该记录已停止公示、共享和使用" if decided.approved else "不予修复"
     return Decided(
-        answer=f"申请 {decided.request_id} 已审核：{result}。已通知该主体。",
+        answer=f"申请 {decided.request_id} 已审核：{result}。",
         chats=decided.subject_chats,
         notice=f"【信用修复结果】{decided.subject_name} 关于 {decided.record_label} 的信用修复申请：{result}。\n意见：{decided.reason}",
     )

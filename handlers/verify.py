@@ -96,10 +96,11 @@ async def _decide(svc: Services, viewer: Viewer, declaration_id: int, action: st
     decided = await decide(svc.db, viewer, declaration_id, action, reason, svc.today())
     outcome = OUTCOMES[decided.status]
     return Decided(
-        answer=f"申报 {decided.receipt_no} 已处理：{outcome}。已通知申报人。",
+        answer=f"申报 {decided.receipt_no} 已处理：{outcome}。",
         chats=decided.declarant_chats,
         notice=f"【自主申报结果】{decided.subject_name} 的{decided.category_label}申报（{decided.receipt_no}）{decided.headline}：{outcome}。"
         f"\n意见：{decided.reason}",
+        whom="申报人",
     )
 
 

@@ -33,7 +33,7 @@ async def test_a_correction_asks_for_the_changes_then_the_reason(harness: BotHar
     assert "无法识别的更正内容" in texts(await harness.say(official, "随便改改"))  # asked again
     assert "请输入处理理由" in texts(await harness.say(official, "严重程度：轻微"))
     decided = await harness.say(official, "经复核，情节轻微")
-    assert "已处理：更正" in texts(decided)
+    assert "已处理：更正" in texts(decided) and "已通知该主体" in texts(decided)
     told = [o.text or "" for o in decided if o.chat_id == owner.chat.id]
     assert len(told) == 1 and "更正内容：严重程度：轻微" in told[0]
     async with harness.db.transaction() as s:
@@ -61,3 +61,21 @@ async def test_a_blank_verification_reason_is_asked_for_again(harness: BotHarnes
     assert "已处理：核验通过" in texts(done)
     [declaration] = await declarations(harness.db)
     assert declaration.status == "verified" and declaration.decision_reason == "核对无误"
+
+
+async def test_an_undelivered_notice_is_told_as_it_is(harness: BotHarness) -> None:
+    """The subject blocked the bot: the official hears that the notice did not arrive, not "已通知"."""
+    t = today(harness)
+    subject = await add_subject(harness.db)
+    await add_record(harness.db, subject, await dept_id(harness.db), "行政处罚", "安市监罚〔2026〕8号", t - dt.timedelta(days=5))
+    await harness.refresh()
+    owner = await harness.chat("enterprise", subject=HENGDA)
+    official = await harness.chat("official", dept="SCJGJ")
+    for line in ("/objection", "#1", "处罚所依据的事实有误", "#1"):
+        await harness.say(owner, line)
+    harness.transport.blocked.add(owner.chat.id)
+    await harness.say(official, "/objections")
+    await harness.say(official, "#1")
+    await harness.say(official, "#1")  # 维持
+    decided = texts(await harness.say(official, "经复核，原处罚事实清楚"))
+    assert "未能送达该主体" in decided and "请另行书面告知" in decided and "已通知" not in decided
