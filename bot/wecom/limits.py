@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from render.chunks import split_message, utf8_bytes
+
 if TYPE_CHECKING:
     from db.session import Database
 
@@ -23,29 +25,9 @@ MEMBER_WINDOWS: tuple[tuple[int, float], ...] = ((30, 60.0), (1000, 3600.0))
 
 def split_bytes(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
     """Cut `text` into pieces of at most `limit` UTF-8 bytes, at line ends where possible, never
-    inside a character. An empty text gives no pieces."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        if len((current + line).encode()) <= limit:
-            current += line
-            continue
-        if current:
-            pieces.append(current)
-            current = ""
-        while len(line.encode()) > limit:
-            cut, size = 0, 0
-            for ch in line:
-                width = len(ch.encode())
-                if size + width > limit:
-                    break
-                cut, size = cut + 1, size + width
-            pieces.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current:
-        pieces.append(current)
-    return [p.rstrip("\n") or p for p in pieces if p.strip()]
+    inside a character (render.chunks, the splitter Telegram's replies use, measured in bytes).
+    Blank pieces are dropped: WeCom refuses an empty text. An empty text gives no pieces."""
+    return [piece for piece in split_message(text, limit, utf8_bytes) if piece.strip()]
 
 
 class MemberRateLimiter:
