@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 
@@ -74,9 +75,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    try:
-        if update.callback_query:
+    if update.callback_query:
+        # The handler may have answered the press already (Telegram refuses a second answer):
+        # that must not keep the reason from reaching the chat.
+        with contextlib.suppress(Exception):
             await update.callback_query.answer()
+    try:
         if update.effective_chat:
             await context.bot.send_message(update.effective_chat.id, text)
     except Exception as exc:  # the answer itself failed: nothing more to do than note it
