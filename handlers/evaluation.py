@@ -30,7 +30,6 @@ from render.buttons import (
 from render.charts import distribution_caption, render_distribution
 from render.evaluation import grade_lines
 from rules.roles import Viewer
-from services.errors import Refusal
 from services.evaluation_views import (
     grade_changes,
     grade_distribution,
@@ -67,11 +66,7 @@ async def card_extras(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subjec
 
 
 async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> None:
-    try:
-        name, new = await watch(services(context).db, viewer, subject_id)
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return
+    name, new = await watch(services(context).db, viewer, subject_id)
     if new:
         await reply(update, f"已关注“{name}”。该主体有新记录或风险预警时，会在每日预警汇总中提醒您。发送 /watchlist 查看关注列表。")
     else:
@@ -113,11 +108,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def watchlist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
-    try:
-        items = await watchlist(services(context).db, viewer)
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return
+    items = await watchlist(services(context).db, viewer)
     if not items:
         await reply(update, "您还没有关注任何主体。在主体信息卡上点“关注该主体”，或发送 /watch 名称。")
         return
@@ -143,22 +134,14 @@ async def on_watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if spec is WATCH:
         await _watch(update, context, viewer, subject_id)
         return
-    try:
-        removed = await unwatch(services(context).db, viewer, int(subject_id))
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return
+    removed = await unwatch(services(context).db, viewer, int(subject_id))
     await reply(update, "已取消关注。" if removed else "您没有关注该主体。")
 
 
 async def risklist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/risklist: the department's high-risk subjects with the suggested inspection frequency."""
     _account, viewer = await caller(update, context)
-    try:
-        total, items = await high_risk_for_department(services(context).db, viewer)
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return
+    total, items = await high_risk_for_department(services(context).db, viewer)
     if not items:
         await reply(update, "本部门监管的主体中，目前没有较高风险或高风险主体。")
         return
@@ -179,11 +162,7 @@ async def risklist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def send_distribution(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, by: str) -> None:
     svc = services(context)
     assert update.effective_chat is not None and svc.lexicon is not None
-    try:
-        dist = await grade_distribution(svc.db, viewer, by, svc.lexicon.affixes())
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return
+    dist = await grade_distribution(svc.db, viewer, by, svc.lexicon.affixes())
     if not dist.rows:
         await reply(update, "还没有信用评价结果。评价在每日全量评价和记录变化时自动进行。")
         return
@@ -197,11 +176,7 @@ async def send_changes(update: Update, context: ContextTypes.DEFAULT_TYPE, viewe
     svc = services(context)
     local = svc.now()
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    try:
-        total, items = await grade_changes(svc.db, viewer, month_start.astimezone(dt.UTC))
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return
+    total, items = await grade_changes(svc.db, viewer, month_start.astimezone(dt.UTC))
     if not items:
         await reply(update, f"{local:%Y-%m} 还没有信用等级变化。")
         return
