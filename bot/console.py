@@ -81,7 +81,7 @@ class ConsoleChat:
                 raise ConsoleError(f"没有第 {n} 个按钮（共 {len(buttons)} 个）")
             bot_message = Message.de_json(message, self.app.bot)
             query = CallbackQuery(
-                id=str(next(self._update_ids)),
+                id=f"{self.chat.id}:{next(self._update_ids)}",  # unique across chats, as Telegram's are
                 from_user=self.user,
                 chat_instance=f"console-{self.chat.id}",
                 data=buttons[n - 1].get("callback_data"),

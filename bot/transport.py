@@ -6,7 +6,7 @@ see exactly what the bot would have sent.
 
 It refuses what the real Bot API refuses, with the real error (https://core.telegram.org/bots/api:
 sendMessage text 1-4096 characters, captions 0-1024, callback_data 1-64 bytes, answerCallbackQuery
-text 0-200, an edit that changes nothing, files over 50 MB, a user who blocked the bot), so a test
+text 0-200 and once per query, an edit that changes nothing, files over 50 MB, a user who blocked the bot), so a test
 fails where Telegram would have refused the reply.
 """
 
@@ -140,6 +140,8 @@ class InProcessBotAPI(BaseRequest):
         self.blocked: set[int] = set()
         # Refusals answered so far (method, description): tests assert there were none.
         self.refused: list[tuple[str, str]] = []
+        # Callback queries already answered: Telegram accepts one answer per query.
+        self._answered_queries: set[str] = set()
 
     # -- BaseRequest ---------------------------------------------------------------------------
     @property
@@ -338,6 +340,10 @@ class InProcessBotAPI(BaseRequest):
         }
 
     def _api_answerCallbackQuery(self, params: dict[str, Any], uploads: Any) -> bool:
+        query_id = str(params.get("callback_query_id"))
+        if query_id in self._answered_queries:
+            raise BotAPIRefusal(400, "Bad Request: query is too old and response timeout expired or query id is invalid")
+        self._answered_queries.add(query_id)
         if params.get("text"):
             self._emit(Outgoing("answerCallbackQuery", None, text=params["text"], params=params))
         return True

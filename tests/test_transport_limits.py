@@ -35,10 +35,13 @@ async def test_stand_in_refuses_what_telegram_refuses() -> None:
         sent = await bot.send_message(CHAT, "进度 10%")
         with pytest.raises(BadRequest, match="not modified"):
             await bot.edit_message_text("进度 10%", CHAT, sent.message_id)
+        await bot.answer_callback_query("q-1", "已记录")
+        with pytest.raises(BadRequest, match="(?i)query is too old"):
+            await bot.answer_callback_query("q-1")  # one answer per press
         transport.blocked.add(CHAT)
         with pytest.raises(Forbidden, match="blocked"):
             await bot.send_message(CHAT, "通知")
-    assert len(transport.refused) == 7
+    assert len(transport.refused) == 8
 
 
 async def test_limited_bot_splits_and_cuts() -> None:
