@@ -20,6 +20,7 @@ from tests.test_declare_support import (
     company,
     declarations,
     deliver,
+    issue_code,
     last_buttons,
     no_errors,
     person,
@@ -256,14 +257,6 @@ async def test_invalid_dates_and_files_are_refused_and_back_goes_one_step(harnes
     [d] = await declarations(harness.db)
     assert len(d.attachments["items"]) == 5 and d.status == "draft"
     no_errors(harness.transport)
-
-
-async def issue_code(harness: BotHarness, subject_code: str) -> str:
-    """An official issues a 授权码 with /linkcode; the code is read from the reply only its issuer sees."""
-    official = await harness.chat("official", dept="MZJ")
-    out = texts(await harness.say(official, f"/linkcode {subject_code}"))
-    assert "签发授权码" in out, out
-    return out.split("授权码：", 1)[1].split()[0]
 
 
 async def test_public_user_proves_the_link_or_cools_down(harness: BotHarness, tmp_path: Path) -> None:
