@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, utcnow
@@ -24,7 +24,10 @@ class Notice(Base):
     kind: Mapped[str] = mapped_column(String(24))  # what it is about, e.g. objection_decided
     # Masked before it is stored (rules.masking.scrub): no ID or phone number in clear.
     text: Mapped[str] = mapped_column(Text)
-    # pending (to send or retry) / delivered / blocked (the chat refuses the bot) / given_up
+    # A notice that is a document: the 事前告知书 of this listing (its stored PDF), `text` its caption.
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    file_name: Mapped[str | None] = mapped_column(String(128))
+    # pending (to send or retry) / delivered / refused (the chat refuses the bot) / given_up
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

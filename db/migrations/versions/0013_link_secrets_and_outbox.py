@@ -49,6 +49,8 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("listing_id", sa.Integer(), nullable=True),
+        sa.Column("file_name", sa.String(length=128), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_try_at", sa.DateTime(timezone=True), nullable=False),
@@ -57,6 +59,9 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["listing_id"], ["listings.id"], name=op.f("fk_notices_listing_id_listings"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notices")),
     )
     op.create_index(op.f("ix_notices_chat_id"), "notices", ["chat_id"], unique=False)
