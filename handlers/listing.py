@@ -33,6 +33,7 @@ from render.buttons import (
 )
 from render.pdf import render_notice
 from rules import lifecycle
+from services import notices
 from services.errors import Refusal
 from services.expiry import mark_expired
 from services.listings import (
@@ -233,9 +234,8 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         f"【事前告知】{notice.department}拟将{notice.subject_name}列入严重失信主体名单（{notice.number}）。"
         f"如有异议，请于 {notice.deadline:%Y-%m-%d} 前发送 /objection 提出。"
     )
-    delivery = await tell(
-        context, proposed.chats, caption, kind="listing_notice", listing_id=proposed.listing_id, file_name=file_name
-    )
+    document = notices.Document(proposed.listing_id, file_name)
+    delivery = await tell(context, proposed.chats, caption, "listing_notice", viewer.account_id, document)
     chat = update.effective_chat
     assert chat is not None
     await send_pdf(context, chat.id, proposed.pdf, file_name, f"事前告知书 {notice.number}（存档副本）")

@@ -58,12 +58,13 @@ async def send_claimed(bot: Bot, db: Database, claimed: Sequence[Claimed]) -> De
 
 async def tell(
     context: ContextTypes.DEFAULT_TYPE, chats: Sequence[int], text: str, kind: str = "notice",
-    listing_id: int | None = None, file_name: str | None = None,
+    by_account_id: int | None = None, document: notices.Document | None = None,
 ) -> Delivery:
-    """Write a notice to each chat in `chats` to the outbox and send it at once (a document: the
-    stored 事前告知书 of `listing_id`, `text` its caption). Returns what became of them."""
+    """Write a notice to each chat in `chats` to the outbox and send it at once (a `document`: the
+    stored 事前告知书, `text` its caption); `by_account_id` is the official whose decision owes it.
+    Returns what became of them."""
     db = services(context).db
-    claimed = await notices.post(db, chats, text, kind, listing_id=listing_id, file_name=file_name)
+    claimed = await notices.post(db, chats, text, kind, by_account_id=by_account_id, document=document)
     return await send_claimed(context.bot, db, claimed)
 
 

@@ -173,7 +173,7 @@ def register(app: Application, flow: ReviewFlow) -> None:
             context.user_data.pop(flow.key, None)
             return ConversationHandler.END
         context.user_data.pop(flow.key, None)
-        delivery = await tell(context, decided.chats, decided.notice, kind=flow.name)
+        delivery = await tell(context, decided.chats, decided.notice, kind=flow.name, by_account_id=viewer.account_id)
         await reply(update, decided.answer + delivery_line(decided.whom, delivery))
         return ConversationHandler.END
 

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Listing, Notice, utcnow
 from db.session import Database
 from rules.masking import scrub
+from rules.roles import Viewer
+from services.errors import Refusal
 
 RETRY_DELAYS = (
     dt.timedelta(minutes=1),
@@ -60,14 +62,24 @@ class Delivery:
     refused: int = 0  # the chat refuses the bot: never arrives by this way
 
 
+@dataclass(frozen=True)
+class Document:
+    """A notice that is a document: the stored 事前告知书 of `listing_id`, sent as `file_name`."""
+
+    listing_id: int
+    file_name: str
+
+
 def enqueue(
     s: AsyncSession, chats: Iterable[int], text: str, kind: str, now: dt.datetime,
-    listing_id: int | None = None, file_name: str | None = None,
+    by_account_id: int | None = None, document: Document | None = None,
 ) -> list[Notice]:
-    """Write one notice per distinct chat inside the caller's transaction, claimed for sending now."""
+    """Write one notice per distinct chat inside the caller's transaction, claimed for sending now;
+    `by_account_id` is the official whose decision owes it."""
     rows = [
         Notice(
-            chat_id=chat, kind=kind, text=scrub(text), listing_id=listing_id, file_name=file_name,
+            chat_id=chat, kind=kind, text=scrub(text), account_id=by_account_id,
+            listing_id=document.listing_id if document else None, file_name=document.file_name if document else None,
             status=PENDING, attempts=0, next_try_at=now, claimed_until=now + LEASE, version=1,
         )
         for chat in dict.fromkeys(chats)
@@ -82,13 +94,13 @@ def _claimed(row: Notice) -> Claimed:
 
 async def post(
     db: Database, chats: Iterable[int], text: str, kind: str, now: dt.datetime | None = None,
-    listing_id: int | None = None, file_name: str | None = None,
+    by_account_id: int | None = None, document: Document | None = None,
 ) -> list[Claimed]:
     """Write the notices for `chats` in their own transaction (right after the decision that owes
     them) and return them claimed, for the caller to send at once. Raises nothing of its own."""
     now = now or utcnow()
     async with db.transaction() as s:
-        rows = enqueue(s, chats, text, kind, now, listing_id, file_name)
+        rows = enqueue(s, chats, text, kind, now, by_account_id, document)
         await s.flush()
         return [_claimed(r) for r in rows]
 
@@ -163,15 +175,16 @@ class Undelivered:
     text: str
 
 
-async def undelivered(db: Database, since: dt.datetime, limit: int = 30) -> list[Undelivered]:
-    """Notices refused or given up since `since` (newest first): to be delivered in writing."""
+async def undelivered(db: Database, viewer: Viewer, since: dt.datetime, limit: int = 30) -> list[Undelivered]:
+    """Notices refused or given up since `since` (newest first), to be delivered in writing: an admin
+    sees all, an official those its own decisions owed. Raises Refusal for anyone else."""
+    if viewer.role not in ("admin", "official") or viewer.account_id is None:
+        raise Refusal("该功能仅限办事人员和系统管理员使用。")
+    where = [Notice.status.in_((REFUSED, GIVEN_UP)), Notice.created_at >= since]
+    if viewer.role != "admin":
+        where.append(Notice.account_id == viewer.account_id)
     async with db.transaction() as s:
         rows = (
-            await s.scalars(
-                select(Notice)
-                .where(Notice.status.in_((REFUSED, GIVEN_UP)), Notice.created_at >= since)
-                .order_by(Notice.created_at.desc(), Notice.id.desc())
-                .limit(limit)
-            )
+            await s.scalars(select(Notice).where(*where).order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit))
         ).all()
     return [Undelivered(r.id, r.kind, r.status, r.attempts, r.created_at, r.text) for r in rows]

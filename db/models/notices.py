@@ -27,6 +27,8 @@ class Notice(Base):
     # A notice that is a document: the 事前告知书 of this listing (its stored PDF), `text` its caption.
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
     file_name: Mapped[str | None] = mapped_column(String(128))
+    # Whose decision owes the notice (an official), so they can see it if it never arrives.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     # pending (to send or retry) / delivered / refused (the chat refuses the bot) / given_up
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("listing_id", sa.Integer(), nullable=True),
         sa.Column("file_name", sa.String(length=128), nullable=True),
+        sa.Column("account_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_try_at", sa.DateTime(timezone=True), nullable=False),
@@ -62,9 +63,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["listing_id"], ["listings.id"], name=op.f("fk_notices_listing_id_listings"), ondelete="CASCADE"
         ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_notices_account_id_accounts"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notices")),
     )
     op.create_index(op.f("ix_notices_chat_id"), "notices", ["chat_id"], unique=False)
+    op.create_index(op.f("ix_notices_account_id"), "notices", ["account_id"], unique=False)
     op.create_index(op.f("ix_notices_status"), "notices", ["status"], unique=False)
     op.create_index(op.f("ix_notices_next_try_at"), "notices", ["next_try_at"], unique=False)
 
