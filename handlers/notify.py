@@ -9,6 +9,8 @@ personal data, and never raised: the caller gets a `Delivery` to tell the offici
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
 import logging
 from collections.abc import Sequence
@@ -90,14 +92,22 @@ def delivery_line(whom: str, delivery: Delivery) -> str:
     return "；".join(parts) + "。"
 
 
-async def retry_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating job: send the notices whose retry is due. Claiming first makes it safe to run
-    in every replica at once."""
-    db = services(context).db
-    while claimed := await notices.claim_due(db):
-        await send_claimed(context.bot, db, claimed)
+async def retry_due(bot: Bot, db: Database, now: dt.datetime | None = None) -> Delivery:
+    """Claim the notices whose retry is due at `now` (default: now) and send them, batch after batch."""
+    total = Delivery()
+    while claimed := await notices.claim_due(db, now):
+        done = await send_claimed(bot, db, claimed)
+        total = Delivery(*(a + b for a, b in zip(dataclasses.astuple(total), dataclasses.astuple(done), strict=True)))
         if len(claimed) < notices.BATCH:
             break
+    return total
+
+
+async def retry_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The repeating job. Claiming first makes it safe to run in every replica at once."""
+    done = await retry_due(context.bot, services(context).db)
+    if done.total:
+        log.info("notice retries: %d delivered, %d to retry, %d refused or given up", done.delivered, done.retrying, done.refused)
 
 
 def schedule(app: Application) -> None:

@@ -59,7 +59,7 @@ class Delivery:
     total: int = 0
     delivered: int = 0
     retrying: int = 0  # failed for now; the job tries again
-    refused: int = 0  # the chat refuses the bot: never arrives by this way
+    refused: int = 0  # will not arrive this way: the chat refuses the bot, or the last retry failed
 
 
 @dataclass(frozen=True)
