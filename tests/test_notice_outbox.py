@@ -51,7 +51,7 @@ async def stored(db: Database) -> list[Notice]:
 
 
 async def test_a_passing_failure_is_retried_by_the_job_and_delivered_once(harness: BotHarness) -> None:
-    owner, official, told = await objection_decided(harness, harness.transport.unreachable)
+    owner, _official, told = await objection_decided(harness, harness.transport.unreachable)
     assert "暂未送达该主体" in told and "自动重试" in told and "已通知" not in told
     [notice] = [n for n in await stored(harness.db) if n.chat_id == owner.chat.id]  # type: ignore[attr-defined]
     assert notice.status == "pending" and notice.attempts == 1 and notice.last_error == "NetworkError"
@@ -83,9 +83,9 @@ async def test_a_blocked_chat_is_told_and_not_retried(harness: BotHarness) -> No
 async def test_backoff_then_given_up_and_a_lost_claim_changes_nothing(db: Database) -> None:
     now = utcnow()
     [first] = await notices.post(db, [42], "【通知】测试", "test", now)
-    t = now
-    for n, delay in enumerate(notices.RETRY_DELAYS, start=1):
-        assert await notices.settle(db, first if n == 1 else claimed, "failed", "NetworkError", t) == notices.PENDING
+    t, claimed = now, first
+    for delay in notices.RETRY_DELAYS:
+        assert await notices.settle(db, claimed, "failed", "NetworkError", t) == notices.PENDING
         assert await notices.claim_due(db, t + delay - dt.timedelta(seconds=1)) == []  # not yet
         t = t + delay
         [claimed] = await notices.claim_due(db, t)
