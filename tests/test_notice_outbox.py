@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from db.models import Notice, utcnow
+from db.models import Listing, Notice, utcnow
 from db.session import Database
 from handlers.notify import retry_due
 from rules.roles import Viewer
@@ -61,8 +61,13 @@ async def test_a_passing_failure_is_retried_by_the_job_and_delivered_once(harnes
     assert (await retry_due(bot, harness.db, later)).retrying == 1  # still down: the next delay
     harness.transport.unreachable.clear()
     assert (await retry_due(bot, harness.db, later)).total == 0
-    done = await retry_due(bot, harness.db, later + notices.RETRY_DELAYS[1] + dt.timedelta(minutes=1))
-    assert done.delivered == 1
+    due = later + notices.RETRY_DELAYS[1] + dt.timedelta(minutes=1)
+    other = Database(harness.db.url)  # a second replica runs the same job at the same moment
+    try:
+        runs = await asyncio.gather(retry_due(bot, harness.db, due), retry_due(bot, other, due))
+    finally:
+        await other.dispose()
+    assert sum(r.delivered for r in runs) == 1 and sum(r.total for r in runs) == 1
     assert sent_to(harness, owner.chat.id, "【异议处理结果】") == 1  # type: ignore[attr-defined]
     assert (await retry_due(bot, harness.db, later + dt.timedelta(days=1))).total == 0
     [notice] = [n for n in await stored(harness.db) if n.chat_id == owner.chat.id]  # type: ignore[attr-defined]
@@ -118,3 +123,22 @@ async def test_the_stored_text_has_no_id_number_in_clear(db: Database) -> None:
     await notices.post(db, [7], f"【异议处理结果】申请人身份证号 {PERSON_ID}，联系电话 13912345678。", "test")
     [row] = await stored(db)
     assert PERSON_ID not in row.text and "13912345678" not in row.text and PERSON_ID[:6] in row.text
+
+
+async def test_a_prior_notice_document_is_retried_as_the_stored_pdf(harness: BotHarness) -> None:
+    await add_subject(harness.db)
+    await harness.refresh()
+    owner = await harness.chat("enterprise", subject=HENGDA)
+    official = await harness.chat("official", dept="SCJGJ")
+    harness.transport.unreachable.add(owner.chat.id)
+    for line in ("/propose", HENGDA, "《企业信息公示暂行条例》第十八条", "连续三年未按规定报送年度报告", "#1", "#1"):
+        await harness.say(official, line)
+    told = texts(await harness.say(official, "#1"))
+    assert "已发出事前告知书" in told and "暂未送达该主体" in told
+    harness.transport.unreachable.clear()
+    done = await retry_due(harness.app.bot, harness.db, utcnow() + dt.timedelta(minutes=2))  # type: ignore[attr-defined]
+    assert done.delivered == 1
+    async with harness.db.transaction() as s:
+        pdf = await s.scalar(select(Listing.notice_pdf))
+    [sent] = [o for o in harness.transport.sent if o.method == "sendDocument" and o.chat_id == owner.chat.id]
+    assert sent.content == pdf and sent.file_name and sent.file_name.startswith("事前告知书-")
