@@ -18,6 +18,7 @@ from render.buttons import (
 )
 from rules import declarations as rules
 from services.declarations import drafts
+from services.declarations.link_secrets import VALID_FOR
 
 ENTERPRISE_HOWTO = (
     "如需以企业身份申报，请由单位向本平台（或所在地信用主管部门）申请企业账号：提交营业执照复印件和经办人授权书，"
@@ -25,7 +26,8 @@ ENTERPRISE_HOWTO = (
 )
 LINK_SECRET_HOWTO = (
     "如何取得授权码：已绑定企业账号的，由该账号发送 /linkcode 统一社会信用代码 自行签发；"
-    "没有企业账号的，请携营业执照（自然人携身份证）到信用主管部门或平台管理员处申请。授权码 72 小时内有效，只能使用一次。"
+    "没有企业账号的，请携营业执照（自然人携身份证）到信用主管部门或平台管理员处申请。"
+    f"授权码 {int(VALID_FOR.total_seconds() // 3600)} 小时内有效，只能使用一次。"
 )
 # The chat's advice for a use case's hint code (services.declarations.drafts.HINT_*).
 HINTS = {
