@@ -37,6 +37,7 @@ COMMANDS = [
     BotCommand("checkreport", "核验信用报告或告知书的真伪"),
     BotCommand("declare", "自主申报（信用承诺）"),
     BotCommand("mydeclarations", "我的自主申报"),
+    BotCommand("linkcode", "签发自主申报授权码"),
     BotCommand("verify", "自主申报核验（办事人员）"),
     BotCommand("objection", "提出异议"),
     BotCommand("repair", "申请信用修复"),

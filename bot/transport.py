@@ -6,8 +6,8 @@ see exactly what the bot would have sent.
 
 It refuses what the real Bot API refuses, with the real error (https://core.telegram.org/bots/api:
 sendMessage text 1-4096 characters, captions 0-1024, callback_data 1-64 bytes, answerCallbackQuery
-text 0-200 and once per query, an edit that changes nothing, files over 50 MB, a user who blocked the bot), so a test
-fails where Telegram would have refused the reply.
+text 0-200 and once per query, an edit that changes nothing, files over 50 MB, a user who blocked
+the bot, and on demand a passing outage), so a test fails where Telegram would have refused the reply.
 """
 
 from __future__ import annotations
@@ -138,6 +138,9 @@ class InProcessBotAPI(BaseRequest):
         self.pending_updates: list[dict[str, Any]] = []
         # Users who blocked the bot: sending to them fails as it would on Telegram.
         self.blocked: set[int] = set()
+        # Chats Telegram cannot reach for now (502 Bad Gateway, PTB's NetworkError): a send fails but
+        # may succeed later, as after an outage.
+        self.unreachable: set[int] = set()
         # Refusals answered so far (method, description): tests assert there were none.
         self.refused: list[tuple[str, str]] = []
         # Callback queries already answered: Telegram accepts one answer per query.
@@ -186,6 +189,8 @@ class InProcessBotAPI(BaseRequest):
     def _check_limits(self, endpoint: str, params: dict[str, Any], uploads: Any) -> None:
         if "chat_id" in params and endpoint.startswith("send") and int(params["chat_id"]) in self.blocked:
             raise BotAPIRefusal(403, "Forbidden: bot was blocked by the user")
+        if "chat_id" in params and endpoint.startswith("send") and int(params["chat_id"]) in self.unreachable:
+            raise BotAPIRefusal(502, "Bad Gateway")
         if endpoint in ("sendMessage", "editMessageText"):
             _check_text(params.get("text"))
         if endpoint in ("sendDocument", "sendPhoto", "editMessageCaption"):

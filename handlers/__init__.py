@@ -45,9 +45,10 @@ def register_handlers(app: Application) -> None:
 
 
 def schedule_conversation_jobs(app: Application) -> None:
-    """The conversations' own daily jobs (they send with the Application's bot): listings taking
-    effect and records leaving publication; the evaluation's full run and risk digest."""
-    from handlers import evaluation, listing
+    """The conversations' own jobs (they send with the Application's bot): listings taking effect and
+    records leaving publication; the evaluation's full run and risk digest; notice retries."""
+    from handlers import evaluation, listing, notify
 
     listing.schedule(app)
+    notify.schedule(app)
     evaluation.schedule(app)

@@ -8,6 +8,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from handlers.common import caller, reply, services
 from rules.roles import ROLE_LABELS
 from services.accounts import redeem_invitation, set_active, unbind
+from services.declarations.link_secrets import issue_link_secret
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -64,7 +65,25 @@ async def activate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _set_active(update, context, True)
 
 
+async def linkcode(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/linkcode <USCC or ID number>: a one-time 授权码 for a public declarant's link proof. Shown here
+    only, to the issuer; a refusal (not allowed, unknown subject) goes to the one error handler."""
+    if not context.args:
+        await reply(update, "请在命令后附上主体的统一社会信用代码，例如：/linkcode 91610900MA70XXXXXX")
+        return
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    issued = await issue_link_secret(svc.db, viewer, "".join(context.args), svc.settings.privacy.id_hash_key)
+    until = issued.expires_at.astimezone(svc.settings.tz)
+    await reply(
+        update,
+        f"已为{issued.subject_name}签发授权码：{issued.code}\n有效期至 {until:%Y-%m-%d %H:%M}，只能使用一次。"
+        "请仅交给该主体授权的申报人本人；本机器人不会再次显示此码。",
+    )
+
+
 def register(app: Application) -> None:
+    app.add_handler(CommandHandler("linkcode", linkcode))
     app.add_handler(CommandHandler("bind", bind))
     app.add_handler(CommandHandler("whoami", whoami))
     app.add_handler(CommandHandler("unbind", unbind_cmd))

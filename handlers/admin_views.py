@@ -1,5 +1,6 @@
-"""Admin views: `/overdue` (who is late, by department) and `/ontime [YYYY-MM]` (monthly on-time rate
-per department as a bar chart, sent with sendPhoto).
+"""Admin views: `/overdue` (who is late, by department), `/ontime [YYYY-MM]` (monthly on-time rate
+per department as a bar chart, sent with sendPhoto) and `/undelivered` (notices the bot could not
+deliver in the last 30 days, to be delivered in writing; an official sees those of its own decisions).
 
 The chart is drawn with matplotlib's Agg backend in a worker thread, so the bot keeps answering
 while it renders. Its labels are the departments' Chinese short names, set in the font the package
@@ -15,11 +16,15 @@ import re
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import reply, services
+from handlers.common import caller, reply, services
 from render.buttons import ADMIN_CHART, ADMIN_OVERDUE, Buttons, family_pattern, pressed
 from render.charts import render_chart
 from rules.periods import period_of
+from services import notices
 from services.collection.uploads import on_time_rates, overdue_overview
+
+UNDELIVERED_DAYS = 30
+UNDELIVERED_LABELS = {notices.REFUSED: "对方拒收（已屏蔽或停用机器人）", notices.GIVEN_UP: "多次重试仍未送达"}
 
 
 def overdue_text(entries: list, today: dt.date) -> str:  # type: ignore[type-arg]
@@ -88,7 +93,24 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_chart(update, context, values[0])
 
 
+async def undelivered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    _account, viewer = await caller(update, context)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=UNDELIVERED_DAYS)
+    items = await notices.undelivered(svc.db, viewer, since)
+    if not items:
+        await reply(update, f"近 {UNDELIVERED_DAYS} 天没有未能送达的通知。")
+        return
+    lines = [f"近 {UNDELIVERED_DAYS} 天未能送达的通知 {len(items)} 条（请另行书面送达）："]
+    for n in items:
+        at = n.created_at.astimezone(svc.settings.tz)
+        text = " ".join(n.text.split())
+        lines.append(f"· {at:%m-%d %H:%M} · {UNDELIVERED_LABELS.get(n.status, n.status)} · 尝试 {n.attempts} 次\n  {text[:80]}")
+    await reply(update, "\n".join(lines))
+
+
 def register(app: Application) -> None:
+    app.add_handler(CommandHandler("undelivered", undelivered))
     app.add_handler(CommandHandler("overdue", overdue))
     app.add_handler(CommandHandler("ontime", ontime))
     app.add_handler(CallbackQueryHandler(on_button, pattern=family_pattern(ADMIN_OVERDUE, ADMIN_CHART)))

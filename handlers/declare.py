@@ -178,6 +178,7 @@ async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: dr
             context,
             sub.department_chats,
             f"【自主申报待核验】{sub.subject_name} 申报{sub.category_label}（{sub.receipt_no}）。发送 /verify 查看。",
+            kind="declaration_filed",
         )
         return
     if outcome.ended == "locked" and outcome.until is not None:

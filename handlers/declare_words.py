@@ -18,10 +18,16 @@ from render.buttons import (
 )
 from rules import declarations as rules
 from services.declarations import drafts
+from services.declarations.link_secrets import VALID_FOR
 
 ENTERPRISE_HOWTO = (
     "如需以企业身份申报，请由单位向本平台（或所在地信用主管部门）申请企业账号：提交营业执照复印件和经办人授权书，"
     "取得绑定码后在本机器人发送 /bind 绑定码，即可直接为本单位申报，无需再核验身份。"
+)
+LINK_SECRET_HOWTO = (
+    "如何取得授权码：已绑定企业账号的，由该账号发送 /linkcode 统一社会信用代码 自行签发；"
+    "没有企业账号的，请携营业执照（自然人携身份证）到信用主管部门或平台管理员处申请。"
+    f"授权码 {int(VALID_FOR.total_seconds() // 3600)} 小时内有效，只能使用一次。"
 )
 # The chat's advice for a use case's hint code (services.declarations.drafts.HINT_*).
 HINTS = {
@@ -53,6 +59,8 @@ def prompt(draft: drafts.Draft, lim: rules.DeclarationSettings) -> tuple[str, Bu
         return "请输入法定代表人（负责人）姓名；自然人请输入本人姓名：", [back]
     if step == "link_date":
         return "请输入该主体的成立日期（营业执照所载，例如 2015-03-01）：", [back]
+    if step == "link_secret":
+        return "请输入授权码（由该主体的企业账号、信用主管部门或平台管理员签发，一次有效）：\n" + LINK_SECRET_HOWTO, [back]
     head = f"申报主体：{draft.subject_name}\n" if draft.subject_name else ""
     if step == "category":
         cats = list(rules.CATEGORIES.values())

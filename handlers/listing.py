@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from handlers.common import caller, doc_prefix, reply, services
-from handlers.notify import send_pdf, tell
+from handlers.notify import delivery_line, send_pdf, tell
 from handlers.subject_input import find_subject
 from render.buttons import (
     PROPOSE_CONFIRM,
@@ -33,6 +33,7 @@ from render.buttons import (
 )
 from render.pdf import render_notice
 from rules import lifecycle
+from services import notices
 from services.errors import Refusal
 from services.expiry import mark_expired
 from services.listings import (
@@ -233,15 +234,12 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         f"【事前告知】{notice.department}拟将{notice.subject_name}列入严重失信主体名单（{notice.number}）。"
         f"如有异议，请于 {notice.deadline:%Y-%m-%d} 前发送 /objection 提出。"
     )
-    delivered = sum([await send_pdf(context, chat_id, proposed.pdf, file_name, caption) for chat_id in proposed.chats])
+    document = notices.Document(proposed.listing_id, file_name)
+    delivery = await tell(context, proposed.chats, caption, "listing_notice", viewer.account_id, document)
     chat = update.effective_chat
     assert chat is not None
     await send_pdf(context, chat.id, proposed.pdf, file_name, f"事前告知书 {notice.number}（存档副本）")
-    sent = (
-        f"已送达该主体绑定的 {delivered} 个账号。"
-        if delivered
-        else "该主体尚无绑定账号，请另行书面送达（告知书已存档）。"
-    )
+    sent = delivery_line("该主体", delivery) if proposed.chats else "该主体尚无绑定账号，请另行书面送达（告知书已存档）。"
     await reply(
         update,
         f"已发出事前告知书 {notice.number}。{sent}\n异议期截至 {notice.deadline:%Y-%m-%d}；期满无异议的，次日起自动列入。",
@@ -289,6 +287,7 @@ async def daily_lifecycle(context: ContextTypes.DEFAULT_TYPE) -> None:
             item.chats,
             f"【列入通知】异议期届满未提出异议，{item.subject_name}已自 {item.effective_on:%Y-%m-%d} 起列入"
             f"严重失信主体名单（事前告知书 {item.notice_number}）。满足条件后可发送 /repair 申请信用修复。",
+            kind="listing_effective",
         )
     expired = await mark_expired(svc.db, today)
     log.info("daily lifecycle: %d records marked expired", expired)

@@ -157,6 +157,7 @@ async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         filed.department_chats,
         f"【异议待处理】{filed.subject_name} 对 {filed.record_label} 提出异议，"
         f"请于 {filed.answer_due:%Y-%m-%d} 前处理。发送 /objections 查看。",
+        kind="objection_filed",
     )
     return ConversationHandler.END
 

@@ -144,6 +144,7 @@ async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         context,
         filed.department_chats,
         f"【信用修复待审核】{filed.subject_name} 申请修复 {filed.record_label}。发送 /repairs 查看。",
+        kind="repair_filed",
     )
     return ConversationHandler.END
 

@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from handlers.common import caller, reply, resend_attachments, services
-from handlers.notify import tell
+from handlers.notify import delivery_line, tell
 from render.buttons import Buttons, ButtonSpec, pressed
 from rules.roles import Viewer
 from services.errors import Refusal
@@ -47,17 +47,6 @@ class Decided:
     chats: Sequence[int]
     notice: str
     whom: str = "该主体"
-
-
-def delivery_line(whom: str, total: int, reached: int) -> str:
-    """The truth about a notice, for the official: never "已通知" for a notice that did not arrive."""
-    if total == 0:
-        return f"{whom}尚未绑定机器人账号，无法在线通知，请另行书面告知。"
-    if reached == total:
-        return f"已通知{whom}。"
-    if reached == 0:
-        return f"通知未能送达{whom}（对方可能已屏蔽或停用机器人），请另行书面告知。"
-    return f"已通知{whom}的 {reached} 个账号；另有 {total - reached} 个未能送达，请另行告知。"
 
 
 @dataclass(frozen=True)
@@ -184,8 +173,8 @@ def register(app: Application, flow: ReviewFlow) -> None:
             context.user_data.pop(flow.key, None)
             return ConversationHandler.END
         context.user_data.pop(flow.key, None)
-        reached = await tell(context, decided.chats, decided.notice)
-        await reply(update, decided.answer + delivery_line(decided.whom, len(decided.chats), reached))
+        delivery = await tell(context, decided.chats, decided.notice, kind=flow.name, by_account_id=viewer.account_id)
+        await reply(update, decided.answer + delivery_line(decided.whom, delivery))
         return ConversationHandler.END
 
     async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:

@@ -28,8 +28,15 @@ BAD_CODE = "bad_code"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
 
 
-def _hash(code: str) -> str:
+def code_hash(code: str) -> str:
+    """The stored form of a one-time code: typed codes are cleaned first (spaces, dashes, case)."""
     return hashlib.sha256(clean_code(code).encode()).hexdigest()
+
+
+def new_code() -> str:
+    """A random one-time code, XXXXX-XXXXX from CODE_ALPHABET (about 50 bits)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
 
 
 async def account_for_user(session: AsyncSession, telegram_user_id: int, display_name: str | None = None) -> Account:
@@ -78,14 +85,13 @@ async def create_invitation(
     if role == "enterprise" and not subject_uscc:
         raise Refusal("企业账号必须绑定一个主体（--subject）")
     now = now or utcnow()
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
-    code = f"{raw[:5]}-{raw[5:]}"
+    code = new_code()
     async with db.transaction() as s:
         dept = await department_by_code(s, dept_code) if dept_code else None
         subject = await subject_by_uscc(s, subject_uscc) if subject_uscc else None
         s.add(
             BindingCode(
-                code_hash=_hash(code),
+                code_hash=code_hash(code),
                 role=role,
                 department_id=dept.id if dept else None,
                 subject_id=subject.id if subject else None,
@@ -121,7 +127,7 @@ async def redeem_invitation(
 async def _redeem(
     s: AsyncSession, telegram_user_id: int, code: str, display_name: str | None, now: dt.datetime
 ) -> Account:
-    invite = await s.scalar(select(BindingCode).where(BindingCode.code_hash == _hash(code)).with_for_update())
+    invite = await s.scalar(select(BindingCode).where(BindingCode.code_hash == code_hash(code)).with_for_update())
     if invite is None:
         raise Refusal("绑定码无效，请核对后重新输入（区分不了时可向管理员重新申请）。", code=BAD_CODE)
     if invite.used_at is not None:

@@ -20,6 +20,7 @@ from tests.test_declare_support import (
     company,
     declarations,
     deliver,
+    issue_code,
     last_buttons,
     no_errors,
     person,
@@ -270,30 +271,35 @@ async def test_public_user_proves_the_link_or_cools_down(harness: BotHarness, tm
     for n, name in enumerate(("李四", "王五"), start=1):
         await harness.say(stranger, HENGDA)
         await harness.say(stranger, name)
-        out = texts(await harness.say(stranger, "2015-03-01"))
+        assert "请输入授权码" in texts(await harness.say(stranger, "2015-03-01"))
+        out = texts(await harness.say(stranger, "ABCDE-FGHJK"))
         assert "与档案不符" in out and f"还可尝试 {3 - n} 次" in out
     await harness.say(stranger, HENGDA)
     await harness.say(stranger, "张伟")
-    locked = texts(await harness.say(stranger, "2016-03-01"))  # right name, wrong date: third failure
+    await harness.say(stranger, "2015-03-01")
+    locked = texts(await harness.say(stranger, "ABCDE-FGHJK"))  # all public facts right, no code: third failure
     assert "请于" in locked and "/bind" in locked
     assert "请于" in texts(await harness.say(stranger, "/declare"))  # still cooling down
     async with harness.db.transaction() as s:
         row = await s.scalar(select(LinkAttempts))
     assert row is not None and row.locked_until is not None
 
-    # Another user proves the company link: USCC + legal representative + date of establishment.
+    # Another user proves the company link: USCC + legal representative + date of establishment + 授权码.
+    code = await issue_code(harness, HENGDA)
     owner = await harness.chat("public")
     await harness.say(owner, "/declare")
     await harness.say(owner, HENGDA)
     await harness.say(owner, " 张 伟 ")
-    assert "请选择申报类别" in texts(await harness.say(owner, "2015年3月1日"))
+    await harness.say(owner, "2015年3月1日")
+    assert "请选择申报类别" in texts(await harness.say(owner, code.lower()))
     await harness.say(owner, "/cancel")
 
-    # A person: the full ID number (only its keyed hash is looked up) and the name on file.
+    # A person: the full ID number (only its keyed hash is looked up), the name on file, the code.
     me = await harness.chat("public")
     await harness.say(me, "/declare")
     assert "请输入法定代表人" in texts(await harness.say(me, PERSON_ID))
-    assert "请选择申报类别" in texts(await harness.say(me, "李娜"))
+    assert "请输入授权码" in texts(await harness.say(me, "李娜"))
+    assert "请选择申报类别" in texts(await harness.say(me, await issue_code(harness, PERSON_ID)))
     await harness.say(me, "#5")  # 社会公益
     for value in ("捐资助学", "汉滨区第一小学", "2万元", "2025-09-01"):
         await harness.say(me, value)

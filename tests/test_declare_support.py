@@ -22,7 +22,7 @@ from rules.codes import complete_ric
 from rules.declarations import DeclarationSettings
 from rules.masking import id_match_key, mask_id
 from services.settings import Settings
-from tests.conftest import settings_for
+from tests.conftest import BotHarness, settings_for
 from tests.test_lifecycle_support import HENGDA, HUATAI, add_subject  # noqa: F401  (re-exported)
 
 PERSON_ID = complete_ric("61090219850312123")
@@ -127,3 +127,11 @@ def sha(content: bytes) -> str:
 
 def no_errors(transport: InProcessBotAPI) -> None:
     assert not [o for o in transport.sent if SORRY in (o.text or "")]
+
+
+async def issue_code(harness: BotHarness, subject_code: str) -> str:
+    """An official issues a 授权码 with /linkcode; the code is read from the reply only its issuer sees."""
+    official = await harness.chat("official", dept="MZJ")
+    out = texts(await harness.say(official, f"/linkcode {subject_code}"))
+    assert "签发授权码" in out, out
+    return out.split("授权码：", 1)[1].split()[0]

@@ -29,7 +29,8 @@ async def test_a_subject_without_registration_data_points_to_an_enterprise_accou
     await harness.say(stranger, "/declare")
     await harness.say(stranger, uscc)
     await harness.say(stranger, "张伟")
-    said = texts(await harness.say(stranger, "2015-03-01"))
+    await harness.say(stranger, "2015-03-01")
+    said = texts(await harness.say(stranger, "ABCDE-FGHJK"))  # the 授权码
     assert "档案中缺少该主体在线核验所需的登记信息，无法通过机器人核验与主体的关系。\n如需以企业身份申报" in said
     assert "发送 /bind 绑定码" in said
     no_errors(harness.transport)

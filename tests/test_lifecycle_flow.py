@@ -94,7 +94,7 @@ async def test_prior_notice_without_objection_ends_listed(harness: BotHarness) -
     for part in (number, "第十八条", "连续三年未按规定报送年度报告", PROCUREMENT_BAN,
                  f"{deadline.year}年{deadline.month}月{deadline.day}日", "异议", "信用修复", "/objection"):
         assert part in notice, part
-    assert f"已发出事前告知书 {number}" in texts(done) and "已送达该主体绑定的 1 个账号" in texts(done)
+    assert f"已发出事前告知书 {number}" in texts(done) and "已通知该主体" in texts(done)
 
     # During the notice period: officials see 拟列入, the public sees nothing, no measures apply.
     assert "严重失信主体名单" not in texts(await harness.say(public, HENGDA))

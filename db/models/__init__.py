@@ -18,7 +18,7 @@ from db.models.archive import (
 from db.models.attempts import AttemptLimit
 from db.models.base import Base, UTCDateTime, utcnow
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
-from db.models.declarations import Declaration, LinkAttempts
+from db.models.declarations import Declaration, LinkAttempts, LinkSecret
 from db.models.documents import IssuedDocument
 from db.models.evaluation import (
     GradeChange,
@@ -28,6 +28,7 @@ from db.models.evaluation import (
     WatchSubscription,
 )
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
+from db.models.notices import Notice
 from db.models.resolver_context import ChatSubject
 from db.models.wecom import (
     WeComCallback,
@@ -60,7 +61,9 @@ __all__ = [
     "GradeChange",
     "IssuedDocument",
     "LinkAttempts",
+    "LinkSecret",
     "Listing",
+    "Notice",
     "Objection",
     "PeriodReport",
     "RecordChange",

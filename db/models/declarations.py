@@ -74,3 +74,23 @@ class LinkAttempts(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkSecret(Base):
+    """A one-time 授权码 for proving a link to one subject (issue 12).
+
+    The public facts a link proof asks for (USCC, legal representative, date of establishment) are on
+    every business licence, so they prove nothing alone: the declarant must also type a code that an
+    official, an admin or the subject's own enterprise account issued. Only the code's hash is kept;
+    it expires and is spent by the first successful proof."""
+
+    __tablename__ = "link_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+    used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

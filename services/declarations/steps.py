@@ -114,6 +114,8 @@ def _go_back(ctx: Ctx) -> Apply:
             draft.step = "link_code"
         elif step == "link_date":
             draft.step = "link_name"
+        elif step == "link_secret":
+            draft.step = "link_name" if (draft.data or {}).get("link", {}).get("person") else "link_date"
         elif step == "category":
             if draft.link == "bound" and several:
                 draft.step, draft.subject_id = "subject", None
