@@ -74,6 +74,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await flow.begin(update, context, FEEDBACK_NOTE, "note", {"check_id": check_id})
         await reply(update, "请简要说明办理情况（发送 /cancel 取消）：")
         return
+    await flow.drop(update, context, FEEDBACK_NOTE)  # a note asked for earlier is no longer awaited
     await _save(update, context, check_id, kind, None)
 
 

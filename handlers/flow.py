@@ -159,6 +159,13 @@ async def advance(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Con
     return await conversations.advance(svc.db, convo, step, data, now(), _timeout(svc, flow), update_key(update))
 
 
+async def drop(update: Update, context: ContextTypes.DEFAULT_TYPE, flow: Flow) -> bool:
+    """End `flow` quietly if it is the open one (its purpose was served another way); returns
+    whether it was open."""
+    chat_id, user_id = _who(update)
+    return await conversations.cancel(services(context).db, chat_id, user_id, flow.name) is not None
+
+
 async def finish(context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
     """End the flow before its final action: of two racing processes only one gets past this."""
     await conversations.finish(services(context).db, convo)
