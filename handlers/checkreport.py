@@ -2,7 +2,9 @@
 sends the PDF itself to learn whether that file was altered (its SHA-256 against the one issued).
 
 The answer says no more than the document printed (services.issued_documents.check_document decides);
-an unknown number, a wrong code and an altered file get three different answers.
+an unknown number, a wrong code and an altered file get three different answers. Waiting for the
+file is a flow of handlers/flow.py (`[conversations] checkreport_minutes`); text meanwhile is an
+ordinary question.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """/propose: an official of the listing department proposes a 严重失信主体名单 entry; the platform
 issues the numbered prior notice (事前告知书) to the subject's bound accounts. /listings: the
-department's listings still in their notice period.
+department's listings still in their notice period. /propose is a flow of handlers/flow.py (its
+answers so far are in the database, so a restart or another replica continues it).
 The daily job that lets listings take effect stays here until it moves to the channel layer.
 """
 

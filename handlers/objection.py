@@ -1,5 +1,6 @@
 """/objection: a subject disputes a record or a proposed listing. /objections: the responsible
 department's queue, where an official upholds (维持), corrects (更正) or revokes (撤销) with a reason.
+Both are flows of handlers/flow.py: their state is in the database, not in this process.
 """
 
 from __future__ import annotations

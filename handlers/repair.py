@@ -1,5 +1,6 @@
 """/repair: a subject asks to repair a penalty or a listing — date first, then obligations, proof and
 the public credit commitment. /repairs: the record's department approves or rejects with a reason.
+Both are flows of handlers/flow.py: their state is in the database, not in this process.
 """
 
 from __future__ import annotations
