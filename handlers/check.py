@@ -1,26 +1,19 @@
-"""逢办必查 for officials: pick the matter, see the measures that apply, report what was done."""
+"""逢办必查 for officials: pick the matter, see the measures that apply, report what was done.
+
+"其他" asks for a short note: the flow `feedback_note` (handlers/flow.py) waits for it."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from handlers import flow
 from handlers.common import caller, reply, services
 from render.buttons import CHECK_FEEDBACK, CHOOSE_MATTER, MATTER, Buttons, pressed
 from rules.measures import MATTERS
 from rules.roles import Viewer
 from services.checks import FEEDBACK, CheckAnswer, raise_check, record_feedback
-
-NOTE = 1
-NOTE_TIMEOUT_SECONDS = 15 * 60
+from services.conversations import Convo
 
 
 def matter_buttons(subject_id: int) -> Buttons:
@@ -72,26 +65,27 @@ async def on_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_matter(update, context, viewer, subject_id, matter)
 
 
-async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     values = await pressed(update, CHECK_FEEDBACK)
     if values is None:
-        return None
+        return
     check_id, kind = values
     if kind == "other":
-        assert context.user_data is not None
-        context.user_data["feedback_check"] = check_id
+        await flow.begin(update, context, FEEDBACK_NOTE, "note", {"check_id": check_id})
         await reply(update, "请简要说明办理情况（发送 /cancel 取消）：")
-        return NOTE
+        return
+    await flow.drop(update, context, FEEDBACK_NOTE)  # a note asked for earlier is no longer awaited
     await _save(update, context, check_id, kind, None)
-    return ConversationHandler.END
 
 
-async def on_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None and update.effective_message is not None
-    check_id = context.user_data.pop("feedback_check", None)
-    if check_id is not None:
-        await _save(update, context, check_id, "other", (update.effective_message.text or "").strip()[:500])
-    return ConversationHandler.END
+async def on_note(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
+    assert update.effective_message is not None
+    note = (update.effective_message.text or "").strip()[:500]
+    if not note:
+        await reply(update, "请简要说明办理情况（发送 /cancel 取消）：")
+        return
+    await flow.finish(context, convo)
+    await _save(update, context, convo.data["check_id"], "other", note)
 
 
 async def _save(
@@ -102,30 +96,20 @@ async def _save(
     await reply(update, f"已记录反馈：{FEEDBACK[kind]}{'（' + note + '）' if note else ''}。谢谢！")
 
 
-async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if context.user_data is not None:
-        context.user_data.pop("feedback_check", None)
-    await reply(update, "已取消。这次核查仍可稍后反馈。")
-    return ConversationHandler.END
-
-
-async def on_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_chat:
-        await update.effective_chat.send_message("反馈说明等待超时，已取消。这次核查仍可稍后反馈。")
+FEEDBACK_NOTE = flow.define(
+    flow.Flow(
+        name="feedback_note",
+        label="逢办必查反馈说明",
+        command="help",
+        timeout=flow.minutes("feedback_minutes"),
+        on_text=on_note,
+        cancelled="已取消反馈说明。这次核查仍可稍后反馈。",
+        expired="反馈说明等待超时，已取消。这次核查仍可稍后反馈。",
+    )
+)
 
 
 def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_choose_matter, pattern=CHOOSE_MATTER.pattern))
     app.add_handler(CallbackQueryHandler(on_matter, pattern=MATTER.pattern))
-    conversation = ConversationHandler(
-        entry_points=[CallbackQueryHandler(on_feedback, pattern=CHECK_FEEDBACK.pattern)],
-        states={
-            NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_note)],
-            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],
-        },
-        fallbacks=[CommandHandler("cancel", on_cancel)],
-        conversation_timeout=NOTE_TIMEOUT_SECONDS,
-        per_message=False,
-        name="check_feedback",
-    )
-    app.add_handler(conversation)
+    app.add_handler(CallbackQueryHandler(on_feedback, pattern=CHECK_FEEDBACK.pattern))

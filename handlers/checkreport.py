@@ -2,7 +2,9 @@
 sends the PDF itself to learn whether that file was altered (its SHA-256 against the one issued).
 
 The answer says no more than the document printed (services.issued_documents.check_document decides);
-an unknown number, a wrong code and an altered file get three different answers.
+an unknown number, a wrong code and an altered file get three different answers. Waiting for the
+file is a flow of handlers/flow.py (`[conversations] checkreport_minutes`); text meanwhile is an
+ordinary question.
 """
 
 from __future__ import annotations
@@ -11,21 +13,13 @@ import hashlib
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CommandHandler, ContextTypes
 
+from handlers import flow
 from handlers.common import caller, reply, services
+from services.conversations import Convo
 from services.issued_documents import DocumentCheck, check_document
 
-FILE = 0
-KEY = "checkreport"
-TIMEOUT_SECONDS = 15 * 60
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the Bot API's getFile limit
 USAGE = (
     "请按“/checkreport 编号 核验码”发送，例如：\n"
@@ -76,68 +70,52 @@ def file_text(result: DocumentCheck, digest: str, tz: ZoneInfo) -> str:
     return check_text(result, tz)  # the document vanished meanwhile: say so
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     if len(args) < 2:
         await reply(update, USAGE)
-        return ConversationHandler.END
+        return
     number, code = args[0], "".join(args[1:])
     svc = services(context)
     _account, viewer = await caller(update, context)
     result = await check_document(svc.db, number, code, checker=viewer)
+    if result.status == "genuine":
+        await flow.begin(update, context, FILE_CHECK, "file", {"number": result.number, "code": code})
     await reply(update, check_text(result, svc.settings.tz))
-    if result.status != "genuine":
-        return ConversationHandler.END
-    assert context.user_data is not None
-    context.user_data[KEY] = {"number": result.number, "code": code}
-    return FILE
 
 
-async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
     message = update.effective_message
-    assert message is not None and message.document is not None and context.user_data is not None
-    pending = context.user_data.get(KEY)
-    if not pending:
-        await reply(update, USAGE)
-        return ConversationHandler.END
+    assert message is not None
+    if message.document is None:
+        await reply(update, "请把要核对的 PDF 文件作为文件发送（不要以图片发送），或发送 /cancel 结束文件核验。")
+        return
     if (message.document.file_size or 0) > MAX_DOWNLOAD_BYTES:
         await reply(update, "文件超过 20 MB，无法下载核对。信用报告和告知书原件都远小于这个大小，请确认发送的是原文件。")
-        return FILE
+        return
+    await flow.finish(context, convo)
     content = bytes(await (await context.bot.get_file(message.document.file_id)).download_as_bytearray())
     digest = hashlib.sha256(content).hexdigest()
     svc = services(context)
     _account, viewer = await caller(update, context)
-    result = await check_document(svc.db, pending["number"], pending["code"], file_sha256=digest, checker=viewer)
-    context.user_data.pop(KEY, None)
+    result = await check_document(svc.db, convo.data["number"], convo.data["code"], file_sha256=digest, checker=viewer)
     await reply(update, file_text(result, digest, svc.settings.tz))
-    return ConversationHandler.END
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, "已结束文件核验。")
-    return ConversationHandler.END
-
-
-async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    return ConversationHandler.END
+# Text meanwhile is an ordinary question (the file is optional), so it goes to the other handlers.
+FILE_CHECK = flow.define(
+    flow.Flow(
+        name="checkreport_file",
+        label="文件核验",
+        command="checkreport",
+        timeout=flow.minutes("checkreport_minutes"),
+        on_file=on_file,
+        lets_through=frozenset({flow.TEXT, flow.OTHER}),
+        cancelled="已结束文件核验。",
+        expired="文件核验已结束（等待文件超时）。如需核对文件，请重新发送 /checkreport 编号 核验码。",
+    )
+)
 
 
 def register(app: Application) -> None:
-    app.add_handler(
-        ConversationHandler(
-            entry_points=[CommandHandler("checkreport", start)],
-            states={
-                FILE: [MessageHandler(filters.Document.ALL, on_file)],
-                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
-            },
-            fallbacks=[CommandHandler("cancel", cancel), CommandHandler("checkreport", start)],
-            conversation_timeout=TIMEOUT_SECONDS,
-            per_message=False,
-            name="checkreport",
-        )
-    )
-
+    app.add_handler(CommandHandler("checkreport", start))

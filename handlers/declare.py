@@ -1,10 +1,12 @@
 """/declare (or “我要申报”): self-declaration with a credit commitment. /mydeclarations: its status.
 
-The conversation has a single PTB state: where the user really is lives in the draft row
-(services.declarations.drafts), written in the same transaction as each answer. So a restart loses nothing: the
-first message after it finds the open draft (entry points below) and carries on; and an update
-delivered twice is recognised by its key and ignored, both here (a cheap in-memory check in handler
-group -1, filled from the database on a user's first update) and inside the step's transaction.
+Where the user really is lives in the draft row (services.declarations.drafts), written in the same
+transaction as each answer; the flow `declare` of handlers/flow.py routes the user's messages to
+it (its conversation row only says "a declaration is open" and carries the timeout), so /cancel,
+a command typed mid-way and the timeout behave as in every other flow, and a restart or another
+replica continues from the draft. An update delivered twice is recognised by its key and ignored,
+both here (a cheap in-memory check in handler group -2, filled from the database on a user's first
+update) and inside the step's transaction.
 """
 
 from __future__ import annotations
@@ -25,15 +27,16 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from db.session import Database
+from handlers import flow
 from handlers.common import reply, services
 from handlers.declare_words import ELSEWHERE, ENDED, ENTERPRISE_HOWTO, prompt, said
+from handlers.flow import update_key
 from handlers.notify import tell
 from render.buttons import (
     DECLARE_AUTHORISE,
@@ -48,45 +51,40 @@ from render.buttons import (
     UNKNOWN_BUTTON,
 )
 from rules import declarations as rules
+from services import conversations
+from services.conversations import Convo
 from services.declarations import drafts, steps, submit
 from services.declarations.items import my_declarations
 from services.errors import Refusal
-from services.runtime import SERVICES_KEY, Services
+from services.runtime import Services
 
 log = logging.getLogger(__name__)
 
-ACTIVE = 1
 INTENT = r"^\s*(我要|我想)?(自主)?申报\s*$|^\s*我要(做)?信用承诺\s*$"
 RECENT_KEY = "declare_recent"
-FILES = filters.Document.ALL | filters.PHOTO
+PROBE_GROUP = -2  # before handlers.flow's dispatcher: a redelivered update goes no further
+
+
 def limits(svc: Services) -> rules.DeclarationSettings:
     """The `declarations` section of the settings."""
     return svc.settings.declarations
 
 
-def update_key(update: Update) -> str | None:
-    """Telegram redelivers an update unchanged: a message keeps its id in its chat, a button press
-    its callback id. Those keys, not the update id, survive a second delivery through another path."""
-    if update.callback_query is not None:
-        return f"c{update.callback_query.id}"
-    message = update.effective_message
-    if message is not None and message.chat is not None:
-        return f"m{message.chat.id}:{message.message_id}"
-    return None
-
-
 def ctx_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> drafts.Ctx:
-    svc = services(context)
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    return ctx_for(services(context), chat.id, user.id, update_key(update), user.full_name)
+
+
+def ctx_for(svc: Services, chat_id: int, user_id: int, key: str | None = None, name: str | None = None) -> drafts.Ctx:
     return drafts.Ctx(
-        telegram_user_id=user.id,
-        chat_id=chat.id,
-        key=update_key(update),
+        telegram_user_id=user_id,
+        chat_id=chat_id,
+        key=key,
         now=dt.datetime.now(dt.UTC),
         today=svc.today(),
         limits=limits(svc),
-        display_name=user.full_name,
+        display_name=name,
         id_key=svc.settings.privacy.id_hash_key,
         division_code=svc.settings.region.division_code,
     )
@@ -95,30 +93,23 @@ def ctx_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> drafts.Ctx:
 # -- the in-memory mirror of recent keys and open drafts ----------------------------------------------
 
 
-@dataclasses.dataclass
-class Recent:
-    open_draft: bool
-    keys: deque[str]
-
-
-def _recent(svc: Services) -> dict[int, Recent]:
+def _recent(svc: Services) -> dict[int, deque[str]]:
     return svc.extras.setdefault(RECENT_KEY, {})
 
 
-def _note(context: ContextTypes.DEFAULT_TYPE, update: Update, open_draft: bool) -> None:
+def _note(context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
     user = update.effective_user
     if user is None:
         return
-    entry = _recent(services(context)).setdefault(user.id, Recent(False, deque(maxlen=drafts.SEEN_KEEP)))
-    entry.open_draft = open_draft
+    keys = _recent(services(context)).setdefault(user.id, deque(maxlen=drafts.SEEN_KEEP))
     key = update_key(update)
-    if key and key not in entry.keys:
-        entry.keys.append(key)
+    if key and key not in keys:
+        keys.append(key)
 
 
 async def probe(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Group -1, every update: drop a redelivered one this flow already handled, and learn (once per
-    user and process, from the database) whether the user has a draft to resume."""
+    """Every update, before the flows' dispatcher: drop a redelivered one this flow already handled
+    (the keys are read from the database once per user and process)."""
     if not isinstance(update, Update) or update.effective_user is None:
         return
     svc = services(context)
@@ -126,42 +117,33 @@ async def probe(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     uid = update.effective_user.id
     if uid not in recent:
         found = await drafts.recent(svc.db, uid, dt.datetime.now(dt.UTC), dt.timedelta(seconds=limits(svc).timeout_seconds * 2))
-        recent[uid] = Recent(found.open_draft, deque(found.keys, maxlen=drafts.SEEN_KEEP))
+        recent[uid] = deque(found.keys, maxlen=drafts.SEEN_KEEP)
     key = update_key(update)
-    if key is not None and key in recent[uid].keys:
+    if key is not None and key in recent[uid]:
         if update.callback_query is not None:
             with contextlib.suppress(TelegramError):
                 await update.callback_query.answer()
         raise ApplicationHandlerStop
 
 
-class _Resumable(filters.UpdateFilter):
-    """True for a user whose open draft this process has not seen yet (after a restart)."""
-
-    def __init__(self, app: Application) -> None:
-        super().__init__(name="declare_resumable")
-        self.app = app
-
-    def filter(self, update: Update) -> bool:
-        user = update.effective_user
-        entry = _recent(self.app.bot_data[SERVICES_KEY]).get(user.id) if user else None
-        return bool(entry and entry.open_draft)
-
-
-async def show(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: drafts.Outcome, intro: str = "") -> int:
-    """Answer a step: nothing for a duplicate, the end of the conversation, or the next question."""
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: drafts.Outcome, intro: str = "") -> None:
+    """Answer a step: nothing for a duplicate, the end of the declaration, or the next question; the
+    flow's conversation row follows the draft (ended with it, its timeout pushed with each step)."""
     if outcome.duplicate:
-        return ACTIVE
+        return
     svc = services(context)
+    chat_id, user_id = update.effective_chat.id, update.effective_user.id  # type: ignore[union-attr]
+    _note(context, update)
     if outcome.draft is None:
-        _note(context, update, False)
+        await conversations.cancel(svc.db, chat_id, user_id, DECLARING.name)
         await _ended(update, context, outcome)
-        return ConversationHandler.END
-    _note(context, update, True)
+        return
+    timeout = dt.timedelta(seconds=limits(svc).timeout_seconds)
+    if not await conversations.touch(svc.db, chat_id, user_id, DECLARING.name, flow.now(), timeout):
+        await flow.begin(update, context, DECLARING, "draft", {})
     text, buttons = prompt(outcome.draft, limits(svc))
     parts = [p for p in (intro, said(outcome), text) if p]
     await reply(update, "\n\n".join(parts), buttons)
-    return ACTIVE
 
 
 async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: drafts.Outcome) -> None:
@@ -200,26 +182,22 @@ async def _ended(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: dr
 # -- the conversation ---------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/declare (or “我要申报”): a new draft, or the open one where the user left it."""
     svc = services(context)
     try:
         outcome = await drafts.start(svc.db, ctx_of(update, context))
     except Refusal as exc:
         await reply(update, ELSEWHERE if exc.code == drafts.DRAFT_ELSEWHERE else exc.reason)
-        return ConversationHandler.END
+        return
     if outcome.note == "resumed":
-        return await show(update, context, outcome, "您有一份未完成的申报，已为您恢复到上次的步骤（发送 /cancel 可放弃）。")
+        await show(update, context, outcome, "您有一份未完成的申报，已为您恢复到上次的步骤（发送 /cancel 可放弃）。")
+        return
     intro = (
         "自主申报：企业和个人可以申报档案中没有的资质证照、荣誉表彰、市场经营、合同履约、社会公益、诚信管理信息，"
         "须附证明材料并作出信用承诺，经负责部门核验后计入信用档案。随时发送 /cancel 取消。"
     )
-    return await show(update, context, outcome, intro if outcome.draft is not None else "")
-
-
-async def again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/declare while declaring: say where the user is."""
-    outcome = await drafts.current(services(context).db, ctx_of(update, context))
-    return await show(update, context, outcome, "您正在申报中：")
+    await show(update, context, outcome, intro if outcome.draft is not None else "")
 
 
 def _step_of(data: str | None) -> Callable[[Database, drafts.Ctx], Awaitable[drafts.Outcome]] | None:
@@ -238,23 +216,24 @@ def _step_of(data: str | None) -> Callable[[Database, drafts.Ctx], Awaitable[dra
     return next((step for spec, step in plain.items() if spec.unpack(data) is not None), None)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button of a declaration message, old or new: the draft row says whether it still applies."""
     cq = update.callback_query
     assert cq is not None
     await cq.answer()
     step = _step_of(cq.data)
     if step is None:
         await reply(update, UNKNOWN_BUTTON)
-        return None
+        return
     outcome = await step(services(context).db, ctx_of(update, context))
-    return await show(update, context, outcome)
+    await show(update, context, outcome)
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, _convo: Convo) -> None:
     message = update.effective_message
     assert message is not None
     outcome = await steps.answer_text(services(context).db, ctx_of(update, context), message.text or "")
-    return await show(update, context, outcome)
+    await show(update, context, outcome)
 
 
 def file_in(update: Update) -> steps.FileIn | None:
@@ -270,7 +249,7 @@ def file_in(update: Update) -> steps.FileIn | None:
     return None
 
 
-async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE, _convo: Convo) -> None:
     """Check what can be checked before fetching (step, type, size, count), fetch through the Bot
     API to hash and sniff the content, then record it."""
     svc = services(context)
@@ -280,39 +259,46 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     refusal = await steps.attachment_allowed(svc.db, ctx, found)
     if refusal is not None:
         await reply(update, refusal)
-        return ACTIVE
+        return
     try:
         content = bytes(await (await context.bot.get_file(found.file_id)).download_as_bytearray())
     except TelegramError as exc:
         log.warning("could not fetch a declaration attachment: %s", type(exc).__name__)
         await reply(update, "文件未能接收，请重新发送。")
-        return ACTIVE
+        return
     outcome = await steps.add_attachment(svc.db, ctx, found, content, hashlib.sha256(content).hexdigest())
     if outcome.draft is not None and outcome.error is None:
         outcome = dataclasses.replace(outcome, error=f"已收到第 {len(outcome.draft.attachments)} 个附件。")
-    return await show(update, context, outcome)
+    await show(update, context, outcome)
 
 
-async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE, _convo: Convo) -> None:
     """Stickers, voice, video and the like: refused politely, the question asked again."""
     outcome = await drafts.current(services(context).db, ctx_of(update, context))
-    return await show(update, context, dataclasses.replace(outcome, error="无法识别该消息。证明材料" + rules.REFUSED_TYPE))
+    await show(update, context, dataclasses.replace(outcome, error="无法识别该消息。证明材料" + rules.REFUSED_TYPE))
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    had = await drafts.cancel(services(context).db, ctx_of(update, context))
-    _note(context, update, False)
-    await reply(update, "已取消申报，未提交任何内容。" if had else "已取消。")
-    return ConversationHandler.END
+async def on_end(svc: Services, convo: Convo, why: str) -> None:
+    """The flow ended without submitting (/cancel, another command, the timeout): so does the draft."""
+    ctx = ctx_for(svc, convo.chat_id, convo.user_id)
+    await (drafts.expire(svc.db, ctx) if why == "expired" else drafts.cancel(svc.db, ctx))
 
 
-async def on_timeout(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """PTB's timer (in memory; the draft's own expiry covers restarts): end the draft and say so."""
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    if await drafts.expire(services(context).db, ctx_of(update, context)):
-        _note(context, update, False)
-        await context.bot.send_message(update.effective_chat.id, ENDED["expired"])
+DECLARING = flow.define(
+    flow.Flow(
+        name="declare",
+        label="自主申报",
+        command="declare",
+        timeout=lambda settings: settings.declarations.timeout_seconds,
+        on_text=on_text,
+        on_file=on_file,
+        on_other=on_other,
+        own_commands=frozenset({"declare"}),
+        cancelled="已取消申报，未提交任何内容。",
+        expired=ENDED["expired"],
+        on_end=on_end,
+    )
+)
 
 
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -335,37 +321,8 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:
-    svc: Services = app.bot_data[SERVICES_KEY]
-    resumable = _Resumable(app)
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND & ~filters.TEXT & ~FILES & filters.ChatType.PRIVATE
-    step_handlers = [
-        CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN),
-        MessageHandler(text, on_text),
-        MessageHandler(FILES, on_file),
-        MessageHandler(other, on_other),
-    ]
-    app.add_handler(TypeHandler(Update, probe), group=-1)
-    app.add_handler(
-        ConversationHandler(
-            entry_points=[
-                CommandHandler("declare", start),
-                MessageHandler(filters.Regex(INTENT) & ~filters.COMMAND, start),
-                CommandHandler("cancel", cancel, filters=resumable),
-                # After a restart: a button of the old conversation, or any answer of a user whose
-                # draft is open, continues it.
-                CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN),
-                MessageHandler(resumable & text, on_text),
-                MessageHandler(resumable & FILES, on_file),
-            ],
-            states={
-                ACTIVE: [CommandHandler("declare", again), *step_handlers],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-            conversation_timeout=limits(svc).timeout_seconds,
-            per_message=False,
-            name="declare",
-        )
-    )
+    app.add_handler(TypeHandler(Update, probe), group=PROBE_GROUP)
+    app.add_handler(CommandHandler("declare", start))
+    app.add_handler(MessageHandler(filters.Regex(INTENT) & ~filters.COMMAND, start))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=DECLARE_PATTERN))
     app.add_handler(CommandHandler("mydeclarations", mine))

@@ -1,23 +1,17 @@
 """/objection: a subject disputes a record or a proposed listing. /objections: the responsible
 department's queue, where an official upholds (维持), corrects (更正) or revokes (撤销) with a reason.
+Both are flows of handlers/flow.py: their state is in the database, not in this process.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers import review
+from handlers import flow, review
 from handlers.common import caller, reply, services
 from handlers.notify import tell
 from handlers.review import Decided, ExtraAnswer, Files, ReviewFlow
@@ -32,6 +26,7 @@ from render.buttons import (
 )
 from rules import lifecycle
 from rules.roles import Viewer
+from services.conversations import Convo
 from services.errors import Refusal
 from services.objections import (
     Attachment,
@@ -42,10 +37,6 @@ from services.objections import (
     pending_objections,
 )
 from services.runtime import Services
-
-PICK, REASON, ATTACH = range(3)
-TIMEOUT_SECONDS = 30 * 60
-KEY = "objection"
 
 
 def answer_days(svc: Services) -> int:
@@ -64,89 +55,100 @@ def attachment_of(update: Update) -> Attachment | None:
     return None
 
 
-# -- the subject's side -------------------------------------------------------------------------
+# -- the subject's side: the flow `objection` (handlers/flow.py), steps pick → reason → attach ------------
+
+PICK, REASON, ATTACH = "pick", "reason", "attach"
+SUBMIT_WORDS = re.compile(r"^\s*(提交|提交异议)\s*$")
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+def submit_button() -> Buttons:
+    return [[("提交异议", OBJECTION_SUBMIT.pack())]]
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _account, viewer = await caller(update, context)
     if not viewer.subject_ids:
         await reply(update, "提出异议须先绑定信用主体（企业账号或已绑定主体的个人账号，发送 /bind 绑定码）。")
-        return ConversationHandler.END
+        return
     svc = services(context)
     items = await objectable_items(svc.db, viewer, svc.today())
     if not items:
         await reply(update, "您绑定的主体暂无可提出异议的记录（公示中的记录或异议期内的拟列入事项）。")
-        return ConversationHandler.END
+        return
     several = len({i.subject_name for i in items}) > 1
     buttons: Buttons = [
         [((f"{i.subject_name}：" if several else "") + i.label, OBJECTION_RECORD.pack(i.record_id))] for i in items[:20]
     ]
-    assert context.user_data is not None
-    context.user_data[KEY] = {"attachments": []}
+    await flow.begin(update, context, OBJECTING, PICK, {"attachments": []})
     await reply(update, "请选择要提出异议的记录（发送 /cancel 取消）：", buttons)
-    return PICK
 
 
-async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None
+async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     values = await pressed(update, OBJECTION_RECORD)
     if values is None:
-        return PICK
-    context.user_data.setdefault(KEY, {"attachments": []})["record_id"] = values[0]
+        return
+    convo = await flow.load(update, context, OBJECTING, PICK)
+    if convo is None:
+        return
+    await flow.advance(update, context, convo, REASON, {**convo.data, "record_id": values[0]})
     await reply(update, "请说明异议理由（哪些信息有误、事实如何）：")
-    return REASON
 
 
-async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert update.effective_message is not None and context.user_data is not None
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
+    assert update.effective_message is not None
     text = (update.effective_message.text or "").strip()
-    if not text:
-        await reply(update, "请说明异议理由：")
-        return REASON
-    context.user_data[KEY]["reason"] = text[:2000]
-    await reply(
-        update,
-        "如有证明材料，请直接发送文件或照片（可发送多个）；发送完毕或没有材料时，点击“提交异议”。",
-        [[("提交异议", OBJECTION_SUBMIT.pack())]],
-    )
-    return ATTACH
+    if convo.step == PICK:
+        await reply(update, "请点击上方按钮选择要提出异议的记录，或发送 /cancel 取消。")
+    elif convo.step == REASON:
+        if not text:
+            await reply(update, "请说明异议理由：")
+            return
+        await flow.advance(update, context, convo, ATTACH, {**convo.data, "reason": text[:2000]})
+        await reply(
+            update,
+            "如有证明材料，请直接发送文件或照片（可发送多个）；发送完毕或没有材料时，点击“提交异议”。",
+            submit_button(),
+        )
+    elif SUBMIT_WORDS.match(text):
+        await _submit(update, context, convo)
+    else:
+        await reply(update, "请发送证明材料（文件或照片），或点击“提交异议”。", submit_button())
 
 
-async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None
+async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
     found = attachment_of(update)
-    if found is not None:
-        items = context.user_data[KEY]["attachments"]
-        items.append(found.as_dict())
-        await reply(update, f"已收到第 {len(items)} 个附件。可继续发送，或点击“提交异议”。", [[("提交异议", OBJECTION_SUBMIT.pack())]])
-    return ATTACH
+    if convo.step != ATTACH or found is None:
+        await reply(update, "请先按提示选择记录并说明异议理由，再发送证明材料。")
+        return
+    items = [*convo.data.get("attachments", []), found.as_dict()]
+    await flow.advance(update, context, convo, ATTACH, {**convo.data, "attachments": items})
+    await reply(update, f"已收到第 {len(items)} 个附件。可继续发送，或点击“提交异议”。", submit_button())
 
 
-async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if update.callback_query and await pressed(update, OBJECTION_SUBMIT) is None:
-        return ATTACH
-    assert context.user_data is not None
-    data = context.user_data.pop(KEY, {})
-    if "record_id" not in data or "reason" not in data:
-        await reply(update, "异议信息不完整，请重新发送 /objection。")
-        return ConversationHandler.END
+async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await pressed(update, OBJECTION_SUBMIT) is None:
+        return
+    convo = await flow.load(update, context, OBJECTING, ATTACH)
+    if convo is not None:
+        await _submit(update, context, convo)
+
+
+async def _submit(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
+    data = convo.data
+    await flow.finish(context, convo)
     svc = services(context)
     assert svc.calendar is not None
     _account, viewer = await caller(update, context)
-    try:
-        filed = await file_objection(
-            svc.db,
-            viewer,
-            data["record_id"],
-            data["reason"],
-            [Attachment(**a) for a in data["attachments"]],
-            svc.today(),
-            svc.calendar,
-            answer_days(svc),
-        )
-    except Refusal as exc:
-        await reply(update, str(exc))
-        return ConversationHandler.END
+    filed = await file_objection(
+        svc.db,
+        viewer,
+        data["record_id"],
+        data["reason"],
+        [Attachment(**a) for a in data.get("attachments", [])],
+        svc.today(),
+        svc.calendar,
+        answer_days(svc),
+    )
     await reply(
         update,
         f"异议已提交（编号 {filed.objection_id}）：{filed.record_label}。\n"
@@ -159,14 +161,18 @@ async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         f"请于 {filed.answer_due:%Y-%m-%d} 前处理。发送 /objections 查看。",
         kind="objection_filed",
     )
-    return ConversationHandler.END
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, "已取消。")
-    return ConversationHandler.END
+OBJECTING = flow.define(
+    flow.Flow(
+        name="objection",
+        label="提出异议",
+        command="objection",
+        timeout=flow.minutes("objection_minutes"),
+        on_text=on_text,
+        on_file=on_attachment,
+    )
+)
 
 
 # -- the department's side (handlers/review.py runs it) ------------------------------------------
@@ -251,6 +257,7 @@ async def _decide(svc: Services, viewer: Viewer, objection_id: int, decision: st
 
 REVIEW = ReviewFlow(
     name="objection_decide",
+    label="异议处理",
     command="objections",
     queue=_queue,
     decide_button=OBJECTION_DECIDE,
@@ -265,23 +272,7 @@ REVIEW = ReviewFlow(
 
 
 def register(app: Application) -> None:
-    text = filters.TEXT & ~filters.COMMAND
-    app.add_handler(
-        ConversationHandler(
-            entry_points=[CommandHandler("objection", start)],
-            states={
-                PICK: [CallbackQueryHandler(on_pick, pattern=OBJECTION_RECORD.pattern)],
-                REASON: [MessageHandler(text, on_reason)],
-                ATTACH: [
-                    CallbackQueryHandler(on_submit, pattern=OBJECTION_SUBMIT.pattern),
-                    MessageHandler(filters.Document.ALL | filters.PHOTO, on_attachment),
-                    MessageHandler(filters.Regex(r"^\s*(提交|提交异议)\s*$"), on_submit),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-            conversation_timeout=TIMEOUT_SECONDS,
-            per_message=False,
-            name="objection_file",
-        )
-    )
+    app.add_handler(CommandHandler("objection", start))
+    app.add_handler(CallbackQueryHandler(on_pick, pattern=OBJECTION_RECORD.pattern))
+    app.add_handler(CallbackQueryHandler(on_submit, pattern=OBJECTION_SUBMIT.pattern))
     review.register(app, REVIEW)

@@ -6,6 +6,8 @@ decisions an extra answer, e.g. the corrections) → the reason → the use case
 gets the outcome and the subject's chats are told. A `ReviewFlow` gives the words and the use-case
 calls of one flow; `register` builds the same handlers and conversation from it.
 
+The answers after the decision button are a flow of handlers/flow.py (named after the ReviewFlow,
+`[conversations] review_minutes` to answer), so they survive a restart and reach any replica.
 Role and ownership are checked again by the use cases; a refusal ends the decision unless its code
 is one of the flow's `ask_again_on` (a missing reason: the official just types it again).
 """
@@ -17,25 +19,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from handlers import flow as flows
 from handlers.common import caller, reply, resend_attachments, services
 from handlers.notify import delivery_line, tell
 from render.buttons import Buttons, ButtonSpec, pressed
 from rules.roles import Viewer
+from services.conversations import Convo
 from services.errors import Refusal
 from services.runtime import Services
 
-EXTRA, REASON = 20, 21
-TIMEOUT_SECONDS = 30 * 60
+EXTRA, REASON = "extra", "reason"
 
 
 @dataclass(frozen=True)
@@ -80,6 +75,7 @@ Decide = Callable[[Services, Viewer, int, str, str, Any], Awaitable[Decided]]
 class ReviewFlow:
     """One review flow.
 
+    - `label` names the decision flow to the official (「异议处理」);
     - `command` shows `queue` (text and buttons; the viewer's role is checked there or by its use case);
     - `decide_button` (fields: case id, decision) asks `ask(decision)`, then `decide(services, viewer,
       case id, decision, reason, extra)` runs; `extra` is the value of `extra_answer` or None;
@@ -87,6 +83,7 @@ class ReviewFlow:
     Refusals raised by `show`/`files` are answered by the chat's error handler."""
 
     name: str
+    label: str
     command: str
     queue: Queue
     decide_button: ButtonSpec
@@ -98,11 +95,6 @@ class ReviewFlow:
     files: Fetch | None = None
     extra_answer: ExtraAnswer | None = None
     ask_again_on: frozenset[str] = frozenset()
-
-    @property
-    def key(self) -> str:
-        """The user_data key of a decision in progress."""
-        return f"{self.name}_decision"
 
 
 def register(app: Application, flow: ReviewFlow) -> None:
@@ -129,76 +121,58 @@ def register(app: Application, flow: ReviewFlow) -> None:
         found = await flow.files(services(context), viewer, values[0])
         await resend_attachments(update, context, found.items, with_names=found.with_names)
 
-    async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
-        assert context.user_data is not None
+    async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         values = await pressed(update, flow.decide_button)
         if values is None:
-            return None
+            return
         case_id, decision = values
-        context.user_data[flow.key] = {"id": case_id, "decision": decision}
         question = flow.extra_answer.question(decision) if flow.extra_answer else None
-        if question is not None:
-            await reply(update, question)
-            return EXTRA
-        await reply(update, flow.ask(decision))
-        return REASON
+        step = EXTRA if question is not None else REASON
+        await flows.begin(update, context, conversation, step, {"id": case_id, "decision": decision})
+        await reply(update, question if question is not None else flow.ask(decision))
 
-    async def on_extra(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        assert update.effective_message is not None and context.user_data is not None and flow.extra_answer
-        data = context.user_data.get(flow.key)
-        if not data:
-            return ConversationHandler.END
-        try:
-            data["extra"] = flow.extra_answer.read(update.effective_message.text or "")
-        except ValueError as exc:
-            await reply(update, str(exc))
-            return EXTRA
-        await reply(update, flow.extra_answer.then)
-        return REASON
+    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
+        assert update.effective_message is not None
+        answer = update.effective_message.text or ""
+        if convo.step == EXTRA and flow.extra_answer is not None:
+            try:
+                extra = flow.extra_answer.read(answer)
+            except ValueError as exc:
+                await reply(update, str(exc))
+                return
+            await flows.advance(update, context, convo, REASON, {**convo.data, "extra": extra})
+            await reply(update, flow.extra_answer.then)
+            return
+        await on_reason(update, context, convo, answer)
 
-    async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        assert update.effective_message is not None and context.user_data is not None
-        data = context.user_data.get(flow.key)
-        if not data:
-            return ConversationHandler.END
+    async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, reason: str) -> None:
         svc = services(context)
+        data = convo.data
+        await flows.finish(context, convo)
         _account, viewer = await caller(update, context)
-        reason = update.effective_message.text or ""
         try:
             decided = await flow.decide(svc, viewer, data["id"], data["decision"], reason, data.get("extra"))
         except Refusal as exc:
+            if exc.code in flow.ask_again_on:  # the official just types it again
+                await flows.begin(update, context, conversation, REASON, data)
             await reply(update, exc.reason)
-            if exc.code in flow.ask_again_on:
-                return REASON
-            context.user_data.pop(flow.key, None)
-            return ConversationHandler.END
-        context.user_data.pop(flow.key, None)
+            return
         delivery = await tell(context, decided.chats, decided.notice, kind=flow.name, by_account_id=viewer.account_id)
         await reply(update, decided.answer + delivery_line(decided.whom, delivery))
-        return ConversationHandler.END
 
-    async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        if context.user_data is not None:
-            context.user_data.pop(flow.key, None)
-        await reply(update, "已取消。")
-        return ConversationHandler.END
+    conversation = flows.define(
+        flows.Flow(
+            name=flow.name,
+            label=flow.label,
+            command=flow.command,
+            timeout=flows.minutes("review_minutes"),
+            on_text=on_text,
+        )
+    )
 
-    text = filters.TEXT & ~filters.COMMAND
     app.add_handler(CommandHandler(flow.command, queue))
     if flow.open_button is not None:
         app.add_handler(CallbackQueryHandler(on_open, pattern=flow.open_button.pattern))
     if flow.files_button is not None:
         app.add_handler(CallbackQueryHandler(on_files, pattern=flow.files_button.pattern))
-    states = {REASON: [MessageHandler(text, on_reason)]}
-    if flow.extra_answer is not None:
-        states[EXTRA] = [MessageHandler(text, on_extra)]
-    app.add_handler(
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_decide, pattern=flow.decide_button.pattern)],
-            states=states,  # type: ignore[arg-type]
-            fallbacks=[CommandHandler("cancel", cancel)],
-            conversation_timeout=TIMEOUT_SECONDS,
-            per_message=False,
-            name=flow.name,
-        )
-    )
+    app.add_handler(CallbackQueryHandler(on_decide, pattern=flow.decide_button.pattern))

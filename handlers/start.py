@@ -63,14 +63,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 UNKNOWN = "没有这个命令。发送 /help 查看您可以使用的命令。"
-NOTHING_TO_CANCEL = "当前没有进行中的操作，无需取消。"
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Reached only when no conversation took the command: answer rather than stay silent."""
-    message = update.effective_message
-    command = (message.text or "").split(maxsplit=1)[0].split("@")[0].lower() if message else ""
-    await reply(update, NOTHING_TO_CANCEL if command == "/cancel" else UNKNOWN)
+    """Reached only when no handler took the command (/cancel never gets here: handlers/flow.py
+    answers it): answer rather than stay silent."""
+    await reply(update, UNKNOWN)
 
 
 def register(app: Application) -> None:

@@ -106,6 +106,7 @@ async def _decide(svc: Services, viewer: Viewer, declaration_id: int, action: st
 
 REVIEW = ReviewFlow(
     name="declaration_verify",
+    label="自主申报核验",
     command="verify",
     queue=_queue,
     decide_button=VERIFY_DECIDE,

@@ -144,6 +144,21 @@ class QuerySettings:
 
 
 @dataclass(frozen=True)
+class ConversationSettings:
+    """Minutes each multi-step chat flow waits for the user's next answer before it ends and says so
+    (the declaration's own timeout is `declarations.timeout_seconds`)."""
+
+    objection_minutes: int = 30
+    repair_minutes: int = 30
+    propose_minutes: int = 30
+    review_minutes: int = 20  # the reason (and corrections) of an objection, repair or verification decision
+    feedback_minutes: int = 15  # the note of a 逢办必查 feedback
+    checkreport_minutes: int = 15  # waiting for the PDF after /checkreport
+    # Longest time between two looks for timed-out flows (shorter when a timeout is shorter).
+    sweep_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class IndexSettings:
     # File of the name index snapshot; empty: build the index before serving (fine for small archives).
     snapshot: str = ""
@@ -166,6 +181,7 @@ class Settings:
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     query: QuerySettings = field(default_factory=QuerySettings)
+    conversations: ConversationSettings = field(default_factory=ConversationSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
 
     @property
@@ -261,6 +277,9 @@ def _validate(s: Settings) -> None:
     for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds", "verify_per_minute"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
+    for f in fields(ConversationSettings):
+        if getattr(s.conversations, f.name) < 1:
+            raise ConfigError(f"conversations.{f.name}", "应为正整数")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

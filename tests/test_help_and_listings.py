@@ -30,7 +30,8 @@ async def test_officials_find_listings_in_help_and_see_their_notices(harness: Bo
 
 
 async def test_help_offers_each_role_only_what_it_may_do_and_unknown_commands_are_answered(harness) -> None:  # type: ignore[no-untyped-def]
-    from handlers.start import NOTHING_TO_CANCEL, UNKNOWN
+    from handlers.flow import NOTHING_TO_CANCEL
+    from handlers.start import UNKNOWN
 
     admin = await harness.chat("admin", dept="FGW")
     text = (await harness.say(admin, "/help"))[-1].text or ""

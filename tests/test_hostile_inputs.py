@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import CallbackQuery, Message, Update, User
-from telegram.ext import CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler
 
 from bot.app import SORRY
 from render.buttons import ALL as BUTTON_FAMILIES
@@ -57,19 +57,12 @@ def samples(strategy: st.SearchStrategy[str], n: int) -> list[str]:
 
 
 def commands(harness: BotHarness) -> list[str]:
-    """Every command any handler of the Application answers, conversations' steps included."""
-    found: set[str] = set()
-
-    def walk(handler: object) -> None:
-        if isinstance(handler, CommandHandler):
-            found.update(handler.commands)
-        elif isinstance(handler, ConversationHandler):
-            for h in (*handler.entry_points, *handler.fallbacks, *(x for hs in handler.states.values() for x in hs)):
-                walk(h)
-
+    """Every command any handler of the Application answers, and /cancel (the flows' dispatcher's)."""
+    found = {"cancel"}
     for group in harness.app.handlers.values():
         for handler in group:
-            walk(handler)
+            if isinstance(handler, CommandHandler):
+                found.update(handler.commands)
     return sorted(found)
 
 

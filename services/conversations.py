@@ -1,0 +1,230 @@
+"""Multi-step chat flows (issue 12): where a user is, kept in the database, one transaction each.
+
+One row per (chat, user) holds the open flow, its step, its answers so far and when it times out
+(`db.models.Conversation`). Every channel process reads it afresh for each update, so a restart or
+another replica behind the same webhook continues the flow. A step is applied only to the version
+it was read at: of two processes racing with the same state, one applies its step and the other
+gets a `Refusal` (code CONFLICT) with a Chinese reason. Starting a flow ends the open one, and says
+which it was, so a channel can tell the user. Typed text is kept masked (`rules.masking.scrub`).
+
+No chat words here besides the refusal's reason: the flows' names and texts are the channel's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Conversation
+from db.session import Database
+from rules.masking import scrub
+from services.errors import CONFLICT, Refusal
+
+LOST_RACE = "这一步已由您刚才的另一条消息处理，本条未被采用。请按最新的提示继续，或发送 /cancel 取消。"
+SWEEP_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Convo:
+    """An open flow as read: `version` is what a step must still find to be applied."""
+
+    chat_id: int
+    user_id: int
+    flow: str
+    step: str
+    data: dict[str, Any]
+    version: int
+    expires_at: dt.datetime
+    last_key: str | None = None
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Started:
+    """The flow just started, and the one it replaced (None when none was open; possibly expired)."""
+
+    convo: Convo
+    ended: Convo | None
+
+
+def masked(value: Any, key: str = "") -> Any:
+    """`value` with every ID and mobile number in its text masked; file ids are left as they are
+    (Telegram's opaque handles, never typed by a person)."""
+    if isinstance(value, str):
+        return value if "file" in key else scrub(value)
+    if isinstance(value, dict):
+        return {k: masked(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(v, key) for v in value]
+    return value
+
+
+def _convo(row: Conversation) -> Convo:
+    return Convo(row.chat_id, row.user_id, row.flow, row.step, dict(row.data or {}), row.version, row.expires_at, row.last_key)
+
+
+async def start(
+    db: Database,
+    chat_id: int,
+    user_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+    timeout: dt.timedelta,
+    key: str | None = None,
+) -> Started:
+    """Open `flow` at `step` for this chat and user, ending whatever flow was open (returned as
+    `ended`, expired or not). Raises Refusal (CONFLICT) when another process opened one this very
+    moment."""
+    async with db.transaction() as s:
+        row = await s.get(Conversation, (chat_id, user_id), with_for_update=True, populate_existing=True)
+        ended = _convo(row) if row is not None else None
+        if row is None:
+            row = Conversation(chat_id=chat_id, user_id=user_id, version=0)
+            s.add(row)
+        row.flow, row.step, row.data = flow, step, masked(data)
+        row.version = (row.version or 0) + 1
+        row.last_key, row.started_at, row.updated_at, row.expires_at = key, now, now, now + timeout
+        try:
+            await s.flush()
+        except IntegrityError:
+            raise Refusal(LOST_RACE, code=CONFLICT) from None
+        return Started(_convo(row), ended)
+
+
+async def current(db: Database, chat_id: int, user_id: int) -> Convo | None:
+    """The open flow of this chat and user (possibly past its time: see `Convo.expired`), or None."""
+    async with db.transaction() as s:
+        row = await s.get(Conversation, (chat_id, user_id))
+        return _convo(row) if row is not None else None
+
+
+async def advance(
+    db: Database,
+    convo: Convo,
+    step: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+    timeout: dt.timedelta,
+    key: str | None = None,
+) -> Convo:
+    """Move `convo` to `step` with `data`, pushing its timeout forward. Raises Refusal (CONFLICT)
+    when the flow is no longer at the version it was read at (another process applied a step, or
+    it ended meanwhile)."""
+    expires = now + timeout
+    stored = masked(data)
+    async with db.transaction() as s:
+        done = await s.execute(
+            update(Conversation)
+            .where(
+                Conversation.chat_id == convo.chat_id,
+                Conversation.user_id == convo.user_id,
+                Conversation.version == convo.version,
+            )
+            .values(step=step, data=stored, version=convo.version + 1, last_key=key, updated_at=now, expires_at=expires)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refusal(LOST_RACE, code=CONFLICT)
+    return Convo(convo.chat_id, convo.user_id, convo.flow, step, stored, convo.version + 1, expires, key)
+
+
+async def touch(db: Database, chat_id: int, user_id: int, flow: str, now: dt.datetime, timeout: dt.timedelta) -> bool:
+    """Push the timeout of the open `flow` forward (a flow whose steps live in a table of its own,
+    the declaration's draft). Returns False when that flow is not open. Raises nothing."""
+    async with db.transaction() as s:
+        done = await s.execute(
+            update(Conversation)
+            .where(Conversation.chat_id == chat_id, Conversation.user_id == user_id, Conversation.flow == flow)
+            .values(updated_at=now, expires_at=now + timeout)
+            .execution_options(synchronize_session=False)
+        )
+        return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def _delete(s: AsyncSession, convo: Convo) -> bool:
+    done = await s.execute(
+        delete(Conversation)
+        .where(
+            Conversation.chat_id == convo.chat_id,
+            Conversation.user_id == convo.user_id,
+            Conversation.version == convo.version,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def finish(db: Database, convo: Convo) -> None:
+    """End `convo` before its final action runs: the claim that lets exactly one process act. Raises
+    Refusal (CONFLICT) when it is no longer at the version it was read at."""
+    async with db.transaction() as s:
+        if not await _delete(s, convo):
+            raise Refusal(LOST_RACE, code=CONFLICT)
+
+
+async def claim(db: Database, convo: Convo) -> bool:
+    """End `convo` if it is still at its version (a timed-out flow the user wrote to). Returns
+    whether this call ended it; raises nothing."""
+    async with db.transaction() as s:
+        return await _delete(s, convo)
+
+
+async def cancel(db: Database, chat_id: int, user_id: int, flow: str | None = None) -> Convo | None:
+    """End the open flow (only if it is `flow`, when given) whatever its step; returns what it was,
+    or None when there was none. Raises nothing."""
+    async with db.transaction() as s:
+        query = delete(Conversation).where(Conversation.chat_id == chat_id, Conversation.user_id == user_id)
+        if flow is not None:
+            query = query.where(Conversation.flow == flow)
+        rows = (await s.execute(query.returning(*_COLUMNS))).all()
+    return _from_row(rows[0]) if rows else None
+
+
+async def expired(db: Database, now: dt.datetime) -> list[Convo]:
+    """Claim (end) up to SWEEP_BATCH flows whose time passed before `now`, for the timeout job to tell
+    their users: a DELETE … RETURNING, so of several processes sweeping at once each flow goes to
+    exactly one. Raises nothing."""
+    async with db.transaction() as s:
+        due = (
+            select(Conversation.chat_id, Conversation.user_id)
+            .where(Conversation.expires_at <= now)
+            .order_by(Conversation.expires_at)
+            .limit(SWEEP_BATCH)
+        )
+        keys = [tuple(k) for k in (await s.execute(due)).all()]
+        found: list[Convo] = []
+        for chat_id, user_id in keys:
+            rows = (
+                await s.execute(
+                    delete(Conversation)
+                    .where(Conversation.chat_id == chat_id, Conversation.user_id == user_id, Conversation.expires_at <= now)
+                    .returning(*_COLUMNS)
+                )
+            ).all()
+            found += [_from_row(r) for r in rows]
+    return found
+
+
+_COLUMNS = (
+    Conversation.chat_id,
+    Conversation.user_id,
+    Conversation.flow,
+    Conversation.step,
+    Conversation.data,
+    Conversation.version,
+    Conversation.expires_at,
+    Conversation.last_key,
+)
+
+
+def _from_row(row: Any) -> Convo:
+    return Convo(row[0], row[1], row[2], row[3], dict(row[4] or {}), row[5], row[6], row[7])
