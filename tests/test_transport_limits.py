@@ -36,7 +36,7 @@ async def test_stand_in_refuses_what_telegram_refuses() -> None:
         with pytest.raises(BadRequest, match="not modified"):
             await bot.edit_message_text("进度 10%", CHAT, sent.message_id)
         await bot.answer_callback_query("q-1", "已记录")
-        with pytest.raises(BadRequest, match="(?i)query is too old"):
+        with pytest.raises(BadRequest, match=r"(?i)query is too old"):
             await bot.answer_callback_query("q-1")  # one answer per press
         transport.blocked.add(CHAT)
         with pytest.raises(Forbidden, match="blocked"):

@@ -1,7 +1,7 @@
 """conversations: every multi-step chat flow keeps its state in the database (issue 12)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 16:00:00
 
 Hand-written from db/models/conversations.py; tests/test_migrations.py checks the migrated schema
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
