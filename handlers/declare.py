@@ -279,7 +279,11 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE, _convo: C
 
 
 async def on_end(svc: Services, convo: Convo, why: str) -> None:
-    """The flow ended without submitting (/cancel, another command, the timeout): so does the draft."""
+    """/cancel or the timeout ends the draft too; another command only parks it: a declaration takes
+    a while to fill in, and an official's question in between must not throw the answers away
+    (/declare resumes it while it is within its time)."""
+    if why == "replaced":
+        return
     ctx = ctx_for(svc, convo.chat_id, convo.user_id)
     await (drafts.expire(svc.db, ctx) if why == "expired" else drafts.cancel(svc.db, ctx))
 
@@ -296,6 +300,7 @@ DECLARING = flow.define(
         own_commands=frozenset({"declare"}),
         cancelled="已取消申报，未提交任何内容。",
         expired=ENDED["expired"],
+        replaced="已暂停「自主申报」，已填写的内容作为草稿保存；发送 /declare 可从上次的步骤继续。",
         on_end=on_end,
     )
 )

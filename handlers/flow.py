@@ -13,7 +13,8 @@ declaration's duplicate filter) and applies the same rules to every flow:
 - A user with an open flow who sends text, a file or anything else reaches that flow's step function
   for its current step (kinds a flow `lets_through` go to the ordinary handlers; others get a hint).
 - Any other command ends the open flow and says so before the command runs; so does a new flow's
-  entry button (`begin`). A flow may keep its own commands (`/declare` resumes the declaration).
+  entry button (`begin`). A flow may keep its own commands (`/declare` resumes the declaration), and
+  one whose work lives elsewhere may park it instead (the declaration's draft waits for `/declare`).
 - A flow past its time is ended and the user told: by the repeating `sweep` job, or at the user's
   next update, whichever comes first (the claim in the database lets exactly one of them tell).
 - Buttons are routed by their families as before; a flow's button re-reads the state (`load`), so a
@@ -72,6 +73,7 @@ class Flow:
     own_commands: frozenset[str] = frozenset()  # commands that belong to the flow and do not end it
     cancelled: str | None = None
     expired: str | None = None
+    replaced: str | None = None  # a flow that parks its work (the declaration's draft) says so here
     on_end: OnEnd | None = None
 
     def cancelled_text(self) -> str:
@@ -81,7 +83,7 @@ class Flow:
         return self.expired or f"「{self.label}」等待回复超时，已结束，未提交任何内容。如需办理，请重新发送 /{self.command}。"
 
     def ended_text(self) -> str:
-        return f"已结束进行中的「{self.label}」，其中未提交的内容不会保存。"
+        return self.replaced or f"已结束进行中的「{self.label}」，其中未提交的内容不会保存。"
 
     def gone_text(self) -> str:
         return f"「{self.label}」已结束或已超时，该按钮已失效。如需办理，请重新发送 /{self.command}。"

@@ -120,6 +120,12 @@ async def test_other_commands_and_a_stale_button_mid_flow(replicas: Replicas) ->
     # /declare again mid-declaration is its own command: it resumes instead of ending.
     answer = await owner.say("/declare")
     assert "已为您恢复到上次的步骤" in answer and "已结束" not in answer
+    # Another command parks the declaration: its draft waits, plain text is a question again.
+    answer = await owner.say("/help")
+    assert "已暂停「自主申报」" in answer and "草稿" in answer
+    assert "请选择申报类别" not in await owner.say("恒达建材")
+    answer = await owner.say("/declare")
+    assert "已为您恢复到上次的步骤" in answer and "请选择申报类别" in answer
     replicas.no_apology()
 
 
