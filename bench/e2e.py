@@ -36,7 +36,7 @@ from db.demo.load import build_demo
 from db.models import Subject
 from db.session import Database
 from services.accounts import ensure_local_account
-from services.settings import DatabaseSettings, Settings
+from services.settings import DatabaseSettings, LimitSettings, Settings
 
 SEED = 20261127
 
@@ -111,7 +111,9 @@ async def main(subjects: int, count: int, url: str | None) -> dict[str, Any]:
         messages = await message_mix(db, count)
 
         transport = InProcessBotAPI()
-        app = bot_app.build_application(Settings(database=DatabaseSettings(url=url)), transport, db=db)
+        # One official sends every message: the per-user flood limit would drop most of them.
+        settings = Settings(database=DatabaseSettings(url=url), limits=LimitSettings(messages_per_minute=10**6))
+        app = bot_app.build_application(settings, transport, db=db)
         async with app:
             t0 = time.perf_counter()
             await bot_app.start_services(app)
