@@ -177,7 +177,10 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
         await progress.finish(FINISH.get(result.outcome, "未导入。"))
     if result.outcome == "failed" and result.report is not None:
-        await reply(update, format_report(result.report, max_errors=MAX_ERRORS_INLINE))
+        text = format_report(result.report, max_errors=MAX_ERRORS_INLINE)
+        if not result.report.error_count:  # the database, not the file: the upload waits in /mytasks
+            text += "\n文件仍为您保留，稍后可发送 /mytasks 再次确认导入。"
+        await reply(update, text)
         return
     await reply(update, _confirmation_text(result.outcome, result.file_name, result.new, result.updating, result.periods))
 
