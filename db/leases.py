@@ -68,4 +68,19 @@ def upload_lease_name(upload_id: str) -> str:
     return f"upload:{upload_id}"
 
 
-__all__ = ["is_held", "lease", "upload_lease_name"]
+
+
+IMPORT_GATE = "imports"
+
+
+async def import_gate(session: AsyncSession, *, alone: bool) -> None:
+    """Enter the importers' gate for the rest of this transaction (PostgreSQL; SQLite's one writer
+    needs none). Imports normally share it and run side by side; a retry after a deadlock takes it
+    alone, so it waits for the imports it collided with to commit instead of colliding again, and a
+    retried import always finishes."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock" if alone else "pg_advisory_xact_lock_shared"
+    await session.execute(text(f"SELECT {fn}(:k)"), {"k": _lock_key(IMPORT_GATE)})
+
+__all__ = ["import_gate", "is_held", "lease", "upload_lease_name"]

@@ -42,6 +42,12 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def failure_kind(exc: BaseException) -> str:
+    """For log lines: the SQLSTATE (40P01 is a deadlock) or the driver's error class, nothing else."""
+    orig = getattr(exc, "orig", None)
+    return _sqlstate(exc) or type(orig if orig is not None else exc).__name__
+
+
 def is_transient(exc: BaseException, *, concurrent_insert: bool = False) -> bool:
     """True for a deadlock, a serialization failure or a locked SQLite database. With
     `concurrent_insert`, also a unique violation: in an idempotent writer that means another
@@ -53,6 +59,8 @@ def is_transient(exc: BaseException, *, concurrent_insert: bool = False) -> bool
         return True
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
     if "deadlock" in text or "could not serialize" in text:
+        return True
+    if concurrent_insert and "unique constraint failed" in text:  # SQLite's unique violation
         return True
     return "database is locked" in text or "database table is locked" in text or "sqlite_busy" in text
 
@@ -75,9 +83,9 @@ async def retrying(
             if attempt == attempts or not is_transient(exc, concurrent_insert=concurrent_insert):
                 raise
             delay = backoff(attempt)
-            log.warning("%s 遇到数据库并发冲突（%s），%.2f 秒后第 %s 次重试", what, type(exc.orig).__name__, delay, attempt)
+            log.warning("%s 遇到数据库并发冲突（%s），%.2f 秒后第 %s 次重试", what, failure_kind(exc), delay, attempt)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
 
-__all__ = ["ATTEMPTS", "backoff", "is_transient", "retrying"]
+__all__ = ["ATTEMPTS", "backoff", "failure_kind", "is_transient", "retrying"]

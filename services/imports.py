@@ -34,9 +34,10 @@ from db.importers.rows import Context, DeptInfo, RecordRow, RowError, RowInvalid
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
 from db.importers.validate import RowValidator
 from db.importers.writer import MissingSubject, Writer
+from db.leases import import_gate
 from db.models import Department
 from db.session import Database
-from db.transient import ATTEMPTS, backoff, is_transient
+from db.transient import ATTEMPTS, backoff, failure_kind, is_transient
 from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.workcal import WorkCalendar
@@ -147,7 +148,8 @@ async def import_file(
         report = ImportReport(file_label=file_label or path.name, dry_run=dry_run)
         try:
             await _run(
-                db, path, report, kind, dept_code, dry_run, id_key, today, progress, calendar, batch_size, after_write
+                db, path, report, kind, dept_code, dry_run, id_key, today, progress, calendar, batch_size, after_write,
+                retry=attempt > 1,
             )
         except ReadError as exc:
             report.fatal = str(exc)
@@ -158,7 +160,7 @@ async def import_file(
             # record first: the whole transaction again, which then reads what the other one wrote.
             if attempt < ATTEMPTS and isinstance(exc, SQLAlchemyError) and is_transient(exc, concurrent_insert=True):
                 delay = backoff(attempt)
-                log.warning("导入 %s 遇到数据库并发冲突（%s），%.2f 秒后重试", scrub(report.file_label), type(exc).__name__, delay)
+                log.warning("导入 %s 遇到数据库并发冲突（%s），%.2f 秒后重试", scrub(report.file_label), failure_kind(exc), delay)
                 await asyncio.sleep(delay)
                 continue
             # The class name only: str(exc) carries the statement and its parameters (personal data).
@@ -216,6 +218,7 @@ async def _run(
     calendar: WorkCalendar | None,
     batch_size: int,
     after_write: AfterWrite | None = None,
+    retry: bool = False,
 ) -> None:
     table = open_table(path, sheet_names_for(kind))
     report.encoding, report.sheet = table.encoding, table.sheet
@@ -268,6 +271,7 @@ async def _run(
             await _pump(rows, validator, writer, report, progress, batch_size)
         return
     async with db.transaction() as session:
+        await import_gate(session, alone=retry)
         writer = _writer(session, True, report, dept, ctx.calendar)
         await _pump(rows, validator, writer, report, progress, batch_size)
         if report.error_count:
