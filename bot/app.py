@@ -14,6 +14,7 @@ from bot.guards import install_guards
 from bot.jobs import schedule_jobs
 from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
+from bot.updates import PerUserUpdateProcessor
 from db import migrate
 from db.session import Database
 from handlers import register_handlers, schedule_conversation_jobs
@@ -126,7 +127,10 @@ def build_application(
             get_updates_request=HTTPXRequest(connection_pool_size=1),
             defaults=defaults,
         )
-    app = ApplicationBuilder().bot(bot).post_init(start_services).post_shutdown(stop_services).build()
+    app = (
+        ApplicationBuilder().bot(bot).concurrent_updates(PerUserUpdateProcessor())
+        .post_init(start_services).post_shutdown(stop_services).build()
+    )
     app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
     install_guards(app, settings.limits.messages_per_minute)
     register_handlers(app)

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 PROGRESS_EVERY = 1000
+YIELD_EVERY_S = 0.01
 HEADER_SCAN_ROWS = 10
 MAX_STORED_ERRORS = 1000
 
@@ -308,6 +309,7 @@ async def _pump(
     flush = writer.subject_batch if subjects else writer.record_batch
     seen: dict[Any, int] = {}
     batch: list[Any] = []
+    next_yield = time.perf_counter() + YIELD_EVERY_S
     for row_no, cells in rows:
         if _blank(cells):
             continue
@@ -336,10 +338,13 @@ async def _pump(
             await flush(batch)
             _take_refusals(writer, validator, report)
             batch = []
-        if report.rows_read % PROGRESS_EVERY == 0:
-            if progress:
-                progress(report.rows_read)
-            await asyncio.sleep(0)  # let the bot answer other users during a long file
+        if report.rows_read % PROGRESS_EVERY == 0 and progress:
+            progress(report.rows_read)
+        if time.perf_counter() >= next_yield:
+            # Parsing and checking are CPU work on the event loop: hand it back every few ms, so
+            # other users' answers wait for one slice at most, not for the file.
+            await asyncio.sleep(0)
+            next_yield = time.perf_counter() + YIELD_EVERY_S
     if batch:
         await flush(batch)
         _take_refusals(writer, validator, report)
