@@ -40,7 +40,9 @@ from rules import evaluation as ev
 
 THREAD_ABOVE = 500  # subjects: score a larger batch in a worker thread
 ID_CHUNK = 2_000  # subject ids per IN (...) list: well under both backends' parameter limits
-RANGE = 20_000  # subject ids per transaction in the full run
+# Subject ids per transaction in the full run: reading and writing a range is CPU work on the event
+# loop (SQLAlchemy rows and parameters), so a smaller range keeps each such step short for the bot.
+RANGE = 5_000
 NEW_RECORD = "new_record"
 
 
@@ -108,6 +110,10 @@ class Scope:
         return column.between(*self.id_range)
 
 
+def _slices(rows: list[dict[str, Any]], size: int = 1_000) -> Iterable[list[dict[str, Any]]]:
+    return (rows[i : i + size] for i in range(0, len(rows), size))
+
+
 def _score(
     model: ev.Model, ids: list[int], facts: dict[int, list[ev.Fact]], previous: dict[int, Any],
     new_records: dict[int, list[Any]], today: dt.date, now: dt.datetime,
@@ -171,7 +177,7 @@ async def evaluate_batch(
             ).where(scope.on(CreditRecord.subject_id))
         )
     ).all()
-    facts = _facts(records)
+    facts = await asyncio.to_thread(_facts, records) if len(records) > THREAD_ABOVE else _facts(records)
     for d in (
         await s.execute(
             select(Declaration.id, Declaration.subject_id, Declaration.status, Declaration.submitted_on, Declaration.decided_at)
@@ -201,12 +207,13 @@ async def evaluate_batch(
     # bot keeps answering; a hook's handful of subjects is cheaper than the hand-over.
     upserts, changes, warnings = await asyncio.to_thread(_score, *args) if len(ids) > THREAD_ABOVE else _score(*args)
     conn = await s.connection()
-    if upserts:
-        await conn.execute(_upsert(s), upserts)
-    if changes:
-        await conn.execute(GradeChange.__table__.insert(), changes)
-    if warnings:
-        stats.warnings += len((await conn.execute(_insert_warnings(s), warnings)).all())
+    # In slices: binding parameters is CPU work on the event loop too.
+    for part in _slices(upserts):
+        await conn.execute(_upsert(s), part)
+    for part in _slices(changes):
+        await conn.execute(GradeChange.__table__.insert(), part)
+    for part in _slices(warnings):
+        stats.warnings += len((await conn.execute(_insert_warnings(s), part)).all())
     stats.evaluated = len(upserts)
     stats.grade_changes = len(changes)
     return stats
