@@ -167,7 +167,10 @@ async def phase(replies: Replies, users: list[QueuedChat], questions: list[str],
     return [x for r in results for x in r]
 
 
-async def main(subjects: int, n_users: int, seconds: float, upload_rows: int, every: float, url: str | None) -> dict[str, Any]:
+async def main(
+    subjects: int, n_users: int, seconds: float, upload_rows: int, every: float, url: str | None,
+    heavy_jobs: int = LimitSettings.heavy_jobs,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'stall.sqlite3'}"
         db = Database(url)
@@ -202,7 +205,7 @@ async def main(subjects: int, n_users: int, seconds: float, upload_rows: int, ev
         ]
 
         transport = InProcessBotAPI()
-        settings = Settings(database=DatabaseSettings(url=url), limits=LimitSettings(messages_per_minute=1_000_000))
+        settings = Settings(database=DatabaseSettings(url=url), limits=LimitSettings(messages_per_minute=1_000_000, heavy_jobs=heavy_jobs))
         app = bot_app.build_application(settings, transport, db=db)
         async with app:
             await bot_app.start_services(app)
@@ -235,6 +238,7 @@ async def main(subjects: int, n_users: int, seconds: float, upload_rows: int, ev
             "seconds_per_phase": seconds,
             "database": url.split(":", 1)[0],
             "upload_rows": upload_rows,
+            "heavy_jobs": heavy_jobs,
             "normal_without_attacker": stats_of(base),
             "normal_with_attacker": stats_of(under),
             "attacker": {
@@ -253,7 +257,10 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--upload-rows", type=int, default=20_000)
     parser.add_argument("--every", type=float, default=0.25, help="seconds between the attacker's inputs")
+    parser.add_argument("--heavy-jobs", type=int, default=LimitSettings.heavy_jobs, help="limits.heavy_jobs")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
-    result = asyncio.run(main(args.subjects, args.users, args.seconds, args.upload_rows, args.every, args.db))
+    result = asyncio.run(
+        main(args.subjects, args.users, args.seconds, args.upload_rows, args.every, args.db, args.heavy_jobs)
+    )
     print(json.dumps(result, ensure_ascii=False))

@@ -20,6 +20,7 @@ from db.session import Database
 from handlers import register_handlers, schedule_conversation_jobs
 from rules.masking import scrub
 from services.errors import Refusal
+from services.heavy import favour_event_loop
 from services.runtime import SERVICES_KEY, Services
 from services.settings import Settings
 
@@ -91,6 +92,7 @@ async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
 async def start_services(app: Application) -> None:
     """Migrate, seed the region, warm up jieba and build the name index before serving."""
     services: Services = app.bot_data[SERVICES_KEY]
+    favour_event_loop()
     await migrate.upgrade(services.db)
     await prepare_services(services)
     if app.job_queue is not None:

@@ -12,6 +12,7 @@ killed half-way (a stranded upload, listed in /mytasks) is simply confirmed agai
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import tempfile
@@ -105,16 +106,18 @@ async def check_upload(
         path.write_bytes(content)
         report = await api.check_file(
             db, path, dept_code=collector.department_code, id_key=id_key, today=today,
-            progress=progress, file_label=file_name, calendar=calendar,
+            progress=progress, file_label=file_name, calendar=calendar, share_loop=True,
         )
     earliest, categories = report.earliest_due, report.categories
     status = "pending" if report.ok else "rejected"
+    # Encrypting megabytes is CPU work: off the event loop.
+    sealed = await asyncio.to_thread(seal, content, id_key) if status == "pending" else None
     async with db.transaction() as s:
         await expire_uploads(s, dt.datetime.now(dt.UTC), retention)
         s.add(
             Upload(
                 id=upload_id, account_id=collector.account_id, department_id=collector.department_id,
-                file_name=file_name[:255], content=seal(content, id_key) if status == "pending" else None,
+                file_name=file_name[:255], content=sealed,
                 status=status, kind=report.kind,
                 rows_read=report.rows_read, new=report.new, updating=report.updating,
                 error_count=report.error_count + (1 if report.fatal else 0), earliest_due=earliest,
@@ -176,7 +179,7 @@ async def confirm_upload(
         if isinstance(claim, Confirmation):
             return claim
         try:
-            raw = unseal(claim.content, id_key)
+            raw = await asyncio.to_thread(unseal, claim.content, id_key)
         except SealError as exc:
             await retrying(lambda: _set_status(db, upload_id, "expired", drop_content=True), what="确认导入")
             raise Refusal(str(exc)) from None
@@ -204,6 +207,7 @@ async def confirm_upload(
             report = await api.import_file(
                 db, path, dept_code=claim.department_code, id_key=id_key, today=today, progress=progress,
                 file_label=claim.file_name, calendar=calendar, batch_size=batch_size, after_write=mark_confirmed,
+                share_loop=True,
             )
         if report.written:
             return Confirmation("written", claim.file_name, report, periods, report.new, report.updating)
