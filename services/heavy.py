@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from services.errors import Refusal
 
-DEFAULT_SLOTS = 2
+DEFAULT_SLOTS = 1
 BUSY = "您的上一项任务（生成报告、检查或导入文件、绘制图表）还在处理中，请等它完成后再发送。"
 
 

@@ -104,7 +104,7 @@ class LimitSettings:
     CPU-heavy jobs (file checks and imports, PDFs, charts, evaluation runs) run at once per process."""
 
     messages_per_minute: int = 30
-    heavy_jobs: int = 2
+    heavy_jobs: int = 1
 
 
 @dataclass(frozen=True)
