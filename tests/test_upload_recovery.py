@@ -19,7 +19,6 @@ from services.imports import import_file
 from tests.test_collect_upload import count_records, until
 
 pytestmark = pytest.mark.asyncio
-KEY = "test-id-hash-key"
 
 
 def penalty_csv(path: Path, numbers: list[int]) -> Path:
@@ -36,7 +35,8 @@ async def checked_upload(harness, user_id: int, path: Path) -> str:  # type: ign
     s = svc(harness)
     collector = await collector_for_upload(harness.db, user_id, path.name, path.stat().st_size)
     check = await check_upload(
-        harness.db, collector, path.name, path.read_bytes(), id_key=KEY, today=s.today(), calendar=s.calendar
+        harness.db, collector, path.name, path.read_bytes(), id_key=s.settings.privacy.id_hash_key, today=s.today(),
+        calendar=s.calendar,
     )
     assert check.status == "pending", check.report.errors[:3]
     return check.upload_id
@@ -45,7 +45,8 @@ async def checked_upload(harness, user_id: int, path: Path) -> str:  # type: ign
 async def confirm(harness, upload_id: str, user_id: int, **kw):  # type: ignore[no-untyped-def]
     s = svc(harness)
     return await confirm_upload(
-        harness.db, upload_id, user_id, id_key=KEY, today=s.today(), calendar=s.calendar, tz=s.settings.tz, **kw
+        harness.db, upload_id, user_id, id_key=s.settings.privacy.id_hash_key, today=s.today(), calendar=s.calendar,
+        tz=s.settings.tz, **kw,
     )
 
 
@@ -127,7 +128,8 @@ async def test_reimporting_written_records_never_duplicates_them(harness, tmp_pa
     chat = await harness.chat("collector", dept="SCJGJ")
     path = penalty_csv(tmp_path / "p.csv", list(range(1, 6)))
     upload_id = await checked_upload(harness, chat.user.id, path)
-    first = await import_file(harness.db, path, dept_code="SCJGJ", id_key=KEY, calendar=svc(harness).calendar)
+    s = svc(harness)
+    first = await import_file(harness.db, path, dept_code="SCJGJ", id_key=s.settings.privacy.id_hash_key, calendar=s.calendar)
     assert first.written and first.new == 5
     async with harness.db.transaction() as s:
         await s.execute(update(Upload).where(Upload.id == upload_id).values(status="importing", attempts=1))
@@ -158,3 +160,17 @@ async def test_two_confirmations_writing_the_same_records_in_opposite_order_both
     if harness.db.dialect == "postgresql":
         assert max(r.report.attempts for r in results if r.report) > 1
         assert "（40P01）" in caplog.text  # a real deadlock (deadlock_detected), retried
+
+
+async def test_an_upload_the_database_failed_waits_in_mytasks_with_its_reason(harness, tmp_path: Path) -> None:
+    chat = await harness.chat("collector", dept="SCJGJ")
+    upload_id = await checked_upload(harness, chat.user.id, penalty_csv(tmp_path / "p.csv", [1, 2]))
+    reason = "数据库正忙（其他写入尚未结束），未写入任何数据，请稍后重试"
+    async with harness.db.transaction() as s:  # what confirm_upload leaves after its retries ran out
+        await s.execute(update(Upload).where(Upload.id == upload_id).values(attempts=1, failure=reason))
+    tasks = (await harness.say(chat, "/mytasks"))[-1]
+    assert f"上次确认导入未完成（{reason}）" in (tasks.text or "")
+    await harness.say(chat, "#1")
+    await until(harness, lambda o: "已导入“p.csv”" in (o.text or ""))
+    row = await upload_row(harness.db, upload_id)
+    assert (row.status, row.failure, row.attempts) == ("confirmed", None, 2)
