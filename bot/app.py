@@ -14,11 +14,13 @@ from bot.guards import install_guards
 from bot.jobs import schedule_jobs
 from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
+from bot.updates import PerUserUpdateProcessor
 from db import migrate
 from db.session import Database
 from handlers import register_handlers, schedule_conversation_jobs
 from rules.masking import scrub
 from services.errors import Refusal
+from services.heavy import favour_event_loop
 from services.runtime import SERVICES_KEY, Services
 from services.settings import Settings
 
@@ -91,6 +93,7 @@ async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
 async def start_services(app: Application) -> None:
     """Migrate, seed the region, warm up jieba and build the name index before serving."""
     services: Services = app.bot_data[SERVICES_KEY]
+    favour_event_loop()
     await migrate.upgrade(services.db)
     await prepare_services(services)
     if app.job_queue is not None:
@@ -127,7 +130,10 @@ def build_application(
             get_updates_request=HTTPXRequest(connection_pool_size=1),
             defaults=defaults,
         )
-    app = ApplicationBuilder().bot(bot).post_init(start_services).post_shutdown(stop_services).build()
+    app = (
+        ApplicationBuilder().bot(bot).concurrent_updates(PerUserUpdateProcessor())
+        .post_init(start_services).post_shutdown(stop_services).build()
+    )
     app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
     install_guards(app, settings.limits.messages_per_minute)
     register_handlers(app)

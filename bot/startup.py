@@ -8,7 +8,7 @@ from bot.calendar_settings import calendar_from_settings
 from db.regions import default_region, default_region_file, load_region_file, seed_region
 from nlp.lexicon import Lexicon
 from services.collection.duties import seed_duties
-from services.name_index import start_index
+from services.name_index import freeze_long_lived, start_index
 from services.runtime import Services
 from services.subject_feed import load_divisions
 
@@ -28,6 +28,7 @@ async def prepare_services(services: Services) -> None:
     lexicon.warm_up()
     services.lexicon = lexicon
     await start_index(services, lexicon)
+    freeze_long_lived()
 
 
 async def ensure_duties(services: Services) -> None:

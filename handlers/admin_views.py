@@ -16,7 +16,7 @@ import re
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import caller, reply, services
+from handlers.common import caller, heavy_job, reply, services
 from render.buttons import ADMIN_CHART, ADMIN_OVERDUE, Buttons, family_pattern, pressed
 from render.charts import render_chart
 from rules.periods import period_of
@@ -58,14 +58,15 @@ async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, period: str) -> None:
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None and update.effective_chat is not None
-    rates = await on_time_rates(
-        svc.db, update.effective_user.id, period, svc.today(), svc.calendar, svc.settings.tz,
-        svc.settings.region.division_code,
-    )
-    if not rates:
-        await reply(update, f"{period} 还没有可统计的报送（没有到期的按月报送，也没有报送的记录）。")
-        return
-    png = await asyncio.to_thread(render_chart, rates, period)
+    async with heavy_job(update, context, "图表"):
+        rates = await on_time_rates(
+            svc.db, update.effective_user.id, period, svc.today(), svc.calendar, svc.settings.tz,
+            svc.settings.region.division_code,
+        )
+        if not rates:
+            await reply(update, f"{period} 还没有可统计的报送（没有到期的按月报送，也没有报送的记录）。")
+            return
+        png = await asyncio.to_thread(render_chart, rates, period)
     caption = f"{period} 各部门按时报送率：\n" + "\n".join(
         f"{r.code} {r.short_name}：{r.rate * 100:.1f}%（{r.on_time}/{r.total}）" for r in rates[:30]
     )

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from db.importers.inert import inert_cell
-from handlers.common import reply, services
+from handlers.common import heavy_job, reply, services
 from render.buttons import DUTY, UPLOAD, ZERO, Buttons, pressed
 from rules.categories import CATEGORIES, normalize_category
 from services.collection.duties import admin_department, list_duties, set_duty
@@ -111,16 +111,17 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except Refusal as exc:
         await reply(update, NOT_COLLECTOR if exc.code == NOT_A_COLLECTOR else exc.reason)
         return
-    status = await message.chat.send_message(f"已收到“{name}”，正在按{collector.department_name}的报送要求检查……")
-    content = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
-    progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在检查")
-    check = await check_upload(
-        svc.db, collector, name, content, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
-        calendar=svc.calendar, progress=progress, retention=retention_of(svc.settings),
-    )
-    del content
-    report = check.report
-    await progress.finish(f"检查完成：共 {report.rows_read} 行。")
+    async with heavy_job(update, context, "文件检查"):
+        status = await message.chat.send_message(f"已收到“{name}”，正在按{collector.department_name}的报送要求检查……")
+        content = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
+        progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在检查")
+        check = await check_upload(
+            svc.db, collector, name, content, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
+            calendar=svc.calendar, progress=progress, retention=retention_of(svc.settings),
+        )
+        del content
+        report = check.report
+        await progress.finish(f"检查完成：共 {report.rows_read} 行。")
     text = format_report(report, max_errors=MAX_ERRORS_INLINE)
     if check.earliest_due is not None and check.status == "pending":
         text += f"\n其中最早的报送期限：{check.earliest_due:%Y-%m-%d}。"
@@ -169,15 +170,19 @@ async def on_upload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     else:
         chat = update.effective_chat
         assert chat is not None
-        status = await chat.send_message("正在导入……")
-        progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在导入")
-        result = await confirm_upload(
-            svc.db, upload_id, user.id, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
-            calendar=svc.calendar, tz=svc.settings.tz, progress=progress, retention=retention_of(svc.settings),
-        )
-        await progress.finish(FINISH.get(result.outcome, "未导入。"))
+        async with heavy_job(update, context, "导入"):
+            status = await chat.send_message("正在导入……")
+            progress = ProgressEditor(context.bot, status.chat_id, status.message_id, "正在导入")
+            result = await confirm_upload(
+                svc.db, upload_id, user.id, id_key=svc.settings.privacy.id_hash_key, today=svc.today(),
+                calendar=svc.calendar, tz=svc.settings.tz, progress=progress, retention=retention_of(svc.settings),
+            )
+            await progress.finish(FINISH.get(result.outcome, "未导入。"))
     if result.outcome == "failed" and result.report is not None:
-        await reply(update, format_report(result.report, max_errors=MAX_ERRORS_INLINE))
+        text = format_report(result.report, max_errors=MAX_ERRORS_INLINE)
+        if not result.report.error_count:  # the database, not the file: the upload waits in /mytasks
+            text += "\n文件仍为您保留，稍后可发送 /mytasks 再次确认导入。"
+        await reply(update, text)
         return
     await reply(update, _confirmation_text(result.outcome, result.file_name, result.new, result.updating, result.periods))
 

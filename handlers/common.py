@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
@@ -51,6 +52,19 @@ async def reply(update: Update, text: str, buttons: Buttons | None = None) -> No
     chat = update.effective_chat
     assert chat is not None
     await chat.send_message(text, reply_markup=keyboard(buttons))
+
+
+@asynccontextmanager
+async def heavy_job(update: Update, context: ContextTypes.DEFAULT_TYPE, what: str) -> AsyncIterator[None]:
+    """Run the block in one of the process's few heavy-job slots (services/heavy.py): told when it
+    must queue, refused when this user already has one running. Ordinary questions never wait here."""
+    user = update.effective_user
+
+    async def queued(position: int) -> None:
+        await reply(update, f"正在处理其他用户的任务，您的{what}已排队（第 {position} 位），完成后会自动发送，请稍候……")
+
+    async with services(context).heavy.slot(user.id if user else None, queued):
+        yield
 
 
 async def resend_attachments(

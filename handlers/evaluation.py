@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import caller, reply, services
+from handlers.common import caller, heavy_job, reply, services
 from render.buttons import (
     GRADES_VIEW,
     PICK_SUBJECT,
@@ -162,11 +162,12 @@ async def risklist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def send_distribution(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, by: str) -> None:
     svc = services(context)
     assert update.effective_chat is not None and svc.lexicon is not None
-    dist = await grade_distribution(svc.db, viewer, by, svc.lexicon.affixes())
-    if not dist.rows:
-        await reply(update, "还没有信用评价结果。评价在每日全量评价和记录变化时自动进行。")
-        return
-    png = await asyncio.to_thread(render_distribution, dist)
+    async with heavy_job(update, context, "图表"):
+        dist = await grade_distribution(svc.db, viewer, by, svc.lexicon.affixes())
+        if not dist.rows:
+            await reply(update, "还没有信用评价结果。评价在每日全量评价和记录变化时自动进行。")
+            return
+        png = await asyncio.to_thread(render_distribution, dist)
     buttons: Buttons = [[("按区县", GRADES_VIEW.pack("county")), ("按行业", GRADES_VIEW.pack("industry"))], [("本月等级变化", GRADES_VIEW.pack("changes"))]]
     await update.effective_chat.send_photo(photo=png, caption=distribution_caption(dist), filename=f"grades-{by}.png")
     await reply(update, "切换统计方式，或查看本月信用等级变化：", buttons)
@@ -261,7 +262,8 @@ async def full_run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     from services.evaluation import full_run
 
     svc = services(context)
-    stats = await full_run(svc.db, svc.today())
+    async with svc.heavy.slot():
+        stats = await full_run(svc.db, svc.today())
     log.info("evaluation full run: %d subjects, %d evaluated, %d grade changes, %d new warnings",
              stats.subjects, stats.evaluated, stats.grade_changes, stats.warnings)
 

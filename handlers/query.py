@@ -36,6 +36,8 @@ ROUTED = {
     "remind": "查看报送待办请发送 /mytasks；本期没有新增信息请发送 /zero。",
     "declare": "自主申报请发送 /declare（或直接发送“我要申报”），按提示填写并上传证明材料。",
 }
+MAX_QUESTION_CHARS = 300
+TOO_LONG = f"消息太长（超过 {MAX_QUESTION_CHARS} 字）。请只发送要查询的名称、简称或统一社会信用代码，或一个简短的问题。"
 NOT_FOUND = "没有找到与“{name}”相符的主体。请核对名称，或输入统一社会信用代码查询。"
 NOT_FOUND_ANY = "没有找到相符的主体。请核对名称，或输入统一社会信用代码查询。"
 
@@ -144,6 +146,11 @@ async def answer_codes(update: Update, context: ContextTypes.DEFAULT_TYPE, viewe
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or not message.text:
+        return
+    if len(message.text) > MAX_QUESTION_CHARS:
+        # Segmenting and matching cost grows with the text (4,000 characters kept the loop busy half a
+        # second); no name or question needs more than this.
+        await reply(update, TOO_LONG)
         return
     svc = services(context)
     assert svc.lexicon is not None and svc.index is not None

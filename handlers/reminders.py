@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from handlers.common import reply, services
 from render.buttons import REMINDER, Buttons, pressed
-from render.reminders import render_tasks
+from render.reminders import render_tasks, upload_buttons
 from services.collection.reminders import mute_today
 from services.collection.tasks import my_tasks
 
@@ -21,7 +21,9 @@ async def show_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     svc = services(context)
     assert svc.calendar is not None and update.effective_user is not None
     tasks = await my_tasks(svc.db, update.effective_user.id, svc.today(), svc.calendar, svc.settings.tz)
-    buttons: Buttons = [[("本期无新增", REMINDER.pack("zero"))]] if any(True for _ in tasks.monthly) else []
+    buttons: Buttons = upload_buttons(tasks)
+    if tasks.monthly:
+        buttons.append([("本期无新增", REMINDER.pack("zero"))])
     await reply(update, render_tasks(tasks), buttons)
 
 

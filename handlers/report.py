@@ -7,7 +7,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import caller, doc_prefix, reply, services
+from handlers.common import caller, doc_prefix, heavy_job, reply, services
 from handlers.notify import send_pdf
 from handlers.subject_input import find_subject
 from render.buttons import REPORT_FOR, REPORT_SPAN, Buttons, pressed
@@ -29,17 +29,18 @@ async def send_report(
     own = viewer.owns(subject_id)
     if own and span_years is None:
         span_years = DEFAULT_SPAN_YEARS
-    issued = await issue_report(
-        svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context),
-        public_url=svc.settings.region.public_url, issuer=platform, span_years=span_years if own else None,
-        public_grades=svc.settings.evaluation.public_grades,
-    )
     chat = update.effective_chat
     assert chat is not None
-    span = f"，近 {span_years} 年" if own else ""
-    await send_pdf(
-        context, chat.id, issued.pdf, f"信用报告-{issued.number}.pdf", f"{issued.subject_name} 信用报告（{issued.number}{span}）"
-    )
+    async with heavy_job(update, context, "信用报告"):
+        issued = await issue_report(
+            svc.db, viewer, subject_id, svc.now(), lambda data: render_report(data, platform), prefix=doc_prefix(context),
+            public_url=svc.settings.region.public_url, issuer=platform, span_years=span_years if own else None,
+            public_grades=svc.settings.evaluation.public_grades,
+        )
+        span = f"，近 {span_years} 年" if own else ""
+        await send_pdf(
+            context, chat.id, issued.pdf, f"信用报告-{issued.number}.pdf", f"{issued.subject_name} 信用报告（{issued.number}{span}）"
+        )
     if own:
         choices: Buttons = [[(f"近{y}年", REPORT_SPAN.pack(subject_id, y)) for y in SPAN_CHOICES if y != span_years]]
         await reply(update, f"以上报告含近 {span_years} 年的信息。需要其他时间范围（最长 {MAX_SPAN_YEARS} 年）请选择：", choices)

@@ -6,7 +6,7 @@ Shared by the scheduled scan (bot/jobs.py), `creditbot remind` (also its --dry-r
 
 from __future__ import annotations
 
-from render.buttons import ADMIN_OVERDUE, REMINDER, Buttons
+from render.buttons import ADMIN_OVERDUE, REMINDER, UPLOAD, Buttons
 from render.dates import day_text
 from rules.periods import period_of
 from services.collection.reminders import Reminder
@@ -35,8 +35,14 @@ def tasks_lines(tasks: Tasks) -> list[str]:
         lines.append(f"· {when}（{g.period}）“{g.category}”尚未报送：截止 {g.deadline:%m月%d日}，{left_text(g.days_left)}")
     for u in tasks.uploads:
         due = f"，最早的记录应于 {u.deadline:%m月%d日} 前报送" if u.deadline else ""
-        if u.status == "pending":
+        if u.status == "pending" and u.failure:
+            lines.append(f"· 文件“{u.file_name}”上次确认导入未完成（{u.failure}），可再次确认导入{due}")
+        elif u.status == "pending":
             lines.append(f"· 文件“{u.file_name}”已检查通过，等待您确认导入{due}")
+        elif u.status == "stranded":
+            lines.append(f"· 文件“{u.file_name}”的导入意外中断，未写入任何数据，请再次确认导入{due}")
+        elif u.status == "importing":
+            lines.append(f"· 文件“{u.file_name}”正在导入中{due}")
         else:
             lines.append(f"· 文件“{u.file_name}”校验未通过（{u.error_count} 处错误），请修改后重新上传{due}")
     if tasks.waiting.objections:
@@ -47,7 +53,7 @@ def tasks_lines(tasks: Tasks) -> list[str]:
 
 
 def counts_line(tasks: Tasks) -> str:
-    pending = sum(1 for u in tasks.uploads if u.status == "pending")
+    pending = sum(1 for u in tasks.uploads if u.status != "rejected")
     rejected = len(tasks.uploads) - pending
     parts = [f"按月报送未完成 {len(tasks.monthly)} 项"]
     if any(g.overdue for g in tasks.monthly):
@@ -57,6 +63,17 @@ def counts_line(tasks: Tasks) -> str:
     if tasks.waiting.total:
         parts.append(f"待处理异议/修复 {tasks.waiting.total} 件")
     return "，".join(parts) + "。"
+
+
+def upload_buttons(tasks: Tasks) -> Buttons:
+    """确认导入 for each upload that can be confirmed (again) from the to-do list."""
+    return [
+        [(f"确认导入“{_short(u.file_name)}”", UPLOAD.pack("ok", u.upload_id))] for u in tasks.uploads if u.confirmable
+    ]
+
+
+def _short(name: str, limit: int = 16) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def render_tasks(tasks: Tasks) -> str:

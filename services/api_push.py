@@ -115,7 +115,7 @@ async def push_records(
         _write_csv(path, rows)
         report = await import_file(
             db, path, kind=kind, dept_code=principal.department_code, id_key=id_key, today=today,
-            file_label=label, calendar=calendar,
+            file_label=label, calendar=calendar, share_loop=True,
         )
     result = _result(kind, len(rows), report)
     if not report.written:

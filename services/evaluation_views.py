@@ -8,8 +8,10 @@ grade and score only when the setting `evaluation.public_grades` is on, and neve
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +176,11 @@ class Distribution:
     rows: list[tuple[str, dict[str, int]]]  # (group label, grade → subjects), largest groups first
 
 
+def _count_industries(rows: Sequence[Any], affixes: Affixes, counts: dict[str, Counter[str]]) -> None:
+    for name, grade in rows:
+        counts[industry_of(name, affixes)][grade] += 1
+
+
 async def grade_distribution(db: Database, viewer: Viewer, by: str, affixes: Affixes | None = None, top: int = 12) -> Distribution:
     """Subjects per grade per county (division) or per industry (trade word of the name). Counting
     per county is one GROUP BY; per industry the names are read once in a stream (no ORM objects)."""
@@ -194,10 +201,11 @@ async def grade_distribution(db: Database, viewer: Viewer, by: str, affixes: Aff
             assert affixes is not None
             stream = await s.stream(
                 select(Subject.name, SubjectEvaluation.grade).join(Subject, Subject.id == SubjectEvaluation.subject_id)
-                .execution_options(yield_per=10_000)
+                .execution_options(yield_per=5_000)
             )
-            async for name, grade in stream:
-                counts[industry_of(name, affixes)][grade] += 1
+            async for part in stream.partitions():
+                # Telling the trade word from a name is CPU work: off the event loop, a part at a time.
+                await asyncio.to_thread(_count_industries, part, affixes, counts)
         else:
             raise Refusal("只能按区县（county）或行业（industry）统计。")
     ordered = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))

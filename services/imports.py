@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.importers.failures import failure_reason
 from db.importers.ownership import Ownership, other_department_keys
@@ -33,8 +34,10 @@ from db.importers.rows import Context, DeptInfo, RecordRow, RowError, RowInvalid
 from db.importers.templates import KIND_LABELS, KINDS, detect, sheet_names_for
 from db.importers.validate import RowValidator
 from db.importers.writer import MissingSubject, Writer
+from db.leases import import_gate
 from db.models import Department
 from db.session import Database
+from db.transient import ATTEMPTS, backoff, failure_kind, is_transient
 from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.workcal import WorkCalendar
@@ -44,10 +47,16 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 PROGRESS_EVERY = 1000
+# Parsing and checking run on the event loop. Alone (the CLI) the importer hands the loop back every
+# 10 ms; inside the bot (`share_loop`) it works 5 ms, then rests 1 ms so that other users' database
+# answers are taken in, instead of each of their round trips waiting behind a full slice.
+YIELD_EVERY_S = 0.01
+SHARED_SLICE_S = 0.005
+SHARED_PAUSE_S = 0.001
 HEADER_SCAN_ROWS = 10
 MAX_STORED_ERRORS = 1000
 
-__all__ = ["ImportReport", "RowError", "check_file", "format_report", "import_file"]
+__all__ = ["AfterWrite", "ImportReport", "RowError", "check_file", "format_report", "import_file"]
 
 
 @dataclass
@@ -72,6 +81,7 @@ class ImportReport:
     encoding: str | None = None
     sheet: str | None = None
     seconds: float = 0.0
+    attempts: int = 1  # transactions run: more than one when a deadlock or lock was retried
     # Over the valid record rows: the earliest reporting deadline, and rows per category (the chat
     # upload keeps both for its reminders and its confirmation).
     earliest_due: dt.date | None = None
@@ -85,6 +95,9 @@ class ImportReport:
         self.error_count += 1
         if len(self.errors) < MAX_STORED_ERRORS:
             self.errors.append(error)
+
+
+AfterWrite = Callable[[AsyncSession, "ImportReport"], Awaitable[None]]
 
 
 class _Rollback(Exception):
@@ -121,35 +134,54 @@ async def import_file(
     file_label: str | None = None,
     calendar: WorkCalendar | None = None,
     batch_size: int = BATCH_SIZE,
+    after_write: AfterWrite | None = None,
+    share_loop: bool = False,
 ) -> ImportReport:
     """Validate a file and, unless `dry_run` or any row is invalid, load it in one transaction.
 
     `progress` is called with the number of rows read so far (every 1,000 rows and at the end).
-    `file_label` names the file in the history (the chat passes the uploaded file name)."""
+    `file_label` names the file in the history (the chat passes the uploaded file name).
+    `after_write(session, report)` runs inside the writing transaction just before it commits, so
+    what the caller records about the import (an upload marked confirmed) commits with the rows or
+    not at all. A transient database failure runs the whole transaction again (db/transient.py)."""
     started = time.perf_counter()
     path = Path(path)
-    report = ImportReport(file_label=file_label or path.name, dry_run=dry_run)
     if kind is not None and kind not in KINDS:
+        report = ImportReport(file_label=file_label or path.name, dry_run=dry_run)
         report.fatal = f"未知的导入类型“{kind}”（应为 {'、'.join(KINDS)} 之一）"
         return report
     today = today or dt.date.today()
-    try:
-        await _run(db, path, report, kind, dept_code, dry_run, id_key, today, progress, calendar, batch_size)
-    except ReadError as exc:
-        report.fatal = str(exc)
-    except _Rollback:
-        pass
-    except (SQLAlchemyError, MissingSubject) as exc:
-        # The class name only: str(exc) carries the statement and its parameters (personal data).
-        log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), type(exc).__name__)
-        report.fatal = failure_reason(exc)
-    except Exception as exc:  # a bug must still end in one Chinese sentence, not a silent chat
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        log.error(
-            "导入 %s 意外失败：%s（%s:%s）", scrub(report.file_label), type(exc).__name__,
-            Path(where.filename).name, where.lineno,
-        )
-        report.fatal = "导入程序内部错误，未写入任何数据，请将文件交给系统管理员处理"
+    for attempt in range(1, ATTEMPTS + 1):
+        report = ImportReport(file_label=file_label or path.name, dry_run=dry_run)
+        try:
+            await _run(
+                db, path, report, kind, dept_code, dry_run, id_key, today, progress, calendar, batch_size, after_write,
+                retry=attempt > 1, share_loop=share_loop,
+            )
+        except ReadError as exc:
+            report.fatal = str(exc)
+        except _Rollback:
+            pass
+        except (SQLAlchemyError, MissingSubject) as exc:
+            # A deadlock, a serialization failure, a locked SQLite, or another import writing the same
+            # record first: the whole transaction again, which then reads what the other one wrote.
+            if attempt < ATTEMPTS and isinstance(exc, SQLAlchemyError) and is_transient(exc, concurrent_insert=True):
+                delay = backoff(attempt)
+                log.warning("导入 %s 遇到数据库并发冲突（%s），%.2f 秒后重试", scrub(report.file_label), failure_kind(exc), delay)
+                await asyncio.sleep(delay)
+                continue
+            # The class name only: str(exc) carries the statement and its parameters (personal data).
+            log.error("导入 %s 写入数据库失败：%s", scrub(report.file_label), type(exc).__name__)
+            report.fatal = failure_reason(exc)
+        except Exception as exc:  # a bug must still end in one Chinese sentence, not a silent chat
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error(
+                "导入 %s 意外失败：%s（%s:%s）", scrub(report.file_label), type(exc).__name__,
+                Path(where.filename).name, where.lineno,
+            )
+            report.fatal = "导入程序内部错误，未写入任何数据，请将文件交给系统管理员处理"
+        break
+    report.attempts = attempt
     if report.fatal or report.error_count:
         report.written = False
     report.seconds = time.perf_counter() - started
@@ -172,11 +204,12 @@ async def check_file(
     progress: Callable[[int], None] | None = None,
     file_label: str | None = None,
     calendar: WorkCalendar | None = None,
+    share_loop: bool = False,
 ) -> ImportReport:
     """Validate and classify without writing (what the chat shows before the collector confirms)."""
     return await import_file(
         db, path, kind=kind, dept_code=dept_code, dry_run=True, id_key=id_key, today=today,
-        progress=progress, file_label=file_label, calendar=calendar,
+        progress=progress, file_label=file_label, calendar=calendar, share_loop=share_loop,
     )
 
 
@@ -192,6 +225,9 @@ async def _run(
     progress: Callable[[int], None] | None,
     calendar: WorkCalendar | None,
     batch_size: int,
+    after_write: AfterWrite | None = None,
+    retry: bool = False,
+    share_loop: bool = False,
 ) -> None:
     table = open_table(path, sheet_names_for(kind))
     report.encoding, report.sheet = table.encoding, table.sheet
@@ -241,15 +277,18 @@ async def _run(
     if dry_run:
         async with db.sessions() as session:
             writer = _writer(session, False, report, dept, ctx.calendar)
-            await _pump(rows, validator, writer, report, progress, batch_size)
+            await _pump(rows, validator, writer, report, progress, batch_size, share_loop)
         return
     async with db.transaction() as session:
+        await import_gate(session, alone=retry)
         writer = _writer(session, True, report, dept, ctx.calendar)
-        await _pump(rows, validator, writer, report, progress, batch_size)
+        await _pump(rows, validator, writer, report, progress, batch_size, share_loop)
         if report.error_count:
             raise _Rollback
         await refresh_subjects(session, writer.touched, today)
-    report.written = True
+        report.written = True
+        if after_write is not None:
+            await after_write(session, report)
 
 
 def _writer(
@@ -272,12 +311,15 @@ async def _pump(
     report: ImportReport,
     progress: Callable[[int], None] | None,
     batch_size: int,
+    share_loop: bool = False,
 ) -> None:
     subjects = validator.template.kind == "subjects"
     make = validator.subject_row if subjects else validator.record_row
     flush = writer.subject_batch if subjects else writer.record_batch
     seen: dict[Any, int] = {}
     batch: list[Any] = []
+    slice_s, pause_s = (SHARED_SLICE_S, SHARED_PAUSE_S) if share_loop else (YIELD_EVERY_S, 0.0)
+    next_yield = time.perf_counter() + slice_s
     for row_no, cells in rows:
         if _blank(cells):
             continue
@@ -306,10 +348,13 @@ async def _pump(
             await flush(batch)
             _take_refusals(writer, validator, report)
             batch = []
-        if report.rows_read % PROGRESS_EVERY == 0:
-            if progress:
-                progress(report.rows_read)
-            await asyncio.sleep(0)  # let the bot answer other users during a long file
+        if report.rows_read % PROGRESS_EVERY == 0 and progress:
+            progress(report.rows_read)
+        if time.perf_counter() >= next_yield:
+            # Parsing and checking are CPU work on the event loop: hand it back every few ms, so
+            # other users' answers wait for one slice at most, not for the file.
+            await asyncio.sleep(pause_s)
+            next_yield = time.perf_counter() + slice_s
     if batch:
         await flush(batch)
         _take_refusals(writer, validator, report)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import time
 from pathlib import Path
@@ -101,6 +102,7 @@ async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
         index = await asyncio.to_thread(_build, lexicon, entries)
         services.index, services.index_watermark = index, watermark
         services.extras[INDEX_BUILDING] = False
+        freeze_long_lived()
         await refresh_index(services)  # what changed while building
         await asyncio.to_thread(index_snapshot.save, index, path, watermark)
         log.info("name index: %d subjects built in %.1f s, snapshot written", len(index), time.perf_counter() - started)
@@ -108,6 +110,15 @@ async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
         services.extras[INDEX_BUILDING] = False
         log.exception("name index: background build failed")
         raise
+
+
+def freeze_long_lived() -> None:
+    """Move everything alive now (the name index, the lexicon, jieba's dictionary: millions of
+    objects that live as long as the process) out of the garbage collector's sight. Otherwise every
+    full collection walks them all, and at 20,000 subjects that already stopped the event loop, and
+    every user with it, for 0.25-0.45 s several times a minute while files were checked."""
+    gc.collect()
+    gc.freeze()
 
 
 def _build(lexicon: Lexicon, entries: list[IndexEntry]) -> NameIndex:

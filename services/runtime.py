@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from db.session import Database
+from services.heavy import HeavyWork
 from services.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ class Services:
     calendar: WorkCalendar | None = None
     index_watermark: dt.datetime | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    heavy: HeavyWork = field(default_factory=HeavyWork)  # CPU-heavy jobs of this process (services/heavy.py)
+
+    def __post_init__(self) -> None:
+        self.heavy = HeavyWork(self.settings.limits.heavy_jobs)
 
     def today(self) -> dt.date:
         return dt.datetime.now(self.settings.tz).date()

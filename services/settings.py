@@ -100,9 +100,11 @@ class PrivacySettings:
 
 @dataclass(frozen=True)
 class LimitSettings:
-    """Per-user flood limit of the chat: messages and button presses in any 60 seconds."""
+    """Per-user flood limit of the chat: messages and button presses in any 60 seconds; and how many
+    CPU-heavy jobs (file checks and imports, PDFs, charts, evaluation runs) run at once per process."""
 
     messages_per_minute: int = 30
+    heavy_jobs: int = 1
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError("reminders.times", f"含有无效时间：{t}") from None
     if s.limits.messages_per_minute < 1:
         raise ConfigError("limits.messages_per_minute", "应为正整数")
+    if not 1 <= s.limits.heavy_jobs <= 16:
+        raise ConfigError("limits.heavy_jobs", "应在 1-16 之间")
     if not 1 <= s.privacy.upload_retention_hours <= 24 * 30:
         raise ConfigError("privacy.upload_retention_hours", "应在 1-720 小时之间")
     for key in ("full_run_time", "digest_time"):

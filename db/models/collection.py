@@ -47,7 +47,11 @@ class Upload(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     file_name: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed bytes; None once decided
-    # checking → pending (valid, waits for 确认导入) | rejected (errors) → confirmed | cancelled | expired
+    # checking → pending (valid, waits for 确认导入) | rejected (errors);
+    # pending → importing (a confirmation holds the upload's lease, db/leases.py) → confirmed, in the
+    # import's own transaction; a failed import goes back to pending with `failure`; an importing
+    # upload whose lease nobody holds was stranded by a killed process and may be confirmed again;
+    # pending / rejected / stranded → cancelled | expired.
     status: Mapped[str] = mapped_column(String(12), default="checking")
     kind: Mapped[str | None] = mapped_column(String(16))
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
@@ -59,6 +63,11 @@ class Upload(Base):
     categories: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column()
+    # Confirmations started (a stranded or failed one is confirmed again), the latest one's start,
+    # and why the latest one did not finish (one Chinese sentence, no data from the file).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_at: Mapped[dt.datetime | None] = mapped_column()
+    failure: Mapped[str | None] = mapped_column(String(200))
 
 
 class PeriodReport(Base):

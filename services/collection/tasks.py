@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.leases import is_held, upload_lease_name
 from db.models import (
     Account,
     Department,
@@ -27,9 +28,15 @@ from services.collection.monthly import MonthlyGap, collector_account, monthly_g
 class UploadTask:
     upload_id: str
     file_name: str
-    status: str  # pending / rejected
+    status: str  # pending / rejected / importing (being imported now) / stranded (import interrupted)
     error_count: int
     deadline: dt.date | None
+    failure: str | None = None  # why the latest confirmation did not finish
+
+    @property
+    def confirmable(self) -> bool:
+        """确认导入 can be pressed (again) for it."""
+        return self.status in ("pending", "stranded")
 
 
 @dataclass(frozen=True)
@@ -105,12 +112,13 @@ async def tasks_for_account(
 
 
 async def open_uploads(s: AsyncSession, account_id: int, today: dt.date) -> list[UploadTask]:
-    """Uploads waiting for this collector: unconfirmed ones, and rejected ones not yet followed by a
-    confirmed upload, while their records' deadline has not passed."""
+    """Uploads waiting for this collector: unconfirmed ones (a stranded import among them: its
+    process died, nobody holds its lease), and rejected ones not yet followed by a confirmed upload,
+    while their records' deadline has not passed."""
     rows = (
         await s.scalars(
             select(Upload)
-            .where(Upload.account_id == account_id, Upload.status.in_(("pending", "rejected")))
+            .where(Upload.account_id == account_id, Upload.status.in_(("pending", "rejected", "importing")))
             .order_by(Upload.created_at)
         )
     ).all()
@@ -125,7 +133,10 @@ async def open_uploads(s: AsyncSession, account_id: int, today: dt.date) -> list
             continue
         if u.status == "rejected" and last_confirmed is not None and last_confirmed > u.created_at:
             continue
-        out.append(UploadTask(u.id, u.file_name, u.status, u.error_count, u.earliest_due))
+        status = u.status
+        if status == "importing" and not await is_held(s, upload_lease_name(u.id)):
+            status = "stranded"
+        out.append(UploadTask(u.id, u.file_name, status, u.error_count, u.earliest_due, u.failure))
     return out
 
 

@@ -4,13 +4,15 @@ and what admins see about it (who is late, the monthly on-time rate).
 The uploaded bytes live in the `uploads` table under a random id, sealed (db/upload_store.py) and only
 until the collector decides or the retention ends, so the 确认导入 button works after
 a restart and on any bot process. Confirmation is a compare-and-set on the upload's status: of two
-presses (or a doubly delivered update) exactly one moves it from `pending` to `importing`, and only
-that one writes. The importer itself writes all rows or none, and re-importing the same file changes
-nothing, so even a crash between the two steps cannot duplicate a record.
+presses (or a doubly delivered update) exactly one holds the upload's lease and moves it from
+`pending` to `importing`, and only that one writes; the rows and `confirmed` commit together. The
+importer writes all rows or none, and re-importing the same file changes nothing, so a confirmation
+killed half-way (a stranded upload, listed in /mytasks) is simply confirmed again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import tempfile
@@ -22,8 +24,10 @@ from pathlib import Path
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.leases import lease, upload_lease_name
 from db.models import Account, CreditRecord, Department, PeriodReport, ReportingDuty, Upload
 from db.session import Database
+from db.transient import retrying
 from db.upload_store import DEFAULT_RETENTION, SealError, expire_uploads, seal, unseal
 from rules.periods import as_local_date, is_monthly, period_bounds, period_deadline
 from rules.workcal import WorkCalendar
@@ -49,7 +53,6 @@ REFUSED_SUFFIXES = {
     ".wps": "请在 WPS 中另存为 .xlsx 或 CSV 后重新发送。",
     ".et": "请在 WPS 中另存为 .xlsx 或 CSV 后重新发送。",
 }
-STALE_IMPORT = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -103,16 +106,18 @@ async def check_upload(
         path.write_bytes(content)
         report = await api.check_file(
             db, path, dept_code=collector.department_code, id_key=id_key, today=today,
-            progress=progress, file_label=file_name, calendar=calendar,
+            progress=progress, file_label=file_name, calendar=calendar, share_loop=True,
         )
     earliest, categories = report.earliest_due, report.categories
     status = "pending" if report.ok else "rejected"
+    # Encrypting megabytes is CPU work: off the event loop.
+    sealed = await asyncio.to_thread(seal, content, id_key) if status == "pending" else None
     async with db.transaction() as s:
         await expire_uploads(s, dt.datetime.now(dt.UTC), retention)
         s.add(
             Upload(
                 id=upload_id, account_id=collector.account_id, department_id=collector.department_id,
-                file_name=file_name[:255], content=seal(content, id_key) if status == "pending" else None,
+                file_name=file_name[:255], content=sealed,
                 status=status, kind=report.kind,
                 rows_read=report.rows_read, new=report.new, updating=report.updating,
                 error_count=report.error_count + (1 if report.fatal else 0), earliest_due=earliest,
@@ -153,11 +158,85 @@ async def confirm_upload(
     tz: dt.tzinfo,
     progress: Callable[[int], None] | None = None,
     retention: dt.timedelta = DEFAULT_RETENTION,
+    batch_size: int = api.BATCH_SIZE,
 ) -> Confirmation:
-    """Write a checked upload: the first confirmation writes, every later one is told it is done."""
+    """Write a checked upload: the first confirmation writes, every later one is told it is done.
+
+    Crash-safe: the confirmation holds the upload's lease (db/leases.py) while it works and marks the
+    upload confirmed in the import's own transaction, so a process killed at any point leaves either
+    the records and `confirmed`, or neither: the upload then stays `importing` with nobody holding
+    its lease (stranded), keeps its sealed file, and this same call imports it. A deadlock or a
+    locked database is retried before the collector hears of it."""
     now = dt.datetime.now(dt.UTC)
-    async with db.transaction() as s:
-        await expire_uploads(s, now, retention)
+
+    async def expire() -> None:
+        async with db.transaction() as s:
+            await expire_uploads(s, now, retention)
+
+    await retrying(expire, what="清理过期上传")
+    async with lease(db, upload_lease_name(upload_id)) as mine:
+        claim = await retrying(lambda: _claim(db, upload_id, telegram_user_id, now, mine), what="确认导入")
+        if isinstance(claim, Confirmation):
+            return claim
+        try:
+            raw = await asyncio.to_thread(unseal, claim.content, id_key)
+        except SealError as exc:
+            await retrying(lambda: _set_status(db, upload_id, "expired", drop_content=True), what="确认导入")
+            raise Refusal(str(exc)) from None
+        periods: list[tuple[str, str]] = []
+
+        async def mark_confirmed(s: AsyncSession, report: ImportReport) -> None:
+            upload = await s.get(Upload, upload_id)
+            assert upload is not None
+            upload.status, upload.decided_at, upload.failure = "confirmed", dt.datetime.now(dt.UTC), None
+            upload.content = None  # written: the raw file is no longer needed by anyone
+            upload.new, upload.updating = report.new, report.updating
+            periods.clear()  # a retried transaction files them again
+            for category in sorted(upload.categories or {}):
+                if is_monthly(category):
+                    period = await file_period_report(
+                        s, claim.department_id, category, today, calendar, tz, "records", claim.account_id, upload_id
+                    )
+                    if period:
+                        periods.append((category, period))
+
+        with tempfile.TemporaryDirectory(prefix="creditbot-upload-") as tmp:
+            path = Path(tmp) / "upload"
+            path.write_bytes(raw)
+            del raw
+            report = await api.import_file(
+                db, path, dept_code=claim.department_code, id_key=id_key, today=today, progress=progress,
+                file_label=claim.file_name, calendar=calendar, batch_size=batch_size, after_write=mark_confirmed,
+                share_loop=True,
+            )
+        if report.written:
+            return Confirmation("written", claim.file_name, report, periods, report.new, report.updating)
+        # Errors found now (the archive changed since the check): the collector must re-upload.
+        # A database failure leaves it pending with its reason, so 确认导入 can simply be pressed again.
+        rejected = bool(report.error_count)
+        await retrying(
+            lambda: _set_status(
+                db, upload_id, "rejected" if rejected else "pending", drop_content=rejected,
+                error_count=report.error_count, failure=None if rejected else (report.fatal or "")[:200],
+            ),
+            what="确认导入",
+        )
+        return Confirmation("failed", claim.file_name, report)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    content: bytes
+    file_name: str
+    account_id: int
+    department_id: int
+    department_code: str
+
+
+async def _claim(
+    db: Database, upload_id: str, telegram_user_id: int, now: dt.datetime, holds_lease: bool
+) -> _Claim | Confirmation:
+    """Move a pending or stranded upload to `importing` (one transaction), or say why not."""
     async with db.transaction() as s:
         upload = await _owned_upload(s, upload_id, telegram_user_id)
         await collector_account(s, telegram_user_id)
@@ -170,74 +249,53 @@ async def confirm_upload(
             return Confirmation("rejected", name)
         if upload.status == "expired" or upload.content is None:
             return Confirmation("expired", name)
-        stale = now - STALE_IMPORT
+        if not holds_lease:
+            return Confirmation("in_progress", name)  # another confirmation is importing it right now
+        # pending, or importing with nobody holding the lease (stranded): ours now. The compare on
+        # `attempts` keeps two claims that read the same row from both winning.
         claimed = await s.execute(
             update(Upload)
-            .where(Upload.id == upload_id)
-            .where(
-                (Upload.status == "pending")
-                | ((Upload.status == "importing") & (Upload.decided_at < stale))
-            )
-            .values(status="importing", decided_at=now)
+            .where(Upload.id == upload_id, Upload.status.in_(("pending", "importing")), Upload.attempts == upload.attempts)
+            .values(status="importing", claimed_at=now, attempts=upload.attempts + 1, failure=None)
         )
         if claimed.rowcount != 1:
             return Confirmation("in_progress", name)
-        content, dept_id, account_id = upload.content, upload.department_id, upload.account_id
-        dept = await s.get(Department, dept_id)
+        dept = await s.get(Department, upload.department_id)
         assert dept is not None
-        dept_code = dept.code
+        return _Claim(upload.content, name, upload.account_id, upload.department_id, dept.code)
 
-    try:
-        raw = unseal(content, id_key)
-    except SealError as exc:
-        async with db.transaction() as s:
-            await s.execute(
-                update(Upload).where(Upload.id == upload_id).values(status="expired", content=None, decided_at=now)
-            )
-        raise Refusal(str(exc)) from None
-    with tempfile.TemporaryDirectory(prefix="creditbot-upload-") as tmp:
-        path = Path(tmp) / "upload"
-        path.write_bytes(raw)
-        del raw
-        report = await api.import_file(
-            db, path, dept_code=dept_code, id_key=id_key, today=today, progress=progress,
-            file_label=name, calendar=calendar,
-        )
 
+async def _set_status(
+    db: Database, upload_id: str, status: str, *, drop_content: bool = False, error_count: int | None = None,
+    failure: str | None = None,
+) -> None:
     async with db.transaction() as s:
         upload = await s.get(Upload, upload_id)
         assert upload is not None
-        if not report.written:
-            # Errors found now (the archive changed since the check): the collector must re-upload.
-            # A database failure leaves it pending, so 确认导入 can simply be pressed again.
-            upload.status = "rejected" if report.error_count else "pending"
-            upload.error_count = report.error_count
-            if upload.status == "rejected":
-                upload.content = None
-            return Confirmation("failed", name, report)
-        upload.status, upload.decided_at = "confirmed", dt.datetime.now(dt.UTC)
-        upload.content = None  # written: the raw file is no longer needed by anyone
-        upload.new, upload.updating = report.new, report.updating
-        periods = []
-        for category in sorted(upload.categories or {}):
-            if is_monthly(category):
-                period = await file_period_report(
-                    s, dept_id, category, today, calendar, tz, "records", account_id, upload_id
-                )
-                if period:
-                    periods.append((category, period))
-        return Confirmation("written", name, report, periods, report.new, report.updating)
+        upload.status, upload.failure = status, failure
+        if error_count is not None:
+            upload.error_count = error_count
+        if drop_content:
+            upload.content, upload.decided_at = None, dt.datetime.now(dt.UTC)
 
 
 async def cancel_upload(db: Database, upload_id: str, telegram_user_id: int) -> Confirmation:
-    async with db.transaction() as s:
-        upload = await _owned_upload(s, upload_id, telegram_user_id)
-        if upload.status == "confirmed":
-            return Confirmation("already", upload.file_name, new=upload.new, updating=upload.updating)
-        if upload.status in ("pending", "rejected", "expired"):
-            upload.status, upload.decided_at = "cancelled", dt.datetime.now(dt.UTC)
-            upload.content = None
-        return Confirmation("cancelled", upload.file_name)
+    """Cancel a waiting upload and delete its file; a stranded one too, never one being imported."""
+    async with lease(db, upload_lease_name(upload_id)) as free:
+
+        async def run() -> Confirmation:
+            async with db.transaction() as s:
+                upload = await _owned_upload(s, upload_id, telegram_user_id)
+                if upload.status == "confirmed":
+                    return Confirmation("already", upload.file_name, new=upload.new, updating=upload.updating)
+                if upload.status == "importing" and not free:
+                    return Confirmation("in_progress", upload.file_name)
+                if upload.status in ("pending", "rejected", "expired", "importing"):
+                    upload.status, upload.decided_at = "cancelled", dt.datetime.now(dt.UTC)
+                    upload.content = None
+                return Confirmation("cancelled", upload.file_name)
+
+        return await retrying(run, what="取消导入")
 
 
 # -- admin views -------------------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""Never block everyone (issue 12): users' updates side by side but each user's in order, heavy jobs
+in a small shared limiter (queued, one per user), inputs bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from telegram import Chat, Message, Update, User
+
+from bot.updates import PerUserUpdateProcessor
+from handlers.query import MAX_QUESTION_CHARS
+from services.errors import Refusal
+from services.heavy import BUSY, HeavyWork
+from tests.test_collect_upload import penalty_file, until
+
+pytestmark = pytest.mark.asyncio
+
+
+def _update(update_id: int, user_id: int) -> Update:
+    user = User(id=user_id, first_name="用户", is_bot=False)
+    chat = Chat(id=user_id, type=Chat.PRIVATE)
+    return Update(update_id, message=Message(update_id, dt.datetime.now(dt.UTC), chat, from_user=user, text="x"))
+
+
+async def test_one_users_updates_in_order_other_users_meanwhile() -> None:
+    processor = PerUserUpdateProcessor(max_concurrent_updates=8)
+    log: list[str] = []
+    release = asyncio.Event()
+
+    async def work(name: str, wait: bool) -> None:
+        log.append(f"{name} start")
+        if wait:
+            await release.wait()
+        log.append(f"{name} end")
+
+    slow = asyncio.create_task(processor.process_update(_update(1, 1), work("a1", True)))
+    await asyncio.sleep(0)
+    same = asyncio.create_task(processor.process_update(_update(2, 1), work("a2", False)))
+    other = asyncio.create_task(processor.process_update(_update(3, 2), work("b1", False)))
+    await other  # another user is answered while user 1's first update still runs
+    assert log == ["a1 start", "b1 start", "b1 end"]
+    release.set()
+    await asyncio.gather(slow, same)
+    assert log[3:] == ["a1 end", "a2 start", "a2 end"]  # user 1's second update only after the first
+
+
+async def test_a_flooding_user_holds_no_slot_others_need() -> None:
+    processor = PerUserUpdateProcessor(max_concurrent_updates=2)
+    release = asyncio.Event()
+
+    async def wait() -> None:
+        await release.wait()
+
+    async def quick() -> None:
+        return None
+
+    flood = [asyncio.create_task(processor.process_update(_update(i, 1), wait())) for i in range(1, 20)]
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(processor.process_update(_update(100, 2), quick()), 1)  # not stuck behind the flood
+    release.set()
+    await asyncio.gather(*flood)
+
+
+async def test_heavy_work_runs_a_few_at_once_and_one_per_user() -> None:
+    heavy = HeavyWork(slots=1)
+    queued: list[int] = []
+    order: list[str] = []
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def job(user: int) -> None:
+        async def on_queued(position: int) -> None:
+            queued.append(position)
+
+        async with heavy.slot(user, on_queued):
+            order.append(f"{user} start")
+            first_in.set()
+            await release.wait()
+            order.append(f"{user} end")
+
+    one = asyncio.create_task(job(1))
+    await first_in.wait()
+    two = asyncio.create_task(job(2))
+    await asyncio.sleep(0.01)
+    assert queued == [1] and order == ["1 start"]  # user 2 waits, told its place
+    with pytest.raises(Refusal) as refused:
+        async with heavy.slot(1):
+            pass
+    assert refused.value.reason == BUSY  # user 1 already has a job: refused, not piled up
+    release.set()
+    await asyncio.gather(one, two)
+    assert order == ["1 start", "1 end", "2 start", "2 end"]
+    async with heavy.slot(1):  # free again once finished
+        assert heavy.running == 1
+
+
+async def test_a_second_upload_while_the_first_is_checked_is_refused(harness, tmp_path: Path) -> None:
+    collector = await harness.chat("collector", dept="SCJGJ")
+    big = penalty_file(tmp_path / "big.csv", 3000, dt.date.today())
+    small = penalty_file(tmp_path / "small.csv", 3, dt.date.today())
+    first = asyncio.create_task(harness.say(collector, f"@{big}"))
+    await until(harness, lambda o: "正在按" in (o.text or ""))
+    await harness.say(collector, f"@{small}")
+    await until(harness, lambda o: o.chat_id == collector.chat.id and "还在处理中" in (o.text or ""))
+    await first
+    assert any("共读取 3000 行" in (o.text or "") for o in harness.transport.sent)
+
+
+async def test_an_overlong_question_is_refused_at_once(harness) -> None:
+    chat = await harness.chat("official")
+    out = await harness.say(chat, "恒达建材" * (MAX_QUESTION_CHARS // 4 + 1))
+    assert out[-1].text is not None and f"超过 {MAX_QUESTION_CHARS} 字" in out[-1].text
+
+
+async def test_the_bot_processes_updates_per_user(harness) -> None:
+    assert isinstance(harness.app.update_processor, PerUserUpdateProcessor)
+    assert harness.app.update_processor.max_concurrent_updates > 1
