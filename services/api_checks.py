@@ -125,13 +125,14 @@ async def _resolve_many(
                 if key in usccs or key in hashes:
                     by_key[key] = sid
 
+    conn = await s.connection()
     if usccs or hashes:
         wanted = [Subject.uscc.in_(sorted(usccs))] if usccs else []
         wanted += [Subject.id_hash.in_(sorted(hashes))] if hashes else []
-        keep(await s.execute(_brief_select().where(or_(*wanted))))
+        keep(await conn.execute(_brief_select().where(or_(*wanted))))
     missing = {i for m in meanings for i in m.ids} - briefs.keys()
     if missing:
-        keep(await s.execute(_brief_select().where(Subject.id.in_(sorted(missing)))))
+        keep(await conn.execute(_brief_select().where(Subject.id.in_(sorted(missing)))))
     return [_resolution(m, by_key, briefs) for m in meanings]
 
 
@@ -249,13 +250,14 @@ async def _checks_in(
     if not order:
         return {}
     measures = {sid: tuple(measures_for(cards[sid].kind, cards[sid].listings, matter)) for sid in order}
-    check_ids = (await s.scalars(
-        insert(Check).returning(Check.id, sort_by_parameter_order=True),
+    conn = await s.connection()  # Core inserts: no ORM bookkeeping for rows nobody reads back
+    check_ids = (await conn.execute(
+        insert(Check.__table__).returning(Check.__table__.c.id, sort_by_parameter_order=True),
         [{"account_id": principal.account_id, "department_id": principal.department_id, "subject_id": sid,
           "matter": matter, "measures": {"items": [{"text": m.text, "reason": m.reason} for m in measures[sid]]}}
          for sid in order],
-    )).all()
-    await s.execute(insert(ApiCheck), [
+    )).scalars().all()
+    await conn.execute(insert(ApiCheck.__table__), [
         {"check_id": cid, "api_key_id": principal.key_id, "case_number": case_number, "operator": operator,
          "batch": batch} for cid in check_ids
     ])
@@ -264,7 +266,7 @@ async def _checks_in(
         audit.append(card_audit_row(cards[sid], viewer, reason, "api"))
         audit.append(_audit_row(principal, "api_check", sid, reason, matter=matter, case_number=case_number,
                                 operator=operator, check_id=cid, batch=batch or None))
-    await s.execute(insert(AuditEntry), audit)
+    await conn.execute(insert(AuditEntry.__table__), audit)
     return {
         sid: CheckResult(cid, sid, cards[sid].name, cards[sid].kind, cards[sid].code, matter, measures[sid],
                          cards[sid].listings)

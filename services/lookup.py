@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject
 from db.session import Database
@@ -152,10 +152,36 @@ def card_audit_row(card: SubjectCard, viewer: Viewer, reason: str, channel: str)
     }
 
 
-_RECORD_COLUMNS = (
-    CreditRecord.id, CreditRecord.subject_id, CreditRecord.category, CreditRecord.doc_number, CreditRecord.source_name,
-    CreditRecord.decision_date, CreditRecord.title, CreditRecord.severity, CreditRecord.status,
-    CreditRecord.publication_end, CreditRecord.rule_edition, CreditRecord.valid_until, CreditRecord.fields,
+# Built once: a statement's construction and cache key cost more CPU than its round trip. `ids` is
+# an expanding parameter (IN with as many values as given).
+_IDS = bindparam("ids", expanding=True)
+_SUBJECTS = (
+    select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.legal_rep,
+           Subject.division_code, Subject.address, Subject.status, Division.name.label("division_name"))
+    .outerjoin(Division, Division.code == Subject.division_code)
+    .where(Subject.id.in_(_IDS))
+)
+_PENDING_OBJECTION = (
+    select(Objection.id)
+    .where(Objection.record_id == CreditRecord.id, Objection.subject_id == CreditRecord.subject_id,
+           Objection.status == "pending")
+    .exists()
+)
+_RECORDS = (
+    select(
+        CreditRecord.id, CreditRecord.subject_id, CreditRecord.category, CreditRecord.doc_number,
+        CreditRecord.source_name, CreditRecord.decision_date, CreditRecord.title, CreditRecord.severity,
+        CreditRecord.status, CreditRecord.publication_end, CreditRecord.rule_edition, CreditRecord.valid_until,
+        CreditRecord.fields, _PENDING_OBJECTION.label("objection_pending"),
+    )
+    .where(CreditRecord.subject_id.in_(_IDS))
+    .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+)
+_DECLARATIONS = (
+    select(Declaration.subject_id, Declaration.account_id, Declaration.category, Declaration.receipt_no,
+           Declaration.status, Declaration.data, Declaration.submitted_on)
+    .where(Declaration.subject_id.in_(_IDS), Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
+    .order_by(Declaration.subject_id, Declaration.submitted_on.desc(), Declaration.id.desc())
 )
 
 
@@ -169,13 +195,10 @@ async def load_cards(
     ids = sorted(set(subject_ids))
     if not ids:
         return {}
+    await s.flush()  # what the caller's unit of work changed so far is part of the card
+    conn = await s.connection()  # Core rows, no ORM identity map: nothing here is changed
     subjects = [
-        row for row in await s.execute(
-            select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.legal_rep,
-                   Subject.division_code, Subject.address, Subject.status, Division.name.label("division_name"))
-            .outerjoin(Division, Division.code == Subject.division_code)
-            .where(Subject.id.in_(ids))
-        )
+        row for row in await conn.execute(_SUBJECTS, {"ids": ids})
         # A person's file is not shown to the public by any path (a forged button, an old code):
         # the same "not there" as a subject that is gone (rules.roles.may_find_by_name).
         if may_find_by_name(viewer, row.kind, row.id)
@@ -183,21 +206,11 @@ async def load_cards(
     if not subjects:
         return {}
     shown_ids = [row.id for row in subjects]
-    pending = (
-        select(Objection.id)
-        .where(Objection.record_id == CreditRecord.id, Objection.subject_id == CreditRecord.subject_id,
-               Objection.status == "pending")
-        .exists()
-    )
     records: dict[int, list[Any]] = {i: [] for i in shown_ids}
-    for r in await s.execute(
-        select(*_RECORD_COLUMNS, pending.label("objection_pending"))
-        .where(CreditRecord.subject_id.in_(shown_ids))
-        .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
-    ):
+    for r in await conn.execute(_RECORDS, {"ids": shown_ids}):
         if _may_see(viewer, r.subject_id, r, today):
             records[r.subject_id].append(r)
-    declarations = await _declarations(s, shown_ids, viewer)
+    declarations = await _declarations(conn, shown_ids, viewer)
     return {
         row.id: _card(row, viewer, today, records[row.id], declarations.get(row.id, ()))
         for row in subjects
@@ -242,16 +255,11 @@ def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
 
 
 async def _declarations(
-    s: AsyncSession, subject_ids: list[int], viewer: Viewer
+    conn: AsyncConnection, subject_ids: list[int], viewer: Viewer
 ) -> dict[int, tuple[DeclarationView, ...]]:
     """Submitted self-declarations this viewer may see (rules.declarations.visible_to): verified ones
     for everyone, the others for officials and for the declarant (its account or the bound subject)."""
-    rows = await s.execute(
-        select(Declaration.subject_id, Declaration.account_id, Declaration.category, Declaration.receipt_no,
-               Declaration.status, Declaration.data, Declaration.submitted_on)
-        .where(Declaration.subject_id.in_(subject_ids), Declaration.status.in_(declaration_rules.SUBMITTED))
-        .order_by(Declaration.subject_id, Declaration.submitted_on.desc(), Declaration.id.desc())
-    )
+    rows = await conn.execute(_DECLARATIONS, {"ids": subject_ids})
     out: dict[int, list[DeclarationView]] = {}
     for d in rows:
         own = d.account_id == viewer.account_id or d.subject_id in viewer.subject_ids
