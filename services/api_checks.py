@@ -14,10 +14,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from db.models import ApiCheck, AuditEntry, Check, Division, Subject
+from db.models import ApiCheck, AuditEntry, Check, Subject
 from db.session import Database
 from nlp.codes_in_text import find_codes
 from nlp.intent import parse
@@ -28,7 +28,15 @@ from rules.measures import MATTERS, ListingFact, Measure, measures_for
 from services.apikeys import Principal
 from services.checks import FEEDBACK, record_feedback
 from services.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, Refusal
-from services.lookup import SubjectCard, Viewer, card_audit_row, load_card, load_cards
+from services.lookup import (
+    SUBJECT_ROW,
+    SUBJECTS_BY_ID,
+    SubjectCard,
+    Viewer,
+    card_audit_row,
+    load_card,
+    load_cards,
+)
 from services.subjects import SubjectBrief
 
 MAX_BATCH = 1000
@@ -100,40 +108,38 @@ def _interpret(index: NameIndex, lexicon: Lexicon, text: str, *, id_key: str, al
     return _Meaning("clear" if result.status == "clear" else "none", ids=found, note=f"没有找到与“{name}”相符的主体")
 
 
-def _brief_select() -> Select[Any]:
-    return (select(Subject.id, Subject.uscc, Subject.id_hash, Subject.name, Subject.kind, Subject.id_masked,
-                   Division.short_name)
-            .outerjoin(Division, Division.code == Subject.division_code))
+_BY_CODES = SUBJECT_ROW.where(or_(Subject.uscc.in_(bindparam("usccs", expanding=True)),
+                                  Subject.id_hash.in_(bindparam("hashes", expanding=True))))
 
 
 async def _resolve_many(
-    s: AsyncSession, index: NameIndex, lexicon: Lexicon, texts: list[str], *, id_key: str, allow_id_number: bool
-) -> list[Resolution]:
+    conn: AsyncConnection, index: NameIndex, lexicon: Lexicon, texts: list[str], *, id_key: str,
+    allow_id_number: bool,
+) -> tuple[list[Resolution], dict[int, Any]]:
     """What each text means, reading the database at most twice for any number of texts: the codes
-    and ID numbers in one query, the briefs of the name index's subjects in another (from the
-    database, not the index: every worker answers the same at once after a push)."""
+    and ID numbers in one query, the name index's subjects in another (from the database, not the
+    index: every worker answers the same at once after a push). Also returns the subjects' rows
+    (`SUBJECT_ROW`), which the cards of a check then need not read again."""
     meanings = [_interpret(index, lexicon, t, id_key=id_key, allow_id_number=allow_id_number) for t in texts]
     usccs = {m.key for m in meanings if m.status == "uscc"}
     hashes = {m.key for m in meanings if m.status == "id"}
     by_key: dict[str, int] = {}
-    briefs: dict[int, SubjectBrief] = {}
+    rows: dict[int, Any] = {}
 
-    def keep(rows: Any) -> None:
-        for sid, uscc, id_hash, name, kind, masked, division in rows:
-            briefs[sid] = SubjectBrief(name, kind, uscc, masked, division)
-            for key in (uscc, id_hash):
+    def keep(result: Any) -> None:
+        for row in result:
+            rows[row.id] = row
+            for key in (row.uscc, row.id_hash):
                 if key in usccs or key in hashes:
-                    by_key[key] = sid
+                    by_key[key] = row.id
 
-    conn = await s.connection()
     if usccs or hashes:
-        wanted = [Subject.uscc.in_(sorted(usccs))] if usccs else []
-        wanted += [Subject.id_hash.in_(sorted(hashes))] if hashes else []
-        keep(await conn.execute(_brief_select().where(or_(*wanted))))
-    missing = {i for m in meanings for i in m.ids} - briefs.keys()
+        keep(await conn.execute(_BY_CODES, {"usccs": sorted(usccs), "hashes": sorted(hashes)}))
+    missing = {i for m in meanings for i in m.ids} - rows.keys()
     if missing:
-        keep(await conn.execute(_brief_select().where(Subject.id.in_(sorted(missing)))))
-    return [_resolution(m, by_key, briefs) for m in meanings]
+        keep(await conn.execute(SUBJECTS_BY_ID, {"ids": sorted(missing)}))
+    briefs = {sid: SubjectBrief(r.name, r.kind, r.uscc, r.id_masked, r.division_short) for sid, r in rows.items()}
+    return [_resolution(m, by_key, briefs) for m in meanings], rows
 
 
 def _resolution(m: _Meaning, by_key: dict[str, int], briefs: dict[int, SubjectBrief]) -> Resolution:
@@ -158,8 +164,10 @@ async def resolve_subject(
     """What `text` (a name, short name, USCC or ID number) means, by the chat's ambiguity policy.
 
     Raises Refusal (FORBIDDEN) for an ID number when the key may not search persons."""
-    async with db.sessions() as s:
-        return (await _resolve_many(s, index, lexicon, [text], id_key=id_key, allow_id_number=allow_id_number))[0]
+    async with db.core_transaction() as conn:
+        resolutions, _rows = await _resolve_many(conn, index, lexicon, [text], id_key=id_key,
+                                                 allow_id_number=allow_id_number)
+    return resolutions[0]
 
 
 def _audit_row(principal: Principal, action: str, subject_id: int | None, reason: str, **detail: Any) -> dict[str, Any]:
@@ -229,8 +237,14 @@ class CheckResult:
     listings: tuple[ListingFact, ...]
 
 
+# Core inserts, built once: no ORM bookkeeping for rows nobody reads back.
+_INSERT_CHECK = insert(Check.__table__).returning(Check.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_API_CHECK = insert(ApiCheck.__table__)
+_INSERT_AUDIT = insert(AuditEntry.__table__)
+
+
 async def _checks_in(
-    s: AsyncSession,
+    conn: AsyncConnection,
     principal: Principal,
     viewer: Viewer,
     subject_ids: list[int],
@@ -239,25 +253,25 @@ async def _checks_in(
     case_number: str | None,
     operator: str | None,
     batch: bool,
+    rows: dict[int, Any] | None = None,
 ) -> dict[int, CheckResult]:
     """A check on each subject inside the caller's transaction, with a fixed number of statements
     whatever their number: the cards set-based (`load_cards`), then one insert each for the checks,
     the port's rows and the audit rows (the shared look-up row and the port's row per subject).
     Subjects no longer in the archive get no check and are absent from the answer."""
     reason = f"逢办必查:{MATTERS[matter]}"
-    cards = await load_cards(s, subject_ids, viewer, today)
+    cards = await load_cards(conn, subject_ids, viewer, today, rows)
     order = [sid for sid in dict.fromkeys(subject_ids) if sid in cards]
     if not order:
         return {}
     measures = {sid: tuple(measures_for(cards[sid].kind, cards[sid].listings, matter)) for sid in order}
-    conn = await s.connection()  # Core inserts: no ORM bookkeeping for rows nobody reads back
     check_ids = (await conn.execute(
-        insert(Check.__table__).returning(Check.__table__.c.id, sort_by_parameter_order=True),
+        _INSERT_CHECK,
         [{"account_id": principal.account_id, "department_id": principal.department_id, "subject_id": sid,
           "matter": matter, "measures": {"items": [{"text": m.text, "reason": m.reason} for m in measures[sid]]}}
          for sid in order],
     )).scalars().all()
-    await conn.execute(insert(ApiCheck.__table__), [
+    await conn.execute(_INSERT_API_CHECK, [
         {"check_id": cid, "api_key_id": principal.key_id, "case_number": case_number, "operator": operator,
          "batch": batch} for cid in check_ids
     ])
@@ -266,7 +280,7 @@ async def _checks_in(
         audit.append(card_audit_row(cards[sid], viewer, reason, "api"))
         audit.append(_audit_row(principal, "api_check", sid, reason, matter=matter, case_number=case_number,
                                 operator=operator, check_id=cid, batch=batch or None))
-    await conn.execute(insert(AuditEntry.__table__), audit)
+    await conn.execute(_INSERT_AUDIT, audit)
     return {
         sid: CheckResult(cid, sid, cards[sid].name, cards[sid].kind, cards[sid].code, matter, measures[sid],
                          cards[sid].listings)
@@ -294,8 +308,8 @@ async def raise_api_check(
 ) -> CheckResult:
     """One check in one transaction: the look-up, the check, the port's row and audit rows."""
     _require_check_rights(viewer, matter)
-    async with db.transaction() as s:
-        result = (await _checks_in(s, principal, viewer, [subject_id], matter, today, case_number, operator, False))
+    async with db.core_transaction() as conn:
+        result = await _checks_in(conn, principal, viewer, [subject_id], matter, today, case_number, operator, False)
     if subject_id not in result:
         raise Refusal("该主体已不在档案中。", code=NOT_FOUND)
     return result[subject_id]
@@ -331,11 +345,12 @@ async def _resolve_and_check(
     batch: bool,
 ) -> list[BatchLine]:
     _require_check_rights(viewer, matter)
-    async with db.transaction() as s:
-        lines = [BatchLine(i, q, r) for i, (q, r) in enumerate(zip(queries, await _resolve_many(
-            s, index, lexicon, queries, id_key=id_key, allow_id_number=allow_id_number), strict=True))]
+    async with db.core_transaction() as conn:
+        resolutions, rows = await _resolve_many(conn, index, lexicon, queries, id_key=id_key,
+                                                allow_id_number=allow_id_number)
+        lines = [BatchLine(i, q, r) for i, (q, r) in enumerate(zip(queries, resolutions, strict=True))]
         clear = [line.resolution.subject.subject_id for line in lines if line.resolution.subject is not None]
-        results = await _checks_in(s, principal, viewer, clear, matter, today, case_number, operator, batch)
+        results = await _checks_in(conn, principal, viewer, clear, matter, today, case_number, operator, batch, rows)
     for line in lines:
         if line.resolution.subject is not None:
             line.result = results.get(line.resolution.subject.subject_id)

@@ -137,7 +137,8 @@ async def load_card(
     """`view_subject` inside the caller's transaction, for use cases that do more in the same unit of
     work (a credit report numbers itself and logs the issue; a check records itself): one action,
     one audit entry."""
-    card = (await load_cards(s, [subject_id], viewer, today)).get(subject_id)
+    await s.flush()  # what the caller's unit of work changed so far is part of the card
+    card = (await load_cards(await s.connection(), [subject_id], viewer, today)).get(subject_id)
     if card is not None:
         s.add(AuditEntry(**card_audit_row(card, viewer, reason, channel)))
     return card
@@ -154,13 +155,15 @@ def card_audit_row(card: SubjectCard, viewer: Viewer, reason: str, channel: str)
 
 # Built once: a statement's construction and cache key cost more CPU than its round trip. `ids` is
 # an expanding parameter (IN with as many values as given).
-_IDS = bindparam("ids", expanding=True)
-_SUBJECTS = (
-    select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.legal_rep,
-           Subject.division_code, Subject.address, Subject.status, Division.name.label("division_name"))
+IDS = bindparam("ids", expanding=True)
+# A subject as a card and a candidate's brief need it; look-ups add their WHERE.
+SUBJECT_ROW = (
+    select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.id_hash,
+           Subject.legal_rep, Subject.division_code, Subject.address, Subject.status,
+           Division.name.label("division_name"), Division.short_name.label("division_short"))
     .outerjoin(Division, Division.code == Subject.division_code)
-    .where(Subject.id.in_(_IDS))
 )
+SUBJECTS_BY_ID = SUBJECT_ROW.where(Subject.id.in_(IDS))
 _PENDING_OBJECTION = (
     select(Objection.id)
     .where(Objection.record_id == CreditRecord.id, Objection.subject_id == CreditRecord.subject_id,
@@ -174,31 +177,37 @@ _RECORDS = (
         CreditRecord.status, CreditRecord.publication_end, CreditRecord.rule_edition, CreditRecord.valid_until,
         CreditRecord.fields, _PENDING_OBJECTION.label("objection_pending"),
     )
-    .where(CreditRecord.subject_id.in_(_IDS))
+    .where(CreditRecord.subject_id.in_(IDS))
     .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
 )
 _DECLARATIONS = (
     select(Declaration.subject_id, Declaration.account_id, Declaration.category, Declaration.receipt_no,
            Declaration.status, Declaration.data, Declaration.submitted_on)
-    .where(Declaration.subject_id.in_(_IDS), Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
+    .where(Declaration.subject_id.in_(IDS), Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
     .order_by(Declaration.subject_id, Declaration.submitted_on.desc(), Declaration.id.desc())
 )
 
 
 async def load_cards(
-    s: AsyncSession, subject_ids: list[int], viewer: Viewer, today: dt.date
+    conn: AsyncConnection, subject_ids: list[int], viewer: Viewer, today: dt.date,
+    rows: dict[int, Any] | None = None,
 ) -> dict[int, SubjectCard]:
     """The cards of many subjects as this viewer may see them, with three set-based queries (subjects
     with their division, records with their pending objections, declarations) whatever their number:
     a check costs few round trips and a batch of 1,000 no more. Subjects gone or not to be shown to
-    this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_row`)."""
+    this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_row`).
+
+    `rows`: subjects already read in this transaction with `SUBJECT_ROW` (a check resolved them),
+    so they are not read twice."""
     ids = sorted(set(subject_ids))
     if not ids:
         return {}
-    await s.flush()  # what the caller's unit of work changed so far is part of the card
-    conn = await s.connection()  # Core rows, no ORM identity map: nothing here is changed
+    rows = rows or {}
+    known = [rows[i] for i in ids if i in rows]
+    missing = [i for i in ids if i not in rows]
+    read = list(await conn.execute(SUBJECTS_BY_ID, {"ids": missing})) if missing else []
     subjects = [
-        row for row in await conn.execute(_SUBJECTS, {"ids": ids})
+        row for row in known + read
         # A person's file is not shown to the public by any path (a forged button, an old code):
         # the same "not there" as a subject that is gone (rules.roles.may_find_by_name).
         if may_find_by_name(viewer, row.kind, row.id)
