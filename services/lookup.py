@@ -156,11 +156,18 @@ def card_audit_row(card: SubjectCard, viewer: Viewer, reason: str, channel: str)
 # Built once: a statement's construction and cache key cost more CPU than its round trip. `ids` is
 # an expanding parameter (IN with as many values as given).
 IDS = bindparam("ids", expanding=True)
+# Whether a subject has any submitted declaration: most have none, and their cards then skip that query.
+_HAS_DECLARATIONS = (
+    select(Declaration.id)
+    .where(Declaration.subject_id == Subject.id, Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
+    .exists()
+)
 # A subject as a card and a candidate's brief need it; look-ups add their WHERE.
 SUBJECT_ROW = (
     select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.id_hash,
            Subject.legal_rep, Subject.division_code, Subject.address, Subject.status,
-           Division.name.label("division_name"), Division.short_name.label("division_short"))
+           Division.name.label("division_name"), Division.short_name.label("division_short"),
+           _HAS_DECLARATIONS.label("has_declarations"))
     .outerjoin(Division, Division.code == Subject.division_code)
 )
 SUBJECTS_BY_ID = SUBJECT_ROW.where(Subject.id.in_(IDS))
@@ -192,8 +199,9 @@ async def load_cards(
     conn: AsyncConnection, subject_ids: list[int], viewer: Viewer, today: dt.date,
     rows: dict[int, Any] | None = None,
 ) -> dict[int, SubjectCard]:
-    """The cards of many subjects as this viewer may see them, with three set-based queries (subjects
-    with their division, records with their pending objections, declarations) whatever their number:
+    """The cards of many subjects as this viewer may see them, with at most three set-based queries
+    (subjects with their division, records with their pending objections, declarations of the
+    subjects that have any) whatever their number:
     a check costs few round trips and a batch of 1,000 no more. Subjects gone or not to be shown to
     this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_row`).
 
@@ -219,7 +227,8 @@ async def load_cards(
     for r in await conn.execute(_RECORDS, {"ids": shown_ids}):
         if _may_see(viewer, r.subject_id, r, today):
             records[r.subject_id].append(r)
-    declarations = await _declarations(conn, shown_ids, viewer)
+    declared = [row.id for row in subjects if row.has_declarations]
+    declarations = await _declarations(conn, declared, viewer) if declared else {}
     return {
         row.id: _card(row, viewer, today, records[row.id], declarations.get(row.id, ()))
         for row in subjects
