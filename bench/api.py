@@ -158,8 +158,45 @@ def _raw_request(method: str, path: str, key: str, body: dict[str, Any] | None) 
     return head.encode() + payload
 
 
+class CpuMeter:
+    """CPU seconds (user + system) spent by the server's processes and by the PostgreSQL backends of
+    the bench database, from /proc (Linux, PostgreSQL on this machine): what a request costs, which
+    the throughput alone does not show while other jobs share the cores."""
+
+    def __init__(self, server_pid: int, dbname: str) -> None:
+        self.server_pid, self.dbname = server_pid, dbname
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def sample(self) -> tuple[float, float, float]:
+        server = postgres = 0.0
+        for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            if not pid.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                used = (int(fields[11]) + int(fields[12])) / self.tick
+                if int(pid) == self.server_pid or int(fields[1]) == self.server_pid:
+                    server += used
+                elif f" {self.dbname} " in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+                        errors="replace"):
+                    postgres += used
+            except (OSError, ValueError, IndexError):
+                continue  # a process that ended meanwhile
+        return server, postgres, time.process_time()
+
+    @staticmethod
+    def per_request(before: tuple[float, float, float], after: tuple[float, float, float], n: int) -> dict[str, float]:
+        names = ("server", "postgres", "load_generator")
+        out = {name: round((b - a) * 1000 / n, 2) for name, a, b in zip(names, before, after, strict=True)}
+        out["total"] = round(sum(out.values()), 2)
+        # What the machine's cores would serve if nothing else ran on them (derived, not measured).
+        out["cores_ceiling_per_s"] = round((os.cpu_count() or 1) * 1000 / out["total"]) if out["total"] else None
+        return out
+
+
 async def _load(base: str, key: str, requests: list[tuple[str, str, dict[str, Any] | None]],
-                concurrency: int) -> dict[str, Any]:
+                concurrency: int, meter: CpuMeter | None = None) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     raw = [_raw_request(method, path, key, body) for method, path, body in reversed(requests)]
@@ -177,17 +214,33 @@ async def _load(base: str, key: str, requests: list[tuple[str, str, dict[str, An
                 errors += 1
 
     try:
+        cpu_before = meter.sample() if meter else None
         started = time.perf_counter()
         await asyncio.gather(*(worker(c) for c in conns))
         seconds = time.perf_counter() - started
     finally:
         for c in conns:
             c.close()
-    return {
+    out: dict[str, Any] = {
         "requests": len(latencies), "per_s": round(len(latencies) / seconds, 1),
         "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 0.95), 1),
         "errors": errors,
     }
+    if meter and cpu_before:
+        out["cpu_ms_per_request"] = meter.per_request(cpu_before, meter.sample(), len(latencies))
+    return out
+
+
+async def _quiet(meter: CpuMeter, limit_s: float = 300.0) -> None:
+    """Until the server's processes use under a tenth of a core for a second."""
+    started = time.perf_counter()
+    before = meter.sample()[0]
+    while time.perf_counter() - started < limit_s:
+        await asyncio.sleep(1.0)
+        now = meter.sample()[0]
+        if now - before < 0.1:
+            return
+        before = now
 
 
 def _penalty_rows(n: int) -> list[dict[str, str]]:
@@ -255,11 +308,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 server = Server(url, workers, workdir)
                 try:
                     ready_s = server.wait_ready()
+                    meter = CpuMeter(server.process.pid, name)
+                    # /readyz answers from whichever worker accepts: one still loading its name index
+                    # accepts nothing but takes CPU. Start once the whole server is quiet.
+                    await _quiet(meter)
                     await _load(server.base, key, checks[:50], args.concurrency)  # warm-up
                     result[f"workers_{workers}"] = {
                         "ready_s": round(ready_s, 1),
-                        "checks": await _load(server.base, key, checks, args.concurrency),
-                        "baseline_healthz": await _load(server.base, key, health, args.concurrency),
+                        "load_average": round(os.getloadavg()[0], 1),  # other jobs on the machine
+                        "checks": await _load(server.base, key, checks, args.concurrency, meter),
+                        "baseline_healthz": await _load(server.base, key, health, args.concurrency, meter),
                     }
                     progress(f"{workers} worker(s): {result[f'workers_{workers}']}")
                     if workers == 2:
