@@ -172,8 +172,9 @@ class CpuMeter:
         self.server_pid, self.dbname = server_pid, dbname
         self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-    def sample(self) -> tuple[float, float, float]:
-        server = postgres = 0.0
+    def sample(self) -> tuple[float, dict[int, float], float]:
+        """Server CPU, CPU per PostgreSQL backend (by pid: backends come and go), this process's CPU."""
+        server, postgres = 0.0, {}
         for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
             if not pid.isdigit():
                 continue
@@ -185,16 +186,19 @@ class CpuMeter:
                     server += used
                 elif f" {self.dbname} " in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
                         errors="replace"):
-                    postgres += used
+                    postgres[int(pid)] = used
             except (OSError, ValueError, IndexError):
                 continue  # a process that ended meanwhile
         return server, postgres, time.process_time()
 
     @staticmethod
-    def per_request(before: tuple[float, float, float], after: tuple[float, float, float], n: int) -> dict[str, float]:
-        names = ("server", "postgres", "load_generator")
-        out = {name: round((b - a) * 1000 / n, 2) for name, a, b in zip(names, before, after, strict=True)}
-        out["total"] = round(sum(out.values()), 2)
+    def per_request(before: tuple[float, dict[int, float], float], after: tuple[float, dict[int, float], float],
+                    n: int) -> dict[str, Any]:
+        # A backend that ended during the run is missed (the pool keeps its connections: few end).
+        postgres = sum(used - before[1].get(pid, 0.0) for pid, used in after[1].items())
+        spent = {"server": after[0] - before[0], "postgres": postgres, "load_generator": after[2] - before[2]}
+        out: dict[str, Any] = {name: round(seconds * 1000 / n, 2) for name, seconds in spent.items()}
+        out["total"] = round(sum(spent.values()) * 1000 / n, 2)
         # What the machine's cores would serve if nothing else ran on them (derived, not measured).
         out["cores_ceiling_per_s"] = round((os.cpu_count() or 1) * 1000 / out["total"]) if out["total"] else None
         return out

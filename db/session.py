@@ -65,7 +65,9 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     event.listen(engine.sync_engine, "checkout", checkout)
 
 
-def make_engine(url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS) -> AsyncEngine:
+def make_engine(
+    url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 5
+) -> AsyncEngine:
     url = async_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -74,7 +76,8 @@ def make_engine(url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PI
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=5, max_overflow=5)
+    # Connections beyond `pool_size` are closed when returned: each costs a new server process later.
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=5)
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
 
@@ -82,9 +85,11 @@ def make_engine(url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PI
 class Database:
     """The engine plus a session factory; one per process."""
 
-    def __init__(self, url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS) -> None:
+    def __init__(
+        self, url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 5
+    ) -> None:
         self.url = async_url(url)  # standard sqlite:// and postgresql:// URLs choose the async driver
-        self.engine = make_engine(url, echo, idle_ping_seconds)
+        self.engine = make_engine(url, echo, idle_ping_seconds, pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

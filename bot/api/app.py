@@ -77,7 +77,7 @@ async def _follow_feed(services: Services, every: float) -> None:
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    services = Services(settings=settings, db=db or Database(settings.database.url))
+    services = Services(settings=settings, db=db or Database(settings.database.url, pool_size=settings.api.db_pool_size))
     state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst), KeyCache(services.db))
 
     @contextlib.asynccontextmanager
