@@ -2,23 +2,26 @@
 credit file, raise a check (发起 → 响应), take the feedback (反馈), check a whole list at once.
 
 They run the chat's rules unchanged: the ambiguity policy of the name index (a subject is named only
-when the resolver says it is clearly the one meant), `load_card` for visibility, masking and the
-look-up audit row, `rules.measures.measures_for` for the answer, and `services.checks.record_feedback`
-for the feedback. What the port adds is written beside them: the department's case number and
-operator (`ApiCheck`) and an audit row naming the key, department, operator and matter.
+when the resolver says it is clearly the one meant), `load_card`/`load_cards` for visibility,
+masking and the look-up audit row, `rules.measures.measures_for` for the answer, and
+`services.checks.record_feedback` for the feedback. What the port adds is written beside them: the
+department's case number and operator (`ApiCheck`) and an audit row naming the key, department,
+operator and matter.
+
+Checks are the port's hot path (issue 15: 300 a second on two cores): one check and a batch of
+1,000 run the same few set-based statements on a Core connection, in one transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from db.models import ApiCheck, AuditEntry, Check, Division, Subject
+from db.models import ApiCheck, AuditEntry, Check, Subject
 from db.session import Database
 from nlp.codes_in_text import find_codes
 from nlp.intent import parse
@@ -29,13 +32,18 @@ from rules.measures import MATTERS, ListingFact, Measure, measures_for
 from services.apikeys import Principal
 from services.checks import FEEDBACK, record_feedback
 from services.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, Refusal
-from services.lookup import SubjectCard, Viewer, load_card
-from services.subjects import SubjectBrief, subject_briefs
+from services.lookup import (
+    SUBJECT_ROW,
+    SUBJECTS_BY_ID,
+    SubjectCard,
+    Viewer,
+    card_audit_row,
+    load_card,
+    load_cards,
+)
+from services.subjects import SubjectBrief
 
 MAX_BATCH = 1000
-# Checks of one batch running at once on PostgreSQL (the engine's pool holds 10 connections).
-BATCH_PARALLEL = 4
-
 
 
 def viewer_for(principal: Principal, mask_person_names: bool = True, mask_addresses: bool = True) -> Viewer:
@@ -66,24 +74,86 @@ class Resolution:
     note: str | None = None
 
 
-async def _found(db: Database, ids: list[int]) -> list[Found]:
-    briefs = await subject_briefs(db, ids)
-    return [Found(i, briefs[i]) for i in ids if i in briefs]
+@dataclass(frozen=True)
+class _Meaning:
+    """What a text names before any subject is read: a USCC or an ID number (its match key) to look
+    up, or the name index's answer as subject ids (`ids[0]` is the one meant when `status` is clear)."""
+
+    status: str  # uscc / id / clear / ambiguous / none
+    key: str | None = None
+    ids: tuple[int, ...] = ()
+    note: str | None = None
 
 
-async def _found_by_uscc(db: Database, usccs: list[str]) -> dict[str, Found]:
-    """Subjects by USCC with their briefs, one query for many codes (from the database, not the
-    index: every worker answers the same at once after a push)."""
-    if not usccs:
-        return {}
-    async with db.sessions() as s:
-        rows = await s.execute(
-            select(Subject.id, Subject.uscc, Subject.name, Subject.kind, Subject.id_masked, Division.short_name)
-            .outerjoin(Division, Division.code == Subject.division_code)
-            .where(Subject.uscc.in_(sorted(set(usccs))))
-        )
-        return {uscc: Found(sid, SubjectBrief(name, kind, uscc, masked, division))
-                for sid, uscc, name, kind, masked, division in rows}
+def _interpret(index: NameIndex, lexicon: Lexicon, text: str, *, id_key: str, allow_id_number: bool) -> _Meaning:
+    """The chat's ambiguity policy, in memory: codes first, then the name index. Raises Refusal
+    (FORBIDDEN) for an ID number when the key may not search persons."""
+    text = (text or "").strip()
+    if not text:
+        return _Meaning("none", note="查询内容为空")
+    usccs, ids, _rest = find_codes(text)
+    for mention in usccs:
+        if mention.valid:
+            return _Meaning("uscc", mention.value, note=f"档案中没有统一社会信用代码为 {mention.value} 的主体")
+        near = index.near_uscc(mention.value) if mention.value and len(mention.value) == 18 else []
+        return _Meaning("none", ids=tuple(e.subject_id for e in near[:5]), note=f"统一社会信用代码有误：{mention.error}")
+    for mention in ids:
+        if not allow_id_number:
+            raise Refusal("该接口密钥无权按身份证号查询自然人（需要 idquery 权限）。", code=FORBIDDEN)
+        if not mention.valid:
+            return _Meaning("none", note=f"身份证号码有误：{mention.error}")
+        return _Meaning("id", id_match_key(mention.value, id_key), note="档案中没有该身份证号对应的自然人")
+    query = parse(text, lexicon)
+    name = query.names[0] if query.names else text
+    result = index.resolve(name, division_code=query.division_code)
+    found = tuple(c.subject_id for c in result.candidates)
+    if result.status == "ambiguous":
+        return _Meaning("ambiguous", ids=found, note=f"有多个与“{name}”相近的主体，请用统一社会信用代码指明")
+    return _Meaning("clear" if result.status == "clear" else "none", ids=found, note=f"没有找到与“{name}”相符的主体")
+
+
+_BY_CODES = SUBJECT_ROW.where(or_(Subject.uscc.in_(bindparam("usccs", expanding=True)),
+                                  Subject.id_hash.in_(bindparam("hashes", expanding=True))))
+
+
+async def _resolve_many(
+    conn: AsyncConnection, index: NameIndex, lexicon: Lexicon, texts: list[str], *, id_key: str,
+    allow_id_number: bool,
+) -> tuple[list[Resolution], dict[int, Any]]:
+    """What each text means, reading the database at most twice for any number of texts: the codes
+    and ID numbers in one query, the name index's subjects in another (from the database, not the
+    index: every worker answers the same at once after a push). Also returns the subjects' rows
+    (`SUBJECT_ROW`), which the cards of a check then need not read again."""
+    meanings = [_interpret(index, lexicon, t, id_key=id_key, allow_id_number=allow_id_number) for t in texts]
+    usccs = {m.key for m in meanings if m.status == "uscc"}
+    hashes = {m.key for m in meanings if m.status == "id"}
+    by_key: dict[str, int] = {}
+    rows: dict[int, Any] = {}
+
+    def keep(result: Any) -> None:
+        for row in result:
+            rows[row.id] = row
+            for key in (row.uscc, row.id_hash):
+                if key in usccs or key in hashes:
+                    by_key[key] = row.id
+
+    if usccs or hashes:
+        keep(await conn.execute(_BY_CODES, {"usccs": sorted(usccs), "hashes": sorted(hashes)}))
+    missing = {i for m in meanings for i in m.ids} - rows.keys()
+    if missing:
+        keep(await conn.execute(SUBJECTS_BY_ID, {"ids": sorted(missing)}))
+    briefs = {sid: SubjectBrief(r.name, r.kind, r.uscc, r.id_masked, r.division_short) for sid, r in rows.items()}
+    return [_resolution(m, by_key, briefs) for m in meanings], rows
+
+
+def _resolution(m: _Meaning, by_key: dict[str, int], briefs: dict[int, SubjectBrief]) -> Resolution:
+    if m.status in ("uscc", "id"):
+        sid = by_key.get(m.key or "")
+        return Resolution("clear", Found(sid, briefs[sid])) if sid is not None else Resolution("none", note=m.note)
+    found = [Found(i, briefs[i]) for i in m.ids if i in briefs]
+    if m.status == "clear" and found:
+        return Resolution("clear", found[0])
+    return Resolution("ambiguous" if m.status == "ambiguous" else "none", candidates=found, note=m.note)
 
 
 async def resolve_subject(
@@ -94,63 +164,33 @@ async def resolve_subject(
     *,
     id_key: str,
     allow_id_number: bool,
-    known: dict[str, Found] | None = None,
 ) -> Resolution:
     """What `text` (a name, short name, USCC or ID number) means, by the chat's ambiguity policy.
 
-    `known`: subjects already loaded by USCC (a batch loads all its codes in one query).
     Raises Refusal (FORBIDDEN) for an ID number when the key may not search persons."""
-    text = (text or "").strip()
-    if not text:
-        return Resolution("none", note="查询内容为空")
-    usccs, ids, _rest = find_codes(text)
-    for mention in usccs:
-        if mention.valid:
-            found = known.get(mention.value) if known is not None else (
-                await _found_by_uscc(db, [mention.value])).get(mention.value)
-            if found is None:
-                return Resolution("none", note=f"档案中没有统一社会信用代码为 {mention.value} 的主体")
-            return Resolution("clear", found)
-        near = index.near_uscc(mention.value) if mention.value and len(mention.value) == 18 else []
-        return Resolution(
-            "none", candidates=await _found(db, [e.subject_id for e in near[:5]]),
-            note=f"统一社会信用代码有误：{mention.error}",
-        )
-    for mention in ids:
-        if not allow_id_number:
-            raise Refusal("该接口密钥无权按身份证号查询自然人（需要 idquery 权限）。", code=FORBIDDEN)
-        if not mention.valid:
-            return Resolution("none", note=f"身份证号码有误：{mention.error}")
-        async with db.sessions() as s:
-            sid = await s.scalar(select(Subject.id).where(Subject.id_hash == id_match_key(mention.value, id_key)))
-        if sid is None:
-            return Resolution("none", note="档案中没有该身份证号对应的自然人")
-        return Resolution("clear", (await _found(db, [sid]))[0])
-    query = parse(text, lexicon)
-    name = query.names[0] if query.names else text
-    result = index.resolve(name, division_code=query.division_code)
-    found = await _found(db, [c.subject_id for c in result.candidates])
-    if result.status == "clear" and found:
-        return Resolution("clear", found[0])
-    if result.status == "ambiguous":
-        return Resolution("ambiguous", candidates=found, note=f"有多个与“{name}”相近的主体，请用统一社会信用代码指明")
-    return Resolution("none", candidates=found, note=f"没有找到与“{name}”相符的主体")
+    async with db.core_transaction() as conn:
+        resolutions, _rows = await _resolve_many(conn, index, lexicon, [text], id_key=id_key,
+                                                 allow_id_number=allow_id_number)
+    return resolutions[0]
+
+
+def _audit_row(principal: Principal, action: str, subject_id: int | None, reason: str, **detail: Any) -> dict[str, Any]:
+    """The port's audit row (key, department and whatever the action adds) as plain values."""
+    return {
+        "account_id": principal.account_id, "role": "official", "action": action, "subject_id": subject_id,
+        "reason": reason[:64],
+        "detail": {
+            "channel": "api", "key": principal.prefix, "key_name": principal.name,
+            "department": principal.department_code,
+            **{k: v for k, v in detail.items() if v is not None},
+        },
+    }
 
 
 def _audit(
     s: AsyncSession, principal: Principal, action: str, subject_id: int | None, reason: str, **detail: Any
 ) -> None:
-    s.add(
-        AuditEntry(
-            account_id=principal.account_id, role="official", action=action, subject_id=subject_id,
-            reason=reason[:64],
-            detail={
-                "channel": "api", "key": principal.prefix, "key_name": principal.name,
-                "department": principal.department_code,
-                **{k: v for k, v in detail.items() if v is not None},
-            },
-        )
-    )
+    s.add(AuditEntry(**_audit_row(principal, action, subject_id, reason, **detail)))
 
 
 async def audit_lookup(db: Database, principal: Principal, resolution: Resolution, operator: str | None) -> None:
@@ -165,8 +205,8 @@ async def audit_lookup(db: Database, principal: Principal, resolution: Resolutio
 
 
 async def subject_id_by_code(db: Database, uscc: str) -> int | None:
-    found = (await _found_by_uscc(db, [uscc])).get(uscc)
-    return found.subject_id if found else None
+    async with db.sessions() as s:
+        return await s.scalar(select(Subject.id).where(Subject.uscc == uscc))
 
 
 async def subject_id_by_id_number(db: Database, id_number: str, id_key: str) -> int | None:
@@ -201,32 +241,55 @@ class CheckResult:
     listings: tuple[ListingFact, ...]
 
 
-async def _check_in(
-    s: AsyncSession,
+# Core inserts, built once: no ORM bookkeeping for rows nobody reads back.
+_INSERT_CHECK = insert(Check.__table__).returning(Check.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_API_CHECK = insert(ApiCheck.__table__)
+_INSERT_AUDIT = insert(AuditEntry.__table__)
+
+
+async def _checks_in(
+    conn: AsyncConnection,
     principal: Principal,
     viewer: Viewer,
-    subject_id: int,
+    subject_ids: list[int],
     matter: str,
     today: dt.date,
     case_number: str | None,
     operator: str | None,
     batch: bool,
-) -> CheckResult:
-    card = await load_card(s, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}", channel="api")
-    if card is None:
-        raise Refusal("该主体已不在档案中。", code=NOT_FOUND)
-    measures = tuple(measures_for(card.kind, card.listings, matter))
-    check = Check(
-        account_id=principal.account_id, department_id=principal.department_id, subject_id=subject_id,
-        matter=matter, measures={"items": [{"text": m.text, "reason": m.reason} for m in measures]},
-    )
-    s.add(check)
-    await s.flush()
-    s.add(ApiCheck(check_id=check.id, api_key_id=principal.key_id, case_number=case_number, operator=operator,
-                   batch=batch))
-    _audit(s, principal, "api_check", subject_id, f"逢办必查:{MATTERS[matter]}", matter=matter,
-           case_number=case_number, operator=operator, check_id=check.id, batch=batch or None)
-    return CheckResult(check.id, subject_id, card.name, card.kind, card.code, matter, measures, card.listings)
+    rows: dict[int, Any] | None = None,
+) -> dict[int, CheckResult]:
+    """A check on each subject inside the caller's transaction, with a fixed number of statements
+    whatever their number: the cards set-based (`load_cards`), then one insert each for the checks,
+    the port's rows and the audit rows (the shared look-up row and the port's row per subject).
+    Subjects no longer in the archive get no check and are absent from the answer."""
+    reason = f"逢办必查:{MATTERS[matter]}"
+    cards = await load_cards(conn, subject_ids, viewer, today, rows)
+    order = [sid for sid in dict.fromkeys(subject_ids) if sid in cards]
+    if not order:
+        return {}
+    measures = {sid: tuple(measures_for(cards[sid].kind, cards[sid].listings, matter)) for sid in order}
+    check_ids = (await conn.execute(
+        _INSERT_CHECK,
+        [{"account_id": principal.account_id, "department_id": principal.department_id, "subject_id": sid,
+          "matter": matter, "measures": {"items": [{"text": m.text, "reason": m.reason} for m in measures[sid]]}}
+         for sid in order],
+    )).scalars().all()
+    await conn.execute(_INSERT_API_CHECK, [
+        {"check_id": cid, "api_key_id": principal.key_id, "case_number": case_number, "operator": operator,
+         "batch": batch} for cid in check_ids
+    ])
+    audit = []
+    for sid, cid in zip(order, check_ids, strict=True):
+        audit.append(card_audit_row(cards[sid], viewer, reason, "api"))
+        audit.append(_audit_row(principal, "api_check", sid, reason, matter=matter, case_number=case_number,
+                                operator=operator, check_id=cid, batch=batch or None))
+    await conn.execute(_INSERT_AUDIT, audit)
+    return {
+        sid: CheckResult(cid, sid, cards[sid].name, cards[sid].kind, cards[sid].code, matter, measures[sid],
+                         cards[sid].listings)
+        for sid, cid in zip(order, check_ids, strict=True)
+    }
 
 
 def _require_check_rights(viewer: Viewer, matter: str) -> None:
@@ -249,8 +312,11 @@ async def raise_api_check(
 ) -> CheckResult:
     """One check in one transaction: the look-up, the check, the port's row and audit rows."""
     _require_check_rights(viewer, matter)
-    async with db.transaction() as s:
-        return await _check_in(s, principal, viewer, subject_id, matter, today, case_number, operator, False)
+    async with db.core_transaction() as conn:
+        result = await _checks_in(conn, principal, viewer, [subject_id], matter, today, case_number, operator, False)
+    if subject_id not in result:
+        raise Refusal("该主体已不在档案中。", code=NOT_FOUND)
+    return result[subject_id]
 
 
 @dataclass
@@ -261,6 +327,64 @@ class BatchLine:
     query: str
     resolution: Resolution
     result: CheckResult | None = None
+
+
+GONE = "该主体已不在档案中"
+
+
+async def _resolve_and_check(
+    db: Database,
+    index: NameIndex,
+    lexicon: Lexicon,
+    principal: Principal,
+    viewer: Viewer,
+    queries: list[str],
+    matter: str,
+    today: dt.date,
+    *,
+    id_key: str,
+    allow_id_number: bool,
+    case_number: str | None,
+    operator: str | None,
+    batch: bool,
+) -> list[BatchLine]:
+    _require_check_rights(viewer, matter)
+    async with db.core_transaction() as conn:
+        resolutions, rows = await _resolve_many(conn, index, lexicon, queries, id_key=id_key,
+                                                allow_id_number=allow_id_number)
+        lines = [BatchLine(i, q, r) for i, (q, r) in enumerate(zip(queries, resolutions, strict=True))]
+        clear = [line.resolution.subject.subject_id for line in lines if line.resolution.subject is not None]
+        results = await _checks_in(conn, principal, viewer, clear, matter, today, case_number, operator, batch, rows)
+    for line in lines:
+        if line.resolution.subject is not None:
+            line.result = results.get(line.resolution.subject.subject_id)
+            if line.result is None:  # removed between the index and the card
+                line.resolution = Resolution("none", note=GONE)
+    return lines
+
+
+async def check_subject(
+    db: Database,
+    index: NameIndex,
+    lexicon: Lexicon,
+    principal: Principal,
+    viewer: Viewer,
+    query: str,
+    matter: str,
+    today: dt.date,
+    *,
+    id_key: str,
+    allow_id_number: bool,
+    case_number: str | None,
+    operator: str | None,
+) -> BatchLine:
+    """发起 → 响应 for what `query` names, in one transaction: resolve it (the chat's ambiguity
+    policy), and when it clearly names one subject, check it. `result` is None when it did not (the
+    resolution says why and offers candidates). Raises Refusal as `batch_check`."""
+    return (await _resolve_and_check(
+        db, index, lexicon, principal, viewer, [query], matter, today, id_key=id_key,
+        allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=False,
+    ))[0]
 
 
 async def batch_check(
@@ -282,38 +406,16 @@ async def batch_check(
     once however many lines name it: those lines share the check and its answer. Lines not
     identified get their candidates and no check.
 
-    The codes of the whole batch are loaded in one query. The checks are independent of each
-    other (one transaction each, as in the chat), so on PostgreSQL up to `BATCH_PARALLEL` run at
-    once on the connection pool; SQLite has one writer and runs them one after the other."""
-    _require_check_rights(viewer, matter)
+    Set-based, in one transaction: names through the in-memory index, every code and brief in at
+    most two queries, the cards in three, and the checks, the port's rows and the audit rows in one
+    insert each. Raises Refusal: not staff, unknown matter, too many lines, an ID number without
+    the idquery scope."""
     if len(queries) > MAX_BATCH:
         raise Refusal(f"一次最多核查 {MAX_BATCH} 个主体，本次 {len(queries)} 个。", code=TOO_LARGE)
-    codes = [m.value for q in queries for m in find_codes(q or "")[0] if m.valid]
-    known = await _found_by_uscc(db, codes)
-    lines = []
-    for i, q in enumerate(queries):
-        lines.append(BatchLine(i, q, await resolve_subject(
-            db, index, lexicon, q, id_key=id_key, allow_id_number=allow_id_number, known=known)))
-    gate = asyncio.Semaphore(BATCH_PARALLEL if db.dialect == "postgresql" else 1)
-
-    async def check(line: BatchLine) -> None:
-        assert line.resolution.subject is not None
-        async with gate, db.transaction() as s:
-            line.result = await _check_in(
-                s, principal, viewer, line.resolution.subject.subject_id, matter, today, case_number, operator, True
-            )
-
-    # A subject named on several lines (twice the same code, its code and its name) is one check:
-    # the first such line raises it and every line of that subject answers with it.
-    first: dict[int, BatchLine] = {}
-    for line in lines:
-        if line.resolution.subject is not None:
-            first.setdefault(line.resolution.subject.subject_id, line)
-    await asyncio.gather(*(check(line) for line in first.values()))
-    for line in lines:
-        if line.resolution.subject is not None:
-            line.result = first[line.resolution.subject.subject_id].result
-    return lines
+    return await _resolve_and_check(
+        db, index, lexicon, principal, viewer, queries, matter, today, id_key=id_key,
+        allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=True,
+    )
 
 
 # -- 反馈 ----------------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
@@ -149,13 +151,17 @@ async def authenticate(db: Database, key: str) -> Principal | None:
     """The principal of a valid, unrevoked key; None for anything else (the caller answers 401)."""
     if not key or len(key) > 200:
         return None
+    return await _authenticate_hash(db, hash_key(key))
+
+
+async def _authenticate_hash(db: Database, digest: str) -> Principal | None:
     async with db.transaction() as s:
         row = (
             await s.execute(
                 select(ApiKey, Department.code, Department.name, Account.active)
                 .join(Department, Department.id == ApiKey.department_id)
                 .join(Account, Account.id == ApiKey.account_id)
-                .where(ApiKey.key_hash == hash_key(key))
+                .where(ApiKey.key_hash == digest)
             )
         ).first()
         if row is None:
@@ -167,6 +173,39 @@ async def authenticate(db: Database, key: str) -> Principal | None:
             api_key.id, api_key.prefix, api_key.name, api_key.account_id, api_key.department_id, code, dname,
             frozenset(api_key.scopes.split(",")),
         )
+
+
+# How long a worker trusts a verified key without asking the database again: a revoked key (revoked
+# by `creditbot admin apikey revoke`, in another process) stops working everywhere within this time.
+KEY_CACHE_SECONDS = 10.0
+
+
+@dataclass
+class KeyCache:
+    """Verified keys per worker process for `ttl` seconds, so a check does not pay a database round
+    trip for its key. Only valid keys are kept (by their hash, never the key): a wrong key asks the
+    database every time, as before, and cannot fill the cache."""
+
+    db: Database
+    ttl: float = KEY_CACHE_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _known: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    async def authenticate(self, key: str) -> Principal | None:
+        """`authenticate`, answered from the cache while the key's entry is younger than `ttl`."""
+        if not key or len(key) > 200:
+            return None
+        digest = hash_key(key)
+        now = self.clock()
+        hit = self._known.get(digest)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        principal = await _authenticate_hash(self.db, digest)
+        if principal is None:
+            self._known.pop(digest, None)
+        else:
+            self._known[digest] = (now, principal)
+        return principal
 
 
 async def touch_key(db: Database, key_id: int) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject
 from db.session import Database
@@ -89,12 +90,6 @@ class SubjectCard:
         return Counter(r.category for r in self.records)
 
 
-async def division_names(session: AsyncSession) -> dict[str, str]:
-    """Division code -> name, for showing where a subject is registered."""
-    rows = await session.execute(select(Division.code, Division.name))
-    return {code: name for code, name in rows}
-
-
 def _subject_fields(subject: Subject, viewer: Viewer, divisions: dict[str, str]) -> dict[str, object]:
     person = subject.kind == NATURAL_PERSON
     show_name = mask_person_name(subject.name) if sees_name_masked(viewer, subject.kind, subject.id) else subject.name
@@ -142,27 +137,106 @@ async def load_card(
     """`view_subject` inside the caller's transaction, for use cases that do more in the same unit of
     work (a credit report numbers itself and logs the issue; a check records itself): one action,
     one audit entry."""
-    subject = await s.get(Subject, subject_id)
-    if subject is None or not may_find_by_name(viewer, subject.kind, subject.id):
+    await s.flush()  # what the caller's unit of work changed so far is part of the card
+    card = (await load_cards(await s.connection(), [subject_id], viewer, today)).get(subject_id)
+    if card is not None:
+        s.add(AuditEntry(**card_audit_row(card, viewer, reason, channel)))
+    return card
+
+
+def card_audit_row(card: SubjectCard, viewer: Viewer, reason: str, channel: str) -> dict[str, Any]:
+    """The look-up's audit row as plain values, so a batch writes all of them in one insert."""
+    return {
+        "account_id": viewer.account_id, "role": viewer.role, "action": "view_subject", "subject_id": card.subject_id,
+        "reason": reason,
+        "detail": {"channel": channel, "records_shown": len(card.records), "declarations_shown": len(card.declarations)},
+    }
+
+
+# Built once: a statement's construction and cache key cost more CPU than its round trip. `ids` is
+# an expanding parameter (IN with as many values as given).
+IDS = bindparam("ids", expanding=True)
+# Whether a subject has any submitted declaration: most have none, and their cards then skip that query.
+_HAS_DECLARATIONS = (
+    select(Declaration.id)
+    .where(Declaration.subject_id == Subject.id, Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
+    .exists()
+)
+# A subject as a card and a candidate's brief need it; look-ups add their WHERE.
+SUBJECT_ROW = (
+    select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.id_hash,
+           Subject.legal_rep, Subject.division_code, Subject.address, Subject.status,
+           Division.name.label("division_name"), Division.short_name.label("division_short"),
+           _HAS_DECLARATIONS.label("has_declarations"))
+    .outerjoin(Division, Division.code == Subject.division_code)
+)
+SUBJECTS_BY_ID = SUBJECT_ROW.where(Subject.id.in_(IDS))
+_PENDING_OBJECTION = (
+    select(Objection.id)
+    .where(Objection.record_id == CreditRecord.id, Objection.subject_id == CreditRecord.subject_id,
+           Objection.status == "pending")
+    .exists()
+)
+_RECORDS = (
+    select(
+        CreditRecord.id, CreditRecord.subject_id, CreditRecord.category, CreditRecord.doc_number,
+        CreditRecord.source_name, CreditRecord.decision_date, CreditRecord.title, CreditRecord.severity,
+        CreditRecord.status, CreditRecord.publication_end, CreditRecord.rule_edition, CreditRecord.valid_until,
+        CreditRecord.fields, _PENDING_OBJECTION.label("objection_pending"),
+    )
+    .where(CreditRecord.subject_id.in_(IDS))
+    .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+)
+_DECLARATIONS = (
+    select(Declaration.subject_id, Declaration.account_id, Declaration.category, Declaration.receipt_no,
+           Declaration.status, Declaration.data, Declaration.submitted_on)
+    .where(Declaration.subject_id.in_(IDS), Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
+    .order_by(Declaration.subject_id, Declaration.submitted_on.desc(), Declaration.id.desc())
+)
+
+
+async def load_cards(
+    conn: AsyncConnection, subject_ids: list[int], viewer: Viewer, today: dt.date,
+    rows: dict[int, Any] | None = None,
+) -> dict[int, SubjectCard]:
+    """The cards of many subjects as this viewer may see them, with at most three set-based queries
+    (subjects with their division, records with their pending objections, declarations of the
+    subjects that have any) whatever their number:
+    a check costs few round trips and a batch of 1,000 no more. Subjects gone or not to be shown to
+    this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_row`).
+
+    `rows`: subjects already read in this transaction with `SUBJECT_ROW` (a check resolved them),
+    so they are not read twice."""
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return {}
+    rows = rows or {}
+    known = [rows[i] for i in ids if i in rows]
+    missing = [i for i in ids if i not in rows]
+    read = list(await conn.execute(SUBJECTS_BY_ID, {"ids": missing})) if missing else []
+    subjects = [
+        row for row in known + read
         # A person's file is not shown to the public by any path (a forged button, an old code):
         # the same "not there" as a subject that is gone (rules.roles.may_find_by_name).
-        return None
-    divisions = await division_names(s)
-    rows = (
-        await s.scalars(
-            select(CreditRecord)
-            .where(CreditRecord.subject_id == subject_id)
-            .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
-        )
-    ).all()
-    shown = [r for r in rows if _may_see(viewer, subject_id, r, today)]
-    objected = set(
-        (
-            await s.scalars(
-                select(Objection.record_id).where(Objection.subject_id == subject_id, Objection.status == "pending")
-            )
-        ).all()
-    )
+        if may_find_by_name(viewer, row.kind, row.id)
+    ]
+    if not subjects:
+        return {}
+    shown_ids = [row.id for row in subjects]
+    records: dict[int, list[Any]] = {i: [] for i in shown_ids}
+    for r in await conn.execute(_RECORDS, {"ids": shown_ids}):
+        if _may_see(viewer, r.subject_id, r, today):
+            records[r.subject_id].append(r)
+    declared = [row.id for row in subjects if row.has_declarations]
+    declarations = await _declarations(conn, declared, viewer) if declared else {}
+    return {
+        row.id: _card(row, viewer, today, records[row.id], declarations.get(row.id, ()))
+        for row in subjects
+    }
+
+
+def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
+          declarations: tuple[DeclarationView, ...]) -> SubjectCard:
     records = tuple(
         RecordView(
             id=r.id,
@@ -173,10 +247,10 @@ async def load_card(
             title=r.title,
             severity=r.severity,
             status=r.status,
-            publication_end=visibility.effective_publication_end(r),
+            publication_end=(end := visibility.effective_publication_end(r)),
             published=visibility.is_published(r, today),
-            past_end=(end := visibility.effective_publication_end(r)) is not None and end <= today,
-            objection_pending=r.status == "objected" or r.id in objected,
+            past_end=end is not None and end <= today,
+            objection_pending=r.status == "objected" or bool(r.objection_pending),
             valid_until=r.valid_until,
         )
         for r in shown
@@ -186,18 +260,8 @@ async def load_card(
         for r in shown
         if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
     )
-    declarations = await _declarations(s, subject_id, viewer)
     flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
-    s.add(
-        AuditEntry(
-            account_id=viewer.account_id,
-            role=viewer.role,
-            action="view_subject",
-            subject_id=subject_id,
-            reason=reason,
-            detail={"channel": channel, "records_shown": len(records), "declarations_shown": len(declarations)},
-        )
-    )
+    divisions = {subject.division_code: subject.division_name} if subject.division_name else {}
     return SubjectCard(
         subject_id=subject.id,
         **_subject_fields(subject, viewer, divisions),  # type: ignore[arg-type]
@@ -208,28 +272,24 @@ async def load_card(
     )
 
 
-async def _declarations(s: AsyncSession, subject_id: int, viewer: Viewer) -> tuple[DeclarationView, ...]:
+async def _declarations(
+    conn: AsyncConnection, subject_ids: list[int], viewer: Viewer
+) -> dict[int, tuple[DeclarationView, ...]]:
     """Submitted self-declarations this viewer may see (rules.declarations.visible_to): verified ones
     for everyone, the others for officials and for the declarant (its account or the bound subject)."""
-    rows = (
-        await s.scalars(
-            select(Declaration)
-            .where(Declaration.subject_id == subject_id, Declaration.status.in_(declaration_rules.SUBMITTED))
-            .order_by(Declaration.submitted_on.desc(), Declaration.id.desc())
-        )
-    ).all()
-    out = []
+    rows = await conn.execute(_DECLARATIONS, {"ids": subject_ids})
+    out: dict[int, list[DeclarationView]] = {}
     for d in rows:
-        own = d.account_id == viewer.account_id or subject_id in viewer.subject_ids
+        own = d.account_id == viewer.account_id or d.subject_id in viewer.subject_ids
         cat = declaration_rules.CATEGORIES.get(d.category or "")
         if cat is None or d.receipt_no is None or not declaration_rules.visible_to(d.status, viewer.role, own):
             continue
         headline = (d.data or {}).get("values", {}).get(cat.headline, "")
-        out.append(DeclarationView(d.receipt_no, cat.label, headline, d.submitted_on, d.status))
-    return tuple(out)
+        out.setdefault(d.subject_id, []).append(DeclarationView(d.receipt_no, cat.label, headline, d.submitted_on, d.status))
+    return {k: tuple(v) for k, v in out.items()}
 
 
-def _may_see(viewer: Viewer, subject_id: int, record: CreditRecord, today: dt.date) -> bool:
+def _may_see(viewer: Viewer, subject_id: int, record: visibility.RecordLike, today: dt.date) -> bool:
     """Role rules first; a subject's own bound account sees its own published file as well."""
     if visibility.visible_to(viewer.role, record, today):
         return True

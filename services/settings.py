@@ -137,6 +137,9 @@ class ApiSettings:
     index_refresh_seconds: int = 10
     # Keyless document checks (GET /verify, the QR code's address) per client address and minute.
     verify_per_minute: int = 30
+    # Database connections each worker keeps open: one per request in flight (a check holds one for
+    # its transaction); beyond it up to 5 more are opened and closed again, which costs a server process.
+    db_pool_size: int = 16
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"evaluation.{key}", f"不是有效的时间：{getattr(s.evaluation, key)}") from None
     if not 0 < s.api.port < 65536:
         raise ConfigError("api.port", "应在 1-65535 之间")
-    for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds", "verify_per_minute"):
+    for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds", "verify_per_minute",
+                "db_pool_size"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
     for f in fields(ConversationSettings):

@@ -18,7 +18,7 @@ from db.models import ApiKey, Subject
 from db.regions import default_region, seed_region
 from db.session import Database
 from services.api_checks import raise_api_check, viewer_for
-from services.apikeys import authenticate, create_key
+from services.apikeys import KEY_CACHE_SECONDS, KeyCache, authenticate, create_key, revoke_key
 from tests.conftest import BotHarness
 
 
@@ -77,3 +77,23 @@ async def test_stats_count_api_checks_beside_chat_checks(harness: BotHarness) ->
     admin = await harness.chat("admin", dept="YJJ")
     stats = "\n".join(m.text or "" for m in await harness.say(admin, "/stats"))
     assert "共 2 次（聊天 0 次，接口 2 次）" in stats and "未反馈 2 次" in stats
+
+
+async def test_a_cached_key_is_refused_once_its_revocation_is_older_than_the_cache(db: Database) -> None:
+    await seed_region(db, default_region())
+    new = await create_key(db, "FGW", "公共资源交易系统", "check")
+    other = await create_key(db, "FGW", "招投标系统", "check")
+    now = [1000.0]
+    cache = KeyCache(db, clock=lambda: now[0])
+    assert cache.ttl == KEY_CACHE_SECONDS == 10.0
+    first = await cache.authenticate(new.key)
+    assert first is not None and first.prefix == new.prefix
+    await revoke_key(db, new.prefix)
+    now[0] += KEY_CACHE_SECONDS - 0.5  # within the TTL the worker still trusts what it verified
+    assert await cache.authenticate(new.key) == first
+    now[0] += 1.0
+    assert await cache.authenticate(new.key) is None
+    assert await cache.authenticate(new.key) is None  # and it stays refused
+    assert (await cache.authenticate(other.key)) is not None  # the other key is untouched
+    assert await cache.authenticate("ck_00000000_not-a-key") is None
+    assert await cache.authenticate(new.key + "x") is None

@@ -25,6 +25,7 @@ from db.session import Database
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
+from services.apikeys import KeyCache
 from services.name_index import refresh_index
 from services.runtime import Services
 from services.settings import Settings, load_settings
@@ -47,6 +48,7 @@ DESCRIPTION = """
 class ApiState:
     services: Services
     limiter: RateLimiter
+    keys: KeyCache
     ready: bool = False
     # When this worker last noted each key's use (ApiKey.last_used_at is written once a minute at most).
     touched: dict[int, float] = field(default_factory=dict)
@@ -75,8 +77,8 @@ async def _follow_feed(services: Services, every: float) -> None:
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    services = Services(settings=settings, db=db or Database(settings.database.url))
-    state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst))
+    services = Services(settings=settings, db=db or Database(settings.database.url, pool_size=settings.api.db_pool_size))
+    state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst), KeyCache(services.db))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -29,8 +29,7 @@ from services.api_checks import (
     Found,
     api_feedback,
     batch_check,
-    raise_api_check,
-    resolve_subject,
+    check_subject,
     viewer_for,
 )
 from services.subjects import SubjectBrief
@@ -66,17 +65,17 @@ async def create_check(
     async def run() -> tuple[int, dict[str, object]]:
         svc = services_of(request)
         assert svc.index is not None and svc.lexicon is not None
-        res = await resolve_subject(svc.db, svc.index, svc.lexicon, body.subject,
-                                    id_key=svc.settings.privacy.id_hash_key,
-                                    allow_id_number="idquery" in principal.scopes)
-        if res.subject is None:
+        viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
+        line = await check_subject(svc.db, svc.index, svc.lexicon, principal, viewer, body.subject, body.matter,
+                                   svc.today(), id_key=svc.settings.privacy.id_hash_key,
+                                   allow_id_number="idquery" in principal.scopes, case_number=body.case_number,
+                                   operator=body.operator)
+        res = line.resolution
+        if line.result is None or res.subject is None:
             status = 409 if res.status == "ambiguous" else 404
             raise ApiProblem(status, (res.note or "没有找到主体") + "，未发起核查。",
                              {"candidates": [brief_out(c).model_dump() for c in res.candidates]})
-        viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
-        result = await raise_api_check(svc.db, principal, viewer, res.subject.subject_id, body.matter, svc.today(),
-                                       body.case_number, body.operator)
-        return 200, check_out(result, res.subject.brief).model_dump(mode="json")
+        return 200, check_out(line.result, res.subject.brief).model_dump(mode="json")
 
     return await replay_or_run(request, principal, idempotency_key, run)
 

@@ -3,7 +3,9 @@
 The key travels in the `X-API-Key` header. Missing, wrong or revoked: 401. Valid but without the
 scope the endpoint needs: 403. Over the rate: 429 with `Retry-After` in whole seconds. The limit is a
 token bucket per key held by each worker process (`api.rate_per_minute`, bursts up to `api.burst`):
-with N workers a key can reach N times the rate, which the configuration notes.
+with N workers a key can reach N times the rate, which the configuration notes. A verified key is
+trusted by each worker for `services.apikeys.KEY_CACHE_SECONDS` (10 s) without asking the database:
+a revocation takes effect within that time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from bot.api.problems import ApiProblem
-from services.apikeys import SCOPES, Principal, authenticate, touch_key
+from services.apikeys import SCOPES, Principal, touch_key
 
 KEY_HEADER = "X-API-Key"
 TOUCH_EVERY_SECONDS = 60.0
@@ -68,7 +70,7 @@ def requires(*scopes: str) -> Callable[..., Awaitable[Principal]]:
         state = request.app.state.api
         if not key:
             raise ApiProblem(401, f"缺少接口密钥：请在请求头 {KEY_HEADER} 中提供。")
-        principal = await authenticate(state.services.db, key)
+        principal = await state.keys.authenticate(key)
         if principal is None:
             raise ApiProblem(401, "接口密钥无效或已被吊销。")
         wait = state.limiter.take(principal.key_id)
