@@ -269,7 +269,7 @@ async def _notice_after_errors(wecom: WeComHarness, errcode: int, times: int) ->
     chat = await store.ptb_id_for(wecom.db, CORP_ID, member)
     for _ in range(times):
         wecom.standin.fail_next("message/send", errcode)
-    claimed = await notices.post(wecom.db, [chat], "【异议处理结果】测试", "objection_decided")
+    claimed = await notices.post(wecom.db, [chat], "【异议处理结果】测试", "objection_decided", "k")
     done = await send_claimed(wecom.app.bot, wecom.db, claimed)
     async with wecom.db.transaction() as s:
         from db.models import Notice
