@@ -191,7 +191,11 @@ async def test_the_issuer_cannot_verify_and_the_company_is_told(harness: BotHarn
     colleague = await harness.chat("official", dept="FGW")
     for line in ("/verify", "#1", "#2"):
         await harness.say(colleague, line)
-    assert "核验通过" in texts(await harness.say(colleague, "核对无误"))
+    harness.transport.blocked.add(owner.chat.id)  # type: ignore[attr-defined]
+    approved = texts(await harness.say(colleague, "核对无误"))
+    harness.transport.blocked.clear()
+    # The declarant and the company's account were told (F12): the line names both, counts both.
+    assert "核验通过" in approved and "通知申报人及该主体的绑定账号（共 2 个账号）：已送达 1 个；1 个未能送达" in approved
     await retry_due(harness.app.bot, harness.db, KEY)  # type: ignore[attr-defined]
     told = [o.text or "" for o in harness.transport.sent if o.chat_id == owner.chat.id]  # type: ignore[attr-defined]
     assert any("【授权码签发】" in t for t in told) and any("【授权码已使用】" in t for t in told)
