@@ -39,7 +39,7 @@ COMMANDS = [
     BotCommand("checkreport", "核验信用报告或告知书的真伪"),
     BotCommand("declare", "自主申报（信用承诺）"),
     BotCommand("mydeclarations", "我的自主申报"),
-    BotCommand("linkcode", "签发自主申报授权码"),
+    BotCommand("linkcode", "签发、查看、撤销自主申报授权码（企业账号、信用主管部门、管理员）"),
     BotCommand("verify", "自主申报核验（办事人员）"),
     BotCommand("objection", "提出异议"),
     BotCommand("repair", "申请信用修复"),
@@ -54,6 +54,7 @@ COMMANDS = [
     BotCommand("overdue", "逾期与未报送（管理员）"),
     BotCommand("ontime", "按时报送率图表（管理员）"),
     BotCommand("stats", "逢办必查统计（管理员）"),
+    BotCommand("undelivered", "未能送达的通知（办事人员、管理员）"),
     BotCommand("cancel", "取消当前操作"),
 ]
 

@@ -29,19 +29,20 @@ class SealError(Exception):
     """The sealed bytes cannot be opened (the key changed); str() is one Chinese sentence."""
 
 
-def _fernet(secret: str) -> Fernet:
-    key = hashlib.sha256(_LABEL + secret.encode()).digest()
+def _fernet(secret: str, label: bytes) -> Fernet:
+    key = hashlib.sha256(label + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def seal(content: bytes, secret: str) -> bytes:
-    """Shape: Fernet token bytes (about 4/3 of the input plus 57 bytes)."""
-    return _fernet(secret).encrypt(content)
+def seal(content: bytes, secret: str, label: bytes = _LABEL) -> bytes:
+    """Shape: Fernet token bytes (about 4/3 of the input plus 57 bytes). Another use of the same
+    secret (the notice outbox) passes its own `label`, so its key differs from the uploads' key."""
+    return _fernet(secret, label).encrypt(content)
 
 
-def unseal(token: bytes, secret: str) -> bytes:
+def unseal(token: bytes, secret: str, label: bytes = _LABEL) -> bytes:
     try:
-        return _fernet(secret).decrypt(token)
+        return _fernet(secret, label).decrypt(token)
     except InvalidToken:
         raise SealError("暂存的文件无法解密（系统密钥已更换），请重新发送文件。") from None
 

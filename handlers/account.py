@@ -8,7 +8,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from handlers.common import caller, reply, services
 from rules.roles import ROLE_LABELS
 from services.accounts import redeem_invitation, set_active, unbind
-from services.declarations.link_secrets import issue_link_secret
+from services.declarations.link_secrets import issue_link_secret, live_link_secrets, revoke_link_secret
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -65,20 +65,46 @@ async def activate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _set_active(update, context, True)
 
 
+LINKCODE_USAGE = (
+    "用法：/linkcode 统一社会信用代码（信用主管部门办事人员和管理员也可输入自然人身份证号）签发授权码；"
+    "/linkcode 查看未使用的授权码；/linkcode revoke 编号（或授权码本身）撤销。"
+)
+
+
 async def linkcode(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/linkcode <USCC or ID number>: a one-time 授权码 for a public declarant's link proof. Shown here
-    only, to the issuer; a refusal (not allowed, unknown subject) goes to the one error handler."""
-    if not context.args:
-        await reply(update, "请在命令后附上主体的统一社会信用代码，例如：/linkcode 91610900MA70XXXXXX")
-        return
+    """/linkcode <USCC or ID number>: a one-time 授权码 for a public declarant's link proof, shown here
+    only, to the issuer. Alone: the caller's live codes; `revoke <number or code>`: revoke one. A
+    refusal (not allowed, unknown subject) goes to the one error handler."""
     svc = services(context)
     _account, viewer = await caller(update, context)
-    issued = await issue_link_secret(svc.db, viewer, "".join(context.args), svc.settings.privacy.id_hash_key)
+    args = context.args or []
+    if not args:
+        live = await live_link_secrets(svc.db, viewer)
+        if not live:
+            await reply(update, "没有未使用的授权码。\n" + LINKCODE_USAGE)
+            return
+        lines = [f"未使用的授权码 {len(live)} 个（授权码本身不再显示）："]
+        for x in live:
+            by = "" if x.mine else "（他人为本单位签发）"
+            lines.append(f"#{x.id} {x.subject_name}{by}，有效期至 {x.expires_at.astimezone(svc.settings.tz):%Y-%m-%d %H:%M}")
+        lines.append("撤销：/linkcode revoke 编号")
+        await reply(update, "\n".join(lines))
+        return
+    if args[0].lower() in ("revoke", "撤销"):
+        if len(args) < 2:
+            await reply(update, LINKCODE_USAGE)
+            return
+        name = await revoke_link_secret(svc.db, viewer, "".join(args[1:]), svc.settings.privacy.id_hash_key)
+        await reply(update, f"已撤销{name}的该授权码，此后不能再使用。")
+        return
+    issued = await issue_link_secret(
+        svc.db, viewer, "".join(args), svc.settings.privacy.id_hash_key, division_code=svc.settings.region.division_code
+    )
     until = issued.expires_at.astimezone(svc.settings.tz)
     await reply(
         update,
         f"已为{issued.subject_name}签发授权码：{issued.code}\n有效期至 {until:%Y-%m-%d %H:%M}，只能使用一次。"
-        "请仅交给该主体授权的申报人本人；本机器人不会再次显示此码。",
+        "请仅交给该主体授权的申报人本人；本机器人不会再次显示此码（可发送 /linkcode 查看编号、撤销）。",
     )
 
 

@@ -25,6 +25,18 @@ from services.collection.uploads import on_time_rates, overdue_overview
 
 UNDELIVERED_DAYS = 30
 UNDELIVERED_LABELS = {notices.REFUSED: "对方拒收（已屏蔽或停用机器人）", notices.GIVEN_UP: "多次重试仍未送达"}
+# Why a refused notice was not sent at all (notices.take): the recipient changed meanwhile.
+SKIPPED_LABELS = {"inactive": "接收账号已停用，未发送", "unbound": "接收账号已解除绑定，未发送"}
+RECIPIENT_LABELS = {
+    notices.SUBJECT: "该主体的绑定账号", "public": "申报人/申请人（公众账号）", "enterprise": "企业账号",
+    "official": "办事人员", "collector": "信息采集员", "admin": "系统管理员",
+}
+
+
+def recipient_line(n: notices.Undelivered) -> str:
+    """Whom to serve in writing: the kind of recipient and the account's name, if any."""
+    who = RECIPIENT_LABELS.get(n.recipient or "", "未登记账号的聊天")
+    return f"{who}{f'（{n.recipient_name}）' if n.recipient_name else ''}"
 
 
 def overdue_text(entries: list, today: dt.date) -> str:  # type: ignore[type-arg]
@@ -98,15 +110,18 @@ async def undelivered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     svc = services(context)
     _account, viewer = await caller(update, context)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=UNDELIVERED_DAYS)
-    items = await notices.undelivered(svc.db, viewer, since)
-    if not items:
+    found = await notices.undelivered(svc.db, viewer, since)
+    if not found.items:
         await reply(update, f"近 {UNDELIVERED_DAYS} 天没有未能送达的通知。")
         return
-    lines = [f"近 {UNDELIVERED_DAYS} 天未能送达的通知 {len(items)} 条（请另行书面送达）："]
-    for n in items:
+    lines = [f"近 {UNDELIVERED_DAYS} 天未能送达的通知 {found.total} 条（请另行书面送达）："]
+    for n in found.items:
         at = n.created_at.astimezone(svc.settings.tz)
         text = " ".join(n.text.split())
-        lines.append(f"· {at:%m-%d %H:%M} · {UNDELIVERED_LABELS.get(n.status, n.status)} · 尝试 {n.attempts} 次\n  {text[:80]}")
+        why = SKIPPED_LABELS.get(n.last_error or "") or UNDELIVERED_LABELS.get(n.status, n.status)
+        lines.append(f"· {at:%m-%d %H:%M} · {why} · 尝试 {n.attempts} 次 · 收件人：{recipient_line(n)}\n  {text[:80]}")
+    if found.total > len(found.items):
+        lines.append(f"（仅显示最近 {len(found.items)} 条，另有 {found.total - len(found.items)} 条较早的未列出。）")
     await reply(update, "\n".join(lines))
 
 

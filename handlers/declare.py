@@ -45,6 +45,7 @@ from render.buttons import (
     DECLARE_COMMIT,
     DECLARE_CONFIRM,
     DECLARE_FILES_DONE,
+    DECLARE_NO_CODE,
     DECLARE_PATTERN,
     DECLARE_SKIP,
     DECLARE_SUBJECT,
@@ -55,6 +56,7 @@ from services import conversations
 from services.conversations import Convo
 from services.declarations import drafts, steps, submit
 from services.declarations.items import my_declarations
+from services.declarations.link import NO_CODE_WORDS
 from services.errors import Refusal
 from services.runtime import Services
 
@@ -212,6 +214,8 @@ def _step_of(data: str | None) -> Callable[[Database, drafts.Ctx], Awaitable[dra
         return lambda db, ctx: submit.authorise(db, ctx, v[0] == "yes")
     if DECLARE_SKIP.unpack(data) is not None:
         return lambda db, ctx: steps.answer_field(db, ctx, rules.SKIP_WORD)
+    if DECLARE_NO_CODE.unpack(data) is not None:
+        return lambda db, ctx: steps.answer_text(db, ctx, NO_CODE_WORDS[0])
     plain = {DECLARE_BACK: steps.go_back, DECLARE_FILES_DONE: steps.attachments_done, DECLARE_CONFIRM: steps.confirm}
     return next((step for spec, step in plain.items() if spec.unpack(data) is not None), None)
 

@@ -12,6 +12,7 @@ from render.buttons import (
     DECLARE_COMMIT,
     DECLARE_CONFIRM,
     DECLARE_FILES_DONE,
+    DECLARE_NO_CODE,
     DECLARE_SKIP,
     DECLARE_SUBJECT,
     Buttons,
@@ -33,6 +34,7 @@ LINK_SECRET_HOWTO = (
 HINTS = {
     drafts.HINT_CANCEL: "如需放弃申报，请发送 /cancel。",
     drafts.HINT_ENTERPRISE_ACCOUNT: "\n" + ENTERPRISE_HOWTO,
+    drafts.HINT_LINK_SECRET: "\n" + LINK_SECRET_HOWTO,
 }
 ELSEWHERE = "您的申报正在另一处办理，请稍后发送 /declare 继续。"
 ENDED = {
@@ -45,22 +47,24 @@ ENDED = {
 def prompt(draft: drafts.Draft, lim: rules.DeclarationSettings) -> tuple[str, Buttons]:
     """The question of the step the draft is at, with its buttons."""
     back: list[tuple[str, str]] = [("返回", DECLARE_BACK.pack())]
+    no_code = ("没有授权码", DECLARE_NO_CODE.pack())
     step = draft.step
     if step == "subject":
         return "请选择申报主体：", [[(name[:60], DECLARE_SUBJECT.pack(sid))] for sid, name in draft.subject_choices]
     if step == "link_code":
         left = f"（还可尝试 {draft.link_tries_left} 次）" if draft.link_tries_left is not None else ""
         return (
-            "您的账号尚未绑定信用主体。为主体申报前，须先核验您与该主体的关系" + left + "。\n"
-            "请输入主体的统一社会信用代码；自然人请输入本人身份证号。",
-            [],
+            "您的账号尚未绑定信用主体。为主体申报前，须先核验您与该主体的关系" + left + "：除登记信息外，"
+            "还须输入该主体的授权码（一次有效）。\n" + LINK_SECRET_HOWTO + "\n"
+            "已有授权码的，请输入主体的统一社会信用代码；自然人请输入本人身份证号。",
+            [[no_code]],
         )
     if step == "link_name":
-        return "请输入法定代表人（负责人）姓名；自然人请输入本人姓名：", [back]
+        return "请输入法定代表人（负责人）姓名；自然人请输入本人姓名：", [[no_code, *back]]
     if step == "link_date":
-        return "请输入该主体的成立日期（营业执照所载，例如 2015-03-01）：", [back]
+        return "请输入该主体的成立日期（营业执照所载，例如 2015-03-01）：", [[no_code, *back]]
     if step == "link_secret":
-        return "请输入授权码（由该主体的企业账号、信用主管部门或平台管理员签发，一次有效）：\n" + LINK_SECRET_HOWTO, [back]
+        return "请输入授权码（由该主体的企业账号、信用主管部门或平台管理员签发，一次有效）：\n" + LINK_SECRET_HOWTO, [[no_code, *back]]
     head = f"申报主体：{draft.subject_name}\n" if draft.subject_name else ""
     if step == "category":
         cats = list(rules.CATEGORIES.values())

@@ -268,6 +268,8 @@ async def daily_lifecycle(context: ContextTypes.DEFAULT_TYPE) -> None:
             f"【列入通知】异议期届满未提出异议，{item.subject_name}已自 {item.effective_on:%Y-%m-%d} 起列入"
             f"严重失信主体名单（事前告知书 {item.notice_number}）。满足条件后可发送 /repair 申请信用修复。",
             kind="listing_effective",
+            by_account_id=item.proposed_by_account_id,
+            subject_id=item.subject_id,
         )
     expired = await mark_expired(svc.db, today)
     log.info("daily lifecycle: %d records marked expired", expired)

@@ -9,6 +9,7 @@ personal data, and never raised: the caller gets a `Delivery` to tell the offici
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import io
@@ -29,22 +30,30 @@ log = logging.getLogger(__name__)
 RETRY_EVERY_SECONDS = 60
 
 
+async def _send(bot: Bot, db: Database, claimed: Claimed) -> None:
+    pdf = await notices.document_of(db, claimed)
+    if claimed.listing_id is not None and pdf is not None:
+        name = claimed.file_name or "告知书.pdf"
+        await bot.send_document(claimed.chat_id, InputFile(io.BytesIO(pdf), filename=name), caption=claimed.text)
+    else:
+        await bot.send_message(claimed.chat_id, claimed.text)
+
+
 async def _send_one(bot: Bot, db: Database, claimed: Claimed) -> str:
-    """Send one claimed notice and settle it; returns its status afterwards (or "lost")."""
+    """Renew the claim and check the recipient (`notices.take`), send within SEND_TIMEOUT (well
+    under the lease, so no other sender can take the row meanwhile), settle; returns its status."""
+    skipped = await notices.take(db, claimed)
+    if skipped is not None:
+        return skipped
     try:
-        pdf = await notices.document_of(db, claimed)
-        if claimed.listing_id is not None and pdf is not None:
-            name = claimed.file_name or "告知书.pdf"
-            await bot.send_document(claimed.chat_id, InputFile(io.BytesIO(pdf), filename=name), caption=claimed.text)
-        else:
-            await bot.send_message(claimed.chat_id, claimed.text)
+        await asyncio.wait_for(_send(bot, db, claimed), notices.SEND_TIMEOUT.total_seconds())
     except (Forbidden, BadRequest) as exc:  # retrying cannot help
         log.warning("notice %d refused: %s", claimed.id, type(exc).__name__)
-        return await notices.settle(db, claimed, notices.REFUSED, type(exc).__name__) or "lost"
-    except TelegramError as exc:
+        return await notices.settle(db, claimed, notices.REFUSED, type(exc).__name__)
+    except (TelegramError, TimeoutError) as exc:
         log.warning("notice %d not delivered for now: %s", claimed.id, type(exc).__name__)
-        return await notices.settle(db, claimed, "failed", type(exc).__name__) or "lost"
-    return await notices.settle(db, claimed, notices.DELIVERED) or "lost"
+        return await notices.settle(db, claimed, "failed", type(exc).__name__)
+    return await notices.settle(db, claimed, notices.DELIVERED)
 
 
 async def send_claimed(bot: Bot, db: Database, claimed: Sequence[Claimed]) -> Delivery:
@@ -60,14 +69,17 @@ async def send_claimed(bot: Bot, db: Database, claimed: Sequence[Claimed]) -> De
 
 async def tell(
     context: ContextTypes.DEFAULT_TYPE, chats: Sequence[int], text: str, kind: str = "notice",
-    by_account_id: int | None = None, document: notices.Document | None = None,
+    by_account_id: int | None = None, document: notices.Document | None = None, subject_id: int | None = None,
 ) -> Delivery:
     """Write a notice to each chat in `chats` to the outbox and send it at once (a `document`: the
-    stored 事前告知书, `text` its caption); `by_account_id` is the official whose decision owes it.
-    Returns what became of them."""
-    db = services(context).db
-    claimed = await notices.post(db, chats, text, kind, by_account_id=by_account_id, document=document)
-    return await send_claimed(context.bot, db, claimed)
+    stored 事前告知书, `text` its caption); `by_account_id` is the official whose decision owes it,
+    `subject_id` the subject it is about. Returns what became of them."""
+    svc = services(context)
+    claimed = await notices.post(
+        svc.db, chats, text, kind, svc.settings.privacy.id_hash_key,
+        by_account_id=by_account_id, document=document, subject_id=subject_id,
+    )
+    return await send_claimed(context.bot, svc.db, claimed)
 
 
 def delivery_line(whom: str, delivery: Delivery) -> str:
@@ -84,7 +96,7 @@ def delivery_line(whom: str, delivery: Delivery) -> str:
         return f"通知未能送达{whom}{blocked}。"
     if retrying == total:
         return f"通知暂未送达{whom}，{later}。"
-    parts = [f"已通知{whom}的 {delivery.delivered} 个账号"] if delivery.delivered else []
+    parts = [f"通知{whom}（共 {total} 个账号）：已送达 {delivery.delivered} 个"]
     if retrying:
         parts.append(f"{retrying} 个暂未送达，{later}")
     if refused:
@@ -92,10 +104,11 @@ def delivery_line(whom: str, delivery: Delivery) -> str:
     return "；".join(parts) + "。"
 
 
-async def retry_due(bot: Bot, db: Database, now: dt.datetime | None = None) -> Delivery:
-    """Claim the notices whose retry is due at `now` (default: now) and send them, batch after batch."""
+async def retry_due(bot: Bot, db: Database, key: str, now: dt.datetime | None = None) -> Delivery:
+    """Claim the notices whose retry is due at `now` (default: now) and send them, batch after batch;
+    `key` opens their sealed text (privacy.id_hash_key)."""
     total = Delivery()
-    while claimed := await notices.claim_due(db, now):
+    while claimed := await notices.claim_due(db, key, now):
         done = await send_claimed(bot, db, claimed)
         total = Delivery(*(a + b for a, b in zip(dataclasses.astuple(total), dataclasses.astuple(done), strict=True)))
         if len(claimed) < notices.BATCH:
@@ -105,7 +118,8 @@ async def retry_due(bot: Bot, db: Database, now: dt.datetime | None = None) -> D
 
 async def retry_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The repeating job. Claiming first makes it safe to run in every replica at once."""
-    done = await retry_due(context.bot, services(context).db)
+    svc = services(context)
+    done = await retry_due(context.bot, svc.db, svc.settings.privacy.id_hash_key)
     if done.total:
         log.info("notice retries: %d delivered, %d to retry, %d refused or given up", done.delivered, done.retrying, done.refused)
 

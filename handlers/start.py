@@ -26,6 +26,7 @@ STAFF = (
     "  · /propose 拟列入严重失信主体名单；/listings 本部门事前告知期中的拟列入事项\n"
     "  · /verify 自主申报核验；/verify 受理编号 查看或撤销已核验的申报\n"
     "  · /due 2026-09-28 行政处罚 计算报送期限\n"
+    "  · /undelivered 未能送达的通知（请另行书面送达）；信用主管部门：/linkcode 统一社会信用代码或身份证号 签发自主申报授权码\n"
     "  · 主体信息显示信用评价等级与风险分类；/watch 名称 关注主体，/watchlist 关注列表，/risklist 本部门高风险主体\n"
 )
 # Collectors and admins work inside the platform too, but checks, listings and reviews are the officials'.
@@ -36,7 +37,14 @@ STAFF_LOOKUP = (
 COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
 ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
 CHECK = "核验：/checkreport 编号 核验码 核验信用报告或告知书是否由本平台出具、是否被改动。\n"
-ADMIN = "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表；/grades 信用等级分布与本月变化。\n"
+ADMIN = (
+    "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表；/grades 信用等级分布与本月变化；\n"
+    "/undelivered 未能送达的通知；/linkcode 统一社会信用代码或身份证号 签发自主申报授权码（/linkcode 查看、撤销）。\n"
+)
+ENTERPRISE = (
+    "企业账号：/linkcode 本单位统一社会信用代码 签发自主申报授权码，交给未绑定账号的经办人核验身份；"
+    "/linkcode 查看未使用的授权码，/linkcode revoke 编号 撤销。\n"
+)
 
 
 async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -45,6 +53,8 @@ async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     parts = [f"您好，这里是“信用通”——{platform}查询机器人。\n", COMMON]
     if not viewer.is_staff:
         parts.append(SUBJECT)
+    if viewer.role == "enterprise":
+        parts.append(ENTERPRISE)
     if viewer.role == "official":
         parts.append(STAFF)
     elif viewer.is_staff:

@@ -100,7 +100,8 @@ async def _decide(svc: Services, viewer: Viewer, declaration_id: int, action: st
         chats=decided.declarant_chats,
         notice=f"【自主申报结果】{decided.subject_name} 的{decided.category_label}申报（{decided.receipt_no}）{decided.headline}：{outcome}。"
         f"\n意见：{decided.reason}",
-        whom="申报人",
+        # The declarant and the subject's bound accounts are told: name both when there are both.
+        whom="申报人" if len(decided.declarant_chats) == 1 else "申报人及该主体的绑定账号",
     )
 
 

@@ -180,6 +180,7 @@ DECLARE_BACK = ButtonSpec("dc:back")
 DECLARE_SUBJECT = ButtonSpec("dc:s", (number("subject"),))
 DECLARE_CATEGORY = ButtonSpec("dc:c", (choice("category", DECLARATION_CATEGORIES),))
 DECLARE_SKIP = ButtonSpec("dc:skip")
+DECLARE_NO_CODE = ButtonSpec("dc:nocode")  # "没有授权码": the link proof ends with the how-to
 DECLARE_FILES_DONE = ButtonSpec("dc:done")
 DECLARE_CONFIRM = ButtonSpec("dc:ok")
 DECLARE_COMMIT = ButtonSpec("dc:commit", (choice("accept", YES_NO),))

@@ -216,6 +216,7 @@ class ActivatedListing:
     notice_number: str
     effective_on: dt.date
     chats: tuple[int, ...]
+    proposed_by_account_id: int | None = None  # the official who sees the notice in /undelivered
 
 
 async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> ActivatedListing:
@@ -247,7 +248,8 @@ async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> Activat
     )
     await refresh_subjects(s, [subject.id], today)
     return ActivatedListing(
-        listing.id, record.id, subject.id, subject.name, listing.notice_number, today, tuple(await subject_chats(s, subject.id))
+        listing.id, record.id, subject.id, subject.name, listing.notice_number, today, tuple(await subject_chats(s, subject.id)),
+        listing.proposed_by_account_id,
     )
 
 

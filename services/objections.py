@@ -270,7 +270,10 @@ async def decide_objection(
     found; the viewer not an official of the responsible department; already decided."""
     if decision not in lifecycle.OBJECTION_DECISIONS:
         raise Refusal("未知的处理结果。")
-    reason = scrub(reason.strip())  # stored: no ID or mobile number in clear (privacy at rest)
+    # The subject is told the reason as written (the notice outbox keeps it encrypted); what is
+    # stored here is masked: no ID or mobile number in clear (privacy at rest).
+    written = reason.strip()
+    reason = scrub(written)
     if not reason:
         raise Refusal("请填写处理理由。")
     if decision == "corrected" and not corrections:
@@ -325,7 +328,7 @@ async def decide_objection(
             decision,
             subject.name,
             record_label(record),
-            reason,
+            written,
             dict(corrections or {}),
             effective,
             tuple(await subject_chats(s, record.subject_id)),

@@ -50,6 +50,7 @@ EXAMPLES = {
     b.DECLARE_SUBJECT: [("dc:s:3", (3,))],
     b.DECLARE_CATEGORY: [("dc:c:honour", ("honour",))],
     b.DECLARE_SKIP: [("dc:skip", ())],
+    b.DECLARE_NO_CODE: [("dc:nocode", ())],
     b.DECLARE_FILES_DONE: [("dc:done", ())],
     b.DECLARE_CONFIRM: [("dc:ok", ())],
     b.DECLARE_COMMIT: [("dc:commit:yes", ("yes",))],

@@ -131,7 +131,7 @@ def no_errors(transport: InProcessBotAPI) -> None:
 
 async def issue_code(harness: BotHarness, subject_code: str) -> str:
     """An official issues a 授权码 with /linkcode; the code is read from the reply only its issuer sees."""
-    official = await harness.chat("official", dept="MZJ")
+    official = await harness.chat("official", dept="FGW")  # the credit department (市信用办)
     out = texts(await harness.say(official, f"/linkcode {subject_code}"))
     assert "签发授权码" in out, out
     return out.split("授权码：", 1)[1].split()[0]

@@ -257,3 +257,36 @@ async def test_progress_edits_arrive_as_messages_without_flooding(wecom: WeComHa
         await wecom.app.bot.edit_message_text(f"正在导入……已处理 {rows} 行", chat_id=ptb_id, message_id=status.message_id)
     await wecom.app.bot.edit_message_text("导入结束。", chat_id=ptb_id, message_id=status.message_id)
     assert [d.text for d in wecom.standin.inbox(member)] == ["正在导入……", "正在导入……已处理 500 行", "导入结束。"]
+
+
+async def _notice_after_errors(wecom: WeComHarness, errcode: int, times: int) -> tuple[str, str | None, str]:
+    """A notice to a WeCom member whose message/send fails `times` times with `errcode`: its status,
+    last error, and the line the official reads."""
+    from handlers.notify import delivery_line, send_claimed
+    from services import notices
+
+    member = await wecom.member("enterprise")
+    chat = await store.ptb_id_for(wecom.db, CORP_ID, member)
+    for _ in range(times):
+        wecom.standin.fail_next("message/send", errcode)
+    claimed = await notices.post(wecom.db, [chat], "【异议处理结果】测试", "objection_decided", "k")
+    done = await send_claimed(wecom.app.bot, wecom.db, claimed)
+    async with wecom.db.transaction() as s:
+        from db.models import Notice
+
+        row = await s.get(Notice, claimed[0].id)
+        assert row is not None
+        return row.status, row.last_error, delivery_line("该主体", done)
+
+
+async def test_a_busy_or_misconfigured_platform_is_retried_not_refused(wecom: WeComHarness) -> None:
+    for errcode in (-1, 60020, 42001):
+        status, error, line = await _notice_after_errors(wecom, errcode, 6)
+        assert (status, error) == ("pending", "NetworkError"), errcode
+        assert "自动重试" in line and "屏蔽" not in line, errcode
+
+
+async def test_an_unreachable_member_is_refused_for_good(wecom: WeComHarness) -> None:
+    status, error, line = await _notice_after_errors(wecom, 81013, 1)
+    assert (status, error) == ("refused", "Forbidden")
+    assert "未能送达该主体" in line

@@ -27,6 +27,14 @@ log = logging.getLogger(__name__)
 PUBLIC_API = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40014, 41001, 42001})  # invalid / missing / expired access_token
 BUSY_ERRORS = frozenset({-1, 45009, 45033})  # system busy / API frequency / concurrency: retry later
+# Still failing after the client's own retries, these say nothing about the recipient: the platform is
+# busy, the answer was not JSON (-2: a proxy's error page, HTTP 5xx), the token could not be renewed,
+# or the server's egress IP is not on the trusted list yet (60020, after an IP change). Retried later.
+TRANSIENT_ERRORS = BUSY_ERRORS | TOKEN_ERRORS | frozenset({-2, 60020})
+# The recipient cannot be reached this way, so retrying cannot help (WeCom's global error codes):
+# 81013 all recipients invalid or out of the app's visible range; 60111 no such userid; 60011 no
+# privilege for that member; 46004 no such member; -3 our own "no such member" for a chat id.
+UNREACHABLE_ERRORS = frozenset({81013, 60111, 60011, 46004, -3})
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 
 

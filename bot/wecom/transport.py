@@ -12,6 +12,10 @@ A `telegram.request.BaseRequest`, like the console's in-process Bot API (bot/tra
 - answerCallbackQuery → nothing (WeCom has no toast); getMe and the like are answered locally.
 Platform errors come back to PTB as a Bot API error ("wecom errcode N"): the handlers' error paths
 and the application's error handler take over, so the user gets a Chinese apology, never the code.
+The HTTP status says what kind of failure it is, the way Telegram's would (`api_error`): a transient
+one (busy, token, egress IP, non-JSON) is 502, which PTB raises as NetworkError, so the outbox retries
+it; a recipient that cannot be reached (81013 …) is 403, raised as Forbidden, refused for good; any
+other (a malformed request) 400, BadRequest.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.transport import BOT_USER
 from bot.wecom import store
-from bot.wecom.api import WeComClient, WeComError
+from bot.wecom.api import TRANSIENT_ERRORS, UNREACHABLE_ERRORS, WeComClient, WeComError
 from bot.wecom.limits import split_bytes
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,15 @@ MEDIA_CACHE = 32  # files fetched for an inbound message, kept for the handler's
 # numbers (a progress counter) is shown again at most this often.
 COUNTER_EDIT_SECONDS = 30.0
 _NUMBERS = re.compile(r"\d+")
+
+
+def api_error(exc: WeComError) -> tuple[int, str]:
+    """The Bot API status and description a WeCom error stands for (see the module docstring)."""
+    if exc.errcode in TRANSIENT_ERRORS:
+        return 502, f"Bad Gateway: {exc}"
+    if exc.errcode in UNREACHABLE_ERRORS:
+        return 403, f"Forbidden: {exc}"
+    return 400, f"Bad Request: {exc}"
 
 
 def media_file_id(media_id: str) -> str:
@@ -146,7 +159,7 @@ class WeComBotAPI(BaseRequest):
                 return self._error(400, f"Bad Request: method {endpoint} is not available on WeCom")
             result = await handler(params, uploads or {})
         except WeComError as exc:
-            return self._error(400, f"Bad Request: {exc}")
+            return self._error(*api_error(exc))
         return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
 
     @staticmethod

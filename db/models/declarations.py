@@ -73,6 +73,8 @@ class LinkAttempts(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column()
+    # The last failure: failures older than the cool-down window are forgotten (they never expired).
+    last_failed_at: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -93,4 +95,6 @@ class LinkSecret(Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
     used_at: Mapped[dt.datetime | None] = mapped_column()
     used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # Revoked by an issuer (`/linkcode revoke`) or because the issuing account lost its binding.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, utcnow
@@ -22,8 +22,17 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     kind: Mapped[str] = mapped_column(String(24))  # what it is about, e.g. objection_decided
-    # Masked before it is stored (rules.masking.scrub): no ID or phone number in clear.
+    # Masked before it is stored (rules.masking.scrub): no ID or phone number in clear. This copy is
+    # for logs and /undelivered; what is sent is `sealed`.
     text: Mapped[str] = mapped_column(Text)
+    # The text as the official wrote it, encrypted (db.upload_store.seal, its own label), so the
+    # recipient reads the phone number the official meant them to have; None once delivered or refused.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Who it is for, checked again before every retry: an account that was deactivated meanwhile, or
+    # (`recipient` "subject") is no longer bound to `subject_id`, is not sent the notice.
+    recipient_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    recipient: Mapped[str | None] = mapped_column(String(12))  # subject / declarant / official / other
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="SET NULL"))
     # A notice that is a document: the 事前告知书 of this listing (its stored PDF), `text` its caption.
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
     file_name: Mapped[str | None] = mapped_column(String(128))

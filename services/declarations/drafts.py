@@ -30,6 +30,10 @@ from services.errors import Refusal
 SEEN_KEEP = 30
 HINT_CANCEL = "cancel"  # the channel adds how to give up the declaration
 HINT_ENTERPRISE_ACCOUNT = "enterprise_account"  # the channel adds how to get an enterprise account
+HINT_LINK_SECRET = "link_secret"  # the channel adds how to get a 授权码
+# An account's failed link proofs are forgotten this long after the last one (a day, like the
+# per-subject window): two wrong tries months ago must not leave one try before a cool-down.
+LINK_FAILURE_WINDOW = dt.timedelta(hours=24)
 DRAFT_ELSEWHERE = "draft_elsewhere"  # Refusal code: another process opened the draft a moment ago
 
 
@@ -175,6 +179,15 @@ def bound(account: Account, subjects: list[Subject]) -> list[Subject]:
     return sorted(subjects, key=lambda x: x.id) if account.active else []
 
 
+def link_failures(row: LinkAttempts | None, now: dt.datetime) -> int:
+    """The account's failed link proofs that still count (see LINK_FAILURE_WINDOW)."""
+    if row is None or not row.failures:
+        return 0
+    if row.last_failed_at is not None and now - row.last_failed_at > LINK_FAILURE_WINDOW:
+        return 0
+    return row.failures
+
+
 async def locked_until(s: AsyncSession, account_id: int, now: dt.datetime) -> dt.datetime | None:
     """End of the account's cool-down after too many failed link proofs (aware, UTC), or None."""
     row = await s.get(LinkAttempts, account_id)
@@ -232,8 +245,7 @@ async def start(db: Database, ctx: Ctx) -> Outcome:
             raise Refusal("您的申报正在另一处办理，请稍后继续。", code=DRAFT_ELSEWHERE) from None
         tries = None
         if step == "link_code":
-            row = await s.get(LinkAttempts, account.id)
-            tries = ctx.limits.link_attempts - (row.failures if row else 0)
+            tries = ctx.limits.link_attempts - link_failures(await s.get(LinkAttempts, account.id), ctx.now)
         return Outcome(await view(s, draft, account, tries), note="new")
 
 
@@ -274,8 +286,7 @@ async def run_step(db: Database, ctx: Ctx, apply: Apply) -> Outcome:
             return Outcome(None, ended=draft.status, error=error, hint=hint)
         tries = None
         if draft.step.startswith("link_"):
-            row = await s.get(LinkAttempts, account.id)
-            tries = ctx.limits.link_attempts - (row.failures if row else 0)
+            tries = ctx.limits.link_attempts - link_failures(await s.get(LinkAttempts, account.id), ctx.now)
         return Outcome(await view(s, draft, account, tries), error=error, hint=hint)
 
 

@@ -3,9 +3,15 @@ code → name → (organisations) date of establishment → 授权码, checked a
 answers are in.
 
 The public facts alone prove nothing (they are on every licence), so the proof also needs a one-time
-授权码 (services.declarations.link_secrets) that is spent by the proof. Failures are counted per
-account (rules.declarations.DeclarationSettings: `link_attempts`, `cooldown_minutes`) and per subject
-(services.attempts.LINK_SUBJECT_POLICY), so that opening new accounts buys no new tries.
+授权码 (services.declarations.link_secrets) that is spent by the proof; the first question says so.
+"没有授权码" (NO_CODE_WORDS, or its button) ends the conversation with the how-to at no cost, and an
+answer that is not shaped like a code is asked again without counting. Failures are counted per
+account (rules.declarations.DeclarationSettings: `link_attempts`, `cooldown_minutes`; forgotten after
+drafts.LINK_FAILURE_WINDOW) and per subject (services.attempts.LINK_SUBJECT_POLICY), so that opening
+new accounts buys no new tries. The per-subject pause refuses wrong codes only: the code is the real
+secret (about 50 bits, one use), so a declarant holding a live code for the subject always gets
+through, and strangers failing on purpose cannot block a company. The subject's bound accounts are
+told when a code was used to link to them.
 """
 
 from __future__ import annotations
@@ -21,11 +27,29 @@ from db.models import Account, AuditEntry, Declaration, LinkAttempts, Subject
 from nlp.dates import DateError, parse_date
 from rules.codes import clean_code, looks_like_ric, repair_lookalikes, validate_ric, validate_uscc
 from rules.masking import id_match_key
+from services import notices
 from services.attempts import LINK_SUBJECT_POLICY, count_failure, locked_until
-from services.declarations.drafts import HINT_ENTERPRISE_ACCOUNT, Apply, Ctx, Outcome, Said, close, set_data
-from services.declarations.link_secrets import spend_link_secret
+from services.declarations.drafts import (
+    HINT_ENTERPRISE_ACCOUNT,
+    HINT_LINK_SECRET,
+    Apply,
+    Ctx,
+    Outcome,
+    Said,
+    close,
+    link_failures,
+    set_data,
+)
+from services.declarations.link_secrets import looks_like_link_code, spend_link_secret
+from services.recipients import subject_chats
 
 LINK_SUBJECT_SCOPE = "link:subject"
+NO_CODE_WORDS = ("没有授权码", "我没有授权码", "无授权码", "没有")
+
+
+def has_no_code(text: str) -> bool:
+    """The declarant says they have no 授权码 (typed, or the button's word)."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).rstrip("。.!！") in NO_CODE_WORDS
 
 
 def subject_key(link: dict[str, Any]) -> str:
@@ -37,7 +61,8 @@ def subject_key(link: dict[str, Any]) -> str:
 def _subject_paused(until: dt.datetime, now: dt.datetime) -> Said:
     hours = max(1, int((until - now).total_seconds() // 3600) + 1)
     return Said(
-        f"该主体的在线核验因多次核验未通过已暂停，请约 {hours} 小时后再试；也可由该主体以企业账号直接申报。",
+        f"该主体的在线核验因多次核验未通过已暂停（约 {hours} 小时后恢复）：暂停期间只接受有效的授权码，"
+        "请核对授权码后再试；也可由该主体以企业账号直接申报。",
         HINT_ENTERPRISE_ACCOUNT,
     )
 
@@ -55,6 +80,12 @@ def link_answer_step(ctx: Ctx, text: str) -> Apply:
 
     async def apply(s: AsyncSession, draft: Declaration, account: Account) -> str | Said | Outcome | None:
         link = dict((draft.data or {}).get("link", {}))
+        if has_no_code(text):
+            close(draft, "cancelled")
+            return Outcome(
+                None, ended="refused", error="没有授权码无法在线核验您与主体的关系，本次申报已结束，未计入核验次数。",
+                hint=HINT_LINK_SECRET,
+            )
         if draft.step == "link_code":
             code = repair_lookalikes(clean_code(text))
             if looks_like_ric(code) or (len(code) == 18 and code[:17].isascii() and code[:17].isdigit()):
@@ -68,9 +99,6 @@ def link_answer_step(ctx: Ctx, text: str) -> Apply:
                 if not check.ok:
                     return f"统一社会信用代码有误：{check.error}。请重新输入。"
                 link = {"person": False, "uscc": check.value}
-            until = await locked_until(s, LINK_SUBJECT_SCOPE, subject_key(link), ctx.now)
-            if until is not None:
-                return _subject_paused(until, ctx.now)
             set_data(draft, link=link)
             draft.step = "link_name"
             return None
@@ -91,8 +119,8 @@ def link_answer_step(ctx: Ctx, text: str) -> Apply:
             draft.step = "link_secret"
             return None
         if draft.step == "link_secret":
-            if not clean_code(text) or len(text) > 64:
-                return "请输入授权码。"
+            if not looks_like_link_code(text):  # not a try: nothing is counted
+                return "请输入授权码：10 位字母和数字，形如 ABCDE-FGHJK（没有授权码请点击“没有授权码”）。"
             return await _prove(s, draft, account, ctx, link, text)
         return "请按当前步骤操作。"
 
@@ -103,11 +131,6 @@ async def _prove(
     s: AsyncSession, draft: Declaration, account: Account, ctx: Ctx, link: dict[str, Any], secret: str
 ) -> str | Said | Outcome | None:
     key = subject_key(link)
-    until = await locked_until(s, LINK_SUBJECT_SCOPE, key, ctx.now)
-    if until is not None:  # locked by someone else while this declarant was typing
-        set_data(draft, link={})
-        draft.step = "link_code"
-        return _subject_paused(until, ctx.now)
     if link.get("person"):
         subject = await s.scalar(select(Subject).where(Subject.id_hash == link.get("id_hash")))
         ok = subject is not None and _same_name(subject.name, link.get("name"))
@@ -127,19 +150,30 @@ async def _prove(
             and subject.established.isoformat() == link.get("established")
         )
     # The code is looked at (and spent) only when the facts match: a wrong guess burns no one's code.
-    ok = ok and subject is not None and await spend_link_secret(s, subject.id, secret, account.id, ctx.now)
+    spent = None
+    if ok and subject is not None:
+        spent = await spend_link_secret(s, subject.id, secret, account.id, ctx.now, ctx.id_key, ctx.division_code)
     row = await s.get(LinkAttempts, account.id)
     if row is None:
         row = LinkAttempts(account_id=account.id, failures=0)
         s.add(row)
     set_data(draft, link={})  # answers are not kept once checked, right or wrong
-    if ok and subject is not None:
-        row.failures, row.locked_until = 0, None
+    if spent is not None and subject is not None:
+        row.failures, row.locked_until, row.last_failed_at = 0, None, None
         draft.subject_id, draft.link, draft.step = subject.id, "proved", "category"
-        s.add(AuditEntry(account_id=account.id, role=account.role, action="declaration_link_proved", subject_id=subject.id))
+        s.add(
+            AuditEntry(
+                account_id=account.id, role=account.role, action="declaration_link_proved", subject_id=subject.id,
+                detail={"secret_id": spent.id, "issued_by": spent.issued_by_account_id},
+            )
+        )
+        await _tell_subject(s, subject, ctx)
         return None
-    row.failures = (row.failures or 0) + 1
-    subject_locked = await count_failure(s, LINK_SUBJECT_SCOPE, key, LINK_SUBJECT_POLICY, ctx.now)
+    row.failures = link_failures(row, ctx.now) + 1
+    row.last_failed_at = ctx.now
+    paused = await locked_until(s, LINK_SUBJECT_SCOPE, key, ctx.now)
+    # During a pause a wrong try is refused and counted for the account, and does not extend the pause.
+    subject_locked = paused is None and await count_failure(s, LINK_SUBJECT_SCOPE, key, LINK_SUBJECT_POLICY, ctx.now)
     s.add(
         AuditEntry(
             account_id=account.id,
@@ -158,7 +192,20 @@ async def _prove(
         close(draft, "cancelled")
         return Outcome(None, ended="locked", until=until)
     draft.step = "link_code"
+    if paused is not None:
+        return _subject_paused(paused, ctx.now)
     left = ctx.limits.link_attempts - row.failures
     return f"您提供的信息与档案不符，未能核验您与该主体的关系。还可尝试 {left} 次。"
 
 
+async def _tell_subject(s: AsyncSession, subject: Subject, ctx: Ctx) -> None:
+    """The subject's bound accounts learn that a 授权码 was used to link to them (sent by the outbox
+    job within a minute: this runs inside the proof's transaction)."""
+    chats = await subject_chats(s, subject.id)
+    if chats:
+        await notices.enqueue(
+            s, chats,
+            f"【授权码已使用】有申报人凭授权码核验了与{subject.name}的关系，可为其提交自主申报"
+            "（申报经核验部门审核后方计入信用档案）。如非贵单位授权，请及时联系信用主管部门。",
+            "link_proved", ctx.now, ctx.id_key, subject_id=subject.id, claim=False,
+        )

@@ -8,8 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, CreditRecord, Declaration, Department, Subject, utcnow
+from db.models import AuditEntry, CreditRecord, Declaration, Department, LinkSecret, Subject, utcnow
 from db.session import Database
 from rules import declarations as rules
 from rules.publication import add_months, edition_for
@@ -22,6 +23,22 @@ from services.evaluation import refresh_subjects
 from services.recipients import subject_chats
 
 REASON_REQUIRED = "reason_required"  # Refusal code: the decision lacks its reason; ask for it again
+OWN_CODE = (
+    "该申报人是凭您签发的授权码核验与主体的关系的。为避免利益冲突，您不能核验该申报，请由本部门其他办事人员处理。"
+)
+
+
+async def issued_the_code(s: AsyncSession, d: Declaration, account_id: int | None) -> bool:
+    """Whether `account_id` issued the 授权码 the declarant spent to link to the subject."""
+    if d.link != "proved" or account_id is None:
+        return False
+    found = await s.scalar(
+        select(LinkSecret.id).where(
+            LinkSecret.subject_id == d.subject_id, LinkSecret.used_by_account_id == d.account_id,
+            LinkSecret.issued_by_account_id == account_id,
+        ).limit(1)
+    )
+    return found is not None
 
 
 async def pending_for(db: Database, viewer: Viewer) -> list[DeclarationItem]:
@@ -70,7 +87,8 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
     since it vouched for a declaration that never counted. One audit entry. Returns `Decided` with
     the chats to tell (the declarant's and the subject's bound accounts).
     Raises Refusal: code REASON_REQUIRED without a reason; the viewer not an official of the
-    department; the declaration not found there; its status not allowing the action."""
+    department; the declaration not found there; its status not allowing the action; the viewer
+    issued the 授权码 the declarant linked with (OWN_CODE)."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise Refusal("请填写核验意见或理由。", code=REASON_REQUIRED)
@@ -81,6 +99,8 @@ async def decide(db: Database, viewer: Viewer, declaration_id: int, action: str,
         if d is None or d.department_id != viewer.department_id or d.status not in rules.SUBMITTED:
             raise Refusal("该申报不存在，或不属于本部门核验。")
         wanted = {"approve": "pending", "reject": "pending", "revoke": "verified"}[action]
+        if await issued_the_code(s, d, viewer.account_id):
+            raise Refusal(OWN_CODE)
         if d.status != wanted:
             raise Refusal(f"该申报当前状态为“{rules.STATUS_LABELS[d.status]}”，不能{ {'approve': '核验通过', 'reject': '驳回', 'revoke': '撤销'}[action] }。")
         subject = await s.get(Subject, d.subject_id)
