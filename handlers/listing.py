@@ -180,7 +180,7 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     convo = await flow.load(update, context, PROPOSING, CONFIRM)
     if convo is None:
         return
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     if values[0] == "no":
         await reply(update, CANCELLED)
         return

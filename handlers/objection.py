@@ -135,7 +135,7 @@ async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _submit(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
     data = convo.data
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     svc = services(context)
     assert svc.calendar is not None
     _account, viewer = await caller(update, context)

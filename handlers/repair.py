@@ -57,10 +57,10 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         item = await repair_opens(svc.db, viewer, record_id)
     except Refusal:
-        await flow.finish(context, convo)
+        await flow.finish(update, context, convo)
         raise
     if svc.today() < item.opens:
-        await flow.finish(context, convo)
+        await flow.finish(update, context, convo)
         await reply(
             update,
             f"{item.label}\n该记录的最短公示期尚未届满，最早可于 {item.opens:%Y年%m月%d日} 申请信用修复。届时请再发送 /repair。",
@@ -82,7 +82,7 @@ async def on_obligation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if convo is None:
         return
     if values[0] == "no":
-        await flow.finish(context, convo)
+        await flow.finish(update, context, convo)
         await reply(update, "信用修复须以履行相关义务为前提。请先履行义务（如缴清罚款），再发送 /repair 申请。")
         return
     await flow.advance(update, context, convo, PROOF, convo.data)
@@ -130,7 +130,7 @@ async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _submit(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, words: str) -> None:
     data = convo.data
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     svc = services(context)
     _account, viewer = await caller(update, context)
     filed = await apply_for_repair(

@@ -148,7 +148,7 @@ def register(app: Application, flow: ReviewFlow) -> None:
     async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, reason: str) -> None:
         svc = services(context)
         data = convo.data
-        await flows.finish(context, convo)
+        await flows.finish(update, context, convo)
         _account, viewer = await caller(update, context)
         try:
             decided = await flow.decide(svc, viewer, data["id"], data["decision"], reason, data.get("extra"))
