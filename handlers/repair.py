@@ -153,6 +153,7 @@ REPAIRING = flow.define(
         timeout=flow.minutes("repair_minutes"),
         on_text=on_text,
         on_file=on_file,
+        waiting={PICK: "选择记录", OBLIGATION: "是否已履行义务", PROOF: "证明材料", COMMIT: "信用修复承诺"},
     )
 )
 
@@ -191,7 +192,21 @@ async def _decide(svc: Services, viewer: Viewer, request_id: int, decision: str,
     )
 
 
-REVIEW = ReviewFlow(name="repair_decide", label="信用修复审核", command="repairs", queue=_queue, decide_button=REPAIR_DECIDE, ask=_ask, decide=_decide)
+async def _undecidable(svc: Services, viewer: Viewer, request_id: int, _decision: str) -> str | None:
+    pending = await pending_repairs(svc.db, viewer.department_id) if viewer.role == "official" and viewer.department_id else []
+    return None if any(q.request_id == request_id for q in pending) else "该申请不存在、已审核，或不属于本部门。"
+
+
+REVIEW = ReviewFlow(
+    name="repair_decide",
+    label="信用修复审核",
+    command="repairs",
+    queue=_queue,
+    decide_button=REPAIR_DECIDE,
+    ask=_ask,
+    decide=_decide,
+    undecidable=_undecidable,
+)
 
 
 def register(app: Application) -> None:
