@@ -16,6 +16,7 @@ from db.models import Check, Conversation, Declaration, Listing, Objection
 from handlers.flow import NOTHING_TO_CANCEL, is_cancel_word
 from rules.codes import complete_ric
 from rules.lifecycle import DECISION_REASON_LIMIT
+from services.accounts import set_active
 from services.declarations.drafts import BINDING_LOST
 from tests.conftest import BotHarness
 from tests.test_conversations_support import (
@@ -199,6 +200,17 @@ async def test_unbind_mid_declaration_ends_the_draft_on_resume(harness: BotHarne
     async with harness.db.transaction() as s:
         statuses = (await s.scalars(select(Declaration.status))).all()
     assert "pending" not in statuses and "cancelled" in statuses
+
+
+async def test_a_declaration_step_after_the_account_was_deactivated_ends_the_draft(harness: BotHarness, tmp_path: Path) -> None:
+    r = Replicas(harness, tmp_path)
+    await seed_for_cancel(harness)
+    owner = await r.person("enterprise", subject=HENGDA)
+    for line in ("/declare", "#1", LICENCE[0]):
+        await owner.say(line)
+    await set_active(harness.db, owner.uid, False)  # `creditbot admin deactivate`, no command in the chat
+    assert BINDING_LOST in await owner.say(LICENCE[1])
+    assert await open_flow(harness.db, owner.uid) is None
 
 
 # -- F7, F8, F9: stale buttons --------------------------------------------------------------------------
