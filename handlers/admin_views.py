@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import caller, heavy_job, reply, services
-from render.buttons import ADMIN_CHART, ADMIN_OVERDUE, Buttons, family_pattern, pressed
+from render.buttons import ADMIN_CHART, ADMIN_OVERDUE, Buttons, answer_press, family_pattern, pressed
 from render.charts import render_chart
 from rules.periods import period_of
 from services import notices
@@ -98,7 +98,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     if ADMIN_OVERDUE.unpack(query.data) is not None:
-        await query.answer()
+        await answer_press(update)
         await overdue(update, context)
         return
     values = await pressed(update, ADMIN_CHART)

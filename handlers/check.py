@@ -84,7 +84,7 @@ async def on_note(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Con
     if not note:
         await reply(update, "请简要说明办理情况（发送 /cancel 取消）：")
         return
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     await _save(update, context, convo.data["check_id"], "other", note)
 
 

@@ -93,7 +93,7 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Con
     if (message.document.file_size or 0) > MAX_DOWNLOAD_BYTES:
         await reply(update, "文件超过 20 MB，无法下载核对。信用报告和告知书原件都远小于这个大小，请确认发送的是原文件。")
         return
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     content = bytes(await (await context.bot.get_file(message.document.file_id)).download_as_bytearray())
     digest = hashlib.sha256(content).hexdigest()
     svc = services(context)

@@ -11,7 +11,6 @@ update) and inside the step's transaction.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -50,6 +49,7 @@ from render.buttons import (
     DECLARE_SKIP,
     DECLARE_SUBJECT,
     UNKNOWN_BUTTON,
+    answer_press,
 )
 from rules import declarations as rules
 from services import conversations
@@ -122,9 +122,7 @@ async def probe(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         recent[uid] = deque(found.keys, maxlen=drafts.SEEN_KEEP)
     key = update_key(update)
     if key is not None and key in recent[uid]:
-        if update.callback_query is not None:
-            with contextlib.suppress(TelegramError):
-                await update.callback_query.answer()
+        await answer_press(update)
         raise ApplicationHandlerStop
 
 
@@ -224,7 +222,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button of a declaration message, old or new: the draft row says whether it still applies."""
     cq = update.callback_query
     assert cq is not None
-    await cq.answer()
+    await answer_press(update)
     step = _step_of(cq.data)
     if step is None:
         await reply(update, UNKNOWN_BUTTON)
@@ -306,6 +304,7 @@ DECLARING = flow.define(
         expired=ENDED["expired"],
         replaced="已暂停「自主申报」，已填写的内容作为草稿保存；发送 /declare 可从上次的步骤继续。",
         on_end=on_end,
+        discard_parked=lambda svc, chat_id, user_id: drafts.cancel(svc.db, ctx_for(svc, chat_id, user_id)),
     )
 )
 

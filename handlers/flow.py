@@ -9,7 +9,10 @@ the same webhook continues the flow from the next message.
 `dispatch` runs for every update ahead of the ordinary handlers (after the guards and the
 declaration's duplicate filter) and applies the same rules to every flow:
 
-- `/cancel` (or “取消”) always answers: it ends the open flow, naming it, or says nothing is open.
+- An update that applied a step already (its key is in `applied_updates`, kept a day, also after the
+  flow ended) is dropped quietly: Telegram redelivers after a webhook retry or a crashed poller.
+- `/cancel` (or “取消”, “算了”, with any punctuation or spaces) always answers: it ends the open flow,
+  naming it, or a parked declaration draft, or says nothing is open.
 - A user with an open flow who sends text, a file or anything else reaches that flow's step function
   for its current step (kinds a flow `lets_through` go to the ordinary handlers; others get a hint).
 - Any other command ends the open flow and says so before the command runs; so does a new flow's
@@ -18,7 +21,9 @@ declaration's duplicate filter) and applies the same rules to every flow:
 - A flow past its time is ended and the user told: by the repeating `sweep` job, or at the user's
   next update, whichever comes first (the claim in the database lets exactly one of them tell).
 - Buttons are routed by their families as before; a flow's button re-reads the state (`load`), so a
-  press on an old message after the flow ended gets an answer instead of acting on stale state.
+  press on an old message after the flow ended gets an answer instead of acting on stale state, and
+  one of an earlier step of the open flow says what the flow waits for. A press that arrives after
+  its flow timed out gets the timeout message only.
 
 Each step is applied only to the version of the state it read: a second replica racing on the same
 state gets the refusal `services.conversations.LOST_RACE`, answered by the error handler.
@@ -26,11 +31,12 @@ state gets the refusal `services.conversations.LOST_RACE`, answered by the error
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
@@ -38,6 +44,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler, filters
 
 from handlers.common import reply, services
+from render.buttons import answer_press
 from services import conversations
 from services.conversations import Convo
 from services.runtime import SERVICES_KEY, Services
@@ -52,7 +59,8 @@ OnEnd = Callable[[Services, Convo, str], Awaitable[None]]
 
 FLOW_GROUP = -1  # after the guards (-20, -10) and the declaration's duplicate filter (-2)
 NOTHING_TO_CANCEL = "当前没有进行中的操作，无需取消。"
-CANCEL_WORDS = frozenset({"取消", "取消操作"})
+CANCEL_WORDS = frozenset({"取消", "取消操作", "算了", "不办了", "退出"})
+_NOT_A_WORD = re.compile(r"[\W_]+")  # punctuation and spaces, after NFKC (full-width folded)
 TEXT, FILE, OTHER = "text", "file", "other"
 
 
@@ -75,6 +83,10 @@ class Flow:
     expired: str | None = None
     replaced: str | None = None  # a flow that parks its work (the declaration's draft) says so here
     on_end: OnEnd | None = None
+    waiting: Mapping[str, str] = field(default_factory=dict)  # step → what it waits for (「异议理由」)
+    # Discards the work a command parked (the declaration's draft; no conversation row is left), for
+    # /cancel: returns whether there was any. Raises nothing.
+    discard_parked: Callable[[Services, int, int], Awaitable[bool]] | None = None
 
     def cancelled_text(self) -> str:
         return self.cancelled or f"已取消「{self.label}」，未提交任何内容。"
@@ -85,8 +97,16 @@ class Flow:
     def ended_text(self) -> str:
         return self.replaced or f"已结束进行中的「{self.label}」，其中未提交的内容不会保存。"
 
+    def discarded_text(self) -> str:
+        return f"已放弃暂停中的「{self.label}」草稿，未提交任何内容。"
+
     def gone_text(self) -> str:
         return f"「{self.label}」已结束或已超时，该按钮已失效。如需办理，请重新发送 /{self.command}。"
+
+    def used_text(self, step: str) -> str:
+        """For a button of an earlier step while the flow is still open."""
+        what = f"（正在等待：{self.waiting[step]}）" if step in self.waiting else ""
+        return f"该按钮已使用过，「{self.label}」仍在办理中，请按最新的提示继续{what}，或发送 /cancel 取消。"
 
 
 FLOWS: dict[str, Flow] = {}
@@ -108,6 +128,11 @@ def minutes(attribute: str) -> Callable[[Settings], int]:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def is_cancel_word(text: str) -> bool:
+    """“取消”, “取消。”, “ 算了！”, full-width or not: the words that mean “stop this”, never an answer."""
+    return _NOT_A_WORD.sub("", unicodedata.normalize("NFKC", text)) in CANCEL_WORDS
 
 
 def update_key(update: Update) -> str | None:
@@ -145,11 +170,15 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE, flow: Flow, 
 
 async def load(update: Update, context: ContextTypes.DEFAULT_TYPE, flow: Flow, *steps: str) -> Convo | None:
     """For a button of `flow`: the open conversation when it is this flow's, in time, and at one of
-    `steps` (any step when none are given); otherwise the user hears the button is stale, and None."""
+    `steps` (any step when none are given); otherwise the user hears the button is stale (or, while
+    the flow is open at a later step, what it waits for), and None."""
     chat_id, user_id = _who(update)
     convo = await conversations.current(services(context).db, chat_id, user_id)
-    if convo is None or convo.flow != flow.name or convo.expired(now()) or (steps and convo.step not in steps):
+    if convo is None or convo.flow != flow.name or convo.expired(now()):
         await reply(update, flow.gone_text())
+        return None
+    if steps and convo.step not in steps:
+        await reply(update, flow.used_text(convo.step))
         return None
     return convo
 
@@ -165,12 +194,13 @@ async def drop(update: Update, context: ContextTypes.DEFAULT_TYPE, flow: Flow) -
     """End `flow` quietly if it is the open one (its purpose was served another way); returns
     whether it was open."""
     chat_id, user_id = _who(update)
-    return await conversations.cancel(services(context).db, chat_id, user_id, flow.name) is not None
+    return await conversations.cancel(services(context).db, chat_id, user_id, flow.name, update_key(update), now()) is not None
 
 
-async def finish(context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
-    """End the flow before its final action: of two racing processes only one gets past this."""
-    await conversations.finish(services(context).db, convo)
+async def finish(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
+    """End the flow before its final action: of two racing processes only one gets past this. The
+    update is remembered, so its redelivery after the end is dropped."""
+    await conversations.finish(services(context).db, convo, now(), update_key(update))
 
 
 # -- the dispatcher --------------------------------------------------------------------------------------
@@ -209,11 +239,15 @@ def _kind(update: Update) -> str:
 
 async def _cancel(update: Update, svc: Services) -> None:
     chat_id, user_id = _who(update)
-    ended = await conversations.cancel(svc.db, chat_id, user_id)
-    if ended is None or ended.flow not in FLOWS:
-        await reply(update, NOTHING_TO_CANCEL)
+    ended = await conversations.cancel(svc.db, chat_id, user_id, key=update_key(update), now=now())
+    if ended is not None and ended.flow in FLOWS:
+        await _ended(update, svc, ended, "cancelled")
         return
-    await _ended(update, svc, ended, "cancelled")
+    for flow in FLOWS.values():  # work a command parked (the declaration's draft) is what is open
+        if flow.discard_parked is not None and await flow.discard_parked(svc, chat_id, user_id):
+            await reply(update, flow.discarded_text())
+            return
+    await reply(update, NOTHING_TO_CANCEL)
 
 
 async def dispatch(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -224,29 +258,27 @@ async def dispatch(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.callback_query is None and message is None:
         return
     svc = services(context)
+    chat_id, user_id = _who(update)
+    convo, seen = await conversations.look(svc.db, chat_id, user_id, update_key(update))
+    if seen:  # a redelivery of an update that applied a step already (maybe after the flow ended)
+        await answer_press(update)
+        raise ApplicationHandlerStop
     command = _command(update)
-    text = (message.text or "").strip() if message is not None else ""
-    if command == "cancel" or (command is None and text in CANCEL_WORDS):
+    text = message.text or "" if message is not None else ""
+    if command == "cancel" or (command is None and is_cancel_word(text)):
         await _cancel(update, svc)
         raise ApplicationHandlerStop
-    chat_id, user_id = _who(update)
-    convo = await conversations.current(svc.db, chat_id, user_id)
     if convo is None:
         return
     flow = FLOWS.get(convo.flow)
     if flow is None:  # written by a newer release this process does not know: leave it alone
         return
-    key = update_key(update)
-    if key is not None and key == convo.last_key:  # the step this update made was applied already
-        if update.callback_query is not None:
-            with contextlib.suppress(TelegramError):
-                await update.callback_query.answer()
-        raise ApplicationHandlerStop
     if convo.expired(now()):
         if await conversations.claim(svc.db, convo):
             await _ended(update, svc, convo, "expired")
-        if command is None and update.callback_query is None:
-            raise ApplicationHandlerStop  # an answer to a flow that is over: not a new question
+        if command is None:  # an answer or a press for a flow that is over: not a new question
+            await answer_press(update)
+            raise ApplicationHandlerStop
         return
     if update.callback_query is not None:
         return  # routed by its family; a flow's own button re-reads the state (`load`)

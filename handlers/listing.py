@@ -180,7 +180,7 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     convo = await flow.load(update, context, PROPOSING, CONFIRM)
     if convo is None:
         return
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     if values[0] == "no":
         await reply(update, CANCELLED)
         return
@@ -230,6 +230,9 @@ PROPOSING = flow.define(
         timeout=flow.minutes("propose_minutes"),
         on_text=on_text,
         cancelled=CANCELLED,
+        waiting={
+            SUBJECT: "主体", BASIS: "列入依据", REASONS: "列入事由", MEASURES: "惩戒措施", PERIOD: "异议期", CONFIRM: "确认",
+        },
     )
 )
 

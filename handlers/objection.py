@@ -135,7 +135,7 @@ async def on_submit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _submit(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
     data = convo.data
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     svc = services(context)
     assert svc.calendar is not None
     _account, viewer = await caller(update, context)
@@ -171,6 +171,7 @@ OBJECTING = flow.define(
         timeout=flow.minutes("objection_minutes"),
         on_text=on_text,
         on_file=on_attachment,
+        waiting={PICK: "选择记录", REASON: "异议理由", ATTACH: "附件或“提交”"},
     )
 )
 
@@ -228,6 +229,10 @@ async def _files(svc: Services, viewer: Viewer, objection_id: int) -> Files:
     return Files(o.attachments)
 
 
+async def _undecidable(svc: Services, viewer: Viewer, objection_id: int, _decision: str) -> str | None:
+    return None if await _pending(svc, viewer, objection_id) is not None else NOT_OURS
+
+
 def _ask(decision: str) -> str:
     return f"处理结果：{lifecycle.OBJECTION_DECISIONS[decision]}。请输入处理理由（发送 /cancel 取消）："
 
@@ -268,6 +273,7 @@ REVIEW = ReviewFlow(
     files_button=OBJECTION_FILES,
     files=_files,
     extra_answer=ExtraAnswer(_corrections_question, lifecycle.parse_corrections, "请输入处理理由："),
+    undecidable=_undecidable,
 )
 
 

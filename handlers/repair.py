@@ -57,10 +57,10 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         item = await repair_opens(svc.db, viewer, record_id)
     except Refusal:
-        await flow.finish(context, convo)
+        await flow.finish(update, context, convo)
         raise
     if svc.today() < item.opens:
-        await flow.finish(context, convo)
+        await flow.finish(update, context, convo)
         await reply(
             update,
             f"{item.label}\n该记录的最短公示期尚未届满，最早可于 {item.opens:%Y年%m月%d日} 申请信用修复。届时请再发送 /repair。",
@@ -82,7 +82,7 @@ async def on_obligation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if convo is None:
         return
     if values[0] == "no":
-        await flow.finish(context, convo)
+        await flow.finish(update, context, convo)
         await reply(update, "信用修复须以履行相关义务为前提。请先履行义务（如缴清罚款），再发送 /repair 申请。")
         return
     await flow.advance(update, context, convo, PROOF, convo.data)
@@ -130,7 +130,7 @@ async def on_commit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _submit(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, words: str) -> None:
     data = convo.data
-    await flow.finish(context, convo)
+    await flow.finish(update, context, convo)
     svc = services(context)
     _account, viewer = await caller(update, context)
     filed = await apply_for_repair(
@@ -153,6 +153,7 @@ REPAIRING = flow.define(
         timeout=flow.minutes("repair_minutes"),
         on_text=on_text,
         on_file=on_file,
+        waiting={PICK: "选择记录", OBLIGATION: "是否已履行义务", PROOF: "证明材料", COMMIT: "信用修复承诺"},
     )
 )
 
@@ -191,7 +192,21 @@ async def _decide(svc: Services, viewer: Viewer, request_id: int, decision: str,
     )
 
 
-REVIEW = ReviewFlow(name="repair_decide", label="信用修复审核", command="repairs", queue=_queue, decide_button=REPAIR_DECIDE, ask=_ask, decide=_decide)
+async def _undecidable(svc: Services, viewer: Viewer, request_id: int, _decision: str) -> str | None:
+    pending = await pending_repairs(svc.db, viewer.department_id) if viewer.role == "official" and viewer.department_id else []
+    return None if any(q.request_id == request_id for q in pending) else "该申请不存在、已审核，或不属于本部门。"
+
+
+REVIEW = ReviewFlow(
+    name="repair_decide",
+    label="信用修复审核",
+    command="repairs",
+    queue=_queue,
+    decide_button=REPAIR_DECIDE,
+    ask=_ask,
+    decide=_decide,
+    undecidable=_undecidable,
+)
 
 
 def register(app: Application) -> None:

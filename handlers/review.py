@@ -25,6 +25,7 @@ from handlers import flow as flows
 from handlers.common import caller, reply, resend_attachments, services
 from handlers.notify import delivery_line, tell
 from render.buttons import Buttons, ButtonSpec, pressed
+from rules import lifecycle
 from rules.roles import Viewer
 from services.conversations import Convo
 from services.errors import Refusal
@@ -66,6 +67,8 @@ class ExtraAnswer:
 
 
 Queue = Callable[[ContextTypes.DEFAULT_TYPE, Viewer], Awaitable[tuple[str, Buttons]]]
+# Why `decision` cannot be made on the case now (decided already, not the viewer's), or None.
+Undecidable = Callable[[Services, Viewer, int, str], Awaitable[str | None]]
 Show = Callable[[Services, Viewer, int], Awaitable[tuple[str, Buttons]]]
 Fetch = Callable[[Services, Viewer, int], Awaitable[Files]]
 Decide = Callable[[Services, Viewer, int, str, str, Any], Awaitable[Decided]]
@@ -79,8 +82,10 @@ class ReviewFlow:
     - `command` shows `queue` (text and buttons; the viewer's role is checked there or by its use case);
     - `decide_button` (fields: case id, decision) asks `ask(decision)`, then `decide(services, viewer,
       case id, decision, reason, extra)` runs; `extra` is the value of `extra_answer` or None;
-    - optional `open_button` (field: case id) shows `show`, and `files_button` re-sends `files`.
-    Refusals raised by `show`/`files` are answered by the chat's error handler."""
+    - optional `open_button` (field: case id) shows `show`, and `files_button` re-sends `files`;
+    - optional `undecidable` refuses a decision button before the reason is asked (a stale card of
+      a case decided meanwhile).
+    Refusals raised by `show`/`files`/`undecidable` are answered by the chat's error handler."""
 
     name: str
     label: str
@@ -95,6 +100,7 @@ class ReviewFlow:
     files: Fetch | None = None
     extra_answer: ExtraAnswer | None = None
     ask_again_on: frozenset[str] = frozenset()
+    undecidable: Undecidable | None = None
 
 
 def register(app: Application, flow: ReviewFlow) -> None:
@@ -126,6 +132,12 @@ def register(app: Application, flow: ReviewFlow) -> None:
         if values is None:
             return
         case_id, decision = values
+        if flow.undecidable is not None:
+            _account, viewer = await caller(update, context)
+            refused = await flow.undecidable(services(context), viewer, case_id, decision)
+            if refused is not None:
+                await reply(update, refused)
+                return
         question = flow.extra_answer.question(decision) if flow.extra_answer else None
         step = EXTRA if question is not None else REASON
         await flows.begin(update, context, conversation, step, {"id": case_id, "decision": decision})
@@ -143,12 +155,15 @@ def register(app: Application, flow: ReviewFlow) -> None:
             await flows.advance(update, context, convo, REASON, {**convo.data, "extra": extra})
             await reply(update, flow.extra_answer.then)
             return
+        if len(answer) > lifecycle.DECISION_REASON_LIMIT:  # kept whole in the record and the notice, or not at all
+            await reply(update, f"理由最多 {lifecycle.DECISION_REASON_LIMIT} 字（本条 {len(answer)} 字），请精简后重新输入，或发送 /cancel 取消。")
+            return
         await on_reason(update, context, convo, answer)
 
     async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, reason: str) -> None:
         svc = services(context)
         data = convo.data
-        await flows.finish(context, convo)
+        await flows.finish(update, context, convo)
         _account, viewer = await caller(update, context)
         try:
             decided = await flow.decide(svc, viewer, data["id"], data["decision"], reason, data.get("extra"))

@@ -35,6 +35,7 @@ STAFF_LOOKUP = (
     "/due 2026-09-28 行政处罚 计算报送期限。\n"
 )
 COLLECTOR = "信息采集员：直接发送 CSV/XLSX 文件报送数据（确认后才写入）；/mytasks 查看待办；/zero 本期无新增。\n"
+CANCEL = "办理中随时发送 /cancel（或“取消”）结束正在办理的事项；申报中途发送其他命令会暂停申报，/declare 继续，/cancel 放弃草稿。\n"
 ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbind 解除绑定。"
 CHECK = "核验：/checkreport 编号 核验码 核验信用报告或告知书是否由本平台出具、是否被改动。\n"
 ADMIN = (
@@ -64,6 +65,7 @@ async def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     if viewer.role == "admin":
         parts.append(ADMIN)
     parts.append(CHECK)
+    parts.append(CANCEL)
     parts.append(ACCOUNT)
     return "\n".join(parts)
 

@@ -80,6 +80,15 @@ async def _files(svc: Services, viewer: Viewer, declaration_id: int) -> Files:
     return Files((await open_for_official(svc.db, viewer, declaration_id)).attachments, with_names=True)
 
 
+# The status a declaration must have for each action (approve and reject a pending one, revoke a verified one).
+ACTION_NEEDS = {"approve": "pending", "reject": "pending", "revoke": "verified"}
+
+
+async def _undecidable(svc: Services, viewer: Viewer, declaration_id: int, action: str) -> str | None:
+    item = await open_for_official(svc.db, viewer, declaration_id)
+    return None if item.status == ACTION_NEEDS.get(action) else "该申报已处理，无需重复处理。发送 /verify 查看最新状态。"
+
+
 def _ask(action: str) -> str:
     ask = "请输入驳回理由" if action == "reject" else ("请输入撤销理由（核实的不实情况）" if action == "revoke" else "请输入核验意见")
     return f"处理结果：{ACTIONS[action]}。{ask}（发送 /cancel 取消）："
@@ -118,6 +127,7 @@ REVIEW = ReviewFlow(
     files_button=VERIFY_FILES,
     files=_files,
     ask_again_on=frozenset({REASON_REQUIRED}),
+    undecidable=_undecidable,
 )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from rules import lifecycle
 from rules.declarations import CATEGORIES as DECLARATION_CATEGORIES
@@ -124,12 +125,31 @@ def family_pattern(*specs: ButtonSpec) -> str:
     return "^(?:" + "|".join(re.escape(s.prefix) for s in specs) + ")(?::|$)"
 
 
+# What Telegram says to an answer it will not take: the press was answered already (a redelivery),
+# or it waited longer than Telegram's answer window (a backlog after a restart). Nothing to do.
+_ANSWER_REFUSED = ("query is too old", "query id is invalid")
+
+
+async def answer_press(update: Update) -> None:
+    """Answer a button press (Telegram shows a spinner until then), if the update is one: the one
+    place presses are answered. An answer Telegram refuses as too old or answered already is
+    harmless; the press still goes on. Other errors propagate."""
+    cq = update.callback_query
+    if cq is None:
+        return
+    try:
+        await cq.answer()
+    except BadRequest as exc:
+        if not any(words in str(exc).lower() for words in _ANSWER_REFUSED):
+            raise
+
+
 async def pressed(update: Update, spec: ButtonSpec) -> tuple[Any, ...] | None:
-    """Answer the button press (Telegram shows a spinner until then) and unpack its data; for data
-    this bot never sends, say so in Chinese and return None."""
+    """Answer the button press (`answer_press`) and unpack its data; for data this bot never sends,
+    say so in Chinese and return None."""
     cq = update.callback_query
     assert cq is not None
-    await cq.answer()
+    await answer_press(update)
     values = spec.unpack(cq.data)
     if values is None and update.effective_chat is not None:
         await update.effective_chat.send_message(UNKNOWN_BUTTON)

@@ -34,6 +34,9 @@ COMMITMENT_TEXT = (
     "所提交的材料真实、准确、完整；今后将严格遵守法律法规，诚信经营，不再发生同类失信行为。"
     "如有违反，自愿接受相关部门依法依规采取的惩戒措施，并承担相应法律责任。本承诺将向社会公开。"
 )
+# A department's reason for a decision: stored and sent to the subject as typed, so longer ones are
+# refused (the official shortens it) rather than cut in one place and whole in the other.
+DECISION_REASON_LIMIT = 2000
 OBJECTION_DECISIONS = {"upheld": "维持", "corrected": "更正", "revoked": "撤销"}
 REPAIR_DECISIONS = {"approved": "准予修复", "rejected": "不予修复"}
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+# An 18-character ID as people type it: digits (ASCII or full-width: `\d` matches both), possibly
+# split by a space or a dash anywhere ("610902 19850512 0035", "610902-198505120035").
+_SEP = r"[\s\-－—‐]?"
+_ID_RE = re.compile(rf"(?<![\dA-Za-z])\d(?:{_SEP}\d){{16}}{_SEP}[\dXxＸｘ](?![\dA-Za-z])")
+_BIRTH_DATE = re.compile(r"(?:18|19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 # First-generation 15-digit IDs (yymmdd birth date) still turn up in legacy department data.
 _OLD_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3})(?![0-9A-Za-z])")
 # A +86/86 prefix and the usual 3-4-4 separators must not let a number slip through.
-_PHONE_RE = re.compile(r"(?:(?<=86)|(?<!\d))(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+_PHONE_RE = re.compile(r"(?:(?<=86)|(?<!\d))([1１][3-9３-９]\d)[-\s－]?(\d{4})[-\s－]?(\d{4})(?!\d)")
 # Each administrative level is a short run of name characters ending in its suffix. Digits and street
 # words (路, 号, 村, 组, ...) cannot be part of a name, and 小区/社区/园区... are not districts: without these
 # limits a lazy match ran on to the next 区/乡 and kept "江北路12号恒大小区".
@@ -69,12 +74,24 @@ _SQL_RE = re.compile(r"\[SQL: .*?\](?=\s*(?:\[parameters:|\(Background|$))", re.
 _PARAMS_RE = re.compile(r"\[parameters: .*?\](?=\s*(?:\(Background|$))", re.S)
 
 
+def _masked_id(found: re.Match[str]) -> str:
+    """An ID number found in free text, masked (first 6, last 4, in ASCII). Split by separators, it
+    is taken for one only with a birth date in its middle: a run of 18 spaced digits is rarer
+    than a date range or a list of figures, which must stay readable."""
+    typed = found.group(0)
+    digits = re.sub(r"[^\dXx]", "", unicodedata.normalize("NFKC", typed)).upper()
+    if digits != typed and _BIRTH_DATE.fullmatch(digits[6:14]) is None:
+        return typed
+    return digits[:6] + "********" + digits[-4:]
+
+
 def scrub(text: str) -> str:
     """Mask every ID and mobile number inside free text (log lines, error messages, and free text
     before it is stored: import fields, objection and repair reasons, check feedback notes), and drop
     the SQL statements and parameters database errors carry. Forms as DOMAIN.md and `mask_id` /
-    `mask_phone`: ID first 6 and last 4 (18 or 15 digits), phone 3+4."""
+    `mask_phone`: ID first 6 and last 4 (18 or 15 digits, also typed with spaces, dashes or
+    full-width digits), phone 3+4 (also full-width)."""
     text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", text))
-    text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
+    text = _ID_RE.sub(_masked_id, text)
     text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

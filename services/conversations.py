@@ -7,6 +7,10 @@ it was read at: of two processes racing with the same state, one applies its ste
 gets a `Refusal` (code CONFLICT) with a Chinese reason. Starting a flow ends the open one, and says
 which it was, so a channel can tell the user. Typed text is kept masked (`rules.masking.scrub`).
 
+Every update that applied a step (started, moved, finished or cancelled a flow) leaves its key in
+`applied_updates` for KEYS_KEPT, also after the flow ended: `look` says whether an update was applied
+already, so a redelivery of any earlier step, or of the step that ended the flow, is dropped.
+
 No chat words here besides the refusal's reason: the flows' names and texts are the channel's.
 """
 
@@ -20,13 +24,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Conversation
+from db.models import AppliedUpdate, Conversation
 from db.session import Database
 from rules.masking import scrub
 from services.errors import CONFLICT, Refusal
 
 LOST_RACE = "这一步已由您刚才的另一条消息处理，本条未被采用。请按最新的提示继续，或发送 /cancel 取消。"
 SWEEP_BATCH = 200
+# Telegram retries a webhook for a while and a crashed poller gets its unconfirmed batch at restart:
+# a day covers both with room to spare; keys are unique per message or press, so a longer wait
+# never drops a new update.
+KEYS_KEPT = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,6 @@ class Convo:
     data: dict[str, Any]
     version: int
     expires_at: dt.datetime
-    last_key: str | None = None
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at <= now
@@ -67,7 +74,28 @@ def masked(value: Any, key: str = "") -> Any:
 
 
 def _convo(row: Conversation) -> Convo:
-    return Convo(row.chat_id, row.user_id, row.flow, row.step, dict(row.data or {}), row.version, row.expires_at, row.last_key)
+    return Convo(row.chat_id, row.user_id, row.flow, row.step, dict(row.data or {}), row.version, row.expires_at)
+
+
+async def _applied(s: AsyncSession, chat_id: int, user_id: int, key: str | None, now: dt.datetime) -> None:
+    """Note that update `key` applied a step, in the step's own transaction. The same update may
+    apply two (a refused decision ends its flow and opens it again), so a key noted already is fine."""
+    if key is None or await s.get(AppliedUpdate, (chat_id, user_id, key)) is not None:
+        return
+    try:
+        async with s.begin_nested():
+            s.add(AppliedUpdate(chat_id=chat_id, user_id=user_id, key=key, applied_at=now))
+    except IntegrityError:  # another process noted it this very moment; its step decides the race
+        pass
+
+
+async def look(db: Database, chat_id: int, user_id: int, key: str | None) -> tuple[Convo | None, bool]:
+    """The open flow of this chat and user (possibly past its time), and whether update `key`
+    applied a step already (a redelivery, to be dropped). Raises nothing."""
+    async with db.transaction() as s:
+        row = await s.get(Conversation, (chat_id, user_id))
+        seen = key is not None and await s.get(AppliedUpdate, (chat_id, user_id, key)) is not None
+        return (_convo(row) if row is not None else None), seen
 
 
 async def start(
@@ -92,11 +120,12 @@ async def start(
             s.add(row)
         row.flow, row.step, row.data = flow, step, masked(data)
         row.version = (row.version or 0) + 1
-        row.last_key, row.started_at, row.updated_at, row.expires_at = key, now, now, now + timeout
+        row.started_at, row.updated_at, row.expires_at = now, now, now + timeout
         try:
             await s.flush()
         except IntegrityError:
             raise Refusal(LOST_RACE, code=CONFLICT) from None
+        await _applied(s, chat_id, user_id, key, now)
         return Started(_convo(row), ended)
 
 
@@ -129,12 +158,13 @@ async def advance(
                 Conversation.user_id == convo.user_id,
                 Conversation.version == convo.version,
             )
-            .values(step=step, data=stored, version=convo.version + 1, last_key=key, updated_at=now, expires_at=expires)
+            .values(step=step, data=stored, version=convo.version + 1, updated_at=now, expires_at=expires)
             .execution_options(synchronize_session=False)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise Refusal(LOST_RACE, code=CONFLICT)
-    return Convo(convo.chat_id, convo.user_id, convo.flow, step, stored, convo.version + 1, expires, key)
+        await _applied(s, convo.chat_id, convo.user_id, key, now)
+    return Convo(convo.chat_id, convo.user_id, convo.flow, step, stored, convo.version + 1, expires)
 
 
 async def touch(db: Database, chat_id: int, user_id: int, flow: str, now: dt.datetime, timeout: dt.timedelta) -> bool:
@@ -163,12 +193,14 @@ async def _delete(s: AsyncSession, convo: Convo) -> bool:
     return done.rowcount == 1  # type: ignore[attr-defined]
 
 
-async def finish(db: Database, convo: Convo) -> None:
-    """End `convo` before its final action runs: the claim that lets exactly one process act. Raises
-    Refusal (CONFLICT) when it is no longer at the version it was read at."""
+async def finish(db: Database, convo: Convo, now: dt.datetime, key: str | None = None) -> None:
+    """End `convo` before its final action runs: the claim that lets exactly one process act; `key`
+    (the update that ends it) is kept, so its redelivery after the end is dropped. Raises Refusal
+    (CONFLICT) when it is no longer at the version it was read at."""
     async with db.transaction() as s:
         if not await _delete(s, convo):
             raise Refusal(LOST_RACE, code=CONFLICT)
+        await _applied(s, convo.chat_id, convo.user_id, key, now)
 
 
 async def claim(db: Database, convo: Convo) -> bool:
@@ -178,22 +210,27 @@ async def claim(db: Database, convo: Convo) -> bool:
         return await _delete(s, convo)
 
 
-async def cancel(db: Database, chat_id: int, user_id: int, flow: str | None = None) -> Convo | None:
+async def cancel(
+    db: Database, chat_id: int, user_id: int, flow: str | None = None, key: str | None = None, now: dt.datetime | None = None
+) -> Convo | None:
     """End the open flow (only if it is `flow`, when given) whatever its step; returns what it was,
-    or None when there was none. Raises nothing."""
+    or None when there was none; `key` (the update that cancelled it) is kept with `now`. Raises nothing."""
     async with db.transaction() as s:
         query = delete(Conversation).where(Conversation.chat_id == chat_id, Conversation.user_id == user_id)
         if flow is not None:
             query = query.where(Conversation.flow == flow)
         rows = (await s.execute(query.returning(*_COLUMNS))).all()
+        if rows and now is not None:
+            await _applied(s, chat_id, user_id, key, now)
     return _from_row(rows[0]) if rows else None
 
 
 async def expired(db: Database, now: dt.datetime) -> list[Convo]:
     """Claim (end) up to SWEEP_BATCH flows whose time passed before `now`, for the timeout job to tell
     their users: a DELETE … RETURNING, so of several processes sweeping at once each flow goes to
-    exactly one. Raises nothing."""
+    exactly one. Also forgets update keys older than KEYS_KEPT. Raises nothing."""
     async with db.transaction() as s:
+        await s.execute(delete(AppliedUpdate).where(AppliedUpdate.applied_at < now - KEYS_KEPT))
         due = (
             select(Conversation.chat_id, Conversation.user_id)
             .where(Conversation.expires_at <= now)
@@ -222,9 +259,8 @@ _COLUMNS = (
     Conversation.data,
     Conversation.version,
     Conversation.expires_at,
-    Conversation.last_key,
 )
 
 
 def _from_row(row: Any) -> Convo:
-    return Convo(row[0], row[1], row[2], row[3], dict(row[4] or {}), row[5], row[6], row[7])
+    return Convo(row[0], row[1], row[2], row[3], dict(row[4] or {}), row[5], row[6])

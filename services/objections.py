@@ -307,7 +307,7 @@ async def decide_objection(
                 effective = True
         objection.status = decision
         objection.decided_by_account_id = viewer.account_id
-        objection.decision_reason = reason[:2000]
+        objection.decision_reason = reason[: lifecycle.DECISION_REASON_LIMIT]
         objection.corrections = {k: scrub(v) for k, v in (corrections or {}).items()}
         objection.decided_at = utcnow()
         s.add(

@@ -237,7 +237,7 @@ async def decide_repair(
                 listing.status = "repaired"
         request.status = "approved" if approve else "rejected"
         request.decided_by_account_id = viewer.account_id
-        request.decision_reason = reason[:2000]
+        request.decision_reason = reason[: lifecycle.DECISION_REASON_LIMIT]
         request.decided_at = utcnow()
         s.add(
             AuditEntry(

@@ -32,17 +32,35 @@ async def test_start_replaces_the_open_flow_and_says_which(db: Database) -> None
 async def test_a_step_applies_only_to_the_version_it_read(db: Database) -> None:
     convo = (await c.start(db, 1, 1, "objection", "reason", {"record_id": 3}, NOW, TEN)).convo
     moved = await c.advance(db, convo, "attach", {**convo.data, "reason": "甲"}, NOW, TEN, key="m1:5")
-    assert moved.version == convo.version + 1 and moved.last_key == "m1:5"
+    assert moved.version == convo.version + 1 and (await c.look(db, 1, 1, "m1:5"))[1]
     with pytest.raises(Refusal) as lost:
         await c.advance(db, convo, "attach", {**convo.data, "reason": "乙"}, NOW, TEN)  # read before the move
     assert lost.value.code == CONFLICT and lost.value.reason == c.LOST_RACE
     assert (await c.current(db, 1, 1)).data["reason"] == "甲"  # type: ignore[union-attr]
     with pytest.raises(Refusal):
-        await c.finish(db, convo)  # the stale version cannot claim the end either
-    await c.finish(db, moved)
+        await c.finish(db, convo, NOW)  # the stale version cannot claim the end either
+    await c.finish(db, moved, NOW)
     assert await c.current(db, 1, 1) is None
     with pytest.raises(Refusal):
-        await c.finish(db, moved)  # a second claim of the same end
+        await c.finish(db, moved, NOW)  # a second claim of the same end
+
+
+async def test_applied_keys_outlive_the_flow_for_a_day(db: Database) -> None:
+    """Review 2, F1/F5: every key that applied a step is known, not only the last one, and also
+    after the flow ended, until the sweep forgets it after KEYS_KEPT."""
+    convo = (await c.start(db, 1, 1, "objection", "reason", {}, NOW, TEN, key="m1:1")).convo
+    convo = await c.advance(db, convo, "attach", {"reason": "甲"}, NOW, TEN, key="m1:2")
+    convo = await c.advance(db, convo, "attach", {"reason": "甲", "n": 1}, NOW, TEN, key="m1:3")
+    assert [(await c.look(db, 1, 1, k))[1] for k in ("m1:1", "m1:2", "m1:3", "m1:4")] == [True, True, True, False]
+    assert not (await c.look(db, 1, 2, "m1:2"))[1]  # per chat and user
+    await c.finish(db, convo, NOW, key="cq77")
+    assert await c.look(db, 1, 1, "cq77") == (None, True)
+    await c.start(db, 1, 1, "propose", "subject", {}, NOW, TEN)
+    assert (await c.cancel(db, 1, 1, key="m1:9", now=NOW)) is not None and (await c.look(db, 1, 1, "m1:9"))[1]
+    await c.expired(db, NOW + c.KEYS_KEPT - dt.timedelta(seconds=1))
+    assert (await c.look(db, 1, 1, "m1:1"))[1]
+    await c.expired(db, NOW + c.KEYS_KEPT + dt.timedelta(seconds=1))
+    assert not (await c.look(db, 1, 1, "m1:1"))[1]
 
 
 async def test_cancel_and_touch(db: Database) -> None:

@@ -3,6 +3,7 @@ one Telegram, people whose lines go to whichever process the test says, and ever
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import re
@@ -10,10 +11,11 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
+from telegram import CallbackQuery, Document, Message, MessageEntity, Update
 from telegram.ext import Application
 
 import bot.app as bot_app
-from bot.console import ConsoleChat
+from bot.console import ConsoleChat, _settle
 from db.models import Check, Conversation, Declaration, Listing, Objection, RepairRequest
 from db.session import Database
 from render.pdf import render_notice
@@ -117,6 +119,49 @@ class Person:
         self.handled_by.append(id(chat.app))
         self.turn += 1
         return texts(await chat.handle_line(line))
+
+
+# -- one update built by the test, so it can be delivered again as Telegram redelivers it ----------------
+
+
+def text_update(chat: ConsoleChat, text: str) -> Update:
+    entities = None
+    if text.startswith("/"):
+        length = len(text.split(maxsplit=1)[0].encode("utf-16-le")) // 2
+        entities = [MessageEntity(MessageEntity.BOT_COMMAND, 0, length)]
+    message = Message(
+        chat.transport.next_message_id(), dt.datetime.now(dt.UTC), chat.chat, from_user=chat.user, text=text, entities=entities
+    )
+    return Update(next(chat._update_ids), message=message)
+
+
+def file_update(chat: ConsoleChat, content: bytes, name: str) -> Update:
+    info = chat.transport.register_file(content, name)
+    document = Document(info["file_id"], info["file_unique_id"], file_name=info["file_name"], file_size=info["file_size"])
+    message = Message(chat.transport.next_message_id(), dt.datetime.now(dt.UTC), chat.chat, from_user=chat.user, document=document)
+    return Update(next(chat._update_ids), message=message)
+
+
+def press_update(chat: ConsoleChat, n: int) -> Update:
+    """A press of button `n` of the latest message with buttons, as `ConsoleChat.press` makes it."""
+    message = chat.transport.latest_with_buttons(chat.chat.id)
+    assert message is not None
+    buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    query = CallbackQuery(
+        f"{chat.chat.id}:{next(chat._update_ids)}", chat.user, f"console-{chat.chat.id}",
+        message=Message.de_json(message, chat.app.bot), data=buttons[n - 1]["callback_data"],
+    )
+    return Update(next(chat._update_ids), callback_query=query)
+
+
+async def deliver(chat: ConsoleChat, update: Update) -> str:
+    """Deliver `update` (again, when it was delivered before: same ids, same content) and return what
+    the bot said in this chat."""
+    start = len(chat.transport.sent)
+    before = asyncio.all_tasks()
+    await chat._deliver(update)
+    await _settle(before)
+    return "\n".join(o.text or "" for o in chat.transport.sent[start:] if o.chat_id == chat.chat.id)
 
 
 async def open_flow(db: Database, uid: int) -> Conversation | None:

@@ -76,3 +76,34 @@ def test_id_match_key_is_keyed_and_normalised() -> None:
     assert a == id_match_key("11010519491231002X", "k1")
     assert a != id_match_key("11010519491231002X", "k2")
     assert "1949" not in a
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "610902 19850512 0035",
+        "610902-198505120035",
+        "610902-19850512-0035",
+        "ID:61090219850512003 5",
+        "６１０９０２１９８５０５１２００３５",
+        "６１０９０２ １９８５０５１２ ００３５",
+        "610902　19850512　0035",  # ideographic spaces
+    ],
+)
+def test_scrub_masks_id_numbers_typed_with_separators_or_full_width(typed: str) -> None:
+    out = scrub(f"我的身份证号 {typed}，请核实")
+    assert "19850512" not in out and "１９８５０５１２" not in out
+    assert "610902********0035" in out
+
+
+@pytest.mark.parametrize("typed", ["１３９１２３４５６７８", "１３９ １２３４ ５６７８", "139－1234－5678"])
+def test_scrub_masks_full_width_mobile_numbers(typed: str) -> None:
+    out = scrub(f"电话 {typed}")
+    assert "1234" not in out and "１２３４" not in out
+
+
+def test_scrub_keeps_spaced_figures_without_a_birth_date() -> None:
+    text = "2025-01-01 至 2025-12-31 共 12 3 4 5 笔"
+    assert scrub(text) == text
+    figures = "金额 1234 5678 9012 3456 78"  # 18 digits in groups, no birth date: not an ID
+    assert scrub(figures) == figures

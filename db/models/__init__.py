@@ -18,7 +18,7 @@ from db.models.archive import (
 from db.models.attempts import AttemptLimit
 from db.models.base import Base, UTCDateTime, utcnow
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
-from db.models.conversations import Conversation
+from db.models.conversations import AppliedUpdate, Conversation
 from db.models.declarations import Declaration, LinkAttempts, LinkSecret
 from db.models.documents import IssuedDocument
 from db.models.evaluation import (
@@ -47,6 +47,7 @@ __all__ = [
     "ApiCheck",
     "ApiIdempotency",
     "ApiKey",
+    "AppliedUpdate",
     "AttemptLimit",
     "AuditEntry",
     "Base",

@@ -29,8 +29,21 @@ class Conversation(Base):
     step: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # The last update applied (a message or a button press), so a redelivery is recognised.
-    last_key: Mapped[str | None] = mapped_column(String(48))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class AppliedUpdate(Base):
+    """An update (a message or a button press, by `handlers.flow.update_key`) that applied a step of
+    some flow of `user_id` in `chat_id`. Kept for a while after the flow ended
+    (`services.conversations.KEYS_KEPT`): Telegram redelivers an update after a webhook retry or a
+    crash before the polling offset was confirmed, possibly after later steps or after the end, and
+    such a redelivery must be dropped, not taken as the answer to whatever step is current."""
+
+    __tablename__ = "applied_updates"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    applied_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -35,6 +35,10 @@ HINT_LINK_SECRET = "link_secret"  # the channel adds how to get a 授权码
 # per-subject window): two wrong tries months ago must not leave one try before a cool-down.
 LINK_FAILURE_WINDOW = dt.timedelta(hours=24)
 DRAFT_ELSEWHERE = "draft_elsewhere"  # Refusal code: another process opened the draft a moment ago
+BINDING_LOST = (
+    "您的账号已不再绑定申报的主体（已解除绑定或被停用），这份申报已终止，未提交任何内容。"
+    "如仍需为该主体申报，请重新发送 /declare 并完成关联核验。"
+)
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,23 @@ def link_failures(row: LinkAttempts | None, now: dt.datetime) -> int:
     return row.failures
 
 
+async def binding_lost(draft: Declaration, account: Account) -> bool:
+    """True when the draft was opened on the account's binding (`link` "bound") and the account no
+    longer holds that subject (unbound or deactivated meanwhile): checked at every step and on
+    resume, so a person who left the company cannot file in its name."""
+    if draft.link != "bound":
+        return False
+    held = {sub.id for sub in bound(account, await account.awaitable_attrs.subjects)}
+    return draft.subject_id not in held if draft.subject_id is not None else not held
+
+
+def end_unbound(draft: Declaration, key: str | None) -> Outcome:
+    """Close a draft whose binding is lost (`binding_lost`), remembering the update that found it."""
+    remember(draft, key)
+    close(draft, "cancelled")
+    return Outcome(None, ended="refused", error=BINDING_LOST)
+
+
 async def locked_until(s: AsyncSession, account_id: int, now: dt.datetime) -> dt.datetime | None:
     """End of the account's cool-down after too many failed link proofs (aware, UTC), or None."""
     row = await s.get(LinkAttempts, account_id)
@@ -213,6 +234,8 @@ async def start(db: Database, ctx: Ctx) -> Outcome:
         if draft is not None:
             if already_seen(draft, ctx.key):
                 return Outcome(await view(s, draft, account), duplicate=True)
+            if draft.expires_at > ctx.now and await binding_lost(draft, account):
+                return end_unbound(draft, ctx.key)
             if draft.expires_at > ctx.now:
                 remember(draft, ctx.key)
                 draft.expires_at = ctx.now + dt.timedelta(seconds=ctx.limits.timeout_seconds)
@@ -275,6 +298,8 @@ async def run_step(db: Database, ctx: Ctx, apply: Apply) -> Outcome:
         if draft.expires_at <= ctx.now:
             close(draft, "expired")
             return Outcome(None, ended="expired")
+        if await binding_lost(draft, account):
+            return end_unbound(draft, ctx.key)
         remember(draft, ctx.key)
         draft.expires_at = ctx.now + dt.timedelta(seconds=ctx.limits.timeout_seconds)
         result = await apply(s, draft, account)
