@@ -73,11 +73,11 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # Connections beyond `pool_size` are closed when returned: each costs a new server process later.
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=10)
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=10)
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
 

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from bot.logging_setup import PrivacyFilter
+from db.session import Database
 from tests.conftest import BotHarness
 
 ID = "610902199001011234"
@@ -50,3 +51,18 @@ def test_database_errors_lose_their_sql_and_parameters() -> None:
     )
     assert "UPDATE" not in logged and "张小明" not in logged and "某街" not in logged
     assert "DBAPIError" in logged and "Background" in logged  # what happened is still told
+
+
+async def test_engine_logging_at_debug_never_shows_parameter_values(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator who turns SQLAlchemy's logger up to DEBUG sees statements, never the values bound
+    to them (the engine is made with hide_parameters)."""
+    from sqlalchemy import text
+
+    with caplog.at_level(logging.DEBUG, logger="sqlalchemy.engine"):
+        async with db.transaction() as s:
+            await s.execute(text("SELECT :who AS who"), {"who": "联系人张小明 " + ID})
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "SELECT" in logged  # the statement itself was logged
+    assert "张小明" not in logged and ID not in logged
