@@ -124,6 +124,48 @@ class _Table:
         return rows
 
 
+class RowStrings:
+    """One string per row, packed: the frozen rows as one str plus an offsets array, later rows in a
+    plain list until the next `freeze`. A million row cores as Python strings cost ~100 MB; packed
+    they cost their characters and four bytes each, and a snapshot stores them as they are."""
+
+    __slots__ = ("_frozen", "_offsets", "_tail", "_text")
+
+    def __init__(self, text: str = "", offsets: array | None = None) -> None:  # type: ignore[type-arg]
+        self._text = text
+        self._offsets = offsets if offsets is not None else array("I", [0])
+        self._frozen = len(self._offsets) - 1
+        self._tail: list[str] = []
+
+    def __len__(self) -> int:
+        return self._frozen + len(self._tail)
+
+    def __getitem__(self, row: int) -> str:
+        if row < self._frozen:
+            return self._text[self._offsets[row] : self._offsets[row + 1]]
+        return self._tail[row - self._frozen]
+
+    def append(self, value: str) -> None:
+        self._tail.append(value)
+
+    def packed(self) -> tuple[str, array]:  # type: ignore[type-arg]
+        """(text, offsets) of every row, frozen or not, without changing this column."""
+        if not self._tail:
+            return self._text, self._offsets
+        offsets = array("I", self._offsets)
+        total = offsets[-1]
+        for value in self._tail:
+            total += len(value)
+            offsets.append(total)
+        return self._text + "".join(self._tail), offsets
+
+    def freeze(self) -> None:
+        if self._tail:
+            self._text, self._offsets = self.packed()
+            self._frozen = len(self._offsets) - 1
+            self._tail = []
+
+
 @dataclass(frozen=True)
 class _Keys:
     """Every lookup key of one indexed name."""

@@ -32,13 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nlp.index_parts import IndexEntry
+from nlp.index_parts import IndexEntry, RowStrings
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 
 MAGIC = b"CRIDX\x00\x01\x00"
-FORMAT = 5  # bump when NameIndex's keys change: old snapshots then count as stale
-_SEP = "\x00"
+FORMAT = 6  # bump when NameIndex's keys change: old snapshots then count as stale
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ def save(index: NameIndex, path: Path, watermark: dt.datetime | None) -> Snapsho
         "row_src": index._row_src.tobytes(),
         "alive": bytes(index._alive),
         "dead": index._dead,
-        "row_core": _SEP.join(index._row_core),
+        "row_core": _packed_rows(index._row_core),
         "tables": [t._base.tobytes() for t in index._tables],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,7 +239,7 @@ def load(path: Path, lexicon: Lexicon) -> tuple[NameIndex, SnapshotInfo] | None:
     index._row_src.frombytes(payload["row_src"])
     index._alive = bytearray(payload["alive"])
     index._dead = payload["dead"]
-    index._row_core = payload["row_core"].split(_SEP) if len(index._row_sid) else []
+    index._row_core = _unpack_rows(payload["row_core"])
     for table, raw in zip(index._tables, payload["tables"], strict=True):
         table._base = array("Q")
         table._base.frombytes(raw)
@@ -256,6 +255,17 @@ def _unpack(stored: tuple[str, bytes]) -> PackedStrings:
     offsets = array("q")
     offsets.frombytes(stored[1])
     return PackedStrings(stored[0], offsets)
+
+
+def _packed_rows(column: RowStrings) -> tuple[str, bytes]:
+    text, offsets = column.packed()
+    return text, offsets.tobytes()
+
+
+def _unpack_rows(stored: tuple[str, bytes]) -> RowStrings:
+    offsets = array("I")
+    offsets.frombytes(stored[1])
+    return RowStrings(stored[0], offsets)
 
 
 def _codes(column: list[str | None]) -> tuple[list[str | None], bytes]:

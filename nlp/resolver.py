@@ -34,6 +34,7 @@ from nlp.index_parts import (
     ALIAS_SHORT,
     Candidate,
     IndexEntry,
+    RowStrings,
     _Keys,
     _Table,
     division_prefix,
@@ -55,7 +56,7 @@ class NameIndex(TierLookups):
         self._entries: dict[int, IndexEntry] = {}
         self._row_sid = array("q")
         self._row_src = array("b")
-        self._row_core: list[str] = []
+        self._row_core = RowStrings()
         self._alive = bytearray()
         self._dead = 0
         self._t_full = _Table()
@@ -136,6 +137,7 @@ class NameIndex(TierLookups):
         if bulk or any(t.overlay_size > _OVERLAY_MERGE for t in self._tables):
             for table in self._tables:
                 table.freeze()
+            self._row_core.freeze()
         return len(batch)
 
     def remove(self, subject_id: int) -> bool:

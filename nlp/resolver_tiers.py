@@ -10,6 +10,7 @@ from collections.abc import Callable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from nlp.abbreviations import expansions
 from nlp.index_parts import (
     _BIGRAM_DF_CAP,
     _CONTAINS_CLEAR_LEN,
@@ -54,7 +55,28 @@ class TierLookups:
         `admit`: only subjects it accepts are candidates, decided before ranking, so a subject left
         out neither hides a later tier's match nor makes another one look ambiguous (who may find
         whom is the caller's rule: services.findable).
+
+        Abbreviations (疾控, 邮储, 建行: nlp.abbreviations) are written out when the text as typed
+        names no subject clearly; the written-out form counts only where it matches literally.
         """
+        typed = self._resolve_typed(name, division_code, limit, exact_only, admit)
+        if typed.status == "clear":
+            return typed
+        for form in expansions(name_key(name)):
+            written = self._resolve_typed(form, division_code, limit, True, admit)
+            if written.status != "none":
+                return _with_written_out(typed, written, limit)
+        return typed
+
+    def _resolve_typed(
+        self,
+        name: str,
+        division_code: str | None,
+        limit: int,
+        exact_only: bool,
+        admit: Callable[[IndexEntry], bool] | None,
+    ) -> Resolution:
+        """`resolve` for the text exactly as given (no abbreviation written out)."""
         full = name_key(name)
         if not full:
             return Resolution("none")
@@ -361,6 +383,17 @@ class TierLookups:
                 if made is not None:
                     scored[sid] = made
         return sorted(scored.values(), key=lambda c: (-c.score, c.subject_id))[:10]
+
+
+def _with_written_out(typed: Resolution, written: Resolution, limit: int) -> Resolution:
+    """The answer when an abbreviation written out matched: its clear answer stands unless the text
+    as typed also matched some name literally (then both are offered as a choice)."""
+    literal = typed.best is not None and typed.best.how in EXACT_TIERS
+    if written.status == "clear" and not literal:
+        return written
+    seen = {c.subject_id for c in written.candidates}
+    merged = written.candidates + [c for c in typed.candidates if c.subject_id not in seen]
+    return Resolution("ambiguous", merged[:limit])
 
 
 _Strong = Callable[[Candidate, str], bool]
