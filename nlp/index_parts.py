@@ -93,11 +93,30 @@ class _Table:
         """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
         if not self._pending and not self._overlay:
             return
-        overlay = [(h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows]
-        merged = sorted(chain(self._pending, overlay, self._base))
+        merged = self.merged()
+        self._base = merged
         self._pending = array("Q")
         self._overlay = {}
-        self._base = array("Q", merged)
+
+    def merged(self) -> array:  # type: ignore[type-arg]
+        """The sorted array with staged keys and the overlay merged in, leaving this table as it is
+        (a snapshot is written from another thread while look-ups go on)."""
+        extra = sorted(chain(self._pending, ((h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows)))
+        base = self._base
+        if not extra:
+            return base
+        if len(extra) * 8 > len(base):
+            return array("Q", sorted(chain(extra, base)))
+        # A few keys into a big sorted array: copy the runs between them (C speed), no Python ints.
+        out = array("Q")
+        prev = 0
+        for value in extra:
+            at = bisect.bisect_right(base, value, prev)
+            out += base[prev:at]
+            out.append(value)
+            prev = at
+        out += base[prev:]
+        return out
 
     @property
     def overlay_size(self) -> int:

@@ -5,7 +5,7 @@ deletions, bigrams): about a minute of CPU. The built index is only arrays of in
 string columns, so it is written once after a build and read back without re-tokenising:
 
 * every key table is its sorted `array('Q')` as raw bytes (read back with `frombytes`);
-* row columns (subject, source, alive) likewise; the row cores as one NUL-joined string;
+* row columns (subject, source, alive) likewise; the row cores as one string and its offsets;
 * the subjects as columns (ids, names, kinds, codes, divisions, aliases) that `LazyEntries` turns
   into `IndexEntry` objects only when one is asked for.
 
@@ -13,10 +13,13 @@ A snapshot is tied to what it was built from: the database's change watermark (t
 `Subject.updated_at` it contains) and subject count, and a fingerprint of the lexicon (regions,
 organisation forms, industries) and of this format. The caller tops a loaded snapshot up from the
 change feed (rows changed since the watermark); a snapshot with another fingerprint is stale and is
-rebuilt. The file is written to a temporary name and renamed, so a reader never sees half a file.
+rebuilt, and so is one written from another database (`source`). The file is written to a
+temporary name, synced and renamed, so a reader never sees half a file; a file damaged or cut
+short all the same (a full disk, a copy interrupted) fails its length or checksum and is ignored.
 
-File shape: 8-byte magic, then one pickle (protocol 5) of a dict of bytes, str and small lists.
-The file is written and read only by this process's own code: it is trusted like the database.
+File shape: 8-byte magic, the payload's length and xxh3-128 checksum, then one pickle (protocol 5)
+of a dict of bytes, arrays, str and small lists. The file is written and read only by this
+program's own code: it is trusted like the database.
 """
 
 from __future__ import annotations
@@ -25,18 +28,25 @@ import datetime as dt
 import hashlib
 import os
 import pickle
+import struct
+import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from xxhash import xxh3_128
 
 from nlp.index_parts import IndexEntry, RowStrings
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 
-MAGIC = b"CRIDX\x00\x01\x00"
+MAGIC = b"CRIDX\x00\x02\x00"
+# After the magic: the payload's length and its xxh3-128 checksum; a file cut short or damaged fails.
+_HEADER = struct.Struct("<Q16s")
+_CHUNK = 1 << 22
 FORMAT = 6  # bump when NameIndex's keys change: old snapshots then count as stale
 
 
@@ -179,16 +189,20 @@ class LazyEntries:
                 yield entry
 
 
-def save(index: NameIndex, path: Path, watermark: dt.datetime | None) -> SnapshotInfo:
-    """Write `index` (frozen first) to `path`, atomically; returns what the snapshot is tied to."""
-    for table in index._tables:
-        table.freeze()
+def save(index: NameIndex, path: Path, watermark: dt.datetime | None, source: str = "") -> SnapshotInfo:
+    """Write `index` to `path` atomically; returns what the snapshot is tied to.
+
+    The index is only read (tables merged into copies), so look-ups may go on in another thread;
+    the caller must keep it from changing meanwhile (services.name_index holds refreshes back).
+    `source` names the database the index was read from: a snapshot of another one is never used.
+    """
     entries = sorted((index._entries.get(sid) for sid in list(index._entries)), key=lambda e: e.subject_id)  # type: ignore[union-attr]
     info = SnapshotInfo(watermark, len(entries), fingerprint(index.lexicon))
     payload: dict[str, Any] = {
         "watermark": watermark.isoformat() if watermark else None,
         "subjects": info.subjects,
         "fingerprint": info.fingerprint,
+        "source": source,
         "ids": array("q", (e.subject_id for e in entries)).tobytes(),  # type: ignore[union-attr]
         "names": _packed([e.name for e in entries]),  # type: ignore[union-attr]
         "kinds": _codes([e.kind for e in entries]),  # type: ignore[union-attr]
@@ -200,14 +214,25 @@ def save(index: NameIndex, path: Path, watermark: dt.datetime | None) -> Snapsho
         "alive": bytes(index._alive),
         "dead": index._dead,
         "row_core": _packed_rows(index._row_core),
-        "tables": [t._base.tobytes() for t in index._tables],
+        "tables": [t.merged() for t in index._tables],
     }
+    del entries
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(MAGIC)
-        pickle.dump(payload, fh, protocol=5)
-    os.replace(tmp, path)
+    tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "w+b") as fh:
+            fh.write(MAGIC + bytes(_HEADER.size))
+            pickle.dump(payload, fh, protocol=5)
+            length = fh.tell() - len(MAGIC) - _HEADER.size
+            fh.seek(len(MAGIC) + _HEADER.size)
+            digest = _digest(fh)
+            fh.seek(len(MAGIC))
+            fh.write(_HEADER.pack(length, digest))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return info
 
 
@@ -217,10 +242,11 @@ def read_info(path: Path) -> SnapshotInfo | None:
     return _info(payload) if payload is not None else None
 
 
-def load(path: Path, lexicon: Lexicon) -> tuple[NameIndex, SnapshotInfo] | None:
-    """The index stored at `path`, or None when missing, unreadable or built with another lexicon."""
+def load(path: Path, lexicon: Lexicon, source: str = "") -> tuple[NameIndex, SnapshotInfo] | None:
+    """The index stored at `path`, or None when missing, damaged, cut short, or built with another
+    lexicon or from another database (`source`, as given to `save`)."""
     payload = _read(path)
-    if payload is None or payload.get("fingerprint") != fingerprint(lexicon):
+    if payload is None or payload.get("fingerprint") != fingerprint(lexicon) or payload.get("source", "") != source:
         return None
     index = NameIndex(lexicon)
     ids = array("q")
@@ -240,9 +266,8 @@ def load(path: Path, lexicon: Lexicon) -> tuple[NameIndex, SnapshotInfo] | None:
     index._alive = bytearray(payload["alive"])
     index._dead = payload["dead"]
     index._row_core = _unpack_rows(payload["row_core"])
-    for table, raw in zip(index._tables, payload["tables"], strict=True):
-        table._base = array("Q")
-        table._base.frombytes(raw)
+    for table, stored in zip(index._tables, payload["tables"], strict=True):
+        table._base = stored
     return index, _info(payload)
 
 
@@ -284,12 +309,26 @@ def _info(payload: dict[str, Any]) -> SnapshotInfo:
     return SnapshotInfo(dt.datetime.fromisoformat(mark) if mark else None, payload.get("subjects", 0), payload.get("fingerprint", ""))
 
 
+def _digest(fh: BinaryIO) -> bytes:
+    """xxh3-128 of the rest of the file from its current position (GB/s: cheap next to the read)."""
+    h = xxh3_128()
+    while chunk := fh.read(_CHUNK):
+        h.update(chunk)
+    return h.digest()
+
+
 def _read(path: Path) -> dict[str, Any] | None:
+    """The stored payload, or None unless the file is whole: magic, length and checksum match."""
     try:
         with open(path, "rb") as fh:
             if fh.read(len(MAGIC)) != MAGIC:
                 return None
-            payload = pickle.load(fh)  # our own file, written by `save`
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError):
+            length, digest = _HEADER.unpack(fh.read(_HEADER.size))
+            start = fh.tell()
+            if os.fstat(fh.fileno()).st_size - start != length or _digest(fh) != digest:
+                return None
+            fh.seek(start)
+            payload = pickle.load(fh)  # our own file, written by `save` and checked above
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, struct.error, AttributeError, ImportError):
         return None
     return payload if isinstance(payload, dict) else None
