@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 
+from nlp.entry_columns import EntryColumns
 from nlp.index_parts import (
     _ALIAS_KIND,
     _OVERLAY_MERGE,
@@ -53,7 +54,8 @@ class NameIndex(TierLookups):
         self.lexicon = lexicon
         self.affixes: Affixes = lexicon.affixes()
         self.pinyin = PinyinTable()
-        self._entries: dict[int, IndexEntry] = {}
+        # A dict while small; packed into columns by a bulk add (nlp.entry_columns).
+        self._entries: dict[int, IndexEntry] | EntryColumns = {}
         self._row_sid = array("q")
         self._row_src = array("b")
         self._row_core = RowStrings()
@@ -66,7 +68,6 @@ class NameIndex(TierLookups):
         self._t_initials = _Table()
         self._t_delete = _Table()
         self._t_bigram = _Table()
-        self._t_uscc = _Table()
         self._t_uscc_near = _Table()
         self._last_counts: tuple[str, Counter[int]] | None = None
         self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
@@ -74,7 +75,7 @@ class NameIndex(TierLookups):
         self._t_pinyin_other = _Table()  # other readings of heteronyms, for ASCII queries only
         self._tables = (
             self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
-            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near, self._t_org,
+            self._t_delete, self._t_bigram, self._t_uscc_near, self._t_org,
             self._t_brand_pinyin, self._t_pinyin_other,
         )  # fmt: skip
 
@@ -134,10 +135,12 @@ class NameIndex(TierLookups):
                 self._kill_rows(old)
             self._entries[entry.subject_id] = entry
             self._index_entry(entry, bulk)
-        if bulk or any(t.overlay_size > _OVERLAY_MERGE for t in self._tables):
+        pending = self._entries.pending if isinstance(self._entries, EntryColumns) else 0
+        if bulk or pending > _OVERLAY_MERGE or any(t.overlay_size > _OVERLAY_MERGE for t in self._tables):
             for table in self._tables:
                 table.freeze()
             self._row_core.freeze()
+            self._entries = EntryColumns.of(self._entries)
         return len(batch)
 
     def remove(self, subject_id: int) -> bool:
@@ -214,12 +217,11 @@ class NameIndex(TierLookups):
                 getattr(self._t_bigram, put)(bigram, row)
             if src == ALIAS_NAME and entry.uscc and len(entry.uscc) == 18:
                 code = entry.uscc
-                getattr(self._t_uscc, put)(code, row)
-                # One wrong position leaves at least one of these three keys intact.
-                getattr(self._t_uscc_near, put)("a" + code[9:], row)
-                getattr(self._t_uscc_near, put)("b" + code[:13], row)
-                getattr(self._t_uscc_near, put)("c" + code[:9] + code[13:], row)
+                # The 组织机构代码 (positions 9-17) is unique to a subject: it finds the whole code too.
                 getattr(self._t_org, put)(code[8:17], row)
+                # One wrong position leaves at least one of these keys or the 组织机构代码 intact.
+                getattr(self._t_uscc_near, put)("b" + code[:13], row)
+                getattr(self._t_uscc_near, put)("c" + code[:8] + code[13:], row)
 
     # ------------------------------------------------------------------ codes
 
@@ -229,7 +231,9 @@ class NameIndex(TierLookups):
 
     def by_uscc(self, code: str) -> IndexEntry | None:
         code = (code or "").strip().upper()
-        for row in self._live_rows(self._t_uscc.get(code)):
+        if len(code) != 18:
+            return None
+        for row in self._live_rows(self._t_org.get(code[8:17])):
             entry = self._entries.get(self._row_sid[row])
             if entry is not None and entry.uscc == code:
                 return entry
@@ -266,8 +270,8 @@ class NameIndex(TierLookups):
         code = (code or "").strip().upper()
         if len(code) != 18:
             return []
-        rows: set[int] = set()
-        for key in ("a" + code[9:], "b" + code[:13], "c" + code[:9] + code[13:]):
+        rows: set[int] = set(self._live_rows(self._t_org.get(code[8:17], cap=5000)))
+        for key in ("b" + code[:13], "c" + code[:8] + code[13:]):
             rows.update(self._live_rows(self._t_uscc_near.get(key, cap=5000)))
         out: dict[int, IndexEntry] = {}
         for row in rows:
