@@ -150,6 +150,14 @@ class EntryColumns:
         kind = self._kinds[i] or ""
         return IndexEntry(sid, self._names[i], kind, self._usccs[i] or None, self._divisions[i], self._aliases.get(sid, ()))
 
+    def division(self, sid: int) -> str | None:
+        """The subject's division code without making its entry (the district filter reads many)."""
+        hit = self._overlay.get(sid)
+        if hit is not None:
+            return hit.division_code
+        i = self._pos(sid)
+        return self._divisions[i] if i >= 0 else None
+
     def __getitem__(self, sid: int) -> IndexEntry:
         entry = self.get(sid)
         if entry is None:

@@ -303,8 +303,13 @@ class NameIndex(TierLookups):
     def _in_division(self, row: int, prefix: str | tuple[str, ...] | None) -> bool:
         if not prefix:
             return True
-        entry = self._entries.get(self._row_sid[row])
-        return bool(entry and entry.division_code and entry.division_code.startswith(prefix))
+        sid = self._row_sid[row]
+        if isinstance(self._entries, EntryColumns):
+            code = self._entries.division(sid)
+        else:
+            entry = self._entries.get(sid)
+            code = entry.division_code if entry else None
+        return bool(code and code.startswith(prefix))
 
     def _prefixes(self, code: str | None) -> tuple[str, ...] | None:
         if not code:
