@@ -56,12 +56,13 @@ class TierLookups:
         out neither hides a later tier's match nor makes another one look ambiguous (who may find
         whom is the caller's rule: services.findable).
 
-        Abbreviations (疾控, 邮储, 建行: nlp.abbreviations) are written out when the text as typed
-        names no subject clearly; the written-out form counts only where it matches literally.
+        Abbreviations (疾控, 邮储, 建行: nlp.abbreviations) are written out unless the text as typed
+        is a registered name; the written-out form counts only where it matches literally, and a
+        literal match of the text as typed (a firm whose 字号 is 建行) makes both a choice.
         """
         typed = self._resolve_typed(name, division_code, limit, exact_only, admit)
-        if typed.status == "clear":
-            return typed
+        if typed.status == "clear" and typed.candidates[0].how == "exact":
+            return typed  # a registered name or alias as typed is that subject
         for form in expansions(name_key(name)):
             written = self._resolve_typed(form, division_code, limit, True, admit)
             if written.status != "none":
@@ -386,13 +387,20 @@ class TierLookups:
 
 
 def _with_written_out(typed: Resolution, written: Resolution, limit: int) -> Resolution:
-    """The answer when an abbreviation written out matched: its clear answer stands unless the text
-    as typed also matched some name literally (then both are offered as a choice)."""
-    literal = typed.best is not None and typed.best.how in EXACT_TIERS
-    if written.status == "clear" and not literal:
-        return written
-    seen = {c.subject_id for c in written.candidates}
-    merged = written.candidates + [c for c in typed.candidates if c.subject_id not in seen]
+    """The answer when an abbreviation written out matched. Its clear answer stands unless the
+    text as typed also matched a name literally (安康建行装饰 holds 建行 itself): then both are
+    offered as a choice, the literal match first."""
+    best = typed.best
+    if best is None or best.how not in EXACT_TIERS:
+        if written.status == "clear":
+            return written
+        first, second = written, typed
+    else:
+        if typed.status == "clear" and {c.subject_id for c in written.candidates} <= {best.subject_id}:
+            return typed
+        first, second = typed, written
+    seen = {c.subject_id for c in first.candidates}
+    merged = first.candidates + [c for c in second.candidates if c.subject_id not in seen]
     return Resolution("ambiguous", merged[:limit])
 
 
