@@ -88,6 +88,48 @@ class Codes:
         return cls(stored[0], index)
 
 
+class AliasColumn:
+    """Aliases of the few subjects that have some: their ids sorted, the aliases packed as text
+    ("alias\x1ekind\x1falias\x1ekind"), instead of a dict of tuples of strings per subject."""
+
+    __slots__ = ("_ids", "_text")
+
+    def __init__(self, ids: array, text: PackedStrings) -> None:  # type: ignore[type-arg]
+        self._ids = ids
+        self._text = text
+
+    @classmethod
+    def pack(cls, pairs: Iterable[tuple[int, tuple[tuple[str, str], ...]]]) -> AliasColumn:
+        """From (subject id, aliases) in ascending id order."""
+        ids = array("q")
+        texts = []
+        for sid, aliases in pairs:
+            ids.append(sid)
+            texts.append(_ITEM.join(f"{alias}{_PAIR}{kind}" for alias, kind in aliases))
+        return cls(ids, PackedStrings.pack(texts))
+
+    def get(self, sid: int) -> tuple[tuple[str, str], ...]:
+        i = bisect_left(self._ids, sid)
+        if i == len(self._ids) or self._ids[i] != sid:
+            return ()
+        return tuple(tuple(item.split(_PAIR, 1)) for item in self._text[i].split(_ITEM))  # type: ignore[misc]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def stored(self) -> tuple[bytes, tuple[str, bytes]]:
+        return self._ids.tobytes(), self._text.stored()
+
+    @classmethod
+    def from_stored(cls, stored: tuple[bytes, tuple[str, bytes]]) -> AliasColumn:
+        ids = array("q")
+        ids.frombytes(stored[0])
+        return cls(ids, PackedStrings.from_stored(stored[1]))
+
+
+_ITEM, _PAIR = "\x1f", "\x1e"
+
+
 class EntryColumns:
     """`dict[int, IndexEntry]` over columns; see the module docstring."""
 
@@ -100,7 +142,7 @@ class EntryColumns:
         kinds: Codes,
         usccs: PackedStrings,
         divisions: Codes,
-        aliases: dict[int, tuple[tuple[str, str], ...]],
+        aliases: AliasColumn,
     ) -> None:
         self._ids = ids
         self._names = names
@@ -121,7 +163,7 @@ class EntryColumns:
             Codes.pack(e.kind for e in ordered),
             PackedStrings.pack(e.uscc or "" for e in ordered),
             Codes.pack(e.division_code for e in ordered),
-            {e.subject_id: e.aliases for e in ordered if e.aliases},
+            AliasColumn.pack((e.subject_id, e.aliases) for e in ordered if e.aliases),
         )
 
     @classmethod
@@ -148,7 +190,7 @@ class EntryColumns:
         if i < 0:
             return default
         kind = self._kinds[i] or ""
-        return IndexEntry(sid, self._names[i], kind, self._usccs[i] or None, self._divisions[i], self._aliases.get(sid, ()))
+        return IndexEntry(sid, self._names[i], kind, self._usccs[i] or None, self._divisions[i], self._aliases.get(sid))
 
     def division(self, sid: int) -> str | None:
         """The subject's division code without making its entry (the district filter reads many)."""
@@ -203,7 +245,7 @@ class EntryColumns:
             "kinds": self._kinds.stored(),
             "usccs": self._usccs.stored(),
             "divisions": self._divisions.stored(),
-            "aliases": self._aliases,
+            "aliases": self._aliases.stored(),
         }
 
     @classmethod
@@ -216,5 +258,5 @@ class EntryColumns:
             Codes.from_stored(stored["kinds"]),
             PackedStrings.from_stored(stored["usccs"]),
             Codes.from_stored(stored["divisions"]),
-            stored["aliases"],
+            AliasColumn.from_stored(stored["aliases"]),
         )

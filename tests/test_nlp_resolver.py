@@ -131,7 +131,9 @@ def test_a_code_wrong_in_any_one_position_is_found(index: NameIndex) -> None:
 def test_incremental_changes_after_a_bulk_build(lexicon: Lexicon) -> None:
     """A bulk build packs the subjects into columns; later adds, renames and removals still land."""
     ix = NameIndex(lexicon)
-    ix.add([IndexEntry(i, f"汉滨区测试{i}号商贸有限公司", "法人", None, "610902") for i in range(1, 1502)])
+    aliases = (("汉滨区旧名商贸有限公司", "曾用名"), ("旧名", "简称"))
+    ix.add([IndexEntry(i, f"汉滨区测试{i}号商贸有限公司", "法人", None, "610902", aliases if i == 7 else ()) for i in range(1, 1502)])
+    assert ix.get(7).aliases == aliases and ix.resolve("旧名商贸").candidates[0].subject_id == 7
     ix.add([IndexEntry(9, "汉滨区鑫源运输有限公司", "法人", U2, "610902", (("汉滨区鑫源物流有限公司", "曾用名"),))])
     ix.add([IndexEntry(5000, "汉阴县恒达建材有限公司", "法人", U1, "610921")])
     assert ix.resolve("鑫源运输").status == "clear" and ix.by_uscc(U2).name == "汉滨区鑫源运输有限公司"
