@@ -84,7 +84,8 @@ class _Table:
         self._overlay: dict[int, list[int]] = {}
 
     def stage(self, key: str, row: int) -> None:
-        self._pending.append((_h(key) << _ROW_BITS) | row)
+        # `_h` inlined: called tens of millions of times by a bulk build.
+        self._pending.append(((xxh3_64_intdigest(key.encode()) & _HASH_MASK) << _ROW_BITS) | row)
 
     def add_small(self, key: str, row: int) -> None:
         self._overlay.setdefault(_h(key), []).append(row)

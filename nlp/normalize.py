@@ -160,6 +160,8 @@ class Affixes:
         self.industries = _longest_first(industries)
         self._region_set = frozenset(self.region_words)
         self._region_max = max((len(w) for w in self.region_words), default=0)
+        self._org_set = frozenset(self.org_forms)
+        self._org_lengths = sorted({len(f) for f in self.org_forms}, reverse=True)
         self._industry_set = frozenset(self.industries)
         self._industry_max = max((len(w) for w in self.industries), default=0)
 
@@ -181,12 +183,14 @@ class Affixes:
     def split_org_form(self, key: str) -> tuple[str, str]:
         """The rest and its trailing organisation form(s) (…有限责任公司, …分公司, …专业合作社)."""
         end = len(key)
+        forms, lengths = self._org_set, self._org_lengths
         changed = True
         while changed:
             changed = False
-            for form in self.org_forms:
-                if end - len(form) >= 2 and key.endswith(form, 0, end):
-                    end -= len(form)
+            # Longest form first, as a set look-up per length (a million names at build time).
+            for n in lengths:
+                if end - n >= 2 and key[end - n : end] in forms:
+                    end -= n
                     changed = True
                     break
         return key[:end], key[end:]
