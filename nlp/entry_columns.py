@@ -11,6 +11,7 @@ expects; a later bulk add packs everything again.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
@@ -236,6 +237,13 @@ class EntryColumns:
             entry = self.get(sid)
             if entry is not None:
                 yield entry
+
+    def footprint(self) -> int:
+        """Bytes held by the columns (not the overlay's few entries)."""
+        parts = (self._ids, self._names._text, self._names._offsets, self._usccs._text, self._usccs._offsets,
+                 self._kinds._index, self._divisions._index, self._aliases._ids, self._aliases._text._text,
+                 self._aliases._text._offsets)  # fmt: skip
+        return sum(sys.getsizeof(p) for p in parts)
 
     def stored(self) -> dict[str, Any]:
         """The columns as plain values for a snapshot (call on packed columns: `of`)."""

@@ -20,6 +20,7 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -341,4 +342,14 @@ class NameIndex(TierLookups):
             "rows": len(self._row_sid),
             "dead_rows": self._dead,
             "keys": sum(len(t._base) for t in self._tables),
+            "own_mb": round(self._footprint() / 1e6),
         }
+
+    def _footprint(self) -> int:
+        """Bytes of the index's own arrays and packed strings after a bulk build (the benchmark
+        reports it beside the process's RSS, which also holds pypinyin's tables and free memory)."""
+        held = [t._base for t in self._tables] + [self._row_sid, self._row_src, self._alive]
+        held += [self._row_core._text, self._row_core._offsets]
+        entries = self._entries
+        own = entries.footprint() if isinstance(entries, EntryColumns) else sys.getsizeof(entries)
+        return own + sum(sys.getsizeof(h) for h in held)
