@@ -27,18 +27,27 @@ def abbreviation_table() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(sorted(rows, key=lambda r: len(r[0]), reverse=True))
 
 
+@cache
+def _by_first_character() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The table by the first character of each abbreviation, longest first (a look-up per position)."""
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for short, fulls in abbreviation_table():
+        out.setdefault(short[0], []).append((short, fulls))
+    return {ch: tuple(rows) for ch, rows in out.items()}
+
+
 def expansions(key: str) -> list[str]:
     """`key` (a name key: no spaces) with its abbreviations written out; [] when it holds none.
 
     Occurrences are taken left to right, longest abbreviation first, never overlapping; a form that
     already holds the full word is left alone (邮政储蓄银行 is not expanded again).
     """
-    table = abbreviation_table()
+    by_first = _by_first_character()
     forms = [""]
     pos = 0
     changed = False
     while pos < len(key):
-        for short, fulls in table:
+        for short, fulls in by_first.get(key[pos], ()):
             if key.startswith(short, pos) and not any(key.startswith(f, pos) for f in fulls):
                 forms = [f + full for f in forms for full in fulls][:MAX_EXPANSIONS]
                 pos += len(short)

@@ -168,6 +168,20 @@ class RowStrings:
     def append(self, value: str) -> None:
         self._tail.append(value)
 
+    def holding(self, rows: list[int], part: str) -> list[int]:
+        """The rows whose string holds `part` and is longer than it: found in place in the packed
+        text, no string made per row (the containment tier checks up to 20,000 rows a look-up)."""
+        text, offsets, frozen, tail, size = self._text, self._offsets, self._frozen, self._tail, len(part)
+        out = []
+        for r in rows:
+            if r < frozen:
+                start, end = offsets[r], offsets[r + 1]
+                if end - start > size and text.find(part, start, end) >= 0:
+                    out.append(r)
+            elif len(tail[r - frozen]) > size and part in tail[r - frozen]:
+                out.append(r)
+        return out
+
     def packed(self) -> tuple[str, array]:  # type: ignore[type-arg]
         """(text, offsets) of every row, frozen or not, without changing this column."""
         if not self._tail:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 
@@ -73,7 +72,7 @@ class NameIndex(TierLookups):
         self._t_delete = _Table()
         self._t_bigram = _Table()
         self._t_uscc_near = _Table()
-        self._last_counts: tuple[str, Counter[int]] | None = None
+        self._last_counts: tuple[str, list[tuple[int, int]]] | None = None
         self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
         self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
         self._t_pinyin_other = _Table()  # other readings of heteronyms, for ASCII queries only

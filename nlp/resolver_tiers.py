@@ -207,9 +207,10 @@ class TierLookups:
                 out.append(row)
         return out
 
-    def _bigram_counts(self, qcore: str) -> Counter[int]:
-        """Rows → how many of the query's informative bigrams they share. The typo tier and the fuzzy
-        pass of one look-up ask for the same counts: the last one is kept (one entry, same thread)."""
+    def _top_shared(self, qcore: str) -> list[tuple[int, int]]:
+        """(row, how many of the query's informative bigrams it shares), most shared first, at most
+        `_FUZZY_RERANK`. The typo tier and the fuzzy pass of one look-up ask for the same list: the
+        last one is kept (one entry, same thread), so it is counted and ranked once."""
         last = self._last_counts
         if last is not None and last[0] == qcore:
             return last[1]
@@ -218,13 +219,13 @@ class TierLookups:
             if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
                 continue
             counts.update(self._t_bigram.get(bg))
-        self._last_counts = (qcore, counts)
-        return counts
+        top = counts.most_common(_FUZZY_RERANK)
+        self._last_counts = (qcore, top)
+        return top
 
     def _gather(self, qcore: str, need: int = 1) -> list[int]:
         """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
-        counts = self._bigram_counts(qcore)
-        return [r for r, n in counts.most_common(_FUZZY_RERANK) if n >= need and self._alive[r]]
+        return [r for r, n in self._top_shared(qcore) if n >= need and self._alive[r]]
 
     def _brand_pinyin_rows(self, letters: str) -> list[int]:
         """The 字号 in pinyin, also followed by an industry's (chaoyangjianzhu → chaoyang)."""
@@ -257,8 +258,7 @@ class TierLookups:
         rarest = min(bigrams, key=self._t_bigram.count)
         if self._t_bigram.count(rarest) > _CONTAINS_POSTING_CAP:
             return []
-        cores = self._row_core
-        return [r for r in self._t_bigram.get(rarest) if qcore in cores[r] and cores[r] != qcore]
+        return self._row_core.holding(self._t_bigram.get(rarest), qcore)
 
     def _exact_rows(self, full: str, qcore: str) -> list[int]:
         """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
@@ -368,10 +368,10 @@ class TierLookups:
         self, full: str, qcore: str, prefix: tuple[str, ...] | None, admit: Callable[[IndexEntry], bool] | None = None
     ) -> list[Candidate]:
         """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
-        counts = self._bigram_counts(qcore)
-        if not counts:
+        top = self._top_shared(qcore)
+        if not top:
             return []
-        rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
+        rows = [r for r, _n in top if self._alive[r] and self._in_division(r, prefix)]
         if admit is not None:
             rows = self._admitted(rows, admit)
         cores = [self._row_core[r] for r in rows]
