@@ -13,7 +13,7 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
   small dict overlay until it is worth merging; removed or replaced rows are only marked dead.
   The row cores are one packed string (`RowStrings`) and the subjects themselves packed columns
   after a bulk build (nlp.entry_columns): at a million subjects the index holds arrays and a few
-  long strings, not millions of small objects (about 265 MB of its own, see `stats()["own_mb"]`).
+  long strings, not millions of small objects (about 320 MB of its own, see `stats()["own_mb"]`).
 * Tiers decide how strong a match is: exact name > core > pinyin (homophones) > 字号 > initials >
   one edit > fuzzy. The first tier with a live candidate decides; answering "clear" requires exactly
   one subject in that tier (after the district filter) and a tier that is strong enough for the
