@@ -21,7 +21,7 @@ from bot.startup import ensure_duties
 from render.buttons import keyboard
 from render.reminders import render_reminder
 from services.collection.reminders import Reminder, ReminderPolicy, ScanResult, run_scan
-from services.name_index import refresh_index
+from services.name_index import keep_snapshot_fresh, refresh_index
 from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ async def refresh_name_index(context: ContextTypes.DEFAULT_TYPE) -> None:
     changed = await refresh_index(services)
     if changed:
         log.info("name index refreshed: %d subjects changed", changed)
+    # After enough changes (an import, renames) a new snapshot is written in the background, so a
+    # restart tops up only what changed since.
+    await keep_snapshot_fresh(services)
 
 
 def policy_of(services: Services) -> ReminderPolicy:

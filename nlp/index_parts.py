@@ -84,7 +84,8 @@ class _Table:
         self._overlay: dict[int, list[int]] = {}
 
     def stage(self, key: str, row: int) -> None:
-        self._pending.append((_h(key) << _ROW_BITS) | row)
+        # `_h` inlined: called tens of millions of times by a bulk build.
+        self._pending.append(((xxh3_64_intdigest(key.encode()) & _HASH_MASK) << _ROW_BITS) | row)
 
     def add_small(self, key: str, row: int) -> None:
         self._overlay.setdefault(_h(key), []).append(row)
@@ -93,11 +94,30 @@ class _Table:
         """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
         if not self._pending and not self._overlay:
             return
-        overlay = [(h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows]
-        merged = sorted(chain(self._pending, overlay, self._base))
+        merged = self.merged()
+        self._base = merged
         self._pending = array("Q")
         self._overlay = {}
-        self._base = array("Q", merged)
+
+    def merged(self) -> array:  # type: ignore[type-arg]
+        """The sorted array with staged keys and the overlay merged in, leaving this table as it is
+        (a snapshot is written from another thread while look-ups go on)."""
+        extra = sorted(chain(self._pending, ((h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows)))
+        base = self._base
+        if not extra:
+            return base
+        if len(extra) * 8 > len(base):
+            return array("Q", sorted(chain(extra, base)))
+        # A few keys into a big sorted array: copy the runs between them (C speed), no Python ints.
+        out = array("Q")
+        prev = 0
+        for value in extra:
+            at = bisect.bisect_right(base, value, prev)
+            out += base[prev:at]
+            out.append(value)
+            prev = at
+        out += base[prev:]
+        return out
 
     @property
     def overlay_size(self) -> int:
@@ -122,6 +142,62 @@ class _Table:
         if extra:
             rows.extend(extra)
         return rows
+
+
+class RowStrings:
+    """One string per row, packed: the frozen rows as one str plus an offsets array, later rows in a
+    plain list until the next `freeze`. A million row cores as Python strings cost ~100 MB; packed
+    they cost their characters and four bytes each, and a snapshot stores them as they are."""
+
+    __slots__ = ("_frozen", "_offsets", "_tail", "_text")
+
+    def __init__(self, text: str = "", offsets: array | None = None) -> None:  # type: ignore[type-arg]
+        self._text = text
+        self._offsets = offsets if offsets is not None else array("I", [0])
+        self._frozen = len(self._offsets) - 1
+        self._tail: list[str] = []
+
+    def __len__(self) -> int:
+        return self._frozen + len(self._tail)
+
+    def __getitem__(self, row: int) -> str:
+        if row < self._frozen:
+            return self._text[self._offsets[row] : self._offsets[row + 1]]
+        return self._tail[row - self._frozen]
+
+    def append(self, value: str) -> None:
+        self._tail.append(value)
+
+    def holding(self, rows: list[int], part: str) -> list[int]:
+        """The rows whose string holds `part` and is longer than it: found in place in the packed
+        text, no string made per row (the containment tier checks up to 20,000 rows a look-up)."""
+        text, offsets, frozen, tail, size = self._text, self._offsets, self._frozen, self._tail, len(part)
+        out = []
+        for r in rows:
+            if r < frozen:
+                start, end = offsets[r], offsets[r + 1]
+                if end - start > size and text.find(part, start, end) >= 0:
+                    out.append(r)
+            elif len(tail[r - frozen]) > size and part in tail[r - frozen]:
+                out.append(r)
+        return out
+
+    def packed(self) -> tuple[str, array]:  # type: ignore[type-arg]
+        """(text, offsets) of every row, frozen or not, without changing this column."""
+        if not self._tail:
+            return self._text, self._offsets
+        offsets = array("I", self._offsets)
+        total = offsets[-1]
+        for value in self._tail:
+            total += len(value)
+            offsets.append(total)
+        return self._text + "".join(self._tail), offsets
+
+    def freeze(self) -> None:
+        if self._tail:
+            self._text, self._offsets = self.packed()
+            self._frozen = len(self._offsets) - 1
+            self._tail = []
 
 
 @dataclass(frozen=True)

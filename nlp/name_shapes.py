@@ -24,7 +24,7 @@ from nlp.normalize import Affixes, name_key
 # Bracketed segments, any width (NFKC folds full-width brackets before this runs).
 _BRACKETED = re.compile(r"[(\[【〔「](\s*[^()\[\]【】〔〕「」]*?\s*)[)\]】〕」]")
 # Words after a parent's full name that make the name a branch or an outlet.
-BRANCH_WORDS: tuple[str, ...] = ("分公司", "营业部", "门市部", "经营部", "分店", "分社", "支行", "办事处", "分部", "分厂")
+BRANCH_WORDS: tuple[str, ...] = ("分公司", "营业部", "门市部", "经营部", "分店", "分社", "分行", "支行", "办事处", "分部", "分厂")
 # The parent's organisation form that ends the parent part of a branch name.
 _PARENT_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "公司", "合作社", "厂", "店")
 _BRANCH = re.compile(

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 from nlp.wordlists import load_word_list
 
@@ -78,9 +79,35 @@ def _t2s():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _convertible() -> frozenset[str] | None:
+    """Every character opencc's t2s tables can change; a text without any of them converts to
+    itself, so the (pure Python, ~40 µs a name) conversion is skipped for it: most names typed
+    or registered are simplified already. None when the tables are not where expected."""
+    import opencc
+
+    folder = Path(opencc.__file__).with_name("dictionary")
+    out: set[str] = set()
+    try:
+        for name in ("TSCharacters.txt", "TSPhrases.txt"):
+            for line in (folder / name).read_text(encoding="utf-8").splitlines():
+                key, _, values = line.partition("\t")
+                for value in values.split():
+                    if len(value) == len(key):
+                        out.update(k for k, v in zip(key, value, strict=True) if k != v)
+                    else:
+                        out.update(key)
+    except OSError:
+        return None
+    return frozenset(out)
+
+
 def to_simplified(text: str) -> str:
     """Traditional to simplified (恆達 → 恒达); simplified text passes through unchanged."""
     if text.isascii():
+        return text
+    convertible = _convertible()
+    if convertible is not None and convertible.isdisjoint(text):
         return text
     return _t2s().convert(text)
 
@@ -133,6 +160,8 @@ class Affixes:
         self.industries = _longest_first(industries)
         self._region_set = frozenset(self.region_words)
         self._region_max = max((len(w) for w in self.region_words), default=0)
+        self._org_set = frozenset(self.org_forms)
+        self._org_lengths = sorted({len(f) for f in self.org_forms}, reverse=True)
         self._industry_set = frozenset(self.industries)
         self._industry_max = max((len(w) for w in self.industries), default=0)
 
@@ -154,12 +183,14 @@ class Affixes:
     def split_org_form(self, key: str) -> tuple[str, str]:
         """The rest and its trailing organisation form(s) (…有限责任公司, …分公司, …专业合作社)."""
         end = len(key)
+        forms, lengths = self._org_set, self._org_lengths
         changed = True
         while changed:
             changed = False
-            for form in self.org_forms:
-                if end - len(form) >= 2 and key.endswith(form, 0, end):
-                    end -= len(form)
+            # Longest form first, as a set look-up per length (a million names at build time).
+            for n in lengths:
+                if end - n >= 2 and key[end - n : end] in forms:
+                    end -= n
                     changed = True
                     break
         return key[:end], key[end:]

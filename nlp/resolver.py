@@ -11,6 +11,9 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
   (40-bit hash of the key << 24 | row) into one sorted `array('Q')`, so a lookup is two bisections and
   the rows of a key are contiguous. Incremental changes (the refresh after an import) go into a
   small dict overlay until it is worth merging; removed or replaced rows are only marked dead.
+  The row cores are one packed string (`RowStrings`) and the subjects themselves packed columns
+  after a bulk build (nlp.entry_columns): at a million subjects the index holds arrays and a few
+  long strings, not millions of small objects (about 320 MB of its own, see `stats()["own_mb"]`).
 * Tiers decide how strong a match is: exact name > core > pinyin (homophones) > 字号 > initials >
   one edit > fuzzy. The first tier with a live candidate decides; answering "clear" requires exactly
   one subject in that tier (after the district filter) and a tier that is strong enough for the
@@ -20,11 +23,12 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
 
 from __future__ import annotations
 
+import sys
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 
+from nlp.entry_columns import EntryColumns
 from nlp.index_parts import (
     _ALIAS_KIND,
     _OVERLAY_MERGE,
@@ -34,6 +38,7 @@ from nlp.index_parts import (
     ALIAS_SHORT,
     Candidate,
     IndexEntry,
+    RowStrings,
     _Keys,
     _Table,
     division_prefix,
@@ -52,10 +57,11 @@ class NameIndex(TierLookups):
         self.lexicon = lexicon
         self.affixes: Affixes = lexicon.affixes()
         self.pinyin = PinyinTable()
-        self._entries: dict[int, IndexEntry] = {}
+        # A dict while small; packed into columns by a bulk add (nlp.entry_columns).
+        self._entries: dict[int, IndexEntry] | EntryColumns = {}
         self._row_sid = array("q")
         self._row_src = array("b")
-        self._row_core: list[str] = []
+        self._row_core = RowStrings()
         self._alive = bytearray()
         self._dead = 0
         self._t_full = _Table()
@@ -65,15 +71,14 @@ class NameIndex(TierLookups):
         self._t_initials = _Table()
         self._t_delete = _Table()
         self._t_bigram = _Table()
-        self._t_uscc = _Table()
         self._t_uscc_near = _Table()
-        self._last_counts: tuple[str, Counter[int]] | None = None
+        self._last_counts: tuple[str, list[tuple[int, int]]] | None = None
         self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
         self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
         self._t_pinyin_other = _Table()  # other readings of heteronyms, for ASCII queries only
         self._tables = (
             self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
-            self._t_delete, self._t_bigram, self._t_uscc, self._t_uscc_near, self._t_org,
+            self._t_delete, self._t_bigram, self._t_uscc_near, self._t_org,
             self._t_brand_pinyin, self._t_pinyin_other,
         )  # fmt: skip
 
@@ -133,9 +138,12 @@ class NameIndex(TierLookups):
                 self._kill_rows(old)
             self._entries[entry.subject_id] = entry
             self._index_entry(entry, bulk)
-        if bulk or any(t.overlay_size > _OVERLAY_MERGE for t in self._tables):
+        pending = self._entries.pending if isinstance(self._entries, EntryColumns) else 0
+        if bulk or pending > _OVERLAY_MERGE or any(t.overlay_size > _OVERLAY_MERGE for t in self._tables):
             for table in self._tables:
                 table.freeze()
+            self._row_core.freeze()
+            self._entries = EntryColumns.of(self._entries)
         return len(batch)
 
     def remove(self, subject_id: int) -> bool:
@@ -212,12 +220,11 @@ class NameIndex(TierLookups):
                 getattr(self._t_bigram, put)(bigram, row)
             if src == ALIAS_NAME and entry.uscc and len(entry.uscc) == 18:
                 code = entry.uscc
-                getattr(self._t_uscc, put)(code, row)
-                # One wrong position leaves at least one of these three keys intact.
-                getattr(self._t_uscc_near, put)("a" + code[9:], row)
-                getattr(self._t_uscc_near, put)("b" + code[:13], row)
-                getattr(self._t_uscc_near, put)("c" + code[:9] + code[13:], row)
+                # The 组织机构代码 (positions 9-17) is unique to a subject: it finds the whole code too.
                 getattr(self._t_org, put)(code[8:17], row)
+                # One wrong position leaves at least one of these keys or the 组织机构代码 intact.
+                getattr(self._t_uscc_near, put)("b" + code[:13], row)
+                getattr(self._t_uscc_near, put)("c" + code[:8] + code[13:], row)
 
     # ------------------------------------------------------------------ codes
 
@@ -227,7 +234,9 @@ class NameIndex(TierLookups):
 
     def by_uscc(self, code: str) -> IndexEntry | None:
         code = (code or "").strip().upper()
-        for row in self._live_rows(self._t_uscc.get(code)):
+        if len(code) != 18:
+            return None
+        for row in self._live_rows(self._t_org.get(code[8:17])):
             entry = self._entries.get(self._row_sid[row])
             if entry is not None and entry.uscc == code:
                 return entry
@@ -264,8 +273,8 @@ class NameIndex(TierLookups):
         code = (code or "").strip().upper()
         if len(code) != 18:
             return []
-        rows: set[int] = set()
-        for key in ("a" + code[9:], "b" + code[:13], "c" + code[:9] + code[13:]):
+        rows: set[int] = set(self._live_rows(self._t_org.get(code[8:17], cap=5000)))
+        for key in ("b" + code[:13], "c" + code[:8] + code[13:]):
             rows.update(self._live_rows(self._t_uscc_near.get(key, cap=5000)))
         out: dict[int, IndexEntry] = {}
         for row in rows:
@@ -297,8 +306,13 @@ class NameIndex(TierLookups):
     def _in_division(self, row: int, prefix: str | tuple[str, ...] | None) -> bool:
         if not prefix:
             return True
-        entry = self._entries.get(self._row_sid[row])
-        return bool(entry and entry.division_code and entry.division_code.startswith(prefix))
+        sid = self._row_sid[row]
+        if isinstance(self._entries, EntryColumns):
+            code = self._entries.division(sid)
+        else:
+            entry = self._entries.get(sid)
+            code = entry.division_code if entry else None
+        return bool(code and code.startswith(prefix))
 
     def _prefixes(self, code: str | None) -> tuple[str, ...] | None:
         if not code:
@@ -330,4 +344,14 @@ class NameIndex(TierLookups):
             "rows": len(self._row_sid),
             "dead_rows": self._dead,
             "keys": sum(len(t._base) for t in self._tables),
+            "own_mb": round(self._footprint() / 1e6),
         }
+
+    def _footprint(self) -> int:
+        """Bytes of the index's own arrays and packed strings after a bulk build (the benchmark
+        reports it beside the process's RSS, which also holds pypinyin's tables and free memory)."""
+        held = [t._base for t in self._tables] + [self._row_sid, self._row_src, self._alive]
+        held += [self._row_core._text, self._row_core._offsets]
+        entries = self._entries
+        own = entries.footprint() if isinstance(entries, EntryColumns) else sys.getsizeof(entries)
+        return own + sum(sys.getsizeof(h) for h in held)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from nlp.abbreviations import expansions
 from nlp.index_parts import (
     _BIGRAM_DF_CAP,
     _CONTAINS_CLEAR_LEN,
@@ -54,7 +55,29 @@ class TierLookups:
         `admit`: only subjects it accepts are candidates, decided before ranking, so a subject left
         out neither hides a later tier's match nor makes another one look ambiguous (who may find
         whom is the caller's rule: services.findable).
+
+        Abbreviations (疾控, 邮储, 建行: nlp.abbreviations) are written out unless the text as typed
+        is a registered name; the written-out form counts only where it matches literally, and a
+        literal match of the text as typed (a firm whose 字号 is 建行) makes both a choice.
         """
+        typed = self._resolve_typed(name, division_code, limit, exact_only, admit)
+        if typed.status == "clear" and typed.candidates[0].how == "exact":
+            return typed  # a registered name or alias as typed is that subject
+        for form in expansions(name_key(name)):
+            written = self._resolve_typed(form, division_code, limit, True, admit)
+            if written.status != "none":
+                return _with_written_out(typed, written, limit)
+        return typed
+
+    def _resolve_typed(
+        self,
+        name: str,
+        division_code: str | None,
+        limit: int,
+        exact_only: bool,
+        admit: Callable[[IndexEntry], bool] | None,
+    ) -> Resolution:
+        """`resolve` for the text exactly as given (no abbreviation written out)."""
         full = name_key(name)
         if not full:
             return Resolution("none")
@@ -184,9 +207,10 @@ class TierLookups:
                 out.append(row)
         return out
 
-    def _bigram_counts(self, qcore: str) -> Counter[int]:
-        """Rows → how many of the query's informative bigrams they share. The typo tier and the fuzzy
-        pass of one look-up ask for the same counts: the last one is kept (one entry, same thread)."""
+    def _top_shared(self, qcore: str) -> list[tuple[int, int]]:
+        """(row, how many of the query's informative bigrams it shares), most shared first, at most
+        `_FUZZY_RERANK`. The typo tier and the fuzzy pass of one look-up ask for the same list: the
+        last one is kept (one entry, same thread), so it is counted and ranked once."""
         last = self._last_counts
         if last is not None and last[0] == qcore:
             return last[1]
@@ -195,13 +219,13 @@ class TierLookups:
             if self._t_bigram.count(bg) > _BIGRAM_DF_CAP:
                 continue
             counts.update(self._t_bigram.get(bg))
-        self._last_counts = (qcore, counts)
-        return counts
+        top = counts.most_common(_FUZZY_RERANK)
+        self._last_counts = (qcore, top)
+        return top
 
     def _gather(self, qcore: str, need: int = 1) -> list[int]:
         """Live rows sharing at least `need` of the query's informative bigrams, most shared first."""
-        counts = self._bigram_counts(qcore)
-        return [r for r, n in counts.most_common(_FUZZY_RERANK) if n >= need and self._alive[r]]
+        return [r for r, n in self._top_shared(qcore) if n >= need and self._alive[r]]
 
     def _brand_pinyin_rows(self, letters: str) -> list[int]:
         """The 字号 in pinyin, also followed by an industry's (chaoyangjianzhu → chaoyang)."""
@@ -234,8 +258,7 @@ class TierLookups:
         rarest = min(bigrams, key=self._t_bigram.count)
         if self._t_bigram.count(rarest) > _CONTAINS_POSTING_CAP:
             return []
-        cores = self._row_core
-        return [r for r in self._t_bigram.get(rarest) if qcore in cores[r] and cores[r] != qcore]
+        return self._row_core.holding(self._t_bigram.get(rarest), qcore)
 
     def _exact_rows(self, full: str, qcore: str) -> list[int]:
         """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
@@ -345,10 +368,10 @@ class TierLookups:
         self, full: str, qcore: str, prefix: tuple[str, ...] | None, admit: Callable[[IndexEntry], bool] | None = None
     ) -> list[Candidate]:
         """Last resort: rare shared bigrams gather candidates, rapidfuzz (in C) scores them."""
-        counts = self._bigram_counts(qcore)
-        if not counts:
+        top = self._top_shared(qcore)
+        if not top:
             return []
-        rows = [r for r, _n in counts.most_common(_FUZZY_RERANK) if self._alive[r] and self._in_division(r, prefix)]
+        rows = [r for r, _n in top if self._alive[r] and self._in_division(r, prefix)]
         if admit is not None:
             rows = self._admitted(rows, admit)
         cores = [self._row_core[r] for r in rows]
@@ -361,6 +384,24 @@ class TierLookups:
                 if made is not None:
                     scored[sid] = made
         return sorted(scored.values(), key=lambda c: (-c.score, c.subject_id))[:10]
+
+
+def _with_written_out(typed: Resolution, written: Resolution, limit: int) -> Resolution:
+    """The answer when an abbreviation written out matched. Its clear answer stands unless the
+    text as typed also matched a name literally (安康建行装饰 holds 建行 itself): then both are
+    offered as a choice, the literal match first."""
+    best = typed.best
+    if best is None or best.how not in EXACT_TIERS:
+        if written.status == "clear":
+            return written
+        first, second = written, typed
+    else:
+        if typed.status == "clear" and {c.subject_id for c in written.candidates} <= {best.subject_id}:
+            return typed
+        first, second = typed, written
+    seen = {c.subject_id for c in first.candidates}
+    merged = first.candidates + [c for c in second.candidates if c.subject_id not in seen]
+    return Resolution("ambiguous", merged[:limit])
 
 
 _Strong = Callable[[Candidate, str], bool]

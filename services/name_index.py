@@ -1,14 +1,23 @@
-"""The name index at start-up: from a snapshot in a second or two, else rebuilt in the background.
+"""The name index at start-up and after: from a snapshot in a second or two, else rebuilt in the
+background; the snapshot kept fresh as the archive changes.
 
-Without `index.snapshot` configured the index is built before the first message (the old way, fine
-for a demo archive). With it:
+The snapshot is on by default (`index.snapshot = "auto"`: next to the SQLite file, or
+var/name_index-<database>.snapshot for PostgreSQL; `snapshot_path`). At start-up:
 
-1. a snapshot written for the same lexicon, no older than the database (its watermark is not ahead
-   of the newest `Subject.updated_at`, and the database has at least as many subjects), is loaded
-   without re-tokenising and topped up from the change feed (subjects changed since the watermark);
-2. otherwise an empty index serves at once and the full index is built in a worker thread; USCC
-   look-ups answer from the database meanwhile (handlers.query_context), names get a polite
-   "loading" reply; when the build is done the index is swapped in and a fresh snapshot written.
+1. a snapshot written from the same database for the same lexicon, no older than the database (its
+   watermark is not ahead of the newest `Subject.updated_at`, the database has at least as many
+   subjects, and fewer than a fifth changed since), is loaded without re-tokenising and topped up
+   from the change feed (subjects changed since the watermark) before the first message is served;
+2. otherwise an archive below `index.min_subjects` is indexed before serving (seconds), and a larger
+   one gets an empty index at once while the full index is built in a worker thread; USCC look-ups
+   answer from the database meanwhile (handlers.query_context), names get a polite "loading" reply;
+   when the build is done the index is swapped in and a snapshot written.
+
+Afterwards the bot's refresh job calls `keep_snapshot_fresh`: once the index has taken in
+`index.rewrite_after_changes` changed subjects (an import by another process arrives through the
+feed), or any change and the snapshot is `index.rewrite_after_minutes` old, a new snapshot is
+written in a worker thread, tied to the watermark the index has reached. While it is written the
+index does not change (refreshes wait for the next tick), so the file is one consistent state.
 """
 
 from __future__ import annotations
@@ -17,10 +26,12 @@ import asyncio
 import datetime as dt
 import gc
 import logging
+import re
 import time
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from db.models import Subject
 from nlp import index_snapshot
@@ -28,6 +39,7 @@ from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from services.runtime import Services
+from services.settings import Settings
 from services.subject_feed import load_entries
 
 log = logging.getLogger(__name__)
@@ -38,10 +50,36 @@ REFRESH_OVERLAP = dt.timedelta(minutes=15)
 
 INDEX_BUILDING = "index_building"
 _TASK = "index_build_task"
+_SAVING = "index_snapshot_saving"
+_SAVE_TASK = "index_snapshot_task"
+_CHANGES = "index_changes_since_snapshot"
+_WRITTEN_AT = "index_snapshot_written_at"
 
 
 def index_ready(services: Services) -> bool:
     return services.index is not None and not services.extras.get(INDEX_BUILDING)
+
+
+def snapshot_path(settings: Settings) -> Path | None:
+    """Where this deployment keeps its index snapshot, or None when it keeps none."""
+    configured = settings.index.snapshot
+    if not configured:
+        return None
+    if configured != "auto":
+        return Path(configured)
+    url = make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ""
+        if not db or db == ":memory:" or db.startswith("file:"):
+            return None
+        return Path(db).with_name(Path(db).name + ".name_index")
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{url.host or 'local'}-{url.port or ''}-{url.database or ''}")
+    return Path("var") / f"name_index-{label}.snapshot"
+
+
+def snapshot_source(settings: Settings) -> str:
+    """The database a snapshot was read from, as stored in it (no password)."""
+    return make_url(settings.database.url).render_as_string(hide_password=True)
 
 
 async def start_index(services: Services, lexicon: Lexicon) -> str:
@@ -49,25 +87,29 @@ async def start_index(services: Services, lexicon: Lexicon) -> str:
 
     started = time.perf_counter()
     services.extras[INDEX_BUILDING] = False
-    path = services.settings.index.snapshot
-    if not path:
+    services.extras[_CHANGES] = 0
+    settings = services.settings
+    path = snapshot_path(settings)
+    if path is not None:
+        loaded = await asyncio.to_thread(index_snapshot.load, path, lexicon, snapshot_source(settings))
+        if loaded is not None and await _still_valid(services, loaded[1]):
+            services.index, info = loaded
+            services.index_watermark = info.watermark
+            services.extras[_WRITTEN_AT] = _mtime(path)
+            topped = await refresh_index(services)
+            log.info(
+                "name index: %d subjects from snapshot, %d changed since, in %.1f s",
+                len(services.index), topped, time.perf_counter() - started,
+            )  # fmt: skip
+            return "snapshot"
+    if path is None or await _subject_count(services) < settings.index.min_subjects:
         services.index = NameIndex(lexicon)
         await refresh_index(services)
         log.info("name index: %d subjects built in %.1f s", len(services.index), time.perf_counter() - started)
         return "built"
-    loaded = await asyncio.to_thread(index_snapshot.load, Path(path), lexicon)
-    if loaded is not None and await _still_valid(services, loaded[1]):
-        services.index, info = loaded
-        services.index_watermark = info.watermark
-        topped = await refresh_index(services)
-        log.info(
-            "name index: %d subjects from snapshot, %d changed since, in %.1f s",
-            len(services.index), topped, time.perf_counter() - started,
-        )  # fmt: skip
-        return "snapshot"
     services.index = NameIndex(lexicon)
     services.extras[INDEX_BUILDING] = True
-    services.extras[_TASK] = asyncio.create_task(_rebuild(services, lexicon, Path(path)))
+    services.extras[_TASK] = asyncio.create_task(_rebuild(services, lexicon, path))
     log.info("name index: no valid snapshot, building in the background")
     return "building"
 
@@ -82,11 +124,34 @@ async def wait_for_index(services: Services) -> None:
 async def _still_valid(services: Services, info: index_snapshot.SnapshotInfo) -> bool:
     async with services.db.transaction() as s:
         count, newest = (await s.execute(select(func.count(Subject.id), func.max(Subject.updated_at)))).one()
-    if count < info.subjects:
-        return False  # subjects were deleted (or another database): the feed cannot say which
-    if info.watermark is None:
-        return count == 0 or info.subjects == 0
-    return newest is not None and _aware(newest) >= _aware(info.watermark)
+        if count < info.subjects:
+            return False  # subjects were deleted (or another database): the feed cannot say which
+        if info.watermark is None:
+            return count == 0 or info.subjects == 0
+        if newest is None or _aware(newest) < _aware(info.watermark):
+            return False
+        # Topping up re-indexes every changed subject before the first answer: past a fifth of the
+        # archive a background rebuild answers codes sooner and names about as soon.
+        since = _naive_like(newest, info.watermark - REFRESH_OVERLAP)
+        changed = (await s.execute(select(func.count(Subject.id)).where(Subject.updated_at >= since))).scalar_one()
+    return changed <= max(1000, count // 5)
+
+
+async def _subject_count(services: Services) -> int:
+    async with services.db.transaction() as s:
+        return (await s.execute(select(func.count(Subject.id)))).scalar_one()
+
+
+def _naive_like(sample: dt.datetime, value: dt.datetime) -> dt.datetime:
+    """`value` with or without a time zone, like the database's own values (SQLite stores none)."""
+    return value if sample.tzinfo else _aware(value).replace(tzinfo=None)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -100,16 +165,17 @@ async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
         async with services.db.transaction() as s:
             entries, watermark = await load_entries(s)
         index = await asyncio.to_thread(_build, lexicon, entries)
+        del entries
         services.index, services.index_watermark = index, watermark
         services.extras[INDEX_BUILDING] = False
         freeze_long_lived()
         await refresh_index(services)  # what changed while building
-        await asyncio.to_thread(index_snapshot.save, index, path, watermark)
-        log.info("name index: %d subjects built in %.1f s, snapshot written", len(index), time.perf_counter() - started)
+        log.info("name index: %d subjects built in %.1f s", len(index), time.perf_counter() - started)
     except Exception:
         services.extras[INDEX_BUILDING] = False
         log.exception("name index: background build failed")
         raise
+    await _save_logged(services, path)
 
 
 def freeze_long_lived() -> None:
@@ -127,28 +193,85 @@ def _build(lexicon: Lexicon, entries: list[IndexEntry]) -> NameIndex:
     return index
 
 
-async def write_snapshot(services: Services) -> bool:
-    """Write the current index as the snapshot (after a big import, or by the CLI)."""
-    path = services.settings.index.snapshot
-    if not path or not index_ready(services):
-        return False
+async def _save(services: Services, path: Path) -> None:
+    """Write the current index as the snapshot in a worker thread; refreshes wait meanwhile."""
     assert services.index is not None
-    await asyncio.to_thread(index_snapshot.save, services.index, Path(path), services.index_watermark)
+    services.extras[_SAVING] = True
+    try:
+        taken = services.extras.get(_CHANGES, 0)
+        source = snapshot_source(services.settings)
+        await asyncio.to_thread(index_snapshot.save, services.index, path, services.index_watermark, source)
+        services.extras[_CHANGES] = services.extras.get(_CHANGES, 0) - taken
+        services.extras[_WRITTEN_AT] = time.time()
+    finally:
+        services.extras[_SAVING] = False
+
+
+async def write_snapshot(services: Services) -> bool:
+    """Write the current index as the snapshot now (the CLI, an orderly shutdown, tests)."""
+    path = snapshot_path(services.settings)
+    if path is None or not index_ready(services) or services.extras.get(_SAVING):
+        return False
+    await _save(services, path)
     return True
+
+
+def snapshot_due(services: Services) -> bool:
+    """Whether the index has taken in enough changes since its snapshot to write a new one."""
+    settings = services.settings.index
+    changes = services.extras.get(_CHANGES, 0)
+    if not changes or services.index is None or len(services.index) < settings.min_subjects:
+        return False
+    age_minutes = (time.time() - services.extras.get(_WRITTEN_AT, 0.0)) / 60
+    return changes >= settings.rewrite_after_changes or age_minutes >= settings.rewrite_after_minutes
+
+
+async def keep_snapshot_fresh(services: Services) -> bool:
+    """Start writing a new snapshot in the background when one is due (the refresh job calls this
+    after each refresh); True when a write was started. The task is kept in `services.extras`."""
+    if snapshot_path(services.settings) is None or not index_ready(services) or services.extras.get(_SAVING):
+        return False
+    if not snapshot_due(services):
+        return False
+    path = snapshot_path(services.settings)
+    assert path is not None
+    services.extras[_SAVING] = True  # claimed now: the next tick must not start a second write
+    services.extras[_SAVE_TASK] = asyncio.create_task(_save_logged(services, path))
+    return True
+
+
+async def _save_logged(services: Services, path: Path) -> None:
+    started = time.perf_counter()
+    try:
+        await _save(services, path)
+        log.info("name index snapshot written in %.1f s", time.perf_counter() - started)
+    except Exception:  # a full disk or a read-only folder: keep serving, try again later
+        services.extras[_SAVING] = False
+        log.exception("name index: writing the snapshot failed")
+
+
+async def wait_for_snapshot(services: Services) -> None:
+    """Until a background snapshot write has finished (tests, an orderly shutdown)."""
+    task = services.extras.get(_SAVE_TASK)
+    if task is not None:
+        await task
 
 
 async def refresh_index(services: Services) -> int:
     """Pull subjects changed since the watermark; other processes' imports arrive this way."""
     index = services.index
     assert index is not None
-    if services.extras.get(INDEX_BUILDING):
-        return 0  # the background build reads everything and tops itself up when done
+    if services.extras.get(INDEX_BUILDING) or services.extras.get(_SAVING):
+        # The background build reads everything and tops itself up when done; a snapshot being
+        # written must not change under the writer: the next refresh catches up from the watermark.
+        return 0
     since = services.index_watermark - REFRESH_OVERLAP if services.index_watermark else None
     async with services.db.transaction() as s:
         entries, watermark = await load_entries(s, since)
     entries = [e for e in entries if index.get(e.subject_id) != e]
     if entries:
         index.add(entries)
+        services.extras[_CHANGES] = services.extras.get(_CHANGES, 0) + len(entries)
     if watermark is not None:
         services.index_watermark = watermark
     return len(entries)

@@ -165,8 +165,18 @@ class ConversationSettings:
 
 @dataclass(frozen=True)
 class IndexSettings:
-    # File of the name index snapshot; empty: build the index before serving (fine for small archives).
-    snapshot: str = ""
+    """The name index snapshot (services.name_index): where it lives and when it is rewritten."""
+
+    # "auto": next to the SQLite file (<file>.name_index), for PostgreSQL var/name_index-<db>.snapshot;
+    # a path: that file; "": no snapshot, the index is always built before serving.
+    snapshot: str = "auto"
+    # Below this many subjects the index is built before serving and no snapshot is kept: reading
+    # the database is then as quick as reading a snapshot.
+    min_subjects: int = 20_000
+    # The snapshot is rewritten (in the background) once the index has taken in this many changed
+    # subjects since it was written, or any change and it is this many minutes old.
+    rewrite_after_changes: int = 10_000
+    rewrite_after_minutes: int = 60
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,19 @@ def test_village_cooperatives_are_found_by_town_and_village(world: tuple[list[In
         r = index.resolve(f"{m.group(1)}{m.group(2)}村")
         assert e.subject_id in {c.subject_id for c in r.candidates}, (e.name, r)
         assert r.status != "clear" or r.candidates[0].subject_id == e.subject_id
+
+
+ABBREVIATED = {"人力资源和社会保障局": "人社局", "市场监督管理局": "市监局", "住房和城乡建设局": "住建局", "发展和改革局": "发改局"}
+
+
+def test_bureaus_are_found_by_the_abbreviation_officials_use(world: tuple[list[IndexEntry], NameIndex]) -> None:
+    entries, index = world
+    short = {code: s for code, _name, s in index.lexicon.divisions}
+    bureaus = [e for e in entries if any(e.name.endswith(unit) for unit in ABBREVIATED)][:30]
+    assert bureaus and all(e.uscc and e.uscc.startswith("11") for e in bureaus)
+    for e in bureaus:
+        unit = next(u for u in ABBREVIATED if e.name.endswith(u))
+        asked = f"{short[e.division_code]}{ABBREVIATED[unit]}"  # 汉滨人社局
+        r = index.resolve(asked)
+        assert e.subject_id in {c.subject_id for c in r.candidates}, (asked, e.name, r)
+        assert r.status != "clear" or r.candidates[0].subject_id == e.subject_id, (asked, e.name)

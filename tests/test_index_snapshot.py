@@ -25,8 +25,17 @@ from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from rules.codes import complete_uscc
 from services.accounts import ensure_local_account
-from services.name_index import INDEX_BUILDING, start_index, wait_for_index
-from services.settings import IndexSettings
+from services.name_index import (
+    INDEX_BUILDING,
+    keep_snapshot_fresh,
+    refresh_index,
+    snapshot_path,
+    snapshot_source,
+    start_index,
+    wait_for_index,
+    wait_for_snapshot,
+)
+from services.settings import DatabaseSettings, IndexSettings, Settings
 from tests.conftest import settings_for
 
 QUERIES = ["瀛湖渔业", "恒达建材", "changhong", "双溪村合作社", "恒达建材石泉分公司", "宏圆商贸", "宇宙飞船"]
@@ -109,8 +118,13 @@ async def _add_subjects(db: Database, names: list[tuple[str, str]]) -> None:
         s.add_all(Subject(kind="法人", name=name, uscc=uscc, division_code="610902") for name, uscc in names)
 
 
-async def _app(db: Database, path: Path):  # type: ignore[no-untyped-def]
-    settings = replace(settings_for(db), index=IndexSettings(snapshot=str(path)))
+def _settings(db: Database, path: Path, **index: int) -> Settings:
+    """Snapshot at `path`, kept for any archive size (the tests' archives are small)."""
+    return replace(settings_for(db), index=IndexSettings(snapshot=str(path), **({"min_subjects": 0} | index)))
+
+
+async def _app(db: Database, path: Path, **index: int):  # type: ignore[no-untyped-def]
+    settings = _settings(db, path, **index)
     transport = InProcessBotAPI()
     return bot_app.build_application(settings, transport, db=db), transport
 
@@ -143,7 +157,7 @@ async def test_a_snapshot_with_more_subjects_than_the_database_is_rebuilt(db: Da
     path = tmp_path / "ix.snapshot"
     built = NameIndex(lexicon)
     built.add([IndexEntry(i, f"安康市测试{i}号商贸有限公司", "法人", None, "610902") for i in range(1, 4)])
-    index_snapshot.save(built, path, None)
+    index_snapshot.save(built, path, None, snapshot_source(_settings(db, path)))
     await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN003"))])
     app, _transport = await _app(db, path)
     async with app:
@@ -173,3 +187,85 @@ async def test_while_the_index_builds_codes_answer_and_names_wait(db: Database, 
         assert "正在加载" in ((await chat.handle_line("瀛湖渔业"))[0].text or "")
         how = await start_index(services, services.lexicon)  # a later start-up finds the build's snapshot
         assert how == "snapshot" and services.index.resolve("瀛湖渔业").status == "clear"
+
+
+def test_a_damaged_cut_short_or_foreign_snapshot_is_never_used(lexicon: Lexicon, tmp_path: Path) -> None:
+    subjects, _questions = load()
+    built = NameIndex(lexicon)
+    built.add(entries(subjects))
+    path = tmp_path / "ix.snapshot"
+    index_snapshot.save(built, path, None, "sqlite+aiosqlite:///a.sqlite3")
+    whole = path.read_bytes()
+    assert index_snapshot.load(path, lexicon, "sqlite+aiosqlite:///a.sqlite3") is not None
+    assert index_snapshot.load(path, lexicon, "sqlite+aiosqlite:///b.sqlite3") is None  # another database
+    path.write_bytes(whole[: len(whole) // 2])  # a copy interrupted, a full disk
+    assert index_snapshot.load(path, lexicon, "sqlite+aiosqlite:///a.sqlite3") is None
+    damaged = bytearray(whole)
+    damaged[len(whole) // 2] ^= 0xFF  # one flipped byte in the middle of the key tables
+    path.write_bytes(bytes(damaged))
+    assert index_snapshot.load(path, lexicon, "sqlite+aiosqlite:///a.sqlite3") is None
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file is left behind"
+
+
+@pytest.mark.parametrize(
+    ("url", "configured", "expected"),
+    [
+        ("sqlite+aiosqlite:///var/creditbot.sqlite3", "auto", "var/creditbot.sqlite3.name_index"),
+        ("sqlite+aiosqlite:////srv/credit/data.db", "auto", "/srv/credit/data.db.name_index"),
+        ("sqlite+aiosqlite:///:memory:", "auto", None),
+        ("postgresql+asyncpg://bot:secret@db.internal:5432/credit", "auto", "var/name_index-db.internal-5432-credit.snapshot"),
+        ("sqlite+aiosqlite:///var/creditbot.sqlite3", "/data/ix.snapshot", "/data/ix.snapshot"),
+        ("sqlite+aiosqlite:///var/creditbot.sqlite3", "", None),
+    ],
+)
+def test_the_snapshot_is_on_by_default_next_to_the_data(url: str, configured: str, expected: str | None) -> None:
+    assert IndexSettings().snapshot == "auto"
+    settings = Settings(database=DatabaseSettings(url=url), index=IndexSettings(snapshot=configured))
+    assert snapshot_path(settings) == (Path(expected) if expected else None)
+    assert "secret" not in snapshot_source(settings)
+
+
+async def test_a_small_archive_is_indexed_before_serving_without_a_snapshot(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN005"))])
+    app, _transport = await _app(db, path, min_subjects=20_000)
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        assert services.index.resolve("瀛湖渔业").status == "clear"
+        assert await keep_snapshot_fresh(services) is False
+    assert not path.exists()
+
+
+async def test_the_snapshot_is_rewritten_after_enough_changes(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN006"))])
+    app, _transport = await _app(db, path, rewrite_after_changes=2, rewrite_after_minutes=10_000)
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        await wait_for_index(services)
+        first = index_snapshot.read_info(path)
+        assert first is not None and first.subjects == 1
+        await _add_subjects(db, [("汉滨区老街张记蒸面馆", complete_uscc("91610902MA70TN007"))])
+        assert await refresh_index(services) == 1
+        assert await keep_snapshot_fresh(services) is False  # one change: not yet
+        await _add_subjects(db, [("安康市恒达建材有限公司", complete_uscc("91610902MA70TN008"))])
+        # A refresh is held back while a snapshot is being written, then catches up.
+        services.extras["index_snapshot_saving"] = True
+        assert await refresh_index(services) == 0
+        services.extras["index_snapshot_saving"] = False
+        assert await refresh_index(services) == 1
+        assert await keep_snapshot_fresh(services) is True
+        assert await keep_snapshot_fresh(services) is False  # one write at a time
+        await wait_for_snapshot(services)
+        second = index_snapshot.read_info(path)
+        assert second is not None and second.subjects == 3
+        assert first.watermark is not None and second.watermark is not None and second.watermark >= first.watermark
+        assert await keep_snapshot_fresh(services) is False  # nothing new since
+    app, _transport = await _app(db, path)
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        assert services.extras.get("index_build_task") is None
+        assert services.index.resolve("恒达建材").status == "clear"

@@ -120,6 +120,30 @@ def test_incremental_add_replace_remove(lexicon: Lexicon) -> None:
     assert len(ix) == 1
 
 
+def test_a_code_wrong_in_any_one_position_is_found(index: NameIndex) -> None:
+    for pos in range(18):
+        wrong = "A" if U1[pos] != "A" else "B"
+        typo = U1[:pos] + wrong + U1[pos + 1 :]
+        assert [e.subject_id for e in index.near_uscc(typo)] == [1], pos
+        assert index.by_uscc(typo) is None
+
+
+def test_incremental_changes_after_a_bulk_build(lexicon: Lexicon) -> None:
+    """A bulk build packs the subjects into columns; later adds, renames and removals still land."""
+    ix = NameIndex(lexicon)
+    aliases = (("汉滨区旧名商贸有限公司", "曾用名"), ("旧名", "简称"))
+    ix.add([IndexEntry(i, f"汉滨区测试{i}号商贸有限公司", "法人", None, "610902", aliases if i == 7 else ()) for i in range(1, 1502)])
+    assert ix.get(7).aliases == aliases and ix.resolve("旧名商贸").candidates[0].subject_id == 7
+    ix.add([IndexEntry(9, "汉滨区鑫源运输有限公司", "法人", U2, "610902", (("汉滨区鑫源物流有限公司", "曾用名"),))])
+    ix.add([IndexEntry(5000, "汉阴县恒达建材有限公司", "法人", U1, "610921")])
+    assert ix.resolve("鑫源运输").status == "clear" and ix.by_uscc(U2).name == "汉滨区鑫源运输有限公司"
+    assert ix.resolve("测试9号商贸").status != "clear"  # the old name is gone
+    assert ix.get(9) == IndexEntry(9, "汉滨区鑫源运输有限公司", "法人", U2, "610902", (("汉滨区鑫源物流有限公司", "曾用名"),))
+    assert ix.remove(10) and 10 not in ix and ix.resolve("测试10号商贸").status != "clear"
+    assert len(ix) == 1501 and ix.by_uscc(U1).subject_id == 5000
+    assert ix.get(11) == IndexEntry(11, "汉滨区测试11号商贸有限公司", "法人", None, "610902")
+
+
 def test_parse_then_resolve_with_district_words(index: NameIndex, lexicon: Lexicon) -> None:
     q = parse("帮我查一下汉阴的恒达建材有没有行政处罚", lexicon)
     assert q.intent == "query" and q.division_code == "610921" and q.category == "行政处罚"

@@ -87,3 +87,21 @@ async def test_handwritten_set_through_the_console(harness: BotHarness) -> None:
     assert right / len(questions) >= 0.97, misses
     everything = "\n".join((o.text or "") + " ".join(b for row in o.buttons for b in row) for o in harness.transport.sent)
     assert not ID_LIKE.search(everything)
+
+
+async def test_abbreviations_through_the_console(harness: BotHarness) -> None:
+    """疾控, 邮储, 人社局, 建行 typed by an official: the card of the subject written in full, a matter
+    after the abbreviation kept as the matter, a bare abbreviation with two subjects a choice."""
+    names = await seed(harness.db)
+    await harness.refresh()
+    chat = await harness.chat("official", dept="SCJGJ")
+    for text, key in [("汉滨疾控", "cdc_hb"), ("邮储银行安康分行", "postal_city"), ("建行安康分行", "ccb")]:
+        out = await harness.say(chat, text)
+        assert (out[0].text or "").startswith(f"【{names[key]}】"), (text, out[0].text)
+    out = await harness.say(chat, "旬阳人社局 政府采购")
+    assert (out[0].text or "").startswith(f"【{names['hrss_xy']}】")
+    assert "逢办必查：" in (out[-1].text or "") and "政府采购" in (out[-1].text or "")
+    out = await harness.say(chat, "疾控")
+    offered = [label for o in out for row in o.buttons for label in row]
+    assert not (out[0].text or "").startswith("【")
+    assert any(label.startswith(names["cdc_hb"]) for label in offered) and any(label.startswith(names["cdc_sq"]) for label in offered)

@@ -6,7 +6,8 @@ the whole stream) stays as it was: the demo archive only gains shapes.
 * Branches and outlets: 分公司 and also 营业部, 门市部, 经营部, 分店 after the parent's full name.
 * 个体工商户 with a street or town between the division and the 字号: 汉滨区老街张记蒸面馆.
 * 农民专业合作社 named by town and village: 石泉县池河镇明星村蚕桑农民专业合作社.
-* 事业单位 (schools, hospitals, centres) beside the 社会组织, with 12… codes.
+* 事业单位 (schools, hospitals, centres) beside the 社会组织, with 12… codes, and 机关 (人社局,
+  市监局 … as people say) with 11… codes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ STREET_WORDS = ("老街", "新街", "正街", "河街", "东关", "西关", "南
 INSTITUTIONS = (
     "第一中学", "第二中学", "第三中学", "实验小学", "中心小学", "中医医院", "人民医院", "妇幼保健院",
     "疾病预防控制中心", "公共资源交易中心", "不动产登记中心", "职业技术学校", "图书馆", "文化馆",
+    # 机关, asked by their abbreviations (人社局, 市监局, 住建局, 发改局: nlp/data/abbreviations.txt).
+    "人力资源和社会保障局", "市场监督管理局", "住房和城乡建设局", "发展和改革局",
 )  # fmt: skip
 
 
@@ -50,3 +53,8 @@ def institution(key: int) -> str | None:
     if _pick(key, "institution", 4):
         return None
     return INSTITUTIONS[_pick(key, "institution-name", len(INSTITUTIONS))]
+
+
+def unit_type_code(unit: str) -> str:
+    """The USCC's first two characters for an institution: 11 for a 机关 (…局), 12 for a 事业单位."""
+    return "11" if unit.endswith("局") else "12"

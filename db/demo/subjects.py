@@ -386,7 +386,7 @@ def _organisation(ctx: _Ctx, seed: int, key: int, rng: random.Random, group: str
             type_code = "52"
         kind = "法人"
         if (unit := field_shapes.institution(key)) is not None:
-            name, type_code = f"{cname}{unit}", "12"
+            name, type_code = f"{cname}{unit}", field_shapes.unit_type_code(unit)
     else:
         name = f"{cname}{town}{_trade_name(rng)}{rng.choice(('花园', '家园', '小区', '苑'))}业主委员会"
         type_code, kind = "Y1", "非法人组织"
