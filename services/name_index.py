@@ -54,6 +54,8 @@ _SAVING = "index_snapshot_saving"
 _SAVE_TASK = "index_snapshot_task"
 _CHANGES = "index_changes_since_snapshot"
 _WRITTEN_AT = "index_snapshot_written_at"
+_READ_AT = "index_read_at"
+ROWS_READ = "index_rows_read"  # rows the last refresh read from the change feed
 
 
 def index_ready(services: Services) -> bool:
@@ -257,17 +259,35 @@ async def wait_for_snapshot(services: Services) -> None:
         await task
 
 
-async def refresh_index(services: Services) -> int:
-    """Pull subjects changed since the watermark; other processes' imports arrive this way."""
+def _refresh_since(watermark: dt.datetime | None, read_at: dt.datetime | None) -> dt.datetime | None:
+    """Where a refresh starts reading: REFRESH_OVERLAP before the newest stamp seen, or before the
+    previous read if that is later. Anything committed after the previous read was stamped at most
+    REFRESH_OVERLAP before it, so the later bound loses nothing; and a quiet archive stops re-reading
+    the rows of its last import once they are older than the overlap (from the newest stamp alone,
+    every refresh of every worker re-read them until some later change moved the watermark)."""
+    if watermark is None:
+        return None
+    since = watermark - REFRESH_OVERLAP
+    if read_at is not None:
+        since = max(_aware(since), read_at - REFRESH_OVERLAP)
+    return _naive_like(watermark, since)
+
+
+async def refresh_index(services: Services, now: dt.datetime | None = None) -> int:
+    """Pull subjects changed since the watermark; other processes' imports arrive this way.
+    Returns how many subjects changed in the index; `now` (UTC) stands in for the clock in tests."""
     index = services.index
     assert index is not None
     if services.extras.get(INDEX_BUILDING) or services.extras.get(_SAVING):
         # The background build reads everything and tops itself up when done; a snapshot being
         # written must not change under the writer: the next refresh catches up from the watermark.
         return 0
-    since = services.index_watermark - REFRESH_OVERLAP if services.index_watermark else None
+    read_at = now or dt.datetime.now(dt.UTC)
+    since = _refresh_since(services.index_watermark, services.extras.get(_READ_AT))
     async with services.db.transaction() as s:
         entries, watermark = await load_entries(s, since)
+    services.extras[_READ_AT] = read_at
+    services.extras[ROWS_READ] = len(entries)
     entries = [e for e in entries if index.get(e.subject_id) != e]
     if entries:
         index.add(entries)

@@ -275,6 +275,27 @@ async def test_index_refresh_sees_a_late_commit_of_an_early_stamped_subject(harn
     assert card.startswith("【安康市迟到科技有限公司】")
 
 
+async def test_a_quiet_archive_stops_rereading_its_last_import(harness: BotHarness) -> None:
+    """Rows of the last import are re-read while a late commit could still be missing, and no longer:
+    every worker used to re-read them at every refresh until some later change arrived."""
+    from services.name_index import ROWS_READ, refresh_index
+
+    await seed(harness.db)
+    services = harness.app.bot_data["services"]
+    now = dt.datetime.now(dt.UTC)
+    await refresh_index(services, now)
+    assert services.extras[ROWS_READ] > 0  # the seed is recent: within the overlap
+    await refresh_index(services, now + dt.timedelta(minutes=20))
+    assert services.extras[ROWS_READ] > 0  # the previous read was at `now`: still within the overlap
+    await refresh_index(services, now + dt.timedelta(minutes=40))
+    assert services.extras[ROWS_READ] == 0
+    later = now + dt.timedelta(minutes=41)
+    async with harness.db.transaction() as s:  # a change after the quiet spell is still seen
+        s.add(Subject(kind="法人", name="安康市静后科技有限公司", uscc=complete_uscc("91610902MA70QXHK1"),
+                      division_code="610902", updated_at=later.replace(tzinfo=None)))
+    assert await refresh_index(services, later) == 1
+
+
 async def test_masking_options_from_settings(harness: BotHarness) -> None:
     """privacy.mask_person_names = false shows the public a 个体工商户's operator; a person is still
     not found by name, and the ID stays masked for everyone."""
