@@ -95,7 +95,8 @@ class Server:
         self.port = _free_port()
         config = workdir / "config.toml"
         config.write_text("log_level = \"WARNING\"\n[api]\nrate_per_minute = 10000000\nburst = 1000000\n"
-                          "max_body_mb = 32\n", encoding="utf-8")
+                          f"max_body_mb = 32\n[index]\nsnapshot = \"{workdir / 'name_index.snapshot'}\"\n",
+                          encoding="utf-8")  # the snapshot stays in the throw-away directory
         env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}
         self.log = (workdir / f"server-{workers}.log").open("wb")
         self.process = subprocess.Popen(

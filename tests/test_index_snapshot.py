@@ -153,6 +153,25 @@ async def test_start_up_builds_then_loads_and_tops_up(db: Database, tmp_path: Pa
         assert (await chat.handle_line("瀛湖渔业"))[0].text.startswith("【安康瀛湖渔业发展有限公司】")  # type: ignore[union-attr]
 
 
+async def test_an_api_worker_starts_from_the_bots_snapshot(db: Database, tmp_path: Path) -> None:
+    """The HTTP port's workers read the same snapshot as the bot instead of each rebuilding."""
+    from bot.api.app import load_index
+    from services.runtime import Services
+
+    path = tmp_path / "ix.snapshot"
+    u1, u2 = complete_uscc("91610902MA70TN001"), complete_uscc("91610902MA70TN002")
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", u1)])
+    app, _transport = await _app(db, path)
+    async with app:
+        await bot_app.start_services(app)
+        await wait_for_index(app.bot_data["services"])
+    assert path.exists()
+    await _add_subjects(db, [("汉滨区老街张记蒸面馆", u2)])  # after the snapshot: the feed brings it
+    worker = Services(settings=_settings(db, path), db=db)
+    assert await load_index(worker) == "snapshot"
+    assert worker.index is not None and len(worker.index) == 2
+
+
 async def test_a_snapshot_with_more_subjects_than_the_database_is_rebuilt(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
     path = tmp_path / "ix.snapshot"
     built = NameIndex(lexicon)

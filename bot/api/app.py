@@ -23,10 +23,9 @@ from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
 from db.session import Database
 from nlp.lexicon import Lexicon
-from nlp.resolver import NameIndex
 from rules.workcal import WorkCalendar
 from services.apikeys import KeyCache
-from services.name_index import refresh_index
+from services.name_index import refresh_index, start_index, wait_for_index
 from services.runtime import Services
 from services.settings import Settings, load_settings
 from services.subject_feed import load_divisions
@@ -54,8 +53,11 @@ class ApiState:
     touched: dict[int, float] = field(default_factory=dict)
 
 
-async def load_index(services: Services) -> None:
-    """Lexicon and name index from the database (no seeding: that is done once, before workers)."""
+async def load_index(services: Services) -> str:
+    """Lexicon and name index (no seeding: that is done once, before workers). The index comes from
+    the bot's snapshot when there is a valid one, topped up from the change feed, as the bot's does;
+    without one it is built before the worker serves. Returns how: "snapshot", "built" or "building"
+    (then finished before returning)."""
     settings = services.settings
     services.calendar = WorkCalendar(settings.calendar.holidays, settings.calendar.workdays)
     async with services.db.transaction() as s:
@@ -63,8 +65,9 @@ async def load_index(services: Services) -> None:
     lexicon = Lexicon.from_divisions(divisions)
     lexicon.warm_up()
     services.lexicon = lexicon
-    services.index = NameIndex(lexicon)
-    await refresh_index(services)
+    how = await start_index(services, lexicon)
+    await wait_for_index(services)
+    return how
 
 
 async def _follow_feed(services: Services, every: float) -> None:
