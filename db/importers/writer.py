@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.importers.lookup import each_key
 from db.importers.name_match import mismatch_reason, name_fits
 from db.importers.rows import RecordRow, SubjectRow
 from db.models import CreditRecord, RecordChange, Subject, SubjectAlias
@@ -136,8 +137,7 @@ class Writer:
         found: dict[str, Any] = {}
         for column, values in ((Subject.uscc, usccs), (Subject.id_hash, hashes)):
             for chunk in _chunks(values):
-                result = await self.session.execute(select(*cols).where(column.in_(chunk)))
-                for row in result:
+                for row in await self.session.execute(each_key(self.session, cols, column, chunk)):
                     for key in _subject_keys(row.uscc, row.id_hash):
                         found[key] = row
         return found
@@ -272,14 +272,9 @@ class Writer:
         found: dict[tuple[str, str, str], Any] = {}
         for (source_key, category), docs in groups.items():
             for chunk in _chunks(docs):
-                result = await self.session.execute(
-                    select(*cols).where(
-                        CreditRecord.source_key == source_key,
-                        CreditRecord.category == category,
-                        CreditRecord.doc_key.in_(chunk),
-                    )
-                )
-                for row in result:
+                stmt = each_key(self.session, cols, CreditRecord.doc_key, chunk,
+                                CreditRecord.source_key == source_key, CreditRecord.category == category)
+                for row in await self.session.execute(stmt):
                     found[(source_key, category, row.doc_key)] = row
         return found
 
@@ -364,7 +359,7 @@ class Writer:
         aliases: dict[int, list[str]] = defaultdict(list)
         for chunk in _chunks(sorted(ids)):
             for sid, kind, name in await self.session.execute(
-                select(Subject.id, Subject.kind, Subject.name).where(Subject.id.in_(chunk))
+                each_key(self.session, (Subject.id, Subject.kind, Subject.name), Subject.id, chunk)
             ):
                 names[sid] = (kind, name)
             for sid, alias in await self.session.execute(
