@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, insert, select
 
 from db.importers.lookup import each_key
-from db.models import CreditRecord, Subject
+from db.models import CreditRecord, Subject, SubjectAlias
 from db.session import Database
 
 N = 2000
@@ -72,17 +72,24 @@ async def test_records_are_found_by_an_index_probe_per_number(db: Database) -> N
         assert "record_source_doc_key (source_key=? AND category=? AND doc_key=?)" in plan, plan
 
 
-async def test_subjects_are_found_by_an_index_probe_per_code_and_id(db: Database) -> None:
+async def test_subjects_and_aliases_are_found_by_an_index_probe_per_key(db: Database) -> None:
     async with db.transaction() as s:
         ids = await _fill(s)
         codes = [f"9161{i:014d}" for i in range(0, N + 300, 3)]
         by_code, code_plan = await _plan(s, each_key(s, (Subject.id, Subject.uscc), Subject.uscc, codes))
         by_id, id_plan = await _plan(s, each_key(s, (Subject.id, Subject.name), Subject.id, ids[::7]))
+        await s.execute(insert(SubjectAlias), [
+            {"subject_id": sid, "alias": f"{kind}{sid}", "kind": kind} for sid in ids for kind in ("简称", "曾用名")
+        ])
+        aliases, alias_plan = await _plan(
+            s, each_key(s, (SubjectAlias.subject_id, SubjectAlias.alias), SubjectAlias.subject_id, ids[:10])
+        )
         await s.rollback()
     assert sorted(r.uscc for r in by_code) == [c for c in codes if int(c[4:]) < N]
     assert sorted(r.id for r in by_id) == ids[::7]
-    for plan in (code_plan, id_plan):
+    assert sorted(aliases) == sorted((sid, f"{kind}{sid}") for sid in ids[:10] for kind in ("简称", "曾用名"))
+    for plan, table in ((code_plan, "subjects"), (id_plan, "subjects"), (alias_plan, "subject_aliases")):
         if db.dialect == "postgresql":
-            assert "Seq Scan" not in plan and "Index Scan" in plan, plan
+            assert "Seq Scan" not in plan and "Index" in plan, plan
         else:
-            assert "SEARCH subjects USING" in plan and "SCAN subjects" not in plan, plan
+            assert f"SEARCH {table} USING" in plan and f"SCAN {table}" not in plan, plan

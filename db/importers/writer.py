@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.importers.lookup import each_key
@@ -200,10 +200,8 @@ class Writer:
         old_aliases: dict[int, set[str]] = defaultdict(set)
         ids = [row.id for row in existing.values()]
         for chunk in _chunks(ids):
-            result = await self.session.execute(
-                select(SubjectAlias.subject_id, SubjectAlias.alias).where(SubjectAlias.subject_id.in_(chunk))
-            )
-            for subject_id, alias in result:
+            cols = (SubjectAlias.subject_id, SubjectAlias.alias)
+            for subject_id, alias in await self.session.execute(each_key(self.session, cols, SubjectAlias.subject_id, chunk)):
                 old_aliases[subject_id].add(alias)
 
         inserts: list[SubjectRow] = []
@@ -363,7 +361,7 @@ class Writer:
             ):
                 names[sid] = (kind, name)
             for sid, alias in await self.session.execute(
-                select(SubjectAlias.subject_id, SubjectAlias.alias).where(SubjectAlias.subject_id.in_(chunk))
+                each_key(self.session, (SubjectAlias.subject_id, SubjectAlias.alias), SubjectAlias.subject_id, chunk)
             ):
                 aliases[sid].append(alias)
         refused = False
