@@ -34,14 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from sqlalchemy import func, select, update
 
+from bench.pgdb import create_database, drop_database
 from db import migrate
 from db.demo.load import build_demo
 from db.models import Subject
@@ -61,25 +60,6 @@ def progress(message: str) -> None:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-async def _pg_database(admin_dsn: str) -> tuple[str, str]:
-    name = f"creditbot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
-    finally:
-        await conn.close()
-    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return name, f"{base}/{name}"
-
-
-async def _drop(admin_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _free_port() -> int:
@@ -289,7 +269,7 @@ async def _cli_importer(admin_dsn: str, rows: list[dict[str, str]], workdir: Pat
     from db.importers import samples
     from services.imports import import_file
 
-    name, url = await _pg_database(admin_dsn)
+    name, url = await create_database(admin_dsn)
     db = Database(url)
     try:
         await migrate.upgrade(db)
@@ -302,7 +282,7 @@ async def _cli_importer(admin_dsn: str, rows: list[dict[str, str]], workdir: Pat
         return {"rows": report.rows_read, "seconds": round(seconds, 1), "rows_per_s": round(report.rows_read / seconds)}
     finally:
         await db.dispose()
-        await _drop(admin_dsn, name)
+        await drop_database(admin_dsn, name)
 
 
 async def steady_archive(db: Database) -> None:
@@ -315,7 +295,7 @@ async def steady_archive(db: Database) -> None:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(SEED)
-    name, url = await _pg_database(args.pg)
+    name, url = await create_database(args.pg)
     db = Database(url)
     result: dict[str, Any] = {"subjects": args.subjects, "checks": args.checks, "concurrency": args.concurrency,
                               "rounds": args.rounds}
@@ -387,7 +367,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["baseline_cli_importer"] = await _cli_importer(args.pg, _penalty_rows(args.push_rows), workdir)
     finally:
         await db.dispose()
-        await _drop(args.pg, name)
+        await drop_database(args.pg, name)
     one, two = result["workers_1"]["checks"], result["workers_2"]["checks"]
     result["target"] = {"checks_per_s_2_workers": TARGET_CHECKS_PER_S, "batch_s": TARGET_BATCH_S}
     result["meets_target"] = (two["per_s"] >= TARGET_CHECKS_PER_S and two["per_s"] > one["per_s"]

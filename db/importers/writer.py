@@ -23,9 +23,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.importers.lookup import each_key
 from db.importers.name_match import mismatch_reason, name_fits
 from db.importers.rows import RecordRow, SubjectRow
 from db.models import CreditRecord, RecordChange, Subject, SubjectAlias
@@ -136,8 +137,7 @@ class Writer:
         found: dict[str, Any] = {}
         for column, values in ((Subject.uscc, usccs), (Subject.id_hash, hashes)):
             for chunk in _chunks(values):
-                result = await self.session.execute(select(*cols).where(column.in_(chunk)))
-                for row in result:
+                for row in await self.session.execute(each_key(self.session, cols, column, chunk)):
                     for key in _subject_keys(row.uscc, row.id_hash):
                         found[key] = row
         return found
@@ -200,10 +200,8 @@ class Writer:
         old_aliases: dict[int, set[str]] = defaultdict(set)
         ids = [row.id for row in existing.values()]
         for chunk in _chunks(ids):
-            result = await self.session.execute(
-                select(SubjectAlias.subject_id, SubjectAlias.alias).where(SubjectAlias.subject_id.in_(chunk))
-            )
-            for subject_id, alias in result:
+            cols = (SubjectAlias.subject_id, SubjectAlias.alias)
+            for subject_id, alias in await self.session.execute(each_key(self.session, cols, SubjectAlias.subject_id, chunk)):
                 old_aliases[subject_id].add(alias)
 
         inserts: list[SubjectRow] = []
@@ -272,14 +270,9 @@ class Writer:
         found: dict[tuple[str, str, str], Any] = {}
         for (source_key, category), docs in groups.items():
             for chunk in _chunks(docs):
-                result = await self.session.execute(
-                    select(*cols).where(
-                        CreditRecord.source_key == source_key,
-                        CreditRecord.category == category,
-                        CreditRecord.doc_key.in_(chunk),
-                    )
-                )
-                for row in result:
+                stmt = each_key(self.session, cols, CreditRecord.doc_key, chunk,
+                                CreditRecord.source_key == source_key, CreditRecord.category == category)
+                for row in await self.session.execute(stmt):
                     found[(source_key, category, row.doc_key)] = row
         return found
 
@@ -364,11 +357,11 @@ class Writer:
         aliases: dict[int, list[str]] = defaultdict(list)
         for chunk in _chunks(sorted(ids)):
             for sid, kind, name in await self.session.execute(
-                select(Subject.id, Subject.kind, Subject.name).where(Subject.id.in_(chunk))
+                each_key(self.session, (Subject.id, Subject.kind, Subject.name), Subject.id, chunk)
             ):
                 names[sid] = (kind, name)
             for sid, alias in await self.session.execute(
-                select(SubjectAlias.subject_id, SubjectAlias.alias).where(SubjectAlias.subject_id.in_(chunk))
+                each_key(self.session, (SubjectAlias.subject_id, SubjectAlias.alias), SubjectAlias.subject_id, chunk)
             ):
                 aliases[sid].append(alias)
         refused = False
