@@ -197,6 +197,17 @@ def _final(row: Notice, status: str, now: dt.datetime) -> None:
         row.delivered_at = now
 
 
+async def _held(s: AsyncSession, claimed: Claimed) -> tuple[Notice | None, str]:
+    """The claimed row, locked, while the claim is still this sender's; else None and the status to
+    report (REFUSED for a row that is gone, the row's own status when another sender has it)."""
+    row = await s.get(Notice, claimed.id, with_for_update=True)
+    if row is None:
+        return None, REFUSED
+    if row.version != claimed.version or row.status != PENDING:
+        return None, row.status
+    return row, PENDING
+
+
 async def take(db: Database, claimed: Claimed, now: dt.datetime | None = None) -> str | None:
     """Right before a send: renew the claim for another LEASE and check the recipient again.
 
@@ -205,11 +216,9 @@ async def take(db: Database, claimed: Claimed, now: dt.datetime | None = None) -
     (recorded, with the reason as `last_error`)."""
     now = now or utcnow()
     async with db.transaction() as s:
-        row = await s.get(Notice, claimed.id, with_for_update=True)
+        row, lost = await _held(s, claimed)
         if row is None:
-            return REFUSED
-        if row.version != claimed.version or row.status != PENDING:
-            return row.status
+            return lost
         why = await _gone(s, row)
         if why is not None:
             row.attempts += 1
@@ -238,11 +247,9 @@ async def settle(
     status as it stands is returned: a lost claim is never reported as refused."""
     now = now or utcnow()
     async with db.transaction() as s:
-        row = await s.get(Notice, claimed.id, with_for_update=True)
+        row, lost = await _held(s, claimed)
         if row is None:
-            return REFUSED
-        if row.version != claimed.version or row.status != PENDING:
-            return row.status
+            return lost
         row.attempts += 1
         row.claimed_until = None
         row.last_error = (error or "")[:64] or None
