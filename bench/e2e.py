@@ -36,6 +36,8 @@ from db.demo.load import build_demo
 from db.models import Subject
 from db.session import Database
 from services.accounts import ensure_local_account
+from services.name_index import wait_for_index
+from services.runtime import SERVICES_KEY
 from services.settings import DatabaseSettings, LimitSettings, Settings
 
 SEED = 20261127
@@ -117,6 +119,7 @@ async def main(subjects: int, count: int, url: str | None) -> dict[str, Any]:
         async with app:
             t0 = time.perf_counter()
             await bot_app.start_services(app)
+            await wait_for_index(app.bot_data[SERVICES_KEY])  # a large archive builds in the background
             start_s = time.perf_counter() - t0
             await ensure_local_account(db, 900003, "official")
             chat = ConsoleChat(app, transport, 900003)
