@@ -17,7 +17,12 @@ from contextlib import asynccontextmanager
 from services.errors import Refusal
 
 DEFAULT_SLOTS = 1
+# A waiting job still holds one of the bot's places for concurrent updates (bot/updates.py, 64):
+# past this many waiting, a new one is refused at once, so waiting jobs can never fill those places
+# and freeze everybody else's questions.
+MAX_WAITING = 8
 BUSY = "您的上一项任务（生成报告、检查或导入文件、绘制图表）还在处理中，请等它完成后再发送。"
+FULL = "当前排队处理的任务较多，请过几分钟再发送。"
 
 
 SWITCH_INTERVAL_S = 0.001
@@ -33,8 +38,9 @@ def favour_event_loop() -> None:
 class HeavyWork:
     """At most `slots` heavy jobs at once, one per user; the others wait in order."""
 
-    def __init__(self, slots: int = DEFAULT_SLOTS) -> None:
+    def __init__(self, slots: int = DEFAULT_SLOTS, max_waiting: int = MAX_WAITING) -> None:
         self._slots = asyncio.Semaphore(max(1, slots))
+        self._max_waiting = max_waiting
         self._users: set[int] = set()
         self.waiting = 0
         self.running = 0
@@ -44,7 +50,11 @@ class HeavyWork:
         self, user: int | None = None, on_queued: Callable[[int], Awaitable[None]] | None = None
     ) -> AsyncIterator[None]:
         """Hold a slot for the block. `on_queued(position)` is awaited first when the job must wait;
-        a user who already has a job running or queued is refused (`Refusal`)."""
+        a user who already has a job running or queued is refused (`Refusal` BUSY), and so is any
+        user's job when MAX_WAITING are waiting already (`Refusal` FULL); scheduled work (no user)
+        always waits its turn."""
+        if user is not None and self._slots.locked() and self.waiting >= self._max_waiting:
+            raise Refusal(FULL)
         if user is not None:
             if user in self._users:
                 raise Refusal(BUSY)
@@ -68,4 +78,4 @@ class HeavyWork:
                 self._users.discard(user)
 
 
-__all__ = ["BUSY", "DEFAULT_SLOTS", "HeavyWork", "favour_event_loop"]
+__all__ = ["BUSY", "DEFAULT_SLOTS", "FULL", "MAX_WAITING", "HeavyWork", "favour_event_loop"]

@@ -13,7 +13,7 @@ from telegram import Chat, Message, Update, User
 from bot.updates import PerUserUpdateProcessor
 from handlers.query import MAX_QUESTION_CHARS
 from services.errors import Refusal
-from services.heavy import BUSY, HeavyWork
+from services.heavy import BUSY, FULL, HeavyWork
 from tests.test_collect_upload import penalty_file, until
 
 pytestmark = pytest.mark.asyncio
@@ -94,6 +94,33 @@ async def test_heavy_work_runs_a_few_at_once_and_one_per_user() -> None:
     await asyncio.gather(one, two)
     assert order == ["1 start", "1 end", "2 start", "2 end"]
     async with heavy.slot(1):  # free again once finished
+        assert heavy.running == 1
+
+
+async def test_waiting_heavy_jobs_are_bounded() -> None:
+    """Each waiting job holds one of the bot's places for concurrent updates: past MAX_WAITING a new
+    one is refused at once instead of queueing, so waiting jobs can never freeze everybody else."""
+    heavy = HeavyWork(slots=1, max_waiting=2)
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def job(user: int) -> None:
+        async with heavy.slot(user):
+            started.set()
+            await release.wait()
+
+    tasks = [asyncio.create_task(job(1))]
+    await started.wait()
+    tasks += [asyncio.create_task(job(u)) for u in (2, 3)]
+    await asyncio.sleep(0.01)
+    assert heavy.waiting == 2
+    with pytest.raises(Refusal) as refused:
+        async with heavy.slot(4):
+            pass
+    assert refused.value.reason == FULL
+    release.set()
+    await asyncio.gather(*tasks)
+    async with heavy.slot(4):  # room again once the queue drained
         assert heavy.running == 1
 
 
