@@ -14,7 +14,9 @@ from sqlalchemy import func, select, update
 from db.importers import samples
 from db.leases import lease, upload_lease_name
 from db.models import CreditRecord, Upload
+from services.accounts import ensure_local_account
 from services.collection.uploads import cancel_upload, check_upload, collector_for_upload, confirm_upload
+from services.errors import Refusal
 from services.imports import import_file
 from tests.test_collect_upload import count_records, until
 
@@ -174,3 +176,29 @@ async def test_an_upload_the_database_failed_waits_in_mytasks_with_its_reason(ha
     await until(harness, lambda o: "已导入“p.csv”" in (o.text or ""))
     row = await upload_row(harness.db, upload_id)
     assert (row.status, row.failure, row.attempts) == ("confirmed", None, 2)
+
+
+async def test_cancel_while_a_confirmation_holds_the_lease_cancels_nothing(harness, tmp_path: Path) -> None:
+    """取消 pressed after 确认导入 took the lease but before it marked the upload `importing`: the
+    cancellation must not go through (it used to, and the collector heard both 已取消 and 已导入)."""
+    chat = await harness.chat("collector", dept="SCJGJ")
+    upload_id = await checked_upload(harness, chat.user.id, penalty_csv(tmp_path / "p.csv", [1, 2, 3]))
+    async with lease(harness.db, upload_lease_name(upload_id)) as mine:
+        assert mine
+        result = await cancel_upload(harness.db, upload_id, chat.user.id)
+    assert result.outcome == "in_progress"
+    assert (await upload_row(harness.db, upload_id)).status == "pending"
+    assert (await confirm(harness, upload_id, chat.user.id)).outcome == "written"
+
+
+async def test_a_collector_moved_to_another_department_cannot_confirm_the_old_ones_upload(
+    harness, tmp_path: Path
+) -> None:
+    chat = await harness.chat("collector", dept="SCJGJ")
+    upload_id = await checked_upload(harness, chat.user.id, penalty_csv(tmp_path / "p.csv", [1, 2, 3]))
+    await ensure_local_account(harness.db, chat.user.id, "collector", "SWJ")  # re-bound elsewhere
+    tasks = "".join(o.text or "" for o in await harness.say(chat, "/mytasks"))
+    assert "p.csv" not in tasks
+    with pytest.raises(Refusal, match="原来所在的部门"):
+        await confirm(harness, upload_id, chat.user.id)
+    assert await count_records(harness.db) == 0

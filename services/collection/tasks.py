@@ -106,19 +106,23 @@ async def tasks_for_account(
     tasks.monthly = sorted(
         (g for g in gaps if g.department_id == dept.id and serves(g, account)), key=lambda g: (g.period, g.category)
     )
-    tasks.uploads = await open_uploads(s, account.id, today)
+    tasks.uploads = await open_uploads(s, account.id, dept.id, today)
     tasks.waiting = await waiting_on_department(s, dept.id, today)
     return tasks
 
 
-async def open_uploads(s: AsyncSession, account_id: int, today: dt.date) -> list[UploadTask]:
-    """Uploads waiting for this collector: unconfirmed ones (a stranded import among them: its
+async def open_uploads(s: AsyncSession, account_id: int, department_id: int, today: dt.date) -> list[UploadTask]:
+    """Uploads waiting for this collector in its current department: unconfirmed ones (a stranded import among them: its
     process died, nobody holds its lease), and rejected ones not yet followed by a confirmed upload,
     while their records' deadline has not passed."""
     rows = (
         await s.scalars(
             select(Upload)
-            .where(Upload.account_id == account_id, Upload.status.in_(("pending", "rejected", "importing")))
+            .where(
+                Upload.account_id == account_id,
+                Upload.department_id == department_id,
+                Upload.status.in_(("pending", "rejected", "importing")),
+            )
             .order_by(Upload.created_at)
         )
     ).all()

@@ -144,6 +144,8 @@ async def _owned_upload(s: AsyncSession, upload_id: str, telegram_user_id: int) 
     owner = await s.get(Account, upload.account_id)
     if owner is None or owner.telegram_user_id != telegram_user_id:
         raise Refusal("只有上传文件的采集员本人可以确认或取消这次导入。")
+    if owner.department_id != upload.department_id:  # re-bound to another department meanwhile
+        raise Refusal("这次上传属于您原来所在的部门，您已不能代其确认或取消；请由该部门的采集员重新上传。")
     return upload
 
 
@@ -288,7 +290,7 @@ async def cancel_upload(db: Database, upload_id: str, telegram_user_id: int) -> 
                 upload = await _owned_upload(s, upload_id, telegram_user_id)
                 if upload.status == "confirmed":
                     return Confirmation("already", upload.file_name, new=upload.new, updating=upload.updating)
-                if upload.status == "importing" and not free:
+                if not free:  # a confirmation holds the lease, even before it marked the upload
                     return Confirmation("in_progress", upload.file_name)
                 if upload.status in ("pending", "rejected", "expired", "importing"):
                     upload.status, upload.decided_at = "cancelled", dt.datetime.now(dt.UTC)
