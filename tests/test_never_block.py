@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from telegram import Chat, Message, Update, User
+from telegram import Chat, Message, MessageEntity, Update, User
 
 from bot.updates import PerUserUpdateProcessor
 from handlers.query import MAX_QUESTION_CHARS
@@ -145,3 +145,52 @@ async def test_an_overlong_question_is_refused_at_once(harness) -> None:
 async def test_the_bot_processes_updates_per_user(harness) -> None:
     assert isinstance(harness.app.update_processor, PerUserUpdateProcessor)
     assert harness.app.update_processor.max_concurrent_updates > 1
+
+
+async def _enqueue(harness, user_id: int, text: str) -> None:  # type: ignore[no-untyped-def]
+    """What polling does with a private-chat text: put it on the Application's update queue, so it
+    goes through the update processor (harness.say calls process_update and bypasses it)."""
+    user = User(id=user_id, first_name="用户", is_bot=False)
+    chat = Chat(id=user_id, type=Chat.PRIVATE, first_name="用户")
+    entities = None
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        entities = [MessageEntity(MessageEntity.BOT_COMMAND, 0, len(command.encode("utf-16-le")) // 2)]
+    message = Message(harness.transport.next_message_id(), dt.datetime.now(dt.UTC), chat, from_user=user, text=text,
+                      entities=entities)
+    update = Update(harness.transport.next_message_id(), message=message)
+    await harness.app.update_queue.put(Update.de_json(update.to_dict(), harness.app.bot))  # as polling decodes it
+
+
+async def test_users_waiting_for_heavy_work_never_freeze_the_others(harness) -> None:  # type: ignore[no-untyped-def]
+    """Through the real update processor: while a heavy job runs, 64 officials ask for reports (as
+    many as the processor's places for concurrent updates). At most MAX_WAITING wait, the rest are
+    told to come back, and a bystander's /help is answered at once."""
+    from services.heavy import MAX_WAITING
+    from tests.test_lifecycle_support import HENGDA
+    from tests.test_report_pdf import seed_company
+
+    await seed_company(harness)
+    heavy = harness.app.bot_data["services"].heavy
+    officials = [await harness.chat("official", dept="SCJGJ") for _ in range(64)]
+    bystander = await harness.chat("public")
+    gate = asyncio.Event()
+
+    async def nightly() -> None:
+        async with heavy.slot():  # what the nightly evaluation does
+            await gate.wait()
+
+    await harness.app.start()
+    try:
+        job = asyncio.create_task(nightly())
+        await asyncio.sleep(0.05)
+        for official in officials:
+            await _enqueue(harness, official.user.id, f"/report {HENGDA}")
+        await until(harness, lambda o: "排队处理的任务较多" in (o.text or ""), timeout=30)
+        await _enqueue(harness, bystander.user.id, "/help")
+        await until(harness, lambda o: o.chat_id == bystander.chat.id, timeout=5)
+        assert heavy.waiting <= MAX_WAITING
+        gate.set()
+        await job
+    finally:
+        await harness.app.stop()
