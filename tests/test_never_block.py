@@ -181,8 +181,8 @@ async def test_users_waiting_for_heavy_work_never_freeze_the_others(harness) -> 
             await gate.wait()
 
     await harness.app.start()
+    job = asyncio.create_task(nightly())
     try:
-        job = asyncio.create_task(nightly())
         await asyncio.sleep(0.05)
         for official in officials:
             await _enqueue(harness, official.user.id, f"/report {HENGDA}")
@@ -190,7 +190,7 @@ async def test_users_waiting_for_heavy_work_never_freeze_the_others(harness) -> 
         await _enqueue(harness, bystander.user.id, "/help")
         await until(harness, lambda o: o.chat_id == bystander.chat.id, timeout=5)
         assert heavy.waiting <= MAX_WAITING
-        gate.set()
-        await job
     finally:
+        gate.set()  # let the waiters finish, so a failure above cannot hang the stop
+        await job
         await harness.app.stop()
