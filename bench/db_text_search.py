@@ -16,9 +16,10 @@ import os
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
+
+from bench.pgdb import create_database, drop_database
 
 PG_ADMIN_DSN = os.environ.get("CREDITBOT_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -74,14 +75,7 @@ def pg_trgm(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -> dict[
 async def _pg_trgm(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -> dict[str, Any]:
     import asyncpg
 
-    name = f"creditbot_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-    try:
-        await admin.execute(
-            f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
-        )
-    finally:
-        await admin.close()
+    name, _url = await create_database(PG_ADMIN_DSN, collation="C.UTF-8")
     dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
     try:
         con = await asyncpg.connect(dsn, timeout=10)
@@ -106,11 +100,7 @@ async def _pg_trgm(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -
         finally:
             await con.close()
     finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(PG_ADMIN_DSN, name)
     return {
         "method": "PostgreSQL pg_trgm, C.UTF-8 database, GIN gin_trgm_ops, name % q ORDER BY similarity DESC LIMIT 1",
         "recall_at_1": round(hits / max(1, len(queries)), 4),

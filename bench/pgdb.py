@@ -10,12 +10,14 @@ import asyncpg
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-async def create_database(admin_dsn: str) -> tuple[str, str]:
-    """A new empty database on the server of `admin_dsn`: (its name, its SQLAlchemy asyncpg URL)."""
+async def create_database(admin_dsn: str, collation: str | None = None) -> tuple[str, str]:
+    """A new empty database on the server of `admin_dsn`: (its name, its SQLAlchemy asyncpg URL).
+    `collation` (e.g. "C.UTF-8") sets LC_COLLATE and LC_CTYPE, as pg_trgm's users set them up."""
     name = f"creditbot_bench_{uuid.uuid4().hex[:8]}"
+    locale = f" LC_COLLATE '{collation}' LC_CTYPE '{collation}'" if collation else ""
     conn = await asyncpg.connect(admin_dsn)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        await conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\'{locale} TEMPLATE template0')
     finally:
         await conn.close()
     base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
