@@ -20,7 +20,11 @@ demo: venv
 run: venv
 	$(BIN)/creditbot run
 
+# Debian packages the suite runs for real (tools/debian-packages installs what is missing).
+SYSTEM_PACKAGES := pgbouncer
+
 test: venv
+	./tools/debian-packages $(SYSTEM_PACKAGES)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
