@@ -20,6 +20,7 @@ from db.session import Database
 from rules.codes import clean_code
 from rules.roles import DEPARTMENT_ROLES, ROLE_LABELS, ROLES
 from services.attempts import BIND_POLICY, COOLING_DOWN, clear, ensure_not_locked, record_failure
+from services.departments import department_by_code
 from services.errors import Refusal
 
 BIND_SCOPE = "bind:user"
@@ -47,13 +48,6 @@ async def account_for_user(session: AsyncSession, telegram_user_id: int, display
         session.add(account)
         await session.flush()
     return account
-
-
-async def department_by_code(session: AsyncSession, code: str) -> Department:
-    dept = await session.scalar(select(Department).where(Department.code == code))
-    if dept is None:
-        raise Refusal(f"找不到部门代码 {code}")
-    return dept
 
 
 async def subject_by_uscc(session: AsyncSession, uscc: str) -> Subject:
