@@ -145,9 +145,33 @@ async def _redeem(
     return account
 
 
-async def unbind(db: Database, telegram_user_id: int) -> Account:
+@dataclass(frozen=True)
+class Binding:
+    """What an account is bound to, as shown when the user was asked to confirm /unbind."""
+
+    role: str
+    department_id: int | None
+    subject_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, account: Account, subjects: list[Subject]) -> Binding:
+        return cls(account.role, account.department_id, tuple(sorted(x.id for x in subjects)))
+
+    @property
+    def empty(self) -> bool:
+        return self.role == "public" and self.department_id is None and not self.subject_ids
+
+
+BINDING_CHANGED = "您的绑定在确认之前已发生变化，本次未解除。如仍需解除，请重新发送 /unbind。"
+
+
+async def unbind(db: Database, telegram_user_id: int, confirmed: Binding | None = None) -> Account:
+    """Back to `public`: role, department and subjects released. With `confirmed`, only if the
+    account is still bound as it was when the user confirmed (else Refusal BINDING_CHANGED)."""
     async with db.transaction() as s:
         account = await account_for_user(s, telegram_user_id)
+        if confirmed is not None and Binding.of(account, await account.awaitable_attrs.subjects) != confirmed:
+            raise Refusal(BINDING_CHANGED)
         account.role = "public"
         account.department_id = None
         (await account.awaitable_attrs.subjects).clear()

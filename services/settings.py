@@ -161,6 +161,7 @@ class ConversationSettings:
     review_minutes: int = 20  # the reason (and corrections) of an objection, repair or verification decision
     feedback_minutes: int = 15  # the note of a 逢办必查 feedback
     checkreport_minutes: int = 15  # waiting for the PDF after /checkreport
+    unbind_minutes: int = 5  # the confirmation of /unbind
     # Longest time between two looks for timed-out flows (shorter when a timeout is shorter).
     sweep_seconds: int = 60
 
