@@ -22,7 +22,7 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot.app import build_application, start_services
+from bot.app import build_application, start_services, stop_services
 from services.settings import SECRET_TOKEN, ConfigError, Settings, TelegramSettings, webhook_url_problem
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ async def serve(settings: Settings, transport: BaseRequest | None = None, stop: 
     app = build_application(settings, transport)
     assert app.updater is not None
     try:
-        async with app:
+        async with app:  # PTB calls post_shutdown only from run_polling/run_webhook: stop_services below
             await start_services(app)
             if options is not None:
                 await app.updater.start_webhook(**options)
@@ -79,4 +79,6 @@ async def serve(settings: Settings, transport: BaseRequest | None = None, stop: 
     except TelegramError as exc:
         print(refused_text(exc), file=sys.stderr)
         return EXIT_REFUSED_BY_TELEGRAM
+    finally:
+        await stop_services(app)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
@@ -55,17 +57,6 @@ UNBINDING = flow.define(
 )
 
 
-def _binding_data(binding: Binding) -> dict[str, object]:
-    return {"role": binding.role, "department_id": binding.department_id, "subject_ids": list(binding.subject_ids)}
-
-
-def _binding_from(data: dict[str, object]) -> Binding:
-    subject_ids = data.get("subject_ids") or []
-    assert isinstance(subject_ids, list)
-    department = data.get("department_id")
-    return Binding(str(data.get("role")), department if isinstance(department, int) else None, tuple(subject_ids))
-
-
 async def unbind_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unbind: says what would be released and asks to confirm."""
     account, _viewer = await caller(update, context)
@@ -77,7 +68,7 @@ async def unbind_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if account.department:
         what.append(f"部门：{account.department.name}")
     what += [f"绑定主体：{subject.name}" for subject in account.subjects]
-    await flow.begin(update, context, UNBINDING, CONFIRM_STEP, _binding_data(binding))
+    await flow.begin(update, context, UNBINDING, CONFIRM_STEP, dataclasses.asdict(binding))
     await reply(
         update,
         "确定要解除绑定吗？解除后您将以公众身份使用，以下权限随之解除，需管理员重新发放绑定码才能恢复：\n"
@@ -99,7 +90,8 @@ async def on_unbind_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     user = update.effective_user
     assert user is not None
-    await unbind(services(context).db, user.id, confirmed=_binding_from(convo.data))
+    shown = Binding(convo.data["role"], convo.data["department_id"], tuple(convo.data["subject_ids"]))
+    await unbind(services(context).db, user.id, confirmed=shown)
     await reply(update, "已解除绑定，您现在以公众身份使用。")
 
 
