@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -17,12 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from telegram import Bot, Chat, Message, MessageEntity, Update, User
-from telegram.error import Conflict, RetryAfter
+from telegram.error import BadRequest, Conflict, RetryAfter
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 import bot.app as bot_app
 from bot import telegram_run
+from bot.logging_setup import PrivacyFilter
 from bot.telegram_run import webhook_options
 from bot.transport import InProcessBotAPI
 from db.session import Database
@@ -255,3 +257,17 @@ async def test_a_forged_post_claiming_to_be_an_official_is_refused(db: Database)
     finally:
         stop.set()
         assert await asyncio.wait_for(running, 30) == 0
+
+
+def test_a_refusal_from_telegram_is_logged_without_a_traceback() -> None:
+    """PTB logs a failed setWebhook with its traceback; it is Telegram's answer, not our bug."""
+    try:
+        raise BadRequest("bad webhook: IP address 10.0.0.8 is reserved")
+    except BadRequest:
+        record = logging.LogRecord("telegram.ext.Updater", logging.ERROR, __file__, 1, "Network Retry Loop (%s): Aborting.",
+                                   ("Bootstrap Set Webhook",), sys.exc_info())
+    assert PrivacyFilter().filter(record)
+    shown = logging.Formatter("%(levelname)s %(message)s").format(record)
+    assert "Traceback" not in shown and "\n" not in shown
+    assert shown == ("ERROR Network Retry Loop (Bootstrap Set Webhook): Aborting. "
+                     "(BadRequest: bad webhook: IP address 10.0.0.8 is reserved)")
