@@ -24,6 +24,7 @@ from telegram.request._requestparameter import RequestParameter
 
 import bot.app as bot_app
 from bot import telegram_run
+from bot.cli import main
 from bot.logging_setup import PrivacyFilter
 from bot.telegram_run import webhook_options
 from bot.transport import InProcessBotAPI
@@ -142,18 +143,23 @@ def test_webhook_urls_telegram_refuses_are_refused_at_start(tmp_path: Path, url:
         load_settings(webhook_config(tmp_path, "s3cret", url), env={"CREDITBOT_TELEGRAM_TOKEN": TOKEN})
 
 
-def test_run_without_a_secret_is_one_chinese_line_and_exit_code_2(tmp_path: Path) -> None:
-    for secret in (None, "abc+/=:"):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--config", str(webhook_config(tmp_path, secret)), "run"],
-            capture_output=True, text=True, cwd=tmp_path, timeout=120,
-            env={**{k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")},
-                 "CREDITBOT_TELEGRAM_TOKEN": TOKEN},
-        )
-        assert result.returncode == 2, result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("配置错误：telegram.secret_token"), lines
-        assert "Traceback" not in result.stderr + result.stdout and TOKEN not in result.stderr
+def test_run_without_a_valid_secret_is_one_chinese_line_and_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITBOT_TELEGRAM_TOKEN", TOKEN)
+    assert main(["--config", str(webhook_config(tmp_path, None)), "run"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("配置错误：telegram.secret_token 在 webhook 模式下必须填写")
+    # The example, as an operator meets it: a process, its exit code and its terminal.
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(webhook_config(tmp_path, "abc+/=:")), "run"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}, "CREDITBOT_TELEGRAM_TOKEN": TOKEN},
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("配置错误：telegram.secret_token 只能由"), lines
+    assert "Traceback" not in result.stderr + result.stdout and TOKEN not in result.stderr
 
 
 # -- the in-process Bot API refuses in setWebhook what Telegram refuses --------------------------------
