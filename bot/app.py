@@ -15,10 +15,10 @@ from bot.jobs import schedule_jobs
 from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
 from bot.updates import PerUserUpdateProcessor
-from db import migrate
 from db.session import Database
 from handlers import register_handlers, schedule_conversation_jobs
 from rules.masking import scrub
+from services.database_setup import prepare_database
 from services.errors import Refusal
 from services.heavy import favour_event_loop
 from services.runtime import SERVICES_KEY, Services
@@ -92,10 +92,11 @@ async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
 
 
 async def start_services(app: Application) -> None:
-    """Migrate, seed the region, warm up jieba and build the name index before serving."""
+    """Migrate and load the region (the migrate step every command shares), warm up jieba and build
+    the name index before serving."""
     services: Services = app.bot_data[SERVICES_KEY]
     favour_event_loop()
-    await migrate.upgrade(services.db)
+    await prepare_database(services.db, services.settings.region.division_code)
     await prepare_services(services)
     if app.job_queue is not None:
         schedule_jobs(app)

@@ -54,17 +54,17 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.calendar_settings import calendar_from_settings
-    from db import migrate
     from db.session import Database
+    from services.database_setup import prepare_database
 
     db = Database(settings.database.url)
     total = estimate_rows(path)
     calendar = calendar_from_settings(settings)
     try:
-        # A new database is migrated here as the bot and the demo do: importing is often the first
-        # thing run against it, and "no such table" helps nobody.
+        # A new database is migrated (and its departments loaded) here as the bot and the demo do:
+        # importing is often the first thing run against it, and "no such table" helps nobody.
         try:
-            await migrate.upgrade(db)
+            await prepare_database(db, settings.region.division_code)
         except (SQLAlchemyError, OSError) as exc:
             console.print(f"[red]无法打开或初始化数据库（{type(exc).__name__}），请检查 --db 或 database.url[/red]")
             return EXIT_UNUSABLE

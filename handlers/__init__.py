@@ -12,6 +12,7 @@ def register_handlers(app: Application) -> None:
         check,
         checkreport,
         collect,
+        command_args,
         declare,
         due,
         evaluation,
@@ -28,7 +29,9 @@ def register_handlers(app: Application) -> None:
     )
 
     # Multi-step flows: one dispatcher ahead of everything (handlers/flow.py) gives an open flow the
-    # user's next message; `collect` takes any other document; free-text questions come last.
+    # user's next message; `collect` takes any other document; free-text questions come last. Ahead
+    # of the flows, a command given what it does not take is refused and runs nothing.
+    command_args.register(app)
     flow.register(app)
     modules = (
         start, account, stats, due, check, listing, objection, repair, declare, verify, report, checkreport,

@@ -214,6 +214,9 @@ REMINDER = ButtonSpec("rem", (choice("action", ("tasks", "zero", "mute")),))
 ADMIN_OVERDUE = ButtonSpec("adm:overdue")
 ADMIN_CHART = ButtonSpec("adm:chart", (Field("period", r"\d{4}-\d{2}"),))
 
+# -- /unbind: confirm or keep the binding -------------------------------------------------------------
+UNBIND = ButtonSpec("ub", (choice("answer", ("ok", "no")),))
+
 # -- credit evaluation (/watch, /watchlist, /grades) --------------------------------------------------
 WATCH = ButtonSpec("w", (number("subject"),))
 UNWATCH = ButtonSpec("uw", (number("subject"),))

@@ -22,6 +22,8 @@ from sqlalchemy import select, update
 
 from db.models import Account, ApiKey, Department, utcnow
 from db.session import Database
+from services.departments import department_by_code
+from services.errors import Refusal
 
 # check: look-up, 逢办必查 and feedback, batch check; query: look-up and credit files by USCC;
 # idquery: credit files of natural persons by ID number; push: record push.
@@ -99,9 +101,10 @@ async def create_key(db: Database, dept_code: str, name: str, scopes: str) -> Ne
     if not name:
         raise ApiKeyError("请填写接入系统的名称（--name）")
     async with db.transaction() as s:
-        dept = await s.scalar(select(Department).where(Department.code == dept_code.strip()))
-        if dept is None:
-            raise ApiKeyError(f"找不到部门代码 {dept_code}")
+        try:
+            dept = await department_by_code(s, dept_code)
+        except Refusal as exc:
+            raise ApiKeyError(exc.reason) from None
         prefix = secrets.token_hex(4)
         key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
         account = Account(role="official", department_id=dept.id, display_name=f"接口：{name}"[:128], active=True)

@@ -41,6 +41,7 @@ from db.transient import ATTEMPTS, backoff, failure_kind, is_transient
 from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.workcal import WorkCalendar
+from services.departments import list_departments, unknown_department_text
 from services.evaluation import refresh_subjects
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ async def _run(
     if dept_code:
         found = await _department(db, dept_code)
         if found is None:
-            report.fatal = f"未找到部门代码“{dept_code}”，请核对部门编码（creditbot 部门列表）"
+            report.fatal = unknown_department_text(dept_code, [d.code for d in await list_departments(db)])
             return
         dept, ownership = found
 

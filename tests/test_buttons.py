@@ -61,6 +61,7 @@ EXAMPLES = {
     b.REMINDER: [("rem:mute", ("mute",))],
     b.ADMIN_OVERDUE: [("adm:overdue", ())],
     b.ADMIN_CHART: [("adm:chart:2026-10", ("2026-10",))],
+    b.UNBIND: [("ub:ok", ("ok",)), ("ub:no", ("no",))],
 }
 
 

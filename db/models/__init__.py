@@ -31,6 +31,7 @@ from db.models.evaluation import (
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
 from db.models.resolver_context import ChatSubject
+from db.models.schedule import ScheduledRun
 from db.models.wecom import (
     WeComCallback,
     WeComCard,
@@ -74,6 +75,7 @@ __all__ = [
     "RepairRequest",
     "ReportingDuty",
     "RiskWarning",
+    "ScheduledRun",
     "Subject",
     "SubjectAlias",
     "SubjectEvaluation",
