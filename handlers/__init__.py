@@ -43,9 +43,10 @@ def schedule_conversation_jobs(app: Application) -> None:
     """The conversations' own jobs (they send with the Application's bot): flows that timed out;
     listings taking effect and records leaving publication; the evaluation's full run and risk digest;
     notice retries."""
-    from handlers import evaluation, flow, listing, notify
+    from handlers import evaluation, flow, listing, notify, repair
 
     flow.schedule(app)
     listing.schedule(app)
+    repair.schedule(app)
     notify.schedule(app)
     evaluation.schedule(app)

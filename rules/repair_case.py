@@ -90,3 +90,25 @@ def missed_stages(status: str, accept_due_on: date | None, decide_due_on: date |
 def overdue(status: str, accept_due_on: date | None, decide_due_on: date | None, today: date) -> bool:
     due = accept_due_on if status == RECEIVED else decide_due_on if status == ACCEPTED else None
     return due is not None and today > due
+
+
+# -- what a 信用修复告知书 says (两书同达) --------------------------------------------------------
+# Served with the 行政处罚决定书 or the listing decision (国办发〔2025〕22号, “两书同达”). Conditions: the
+# minimum publication period over (轻微: none, once the obligations are met) and the obligations met,
+# with a public credit commitment (《信用修复管理办法》2026, 国办发〔2025〕22号 二、); the materials are the
+# proof that the legal obligations are fulfilled and the 信用承诺书 (国办发〔2025〕22号); 信用中国 is the
+# one channel to apply, with an offline window in the government service hall (国办发〔2025〕22号).
+NOTICE_WITHIN_DAYS = 30  # decisions older than this at import are not served a 告知书 by the platform
+CONDITIONS = (
+    "已履行行政处罚决定或列入决定规定的法定责任和义务（如缴清罚款、完成整改）；",
+    "已纠正失信行为、消除不良影响；",
+    "作出并公开信用承诺；",
+    "最短公示期已届满（轻微失信信息在法定责任义务履行完毕后即可申请）。",
+)
+MATERIALS = ("法定责任义务履行完毕的证明材料（缴款凭证、整改报告等）；", "信用承诺书。")
+CHANNELS = (
+    "“信用中国”网站（全国统一的信用修复申请渠道）；",
+    "本平台“信用通”机器人：绑定主体后发送 /repair；",
+    "政务服务大厅信用修复线下窗口。",
+)
+EFFECTS = "准予修复后，该失信信息终止公示、停止共享和使用，相关失信惩戒措施依法依规解除，信用评价结果相应更新。"
