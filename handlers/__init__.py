@@ -13,6 +13,7 @@ def register_handlers(app: Application) -> None:
         checkreport,
         collect,
         declare,
+        documents,
         due,
         evaluation,
         flow,
@@ -31,7 +32,7 @@ def register_handlers(app: Application) -> None:
     # user's next message; `collect` takes any other document; free-text questions come last.
     flow.register(app)
     modules = (
-        start, account, stats, due, check, listing, objection, repair, declare, verify, report, checkreport,
+        start, account, stats, due, check, listing, objection, repair, documents, declare, verify, report, checkreport,
         collect, reminders, admin_views, evaluation,
     )
     for module in (*modules, query):

@@ -513,3 +513,45 @@ def policy_from(settings: Settings, calendar: WorkCalendar | None = None) -> Cas
     r = settings.repair
     cal = calendar or announced_calendar(settings.calendar.holidays, settings.calendar.workdays)
     return CasePolicy(cal, rc.Limits(r.accept_working_days, r.decide_working_days, r.remind_before_working_days))
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """A closed case in the form the national or provincial platform takes back (its 受理编号 first)."""
+
+    external_ref: str
+    doc_number: str
+    subject_code: str | None
+    result: str  # 不予受理 / 准予修复 / 不予修复
+    reason: str
+    decided_on: dt.date
+    decision_number: str | None
+    missed: str | None
+
+
+async def case_results(
+    db: Database, origin: str, since: dt.date, tz: dt.tzinfo, department_ids: frozenset[int] | None = None,
+) -> list[CaseResult]:
+    """Cases from `origin` closed on or after `since` (in time zone `tz`), oldest first, to send back
+    to that platform; `department_ids` as in `receive_external`. Raises nothing."""
+    start = dt.datetime.combine(since, dt.time(), tz)
+    query = (
+        select(RepairRequest, CreditRecord.doc_number, Subject.uscc)
+        .join(CreditRecord, CreditRecord.id == RepairRequest.record_id)
+        .join(Subject, Subject.id == RepairRequest.subject_id)
+        .where(RepairRequest.origin == origin, RepairRequest.decided_at >= start,
+               RepairRequest.status.in_((rc.REFUSED, rc.APPROVED, rc.REJECTED)))
+        .order_by(RepairRequest.decided_at, RepairRequest.id)
+    )
+    if department_ids is not None:
+        query = query.where(RepairRequest.department_id.in_(department_ids))
+    async with db.transaction() as s:
+        rows = (await s.execute(query)).all()
+    return [
+        CaseResult(
+            q.external_ref or "", doc, uscc, rc.STATUS_LABELS[q.status], q.decision_reason or "",
+            q.decided_at.astimezone(tz).date() if q.decided_at else since, q.decision_number,
+            "、".join(rc.STAGE_LABELS.get(m, m) for m in q.missed.split(",")) if q.missed else None,
+        )
+        for q, doc, uscc in rows
+    ]

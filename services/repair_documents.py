@@ -201,7 +201,7 @@ async def _issue_notice(
     opens_text = f"最早可于 {opens:%Y年%m月%d日} 申请信用修复" if opens > record.decision_date else "履行义务后即可申请信用修复"
     caption = f"【信用修复告知书】{party.department}对 {record.doc_number} 的处理：{opens_text}（告知书 {number}）。"
     await notices.enqueue(
-        s, chats, caption, "repair_notice", now, issuer.key, document=notices.Document(None, file_name("信用修复告知书", number), number),
+        s, chats, caption, "repair_notice", utcnow(), issuer.key, document=notices.Document(None, file_name("信用修复告知书", number), number),
         subject_id=record.subject_id, claim=False,
     )
     return IssuedDocument(number, record.subject_id, pdf, chats)
@@ -259,7 +259,7 @@ async def _issue_decision(
     chats = tuple(await subject_chats(s, record.subject_id))
     verdict = "准予信用修复" if data.approved else "不予信用修复"
     await notices.enqueue(
-        s, chats, f"【信用修复决定书】{verdict}：{record.doc_number}（决定书 {number}）。", "repair_decision", now, issuer.key,
+        s, chats, f"【信用修复决定书】{verdict}：{record.doc_number}（决定书 {number}）。", "repair_decision", utcnow(), issuer.key,
         document=notices.Document(None, file_name("信用修复决定书", number), number), subject_id=record.subject_id, claim=False,
     )
     return IssuedDocument(number, record.subject_id, pdf, chats)
