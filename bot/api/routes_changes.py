@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -15,14 +16,17 @@ from bot.api.problems import ApiProblem
 from bot.api.security import RateLimiter, requires
 from db.models import AuditEntry, CreditRecord
 from render.repair_pdf import render_repair_notice
+from render.special_report_pdf import render_special_report
+from rules.codes import validate_uscc
 from services import changes, public_feed
 from services.api_checks import viewer_for
 from services.apikeys import Principal
 from services.declarations.link_secrets import credit_departments
-from services.errors import NOT_FOUND, Refusal
+from services.errors import INVALID, NOT_FOUND, Refusal
 from services.repair import ExternalApplication, case_results, policy_from, receive_external
 from services.repair_documents import issuer_from, notice_for_record
 from services.runtime import Services
+from services.special_report import issue_special_report, subject_id_for
 from services.stored_documents import fetch_document
 
 router = APIRouter()
@@ -164,6 +168,41 @@ async def get_results(
     svc = services_of(request)
     rows = await case_results(svc.db, origin, since, svc.settings.tz, _departments(principal, svc))
     return [ResultOut(**r.__dict__) for r in rows]
+
+
+# -- 专项信用报告 ------------------------------------------------------------------------------------
+
+ReportKey = Annotated[Principal, Depends(requires("special", "query", "check"))]
+
+
+class SpecialReportIn(BaseModel):
+    subject: str = Field(..., min_length=1, max_length=40, description="信用主体统一社会信用代码")
+    years: int = Field(3, ge=1, le=5, description="查询时段：近 N 年（1-5）")
+    fields: list[str] = Field(default_factory=list, max_length=30, description="领域名称；不传为全部领域")
+    authorisation_code: str | None = Field(None, max_length=32, description="主体出具的授权码；密钥有 special 权限时可不传")
+
+
+@router.post("/v1/reports/special", tags=["文书"], summary="经主体授权出具专项信用报告（PDF）",
+             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+async def post_special_report(request: Request, principal: ReportKey, body: SpecialReportIn) -> Response:
+    svc = services_of(request)
+    code = validate_uscc(body.subject, repair=True)
+    if not code.ok:
+        raise Refusal(f"统一社会信用代码有误：{code.error}", code=INVALID)
+    subject_id = await subject_id_for(svc.db, code.value)
+    if subject_id is None:
+        raise Refusal("档案中没有该统一社会信用代码的主体。", code=NOT_FOUND)
+    platform = svc.settings.region.platform_name
+    issued = await issue_special_report(
+        svc.db, viewer_for(principal), subject_id, years=body.years, now=svc.now(),
+        render=lambda d: render_special_report(d, platform), issuer=issuer_from(svc.settings),
+        division_code=svc.settings.region.division_code, fields=body.fields,
+        authorisation_code=body.authorisation_code, standing="special" in principal.scopes,
+    )
+    return Response(issued.pdf, media_type="application/pdf", headers={
+        "X-Document-Number": quote(issued.number), "X-Document-SHA256": issued.sha256,
+        "X-Has-Records": "true" if issued.has_records else "false",
+    })
 
 
 # -- the city's website (no key: public information only, limited per address) -------------------------
