@@ -18,6 +18,7 @@ def register_handlers(app: Application) -> None:
         evaluation,
         flow,
         listing,
+        masking,
         objection,
         query,
         reminders,
@@ -32,7 +33,7 @@ def register_handlers(app: Application) -> None:
     # user's next message; `collect` takes any other document; free-text questions come last.
     flow.register(app)
     modules = (
-        start, account, stats, due, check, listing, objection, repair, documents, declare, verify, report, checkreport,
+        start, account, stats, due, check, listing, masking, objection, repair, documents, declare, verify, report, checkreport,
         collect, reminders, admin_views, evaluation,
     )
     for module in (*modules, query):
@@ -44,10 +45,11 @@ def schedule_conversation_jobs(app: Application) -> None:
     """The conversations' own jobs (they send with the Application's bot): flows that timed out;
     listings taking effect and records leaving publication; the evaluation's full run and risk digest;
     notice retries."""
-    from handlers import evaluation, flow, listing, notify, repair
+    from handlers import evaluation, flow, listing, masking, notify, repair
 
     flow.schedule(app)
     listing.schedule(app)
     repair.schedule(app)
+    masking.schedule(app)
     notify.schedule(app)
     evaluation.schedule(app)

@@ -40,7 +40,7 @@ from services.objections import Attachment, record_label
 from services.recipients import department_chats, subject_chats
 from services.settings import Settings
 
-REPAIRABLE_STATUSES = frozenset({"active", "objected", "expired"})
+REPAIRABLE_STATUSES = frozenset({"active", "objected", "expired", "masked"})  # masked: 暂时屏蔽
 LATE = "late_reason"  # Refusal code: a limit passed, the reason for it is missing
 EXTERNAL_ORIGINS = ("creditchina", "province")
 
