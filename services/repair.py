@@ -244,6 +244,39 @@ async def receive_external(
     department's; None: any, the CLI). Raises Refusal: unknown origin; no 受理编号; an invalid code;
     no such record (NOT_FOUND); a record of another department (FORBIDDEN); not repairable; no
     credit commitment (INVALID); another case already open for the record (CONFLICT)."""
+    async with db.transaction() as s:
+        return await _receive(s, app, policy, department_ids, by)
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def receive_batch(
+    db: Database, apps: Sequence[ExternalApplication], policy: CasePolicy = DEFAULT_POLICY,
+    department_ids: frozenset[int] | None = None, by: Viewer | None = None,
+) -> tuple[list[ReceivedCase], list[tuple[int, str]]]:
+    """A file of applications, all or none: returns (the cases, []) or ([], [(index, reason), ...])
+    with every row's refusal (rules as `receive_external`)."""
+    cases: list[ReceivedCase] = []
+    errors: list[tuple[int, str]] = []
+    try:
+        async with db.transaction() as s:
+            for i, app in enumerate(apps):
+                try:
+                    cases.append(await _receive(s, app, policy, department_ids, by))
+                except Refusal as exc:
+                    errors.append((i, exc.reason))
+            if errors:
+                raise _Rollback
+    except _Rollback:
+        return [], errors
+    return cases, []
+
+
+async def _receive(
+    s: AsyncSession, app: ExternalApplication, policy: CasePolicy, department_ids: frozenset[int] | None, by: Viewer | None,
+) -> ReceivedCase:
     if app.origin not in EXTERNAL_ORIGINS:
         raise Refusal(f"未知的申请来源“{app.origin}”（应为 {'、'.join(EXTERNAL_ORIGINS)}）。", code=INVALID)
     ref = scrub(app.external_ref.strip())[:64]
@@ -252,49 +285,48 @@ async def receive_external(
     code = validate_uscc(app.subject_code, repair=True)
     if not code.ok:
         raise Refusal(f"统一社会信用代码有误：{code.error}", code=INVALID)
-    async with db.transaction() as s:
-        known = await s.scalar(select(RepairRequest).where(RepairRequest.origin == app.origin, RepairRequest.external_ref == ref))
-        if known is not None:
-            record = await s.get(CreditRecord, known.record_id)
-            subject = await s.get(Subject, known.subject_id)
-            assert record is not None and subject is not None
-            return ReceivedCase(known.id, False, record_label(record), subject.name, known.accept_due, known.status, ())
-        found = (
-            await s.execute(
-                select(CreditRecord, Subject)
-                .join(Subject, Subject.id == CreditRecord.subject_id)
-                .where(Subject.uscc == code.value, CreditRecord.doc_key == canonical_key(app.doc_number))
-            )
-        ).all()
-        candidates = [(r, sub) for r, sub in found if lifecycle.repairable(r.category)]
-        if not candidates:
-            raise Refusal("找不到该主体文书号对应的失信记录。", code=NOT_FOUND)
-        record, subject = candidates[0]
-        if department_ids is not None and record.department_id not in department_ids:
-            raise Refusal("该记录不属于本部门认定（谁认定、谁修复），请转送认定部门办理。", code=FORBIDDEN)
-        _repairable(record)
-        if not app.commitment:
-            raise Refusal("申请须附信用承诺书。", code=INVALID)
-        if await _open_case(s, record.id):
-            raise Refusal("该记录已有信用修复申请正在办理。", code=CONFLICT)
-        due = rc.accept_due(app.received_on, policy.calendar, policy.limits).due
-        request = RepairRequest(
-            record_id=record.id, subject_id=subject.id, department_id=record.department_id, account_id=None,
-            obligations_met=True, proof={"items": [{"name": scrub(m)[:200], "kind": "external"} for m in app.materials]},
-            commitment=lifecycle.COMMITMENT_TEXT, filed_on=app.received_on, status=rc.RECEIVED, origin=app.origin,
-            external_ref=ref, applicant=scrub(app.applicant.strip())[:100] or None, accept_due=due,
+    known = await s.scalar(select(RepairRequest).where(RepairRequest.origin == app.origin, RepairRequest.external_ref == ref))
+    if known is not None:
+        record = await s.get(CreditRecord, known.record_id)
+        subject = await s.get(Subject, known.subject_id)
+        assert record is not None and subject is not None
+        return ReceivedCase(known.id, False, record_label(record), subject.name, known.accept_due, known.status, ())
+    found = (
+        await s.execute(
+            select(CreditRecord, Subject)
+            .join(Subject, Subject.id == CreditRecord.subject_id)
+            .where(Subject.uscc == code.value, CreditRecord.doc_key == canonical_key(app.doc_number))
         )
-        s.add(request)
-        await s.flush()
-        s.add(
-            AuditEntry(
-                account_id=by.account_id if by else None, role=by.role if by else "system", action="repair_received",
-                subject_id=subject.id, reason=record.doc_number[:64],
-                detail={"request_id": request.id, "origin": app.origin, "external_ref": ref},
-            )
+    ).all()
+    candidates = [(r, sub) for r, sub in found if lifecycle.repairable(r.category)]
+    if not candidates:
+        raise Refusal("找不到该主体文书号对应的失信记录。", code=NOT_FOUND)
+    record, subject = candidates[0]
+    if department_ids is not None and record.department_id not in department_ids:
+        raise Refusal("该记录不属于本部门认定（谁认定、谁修复），请转送认定部门办理。", code=FORBIDDEN)
+    _repairable(record)
+    if not app.commitment:
+        raise Refusal("申请须附信用承诺书。", code=INVALID)
+    if await _open_case(s, record.id):
+        raise Refusal("该记录已有信用修复申请正在办理。", code=CONFLICT)
+    due = rc.accept_due(app.received_on, policy.calendar, policy.limits).due
+    request = RepairRequest(
+        record_id=record.id, subject_id=subject.id, department_id=record.department_id, account_id=None,
+        obligations_met=True, proof={"items": [{"name": scrub(m)[:200], "kind": "external"} for m in app.materials]},
+        commitment=lifecycle.COMMITMENT_TEXT, filed_on=app.received_on, status=rc.RECEIVED, origin=app.origin,
+        external_ref=ref, applicant=scrub(app.applicant.strip())[:100] or None, accept_due=due,
+    )
+    s.add(request)
+    await s.flush()
+    s.add(
+        AuditEntry(
+            account_id=by.account_id if by else None, role=by.role if by else "system", action="repair_received",
+            subject_id=subject.id, reason=record.doc_number[:64],
+            detail={"request_id": request.id, "origin": app.origin, "external_ref": ref},
         )
-        chats = tuple(await department_chats(s, record.department_id))
-        return ReceivedCase(request.id, True, record_label(record), subject.name, due, rc.RECEIVED, chats)
+    )
+    chats = tuple(await department_chats(s, record.department_id))
+    return ReceivedCase(request.id, True, record_label(record), subject.name, due, rc.RECEIVED, chats)
 
 
 # -- the department's queue and steps -------------------------------------------------------------
