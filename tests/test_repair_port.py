@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from sqlalchemy import select
 
 from bot.api.app import create_app
 from db.models import CreditRecord
@@ -20,7 +21,7 @@ from services.apikeys import create_key
 from services.repair import ExternalApplication, decide_repair, receive_external
 from services.repair_documents import after_listing
 from tests.conftest import settings_for
-from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id
+from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id, pdf_text
 
 TODAY = dt.date(2026, 12, 1)
 
@@ -136,3 +137,26 @@ async def test_the_public_feed_publishes_then_removes_what_the_bot_no_longer_sho
     assert published[0]["last_public_day"] == str(add_months(decided, 12) - dt.timedelta(days=1))
     assert [(ch["kind"], ch["record_id"], ch["record"]) for ch in followed["changes"]] == [("repaired", shown, None)]
     assert nothing_new["changes"] == [] and nothing_new["next_cursor"] == followed["next_cursor"]
+
+
+async def test_a_pushed_penalty_owes_its_notice_which_the_department_fetches_at_once(db: Database) -> None:
+    await seed_region(db, default_region())
+    await add_subject(db)
+    key = await _key(db, "SCJGJ", "push")
+    decided = dt.date.today() - dt.timedelta(days=2)
+    row = {
+        "行政相对人名称": "安康市恒达建材有限公司", "行政相对人类别": "法人", "行政相对人代码_1": HENGDA,
+        "行政处罚决定书文号": "安市监罚〔2026〕81号", "违法行为类型": "未按规定公示年度报告", "违法事实": "未按期公示年度报告",
+        "处罚依据": "《企业信息公示暂行条例》第十八条", "处罚类别": "罚款", "处罚内容": "罚款人民币1万元", "罚款金额（万元）": "1",
+        "处罚决定日期": decided.isoformat(), "处罚机关": "安康市市场监督管理局", "数据来源单位": "安康市市场监督管理局",
+    }
+    async with port(db) as c:
+        pushed = await c.post("/v1/records/penalty", json={"rows": [row]}, headers=key)
+        assert pushed.status_code == 200, pushed.text
+        async with db.transaction() as s:
+            record_id = await s.scalar(select(CreditRecord.id).where(CreditRecord.doc_number == "安市监罚〔2026〕81号"))
+        notice = await c.get(f"/v1/repair-notices/{record_id}", headers=key)
+        again = await c.get(f"/v1/repair-notices/{record_id}", headers=key)
+        pdf = await c.get(f"/v1/documents/{notice.json()['number']}", headers=key)
+    assert notice.status_code == 200 and again.json() == notice.json()  # issued once
+    assert "安市监罚〔2026〕81号" in pdf_text(pdf.content) and "信用修复告知书" in pdf_text(pdf.content)
