@@ -29,6 +29,7 @@ from services.errors import Refusal
 from services.objections import Attachment
 from services.repair import (
     LATE,
+    CasePolicy,
     accept_case,
     apply_for_repair,
     decide_repair,
@@ -192,7 +193,7 @@ VERBS = {"approve": "准予修复", "reject": "不予修复", "accept": "受理"
 LATE_STEP, REASON = "late", "reason"
 
 
-def policy(svc: Services):  # type: ignore[no-untyped-def]
+def policy(svc: Services) -> CasePolicy:
     return policy_from(svc.settings, svc.calendar)
 
 

@@ -26,17 +26,20 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, and_, case, func, insert, literal, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChangeEvent, CreditRecord, Department, Subject, utcnow
 from db.session import Database
 from services.errors import INVALID, Refusal
 
+log = logging.getLogger(__name__)
 MAX_PAGE = 1000
 DEFAULT_PAGE = 200
 PERSON = "自然人"
@@ -89,10 +92,10 @@ async def emit_records(s: AsyncSession, kind: str, record_ids: Iterable[int], de
     ids = list(dict.fromkeys(record_ids))
     _label, public = KINDS[kind]
     for i in range(0, len(ids), 1000):
-        await s.execute(_insert_from(_record_source(s, literal(kind, String), public, detail).where(CreditRecord.id.in_(ids[i : i + 1000]))))
+        await s.execute(_insert_from(_record_source(literal(kind, String), public, detail).where(CreditRecord.id.in_(ids[i : i + 1000]))))
 
 
-def _record_source(s: AsyncSession, kind: Any, public: bool, detail: dict[str, Any] | None) -> Any:
+def _record_source(kind: Any, public: bool, detail: dict[str, Any] | None) -> Any:
     person = case((Subject.kind == PERSON, True), else_=False)
     return (
         select(
@@ -108,7 +111,7 @@ async def emit_imported(s: AsyncSession, written_at: dt.datetime) -> None:
     """An event for every record an import wrote (inserted or updated at `written_at`, the
     writer's own timestamp), in one INSERT … SELECT inside the import's transaction."""
     kind = case((CreditRecord.created_at == written_at, "record_added"), else_="record_changed")
-    await s.execute(_insert_from(_record_source(s, kind, True, None).where(CreditRecord.updated_at == written_at)))
+    await s.execute(_insert_from(_record_source(kind, True, None).where(CreditRecord.updated_at == written_at)))
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -120,7 +123,22 @@ STAMP_LOCK = 0x63686766
 
 async def stamp(db: Database, batch: int = STAMP_BATCH) -> int:
     """Give `seq` to up to `batch` committed events without one, in id order, in one transaction
-    (see the module docstring). Returns how many; 0 also when another process is stamping."""
+    (see the module docstring). Returns how many; 0 also when another process is stamping, or
+    (SQLite) when a long write such as an import holds the database: nothing new can have committed
+    meanwhile, and the next read stamps what it finds."""
+    async with db.transaction() as s:  # a read first: no lock taken when there is nothing to number
+        if await s.scalar(select(ChangeEvent.id).where(ChangeEvent.seq.is_(None)).limit(1)) is None:
+            return 0
+    try:
+        return await _stamp(db, batch)
+    except OperationalError as exc:
+        if db.dialect == "postgresql":
+            raise
+        log.info("change feed not stamped now (%s)", type(exc).__name__)
+        return 0
+
+
+async def _stamp(db: Database, batch: int) -> int:
     async with db.transaction() as s:
         if s.get_bind().dialect.name != "postgresql":
             todo = select(ChangeEvent.id).where(ChangeEvent.seq.is_(None)).order_by(ChangeEvent.id).limit(batch)

@@ -158,7 +158,7 @@ def notice_facts(record: CreditRecord, issued_on: dt.date) -> tuple[str, bool, d
 
 
 @dataclass(frozen=True)
-class IssuedDocument:
+class Issued:
     number: str
     subject_id: int
     pdf: bytes
@@ -174,7 +174,7 @@ async def _claim(s: AsyncSession, statement: object) -> bool:
 
 async def _issue_notice(
     s: AsyncSession, notice_id: int, render: Callable[[RepairNoticeData], bytes], issuer: Issuer, now: dt.datetime,
-) -> IssuedDocument | None:
+) -> Issued | None:
     if not await _claim(
         s, update(RepairNotice).where(RepairNotice.id == notice_id, RepairNotice.status == "pending").values(status="pending")
     ):
@@ -204,7 +204,7 @@ async def _issue_notice(
         s, chats, caption, "repair_notice", utcnow(), issuer.key, document=notices.Document(None, file_name("信用修复告知书", number), number),
         subject_id=record.subject_id, claim=False,
     )
-    return IssuedDocument(number, record.subject_id, pdf, chats)
+    return Issued(number, record.subject_id, pdf, chats)
 
 
 async def notice_for_record(
@@ -227,7 +227,7 @@ async def notice_for_record(
 
 async def _issue_decision(
     s: AsyncSession, request_id: int, render: Callable[[RepairDecisionData], bytes], issuer: Issuer, now: dt.datetime,
-) -> IssuedDocument | None:
+) -> Issued | None:
     decided = RepairRequest.status.in_((rc.APPROVED, rc.REJECTED))
     if not await _claim(
         s, update(RepairRequest).where(RepairRequest.id == request_id, decided, RepairRequest.decision_number.is_(None))
@@ -262,7 +262,7 @@ async def _issue_decision(
         s, chats, f"【信用修复决定书】{verdict}：{record.doc_number}（决定书 {number}）。", "repair_decision", utcnow(), issuer.key,
         document=notices.Document(None, file_name("信用修复决定书", number), number), subject_id=record.subject_id, claim=False,
     )
-    return IssuedDocument(number, record.subject_id, pdf, chats)
+    return Issued(number, record.subject_id, pdf, chats)
 
 
 async def issue_decision(
