@@ -21,6 +21,9 @@ from services.apikeys import create_key
 from services.issued_documents import check_document
 from tests.conftest import BotHarness, settings_for
 from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id, pdf_text, texts
+from tests.wecom_harness import WeComHarness, wecom
+
+__all__ = ["wecom"]
 
 PERIOD = (dt.date(2023, 12, 2), dt.date(2026, 12, 1))
 
@@ -110,3 +113,13 @@ async def test_a_key_with_the_standing_scope_gets_it_through_the_port(db: Databa
     assert ok.headers["content-type"] == "application/pdf" and ok.headers["x-has-records"] == "true"
     assert "安市监罚〔2026〕51号" in pdf_text(ok.content)
     assert no.status_code == 403 and bad.status_code == 422
+
+
+async def test_the_subject_gets_it_over_wecom_too(wecom: WeComHarness) -> None:
+    await _archive(wecom.db, dt.date.today())
+    owner = await wecom.member("enterprise", subject=HENGDA)
+    out = await wecom.say(owner, "/report 专项 近3年")
+    [sent] = [d for d in out if d.msgtype == "file"]
+    content, name = wecom.standin.media[sent.body["media_id"]]
+    assert name.startswith("专项信用报告-安信专报〔") and "简易程序，未公示" in pdf_text(content)
+    assert all(c.errcode == 0 for c in wecom.standin.calls)
