@@ -34,6 +34,7 @@ ChangesKey = Annotated[Principal, Depends(requires("changes"))]
 RepairKey = Annotated[Principal, Depends(requires("repair"))]
 DocumentKey = Annotated[Principal, Depends(requires("query", "check", "push", "changes", "repair", "special"))]
 PUBLIC_BURST = 20
+MAX_ID = 2**31 - 1
 
 
 def services_of(request: Request) -> Services:
@@ -47,17 +48,17 @@ class EventOut(BaseModel):
                       "revoked 撤销；corrected 更正；expired 公示期届满；masked 暂时屏蔽；unmasked 恢复；repair_notice 信用修复告知书已出具；"
                       "repair_decided 信用修复决定")
     label: str = Field(description="变更类别（中文）")
-    subject_name: str
+    subject_name: str = Field(description="主体名称")
     subject_code: str | None = Field(None, description="统一社会信用代码；自然人为脱敏身份证号")
-    record_id: int | None = None
-    category: str | None = None
-    doc_number: str | None = None
-    department: str | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
+    record_id: int | None = Field(None, description="所涉信用记录的编号（主体级变更为空）")
+    category: str | None = Field(None, description="信用记录类别")
+    doc_number: str | None = Field(None, description="决定文书号")
+    department: str | None = Field(None, description="认定（决定）部门")
+    detail: dict[str, Any] = Field(default_factory=dict, description="补充信息（如告知书编号、修复结果、受理编号）")
 
 
 class ChangesOut(BaseModel):
-    events: list[EventOut]
+    events: list[EventOut] = Field(description="本页变更，按提交顺序")
     next_cursor: str = Field(description="下次请求作为 since 传入；无新变更时与本次相同")
     more: bool = Field(description="是否还有下一页（立即再取）")
 
@@ -94,7 +95,7 @@ class NoticeOut(BaseModel):
 
 @router.get("/v1/repair-notices/{record_id}", response_model=NoticeOut, tags=["文书"],
             summary="本部门记录的信用修复告知书（两书同达）：尚未出具的当即出具")
-async def get_repair_notice(request: Request, principal: DocumentKey, record_id: int = Path(..., ge=1)) -> NoticeOut:
+async def get_repair_notice(request: Request, principal: DocumentKey, record_id: int = Path(..., ge=1, le=MAX_ID)) -> NoticeOut:
     svc = services_of(request)
     async with svc.db.transaction() as s:
         owner = await s.get(CreditRecord, record_id)
@@ -124,9 +125,9 @@ class ApplicationIn(BaseModel):
 
 
 class ApplicationOut(BaseModel):
-    request_id: int
+    request_id: int = Field(description="本平台的申请编号")
     created: bool = Field(description="false：该受理编号此前已收到（重试），未重复登记")
-    status: str
+    status: str = Field(description="received 待受理；accepted 已受理；refused 不予受理；approved 准予修复；rejected 不予修复")
     accept_due: dt.date | None = Field(None, description="受理期限")
 
 
@@ -149,11 +150,11 @@ async def post_application(request: Request, principal: RepairKey, body: Applica
 
 class ResultOut(BaseModel):
     external_ref: str = Field(description="该平台的受理编号")
-    doc_number: str
-    subject_code: str | None
+    doc_number: str = Field(description="所涉记录的文书号")
+    subject_code: str | None = Field(description="信用主体统一社会信用代码")
     result: str = Field(description="不予受理、准予修复或不予修复")
-    reason: str
-    decided_on: dt.date
+    reason: str = Field(description="理由")
+    decided_on: dt.date = Field(description="办结日期")
     decision_number: str | None = Field(None, description="信用修复决定书编号")
     missed: str | None = Field(None, description="超过的办理期限（受理、办结）")
 
@@ -209,36 +210,36 @@ async def post_special_report(request: Request, principal: ReportKey, body: Spec
 
 
 class PublicRecordOut(BaseModel):
-    record_id: int
-    subject_name: str
-    uscc: str | None
-    category: str
-    doc_number: str
-    title: str | None
-    content: str | None
-    decision_date: dt.date
-    department: str
-    severity: str | None
+    record_id: int = Field(description="记录编号（撤下时据此删除）")
+    subject_name: str = Field(description="主体名称")
+    uscc: str | None = Field(description="统一社会信用代码")
+    category: str = Field(description="信用记录类别")
+    doc_number: str = Field(description="决定文书号")
+    title: str | None = Field(description="名称或处罚类别")
+    content: str | None = Field(description="内容（已脱敏）")
+    decision_date: dt.date = Field(description="决定日期")
+    department: str = Field(description="决定部门")
+    severity: str | None = Field(description="失信程度")
     last_public_day: dt.date | None = Field(None, description="最后公示日：次日起不得再展示")
 
 
 class PublicChangeOut(BaseModel):
-    seq: int
-    kind: str
-    record_id: int
+    seq: int = Field(description="在变更流中的位置")
+    kind: str = Field(description="变更类别（同 /v1/changes）")
+    record_id: int = Field(description="记录编号")
     record: PublicRecordOut | None = Field(None, description="现行公示内容；为空表示应从网站撤下")
 
 
 class PublicChangesOut(BaseModel):
-    changes: list[PublicChangeOut]
-    next_cursor: str
-    more: bool
+    changes: list[PublicChangeOut] = Field(description="本页变更")
+    next_cursor: str = Field(description="下次请求作为 since 传入")
+    more: bool = Field(description="是否还有下一页")
 
 
 class PublishedOut(BaseModel):
-    records: list[PublicRecordOut]
-    next_after: int
-    more: bool
+    records: list[PublicRecordOut] = Field(description="当前公示的记录")
+    next_after: int = Field(description="下一页作为 after 传入")
+    more: bool = Field(description="是否还有下一页")
     cursor: str | None = Field(None, description="首页（after=0）时给出：载入完毕后从此游标跟随 /public/changes")
 
 
@@ -268,7 +269,7 @@ async def get_public_changes(
 
 @router.get("/public/records", response_model=PublishedOut, tags=["信用网站"], summary="当前公示的全部记录（分页）")
 async def get_published(
-    request: Request, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=public_feed.MAX_PAGE),
+    request: Request, after: int = Query(0, ge=0, le=MAX_ID), limit: int = Query(500, ge=1, le=public_feed.MAX_PAGE),
 ) -> PublishedOut:
     _limited(request)
     svc = services_of(request)
