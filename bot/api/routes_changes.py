@@ -71,9 +71,11 @@ async def get_changes(
 ) -> ChangesOut:
     db = services_of(request).db
     page = await changes.read(db, since, limit, persons="idquery" in principal.scopes)
-    async with db.transaction() as s:
-        s.add(AuditEntry(account_id=principal.account_id, role="official", action="changes_read",
-                         detail={"key": principal.prefix, "events": len(page.events), "cursor": page.next_cursor}))
+    if page.events:  # a poll that learned nothing reveals nothing: no audit row for it
+        async with db.transaction() as s:
+            s.add(AuditEntry(account_id=principal.account_id, role="official", action="changes_read",
+                             detail={"key": principal.prefix, "events": len(page.events), "cursor": page.next_cursor,
+                                     "subjects": sorted({e.subject_id for e in page.events})}))
     return ChangesOut(
         events=[EventOut(seq=e.seq, at=e.at, kind=e.kind, label=e.label, subject_name=e.subject_name,
                          subject_code=e.subject_code, record_id=e.record_id, category=e.category, doc_number=e.doc_number,
