@@ -47,6 +47,7 @@ COMMANDS = [
     BotCommand("listings", "本部门拟列入事项（办事人员）"),
     BotCommand("objections", "异议处理（办事人员）"),
     BotCommand("repairs", "信用修复审核（办事人员）"),
+    BotCommand("documents", "信用修复告知书、决定书、专项信用报告"),
     BotCommand("due", "计算报送期限"),
     BotCommand("mytasks", "我的报送待办（采集员）"),
     BotCommand("zero", "本期无新增（采集员）"),

@@ -88,11 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
     due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
 
-    from bot import cli_api, cli_collect, cli_evaluation, cli_import, cli_lifecycle
+    from bot import cli_api, cli_collect, cli_evaluation, cli_import, cli_lifecycle, cli_repair
 
     cli_import.add_parser(sub)
     cli_collect.add_parser(sub)
     cli_lifecycle.add_parser(sub)
+    cli_repair.add_parser(sub)
     cli_evaluation.add_parser(sub)
     cli_api.add_parser(sub)
     return parser
@@ -331,6 +332,10 @@ async def run_command(settings: Settings, args: argparse.Namespace) -> int:
         return await answer(cli_import.run(args, settings))
     if args.command == "listing":
         return await answer(cli_lifecycle.run(args, settings))
+    if args.command == "repair":
+        from bot import cli_repair
+
+        return await answer(cli_repair.run(args, settings))
     if args.command == "evaluate":
         return await answer(cli_evaluation.run(args, settings))
     if args.command in cli_collect.COMMANDS:

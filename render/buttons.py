@@ -187,7 +187,8 @@ OBJECTION_DECIDE = ButtonSpec("odd", (number("objection"), choice("decision", li
 REPAIR_RECORD = ButtonSpec("rp:r", (number("record"),))
 REPAIR_OBLIGATION = ButtonSpec("rp:ob", (choice("fulfilled", YES_NO),))
 REPAIR_COMMIT = ButtonSpec("rp:commit")
-REPAIR_DECIDE = ButtonSpec("rd", (number("request"), choice("decision", ("approve", "reject"))))
+REPAIR_DECIDE = ButtonSpec("rd", (number("request"), choice("decision", ("approve", "reject", "accept", "refuse"))))
+DOCUMENT_GET = ButtonSpec("doc", (word("number"),))
 
 # -- /verify ------------------------------------------------------------------------------------------
 VERIFY_OPEN = ButtonSpec("dv:o", (number("declaration"),))

@@ -26,12 +26,16 @@ from services.departments import department_by_code
 from services.errors import Refusal
 
 # check: look-up, 逢办必查 and feedback, batch check; query: look-up and credit files by USCC;
-# idquery: credit files of natural persons by ID number; push: record push.
+# idquery: credit files of natural persons by ID number; push: record push; changes: the change
+# feed; repair: repair applications forwarded by 信用中国; special: 专项信用报告 by standing authorisation.
 SCOPES: dict[str, str] = {
     "check": "逢办必查（发起、反馈、批量核查）",
     "query": "查询主体与信用档案",
     "idquery": "按身份证号查询自然人档案",
     "push": "报送信用记录",
+    "changes": "获取变更（主体列入、移出、修复、屏蔽、新增记录）",
+    "repair": "接收和回传信用修复申请（信用中国、省级平台）",
+    "special": "经主体授权获取专项信用报告",
 }
 KEY_PREFIX = "ck"
 

@@ -43,6 +43,7 @@ from rules.masking import scrub
 from rules.workcal import WorkCalendar
 from services.departments import list_departments, unknown_department_text
 from services.evaluation import refresh_subjects
+from services.repair_documents import after_import
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +288,7 @@ async def _run(
         if report.error_count:
             raise _Rollback
         await refresh_subjects(session, writer.touched, today)
+        await after_import(session, writer.now, today)  # change feed, 信用修复告知书 owed (issue 25)
         report.written = True
         if after_write is not None:
             await after_write(session, report)

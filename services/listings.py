@@ -38,6 +38,7 @@ from services.evaluation import refresh_subjects
 from services.issued_documents import Holder, Seal, new_seal, register_document
 from services.numbering import next_number
 from services.recipients import subject_chats
+from services.repair_documents import after_listing
 
 NOTICE_KIND = "告"
 NOTICE_RECIPIENT = "被告知主体"  # whom a notice is issued to, as a check of it tells
@@ -247,6 +248,7 @@ async def activate(s: AsyncSession, listing: Listing, today: dt.date) -> Activat
         )
     )
     await refresh_subjects(s, [subject.id], today)
+    await after_listing(s, record)  # change feed and the 信用修复告知书 (两书同达, issue 25)
     return ActivatedListing(
         listing.id, record.id, subject.id, subject.name, listing.notice_number, today, tuple(await subject_chats(s, subject.id)),
         listing.proposed_by_account_id,

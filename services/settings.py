@@ -117,6 +117,19 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class RepairSettings:
+    """Repair cases and the 信用修复告知书 (rules/repair_case.py, services/repair_notices.py). The
+    limits are working days; their defaults are unconfirmed (README: rules and their sources)."""
+
+    accept_working_days: int = 3
+    decide_working_days: int = 5
+    remind_before_working_days: int = 1
+    # A 告知书 is owed for penalties decided at most this many days before they are imported, so a
+    # department loading its archive does not serve notices for decisions served years ago.
+    notice_within_days: int = 30
+
+
+@dataclass(frozen=True)
 class EvaluationSettings:
     # Whether the public and enterprises see grades on cards and reports (officials always do).
     public_grades: bool = False
@@ -194,6 +207,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    repair: RepairSettings = field(default_factory=RepairSettings)
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
@@ -297,6 +311,14 @@ def _validate(s: Settings) -> None:
                 "db_pool_size"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
+    from rules.repair_case import Limits
+
+    try:
+        Limits(s.repair.accept_working_days, s.repair.decide_working_days, s.repair.remind_before_working_days)
+    except ValueError as exc:
+        raise ConfigError("repair", str(exc)) from None
+    if not 1 <= s.repair.notice_within_days <= 366:
+        raise ConfigError("repair.notice_within_days", "应在 1-366 天之间")
     for f in fields(ConversationSettings):
         if getattr(s.conversations, f.name) < 1:
             raise ConfigError(f"conversations.{f.name}", "应为正整数")

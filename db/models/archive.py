@@ -125,7 +125,8 @@ class CreditRecord(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed (migration 0022): an import finds the rows it wrote by its own timestamp (services/changes.py).
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     subject: Mapped[Subject] = relationship(back_populates="records")
     department: Mapped[Department | None] = relationship()
