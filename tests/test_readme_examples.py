@@ -82,6 +82,9 @@ COLLECTOR = {"role": "collector", "dept": "SCJGJ"}
 ADMIN = {"role": "admin", "dept": "FGW"}
 # `/checkreport 编号 核验码` needs a real number and code: read off the report the line before issues.
 CHECK_REPORT = "/checkreport {number} {code}"
+# `/report 专项 USCC 授权码` needs a code the subject issued: its enterprise account issues one first.
+SPECIAL_WITH_CODE = "/report 专项 {uscc} {code}"
+SPECIAL_CODE = re.compile(r"专项信用报告授权码：([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})")
 
 EXAMPLES: dict[str, Example] = {
     # Quick start.
@@ -123,6 +126,10 @@ EXAMPLES: dict[str, Example] = {
     "/linkcode revoke 编号": Example((f"/linkcode {HENGDA_USCC}", "/linkcode", "/linkcode revoke 1"), ("已撤销",),
                                     **ENTERPRISE),
     "/report [近N年]": Example(("/report 近3年",), (f"{HENGDA} 信用报告",), document=True, **ENTERPRISE),
+    "/report 专项 [近N年] [领域…]": Example(("/report 专项 近3年",), (f"{HENGDA} 专项信用报告", "近 3 年"),
+                                         document=True, **ENTERPRISE),
+    "/report 专项 授权": Example(("/report 专项 授权",), ("专项信用报告授权码", "仅可使用一次"), **ENTERPRISE),
+    "/documents": Example(("/report 专项", "/documents"), ("可获取的文书", "专项信用报告"), **ENTERPRISE),
     "/objection": Example(("/objection",), ("请选择要提出异议的记录",), **ENTERPRISE),
     "/repair": Example(("/repair",), ("请选择要申请信用修复的记录",), **ENTERPRISE),
     # Officials.
@@ -130,6 +137,10 @@ EXAMPLES: dict[str, Example] = {
     "/propose": Example(("/propose",), ("拟列入严重失信主体名单",)),
     "/objections": Example(("/objections",), ("异议",)),
     "/repairs": Example(("/repairs",), ("信用修复",)),
+    "/report 专项 USCC 授权码": Example((SPECIAL_WITH_CODE,), (f"{HENGDA} 专项信用报告",), document=True),
+    "/mask": Example(("/mask",), ("用法：/mask 统一社会信用代码",), dept="FGW"),
+    "/masks": Example(("/masks",), ("当前没有生效的暂时屏蔽",), dept="FGW"),
+    "/unmask": Example(("/unmask",), ("用法：/unmask 登记号",), dept="FGW"),
     "/linkcode USCC或身份证号": Example((f"/linkcode {HENGDA_USCC}",), (f"已为{HENGDA}签发授权码",), dept="FGW"),
     "/undelivered": Example(("/undelivered",), ("未能送达的通知",)),
     # Collectors.
@@ -189,8 +200,21 @@ async def conversation(demo: Demo, ex: Example) -> list[Outgoing]:
             number, code = NUMBER_ON_PAGE.search(text), CODE_ON_PAGE.search(text)
             assert number and code, "the report carries its number and verification code"
             line = CHECK_REPORT.format(number=number.group(1), code=code.group(1))
+        elif line == SPECIAL_WITH_CODE:
+            line = SPECIAL_WITH_CODE.format(uscc=HENGDA_USCC, code=await special_code(demo))
         out = await chat.handle_line(line)
     return out
+
+
+async def special_code(demo: Demo) -> str:
+    """A 专项信用报告 授权码 issued by 恒达's own enterprise account, as the README describes."""
+    demo.next_user += 1
+    await ensure_local_account(demo.db, demo.next_user, "enterprise", None, HENGDA_USCC, "企业")
+    chat = ConsoleChat(demo.app, demo.transport, demo.next_user)  # type: ignore[arg-type]
+    said = "\n".join(o.text or "" for o in await chat.handle_line("/report 专项 授权"))
+    found = SPECIAL_CODE.search(said)
+    assert found, said
+    return found.group(1)
 
 
 def test_every_readme_example_has_an_expectation() -> None:
