@@ -269,7 +269,7 @@ async def _run(
         dept, ownership = found
 
     ctx = Context(
-        id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format == "xlsx",
+        id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format != "csv",
         ownership=ownership,
     )
     validator = RowValidator(match, ctx)
