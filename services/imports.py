@@ -75,6 +75,8 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    # Columns that repeat another one after normalising headers: (header as written, the first column's).
+    duplicate_columns: list[tuple[str, str]] = field(default_factory=list)
     written: bool = False
     dry_run: bool = False
     fatal: str | None = None
@@ -253,6 +255,7 @@ async def _run(
     t = match.template
     report.kind, report.edition, report.template = t.kind, t.edition, t.title
     report.ignored_columns = match.ignored
+    report.duplicate_columns = [(header, match.column_name(fld)) for _, header, fld in match.duplicates]
     missing = match.missing()
     if missing:
         for fld in missing:
@@ -416,6 +419,9 @@ def format_report(report: ImportReport, max_errors: int = 30) -> str:
         shown = "、".join(report.ignored_columns[:10])
         more = f" 等 {len(report.ignored_columns)} 列" if len(report.ignored_columns) > 10 else ""
         lines.append(f"未识别、已忽略的列：{shown}{more}")
+    if report.duplicate_columns:
+        shown = "、".join(f"“{dup}”（同“{main}”）" for dup, main in report.duplicate_columns[:10])
+        lines.append(f"重复的列（与前面的列是同一项，按前面的列读取）：{shown}")
     if report.error_count:
         lines.append(f"发现 {report.error_count} 处错误，未写入任何数据。请修改后重新上传：")
         for e in report.errors[:max_errors]:
