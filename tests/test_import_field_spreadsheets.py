@@ -191,3 +191,10 @@ async def test_libreoffice_ods_with_its_trailing_repeated_empty_rows(db: Databas
     assert report.written and report.new == 3, report.fatal or report.errors[:3]
     got = await stored(db)
     assert [(n, d) for n, d, _, _ in got] == [(n, d) for n, d, _, _ in expected(data)]
+
+
+async def test_a_damaged_xls_gets_one_chinese_sentence(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "cut.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8)  # an OLE header, then noise
+    report = await import_file(db, path, id_key="k", today=TODAY)
+    assert report.fatal is not None and "已损坏" in report.fatal and "Error" not in report.fatal
