@@ -361,6 +361,8 @@ async def _pump(
     if batch:
         await flush(batch)
         _take_refusals(writer, validator, report)
+    # The writer's refusals of a batch come after its rows' own errors: list them all in row order.
+    report.errors.sort(key=lambda e: e.row)
     report.new, report.updating, report.unchanged = writer.new, writer.updating, writer.unchanged
     report.subjects_created = writer.subjects_created
     if progress:
