@@ -122,10 +122,9 @@ class Writer:
         self.calendar = calendar
         self.new = self.updating = self.unchanged = self.subjects_created = 0
         self._subject_ids: dict[str, int] = {}
-        # Subjects this import creates (not in the archive before it): digest of the key → (the row that
-        # introduced it, digest of its canonical name). The name check of later rows naming the same
-        # code runs against this, in the dry run and in the import alike (one verdict).
-        # Packed as one int (row << 64 | 64-bit name digest): ~100 bytes a new subject.
+        # Subjects this import creates (not in the archive before it): digest of the key → the row that
+        # introduced it << 64 | 64-bit digest of its canonical name. Later rows naming the same code are
+        # held to that name, in the dry run and in the import alike (one verdict).
         self._created: dict[bytes, int] = {}
         # Subjects whose records this import wrote: their evaluation is refreshed before commit.
         self.touched: set[int] = set()
