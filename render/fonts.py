@@ -20,8 +20,9 @@ Extension A and the compatibility ideographs; HanaMinB for Extensions B-F), True
 the SIL Open Font License 1.1 (or the Hanazono Font License), embedded as subsets like the main font.
 No font package on PyPI covers these blocks; the fonts come from Debian's `fonts-hanazono`, which the
 project's setup installs (Makefile, tools/debian-packages). A character no installed font has (CJK
-Extensions G-I are in no free TrueType font of the registries) stays in the text layer and prints as
-the main font's empty box; `missing()` names such characters.
+Extensions G-I, beyond GB 18030-2022: no free TrueType font in the registries covers them; BabelStone
+Han has 62 % of G) stays right in the chat, the database and the XLSX, and prints in PDFs as 〓, the
+typesetters' mark for a missing glyph (`missing()` names such characters).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def pdf_font() -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
+    _fix_reportlab_to_unicode()
     pdfmetrics.registerFont(TTFont(PDF_FONT, str(font_path()), subfontIndex=SUBFONT_INDEX))
     return PDF_FONT
 
@@ -93,6 +95,7 @@ FALLBACKS = (
 # Where Debian's fonts-hanazono (and fontconfig generally) puts system fonts.
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+MISSING_MARK = "〓"  # U+3013 GETA MARK: printed where no installed font has the character
 
 
 @functools.cache
@@ -180,7 +183,9 @@ def _pdf_fallback(fallback: Fallback) -> str:
 def pdf_markup(markup: str) -> str:
     """Paragraph markup with every run of characters the main font lacks set in its fallback
     (`<font face=…>`), so a name with 𠮷 or 㙟 prints those characters and the text layer holds them.
-    `markup` is already escaped; tags and entities are ASCII and pass through untouched."""
+    A character no installed font has becomes 〓 (the typesetters' mark for a missing glyph): reportlab
+    would print nothing and put NUL in the text layer. `markup` is already escaped; tags and entities
+    are ASCII and pass through untouched."""
     if not _NOT_ASCII.search(markup):
         return markup
     out: list[str] = []
@@ -188,6 +193,8 @@ def pdf_markup(markup: str) -> str:
     current: Fallback | None = None
     for ch in markup:
         fallback = fallback_for(ch) if ord(ch) >= 0x80 else None
+        if fallback is None and ord(ch) >= 0x80 and not _main_has(ord(ch)) and ch.isprintable():
+            ch = MISSING_MARK
         if fallback is not current and run:
             out.append(_wrap("".join(run), current))
             run = []

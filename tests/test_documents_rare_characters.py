@@ -42,6 +42,12 @@ def test_every_block_has_a_fallback_and_nothing_is_missing() -> None:
     assert missing("𰻞") == ["𰻞"]  # Extension G (biáng): no free TrueType font of the registries has it
 
 
+def test_a_character_no_font_has_prints_as_the_missing_glyph_mark() -> None:
+    pdf = render_notice(dataclasses.replace(NOTICE, subject_name="西安\U00030ede\U00030ede面馆"), "安康市公共信用信息平台")
+    text = pdf_text(pdf)
+    assert "西安〓〓面馆" in text and "\x00" not in text
+
+
 def char_boxes(pdf: bytes, text: str) -> list[tuple[int, int, int, int]]:
     """Boxes of `text`'s characters, one per character (pdfium counts a character outside the basic
     plane once, as its code point)."""
