@@ -1,7 +1,7 @@
 """The guards in front of the spreadsheet library for OOXML packages (.xlsx) and OpenDocument (.ods).
 
 python-calamine (spreadsheet.py) reads the cells. It loads a whole sheet into a dense grid (rows ×
-last column, about 50 bytes a cell with its text), keeps every shared string in memory, and reads a
+last column, about 70 bytes a cell with its text), keeps every shared string in memory, and reads a
 formula without a saved result, or an error value (#N/A), as an empty cell. So before it sees a file:
 
 - the archive's declared sizes and compression ratios are checked from the central directory, before
