@@ -1,10 +1,12 @@
 """Benchmark: import N 行政处罚 rows (national 2021 template, CSV) into SQLite.
 
-    python -m bench.importer --rows 100000
+    python -m bench.importer --rows 100000 [--format xlsx]
 
 Prints one JSON object. Each measurement runs in its own child process so that peak memory (max
 RSS) belongs to that measurement alone. Measured in the same run:
 
+- read: the reader alone (every row of the file, no validation or database): CPU rows/s, peak RSS;
+- check: `check_file` (the dry run) on the whole file;
 - importer: `import_file` on the whole file — reading, encoding detection, validation of every
   code and date, severity/publication/deadline rules, subject creation, upsert, commit;
 - importer_fifth: the same on a file one fifth as long, to show memory stays flat with size;
@@ -143,6 +145,17 @@ async def pg_importer(file: Path, admin_dsn: str) -> dict[str, object]:
     }
 
 
+def child_read(file: Path) -> dict[str, object]:
+    """The reader alone (db/importers/reading.py): every row of the file, no validation, no database."""
+    from db.importers.reading import open_table
+
+    started, cpu = time.perf_counter(), time.process_time()
+    rows = sum(1 for _ in open_table(file).rows)
+    cpu = time.process_time() - cpu
+    return {"rows": rows, "seconds": round(time.perf_counter() - started, 2), "cpu_s": round(cpu, 2),
+            "rows_per_cpu_s": round(rows / cpu), "peak_rss_mb": _peak_mb()}
+
+
 async def child_check(file: Path, url: str) -> dict[str, object]:
     """Dry-run check of one (hostile) file: how long until the answer, and the process's peak RSS."""
     from services.imports import check_file
@@ -261,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-hostile", action="store_true", help="不测恶意/异常文件")
     p.add_argument("--pg", nargs="?", const=DEFAULT_ADMIN_DSN, metavar="DSN",
                    help="只测导入程序写入 PostgreSQL（自建并删除临时数据库），输出首尾各 10%% 行的速度")
-    p.add_argument("--child", choices=["importer", "ceiling", "naive", "check"], help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["importer", "ceiling", "naive", "check", "read"], help=argparse.SUPPRESS)
     p.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--db", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -271,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(child_importer(args.file, args.db))
         elif args.child == "check":
             result = asyncio.run(child_check(args.file, args.db))
+        elif args.child == "read":
+            result = child_read(args.file)
         elif args.child == "ceiling":
             result = asyncio.run(child_ceiling(args.rows, args.db))
         else:
@@ -297,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         def url(name: str) -> str:
             return f"sqlite+aiosqlite:///{d / name}.sqlite3"
 
+        read = _child(["--child", "read", "--file", str(big)])
         check = _child(["--child", "check", "--file", str(big), "--db", url("chk")])
         importer = _child(["--child", "importer", "--file", str(big), "--db", url("imp")])
         importer_fifth = _child(["--child", "importer", "--file", str(fifth), "--db", url("imp5")])
@@ -319,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average": os.getloadavg(),
             "file_mb": round(big.stat().st_size / 1e6, 1),
             "file_generation_s": round(gen_seconds, 1),
+            "read": read,
             "check": check,
             "importer": importer,
             "importer_fifth_file": importer_fifth,

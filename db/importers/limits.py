@@ -28,7 +28,8 @@ MAX_PARTS = 10_000
 # The spreadsheet library (python-calamine) holds a sheet as a dense grid, rows × last used column, at
 # about 70 bytes a cell with its text (measured: 2 KB a row of the 28-column national template, a
 # 300,000-row sheet read at 643 MB peak RSS), and every shared string. A sheet's grid is refused above
-# MAX_CELLS (300,000 rows × 50 columns, ~1 GB at most; the benchmark's 300,000 × 28 is 8.4 million) and the shared strings above their size.
+# MAX_CELLS (300,000 rows × 50 columns, ~1 GB at most; the benchmark's 300,000 × 28 is 8.4 million)
+# and the shared strings above their size.
 MAX_CELLS = 15_000_000
 MAX_SHARED_STRINGS_BYTES = 256 * 1024 * 1024
 
