@@ -115,6 +115,9 @@ def _print(out: Console, report: ImportReport) -> None:
     out.print(summary)
     if report.ignored_columns:
         out.print(f"[yellow]未识别、已忽略的列：{'、'.join(report.ignored_columns)}[/yellow]")
+    if report.duplicate_columns:
+        shown = "、".join(f"“{dup}”（同“{main}”）" for dup, main in report.duplicate_columns)
+        out.print(f"[yellow]重复的列（与前面的列是同一项，按前面的列读取）：{shown}[/yellow]")
     if report.error_count:
         errors = Table("行号", "列", "原因", title="错误明细", title_justify="left")
         for e in report.errors[:MAX_ERRORS_SHOWN]:
