@@ -4,7 +4,8 @@
 
 WeCom path, all real: the stand-in platform (tests/wecom_standin.py) encrypts each question as a
 callback and posts it to the bot's callback endpoint over HTTP on 127.0.0.1; the bot checks and
-decrypts it, answers the POST, drops repeats through the database, builds the Update, runs the
+decrypts it, stores it in the inbox (repeats are found there) and answers the POST; the inbox
+worker claims it, builds the Update, runs the
 handlers (resolver, card, audit) and sends the answer through the WeCom API (token, message/send,
 cards) to the stand-in, again over HTTP. Figures: how soon the callback is answered (WeCom wants
 ≤ 5 s, URL verification ≤ 1 s) and how soon the member has the answer.
@@ -29,7 +30,7 @@ from bot.console import ConsoleChat
 from bot.transport import InProcessBotAPI
 from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
-from bot.wecom.crypto import WeComCrypto
+from bot.callbacks.crypto import CallbackCrypto
 from bot.wecom.endpoint import WeComChannel
 from bot.wecom.limits import SharedMemberRateLimiter
 from bot.wecom.transport import WeComBotAPI
@@ -55,7 +56,8 @@ async def over_wecom(settings: Settings, db: Database, messages: list[str]) -> d
     port = free_port()
     async with app:
         await bot_app.start_services(app)
-        channel = WeComChannel(app, WeComCrypto(TOKEN, AES_KEY, CORP_ID), transport)
+        channel = WeComChannel(app, CallbackCrypto(TOKEN, AES_KEY, CORP_ID), transport)
+        channel.start()
         server = channel.web_app("/wecom").listen(port, "127.0.0.1")
         standin.callback_url = f"http://127.0.0.1:{port}/wecom"
         member = "bench.official"
@@ -76,6 +78,7 @@ async def over_wecom(settings: Settings, db: Database, messages: list[str]) -> d
             answers.append((time.perf_counter() - t0) * 1000)
         seconds = time.perf_counter() - started
         server.stop()
+        await channel.stop()
     await client.close()
     await standin.aclose()
     out = summary(answers, seconds)

@@ -55,6 +55,9 @@ class WeComSettings:
     listen: str = "127.0.0.1"
     port: int = 8090
     path: str = "/wecom"
+    # A callback whose signed timestamp is further than this from now is refused (a replay); callbacks
+    # are remembered (dedupe) for two days, or twice this window if longer.
+    replay_window_seconds: int = 300
 
     @property
     def enabled(self) -> bool:
@@ -318,6 +321,8 @@ def _validate_wecom(w: WeComSettings) -> None:
         raise ConfigError("wecom.port", "应在 1-65535 之间")
     if not w.path.startswith("/"):
         raise ConfigError("wecom.path", "应以 / 开头")
+    if not 30 <= w.replay_window_seconds <= 86_400:
+        raise ConfigError("wecom.replay_window_seconds", "应在 30-86400 秒之间")
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:

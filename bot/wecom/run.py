@@ -15,9 +15,8 @@ from telegram.ext import ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_services
-from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
-from bot.wecom.crypto import WeComCrypto
+from bot.callbacks.crypto import CallbackCrypto
 from bot.wecom.endpoint import WeComChannel
 from bot.wecom.router import ChannelRouter
 from bot.wecom.transport import WeComBotAPI
@@ -29,10 +28,10 @@ CLEAN_EVERY_SECONDS = 6 * 3600
 
 
 async def forget_old_callbacks(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Dedupe keys are needed for minutes (WeCom's retries), not forever."""
-    db = context.job.data if context.job else None
-    if db is not None:
-        await store.forget_old_callbacks(db)
+    """Handled callbacks are kept as dedupe keys for the retention period (bot/callbacks/inbox.py)."""
+    channel = context.job.data if context.job else None
+    if channel is not None:
+        await channel.forget_old()
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -51,15 +50,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     # Long polling keeps its own connection, as PTB does by default.
     polling = HTTPXRequest() if telegram is not None else None
     app = build_application(settings, ChannelRouter(telegram, transport), db=db, updates_transport=polling)
-    channel = WeComChannel(app, WeComCrypto(w.token, w.encoding_aes_key, w.corp_id), transport)
+    channel = WeComChannel(
+        app, CallbackCrypto(w.token, w.encoding_aes_key, w.corp_id), transport, w.replay_window_seconds
+    )
     server = None
     try:
         async with app:
             await start_services(app)
-            await store.forget_old_callbacks(db)
+            await channel.forget_old()
             if app.job_queue is not None:
                 app.job_queue.run_repeating(
-                    forget_old_callbacks, interval=CLEAN_EVERY_SECONDS, first=CLEAN_EVERY_SECONDS, data=db
+                    forget_old_callbacks, interval=CLEAN_EVERY_SECONDS, first=CLEAN_EVERY_SECONDS, data=channel
                 )
             server = channel.listen(w.port, w.listen, w.path)
             log.info("WeCom callback server listening on %s:%s%s", w.listen, w.port, w.path)
@@ -72,10 +73,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 else:
                     await app.updater.start_polling()
             await app.start()
+            channel.start()  # handles what the inbox holds, also what was stored before a restart
             await stop.wait()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
-            await channel.drain()
+            await channel.stop()
             await app.stop()
     finally:
         if server is not None:

@@ -1,7 +1,8 @@
 """The WeCom channel's shared state in the database (db/models_wecom.py), one transaction per call.
 
 Everything a second replica must see lives here: which integer id stands for which WeCom user, the
-access token, which callbacks were already taken, and the messages and cards the bot sent.
+access token, and the messages and cards the bot sent (the callbacks themselves are in the shared
+inbox, bot/callbacks/inbox.py).
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from db.models import (
-    WeComCallback,
-    WeComCard,
-    WeComMessage,
-    WeComSend,
-    WeComToken,
-    WeComTurn,
-    WeComUser,
-    utcnow,
-)
+from db.models import WeComCard, WeComMessage, WeComSend, WeComToken, WeComUser, utcnow
 from db.session import Database
 
 # PTB ids of WeCom users start here: 2**53 is above every Telegram user id (they fit in 52 bits), so
@@ -65,43 +57,6 @@ async def ptb_id_for(db: Database, corp_id: str, user_id: str) -> int:
 async def wecom_user_of(db: Database, ptb_id: int) -> str | None:
     async with db.transaction() as s:
         return await s.scalar(select(WeComUser.user_id).where(WeComUser.ptb_id == ptb_id))
-
-
-async def claim_callback(db: Database, key: str) -> bool:
-    """True for the first delivery of a callback, False for every repeat (on any replica)."""
-    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-    statement = insert(WeComCallback).values(dedupe_key=key[:255], received_at=utcnow())
-    async with db.transaction() as s:
-        result = await s.execute(statement.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def forget_old_callbacks(db: Database, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
-    """Retries come within minutes; keys older than this only take space."""
-    async with db.transaction() as s:
-        result = await s.execute(delete(WeComCallback).where(WeComCallback.received_at < utcnow() - older_than))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-# -- one member's events one at a time, across replicas ---------------------------------------------
-async def take_turn(db: Database, member: str, holder: str, lease: dt.timedelta) -> bool:
-    """Take the member's turn unless another holder has it and its lease is still running."""
-    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    statement = insert(WeComTurn).values(member=member[:96], holder=holder, until=now + lease)
-    statement = statement.on_conflict_do_update(
-        index_elements=["member"],
-        set_={"holder": statement.excluded.holder, "until": statement.excluded.until},
-        where=(WeComTurn.until < now) | (WeComTurn.holder == holder),
-    )
-    async with db.transaction() as s:
-        result = await s.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def end_turn(db: Database, member: str, holder: str) -> None:
-    async with db.transaction() as s:
-        await s.execute(delete(WeComTurn).where(WeComTurn.member == member[:96], WeComTurn.holder == holder))
 
 
 # -- per-member sending windows, across replicas ----------------------------------------------------

@@ -21,6 +21,7 @@ from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upl
 from db.models.conversations import AppliedUpdate, Conversation
 from db.models.declarations import Declaration, LinkAttempts, LinkSecret
 from db.models.documents import IssuedDocument
+from db.models.inbound import InboundEvent
 from db.models.evaluation import (
     GradeChange,
     RiskWarning,
@@ -32,12 +33,10 @@ from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objecti
 from db.models.notices import Notice
 from db.models.resolver_context import ChatSubject
 from db.models.wecom import (
-    WeComCallback,
     WeComCard,
     WeComMessage,
     WeComSend,
     WeComToken,
-    WeComTurn,
     WeComUser,
 )
 
@@ -62,6 +61,7 @@ __all__ = [
     "Division",
     "DocumentSequence",
     "GradeChange",
+    "InboundEvent",
     "IssuedDocument",
     "LinkAttempts",
     "LinkSecret",
@@ -81,12 +81,10 @@ __all__ = [
     "Upload",
     "WarningDelivery",
     "WatchSubscription",
-    "WeComCallback",
     "WeComCard",
     "WeComMessage",
     "WeComSend",
     "WeComToken",
-    "WeComTurn",
     "WeComUser",
     "utcnow",
 ]
