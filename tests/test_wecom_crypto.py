@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callbacks.crypto import CallbackRefused, CallbackCrypto, parse_xml, signature
+from bot.callbacks.crypto import CallbackCrypto, CallbackRefused, parse_xml, signature
 
 # Published sample: token, EncodingAESKey and corp id of the sample app, a URL-verification request
 # and an encrypted text message, each with its signature.

@@ -132,11 +132,19 @@ class CallbackChannel:
         await self.worker.drain()
 
     def web_app(self, path: str) -> tornado.web.Application:
-        return tornado.web.Application([(path, CallbackHandler, {"channel": self})])
+        return tornado.web.Application([(path, CallbackHandler, {"channel": self})], log_function=_access_log)
 
     def listen(self, port: int, address: str, path: str) -> tornado.httpserver.HTTPServer:
         """Serve the callback URL; callbacks are small XML documents, so big bodies are refused."""
         return self.web_app(path).listen(port, address, max_body_size=MAX_CALLBACK_BYTES)
+
+
+def _access_log(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access line without the query string: it carries the user's OpenID and signatures."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    log.log(level, "%s %s %s %.1f ms", status, handler.request.method, handler.request.path,
+            1000.0 * handler.request.request_time())
 
 
 class CallbackHandler(tornado.web.RequestHandler):

@@ -25,9 +25,12 @@ from db.session import Database
 PTB_ID_BASE = 1 << 53
 
 
+PTB_ID_END = 1 << 54  # WeChat users' ids start there (bot/wechat/store.py)
+
+
 def is_wecom_chat(chat_id: int | str | None) -> bool:
     try:
-        return chat_id is not None and int(chat_id) >= PTB_ID_BASE
+        return chat_id is not None and PTB_ID_BASE <= int(chat_id) < PTB_ID_END
     except ValueError:
         return False
 

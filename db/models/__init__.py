@@ -21,7 +21,6 @@ from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upl
 from db.models.conversations import AppliedUpdate, Conversation
 from db.models.declarations import Declaration, LinkAttempts, LinkSecret
 from db.models.documents import IssuedDocument
-from db.models.inbound import InboundEvent
 from db.models.evaluation import (
     GradeChange,
     RiskWarning,
@@ -29,9 +28,11 @@ from db.models.evaluation import (
     WarningDelivery,
     WatchSubscription,
 )
+from db.models.inbound import InboundEvent
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
 from db.models.resolver_context import ChatSubject
+from db.models.wechat import DownloadLink, WeChatChoice, WeChatUser
 from db.models.wecom import (
     WeComCard,
     WeComMessage,
@@ -60,6 +61,7 @@ __all__ = [
     "Department",
     "Division",
     "DocumentSequence",
+    "DownloadLink",
     "GradeChange",
     "InboundEvent",
     "IssuedDocument",
@@ -81,6 +83,8 @@ __all__ = [
     "Upload",
     "WarningDelivery",
     "WatchSubscription",
+    "WeChatChoice",
+    "WeChatUser",
     "WeComCard",
     "WeComMessage",
     "WeComSend",
