@@ -21,7 +21,7 @@ run: venv
 	$(BIN)/creditbot run
 
 # Debian packages the suite runs for real (tools/debian-packages installs what is missing).
-SYSTEM_PACKAGES := pgbouncer
+SYSTEM_PACKAGES := pgbouncer chromium
 
 test: venv
 	./tools/debian-packages $(SYSTEM_PACKAGES)

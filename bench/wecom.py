@@ -26,11 +26,11 @@ from typing import Any
 
 import bot.app as bot_app
 from bench.e2e import message_mix, percentile, summary, timed
+from bot.callbacks.crypto import CallbackCrypto
 from bot.console import ConsoleChat
 from bot.transport import InProcessBotAPI
 from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
-from bot.callbacks.crypto import CallbackCrypto
 from bot.wecom.endpoint import WeComChannel
 from bot.wecom.limits import SharedMemberRateLimiter
 from bot.wecom.transport import WeComBotAPI

@@ -60,3 +60,23 @@ def test_url_check_signature_is_over_token_timestamp_and_nonce() -> None:
     expected = hashlib.sha1("".join(sorted(["pamtest", "1409304348", "xxxxxx"])).encode()).hexdigest()
     assert plain_signature("pamtest", "1409304348", "xxxxxx") == expected
     assert plain_signature("pamtest", "1409304348", "xxxxxy") != expected
+
+
+def test_wechat_settings_are_checked_before_anything_starts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from services.settings import ConfigError, load_settings
+
+    good = ('[region]\npublic_url = "https://credit.example.gov.cn"\n[wechat]\napp_id = "wx5a1b2c3d4e5f6a7b"\n'
+            'app_secret = "s"\ntoken = "pamtest"\nencoding_aes_key = "' + SAMPLE_KEY + '"\n')
+    path = tmp_path / "config.toml"
+    path.write_text(good, encoding="utf-8")
+    assert load_settings(path, env={"CREDITBOT_WECHAT_SECRET": "from-env"}).wechat.app_secret == "from-env"
+    for broken, key in (
+        (good.replace('public_url = "https://credit.example.gov.cn"', 'public_url = ""'), "region.public_url"),
+        (good.replace(SAMPLE_KEY, SAMPLE_KEY[:-1]), "wechat.encoding_aes_key"),
+        (good.replace('token = "pamtest"', 'token = "p!"'), "wechat.token"),
+        (good + 'notice_kind = "sms"\n', "wechat.notice_kind"),
+    ):
+        path.write_text(broken, encoding="utf-8")
+        with pytest.raises(ConfigError) as refused:
+            load_settings(path, env={})
+        assert refused.value.key == key

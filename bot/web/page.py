@@ -32,9 +32,9 @@ dd { margin: 0 0 .3rem 0; word-break: break-all; }
 label, .button { display: block; }
 .button, button { font: inherit; font-weight: 700; font-size: 1.25rem; background: #003a70; color: #fff; border: 0;
                   border-radius: .5rem; padding: .9rem 1rem; margin: 1rem 0; text-align: center; text-decoration: none; width: 100%; }
-input[type=text] { font: inherit; width: 100%; padding: .6rem; border: 2px solid #000; border-radius: .4rem; margin: .3rem 0 .8rem; }
-input[type=file] { font-size: 1.1rem; margin: .6rem 0; width: 100%; }
+.picker { position: absolute; width: 1px; height: 1px; opacity: 0; }
 .result { font-size: 1.3rem; font-weight: 700; padding: .8rem; border-radius: .5rem; margin: .8rem 0; }
+.result:empty { display: none; }
 .same { background: #0a5c1f; color: #fff; }
 .different { background: #9b0000; color: #fff; }
 .note { font-size: 1rem; color: #222; }

@@ -121,19 +121,6 @@ def public_subject(name: str | None, code: str | None, mask_names: bool) -> str:
     return name or ""
 
 
-def form(settings: Settings, number: str = "", code: str = "") -> HTMLResponse:
-    body = (
-        "<h1>文件核验</h1><p>请输入信用报告或告知书上的编号和核验码，或用手机扫描文件上的二维码。</p>"
-        '<form method="get" action="/verify">'
-        f'<label for="number">文件编号</label><input type="text" id="number" name="number" value="{esc(number)}" '
-        'required maxlength="64" placeholder="例如 安信报〔2026〕000001号">'
-        f'<label for="code">核验码</label><input type="text" id="code" name="code" value="{esc(code)}" '
-        'required maxlength="64" placeholder="例如 K7QH-3MXA-94RT" autocomplete="off">'
-        "<button type=\"submit\">核验</button></form>"
-    )
-    return page("文件核验", settings.region.platform_name, body)
-
-
 def result_page(result: DocumentCheck, settings: Settings) -> HTMLResponse:
     verdict, explanation = VERDICTS[result.status]
     parts = [
@@ -159,8 +146,9 @@ def result_page(result: DocumentCheck, settings: Settings) -> HTMLResponse:
     if result.status == "genuine" and result.sha256:
         parts.append(
             "<h2>比对手中的文件</h2>"
-            '<label for="pdf">选择手机中的 PDF 文件，确认它与平台出具的文件完全一致：</label>'
-            '<input type="file" id="pdf" accept="application/pdf,.pdf">'
+            "<p>选择手机中的 PDF 文件，确认它与平台出具的文件完全一致：</p>"
+            '<input type="file" id="pdf" class="picker" accept="application/pdf,.pdf">'
+            '<label for="pdf" class="button">选择 PDF 文件比对</label>'
             f'<p class="result" id="compare" role="status" aria-live="polite" data-sha256="{esc(result.sha256)}"></p>'
             '<p class="note">比对在您的手机上完成，文件不会上传。</p>'
         )
