@@ -70,7 +70,7 @@ async def test_plain_text_mode_replays_and_repeats_are_refused_or_dropped(wechat
     inner = "<xml><ToUserName>gh</ToUserName><FromUserName>" + user + "</FromUserName><CreateTime>1</CreateTime>" \
             "<MsgType>text</MsgType><Content>/whoami</Content><MsgId>88002</MsgId></xml>"
     old = str(int(time.time()) - 3600)
-    sig, body = crypto.encrypted_envelope(inner, old, "9", "")
+    sig, body = crypto.encrypted_envelope(inner, old, "9")
     query = {"signature": plain_signature(TOKEN, old, "9"), "timestamp": old, "nonce": "9", "openid": user,
              "encrypt_type": "aes", "msg_signature": sig}
     async with httpx.AsyncClient(timeout=3) as client:
@@ -190,3 +190,45 @@ async def test_menu_clicks_and_a_binding_qr_code_run_their_commands(wechat: WeCh
     assert "办事人员" in texts(bound)
     unsupported = await wechat.post(wechat.standin.voice_event(user))
     assert "暂不支持语音" in texts(unsupported)
+
+
+async def test_run_serves_the_server_url_and_publishes_the_menu(db) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    from dataclasses import replace
+
+    from bot.callbacks.run import serve
+    from services.settings import WeChatSettings
+    from tests.conftest import settings_for
+    from tests.test_webhook import free_port
+    from tests.wechat_standin import AES_KEY, APP_SECRET, WeChatStandIn
+
+    standin = WeChatStandIn()
+    standin.start(free_port())
+    port = free_port()
+    base = settings_for(db)
+    settings = replace(
+        base, region=replace(base.region, public_url="https://credit.example.gov.cn"),
+        wechat=WeChatSettings(app_id=APP_ID, app_secret=APP_SECRET, token=TOKEN, encoding_aes_key=AES_KEY,
+                              api_base_url=standin.url, port=port, path="/wx"),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop))
+    try:
+        standin.callback_url = f"http://127.0.0.1:{port}/wx"
+        for _ in range(400):  # until the server listens
+            try:
+                response = await standin.post_callback(standin.text_event("oRunner0000000000000000000001", "/help"))
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.05)
+        assert response.status_code == 200 and response.text == "success"
+        for _ in range(400):
+            if standin.inbox("oRunner0000000000000000000001"):
+                break
+            await asyncio.sleep(0.05)
+        assert "/declare" in standin.inbox("oRunner0000000000000000000001")[0].text
+        assert standin.menu == menu_body()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await standin.aclose()

@@ -292,8 +292,7 @@ class WeChatStandIn:
             f"<{k}><![CDATA[{v}]]></{k}>" if not v.isdigit() else f"<{k}>{escape(v)}</{k}>" for k, v in inner.items()
         ) + "</xml>"
         timestamp, nonce = str(int(time.time())), str(next(self._nonces))
-        msg_signature, body = self.crypto.encrypted_envelope(xml, timestamp, nonce, "")
-        body = body.replace(b"<AgentID><![CDATA[]]></AgentID>", b"")
+        msg_signature, body = self.crypto.encrypted_envelope(xml, timestamp, nonce)
         if not signature_ok:
             msg_signature = "0" * 40
         params = {

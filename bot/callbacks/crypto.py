@@ -133,11 +133,15 @@ class CallbackCrypto:
         encryptor = self._cipher().encryptor()
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
-    def encrypted_envelope(self, inner_xml: str, timestamp: str, nonce: str, agent_id: str) -> tuple[str, bytes]:
-        """(msg_signature, POST body) as WeCom would post `inner_xml` to the callback URL."""
+    def encrypted_envelope(
+        self, inner_xml: str, timestamp: str, nonce: str, agent_id: str | None = None
+    ) -> tuple[str, bytes]:
+        """(msg_signature, POST body) as the platform would post `inner_xml` to the callback URL
+        (WeCom names its app's AgentID in the envelope, WeChat nothing more)."""
         encrypted = self.encrypt(inner_xml.encode())
+        agent = f"<AgentID><![CDATA[{agent_id}]]></AgentID>" if agent_id is not None else ""
         body = (
             f"<xml><ToUserName><![CDATA[{self.receive_id}]]></ToUserName>"
-            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[{agent_id}]]></AgentID></xml>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt>{agent}</xml>"
         )
         return signature(self.token, timestamp, nonce, encrypted), body.encode()

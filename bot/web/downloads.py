@@ -23,7 +23,6 @@ from services.errors import Refusal
 from services.runtime import Services
 
 router = APIRouter(include_in_schema=False)
-TOKEN_PATTERN = r"^[0-9]{1,15}\.[0-9]{1,15}\.[A-Za-z0-9_-]{32}$"
 
 
 def _services(request: Request) -> Services:
