@@ -27,6 +27,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from bot.callbacks.botapi import PlatformError
 from bot.wecom import store as tokens
 from db.session import Database
 
@@ -44,13 +45,10 @@ UNREACHABLE_ERRORS = frozenset({OUT_OF_WINDOW, 43004, 40003, 43101, -3})
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 
 
-class WeChatError(Exception):
+class WeChatError(PlatformError):
     """A WeChat API call failed. str() is safe for logs: code and path, no content."""
 
-    def __init__(self, errcode: int, path: str) -> None:
-        super().__init__(f"wechat {path} errcode {errcode}")
-        self.errcode = errcode
-        self.path = path
+    platform = "wechat"
 
 
 @dataclass(frozen=True)

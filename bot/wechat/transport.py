@@ -13,7 +13,7 @@ A `telegram.request.BaseRequest`, like the WeCom channel's (bot/wecom/transport.
 Outside the 48-hour window (45015) or past the replies allowed since the user last wrote (45047) a
 text goes out as a template message / subscription notice with a link to read it, when a template is
 configured (`wechat.notice_template_id`); else the platform's refusal stands.
-Errors reach PTB as Bot API errors with Telegram's statuses (`api_error`): transient → 502
+Errors reach PTB as Bot API errors with Telegram's statuses (bot/callbacks/botapi.py): transient → 502
 (NetworkError: the outbox retries), unreachable → 403 (Forbidden: refused for good), other → 400.
 """
 
@@ -28,11 +28,8 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
 
-from telegram.request import BaseRequest, RequestData
-
-from bot.transport import BOT_USER
+from bot.callbacks.botapi import ChannelBotAPI
 from bot.wechat import store
 from bot.wechat.api import (
     OUT_OF_WINDOW,
@@ -54,27 +51,9 @@ FILE_PREFIX = "wechat-"
 # forum and by SDKs that split at it, is 2,048 bytes of UTF-8 (the passive reply's limit is 2,047).
 TEXT_LIMIT_BYTES = 2048
 CHOICES_HEAD = "回复数字选择："
-COUNTER_EDIT_SECONDS = 30.0
 NOTICE_TITLE = "信用通知"
 NOTICE_TITLE_CHARS = 20  # a template's "thing" value: at most 20 characters are shown
-_NUMBERS = re.compile(r"\d+")
 _TITLE = re.compile(r"^\s*【([^】]{1,20})】")
-
-
-def api_error(exc: WeChatError) -> tuple[int, str]:
-    if exc.errcode in TRANSIENT_ERRORS:
-        return 502, f"Bad Gateway: {exc}"
-    if exc.errcode in UNREACHABLE_ERRORS:
-        return 403, f"Forbidden: {exc}"
-    return 400, f"Bad Request: {exc}"
-
-
-def media_file_id(media_id: str) -> str:
-    return FILE_PREFIX + quote(media_id, safe="")
-
-
-def media_id_of(file_id: str) -> str | None:
-    return unquote(file_id[len(FILE_PREFIX) :]) if file_id.startswith(FILE_PREFIX) else None
 
 
 def keyboard_of(params: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[str, str]], list[tuple[str, str]]]:
@@ -136,72 +115,25 @@ class LinkSettings:
     timezone: dt.tzinfo = dt.UTC
 
 
-class WeChatBotAPI(BaseRequest):
+class WeChatBotAPI(ChannelBotAPI):
     """Answers the Bot API by calling WeChat for the user a chat id stands for."""
 
+    prefix = FILE_PREFIX
+    error = WeChatError
+    transient_errors = TRANSIENT_ERRORS
+    unreachable_errors = UNREACHABLE_ERRORS
+
     def __init__(self, client: WeChatClient, links: LinkSettings) -> None:
+        super().__init__(client.db)
         self.client = client
-        self.db = client.db
         self.links = links
-        self._users: dict[int, str] = {}
-        self.known_ids: dict[str, int] = {}  # OpenID -> stored PTB id
-        self._edit_shown: dict[tuple[int, int], float] = {}
         self._media: collections.OrderedDict[str, bytes] = collections.OrderedDict()
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 30.0
+    async def lookup_user(self, ptb_id: int) -> str | None:
+        return await store.openid_of(self.db, ptb_id)
 
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        try:
-            if "/file/bot" in url:
-                media_id = media_id_of(unquote(url.rsplit("/", 1)[-1]))
-                if media_id is None:
-                    return self._error(404, "Not Found")
-                return 200, await self.fetch_media(media_id)
-            endpoint = url.rsplit("/", 1)[-1]
-            params = dict(request_data.parameters) if request_data else {}
-            uploads = request_data.multipart_data if request_data and request_data.contains_files else {}
-            handler = getattr(self, f"_api_{endpoint}", None)
-            if handler is None:
-                return self._error(400, f"Bad Request: method {endpoint} is not available on WeChat")
-            result = await handler(params, uploads or {})
-        except WeChatError as exc:
-            return self._error(*api_error(exc))
-        return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
-
-    @staticmethod
-    def _error(code: int, description: str) -> tuple[int, bytes]:
-        return code, json.dumps({"ok": False, "error_code": code, "description": description}).encode()
-
-    # -- helpers -----------------------------------------------------------------------------------
-    def remember(self, ptb_id: int, openid: str) -> None:
-        self._users[ptb_id] = openid
-        self.known_ids[openid] = ptb_id
-
-    async def openid_of(self, chat_id: Any) -> str:
-        ptb_id = int(chat_id)
-        if ptb_id not in self._users:
-            openid = await store.openid_of(self.db, ptb_id)
-            if openid is None:
-                raise WeChatError(-3, "no such user")
-            self._users[ptb_id] = openid
-        return self._users[ptb_id]
+    async def file_content(self, media_id: str) -> bytes:
+        return await self.fetch_media(media_id)
 
     async def fetch_media(self, media_id: str) -> bytes:
         if media_id not in self._media:
@@ -234,12 +166,8 @@ class WeChatBotAPI(BaseRequest):
         await self.client.send_notice(openid, self.links.notice_kind, self.links.notice_template_id, link.url, data)
         log.info("wechat: outside the 客服消息 window, sent as a %s notice with a link", self.links.notice_kind)
 
-    @staticmethod
-    def _message(chat_id: int, extra: dict[str, Any]) -> dict[str, Any]:
-        return {"date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER, **extra}
-
     async def _send_text(self, chat_id: int, params: dict[str, Any], message: dict[str, Any] | None = None) -> dict[str, Any]:
-        openid = await self.openid_of(chat_id)
+        openid = await self.user_of(chat_id)
         markup, presses, links = keyboard_of(params)
         extra: dict[str, Any] = {"text": params["text"]}
         if markup is not None:
@@ -251,9 +179,6 @@ class WeChatBotAPI(BaseRequest):
         return message
 
     # -- Bot API methods -------------------------------------------------------------------------
-    async def _api_getMe(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
-        return BOT_USER
-
     async def _api_sendMessage(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
         return await self._send_text(int(params["chat_id"]), params)
 
@@ -262,21 +187,15 @@ class WeChatBotAPI(BaseRequest):
         message = await sent_messages.load_message(self.db, chat_id, message_id) or self._message(chat_id, {"message_id": message_id})
         markup, presses, _links = keyboard_of(params)
         text = params["text"]
-        key, now = (chat_id, message_id), time.monotonic()
-        counter_only = (
-            not presses
-            and _NUMBERS.sub("#", str(message.get("text", ""))) == _NUMBERS.sub("#", text)
-            and now - self._edit_shown.get(key, float("-inf")) < COUNTER_EDIT_SECONDS
-        )
+        counter = self.counter_only(chat_id, message_id, str(message.get("text", "")), text) and not presses
         message = {**message, "text": text, "edit_date": int(time.time())}
         if markup is not None:
             message["reply_markup"] = markup
         else:
             message.pop("reply_markup", None)
         await sent_messages.replace_message(self.db, chat_id, message_id, message)
-        if counter_only:
+        if counter:
             return message
-        self._edit_shown[key] = now
         return await self._send_text(chat_id, params, message)
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
@@ -289,19 +208,17 @@ class WeChatBotAPI(BaseRequest):
         else:
             message["reply_markup"] = markup
             await store.set_choices(self.db, chat_id, message_id, presses)
-            await self._deliver(chat_id, await self.openid_of(chat_id), render("", presses, links))
+            await self._deliver(chat_id, await self.user_of(chat_id), render("", presses, links))
         await sent_messages.replace_message(self.db, chat_id, message_id, message)
         return message
 
     async def _api_sendDocument(self, params: dict[str, Any], uploads: dict[str, Any]) -> dict[str, Any]:
         """A file becomes a link: WeChat's 客服消息 cannot carry one."""
         chat_id = int(params["chat_id"])
-        openid = await self.openid_of(chat_id)
+        openid = await self.user_of(chat_id)
         if not uploads:
             raise WeChatError(40007, "sendDocument (only new files can be linked)")
-        name, content = "document.pdf", b""
-        for part in uploads.values():
-            name, content = part[0], part[1] if isinstance(part[1], bytes) else part[1].read()
+        name, content = self.uploaded(uploads, "document.pdf")
         media_type = "application/pdf" if name.lower().endswith(".pdf") else "application/octet-stream"
         link = await download_links.issue(
             self.db, self.links.secret, self.links.public_url, chat_id, content, name, media_type,
@@ -323,49 +240,29 @@ class WeChatBotAPI(BaseRequest):
 
     async def _api_sendPhoto(self, params: dict[str, Any], uploads: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        openid = await self.openid_of(chat_id)
+        openid = await self.user_of(chat_id)
         if uploads:
-            name, content = "image.png", b""
-            for part in uploads.values():
-                name, content = part[0], part[1] if isinstance(part[1], bytes) else part[1].read()
+            name, content = self.uploaded(uploads, "image.png")
             media_id = await self.client.upload("image", name, content)
         else:
-            media_id = media_id_of(str(params.get("photo", ""))) or ""
+            media_id = self.media_id_of(str(params.get("photo", ""))) or ""
             if not media_id:
                 raise WeChatError(40007, "sendPhoto (file not from this channel)")
         if params.get("caption"):
             await self._deliver(chat_id, openid, split_bytes(params["caption"], TEXT_LIMIT_BYTES))
         await self.client.send(openid, "image", {"media_id": media_id})
         unique = hashlib.sha256(media_id.encode()).hexdigest()[:16]
-        extra: dict[str, Any] = {"photo": [{"file_id": media_file_id(media_id), "file_unique_id": unique, "width": 0, "height": 0}]}
+        extra: dict[str, Any] = {"photo": [{"file_id": self.media_file_id(media_id), "file_unique_id": unique, "width": 0, "height": 0}]}
         return await sent_messages.save_message(self.db, chat_id, self._message(chat_id, extra))
 
     async def _api_getFile(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
         file_id = str(params["file_id"])
-        media_id = media_id_of(file_id)
+        media_id = self.media_id_of(file_id)
         if media_id is None:
             raise WeChatError(40007, "getFile (file not from this channel)")
         content = await self.fetch_media(media_id)
         return {"file_id": file_id, "file_unique_id": hashlib.sha256(media_id.encode()).hexdigest()[:16],
                 "file_size": len(content), "file_path": file_id}
 
-    async def _api_answerCallbackQuery(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
 
-    async def _api_deleteMessage(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_sendChatAction(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_setMyCommands(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_deleteMyCommands(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_getUpdates(self, params: dict[str, Any], uploads: Any) -> list[Any]:
-        return []
-
-    async def _api_close(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
+media_file_id = WeChatBotAPI.media_file_id
