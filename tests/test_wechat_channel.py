@@ -14,7 +14,7 @@ from bot.wechat import store
 from bot.wechat.menu import menu_body
 from bot.wechat.transport import TEXT_LIMIT_BYTES
 from db.models import AuditEntry, WeChatUser
-from tests.test_query_flow import seed
+from tests.test_query_flow import FULL_ID, FULL_PHONE, HENGDA, HENGDA_HY, HUATAI, seed
 from tests.wechat_harness import WeChatHarness, open_harness, texts, wechat
 from tests.wechat_standin import APP_ID, TOKEN
 
@@ -41,6 +41,13 @@ async def test_subscribing_greets_and_a_search_answers_with_numbered_choices(wec
     assert "多个" in texts(out) and len(out[-1].choices) == 2
     chosen = await wechat.choose(openid, next(c for c in out[-1].choices if "汉阴" in c))
     assert texts(chosen).startswith("【汉阴县恒达建材有限公司】")
+    # The same roles and masking as every door: a natural person is not found by name by the public,
+    # and no ID or phone number reaches a WeChat user in clear.
+    person = texts(await wechat.say(openid, "陈建国"))
+    assert person == "没有找到与“陈建国”相符的主体。请核对名称，或输入统一社会信用代码查询。"
+    everything = "\n".join(d.text for d in wechat.standin.delivered)
+    assert not FULL_PHONE.search(everything)
+    assert not FULL_ID.search(everything.replace(HENGDA, "").replace(HENGDA_HY, "").replace(HUATAI, ""))
     # A public account on first contact, stored once.
     async with wechat.db.transaction() as s:
         assert await s.scalar(select(func.count()).select_from(WeChatUser)) == 1

@@ -8,14 +8,13 @@ the handlers believe they sent, in the table the WeCom channel uses for the same
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
+from bot.wecom.store import allocate_ptb_id
 from db.models import WeChatChoice, WeChatUser, utcnow
 from db.session import Database
 
@@ -31,22 +30,8 @@ def is_wechat_chat(chat_id: int | str | None) -> bool:
 
 
 async def ptb_id_for(db: Database, app_id: str, openid: str) -> int:
-    """The stored PTB id of an OpenID, allocated on first contact (safe when replicas race)."""
-    for _attempt in range(3):
-        async with db.transaction() as s:
-            found = await s.scalar(select(WeChatUser.ptb_id).where(WeChatUser.app_id == app_id, WeChatUser.openid == openid))
-            if found is not None:
-                return int(found)
-        try:
-            async with db.transaction() as s:
-                row = WeChatUser(app_id=app_id, openid=openid, ptb_id=-secrets.randbits(62))
-                s.add(row)
-                await s.flush()
-                row.ptb_id = PTB_ID_BASE + row.id
-                return row.ptb_id
-        except IntegrityError:
-            continue  # another replica inserted the same user: read theirs
-    raise RuntimeError("could not allocate a PTB id for a WeChat user")
+    """The stored PTB id of an OpenID, allocated on first contact."""
+    return await allocate_ptb_id(db, WeChatUser, PTB_ID_BASE, app_id=app_id, openid=openid)
 
 
 async def openid_of(db: Database, ptb_id: int) -> str | None:

@@ -35,26 +35,31 @@ def is_wecom_chat(chat_id: int | str | None) -> bool:
         return False
 
 
-async def ptb_id_for(db: Database, corp_id: str, user_id: str) -> int:
-    """The stored PTB id of a WeCom user, allocated on first contact (safe when replicas race)."""
+async def allocate_ptb_id(db: Database, model: Any, base: int, **key: str) -> int:
+    """The stored PTB id of a platform user (`model` is WeComUser or WeChatUser, `key` its unique
+    columns), allocated on first contact as `base` + row id; safe when replicas race."""
+    where = [getattr(model, column) == value for column, value in key.items()]
     for _attempt in range(3):
         async with db.transaction() as s:
-            found = await s.scalar(
-                select(WeComUser.ptb_id).where(WeComUser.corp_id == corp_id, WeComUser.user_id == user_id)
-            )
+            found = await s.scalar(select(model.ptb_id).where(*where))
             if found is not None:
                 return int(found)
         try:
             async with db.transaction() as s:
                 # A unique placeholder first: the final id is allocated from the row id.
-                row = WeComUser(corp_id=corp_id, user_id=user_id, ptb_id=-secrets.randbits(62))
+                row = model(**key, ptb_id=-secrets.randbits(62))
                 s.add(row)
                 await s.flush()
-                row.ptb_id = PTB_ID_BASE + row.id
-                return row.ptb_id
+                row.ptb_id = base + row.id
+                return int(row.ptb_id)
         except IntegrityError:
             continue  # another replica inserted the same user: read theirs
-    raise RuntimeError("could not allocate a PTB id for a WeCom user")
+    raise RuntimeError("could not allocate a PTB id")
+
+
+async def ptb_id_for(db: Database, corp_id: str, user_id: str) -> int:
+    """The stored PTB id of a WeCom user."""
+    return await allocate_ptb_id(db, WeComUser, PTB_ID_BASE, corp_id=corp_id, user_id=user_id)
 
 
 async def wecom_user_of(db: Database, ptb_id: int) -> str | None:
