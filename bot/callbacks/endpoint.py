@@ -58,7 +58,8 @@ class CallbackChannel:
         self.duplicates = 0
         self._waiting: list[tuple[dict[str, str], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self.worker = InboxWorker(app, db, self.name, self.to_update, secret)
+        self.arriving = 0  # callbacks being opened or stored right now
+        self.worker = InboxWorker(app, db, self.name, self.to_update, secret, arriving=lambda: self.arriving > 0)
 
     # -- what a channel defines --------------------------------------------------------------------
     def verify_url(self, query: Query) -> str:
@@ -175,6 +176,13 @@ class CallbackHandler(tornado.web.RequestHandler):
         self._answer(200, echo)
 
     async def post(self) -> None:
+        self.channel.arriving += 1
+        try:
+            await self._post()
+        finally:
+            self.channel.arriving -= 1
+
+    async def _post(self) -> None:
         try:
             fields = self.channel.open_callback(self._query, self.request.body)
         except CallbackRefused as exc:

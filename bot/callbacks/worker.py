@@ -37,6 +37,9 @@ MAX_ATTEMPTS = 8
 RETRY_DELAYS = (0.2, 0.5, 1.0, 3.0, 10.0, 60.0, 300.0)
 
 ToUpdate = Callable[[Event], Awaitable[Update | None]]
+# While callbacks are arriving, new handlings wait (at most this long at a stretch): the platform
+# waits only 5 s for its 200, and handlers share this process's event loop with the endpoint.
+MAX_HOLD_SECONDS = 1.0
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -56,6 +59,7 @@ class InboxWorker:
         concurrency: int = 8,
         lease: dt.timedelta = dt.timedelta(seconds=60),
         poll: float = 2.0,
+        arriving: Callable[[], bool] = lambda: False,
     ) -> None:
         self.app = app
         self.db = db
@@ -65,6 +69,7 @@ class InboxWorker:
         self.concurrency = concurrency
         self.lease = lease
         self.poll = poll
+        self.arriving = arriving
         self.holder = uuid.uuid4().hex  # this process, as holder of claims
         self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}  # member -> its event being handled
@@ -107,9 +112,17 @@ class InboxWorker:
             await asyncio.sleep(0.02)
 
     # -- the loop ----------------------------------------------------------------------------------
+    async def _hold_while_arriving(self) -> None:
+        """Acknowledging comes first: while the endpoint is storing callbacks, claim nothing new."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + MAX_HOLD_SECONDS
+        while self.arriving() and loop.time() < until:
+            await asyncio.sleep(0.01)
+
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            await self._hold_while_arriving()
             free = self.concurrency - len(self._running)
             if free > 0:
                 try:
