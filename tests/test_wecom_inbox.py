@@ -184,3 +184,19 @@ async def test_hostile_bodies_get_400_or_403_and_a_log_line_never_500(wecom: WeC
                                      content=f"<xml><Encrypt>{bogus}</Encrypt></xml>".encode())
         assert response.status_code == 400
     assert wecom.standin.delivered == []
+
+
+async def test_an_event_that_keeps_failing_is_retried_then_given_up_with_an_apology(wecom: WeComHarness) -> None:
+    member = await wecom.member("collector", dept="SCJGJ")
+    channel = wecom.replicas[0].channel
+    assert channel is not None
+    channel.worker.max_attempts = 2
+    wecom.standin.fail_next("media/get", 40007)  # the file cannot be fetched, twice
+    wecom.standin.fail_next("media/get", 40007)
+    out = await wecom.post(wecom.standin.media_event(member, "file", b"a,b\n1,2\n", "data.csv"))
+    assert [d.text for d in out] == ["抱歉，系统处理您的请求时出现问题，已记录下来。请稍后再试，或发送 /help 查看用法。"]
+    assert (channel.worker.retried, channel.worker.given_up) == (1, 1)
+    async with wecom.db.transaction() as s:
+        [(status, payload, error)] = (await s.execute(
+            select(InboundEvent.status, InboundEvent.payload, InboundEvent.last_error))).all()
+    assert (status, payload, error) == ("failed", None, "WeComError")

@@ -59,7 +59,9 @@ class CallbackChannel:
         self._waiting: list[tuple[dict[str, str], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.arriving = 0  # callbacks being opened or stored right now
-        self.worker = InboxWorker(app, db, self.name, self.to_update, secret, arriving=lambda: self.arriving > 0)
+        self.worker = InboxWorker(
+            app, db, self.name, self.to_update, secret, arriving=lambda: self.arriving > 0, given_up=self.apologise
+        )
 
     # -- what a channel defines --------------------------------------------------------------------
     def verify_url(self, query: Query) -> str:
@@ -74,6 +76,15 @@ class CallbackChannel:
 
     async def to_update(self, event: Event) -> Update | None:
         raise NotImplementedError
+
+    async def apologise(self, event: Event) -> None:
+        """An event given up after every retry: its sender hears so instead of nothing."""
+        from bot.app import SORRY
+
+        transport = getattr(self, "transport", None)
+        chat = transport.known_ids.get(event.member) if transport is not None else None
+        if chat is not None:
+            await self.app.bot.send_message(chat, SORRY)
 
     # -- shared --------------------------------------------------------------------------------------
     def check_window(self, timestamp: str) -> None:

@@ -60,6 +60,7 @@ class InboxWorker:
         lease: dt.timedelta = dt.timedelta(seconds=60),
         poll: float = 2.0,
         arriving: Callable[[], bool] = lambda: False,
+        given_up: Callable[[Event], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.db = db
@@ -70,6 +71,8 @@ class InboxWorker:
         self.lease = lease
         self.poll = poll
         self.arriving = arriving
+        self.on_given_up = given_up
+        self.max_attempts = MAX_ATTEMPTS
         self.holder = uuid.uuid4().hex  # this process, as holder of claims
         self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}  # member -> its event being handled
@@ -181,10 +184,13 @@ class InboxWorker:
         if failure is None:
             await inbox.finish(self.db, event, self.holder)
             self.handled += 1
-        elif event.attempts >= MAX_ATTEMPTS:
+        elif event.attempts >= self.max_attempts:
             log.error("%s inbox: event %s given up after %s attempts (%s)", self.channel, event.id, event.attempts, failure)
             await inbox.give_up(self.db, event, self.holder, failure)
             self.given_up += 1
+            if self.on_given_up is not None:
+                with contextlib.suppress(Exception):  # the apology is a courtesy; the log has it all
+                    await self.on_given_up(event)
         else:
             delay = retry_delay(event.attempts)
             log.warning("%s inbox: event %s failed (%s), again in %.1f s", self.channel, event.id, failure, delay.total_seconds())
