@@ -26,12 +26,13 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.callbacks import inbox
+from bot.callbacks.botapi import ChannelBotAPI
 from bot.callbacks.crypto import CallbackCrypto, check_timestamp
 from bot.callbacks.inbox import Event
 from bot.callbacks.safexml import CallbackRefused
 from bot.callbacks.worker import InboxWorker
-from db.session import Database
 from db.transient import backoff, failure_kind, is_transient
+from services.runtime import SERVICES_KEY
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 1024 * 1024
@@ -48,19 +49,25 @@ class CallbackChannel:
     name = "callbacks"
     ack = ""  # the body of a 200
 
-    def __init__(self, app: Application, db: Database, crypto: CallbackCrypto, window_seconds: int, secret: str) -> None:
+    def __init__(
+        self, app: Application, crypto: CallbackCrypto, transport: ChannelBotAPI, window_seconds: int = 300,
+        secret: str | None = None,
+    ) -> None:
         self.app = app
-        self.db = db
+        self.db = transport.db
         self.crypto = crypto
+        self.transport = transport
         self.window_seconds = window_seconds
-        self.secret = secret
+        # The inbox seals callbacks under a key derived from privacy.id_hash_key (its own label).
+        self.secret = secret or app.bot_data[SERVICES_KEY].settings.privacy.id_hash_key
         self.stored = 0
         self.duplicates = 0
         self._waiting: list[tuple[dict[str, str], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.arriving = 0  # callbacks being opened or stored right now
         self.worker = InboxWorker(
-            app, db, self.name, self.to_update, secret, arriving=lambda: self.arriving > 0, given_up=self.apologise
+            app, self.db, self.name, self.to_update, self.secret, arriving=lambda: self.arriving > 0,
+            given_up=self.apologise,
         )
 
     # -- what a channel defines --------------------------------------------------------------------
@@ -81,8 +88,7 @@ class CallbackChannel:
         """An event given up after every retry: its sender hears so instead of nothing."""
         from bot.app import SORRY
 
-        transport = getattr(self, "transport", None)
-        chat = transport.known_ids.get(event.member) if transport is not None else None
+        chat = self.transport.known_ids.get(event.member)
         if chat is not None:
             await self.app.bot.send_message(chat, SORRY)
 

@@ -17,15 +17,12 @@ from __future__ import annotations
 import hmac
 
 from telegram import Update
-from telegram.ext import Application
 
-from bot.callbacks.crypto import CallbackCrypto, plain_signature
+from bot.callbacks.crypto import plain_signature
 from bot.callbacks.endpoint import CallbackChannel, Query
 from bot.callbacks.inbox import Event
 from bot.callbacks.safexml import CallbackRefused
 from bot.wechat.inbound import UNSUPPORTED_ANSWER, UNSUPPORTED_KINDS, dedupe_key, update_from_event
-from bot.wechat.transport import WeChatBotAPI
-from services.runtime import SERVICES_KEY
 
 
 class WeChatChannel(CallbackChannel):
@@ -33,14 +30,7 @@ class WeChatChannel(CallbackChannel):
 
     name = "wechat"
     ack = "success"
-
-    def __init__(
-        self, app: Application, crypto: CallbackCrypto, transport: WeChatBotAPI, window_seconds: int = 300,
-        secret: str | None = None,
-    ) -> None:
-        settings = app.bot_data[SERVICES_KEY].settings
-        super().__init__(app, transport.db, crypto, window_seconds, secret or settings.privacy.id_hash_key)
-        self.transport = transport
+    transport: WeChatBotAPI
 
     def _check_plain(self, query: Query) -> None:
         expected = plain_signature(self.crypto.token, query("timestamp"), query("nonce"))

@@ -14,35 +14,18 @@ acknowledged without being handled again.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application
 
-from bot.callbacks.crypto import CallbackCrypto
 from bot.callbacks.endpoint import CallbackChannel, Query
 from bot.callbacks.inbox import Event
 from bot.wecom import store
 from bot.wecom.inbound import UNSUPPORTED_ANSWER, UNSUPPORTED_KINDS, dedupe_key, update_from_event
-from bot.wecom.transport import WeComBotAPI
-from services.runtime import SERVICES_KEY
-
-DEFAULT_WINDOW_SECONDS = 300
 
 
 class WeComChannel(CallbackChannel):
     """Inbound side of one WeCom app on one Application."""
 
     name = "wecom"
-
-    def __init__(
-        self,
-        app: Application,
-        crypto: CallbackCrypto,
-        transport: WeComBotAPI,
-        window_seconds: int = DEFAULT_WINDOW_SECONDS,
-        secret: str | None = None,
-    ) -> None:
-        settings = app.bot_data[SERVICES_KEY].settings
-        super().__init__(app, transport.db, crypto, window_seconds, secret or settings.privacy.id_hash_key)
-        self.transport = transport
+    transport: WeComBotAPI
 
     def verify_url(self, query: Query) -> str:
         return self.crypto.verify_url(query("msg_signature"), query("timestamp"), query("nonce"), query("echostr"))
