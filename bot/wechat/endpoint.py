@@ -23,6 +23,7 @@ from bot.callbacks.endpoint import CallbackChannel, Query
 from bot.callbacks.inbox import Event
 from bot.callbacks.safexml import CallbackRefused
 from bot.wechat.inbound import UNSUPPORTED_ANSWER, UNSUPPORTED_KINDS, dedupe_key, update_from_event
+from bot.wechat.transport import WeChatBotAPI
 
 
 class WeChatChannel(CallbackChannel):

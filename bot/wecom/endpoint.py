@@ -19,6 +19,7 @@ from bot.callbacks.endpoint import CallbackChannel, Query
 from bot.callbacks.inbox import Event
 from bot.wecom import store
 from bot.wecom.inbound import UNSUPPORTED_ANSWER, UNSUPPORTED_KINDS, dedupe_key, update_from_event
+from bot.wecom.transport import WeComBotAPI
 
 
 class WeComChannel(CallbackChannel):
