@@ -138,7 +138,8 @@ async def test_the_qr_code_opens_the_verdict_and_the_file_is_compared_on_the_pho
         not_pdf = tmp_path / "photo.jpg"
         not_pdf.write_bytes(b"\xff\xd8\xff\xe0 not a pdf")
         await page.set_input_files("#pdf", str(not_pdf))
-        await page.wait_for_function("document.getElementById('compare').textContent.includes('PDF')")
+        # (a selector, not wait_for_function: the page's CSP forbids evaluating strings, as it should)
+        await page.locator("#compare", has_text="请选择 PDF 文件").wait_for()
 
         # The page's own SHA-256 (used where Web Crypto is unavailable) agrees with Python's.
         for size in (0, 55, 56, 64, 1000, 300_001):
