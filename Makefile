@@ -25,7 +25,7 @@ run: venv
 	$(BIN)/creditbot run
 
 # Debian packages the suite runs for real (tools/debian-packages installs what is missing).
-SYSTEM_PACKAGES := pgbouncer $(FONT_PACKAGES)
+SYSTEM_PACKAGES := pgbouncer chromium $(FONT_PACKAGES)
 
 test: venv
 	./tools/debian-packages $(SYSTEM_PACKAGES)

@@ -10,6 +10,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.callbacks.retry import defer_to_inbox
 from bot.guards import install_guards
 from bot.jobs import schedule_jobs
 from bot.limited_bot import LimitedBot
@@ -72,6 +73,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, Refusal) and isinstance(update, Update):
         log.info("update %s refused (%s)", update_id, error.code or "refusal")
         await _tell(update, context, error.reason)
+        return
+    if defer_to_inbox(error):  # a callback channel runs this update again from its inbox
+        log.warning("update %s met a transient database failure; to be handled again", update_id)
         return
     detail = "".join(traceback.format_exception(error)) if error else ""
     log.error("update %s failed: %s", update_id, scrub(detail))

@@ -257,7 +257,7 @@ def _run_telegram(settings: Settings) -> int:
 
     if not settings.telegram.token:
         print("未配置 Telegram token（config.toml 的 telegram.token 或环境变量 CREDITBOT_TELEGRAM_TOKEN），"
-              "也未配置企业微信（[wecom]）；不连接任何平台也可以运行 `creditbot demo` 在终端中体验。")
+              "也未配置企业微信（[wecom]）或服务号（[wechat]）；不连接任何平台也可以运行 `creditbot demo` 在终端中体验。")
         return 2
     return asyncio.run(telegram_run.serve(settings))
 
@@ -305,8 +305,8 @@ async def answer(command: Awaitable[int]) -> int:
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
-        if settings.wecom.enabled:  # every configured channel in one process
-            from bot.wecom.run import serve
+        if settings.wecom.enabled or settings.wechat.enabled:  # every configured channel in one process
+            from bot.callbacks.run import serve
 
             asyncio.run(serve(settings))
             return 0

@@ -21,6 +21,7 @@ from rules.declarations import DeclarationSettings
 
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
 WECOM_SECRET_ENV = "CREDITBOT_WECOM_SECRET"
+WECHAT_SECRET_ENV = "CREDITBOT_WECHAT_SECRET"
 DB_ENV = "CREDITBOT_DATABASE_URL"
 DEFAULT_DB_URL = "sqlite+aiosqlite:///var/creditbot.sqlite3"
 
@@ -57,10 +58,53 @@ class WeComSettings:
     listen: str = "127.0.0.1"
     port: int = 8090
     path: str = "/wecom"
+    # A callback whose signed timestamp is further than this from now is refused (a replay); callbacks
+    # are remembered (dedupe) for two days, or twice this window if longer.
+    replay_window_seconds: int = 300
 
     @property
     def enabled(self) -> bool:
         return bool(self.corp_id)
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    """A WeChat 服务号 (official account) in security mode (安全模式); the channel is on when app_id is set."""
+
+    app_id: str = ""
+    app_secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://api.weixin.qq.com"
+    listen: str = "127.0.0.1"
+    port: int = 8091
+    path: str = "/wechat"
+    replay_window_seconds: int = 300
+    # Publish the custom menu (自定义菜单) at start-up.
+    menu: bool = True
+    # Outside the 48-hour 客服消息 window a notice goes out as a template message (模板消息, "template")
+    # or a subscription notice (订阅通知, "subscribe") with a link to read it; "" template id: no such
+    # fallback (the notice is then reported undelivered). The keys are the template's own field names.
+    notice_kind: str = "template"
+    notice_template_id: str = ""
+    notice_title_key: str = "thing1"
+    notice_time_key: str = "time2"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Pages a phone opens, served by the HTTP port (`creditbot api`) at `region.public_url`."""
+
+    # A document handed out as a link (WeChat cannot send a PDF): minutes it stays valid, and how
+    # often it may be downloaded in that time.
+    download_minutes: int = 30
+    download_opens: int = 3
+    # A notice sent outside WeChat's 48-hour window links to a page with its text, valid this long.
+    notice_link_hours: int = 72
 
 
 @dataclass(frozen=True)
@@ -201,6 +245,8 @@ class Settings:
     log_level: str = "INFO"
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
+    wechat: WeChatSettings = field(default_factory=WeChatSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     region: RegionSettings = field(default_factory=RegionSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
@@ -283,6 +329,7 @@ def _validate(s: Settings) -> None:
     if not 0 < s.telegram.port < 65536:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
     _validate_wecom(s.wecom)
+    _validate_wechat(s)
     if not is_supported(s.database.url):
         raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
     if not (s.region.division_code.isascii() and s.region.division_code.isdigit() and len(s.region.division_code) == 6):
@@ -384,6 +431,36 @@ def _validate_wecom(w: WeComSettings) -> None:
         raise ConfigError("wecom.port", "应在 1-65535 之间")
     if not w.path.startswith("/"):
         raise ConfigError("wecom.path", "应以 / 开头")
+    if not 30 <= w.replay_window_seconds <= 86_400:
+        raise ConfigError("wecom.replay_window_seconds", "应在 30-86400 秒之间")
+
+
+def _validate_wechat(s: Settings) -> None:
+    for key in ("download_minutes", "download_opens", "notice_link_hours"):
+        if getattr(s.web, key) < 1:
+            raise ConfigError(f"web.{key}", "应为正整数")
+    w = s.wechat
+    if not w.enabled:
+        return
+    for key in ("app_secret", "token", "encoding_aes_key"):
+        if not getattr(w, key):
+            raise ConfigError(f"wechat.{key}", "在启用服务号（填写了 app_id）时必须填写")
+    if len(w.encoding_aes_key) != 43 or not w.encoding_aes_key.isalnum():
+        raise ConfigError("wechat.encoding_aes_key", "应为 43 位字母和数字（公众平台生成的 EncodingAESKey）")
+    if not (3 <= len(w.token) <= 32 and w.token.isascii() and w.token.isalnum()):
+        raise ConfigError("wechat.token", "应为 3-32 位英文字母或数字（与公众平台“服务器配置”中的 Token 一致）")
+    if not w.api_base_url.startswith(("https://", "http://")):
+        raise ConfigError("wechat.api_base_url", "应以 https:// 开头")
+    if not 0 < w.port < 65536:
+        raise ConfigError("wechat.port", "应在 1-65535 之间")
+    if not w.path.startswith("/"):
+        raise ConfigError("wechat.path", "应以 / 开头")
+    if not 30 <= w.replay_window_seconds <= 86_400:
+        raise ConfigError("wechat.replay_window_seconds", "应在 30-86400 秒之间")
+    if w.notice_kind not in ("template", "subscribe"):
+        raise ConfigError("wechat.notice_kind", "只能是 template 或 subscribe")
+    if not s.region.public_url:
+        raise ConfigError("region.public_url", "在启用服务号时必须填写：文件下载和通知链接指向这个地址")
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -406,6 +483,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         data.setdefault("telegram", {})["token"] = env[TOKEN_ENV]
     if env.get(WECOM_SECRET_ENV):
         data.setdefault("wecom", {})["secret"] = env[WECOM_SECRET_ENV]
+    if env.get(WECHAT_SECRET_ENV):
+        data.setdefault("wechat", {})["app_secret"] = env[WECHAT_SECRET_ENV]
     if env.get(DB_ENV):
         data.setdefault("database", {})["url"] = env[DB_ENV]
     settings = _build(Settings, data, "")

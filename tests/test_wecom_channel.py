@@ -27,7 +27,7 @@ async def test_url_verification_answers_the_decrypted_echo(wecom: WeComHarness) 
     crypto = wecom.standin.crypto
     echo = "6021928573712389012"
     encrypted = crypto.encrypt(echo.encode())
-    from bot.wecom.crypto import signature
+    from bot.callbacks.crypto import signature
 
     params = {"msg_signature": signature(crypto.token, "1764500000", "42", encrypted), "timestamp": "1764500000",
               "nonce": "42", "echostr": encrypted}
@@ -46,16 +46,16 @@ async def test_bad_signature_is_refused_and_logged_without_content(wecom: WeComH
         assert wecom.replicas[0].channel is not None
         await wecom.replicas[0].channel.drain()
     assert response.status_code == 403
-    assert wecom.standin.delivered == [] and wecom.replicas[0].channel.handled == 0
+    assert wecom.standin.delivered == [] and wecom.replicas[0].channel.worker.handled == 0
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "refused: bad signature" in logged
+    assert "refused (403): bad signature" in logged
     assert "wang.wu" not in logged and "13912345678" not in logged and "Encrypt" not in logged
 
 
 async def test_a_callback_for_another_corp_is_refused(wecom: WeComHarness) -> None:
-    from bot.wecom.crypto import WeComCrypto
+    from bot.callbacks.crypto import CallbackCrypto
 
-    wecom.standin.crypto = WeComCrypto(wecom.standin.crypto.token, wecom.standin.crypto.encoding_aes_key, "wwother0000000000")
+    wecom.standin.crypto = CallbackCrypto(wecom.standin.crypto.token, wecom.standin.crypto.encoding_aes_key, "wwother0000000000")
     wecom.standin.callback_url = wecom.replicas[0].url
     response = await wecom.standin.post_callback(wecom.standin.text_event("wang.wu", "你好"))
     assert response.status_code == 403 and wecom.standin.delivered == []
@@ -174,7 +174,7 @@ async def test_one_members_messages_to_two_replicas_are_handled_in_turn(db) -> N
         official = await pair.member("official", dept="SCJGJ")
         events = [pair.standin.text_event(official, q) for q in ("华泰商贸", "恒达建材", HUATAI, "汉阴的恒达建材")]
         await asyncio.gather(*(pair.post(e, replica=i % 2) for i, e in enumerate(events)))
-        turns = sorted((start, end) for r in pair.replicas if r.channel for _m, start, end in r.channel.turns)
+        turns = sorted((start, end) for r in pair.replicas if r.channel for _m, start, end in r.channel.worker.turns)
         assert len(turns) == 4
         assert all(prev_end <= start for (_s, prev_end), (start, _e) in itertools.pairwise(turns))
         assert len([d for d in pair.standin.inbox(official) if "【" in d.text]) >= 3
@@ -185,15 +185,19 @@ async def test_old_dedupe_keys_are_forgotten_recent_ones_kept(db) -> None:  # ty
 
     from sqlalchemy import update
 
-    from db.models import WeComCallback
+    from bot.callbacks import inbox
+    from db.models import InboundEvent
 
-    assert await store.claim_callback(db, "msg:1") and await store.claim_callback(db, "msg:2")
-    assert not await store.claim_callback(db, "msg:1")
+    assert await inbox.store(db, "wecom", [(k, "m", {"MsgId": k}) for k in ("msg:1", "msg:2", "msg:3", "msg:1")], "k") \
+        == [True, True, True, False]
     async with db.transaction() as s:
         old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
-        await s.execute(update(WeComCallback).where(WeComCallback.dedupe_key == "msg:1").values(received_at=old))
-    assert await store.forget_old_callbacks(db) == 1
-    assert await store.claim_callback(db, "msg:1") and not await store.claim_callback(db, "msg:2")
+        await s.execute(update(InboundEvent).where(InboundEvent.dedupe_key != "msg:2")
+                        .values(received_at=old))
+        await s.execute(update(InboundEvent).where(InboundEvent.dedupe_key == "msg:1").values(status="done"))
+    # Only the settled old key goes; an old one never handled (msg:3) is kept until it is.
+    assert await inbox.forget(db, "wecom", inbox.retention(300)) == 1
+    assert await inbox.store(db, "wecom", [(k, "m", {}) for k in ("msg:1", "msg:2", "msg:3")], "k") == [True, False, False]
 
 
 async def test_an_edit_after_a_press_updates_that_card_once(wecom: WeComHarness) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.wecom.crypto import CallbackRefused, WeComCrypto, parse_xml, signature
+from bot.callbacks.crypto import CallbackCrypto, CallbackRefused, parse_xml, signature
 
 # Published sample: token, EncodingAESKey and corp id of the sample app, a URL-verification request
 # and an encrypted text message, each with its signature.
@@ -26,7 +26,7 @@ MESSAGE_BODY = (
     b"cugux082f49HKYg84EpHSGXAyh+/oxwaWbvL6aSDPOYuPDGOCI8jmnKiypE+]]></Encrypt>\n<AgentID><![CDATA[1000002]]></AgentID>\n</xml>"
 )
 
-SAMPLE = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+SAMPLE = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
 
 
 def test_published_url_verification_decrypts_to_the_published_echo() -> None:
@@ -53,11 +53,11 @@ def test_a_changed_signature_timestamp_or_token_is_refused() -> None:
     with pytest.raises(CallbackRefused, match="bad signature"):
         SAMPLE.decrypt_callback(MESSAGE_SIG[0], "1476422780", MESSAGE_SIG[2], MESSAGE_BODY)
     with pytest.raises(CallbackRefused, match="bad signature"):
-        WeComCrypto("another-token", AES_KEY, CORP_ID).verify_url(**VERIFY)
+        CallbackCrypto("another-token", AES_KEY, CORP_ID).verify_url(**VERIFY)
 
 
 def test_another_corp_id_is_refused_even_with_a_good_signature() -> None:
-    other = WeComCrypto(TOKEN, AES_KEY, "ww0000000000000000")
+    other = CallbackCrypto(TOKEN, AES_KEY, "ww0000000000000000")
     with pytest.raises(CallbackRefused, match="receive id"):
         other.verify_url(**VERIFY)
 

@@ -8,11 +8,11 @@ from dataclasses import replace
 import httpx
 
 import bot.app as bot_app
+from bot.callbacks.router import ChannelRouter, wecom_route
+from bot.callbacks.run import serve
 from bot.transport import InProcessBotAPI
 from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
-from bot.wecom.router import ChannelRouter
-from bot.wecom.run import serve
 from bot.wecom.transport import WeComBotAPI
 from db.session import Database
 from services.accounts import ensure_local_account
@@ -56,7 +56,7 @@ async def test_one_application_serves_telegram_and_wecom_users(db: Database) -> 
     standin.start(free_port())
     telegram = InProcessBotAPI()
     client = WeComClient(WeComApp(CORP_ID, AGENT_ID, SECRET, standin.url), db)
-    app = bot_app.build_application(settings_for(db), ChannelRouter(telegram, WeComBotAPI(client)), db=db)
+    app = bot_app.build_application(settings_for(db), ChannelRouter(telegram, wecom_route(WeComBotAPI(client))), db=db)
     try:
         async with app:
             wecom_user = await store.ptb_id_for(db, CORP_ID, "zhou.shi")

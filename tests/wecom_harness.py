@@ -63,6 +63,7 @@ class Replica:
         await bot_app.start_services(self.app)
         await self.app.start()  # as `creditbot run` does: jobs run, block=False handlers are awaited
         self.channel = WeComChannel(self.app, standin_crypto(), self.transport)
+        self.channel.start()
         port = free_port()
         self.server = self.channel.listen(port, "127.0.0.1", "/wecom")
         self.url = f"http://127.0.0.1:{port}/wecom"
@@ -70,16 +71,18 @@ class Replica:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self.channel is not None:
+            await self.channel.stop()
         await self.app.stop()
         await self.client.close()
         await self.app.shutdown()
 
 
 def standin_crypto():  # type: ignore[no-untyped-def]
-    from bot.wecom.crypto import WeComCrypto
+    from bot.callbacks.crypto import CallbackCrypto
     from tests.wecom_standin import AES_KEY, TOKEN
 
-    return WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    return CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
 
 
 class WeComHarness:

@@ -28,7 +28,7 @@ import httpx
 import tornado.httpserver
 import tornado.web
 
-from bot.wecom.crypto import WeComCrypto
+from bot.callbacks.crypto import CallbackCrypto
 
 CORP_ID = "ww5a1b2c3d4e5f6a7b"
 AGENT_ID = 1000017
@@ -72,7 +72,7 @@ class Delivered:
 
 class StandIn:
     def __init__(self) -> None:
-        self.crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+        self.crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
         self.calls: list[Call] = []
         self.delivered: list[Delivered] = []
         self.dropped: list[Delivered] = []

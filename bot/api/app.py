@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from bot import web
 from bot.api import problems, routes_changes, routes_checks, routes_documents, routes_records, routes_subjects
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
@@ -127,6 +128,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(routes_records.router)
     app.include_router(routes_documents.router)
     app.include_router(routes_changes.router)
+    app.include_router(web.router)  # pages a phone opens (bot/web/)
     mount_docs(app)
     return app
 

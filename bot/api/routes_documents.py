@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from bot.api.problems import ApiProblem
 from bot.api.security import RateLimiter
+from bot.web import verify_page
+from bot.web.page import wants_html
 from rules.verification import VERIFY_PATH
 from services.issued_documents import check_document
 
@@ -47,13 +50,15 @@ class DocumentCheckOut(BaseModel):
     response_model=DocumentCheckOut,
     tags=["文件核验"],
     summary="核验信用报告或事前告知书（扫描二维码即到此处）",
+    description="浏览器（Accept 优先 text/html）得到供人阅读的核验页面，其他客户端得到 JSON。",
+    responses={200: {"content": {"text/html": {}}}},
 )
 async def verify_document(
     request: Request,
     number: str = Query(..., min_length=1, max_length=64, description="文件编号"),
     code: str = Query(..., min_length=1, max_length=64, description="核验码"),
     sha256: str | None = Query(None, pattern="^[0-9a-fA-F]{64}$", description="可选：手中文件的 SHA-256，用于判断是否被改动"),
-) -> DocumentCheckOut:
+) -> DocumentCheckOut | HTMLResponse:
     limiter: RateLimiter = request.app.state.verify_limiter
     client = request.client.host if request.client else "-"
     wait = limiter.take(hash(client))
@@ -61,6 +66,8 @@ async def verify_document(
         seconds = int(wait) + 1
         raise ApiProblem(429, f"核验过于频繁，请 {seconds} 秒后再试。", {"retry_after": seconds})
     result = await check_document(request.app.state.api.services.db, number, code, sha256, channel="api")
+    if wants_html(request.headers.get("accept")):  # a person's phone: the page (bot/web/verify_page.py)
+        return verify_page.result_page(result, request.app.state.api.services.settings)
     return DocumentCheckOut(
         status=result.status, message=STATUS_TEXT[result.status], number=result.number, kind=result.kind,
         subject_name=result.subject_name, subject_code=result.subject_code, issued_to=result.issued_to,

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from bot.callbacks.botapi import PlatformError
 from bot.wecom import store
 from bot.wecom.limits import MemberRateLimiter, SharedMemberRateLimiter
 from db.session import Database
@@ -38,13 +39,10 @@ UNREACHABLE_ERRORS = frozenset({81013, 60111, 60011, 46004, -3})
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 
 
-class WeComError(Exception):
+class WeComError(PlatformError):
     """A WeCom API call failed. str() is safe for logs: code and path, no content."""
 
-    def __init__(self, errcode: int, path: str) -> None:
-        super().__init__(f"wecom {path} errcode {errcode}")
-        self.errcode = errcode
-        self.path = path
+    platform = "wecom"
 
 
 @dataclass(frozen=True)

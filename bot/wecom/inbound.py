@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import json
-import secrets
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Chat, Document, Message, MessageEntity, PhotoSize, Update, User
@@ -30,10 +28,6 @@ from bot.wecom.transport import WeComBotAPI, inline_buttons, media_file_id
 
 UNSUPPORTED_KINDS = frozenset({"voice", "video", "location", "link"})
 UNSUPPORTED_ANSWER = "暂不支持语音、视频、位置和链接消息。请发送文字，或以文件、图片发送材料；发送 /help 查看用法。"
-
-_update_ids = itertools.count(1)
-_message_ids = itertools.count(1)
-
 
 def dedupe_key(fields: dict[str, str]) -> str:
     """MsgId for messages; for events (which have none) user + event + key + task + time."""
@@ -51,9 +45,12 @@ def _entities(text: str) -> list[MessageEntity] | None:
 
 
 async def update_from_event(
-    fields: dict[str, str], corp_id: str, transport: WeComBotAPI, bot: Bot
+    fields: dict[str, str], event_id: int, corp_id: str, transport: WeComBotAPI, bot: Bot
 ) -> Update | None:
-    """The Update a decrypted callback stands for, or None when the bot has nothing to do with it."""
+    """The Update a decrypted callback stands for, or None when the bot has nothing to do with it.
+
+    `event_id` (the inbox row) is its update id, its message id and its button press id: stable, so
+    an event handled again after a crash or a transient failure is the same update to the flows."""
     member = fields.get("FromUserName", "")
     if not member:
         return None
@@ -66,37 +63,37 @@ async def update_from_event(
     created = dt.datetime.fromtimestamp(int(fields.get("CreateTime") or 0) or dt.datetime.now(dt.UTC).timestamp(), dt.UTC)
 
     def message(**extra: Any) -> Message:
-        return Message(message_id=next(_message_ids), date=created, chat=chat, from_user=user, **extra)
+        return Message(message_id=event_id, date=created, chat=chat, from_user=user, **extra)
 
     kind = fields.get("MsgType")
     update: Update | None = None
     if kind == "text":
         text = fields.get("Content", "").strip()
         if text:
-            update = Update(next(_update_ids), message=message(text=text, entities=_entities(text)))
+            update = Update(event_id, message=message(text=text, entities=_entities(text)))
     elif kind in ("image", "file") and fields.get("MediaId"):
         media_id = fields["MediaId"]
         unique = hashlib.sha256(media_id.encode()).hexdigest()[:16]
         if kind == "image":
             photo = PhotoSize(media_file_id(media_id), unique, width=0, height=0)
-            update = Update(next(_update_ids), message=message(photo=(photo,)))
+            update = Update(event_id, message=message(photo=(photo,)))
         else:
             content, name = await transport.fetch_media(media_id)
             document = Document(
                 media_file_id(media_id), unique, file_name=fields.get("FileName") or name, file_size=len(content)
             )
-            update = Update(next(_update_ids), message=message(document=document))
+            update = Update(event_id, message=message(document=document))
     elif kind == "event" and fields.get("Event") == "enter_agent":
-        update = Update(next(_update_ids), message=message(text="/start", entities=_entities("/start")))
+        update = Update(event_id, message=message(text="/start", entities=_entities("/start")))
     elif kind == "event" and fields.get("Event") == "template_card_event":
-        update = await _card_click(fields, user, transport, bot)
+        update = await _card_click(fields, event_id, user, transport, bot)
     if update is None:
         return None
     # Round trip through JSON: the Application sees what a Telegram webhook would hand it.
     return Update.de_json(json.loads(json.dumps(update.to_dict())), bot)
 
 
-async def _card_click(fields: dict[str, str], user: User, transport: WeComBotAPI, bot: Bot) -> Update | None:
+async def _card_click(fields: dict[str, str], event_id: int, user: User, transport: WeComBotAPI, bot: Bot) -> Update | None:
     found = await store.card_clicked(transport.db, fields.get("TaskId", ""), fields.get("ResponseCode"))
     if found is None:
         return None  # a card this app never sent (or long forgotten)
@@ -111,6 +108,6 @@ async def _card_click(fields: dict[str, str], user: User, transport: WeComBotAPI
         return None
     bot_message = Message.de_json(stored, bot)
     query = CallbackQuery(
-        id=f"wecom-{secrets.token_hex(8)}", from_user=user, chat_instance=f"wecom-{user.id}", data=data, message=bot_message
+        id=f"wecom-e{event_id}", from_user=user, chat_instance=f"wecom-{user.id}", data=data, message=bot_message
     )
-    return Update(next(_update_ids), callback_query=query)
+    return Update(event_id, callback_query=query)

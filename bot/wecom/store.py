@@ -1,7 +1,8 @@
 """The WeCom channel's shared state in the database (db/models_wecom.py), one transaction per call.
 
 Everything a second replica must see lives here: which integer id stands for which WeCom user, the
-access token, which callbacks were already taken, and the messages and cards the bot sent.
+access token, and the messages and cards the bot sent (the callbacks themselves are in the shared
+inbox, bot/callbacks/inbox.py).
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from db.models import (
-    WeComCallback,
-    WeComCard,
-    WeComMessage,
-    WeComSend,
-    WeComToken,
-    WeComTurn,
-    WeComUser,
-    utcnow,
-)
+from db.models import WeComCard, WeComMessage, WeComSend, WeComToken, WeComUser, utcnow
 from db.session import Database
 
 # PTB ids of WeCom users start here: 2**53 is above every Telegram user id (they fit in 52 bits), so
@@ -33,75 +25,46 @@ from db.session import Database
 PTB_ID_BASE = 1 << 53
 
 
+PTB_ID_END = 1 << 54  # WeChat users' ids start there (bot/wechat/store.py)
+
+
 def is_wecom_chat(chat_id: int | str | None) -> bool:
     try:
-        return chat_id is not None and int(chat_id) >= PTB_ID_BASE
+        return chat_id is not None and PTB_ID_BASE <= int(chat_id) < PTB_ID_END
     except ValueError:
         return False
 
 
-async def ptb_id_for(db: Database, corp_id: str, user_id: str) -> int:
-    """The stored PTB id of a WeCom user, allocated on first contact (safe when replicas race)."""
+async def allocate_ptb_id(db: Database, model: Any, base: int, **key: str) -> int:
+    """The stored PTB id of a platform user (`model` is WeComUser or WeChatUser, `key` its unique
+    columns), allocated on first contact as `base` + row id; safe when replicas race."""
+    where = [getattr(model, column) == value for column, value in key.items()]
     for _attempt in range(3):
         async with db.transaction() as s:
-            found = await s.scalar(
-                select(WeComUser.ptb_id).where(WeComUser.corp_id == corp_id, WeComUser.user_id == user_id)
-            )
+            found = await s.scalar(select(model.ptb_id).where(*where))
             if found is not None:
                 return int(found)
         try:
             async with db.transaction() as s:
                 # A unique placeholder first: the final id is allocated from the row id.
-                row = WeComUser(corp_id=corp_id, user_id=user_id, ptb_id=-secrets.randbits(62))
+                row = model(**key, ptb_id=-secrets.randbits(62))
                 s.add(row)
                 await s.flush()
-                row.ptb_id = PTB_ID_BASE + row.id
-                return row.ptb_id
+                row.ptb_id = base + row.id
+                return int(row.ptb_id)
         except IntegrityError:
             continue  # another replica inserted the same user: read theirs
-    raise RuntimeError("could not allocate a PTB id for a WeCom user")
+    raise RuntimeError("could not allocate a PTB id")
+
+
+async def ptb_id_for(db: Database, corp_id: str, user_id: str) -> int:
+    """The stored PTB id of a WeCom user."""
+    return await allocate_ptb_id(db, WeComUser, PTB_ID_BASE, corp_id=corp_id, user_id=user_id)
 
 
 async def wecom_user_of(db: Database, ptb_id: int) -> str | None:
     async with db.transaction() as s:
         return await s.scalar(select(WeComUser.user_id).where(WeComUser.ptb_id == ptb_id))
-
-
-async def claim_callback(db: Database, key: str) -> bool:
-    """True for the first delivery of a callback, False for every repeat (on any replica)."""
-    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-    statement = insert(WeComCallback).values(dedupe_key=key[:255], received_at=utcnow())
-    async with db.transaction() as s:
-        result = await s.execute(statement.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def forget_old_callbacks(db: Database, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
-    """Retries come within minutes; keys older than this only take space."""
-    async with db.transaction() as s:
-        result = await s.execute(delete(WeComCallback).where(WeComCallback.received_at < utcnow() - older_than))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-# -- one member's events one at a time, across replicas ---------------------------------------------
-async def take_turn(db: Database, member: str, holder: str, lease: dt.timedelta) -> bool:
-    """Take the member's turn unless another holder has it and its lease is still running."""
-    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    statement = insert(WeComTurn).values(member=member[:96], holder=holder, until=now + lease)
-    statement = statement.on_conflict_do_update(
-        index_elements=["member"],
-        set_={"holder": statement.excluded.holder, "until": statement.excluded.until},
-        where=(WeComTurn.until < now) | (WeComTurn.holder == holder),
-    )
-    async with db.transaction() as s:
-        result = await s.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def end_turn(db: Database, member: str, holder: str) -> None:
-    async with db.transaction() as s:
-        await s.execute(delete(WeComTurn).where(WeComTurn.member == member[:96], WeComTurn.holder == holder))
 
 
 # -- per-member sending windows, across replicas ----------------------------------------------------

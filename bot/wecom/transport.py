@@ -24,15 +24,11 @@ import collections
 import hashlib
 import json
 import logging
-import re
 import secrets
 import time
 from typing import Any
-from urllib.parse import quote, unquote
 
-from telegram.request import BaseRequest, RequestData
-
-from bot.transport import BOT_USER
+from bot.callbacks.botapi import ChannelBotAPI
 from bot.wecom import store
 from bot.wecom.api import TRANSIENT_ERRORS, UNREACHABLE_ERRORS, WeComClient, WeComError
 from bot.wecom.limits import split_bytes
@@ -45,27 +41,6 @@ CARD_TITLE_CHARS = 36  # main_title.title, as WeCom's card documentation recomme
 CARD_TEXT_CHARS = 160  # sub_title_text
 MORE_TITLE = "请选择："
 MEDIA_CACHE = 32  # files fetched for an inbound message, kept for the handler's getFile
-# WeCom cannot edit a sent text, so an edit arrives as a new message; an edit that only changes
-# numbers (a progress counter) is shown again at most this often.
-COUNTER_EDIT_SECONDS = 30.0
-_NUMBERS = re.compile(r"\d+")
-
-
-def api_error(exc: WeComError) -> tuple[int, str]:
-    """The Bot API status and description a WeCom error stands for (see the module docstring)."""
-    if exc.errcode in TRANSIENT_ERRORS:
-        return 502, f"Bad Gateway: {exc}"
-    if exc.errcode in UNREACHABLE_ERRORS:
-        return 403, f"Forbidden: {exc}"
-    return 400, f"Bad Request: {exc}"
-
-
-def media_file_id(media_id: str) -> str:
-    return FILE_PREFIX + quote(media_id, safe="")
-
-
-def media_id_of(file_id: str) -> str | None:
-    return unquote(file_id[len(FILE_PREFIX) :]) if file_id.startswith(FILE_PREFIX) else None
 
 
 def inline_buttons(markup: Any) -> list[tuple[str, str]]:
@@ -112,72 +87,24 @@ def fits_in_card(text: str) -> tuple[str, str] | None:
     return title, rest.strip()
 
 
-class WeComBotAPI(BaseRequest):
+class WeComBotAPI(ChannelBotAPI):
     """Answers the Bot API by calling WeCom for the member a chat id stands for."""
 
+    prefix = FILE_PREFIX
+    error = WeComError
+    transient_errors = TRANSIENT_ERRORS
+    unreachable_errors = UNREACHABLE_ERRORS
+
     def __init__(self, client: WeComClient) -> None:
+        super().__init__(client.db)
         self.client = client
-        self.db = client.db
-        self._users: dict[int, str] = {}
-        self.known_ids: dict[str, int] = {}  # WeCom user id -> stored PTB id
-        self._edit_shown: dict[tuple[int, int], float] = {}  # (chat, message) -> when an edit was last sent
         self._media: collections.OrderedDict[str, tuple[bytes, str | None]] = collections.OrderedDict()
 
-    # -- BaseRequest -------------------------------------------------------------------------------
-    @property
-    def read_timeout(self) -> float | None:
-        return 30.0
+    async def lookup_user(self, ptb_id: int) -> str | None:
+        return await store.wecom_user_of(self.db, ptb_id)
 
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        try:
-            if "/file/bot" in url:
-                media_id = media_id_of(unquote(url.rsplit("/", 1)[-1]))
-                if media_id is None:
-                    return self._error(404, "Not Found")
-                content, _name = await self.fetch_media(media_id)
-                return 200, content
-            endpoint = url.rsplit("/", 1)[-1]
-            params = dict(request_data.parameters) if request_data else {}
-            uploads = request_data.multipart_data if request_data and request_data.contains_files else {}
-            handler = getattr(self, f"_api_{endpoint}", None)
-            if handler is None:
-                return self._error(400, f"Bad Request: method {endpoint} is not available on WeCom")
-            result = await handler(params, uploads or {})
-        except WeComError as exc:
-            return self._error(*api_error(exc))
-        return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
-
-    @staticmethod
-    def _error(code: int, description: str) -> tuple[int, bytes]:
-        return code, json.dumps({"ok": False, "error_code": code, "description": description}).encode()
-
-    # -- helpers -----------------------------------------------------------------------------------
-    def remember(self, ptb_id: int, user: str) -> None:
-        self._users[ptb_id] = user
-
-    async def user_of(self, chat_id: Any) -> str:
-        ptb_id = int(chat_id)
-        if ptb_id not in self._users:
-            user = await store.wecom_user_of(self.db, ptb_id)
-            if user is None:
-                raise WeComError(-3, "no such member")  # a chat that is not a WeCom member
-            self._users[ptb_id] = user
-        return self._users[ptb_id]
+    async def file_content(self, media_id: str) -> bytes:
+        return (await self.fetch_media(media_id))[0]
 
     async def fetch_media(self, media_id: str) -> tuple[bytes, str | None]:
         """media/get, remembered briefly: the inbound side reads a file's name, the handler its bytes."""
@@ -212,19 +139,7 @@ class WeComBotAPI(BaseRequest):
             cards.append((task_id, first))
         await store.save_cards(self.db, message_id, cards)
 
-    @staticmethod
-    def _message(chat_id: int, extra: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": BOT_USER,
-            **extra,
-        }
-
     # -- Bot API methods -------------------------------------------------------------------------
-    async def _api_getMe(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
-        return BOT_USER
-
     async def _api_sendMessage(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         user = await self.user_of(chat_id)
@@ -256,16 +171,9 @@ class WeComBotAPI(BaseRequest):
         else:
             if pressed is not None:
                 await self.client.update_card(user, pressed[1], {"button": {"replace_name": "已处理"}})
-            key, now = (chat_id, message_id), time.monotonic()
-            counter_only = (
-                pressed is None
-                and not buttons
-                and _NUMBERS.sub("#", str(message.get("text", ""))) == _NUMBERS.sub("#", text)
-                and now - self._edit_shown.get(key, float("-inf")) < COUNTER_EDIT_SECONDS
-            )
-            if not counter_only:
+            counter = self.counter_only(chat_id, message_id, str(message.get("text", "")), text)
+            if pressed is not None or buttons or not counter:
                 await self._send_content(user, message_id, text, buttons)
-                self._edit_shown[key] = now
         message = {**message, "text": text, "edit_date": int(time.time())}
         if markup is not None:
             message["reply_markup"] = markup
@@ -295,20 +203,18 @@ class WeComBotAPI(BaseRequest):
         user = await self.user_of(chat_id)
         kind = "image" if method == "sendPhoto" else "file"
         if uploads:
-            name, content = "file", b""
-            for part in uploads.values():
-                name, content = part[0], part[1] if isinstance(part[1], bytes) else part[1].read()
+            name, content = self.uploaded(uploads, "file")
             media_id = await self.client.upload(kind, name, content)
             size: int | None = len(content)
         else:
-            media_id = media_id_of(str(params.get(field, "")))
+            media_id = self.media_id_of(str(params.get(field, "")))
             if media_id is None:
                 raise WeComError(40007, f"{method} (file not from this channel)")
             name, size = None, None
         if params.get("caption"):
             await self._send_texts(user, params["caption"])
         await self.client.send(user, kind, {"media_id": media_id})
-        file_id = media_file_id(media_id)
+        file_id = self.media_file_id(media_id)
         unique = hashlib.sha256(media_id.encode()).hexdigest()[:16]
         info: dict[str, Any] = {"file_id": file_id, "file_unique_id": unique}
         if size is not None:
@@ -330,7 +236,7 @@ class WeComBotAPI(BaseRequest):
 
     async def _api_getFile(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
         file_id = str(params["file_id"])
-        media_id = media_id_of(file_id)
+        media_id = self.media_id_of(file_id)
         if media_id is None:
             raise WeComError(40007, "getFile (file not from this channel)")
         content, _name = await self.fetch_media(media_id)
@@ -341,23 +247,6 @@ class WeComBotAPI(BaseRequest):
             "file_path": file_id,
         }
 
-    async def _api_answerCallbackQuery(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
 
-    async def _api_deleteMessage(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_sendChatAction(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_setMyCommands(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_deleteMyCommands(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
-
-    async def _api_getUpdates(self, params: dict[str, Any], uploads: Any) -> list[Any]:
-        return []
-
-    async def _api_close(self, params: dict[str, Any], uploads: Any) -> bool:
-        return True
+media_file_id = WeComBotAPI.media_file_id
+media_id_of = WeComBotAPI.media_id_of

@@ -29,18 +29,18 @@ from db.models.evaluation import (
     WarningDelivery,
     WatchSubscription,
 )
+from db.models.inbound import InboundEvent
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
 from db.models.repair_cases import RepairNotice, ReportAuthorisation, StoredDocument, SubjectMasking
 from db.models.resolver_context import ChatSubject
 from db.models.schedule import ScheduledRun
+from db.models.wechat import DownloadLink, WeChatChoice, WeChatUser
 from db.models.wecom import (
-    WeComCallback,
     WeComCard,
     WeComMessage,
     WeComSend,
     WeComToken,
-    WeComTurn,
     WeComUser,
 )
 
@@ -65,7 +65,9 @@ __all__ = [
     "Department",
     "Division",
     "DocumentSequence",
+    "DownloadLink",
     "GradeChange",
+    "InboundEvent",
     "IssuedDocument",
     "LinkAttempts",
     "LinkSecret",
@@ -90,12 +92,12 @@ __all__ = [
     "Upload",
     "WarningDelivery",
     "WatchSubscription",
-    "WeComCallback",
+    "WeChatChoice",
+    "WeChatUser",
     "WeComCard",
     "WeComMessage",
     "WeComSend",
     "WeComToken",
-    "WeComTurn",
     "WeComUser",
     "utcnow",
 ]

@@ -5,10 +5,8 @@
   or of the corp and two replicas always agree.
 - `WeComToken`: the app's access token from gettoken, cached until shortly before it expires, so
   replicas share one token instead of each calling gettoken (which WeCom rate-limits).
-- `WeComTurn`: a short lease per member, so one member's events are handled one at a time across
-  replicas (the second replica waits for the first to finish).
-- `WeComCallback`: keys of callbacks already taken (MsgId, or user + event + time for events):
-  WeCom retries an unanswered callback three times, and the retry may reach another replica.
+- The callbacks themselves, their dedupe keys and whose turn it is live in the channels' shared
+  inbox (db/models/inbound.py).
 - `WeComSend`: recent sends per member, so the per-member sending limit holds for all replicas together.
 - `WeComMessage` / `WeComCard`: what the bot sent, as the Telegram message the handlers believe they
   sent (a card click is delivered back as a callback query on that message, on any replica), and the
@@ -46,24 +44,6 @@ class WeComToken(Base):
     access_token: Mapped[str] = mapped_column(String(512))
     expires_at: Mapped[dt.datetime] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class WeComCallback(Base):
-    __tablename__ = "wecom_callbacks"
-
-    dedupe_key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-
-
-class WeComTurn(Base):
-    """Whose turn it is to handle a member's next event: a lease one replica holds at a time, so a
-    member's events are handled one after another even when they reach different replicas."""
-
-    __tablename__ = "wecom_turns"
-
-    member: Mapped[str] = mapped_column(String(96), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(64))
-    until: Mapped[dt.datetime] = mapped_column()
 
 
 class WeComSend(Base):

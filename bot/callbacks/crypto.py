@@ -1,14 +1,18 @@
-"""WeCom callback encryption (企业微信 回调加解密), by `cryptography` and `defusedxml`.
+"""Callback encryption of WeCom (企业微信 回调加解密) and WeChat official accounts (安全模式): one scheme,
+WXBizMsgCrypt, by `cryptography`; the XML is read by bot/callbacks/safexml.py.
 
-The scheme, from WeCom's callback documentation (加解密方案说明):
+The scheme, from WeCom's callback documentation (加解密方案说明) and the WeChat official account's
+message encryption guide (消息加解密说明), which differ only in the receive id:
 - signature = SHA1 of the lexicographically sorted strings token, timestamp, nonce, ciphertext;
 - AES-256-CBC, key = base64(EncodingAESKey + "="), IV = the first 16 key bytes, PKCS#7 padding
   to a multiple of 32 bytes (not AES's 16);
 - plaintext = 16 random bytes + 4-byte big-endian length + message + receive id (the corp id for a
-  self-built app).
+  WeCom self-built app, the AppID for an official account).
+A WeChat official account's URL check (GET) is signed without ciphertext (`plain_signature`) and its
+echostr comes back as it is.
 
-Checked against the fixed sample values published with WeCom's own sample code (tests/test_wecom_crypto.py),
-not only by a round trip through this module.
+Checked against the fixed sample values published with WeCom's and WeChat's own sample code
+(tests/test_wecom_crypto.py, tests/test_wechat_crypto.py), not only by a round trip through this module.
 """
 
 from __future__ import annotations
@@ -19,23 +23,14 @@ import hashlib
 import hmac
 import os
 import struct
+import time
 from dataclasses import dataclass
-from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from defusedxml import DefusedXmlException
+
+from bot.callbacks.safexml import CallbackRefused, parse_xml, xml_fields
 
 BLOCK = 32  # WeCom pads to 32 bytes
-
-
-class CallbackRefused(Exception):
-    """A callback that must not be processed. `reason` is a short English tag for the log; the
-    request's content is never put into the message, so it can be logged as it is."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
@@ -43,22 +38,25 @@ def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
 
 
-def parse_xml(body: bytes | str) -> Element:
-    """Parse XML refusing DTDs, entities and external references (billion laughs, XXE)."""
-    try:
-        return SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (DefusedXmlException, SafeET.ParseError):
-        raise CallbackRefused("malformed or unsafe xml") from None
+def plain_signature(token: str, timestamp: str, nonce: str) -> str:
+    """SHA1 hex digest over the sorted token, timestamp and nonce (an official account's `signature`)."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
 
 
-def xml_fields(root: Element) -> dict[str, str]:
-    """The flat child elements of a WeCom XML message as {tag: text}."""
-    return {child.tag: (child.text or "") for child in root}
+def check_timestamp(timestamp: str, window_seconds: int, now: float | None = None) -> None:
+    """Refuse a callback whose (signed) timestamp is more than `window_seconds` from now, either way:
+    a captured callback cannot be replayed once it is older than the window."""
+    now = time.time() if now is None else now
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise CallbackRefused("timestamp is not a number", 400)
+    if abs(now - int(timestamp)) > window_seconds:
+        raise CallbackRefused("timestamp outside the replay window")
 
 
 @dataclass(frozen=True)
-class WeComCrypto:
-    """One app's callback credentials: Token, EncodingAESKey (43 characters) and the receive id."""
+class CallbackCrypto:
+    """One app's callback credentials: Token, EncodingAESKey (43 characters) and the receive id (a
+    WeCom corp id, or an official account's AppID)."""
 
     token: str
     encoding_aes_key: str
@@ -92,21 +90,21 @@ class WeComCrypto:
         try:
             raw = base64.b64decode(encrypted, validate=True)
         except binascii.Error:
-            raise CallbackRefused("ciphertext is not base64") from None
+            raise CallbackRefused("ciphertext is not base64", 400) from None
         if not raw or len(raw) % 16:
-            raise CallbackRefused("ciphertext length")
+            raise CallbackRefused("ciphertext length", 400)
         decryptor = self._cipher().decryptor()
         padded = decryptor.update(raw) + decryptor.finalize()
         pad = padded[-1]
         if not 1 <= pad <= BLOCK or padded[-pad:] != bytes([pad]) * pad:
-            raise CallbackRefused("bad padding")
+            raise CallbackRefused("bad padding", 400)
         plain = padded[:-pad]
         if len(plain) < 20:
-            raise CallbackRefused("plaintext too short")
+            raise CallbackRefused("plaintext too short", 400)
         (length,) = struct.unpack(">I", plain[16:20])
         message, receive_id = plain[20 : 20 + length], plain[20 + length :]
         if len(message) != length:
-            raise CallbackRefused("length field")
+            raise CallbackRefused("length field", 400)
         if not hmac.compare_digest(receive_id, self.receive_id.encode()):
             raise CallbackRefused("receive id mismatch")
         return message
@@ -122,7 +120,7 @@ class WeComCrypto:
         outer = xml_fields(parse_xml(body))
         encrypted = outer.get("Encrypt")
         if not encrypted:
-            raise CallbackRefused("no Encrypt element")
+            raise CallbackRefused("no Encrypt element", 400)
         self.check_signature(msg_signature, timestamp, nonce, encrypted)
         return xml_fields(parse_xml(self.decrypt(encrypted)))
 
@@ -135,11 +133,15 @@ class WeComCrypto:
         encryptor = self._cipher().encryptor()
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
-    def encrypted_envelope(self, inner_xml: str, timestamp: str, nonce: str, agent_id: str) -> tuple[str, bytes]:
-        """(msg_signature, POST body) as WeCom would post `inner_xml` to the callback URL."""
+    def encrypted_envelope(
+        self, inner_xml: str, timestamp: str, nonce: str, agent_id: str | None = None
+    ) -> tuple[str, bytes]:
+        """(msg_signature, POST body) as the platform would post `inner_xml` to the callback URL
+        (WeCom names its app's AgentID in the envelope, WeChat nothing more)."""
         encrypted = self.encrypt(inner_xml.encode())
+        agent = f"<AgentID><![CDATA[{agent_id}]]></AgentID>" if agent_id is not None else ""
         body = (
             f"<xml><ToUserName><![CDATA[{self.receive_id}]]></ToUserName>"
-            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[{agent_id}]]></AgentID></xml>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt>{agent}</xml>"
         )
         return signature(self.token, timestamp, nonce, encrypted), body.encode()
