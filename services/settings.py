@@ -140,6 +140,25 @@ class ApiSettings:
     # Database connections each worker keeps open: one per request in flight (a check holds one for
     # its transaction); beyond it up to 5 more are opened and closed again, which costs a server process.
     db_pool_size: int = 16
+    # Idempotency-Key: a copy of a request still running is waited for this long, then answered 409
+    # with Retry-After; a claim whose holder died is taken over after the lease; answers are kept
+    # this many days (a retry after that runs again).
+    idempotency_wait_seconds: int = 10
+    idempotency_lease_seconds: int = 120
+    idempotency_days: int = 7
+    # The HTTP server (uvicorn, bot/api/server.py): seconds a kept-alive connection may sit idle; a
+    # client must send a whole request head within `request_head_seconds` (at most `max_head_kb`)
+    # and its body within `request_body_seconds`; past `limit_concurrency` connections or requests
+    # in flight per worker new requests get 503; `backlog` connections may wait to be accepted.
+    timeout_keep_alive: int = 5
+    request_head_seconds: int = 10
+    request_body_seconds: int = 60
+    max_head_kb: int = 64
+    limit_concurrency: int = 2000
+    backlog: int = 2048
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (comma-separated IPs or networks, "*" for any); empty: none, the peer address is the client.
+    forwarded_allow_ips: str = ""
 
 
 @dataclass(frozen=True)
@@ -292,7 +311,9 @@ def _validate(s: Settings) -> None:
     if not 0 < s.api.port < 65536:
         raise ConfigError("api.port", "应在 1-65535 之间")
     for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds", "verify_per_minute",
-                "db_pool_size"):
+                "db_pool_size", "idempotency_wait_seconds", "idempotency_lease_seconds", "idempotency_days",
+                "timeout_keep_alive", "request_head_seconds", "request_body_seconds", "max_head_kb",
+                "limit_concurrency", "backlog"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
     for f in fields(ConversationSettings):

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +22,15 @@ from db.session import Database
 from services.apikeys import create_key, revoke_key
 
 ID_KEY = "creditbot-demo-key"
-CONFIG = """
-log_level = "INFO"
-[api]
-max_body_mb = 1
-rate_per_minute = 600
-burst = 40
-index_refresh_seconds = 1
-verify_per_minute = 6000
-"""
+API_SETTINGS: dict[str, object] = {
+    "max_body_mb": 1, "rate_per_minute": 600, "burst": 40, "index_refresh_seconds": 1, "verify_per_minute": 6000,
+}
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def free_port() -> int:
@@ -58,17 +59,24 @@ class ApiServer:
             self.process.wait()
 
 
-def start_server(db_url: str, workdir: Path, name: str, workers: int = 1) -> ApiServer:
+def start_server(
+    db_url: str, workdir: Path, name: str, workers: int = 1, api: dict[str, object] | None = None,
+    preexec: Callable[[], None] | None = None,
+) -> ApiServer:
+    """`api` adds or overrides keys of the [api] section; `preexec` runs in the server's process
+    before it starts (resource limits)."""
     port = free_port()
-    config = workdir / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = workdir / f"{name}.toml"
+    settings = {**API_SETTINGS, **(api or {})}
+    config.write_text('log_level = "INFO"\n[api]\n' + "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()),
+                      encoding="utf-8")
     log_path = workdir / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", str(config), "api", "--db", db_url, "--host", "127.0.0.1",
              "--port", str(port), "--workers", str(workers)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(workdir),
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(workdir), preexec_fn=preexec,
         )
     server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + 90

@@ -24,6 +24,7 @@ from bot.api.security import RateLimiter
 from db.session import Database
 from nlp.lexicon import Lexicon
 from rules.workcal import WorkCalendar
+from services.api_idempotency import prune
 from services.apikeys import KeyCache
 from services.name_index import refresh_index, start_index, wait_for_index
 from services.runtime import Services
@@ -32,6 +33,7 @@ from services.subject_feed import load_divisions
 
 log = logging.getLogger(__name__)
 CONFIG_ENV = "CREDITBOT_CONFIG"
+PRUNE_EVERY_SECONDS = 3600
 
 DESCRIPTION = """
 联合奖惩应用端口：各部门业务系统在办理流程中嵌入信用核查（逢办必查：发起—响应—反馈），
@@ -79,6 +81,17 @@ async def _follow_feed(services: Services, every: float) -> None:
             log.warning("name index refresh failed: %s", type(exc).__name__)
 
 
+async def _prune_answers(services: Services, keep_days: int) -> None:
+    """Answers to Idempotency-Keys are kept `api.idempotency_days`; every worker prunes hourly (the
+    DELETE is idempotent, so several workers doing it is harmless)."""
+    while True:
+        try:
+            await prune(services.db, keep_days)
+        except Exception as exc:  # a database hiccup: try again next time
+            log.warning("pruning idempotency answers failed: %s", type(exc).__name__)
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     services = Services(settings=settings, db=db or Database(settings.database.url, pool_size=settings.api.db_pool_size))
     state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst), KeyCache(services.db))
@@ -87,13 +100,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await load_index(services)
         state.ready = True
-        task = asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds))
+        tasks = [asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds)),
+                 asyncio.create_task(_prune_answers(services, settings.api.idempotency_days))]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if db is None:
                 await services.db.dispose()
 

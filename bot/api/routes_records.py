@@ -7,12 +7,13 @@ from typing import Literal
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
-from bot.api.idempotency import replay_or_run
+from bot.api.idempotency import Answer, run_once
 from bot.api.problems import ApiProblem
 from bot.api.routes_checks import IDEMPOTENCY_DOC
 from bot.api.routes_subjects import PROBLEM_RESPONSES, services_of
 from bot.api.schemas import PushIn, PushOut
 from bot.api.security import PushKey
+from services.api_idempotency import Claim
 from services.api_push import push_records
 
 router = APIRouter(tags=["信息报送"])
@@ -34,7 +35,7 @@ async def push(
     """与导入文件同样校验，全部写入或全部不写；按来源部门 + 文书号幂等：再次报送同一记录为“未变化”，
     内容有改动为“更新”并保留历史。写入后计入本部门的报送职责与期限。"""
 
-    async def run() -> tuple[int, dict[str, object]]:
+    async def work(_held: Claim | None) -> Answer:
         svc = services_of(request)
         assert svc.calendar is not None
         result = await push_records(
@@ -53,6 +54,6 @@ async def push(
             updated=result.updated, unchanged=result.unchanged, subjects_created=result.subjects_created,
             periods=[f"{c}:{p}" for c, p in result.periods], ignored_columns=result.ignored_columns,
         )
-        return 200, out.model_dump(mode="json")
+        return Answer(200, out.model_dump(mode="json"))
 
-    return await replay_or_run(request, principal, idempotency_key, run)
+    return await run_once(request, principal, idempotency_key, work)

@@ -1,0 +1,179 @@
+"""Requests that happen twice: copies of one request under one `Idempotency-Key`, sent at once to the
+real `creditbot api` server with 2 workers, on SQLite and PostgreSQL, make one check (one port row,
+one audit row) and all get the first answer; the batch and the push honour the key alike; a copy
+of a request still in progress waits, then gets 409 with Retry-After; a key whose holder died is
+taken over."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from db.models import ApiCheck, ApiIdempotency, ApiKey, AuditEntry, CreditRecord
+from services.api_idempotency import request_hash
+from tests.api_server import seed, start_server
+from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.test_api_server import BLACKLISTED, PROBLEM, TWIN, Port, _count, penalty_row
+
+COPIES = 8
+REPLAYED = "Idempotent-Replayed"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Port]:
+    from db.session import Database
+
+    workdir = tmp_path_factory.mktemp(f"idem-{request.param}")
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'api.sqlite3'}"
+    else:
+        pg_name, url = await _create_pg_database()
+    db = Database(url)
+    server = None
+    try:
+        keys = await seed(db, subjects=60)
+        server = start_server(url, workdir, "server", workers=2, api={"idempotency_wait_seconds": 2})
+        yield Port(server, db, keys, request.param, workdir)
+    finally:
+        if server is not None:
+            server.stop()
+            assert "Traceback" not in server.log()
+        await db.dispose()
+        if pg_name:
+            await _drop_pg_database(pg_name)
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
+
+
+async def _copies(port: Port, path: str, body: dict[str, object], headers: dict[str, str], n: int = COPIES,
+                  params: dict[str, str] | None = None) -> list[httpx.Response]:
+    """`n` copies at once, each on a connection of its own (so both workers take some)."""
+    async def one() -> httpx.Response:
+        async with port.client(port.keys.full) as c:
+            return await c.post(path, json=body, headers=headers, params=params)
+
+    return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def _one_first_answer(responses: list[httpx.Response]) -> None:
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    assert len({r.content for r in responses}) == 1, "every copy answers the first answer"
+    assert sorted(r.headers.get(REPLAYED, "-") for r in responses) == ["-"] + ["true"] * (len(responses) - 1)
+
+
+async def test_concurrent_copies_of_a_check_make_one_check(port: Port) -> None:
+    case = f"IDEM-{uuid.uuid4().hex[:8]}"
+    body = {"subject": BLACKLISTED.uscc, "matter": "procurement", "case_number": case, "operator": "李四"}
+    responses = await _copies(port, "/v1/checks", body, _key())
+    _one_first_answer(responses)
+    check_id = responses[0].json()["check_id"]
+    assert await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.case_number == case)) == 1
+    audits = select(func.count(AuditEntry.id)).where(AuditEntry.action == "api_check",
+                                                     AuditEntry.detail["case_number"].as_string() == case)
+    assert await _count(port.db, audits) == 1
+    async with port.db.sessions() as s:
+        stored = await s.scalar(select(ApiIdempotency.body).where(ApiIdempotency.idem_key == responses[0].request.headers["Idempotency-Key"]))
+    assert stored is not None and stored["check_id"] == check_id
+
+
+async def test_a_subject_not_found_keeps_no_answer_and_the_key_can_be_used_again(port: Port) -> None:
+    headers = _key()
+    body = {"subject": "完全不存在的某某某公司", "matter": "procurement", "case_number": "IDEM-N", "operator": "李四"}
+    async with port.client(port.keys.full) as c:
+        first = await c.post("/v1/checks", json=body, headers=headers)
+        again = await c.post("/v1/checks", json=body, headers=headers)
+    assert first.status_code == 404 and again.status_code == 404 and REPLAYED not in again.headers
+    async with port.db.sessions() as s:
+        assert await s.scalar(select(ApiIdempotency.id).where(ApiIdempotency.idem_key == headers["Idempotency-Key"])) is None
+
+
+async def test_concurrent_copies_of_a_batch_make_one_set_of_checks_and_replay_as_excel(port: Port) -> None:
+    case = f"IDEM-B-{uuid.uuid4().hex[:8]}"
+    body = {"matter": "tender", "subjects": [BLACKLISTED.uscc, TWIN.name, "恒达建材"], "case_number": case,
+            "operator": "李四"}
+    headers = _key()
+    responses = await _copies(port, "/v1/checks/batch", body, headers, n=4)
+    _one_first_answer(responses)
+    assert responses[0].json()["resolved"] == 2
+    assert await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.case_number == case)) == 2
+    async with port.client(port.keys.full) as c:
+        as_excel = await c.post("/v1/checks/batch", json=body, headers=headers, params={"format": "xlsx"})
+        excel_key = _key()
+        first_xlsx = await c.post("/v1/checks/batch", json=body, headers=excel_key, params={"format": "xlsx"})
+        retried_xlsx = await c.post("/v1/checks/batch", json=body, headers=excel_key, params={"format": "xlsx"})
+    assert as_excel.status_code == 422, "another format under the same key is another request"
+    assert first_xlsx.status_code == retried_xlsx.status_code == 200 and retried_xlsx.headers[REPLAYED] == "true"
+
+    def rows(r: httpx.Response) -> list[tuple[object, ...]]:
+        return list(load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0].iter_rows(values_only=True))
+
+    assert rows(first_xlsx) == rows(retried_xlsx) and len(rows(first_xlsx)) == 4
+    assert await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.case_number == case)) == 4
+
+
+async def test_overlapping_identical_pushes_get_one_answer(port: Port) -> None:
+    doc = f"安应急罚〔2026〕{uuid.uuid4().int % 10**6}号"
+    audits = select(func.count(AuditEntry.id)).where(AuditEntry.action == "api_push")
+    before = await _count(port.db, audits)
+    responses = await _copies(port, "/v1/records/penalty", {"rows": [penalty_row(doc)]}, _key(), n=4)
+    _one_first_answer(responses)
+    assert responses[0].json()["new"] == 1
+    assert await _count(port.db, select(func.count(CreditRecord.id)).where(CreditRecord.doc_number == doc)) == 1
+    assert await _count(port.db, audits) == before + 1
+
+
+async def _claim_row(port: Port, key: str, raw: bytes, lease: dt.timedelta) -> None:
+    """Another copy holding `key` for the same request, its lease ending after `lease`."""
+    async with port.db.transaction() as s:
+        key_id = await s.scalar(select(ApiKey.id).where(ApiKey.prefix == port.keys.prefixes["full"]))
+        s.add(ApiIdempotency(api_key_id=key_id, idem_key=key, request_hash=request_hash("POST", "/v1/checks", raw),
+                             owner="f" * 32, lease_until=dt.datetime.now(dt.UTC) + lease))
+
+
+async def test_a_copy_of_a_request_in_progress_waits_then_gets_409_and_a_dead_holder_is_taken_over(port: Port) -> None:
+    case = f"IDEM-L-{uuid.uuid4().hex[:8]}"
+    raw = json.dumps({"subject": BLACKLISTED.uscc, "matter": "award", "case_number": case, "operator": "李四"}).encode()
+    headers = {**_key(), "content-type": "application/json"}
+    await _claim_row(port, headers["Idempotency-Key"], raw, dt.timedelta(minutes=5))
+    async with port.client(port.keys.full) as c:
+        busy = await c.post("/v1/checks", content=raw, headers=headers)
+        assert busy.status_code == 409 and busy.headers["content-type"] == PROBLEM
+        assert 1 <= int(busy.headers["Retry-After"]) <= 2 and "仍在处理中" in busy.json()["detail"]
+        other = await c.post("/v1/checks", content=raw.replace(b"award", b"land"), headers=headers)
+        assert other.status_code == 422 and "内容不同" in other.json()["detail"]
+        assert await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.case_number == case)) == 0
+
+        dead = {**_key(), "content-type": "application/json"}
+        await _claim_row(port, dead["Idempotency-Key"], raw, -dt.timedelta(seconds=1))
+        taken = await c.post("/v1/checks", content=raw, headers=dead)
+        replay = await c.post("/v1/checks", content=raw, headers=dead)
+    assert taken.status_code == 200 and REPLAYED not in taken.headers
+    assert replay.json() == taken.json() and replay.headers[REPLAYED] == "true"
+    assert await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.case_number == case)) == 1
+
+
+async def test_answers_older_than_the_retention_are_pruned(port: Port) -> None:
+    from services.api_idempotency import prune
+
+    old, recent = _key()["Idempotency-Key"], _key()["Idempotency-Key"]
+    async with port.db.transaction() as s:
+        key_id = await s.scalar(select(ApiKey.id).where(ApiKey.prefix == port.keys.prefixes["full"]))
+        for key, age in ((old, dt.timedelta(days=8)), (recent, dt.timedelta(days=6))):
+            s.add(ApiIdempotency(api_key_id=key_id, idem_key=key, request_hash="0" * 64, status_code=200, body={},
+                                 created_at=dt.datetime.now(dt.UTC) - age))
+    assert await prune(port.db, keep_days=7) >= 1
+    async with port.db.sessions() as s:
+        left = set((await s.scalars(select(ApiIdempotency.idem_key).where(ApiIdempotency.idem_key.in_([old, recent])))).all())
+    assert left == {recent}
