@@ -69,6 +69,15 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, **e
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _reason(err: dict[str, Any]) -> str:
+    """A field's problem in Chinese: pydantic's kinds by the table, our own field rules (a
+    ValueError raised in Chinese, e.g. rules/text_input's refusals) by their own words."""
+    kind = str(err.get("type"))
+    if kind == "value_error" and (err.get("ctx") or {}).get("error") is not None:
+        return str(err["ctx"]["error"])
+    return _FIELD_REASONS.get(kind, "取值无效")
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors()[:100]:
@@ -80,7 +89,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             "in": where,
             "field": ".".join(p for p in path if not p.isdigit()) or None,
             "index": index,
-            "reason": _FIELD_REASONS.get(str(err.get("type")), "取值无效"),
+            "reason": _reason(err),
         })
     return out
 

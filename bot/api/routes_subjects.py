@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -14,6 +16,7 @@ from bot.api.schemas import (
     ListingOut,
     LookupOut,
     MatterOut,
+    NameText,
     RecordOut,
     SubjectBriefOut,
     SubjectOut,
@@ -104,8 +107,8 @@ async def matters() -> list[MatterOut]:
 async def lookup(
     request: Request,
     principal: LookupKey,
-    q: str = Query(min_length=1, max_length=200, description="名称、简称、曾用名、拼音首字母或统一社会信用代码"),
-    operator: str | None = Query(None, max_length=64, description="经办人（写入审计记录）"),
+    q: Annotated[NameText, Query(min_length=1, max_length=200, description="名称、简称、曾用名、拼音首字母或统一社会信用代码")],
+    operator: Annotated[NameText | None, Query(max_length=64, description="经办人（写入审计记录）")] = None,
 ) -> LookupOut:
     """只有确定无误时才返回 clear；几个主体都相近时返回 ambiguous 与候选，绝不猜一个。
     身份证号不能放在地址中（会进入访问日志），请用 POST /v1/subjects/by-id-number。"""
@@ -137,7 +140,7 @@ async def subject_file(
     request: Request,
     principal: QueryKey,
     uscc: str = Path(max_length=40, description="18 位统一社会信用代码"),
-    operator: str | None = Query(None, max_length=64, description="经办人（写入审计记录）"),
+    operator: Annotated[NameText | None, Query(max_length=64, description="经办人（写入审计记录）")] = None,
 ) -> CreditFileOut:
     check = validate_uscc(uscc, repair=True)
     if not check.ok:

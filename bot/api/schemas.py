@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rules.measures import MATTERS
+from rules.text_input import TextRefused, free_text, name_text
 from services.api_checks import MAX_BATCH
 from services.api_push import MAX_PUSH_ROWS
 
@@ -18,6 +19,22 @@ Matter = Literal[
 assert set(Matter.__args__) == set(MATTERS)  # type: ignore[attr-defined]
 MATTER_TEXT = "办理事项：" + "，".join(f"{k}={v}" for k, v in MATTERS.items())
 Outcome = Literal["restricted", "proceeded", "other"]
+
+
+def _name(text: str) -> str:
+    """rules/text_input.name_text as a field rule: refused characters are a 422 naming the field."""
+    try:
+        out = name_text(text)
+    except TextRefused as exc:
+        raise ValueError(str(exc)) from None
+    if text and not out:
+        raise ValueError("只含空白或不可见字符")
+    return out
+
+
+# What the port's names and free texts may hold: the same rule as imports and the chat.
+NameText = Annotated[str, AfterValidator(_name)]
+FreeText = Annotated[str, AfterValidator(free_text)]
 
 
 class Strict(BaseModel):
@@ -86,15 +103,15 @@ class CreditFileOut(BaseModel):
 
 class IdNumberIn(Strict):
     id_number: str = Field(min_length=15, max_length=40, description="居民身份证号（18 位，末位可为 X）")
-    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+    operator: NameText | None = Field(None, max_length=64, description="经办人（写入审计记录）")
 
 
 class CheckIn(Strict):
-    subject: str = Field(min_length=1, max_length=200,
+    subject: NameText = Field(min_length=1, max_length=200,
                          description="主体：统一社会信用代码、名称或简称；有 idquery 权限的密钥也可填身份证号")
     matter: Matter = Field(description=MATTER_TEXT)
-    case_number: str = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（必填：核查记录须能追溯到办件）")
-    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
+    case_number: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（必填：核查记录须能追溯到办件）")
+    operator: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
 
 
 class MeasureOut(BaseModel):
@@ -113,7 +130,7 @@ class CheckOut(BaseModel):
 
 class FeedbackIn(Strict):
     outcome: Outcome = Field(description="办理结果：restricted 已限制/不予办理；proceeded 已正常办理；other 其他")
-    note: str | None = Field(None, max_length=500, description="说明")
+    note: FreeText | None = Field(None, max_length=500, description="说明")
 
 
 class FeedbackOut(BaseModel):
@@ -126,10 +143,10 @@ class FeedbackOut(BaseModel):
 
 class BatchIn(Strict):
     matter: Matter = Field(description=MATTER_TEXT)
-    subjects: list[str] = Field(min_length=1, max_length=MAX_BATCH,
+    subjects: list[NameText] = Field(min_length=1, max_length=MAX_BATCH,
                                 description=f"要核查的主体（代码或名称），最多 {MAX_BATCH} 个，一行一个")
-    case_number: str = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（如采购项目编号；必填）")
-    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
+    case_number: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（如采购项目编号；必填）")
+    operator: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
 
 
 class BatchLineOut(BaseModel):
@@ -157,7 +174,7 @@ class PushIn(Strict):
         min_length=1, max_length=MAX_PUSH_ROWS,
         description=f"记录，最多 {MAX_PUSH_ROWS} 条；每条的键为国家标准模板的列名（如 行政相对人名称、"
         "行政处罚决定书文号），导入程序认可的别名同样适用")
-    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+    operator: NameText | None = Field(None, max_length=64, description="经办人（写入审计记录）")
 
 
 class RowErrorOut(BaseModel):

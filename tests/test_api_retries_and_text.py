@@ -1,8 +1,14 @@
-"""Requests that happen twice: copies of one request under one `Idempotency-Key`, sent at once to the
-real `creditbot api` server with 2 workers, on SQLite and PostgreSQL, make one check (one port row,
-one audit row) and all get the first answer; the batch and the push honour the key alike; a copy
-of a request still in progress waits, then gets 409 with Retry-After; a key whose holder died is
-taken over."""
+"""The port's doors against the real `creditbot api` server with 2 workers, on SQLite and PostgreSQL.
+
+Requests that happen twice: copies of one request under one `Idempotency-Key`, sent at once, make one
+check (one port row, one audit row) and all get the first answer; the batch and the push honour the
+key alike; a copy of a request still in progress waits, then gets 409 with Retry-After; a key whose
+holder died is taken over.
+
+What a name and a free text may hold (rules/text_input.py): names with controls or bidi overrides are
+refused with an error naming the field or cell, invisible characters removed, free text cleaned,
+arrays and objects in push fields refused; the Excel export survives names stored before the rule;
+rare characters outside the BMP stay intact."""
 
 from __future__ import annotations
 
@@ -177,3 +183,92 @@ async def test_answers_older_than_the_retention_are_pruned(port: Port) -> None:
     async with port.db.sessions() as s:
         left = set((await s.scalars(select(ApiIdempotency.idem_key).where(ApiIdempotency.idem_key.in_([old, recent])))).all())
     assert left == {recent}
+
+
+# -- what a name and a free text may hold ---------------------------------------------------------------
+
+
+def _new_subject_row(i: int, name: str, doc: str, **extra: object) -> dict[str, object]:
+    from db.importers.samples import uscc
+
+    return {**penalty_row(doc), "行政相对人名称": name, "行政相对人代码_1": uscc(900_000 + i), **extra}
+
+
+async def _records(port: Port, rows: list[dict[str, object]]) -> int:
+    docs = [str(row["行政处罚决定书文号"]) for row in rows]
+    return await _count(port.db, select(func.count(CreditRecord.id)).where(CreditRecord.doc_number.in_(docs)))
+
+
+async def test_a_pushed_name_with_a_bidi_override_or_a_control_is_refused_naming_the_cell(port: Port) -> None:
+    rows = [_new_subject_row(1, "安康市正常商贸有限公司", "安应急罚〔2026〕T1号"),
+            _new_subject_row(2, "安康市\u202e司公限有贸商", "安应急罚〔2026〕T2号"),
+            _new_subject_row(3, "安康市恒通\x07商贸有限公司", "安应急罚〔2026〕T3号")]
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/records/penalty", json={"rows": rows})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    errors = {(e["index"], e["field"]): e["reason"] for e in r.json()["errors"]}
+    assert "U+202E" in errors[(1, "行政相对人名称")] and "U+0007" in errors[(2, "行政相对人名称")]
+    assert (0, "行政相对人名称") not in errors
+    assert await _records(port, rows) == 0
+
+
+async def test_invisible_characters_are_removed_free_text_cleaned_and_rare_characters_kept(port: Port) -> None:
+    from db.models import Subject
+
+    rare = "安康市\U00020bb7䶮㙟商贸有限公司"  # 𠮷 outside the BMP, 䶮 and 㙟 in Extension A
+    rows = [_new_subject_row(4, "安康市\u200b瑞\ufeff丰\n商贸有限公司", "安应急罚〔2026〕T4号",
+                             违法事实="未按规定\u202e开展\x0b培训\u200b，\r\n已整改"),
+            _new_subject_row(5, rare, "安应急罚〔2026〕T5号")]
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/records/penalty", json={"rows": rows})
+    assert r.status_code == 200, r.text
+    async with port.db.sessions() as s:
+        names = set((await s.scalars(select(Subject.name).where(Subject.name.in_(["安康市瑞丰商贸有限公司", rare])))).all())
+        record = await s.scalar(select(CreditRecord).where(CreditRecord.doc_number == "安应急罚〔2026〕T4号"))
+    assert names == {"安康市瑞丰商贸有限公司", rare}
+    assert record is not None and record.fields["违法事实"] == "未按规定开展培训，\n已整改"
+
+
+async def test_arrays_and_objects_in_push_fields_are_refused(port: Port) -> None:
+    rows = [_new_subject_row(6, "安康市数组商贸有限公司", "安应急罚〔2026〕T6号", 违法事实=["一", "二"]),
+            _new_subject_row(7, "安康市对象商贸有限公司", "安应急罚〔2026〕T7号", 备注={"a": 1})]
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/records/penalty", json={"rows": rows})
+    assert r.status_code == 422, r.text
+    assert [(e["index"], e["field"]) for e in r.json()["errors"]] == [(0, "违法事实"), (1, "备注")]
+    assert all("数组或对象" in e["reason"] for e in r.json()["errors"])
+    assert await _records(port, rows) == 0
+
+
+async def test_check_fields_follow_the_same_rule(port: Port) -> None:
+    async with port.client(port.keys.full) as c:
+        bidi = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "procurement",
+                                                "case_number": "CG-1", "operator": "李\u202e四"})
+        batch = await c.post("/v1/checks/batch", json={"matter": "procurement", "case_number": "CG-1", "operator": "李四",
+                                                       "subjects": [BLACKLISTED.uscc, "恒达\u2066建材"]})
+        lookup = await c.get("/v1/lookup", params={"q": "鑫源\x1b矿业"})
+        invisible = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc + "\u200b", "matter": "procurement",
+                                                     "case_number": "CG-\u200b2", "operator": "李四"})
+    assert bidi.status_code == 422 and bidi.json()["errors"][0]["field"] == "operator"
+    assert "U+202E" in bidi.json()["errors"][0]["reason"] and "U+202E" in bidi.json()["detail"]
+    assert batch.status_code == 422 and batch.json()["errors"][0]["index"] == 1
+    assert lookup.status_code == 422 and lookup.json()["errors"][0]["field"] == "q"
+    assert invisible.status_code == 200, invisible.text
+    async with port.db.sessions() as s:
+        api = await s.get(ApiCheck, invisible.json()["check_id"])
+    assert api is not None and api.case_number == "CG-2"
+
+
+async def test_the_excel_export_survives_a_name_stored_before_the_rule(port: Port) -> None:
+    from db.importers.samples import uscc
+    from db.models import Subject
+
+    code = uscc(900_099)
+    async with port.db.transaction() as s:
+        s.add(Subject(kind="法人", name="=安康市坏\x07名\u202e字\x1f有限公司", uscc=code, division_code=code[2:8]))
+    body = {"matter": "procurement", "subjects": [code], "case_number": "CG-X", "operator": "李四"}
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/checks/batch", params={"format": "xlsx"}, json=body)
+    assert r.status_code == 200, r.text
+    rows = list(load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert rows[1][3] == "'=安康市坏名字有限公司"
