@@ -15,12 +15,14 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 from bot.api import problems, routes_checks, routes_documents, routes_records, routes_subjects
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
+from bot.api.server import protocol_state
 from db.session import Database
 from nlp.lexicon import Lexicon
 from rules.workcal import WorkCalendar
@@ -97,13 +99,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst), KeyCache(services.db))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await load_index(services)
         state.ready = True
         tasks = [asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds)),
                  asyncio.create_task(_prune_answers(services, settings.api.idempotency_days))]
         try:
-            yield
+            yield protocol_state(settings.api)  # read by each connection's protocol (bot/api/server.py)
         finally:
             for task in tasks:
                 task.cancel()
@@ -130,7 +132,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.api = state
     app.state.verify_limiter = RateLimiter(settings.api.verify_per_minute, routes_documents.CHECK_BURST)
     app.add_middleware(problems.CrashToProblem)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024,
+                       body_seconds=settings.api.request_body_seconds)
     problems.install(app)
     app.include_router(routes_subjects.router)
     app.include_router(routes_checks.router)
