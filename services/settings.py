@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from db.urls import is_supported
+from db.urls import POOLERS, url_problem, with_pooler
 from rules.declarations import DeclarationSettings
 
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
@@ -65,6 +65,9 @@ class WeComSettings:
 class DatabaseSettings:
     url: str = DEFAULT_DB_URL
     echo: bool = False
+    # "transaction" when `url` points at a transaction-mode pooler (PgBouncer), "session" for a
+    # session-mode one; folded into `url` as its `pooler` parameter (db/urls.py) for every command.
+    pooler: str = ""
 
 
 @dataclass(frozen=True)
@@ -286,8 +289,11 @@ def _validate(s: Settings) -> None:
     if not 0 < s.telegram.port < 65536:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
     _validate_wecom(s.wecom)
-    if not is_supported(s.database.url):
-        raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
+    problem = url_problem(s.database.url)
+    if problem is not None:
+        raise ConfigError("database.url", f"有误：{problem}")
+    if s.database.pooler not in POOLERS:
+        raise ConfigError("database.pooler", "只能是 transaction、session 或留空")
     if not (s.region.division_code.isascii() and s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
     if s.region.public_url and not s.region.public_url.startswith(("https://", "http://")):
@@ -365,7 +371,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         data.setdefault("database", {})["url"] = env[DB_ENV]
     settings = _build(Settings, data, "")
     _validate(settings)
-    return settings
+    return _with_pooler(settings)
 
 
 def with_database(settings: Settings, url: str | None) -> Settings:
@@ -376,4 +382,11 @@ def with_database(settings: Settings, url: str | None) -> Settings:
 
     out = replace(settings, database=replace(settings.database, url=url))
     _validate(out)
-    return out
+    return _with_pooler(out)
+
+
+def _with_pooler(settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    url = with_pooler(settings.database.url, settings.database.pooler)
+    return settings if url == settings.database.url else replace(settings, database=replace(settings.database, url=url))
