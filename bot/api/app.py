@@ -140,6 +140,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(routes_records.router)
     app.include_router(routes_documents.router)
     mount_docs(app)
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return problems.problem_json_in(generated())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

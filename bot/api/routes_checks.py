@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.api.idempotency import Answer, run_once
-from bot.api.problems import ApiProblem
-from bot.api.routes_subjects import PROBLEM_RESPONSES, brief_out, listing_out, services_of
+from bot.api.problems import IDEMPOTENT_409, KEYED, ApiProblem, problem_responses
+from bot.api.routes_subjects import brief_out, listing_out, services_of
 from bot.api.schemas import (
     BatchIn,
     BatchLineOut,
@@ -54,8 +54,10 @@ def check_out(result: CheckResult, brief: SubjectBrief) -> CheckOut:
 
 
 @router.post("/v1/checks", summary="发起核查（发起 → 响应）", response_model=CheckOut,
-             responses={**PROBLEM_RESPONSES, 404: {"description": "没有找到主体"},
-                        409: {"description": "名称对应多个主体，需用代码指明"}})
+             responses=problem_responses(
+                 400, *KEYED, 404, 409, s404="没有找到主体（candidates 为最接近的名称），未发起核查",
+                 s409="名称对应多个主体（candidates 为候选），未发起核查，请用统一社会信用代码指明；或"
+                      + IDEMPOTENT_409))
 async def create_check(
     request: Request,
     principal: CheckKey,
@@ -94,8 +96,8 @@ def _check_body(line: BatchLine) -> dict[str, object]:
 
 
 @router.post("/v1/checks/{check_id}/feedback", summary="反馈办理结果", response_model=FeedbackOut,
-             responses={**PROBLEM_RESPONSES, 404: {"description": "没有这次核查"},
-                        409: {"description": "已反馈过其他结果"}})
+             responses=problem_responses(400, *KEYED, 404, 409, s404="没有这次核查，或它不是本接入系统发起的",
+                                         s409="这次核查已反馈过其他结果（recorded_outcome 为已记录的结果）"))
 async def feedback(
     request: Request,
     principal: CheckKey,
@@ -111,8 +113,8 @@ async def feedback(
 
 
 @router.post("/v1/checks/batch", summary="批量核查（最多 1000 个主体）", response_model=BatchOut,
-             responses={**PROBLEM_RESPONSES, 200: {"content": {XLSX: {}},
-                                                   "description": "JSON，或 format=xlsx 时的 Excel 文件"}})
+             responses={**problem_responses(400, *KEYED, 409, s409=IDEMPOTENT_409),
+                        200: {"content": {XLSX: {}}, "description": "JSON，或 format=xlsx 时的 Excel 文件"}})
 async def create_batch(
     request: Request,
     principal: CheckKey,

@@ -12,7 +12,7 @@ import datetime as dt
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from bot.api.problems import ApiProblem
+from bot.api.problems import ApiProblem, problem_responses
 from bot.api.security import RateLimiter
 from rules.verification import VERIFY_PATH
 from services.issued_documents import check_document
@@ -47,6 +47,7 @@ class DocumentCheckOut(BaseModel):
     response_model=DocumentCheckOut,
     tags=["文件核验"],
     summary="核验信用报告或事前告知书（扫描二维码即到此处）",
+    responses=problem_responses(429, s429="核验过于频繁（按来源地址计，api.verify_per_minute）：请按 Retry-After 重试"),
 )
 async def verify_document(
     request: Request,

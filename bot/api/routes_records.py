@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from bot.api.idempotency import Answer, run_once
-from bot.api.problems import ApiProblem
+from bot.api.problems import IDEMPOTENT_409, KEYED, ApiProblem, problem_responses
 from bot.api.routes_checks import IDEMPOTENCY_DOC
-from bot.api.routes_subjects import PROBLEM_RESPONSES, services_of
+from bot.api.routes_subjects import services_of
 from bot.api.schemas import PushIn, PushOut
 from bot.api.security import PushKey
 from services.api_idempotency import Claim
@@ -21,8 +21,9 @@ router = APIRouter(tags=["信息报送"])
 
 @router.post(
     "/v1/records/{template}", summary="报送一批信用记录", response_model=PushOut,
-    responses={**PROBLEM_RESPONSES, 422: {"description": "有记录未通过校验：未写入任何记录，errors 列出每条的序号、列和原因",
-                                          "content": {"application/problem+json": {}}}},
+    responses=problem_responses(
+        400, *KEYED, 409, s409=IDEMPOTENT_409,
+        s422="有记录未通过校验：未写入任何记录，errors 列出每条的序号（index）、列（field）和原因；或请求内容无效"),
 )
 async def push(
     request: Request,

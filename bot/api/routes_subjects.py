@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from bot.api.problems import ApiProblem
+from bot.api.problems import KEYED, ApiProblem, problem_responses
 from bot.api.schemas import (
     CreditFileOut,
     FlagsOut,
@@ -40,13 +40,6 @@ from services.lookup import SubjectCard
 from services.runtime import Services
 
 router = APIRouter()
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in ((401, "缺少或无效的接口密钥"), (403, "密钥没有所需权限"), (422, "请求内容无效"),
-                       (429, "请求过于频繁"))
-}
-
-
 def services_of(request: Request) -> Services:
     return request.app.state.api.services  # type: ignore[no-any-return]
 
@@ -81,13 +74,14 @@ def card_out(card: SubjectCard) -> CreditFileOut:
     )
 
 
-@router.get("/healthz", tags=["健康检查"], summary="存活检查", response_model=HealthOut)
+@router.get("/healthz", tags=["健康检查"], summary="存活检查", response_model=HealthOut,
+            responses=problem_responses())
 async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
 @router.get("/readyz", tags=["健康检查"], summary="就绪检查（名称索引已加载）", response_model=HealthOut,
-            responses={503: {"description": "名称索引尚未加载", "content": {"application/problem+json": {}}}})
+            responses=problem_responses(s503="名称索引尚未加载完成，或服务繁忙"))
 async def readyz(request: Request) -> HealthOut | JSONResponse:
     from bot.api.problems import problem
 
@@ -97,13 +91,14 @@ async def readyz(request: Request) -> HealthOut | JSONResponse:
     return HealthOut(status="ok", subjects_indexed=len(state.services.index))
 
 
-@router.get("/v1/matters", tags=["逢办必查"], summary="办理事项列表", response_model=list[MatterOut])
+@router.get("/v1/matters", tags=["逢办必查"], summary="办理事项列表", response_model=list[MatterOut],
+            responses=problem_responses())
 async def matters() -> list[MatterOut]:
     return [MatterOut(code=k, label=v) for k, v in MATTERS.items()]
 
 
 @router.get("/v1/lookup", tags=["主体查询"], summary="按名称、简称或代码确定主体", response_model=LookupOut,
-            responses=PROBLEM_RESPONSES)
+            responses=problem_responses(*KEYED, s422="请求内容无效；身份证号不能放在查询地址中"))
 async def lookup(
     request: Request,
     principal: LookupKey,
@@ -135,7 +130,8 @@ async def _file(request: Request, principal: Principal, subject_id: int | None, 
 
 
 @router.get("/v1/subjects/{uscc}", tags=["主体查询"], summary="按统一社会信用代码查看信用档案",
-            response_model=CreditFileOut, responses={**PROBLEM_RESPONSES, 404: {"description": "没有该主体"}})
+            response_model=CreditFileOut,
+            responses=problem_responses(*KEYED, 404, s404="档案中没有该主体", s422="统一社会信用代码有误，或请求内容无效"))
 async def subject_file(
     request: Request,
     principal: QueryKey,
@@ -149,7 +145,8 @@ async def subject_file(
 
 
 @router.post("/v1/subjects/by-id-number", tags=["主体查询"], summary="按身份证号查看自然人信用档案",
-             response_model=CreditFileOut, responses={**PROBLEM_RESPONSES, 404: {"description": "没有该自然人"}})
+             response_model=CreditFileOut,
+             responses=problem_responses(400, *KEYED, 404, s404="档案中没有该自然人", s422="身份证号码有误，或请求内容无效"))
 async def person_file(
     request: Request, body: IdNumberIn, principal: IdQueryKey
 ) -> CreditFileOut:

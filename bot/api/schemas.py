@@ -203,3 +203,27 @@ class MatterOut(BaseModel):
 class HealthOut(BaseModel):
     status: str = Field(description="ok 表示正常")
     subjects_indexed: int | None = Field(None, description="名称索引中的主体数")
+
+
+class ErrorItemOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    in_: Literal["body", "query", "path", "header"] | None = Field(
+        None, alias="in", description="出错的位置：body 请求体、query 查询参数、path 路径参数、header 请求头；报送记录的行错误为空")
+    field: str | None = Field(None, description="出错的字段或列名（报送为模板列名，如 行政相对人名称）")
+    index: int | None = Field(None, description="出错条目的序号（从 0 开始）：报送的 rows、批量核查的 subjects；其他为空")
+    reason: str = Field(description="原因（中文）")
+
+
+class ProblemOut(BaseModel):
+    """Every error the port answers (application/problem+json, RFC 9457)."""
+
+    type: str = Field("about:blank", description="问题类型（RFC 9457），目前均为 about:blank")
+    title: str = Field(description="HTTP 状态的中文名称，如 请求内容无效")
+    status: int = Field(description="HTTP 状态码，与响应的状态码相同")
+    detail: str = Field(description="中文说明，可直接展示给办事人员")
+    errors: list[ErrorItemOut] | None = Field(None, description="422 时：每处问题一条（最多 100 条请求校验问题，报送最多 1000 条行错误）")
+    candidates: list[SubjectBriefOut] | None = Field(
+        None, description="发起核查的 404/409：名称未能唯一确定主体时的候选，请用其统一社会信用代码重新发起")
+    retry_after: int | None = Field(None, description="429，以及 Idempotency-Key 的同一请求仍在处理中的 409：多少秒后重试（同 Retry-After 响应头）")
+    recorded_outcome: str | None = Field(None, description="反馈的 409：这次核查已记录的办理结果")

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import resource
 from collections import OrderedDict
 from typing import Any, ClassVar
 
+from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from services.settings import ApiSettings
@@ -37,8 +39,12 @@ STATE_KEY = "creditbot.http_limits"
 # Descriptors a worker keeps for itself beyond connections: database pool, logs, index snapshot, imports.
 RESERVED_FILES = 128
 _UNLIMITED_TARGET = 1 << 20
-TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                  b"content-length: 0\r\nconnection: close\r\n\r\n")
+OVERLOADED = json.dumps({"type": "about:blank", "title": "服务繁忙", "status": 503,
+                         "detail": "服务器当前处理的请求过多，请稍后按 Retry-After 重试。"}, ensure_ascii=False).encode()
+_HEAD_BODY = json.dumps({"type": "about:blank", "title": "请求头过大", "status": 431,
+                         "detail": "请求头超过上限（api.max_head_kb），请精简后重试。"}, ensure_ascii=False).encode()
+TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
+                  b"content-length: " + str(len(_HEAD_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _HEAD_BODY)
 
 
 def raise_open_files_limit() -> int:
@@ -146,7 +152,19 @@ class HeadLimits:
 
 
 class HttpToolsHeadLimits(HeadLimits, HttpToolsProtocol):
-    """uvicorn's C-parser protocol (what its "auto" picks) with `HeadLimits`."""
+    """uvicorn's C-parser protocol (what its "auto" picks) with `HeadLimits`, answering its
+    connection limit with problem+json like every other error of the port."""
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        super()._start_asgi_task(cycle, overloaded if app is service_unavailable else app)
+
+
+async def overloaded(scope: Any, receive: Any, send: Any) -> None:
+    """uvicorn's answer past `limit_concurrency` (a plain-text 503) as problem+json, with Retry-After."""
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(OVERLOADED)).encode()),
+        (b"retry-after", b"1"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": OVERLOADED})
 
 
 def uvicorn_options(api: ApiSettings) -> dict[str, Any]:
