@@ -116,11 +116,14 @@ class HeadLimits:
             self.transport.close()
 
     def _make_room(self) -> None:
-        """Close the connections waiting longest for a head until this one fits under the limit."""
+        """Close the connections waiting longest for a head until this one fits under the limit, with
+        a margin: a closed connection leaves uvicorn's count only a loop iteration later, and a
+        request whose head arrives meanwhile must not find the count at the limit (503)."""
         limit = self._limits()[2]
-        if len(self.connections) < limit:
+        room = limit - max(8, limit // 16)
+        if len(self.connections) <= room:
             return
-        excess = sum(1 for c in self.connections if not c.transport.is_closing()) - (limit - 1)
+        excess = sum(1 for c in self.connections if not c.transport.is_closing()) - room
         while excess > 0 and self._waiting:
             oldest = next(iter(self._waiting))
             oldest._disarm()
