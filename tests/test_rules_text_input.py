@@ -44,3 +44,17 @@ def test_free_text_is_cleaned_and_keeps_its_lines() -> None:
 
 def test_an_id_number_split_by_invisible_characters_is_still_masked() -> None:
     assert scrub("身份证 6109021985\u200b05120035 电话 138\u200d00138000") == "身份证 610902********0035 电话 138****8000"
+
+
+def test_every_format_character_of_this_python_is_handled() -> None:
+    """The rule lists Unicode's format characters (Cf) as of Unicode 15.1; each one this Python knows
+    is removed from free text and names (or, the bidi ones, refused in names)."""
+    import sys
+    import unicodedata
+
+    from rules.text_input import BIDI_CONTROLS
+
+    format_characters = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    assert len(format_characters) > 150
+    assert free_text("甲" + "".join(format_characters) + "乙") == "甲乙"
+    assert name_text("甲" + "".join(ch for ch in format_characters if ch not in BIDI_CONTROLS) + "乙") == "甲乙"
