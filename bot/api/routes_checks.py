@@ -73,7 +73,7 @@ async def create_check(
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
 
         async def keep(conn: AsyncConnection, lines: list[BatchLine]) -> None:
-            if held is not None and lines[0].result is not None:
+            if held is not None and lines[0].result is not None:  # only a check made is an answer kept
                 await finish_in(conn, held, 200, _check_body(lines[0]))
 
         line = await check_subject(svc.db, svc.index, svc.lexicon, principal, viewer, body.subject, body.matter,
@@ -130,16 +130,19 @@ async def create_batch(
         assert svc.index is not None and svc.lexicon is not None
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
 
-        async def keep(conn: AsyncConnection, lines: list[BatchLine]) -> None:
-            if held is not None:
-                await finish_in(conn, held, 200, _batch_body(body.matter, lines))
+        answer: dict[str, object] = {}
 
-        lines = await batch_check(
+        async def keep(conn: AsyncConnection, lines: list[BatchLine]) -> None:
+            answer.update(_batch_body(body.matter, lines))
+            if held is not None:
+                await finish_in(conn, held, 200, answer)
+
+        await batch_check(
             svc.db, svc.index, svc.lexicon, principal, viewer, body.subjects, body.matter, svc.today(),
             id_key=svc.settings.privacy.id_hash_key, allow_id_number="idquery" in principal.scopes,
             case_number=body.case_number, operator=body.operator, within=keep,
         )
-        return Answer(200, _batch_body(body.matter, lines), stored=held is not None)
+        return Answer(200, answer, stored=held is not None)
 
     def render(status: int, out: dict[str, object], headers: dict[str, str]) -> Response:
         if format == "xlsx":
