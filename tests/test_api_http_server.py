@@ -1,7 +1,7 @@
 """Slow clients, proxies and error bodies against the real `creditbot api` server (bot/api/server.py):
 half-sent requests never crowd out ordinary ones, heads and bodies have deadlines, forwarded headers
-are believed only from the configured proxy (the server is started the way a service often is: with
-an open-file limit of 1,024), and every error each route sends is the one its OpenAPI document
+are believed only from the configured proxy (the server is started with an open-file limit of 1,024
+it cannot raise), and every error each route sends is the one its OpenAPI document
 describes, body schema included."""
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ LIMITS = {"request_head_seconds": 2, "request_body_seconds": 2, "verify_per_minu
           "forwarded_allow_ips": PROXY}
 
 
-def _open_files(soft: int, hard: int | None = None) -> Callable[[], None]:
+def _open_files(soft: int, hard: int) -> Callable[[], None]:
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
     return apply
 
@@ -47,7 +47,8 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
 @pytest.fixture(scope="module")
 async def server(seeded: tuple[str, Path, Keys]) -> AsyncIterator[ApiServer]:
     url, workdir, _keys = seeded
-    running = start_server(url, workdir, "limits", api=LIMITS, preexec=_open_files(1024))
+    # No room to raise the open-file limit (soft = hard = 1,024): the connection limit must do.
+    running = start_server(url, workdir, "limits", api=LIMITS, preexec=_open_files(1024, 1024))
     try:
         yield running
     finally:
@@ -96,27 +97,27 @@ async def test_half_sent_requests_do_not_make_ordinary_requests_fail(
 ) -> None:
     conns = await _half_sent(server, HALF_SENT)
     await _ordinary_requests_succeed(server, seeded[2].full)
-    # ... and each half-sent request is dropped once its head is overdue (request_head_seconds = 2).
+    # The oldest made room for the newer ones at once; the rest are dropped when their head is overdue.
     assert await _closed_by_server(conns, within=15) == HALF_SENT
 
 
-async def test_without_room_for_more_files_the_longest_waiting_half_sent_requests_make_room(
-    seeded: tuple[str, Path, Keys],
-) -> None:
-    url, workdir, keys = seeded
-    tight = start_server(url, workdir, "tight", api={**LIMITS, "request_head_seconds": 600},
-                         preexec=_open_files(1024, 1024))
+def test_the_open_file_limit_is_raised_and_bounds_the_connections() -> None:
+    from bot.api.server import RESERVED_FILES, connection_limit, raise_open_files_limit
+    from services.settings import ApiSettings
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:
-        conns = await _half_sent(tight, HALF_SENT)
-        await _ordinary_requests_succeed(tight, keys.full)
-        closed = await _closed_by_server(conns[:100], within=10)
-        assert closed == 100, "the oldest half-sent requests were closed to make room"
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # a service's usual start
+        assert connection_limit(ApiSettings()) == 1024 - RESERVED_FILES
+        raised = raise_open_files_limit()
+        assert raised == (hard if hard != resource.RLIM_INFINITY else 1 << 20) and raised > 1024
+        assert connection_limit(ApiSettings()) == min(2000, raised - RESERVED_FILES)
     finally:
-        tight.stop()
-    assert "Traceback" not in tight.log()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-async def test_an_oversized_head_is_431_and_a_body_sent_too_slowly_is_408(server: ApiServer) -> None:
+async def test_an_overdue_head_is_dropped_an_oversized_one_is_431_and_a_slow_body_408(server: ApiServer) -> None:
+    assert await _closed_by_server(await _half_sent(server, 1), within=15) == 1  # request_head_seconds = 2
     host, port = _address(server)
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: creditbot\r\n" + b"X-Filler: " + b"a" * 70_000 + b"\r\n\r\n")

@@ -48,7 +48,7 @@ async def port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     server = None
     try:
         keys = await seed(db, subjects=60)
-        server = start_server(url, workdir, "server", workers=2, api={"idempotency_wait_seconds": 2})
+        server = start_server(url, workdir, "server", workers=2, api={"idempotency_wait_seconds": 1})
         yield Port(server, db, keys, request.param, workdir)
     finally:
         if server is not None:
