@@ -132,6 +132,23 @@ async def test_an_overdue_head_is_dropped_an_oversized_one_is_431_and_a_slow_bod
     assert answer.startswith(b"HTTP/1.1 408 ") and b"application/problem+json" in answer
 
 
+async def test_the_rest_of_a_body_refused_early_is_not_taken_for_a_head(server: ApiServer) -> None:
+    """A chunked body over api.max_body_mb is answered 413 as soon as it passes the limit; the bytes
+    still arriving belong to that request, never to a next request's head (no 431, no reset)."""
+    host, port = _address(server)
+    reader, writer = await asyncio.open_connection(host, port)
+    chunk = b"x" * 65536
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(40)) + b"0\r\n\r\n"  # 2.5 MB
+    writer.write(b"POST /v1/records/penalty HTTP/1.1\r\nHost: creditbot\r\ncontent-type: application/json\r\n"
+                 b"transfer-encoding: chunked\r\n\r\n" + body)
+    sending = asyncio.ensure_future(writer.drain())
+    answer = await asyncio.wait_for(reader.read(65536), 20)
+    await asyncio.wait_for(sending, 20)
+    rest = await asyncio.wait_for(reader.read(65536), 20)  # the server closes or keeps the connection idle
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"431" not in answer + rest
+
+
 async def test_forwarded_addresses_are_believed_only_from_the_configured_proxy(server: ApiServer) -> None:
     """/verify is limited per client address (verify_per_minute = 6, bursts of 10)."""
     params = {"number": "安信报〔2099〕1号", "code": "ABCD-EFGH-JKLM"}

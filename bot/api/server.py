@@ -137,17 +137,20 @@ class HeadLimits:
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        counting = False
         if self._awaiting_head():
             self._arm()
+            # The rest of the body of a request answered early (a 413) is no head: not counted.
+            counting = self.cycle is None or not self.cycle.more_body
+        super().data_received(data)  # type: ignore[misc]
+        if not self._awaiting_head():
+            self._disarm()  # a head completed in this data (its body may have come with it)
+        elif counting:
             self._head_bytes += len(data)
             if self._head_bytes > self._limits()[1]:
                 self._disarm()
                 self.transport.write(TOO_LARGE_HEAD)
                 self.transport.close()
-                return
-        super().data_received(data)  # type: ignore[misc]
-        if not self._awaiting_head():
-            self._disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -158,8 +161,39 @@ class HttpToolsHeadLimits(HeadLimits, HttpToolsProtocol):
     """uvicorn's C-parser protocol (what its "auto" picks) with `HeadLimits`, answering its
     connection limit with problem+json like every other error of the port."""
 
+    _head_size = 0
+    _head_too_large = False
+
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         super()._start_asgi_task(cycle, overloaded if app is service_unavailable else app)
+
+    # A head that arrives whole in one read is measured by the parser's callbacks: over the limit,
+    # the callback's error stops the parser, and uvicorn's 400 for it becomes our 431.
+    def on_message_begin(self) -> None:
+        self._head_size = 0
+        super().on_message_begin()
+
+    def _count_head(self, size: int) -> None:
+        self._head_size += size
+        if self._head_size > self._limits()[1]:
+            self._head_too_large = True
+            raise ValueError("request head too large")
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._head_too_large:
+            super().send_400_response(msg)
+            return
+        self._disarm()
+        self.transport.write(TOO_LARGE_HEAD)
+        self.transport.close()
 
 
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:
