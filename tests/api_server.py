@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,3 +129,46 @@ async def wait_until(predicate: object, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError("condition not met in time")
+
+
+@dataclass
+class Port:
+    """A running server on a seeded database, and that database."""
+
+    server: ApiServer
+    db: Database
+    keys: Keys
+    backend: str
+    workdir: Path
+
+    def client(self, key: str | None) -> httpx.AsyncClient:
+        headers = {"X-API-Key": key} if key else {}
+        return httpx.AsyncClient(base_url=self.server.url, headers=headers, timeout=30)
+
+
+@asynccontextmanager
+async def serving(backend: str, workdir: Path, *, subjects: int = 200, workers: int = 1,
+                  api: dict[str, object] | None = None) -> AsyncIterator[Port]:
+    """`creditbot api` on a seeded database of `backend` ("sqlite", or a throw-away PostgreSQL
+    database, dropped after); on leaving, its log must hold no traceback and no SQL."""
+    from tests.conftest import _create_pg_database, _drop_pg_database
+
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'api.sqlite3'}"
+    else:
+        pg_name, url = await _create_pg_database()
+    db = Database(url)
+    server = None
+    try:
+        keys = await seed(db, subjects)
+        server = start_server(url, workdir, "server", workers=workers, api=api)
+        yield Port(server, db, keys, backend, workdir)
+    finally:
+        if server is not None:
+            server.stop()
+            log = server.log()
+            assert "Traceback" not in log and "SELECT" not in log and "INSERT" not in log
+        await db.dispose()
+        if pg_name:
+            await _drop_pg_database(pg_name)

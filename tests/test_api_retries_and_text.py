@@ -26,9 +26,8 @@ from sqlalchemy import func, select
 
 from db.models import ApiCheck, ApiIdempotency, ApiKey, AuditEntry, CreditRecord
 from services.api_idempotency import request_hash
-from tests.api_server import seed, start_server
-from tests.conftest import _create_pg_database, _drop_pg_database
-from tests.test_api_server import BLACKLISTED, PROBLEM, TWIN, Port, _count, penalty_row
+from tests.api_server import Port, serving
+from tests.test_api_server import BLACKLISTED, PROBLEM, TWIN, _count, penalty_row
 
 COPIES = 8
 REPLAYED = "Idempotent-Replayed"
@@ -36,27 +35,9 @@ REPLAYED = "Idempotent-Replayed"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Port]:
-    from db.session import Database
-
-    workdir = tmp_path_factory.mktemp(f"idem-{request.param}")
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / 'api.sqlite3'}"
-    else:
-        pg_name, url = await _create_pg_database()
-    db = Database(url)
-    server = None
-    try:
-        keys = await seed(db, subjects=60)
-        server = start_server(url, workdir, "server", workers=2, api={"idempotency_wait_seconds": 1})
-        yield Port(server, db, keys, request.param, workdir)
-    finally:
-        if server is not None:
-            server.stop()
-            assert "Traceback" not in server.log()
-        await db.dispose()
-        if pg_name:
-            await _drop_pg_database(pg_name)
+    async with serving(request.param, tmp_path_factory.mktemp(f"idem-{request.param}"), subjects=60, workers=2,
+                       api={"idempotency_wait_seconds": 1}) as running:
+        yield running
 
 
 def _key() -> dict[str, str]:
