@@ -15,7 +15,12 @@ used every descriptor and ordinary requests failed. Here, from `[api]`:
 - idle kept-alive connections close after `timeout_keep_alive`; the body has its own deadline
   (`request_body_seconds`, bot/api/limits.py);
 - `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from `forwarded_allow_ips` (uvicorn
-  otherwise trusts 127.0.0.1, so any local client could claim any address past the `/verify` limit).
+  otherwise trusts 127.0.0.1, so any local client could claim any address past the `/verify` limit);
+- the 503 past the connection limit and the 431 are problem+json like every other error of the port.
+
+It extends uvicorn's httptools protocol (its callbacks `on_url`, `on_header`, `send_400_response`,
+`_start_asgi_task`): tests/test_api_http_server.py drives each behaviour through a real server, so an
+uvicorn release that changes them fails there.
 
 The values reach each worker's protocol through the ASGI lifespan state (`protocol_state`), which
 uvicorn hands to every connection.
