@@ -6,6 +6,7 @@ so a failure half-way never leaves half a change behind.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from db.urls import async_url, connect_options
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,6 +87,8 @@ def make_engine(
         engine = create_async_engine(options.url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if options.ignored:
+        log.warning("数据库地址参数 %s 对 asyncpg 驱动无效，已忽略", "、".join(options.ignored))
     # Connections beyond `pool_size` are closed when returned: each costs a new server process later.
     engine = create_async_engine(options.url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=10,
                                  connect_args=options.connect_args)

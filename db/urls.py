@@ -20,7 +20,6 @@ a connection pooler such as PgBouncer; see `db.session.make_engine` for what tra
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +27,6 @@ from urllib.parse import urlencode
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-log = logging.getLogger(__name__)
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _ALIASES = {
@@ -108,6 +105,7 @@ class ConnectOptions:
     url: str  # the async driver, the URL's own parts, only the parameters SQLAlchemy reads
     connect_args: dict[str, Any] = field(default_factory=dict)
     pooler: str = ""  # "", "session" or "transaction"
+    ignored: tuple[str, ...] = ()  # libpq parameters asyncpg has no use for (logged by the engine)
 
 
 def unique_statement_name() -> str:
@@ -139,6 +137,7 @@ def connect_options(url: str) -> ConnectOptions:
     dsn: dict[str, str] = {}
     args: dict[str, Any] = {}
     kept: dict[str, Any] = {}
+    ignored: list[str] = []
     for key in list(query):
         if key in FOR_SQLALCHEMY:
             kept[key] = query[key]
@@ -152,7 +151,7 @@ def connect_options(url: str) -> ConnectOptions:
             if _single(query, key).replace("-", "").lower() != "utf8":
                 raise UrlError("client_encoding 只能是 UTF8（中文数据须以 UTF-8 传输）")
         elif key in IGNORED:
-            log.warning("数据库地址参数 %s 对 asyncpg 驱动无效，已忽略", key)
+            ignored.append(key)
         else:
             raise UrlError(f"数据库地址中的参数“{key}”不受支持（可用：{'、'.join(sorted(FOR_ASYNCPG | {'connect_timeout'}))}）")
     if dsn.get("sslmode", "prefer") not in SSLMODES:
@@ -164,7 +163,7 @@ def connect_options(url: str) -> ConnectOptions:
         # (neither SQLAlchemy's nor asyncpg's own) and a unique name for every prepared statement.
         args.update(statement_cache_size=0, prepared_statement_cache_size=0,
                     prepared_statement_name_func=unique_statement_name)
-    return ConnectOptions(parsed.set(query=kept).render_as_string(hide_password=False), args, pooler)
+    return ConnectOptions(parsed.set(query=kept).render_as_string(hide_password=False), args, pooler, tuple(ignored))
 
 
 def _timeout(text: str) -> float | None:

@@ -161,6 +161,7 @@ def test_connect_options_translate_libpq_parameters() -> None:
     assert opts.connect_args["dsn"] == ("postgresql://?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem"
                                         "&application_name=creditbot")
     assert opts.connect_args["timeout"] == 2.0  # libpq's minimum
+    assert opts.ignored == ("keepalives_idle",)
     assert opts.connect_args["statement_cache_size"] == 0 and opts.connect_args["prepared_statement_cache_size"] == 0
     name = opts.connect_args["prepared_statement_name_func"]
     assert name() != name()
