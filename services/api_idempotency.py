@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import json
 import math
 import secrets
 import time
@@ -42,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import ApiIdempotency
 from db.models.base import utcnow
 from db.session import Database
-from db.upsert import insert_ignore
 
 MAX_KEY_LENGTH = 128
 _TABLE = ApiIdempotency.__table__
@@ -89,43 +87,49 @@ def request_hash(method: str, path: str, body: bytes, query: str = "") -> str:
     return hashlib.sha256(method.encode() + b"\n" + target.encode() + b"\n" + body).hexdigest()
 
 
-def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(body, ensure_ascii=False, default=str))  # type: ignore[no-any-return]
+def _insert_claim(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: a row back means this copy's insert won."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(_TABLE).on_conflict_do_nothing(index_elements=["api_key_id", "idem_key"]).returning(_TABLE.c.id)
+
+
+_ROW = select(_TABLE.c.id, _TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.body, _TABLE.c.owner,
+              _TABLE.c.lease_until)
 
 
 async def _try_claim(
     db: Database, api_key_id: int, idem_key: str, req_hash: str, lease_seconds: float
 ) -> Claim | StoredAnswer | float:
-    """One attempt: the claim, the stored answer, or the seconds the holder's lease still runs."""
+    """One attempt: the claim, the stored answer, or the seconds the holder's lease still runs. On
+    a Core connection: the common case (a new key) is one statement."""
     now = utcnow()
     owner = secrets.token_hex(16)
     lease_until = now + dt.timedelta(seconds=lease_seconds)
-    where = (ApiIdempotency.api_key_id == api_key_id, ApiIdempotency.idem_key == idem_key)
-    async with db.transaction() as s:
-        await s.execute(insert_ignore(
-            s, ApiIdempotency,
-            {"api_key_id": api_key_id, "idem_key": idem_key, "request_hash": req_hash, "owner": owner,
-             "lease_until": lease_until, "created_at": now},
-            ["api_key_id", "idem_key"],
-        ))
-        row = (await s.execute(
-            select(ApiIdempotency.id, ApiIdempotency.request_hash, ApiIdempotency.status_code, ApiIdempotency.body,
-                   ApiIdempotency.owner, ApiIdempotency.lease_until).where(*where)
+    async with db.core_transaction() as conn:
+        won = (await conn.execute(_insert_claim(db.dialect), {
+            "api_key_id": api_key_id, "idem_key": idem_key, "request_hash": req_hash, "owner": owner,
+            "lease_until": lease_until, "created_at": now, "status_code": None, "body": None, "note": None,
+        })).scalar()
+        if won is not None:
+            return Claim(int(won), owner)
+        row = (await conn.execute(
+            _ROW.where(_TABLE.c.api_key_id == api_key_id, _TABLE.c.idem_key == idem_key)
         )).one_or_none()
         if row is None:  # released between the insert and the read: try again at once
             return 0.0
-        if row.owner == owner:  # this copy's insert won
-            return Claim(row.id, owner)
         if row.request_hash != req_hash:
             raise KeyReused(idem_key)
         if row.status_code is not None and row.body is not None:
             return StoredAnswer(row.request_hash, row.status_code, row.body)
         if row.lease_until is not None and row.lease_until > now:
             return (row.lease_until - now).total_seconds()
-        taken = await s.execute(
-            update(ApiIdempotency)
-            .where(ApiIdempotency.id == row.id, ApiIdempotency.status_code.is_(None),
-                   or_(ApiIdempotency.owner.is_(None), ApiIdempotency.owner == row.owner))
+        taken = await conn.execute(
+            update(_TABLE)
+            .where(_TABLE.c.id == row.id, _TABLE.c.status_code.is_(None),
+                   or_(_TABLE.c.owner.is_(None), _TABLE.c.owner == row.owner))
             .values(owner=owner, lease_until=lease_until)
         )
         return Claim(row.id, owner) if taken.rowcount == 1 else 0.0
@@ -156,12 +160,12 @@ def _answer(held: Claim, status_code: int, body: dict[str, Any]) -> Any:
     return (
         update(_TABLE)
         .where(_TABLE.c.id == held.row_id, _TABLE.c.owner == held.owner, _TABLE.c.status_code.is_(None))
-        .values(status_code=status_code, body=_jsonable(body), owner=None, lease_until=None)
+        .values(status_code=status_code, body=body, owner=None, lease_until=None)
     )
 
 
 async def finish_in(conn: AsyncConnection, held: Claim, status_code: int, body: dict[str, Any]) -> None:
-    """Store the answer inside the work's own transaction. Raises ClaimLost when another copy took
+    """Store the answer (JSON-ready: a model dumped with mode="json") inside the work's own transaction. Raises ClaimLost when another copy took
     the claim over meanwhile: the caller's transaction must then roll back."""
     if (await conn.execute(_answer(held, status_code, body))).rowcount != 1:
         raise ClaimLost()

@@ -72,9 +72,13 @@ async def create_check(
         assert svc.index is not None and svc.lexicon is not None
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
 
+        answer: dict[str, object] = {}
+
         async def keep(conn: AsyncConnection, lines: list[BatchLine]) -> None:
-            if held is not None and lines[0].result is not None:  # only a check made is an answer kept
-                await finish_in(conn, held, 200, _check_body(lines[0]))
+            if lines[0].result is not None:  # only a check made is an answer (and kept for the key)
+                answer.update(_check_body(lines[0]))
+                if held is not None:
+                    await finish_in(conn, held, 200, answer)
 
         line = await check_subject(svc.db, svc.index, svc.lexicon, principal, viewer, body.subject, body.matter,
                                    svc.today(), id_key=svc.settings.privacy.id_hash_key,
@@ -85,7 +89,7 @@ async def create_check(
             status = 409 if res.status == "ambiguous" else 404
             raise ApiProblem(status, (res.note or "没有找到主体") + "，未发起核查。",
                              {"candidates": [brief_out(c).model_dump() for c in res.candidates]})
-        return Answer(200, _check_body(line), stored=held is not None)
+        return Answer(200, answer, stored=held is not None)
 
     return await run_once(request, principal, idempotency_key, work)
 
