@@ -1,5 +1,6 @@
-"""The port under load, on PostgreSQL: checks per second and p95 with 1 and 2 workers, a batch
-check of 1,000 subjects, and a record push in batches of 5,000 beside the CLI importer.
+"""The port under load, on PostgreSQL: checks per second and p95 with 1 and 2 workers (also with an
+`Idempotency-Key` on every check, beside the same checks without one), a batch check of 1,000
+subjects, and a record push in batches of 5,000 beside the CLI importer.
 
     python -m bench.api --subjects 100000
 
@@ -135,11 +136,12 @@ class _Conn:
         self.writer.close()
 
 
-def _raw_request(method: str, path: str, key: str, body: dict[str, Any] | None) -> bytes:
+def _raw_request(method: str, path: str, key: str, body: dict[str, Any] | None, idem_key: str | None = None) -> bytes:
     """The bytes of one request, built before the clock starts (as a department system would hold
     its request ready; the server's work per check is the same)."""
     payload = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n"
+    idem = f"Idempotency-Key: {idem_key}\r\n" if idem_key else ""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n{idem}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
     return head.encode() + payload
 
@@ -185,11 +187,12 @@ class CpuMeter:
         return out
 
 
-async def _load(base: str, key: str, requests: list[tuple[str, str, dict[str, Any] | None]],
+async def _load(base: str, key: str, requests: list[tuple[Any, ...]],
                 concurrency: int, meter: CpuMeter | None = None) -> dict[str, Any]:
+    """Each request is (method, path, body) or (method, path, body, Idempotency-Key)."""
     latencies: list[float] = []
     errors = 0
-    raw = [_raw_request(method, path, key, body) for method, path, body in reversed(requests)]
+    raw = [_raw_request(request[0], request[1], key, request[2], *request[3:]) for request in reversed(requests)]
     host, port = base.removeprefix("http://").split(":")
     conns = [await _Conn.open(host, int(port)) for _ in range(concurrency)]
 
@@ -335,6 +338,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     rounds = await _rounds(servers, meters, key, requests, args.concurrency, args.rounds)
                     for workers in servers:
                         result[f"workers_{workers}"][label] = rounds[workers]
+                for workers, server in servers.items():
+                    # Idempotency-Key (services/api_idempotency.py): the claim before each check and its
+                    # answer stored in the check's transaction, against the same checks without a key,
+                    # back to back on the same server; fresh keys and case numbers for both.
+                    plain = [(m, p, {**b, "case_number": f"P{workers}-{i}"}) for i, (m, p, b) in enumerate(checks)]
+                    keyed = [(m, p, {**b, "case_number": f"K{workers}-{i}"}, f"bench-{workers}-{i}")
+                             for i, (m, p, b) in enumerate(checks)]
+                    result[f"workers_{workers}"]["idempotency_key"] = {
+                        "without_key": await _load(server.base, key, plain, args.concurrency, meters[workers]),
+                        "with_key": await _load(server.base, key, keyed, args.concurrency, meters[workers]),
+                    }
                 for workers in servers:
                     progress(f"{workers} worker(s): {result[f'workers_{workers}']}")
                 server = servers[2]

@@ -104,6 +104,7 @@ def run_server(settings: Settings, args: argparse.Namespace, config_path: str | 
     import uvicorn
 
     from bot.api.app import CONFIG_ENV
+    from bot.api.server import raise_open_files_limit, uvicorn_options
 
     host = args.host or settings.api.listen
     port = args.port or settings.api.port
@@ -116,7 +117,8 @@ def run_server(settings: Settings, args: argparse.Namespace, config_path: str | 
     os.environ[DB_ENV] = settings.database.url
     if config_path:
         os.environ[CONFIG_ENV] = config_path
+    raise_open_files_limit()  # before the workers start: they inherit it
     print(f"联合奖惩应用端口：http://{host}:{port}/docs （{workers} 个工作进程）", flush=True)
     uvicorn.run("bot.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), access_log=False, server_header=False)
+                log_level=settings.log_level.lower(), **uvicorn_options(settings.api))
     return 0

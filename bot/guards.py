@@ -3,8 +3,8 @@
 Registered before every conversation (handler groups of their own), so no handler has to think
 about either:
 
-- Text with control characters (NUL and the like; no keyboard types them) is answered once and
-  goes no further.
+- Text with control characters (NUL and the like; no keyboard types them) or bidirectional
+  overrides (U+202E, which show a text as another) is answered once and goes no further.
 - Personal and official data go only to private chats. In a group or supergroup the bot answers a
   message addressed to it (a command, a mention, a reply to the bot, a button press) once with a
   pointer to a private chat and handles nothing; other group talk, channel posts, posts of
@@ -17,18 +17,19 @@ about either:
 
 from __future__ import annotations
 
-import re
 import time
 from collections import OrderedDict, deque
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
+from rules.text_input import refusal
+
 PRIVATE_ONLY = "为保护个人信息和办事数据，信用查询等功能只在与我的私聊中使用。请点击下方按钮与我私聊。"
 TOO_FAST = "您发送得太快了，请 {seconds} 秒后再试。"
-CONTROL_CHARACTERS = "消息中含有无法显示的控制字符，请删除后重新发送。"
-# C0 controls and DEL, except tab and line breaks: no person types them, and PostgreSQL refuses NUL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a name may not hold (rules/text_input.py: controls, bidirectional overrides) is refused here
+# for every message, since any message may be a name; the same rule guards the port and imports.
+CONTROL_CHARACTERS = "消息{reason}，请删除后重新发送。"
 WINDOW_SECONDS = 60.0
 MAX_TRACKED_USERS = 100_000
 
@@ -55,8 +56,9 @@ async def chat_policy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         raise ApplicationHandlerStop
     message = update.effective_message
     if chat.type == Chat.PRIVATE:
-        if message is not None and _CONTROL.search(message.text or message.caption or ""):
-            await message.reply_text(CONTROL_CHARACTERS)
+        reason = refusal(message.text or message.caption or "") if message is not None else None
+        if message is not None and reason is not None:
+            await message.reply_text(CONTROL_CHARACTERS.format(reason=reason))
             raise ApplicationHandlerStop
         return
     if message is not None and message.sender_chat is not None:

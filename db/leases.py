@@ -2,14 +2,16 @@
 
 A confirmation marks its upload `importing` in the database; if the process dies there, the row says
 `importing` forever. The row alone cannot tell a live import from a dead one, so the importer also
-holds a lease while it works: on PostgreSQL a session advisory lock on its own connection (the server
-drops it the moment that connection dies, whichever replica held it), on SQLite — one embedded
+holds a lease while it works: on PostgreSQL an advisory lock held by a transaction left open on a
+connection of its own (the server drops it the moment that connection dies, whichever replica held it;
+a transaction-level lock also works behind a transaction pooler), on SQLite — one embedded
 process — a set in this process. An `importing` upload whose lease nobody holds is stranded: listed
 in /mytasks and confirmable again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,13 +46,16 @@ async def lease(db: Database, name: str) -> AsyncIterator[bool]:
     key = _lock_key(name)
     async with db.engine.connect() as conn:
         try:
-            got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
-            await conn.commit()  # the lock belongs to the session, not to this short transaction
+            # A transaction-level lock in a transaction kept open for the whole block, on a connection
+            # of its own: the lock ends with that transaction (rollback below, or the server's when the
+            # connection dies), and a transaction pooler (PgBouncer) keeps one server connection for a
+            # transaction, where a session-level lock would stay behind on a server connection that
+            # other clients then get. The open transaction holds no snapshot between statements.
+            got = bool(await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
             yield got
         finally:
-            # Closing the connection ends its session and with it the lock, even when the block was
-            # cancelled half-way: a pooled connection must never carry a lease to its next user.
-            await conn.invalidate()
+            with contextlib.suppress(Exception):  # a dead connection has ended the lock already
+                await conn.rollback()
 
 
 async def is_held(session: AsyncSession, name: str) -> bool:

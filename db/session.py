@@ -6,6 +6,7 @@ so a failure half-way never leaves half a change behind.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from db.urls import async_url
+from db.urls import async_url, connect_options
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -68,16 +71,27 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 def make_engine(
     url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 10
 ) -> AsyncEngine:
-    url = async_url(url)
-    parsed = make_url(url)
+    """An engine for `url` as operators write it (db/urls.py: libpq parameters, `pooler`).
+
+    Behind a transaction pooler (PgBouncer `pool_mode = transaction`) each transaction may run on
+    another server connection, so nothing may outlive a transaction on the server: prepared
+    statements are uniquely named and never cached (db/urls.connect_options), and the project's
+    one session-level feature, the import lease, holds its lock inside an open transaction
+    (db/leases.py). The pool is kept: a client connection to the pooler is cheap to keep and costs a
+    handshake to open."""
+    options = connect_options(url)
+    parsed = make_url(options.url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, hide_parameters=True)
+        engine = create_async_engine(options.url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if options.ignored:
+        log.warning("数据库地址参数 %s 对 asyncpg 驱动无效，已忽略", "、".join(options.ignored))
     # Connections beyond `pool_size` are closed when returned: each costs a new server process later.
-    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=10)
+    engine = create_async_engine(options.url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=10,
+                                 connect_args=options.connect_args)
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
 

@@ -12,6 +12,8 @@ import hmac
 import re
 import unicodedata
 
+from rules.text_input import free_text
+
 # An 18-character ID as people type it: digits (ASCII or full-width: `\d` matches both), possibly
 # split by a space or a dash anywhere ("610902 19850512 0035", "610902-198505120035").
 _SEP = r"[\s\-－—‐]?"
@@ -90,8 +92,9 @@ def scrub(text: str) -> str:
     before it is stored: import fields, objection and repair reasons, check feedback notes), and drop
     the SQL statements and parameters database errors carry. Forms as DOMAIN.md and `mask_id` /
     `mask_phone`: ID first 6 and last 4 (18 or 15 digits, also typed with spaces, dashes or
-    full-width digits), phone 3+4 (also full-width)."""
-    text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", text))
+    full-width digits), phone 3+4 (also full-width). Invisible and control characters go first
+    (rules.text_input.free_text): a zero-width space inside a number would hide it from the mask."""
+    text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", free_text(text)))
     text = _ID_RE.sub(_masked_id, text)
     text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

@@ -19,6 +19,7 @@ from db.models import Account, BindingCode, Department, Subject, utcnow
 from db.session import Database
 from rules.codes import clean_code
 from rules.roles import DEPARTMENT_ROLES, ROLE_LABELS, ROLES
+from rules.text_input import free_text
 from services.attempts import BIND_POLICY, COOLING_DOWN, clear, ensure_not_locked, record_failure
 from services.departments import department_by_code
 from services.errors import Refusal
@@ -44,7 +45,9 @@ async def account_for_user(session: AsyncSession, telegram_user_id: int, display
     """The caller's account; an unknown user gets a fresh `public` one."""
     account = await session.scalar(select(Account).where(Account.telegram_user_id == telegram_user_id))
     if account is None:
-        account = Account(telegram_user_id=telegram_user_id, display_name=display_name, role="public")
+        # The platform's display name is the user's to choose: cleaned (rules/text_input), not refused.
+        shown = free_text(display_name).replace("\n", " ").strip()[:128] if display_name else None
+        account = Account(telegram_user_id=telegram_user_id, display_name=shown or None, role="public")
         session.add(account)
         await session.flush()
     return account

@@ -15,6 +15,7 @@ Checks are the port's hot path (issue 15: 300 a second on two cores): one check 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,6 +331,9 @@ class BatchLine:
 
 
 GONE = "该主体已不在档案中"
+# Runs last inside the checks' transaction, with its lines: the port stores the answer to an
+# Idempotency-Key there, so the checks and that answer commit together (services/api_idempotency.py).
+Within = Callable[[AsyncConnection, list[BatchLine]], Awaitable[None]]
 
 
 async def _resolve_and_check(
@@ -347,6 +351,7 @@ async def _resolve_and_check(
     case_number: str | None,
     operator: str | None,
     batch: bool,
+    within: Within | None = None,
 ) -> list[BatchLine]:
     _require_check_rights(viewer, matter)
     async with db.core_transaction() as conn:
@@ -355,11 +360,13 @@ async def _resolve_and_check(
         lines = [BatchLine(i, q, r) for i, (q, r) in enumerate(zip(queries, resolutions, strict=True))]
         clear = [line.resolution.subject.subject_id for line in lines if line.resolution.subject is not None]
         results = await _checks_in(conn, principal, viewer, clear, matter, today, case_number, operator, batch, rows)
-    for line in lines:
-        if line.resolution.subject is not None:
-            line.result = results.get(line.resolution.subject.subject_id)
-            if line.result is None:  # removed between the index and the card
-                line.resolution = Resolution("none", note=GONE)
+        for line in lines:
+            if line.resolution.subject is not None:
+                line.result = results.get(line.resolution.subject.subject_id)
+                if line.result is None:  # removed between the index and the card
+                    line.resolution = Resolution("none", note=GONE)
+        if within is not None:
+            await within(conn, lines)
     return lines
 
 
@@ -377,13 +384,14 @@ async def check_subject(
     allow_id_number: bool,
     case_number: str | None,
     operator: str | None,
+    within: Within | None = None,
 ) -> BatchLine:
     """发起 → 响应 for what `query` names, in one transaction: resolve it (the chat's ambiguity
     policy), and when it clearly names one subject, check it. `result` is None when it did not (the
     resolution says why and offers candidates). Raises Refusal as `batch_check`."""
     return (await _resolve_and_check(
         db, index, lexicon, principal, viewer, [query], matter, today, id_key=id_key,
-        allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=False,
+        allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=False, within=within,
     ))[0]
 
 
@@ -401,6 +409,7 @@ async def batch_check(
     allow_id_number: bool,
     case_number: str | None,
     operator: str | None,
+    within: Within | None = None,
 ) -> list[BatchLine]:
     """Resolve every line; each clearly identified subject gets a check of its own (audited as one),
     once however many lines name it: those lines share the check and its answer. Lines not
@@ -414,7 +423,7 @@ async def batch_check(
         raise Refusal(f"一次最多核查 {MAX_BATCH} 个主体，本次 {len(queries)} 个。", code=TOO_LARGE)
     return await _resolve_and_check(
         db, index, lexicon, principal, viewer, queries, matter, today, id_key=id_key,
-        allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=True,
+        allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=True, within=within,
     )
 
 

@@ -28,9 +28,11 @@ from rules.periods import is_monthly
 from rules.workcal import WorkCalendar
 from services.apikeys import Principal
 from services.collection.monthly import file_period_report
-from services.imports import ImportReport, import_file
+from services.imports import MAX_STORED_ERRORS, ImportReport, import_file
 
 MAX_PUSH_ROWS = 5000
+# A cell of a template holds one value: an array or object would be stored as its Python text.
+NOT_A_CELL = "应为文本、数字或布尔值，不能是数组或对象"
 HEADER_LINE = 1
 
 
@@ -109,6 +111,10 @@ async def push_records(
     """Validate and write a batch for the key's department: all rows or none."""
     if kind not in KINDS:
         raise ValueError(f"未知的模板“{kind}”，可选：{'、'.join(KINDS)}")
+    shape = [PushRowError(i, key, NOT_A_CELL) for i, row in enumerate(rows) for key, value in row.items()
+             if isinstance(value, list | dict)]
+    if shape:
+        return PushResult(kind, None, len(rows), False, errors=shape[:MAX_STORED_ERRORS], error_count=len(shape))
     label = f"接口报送（{principal.name}）"
     with tempfile.TemporaryDirectory(prefix="creditbot-push-") as tmp:
         path = Path(tmp) / "push.csv"

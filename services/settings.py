@@ -16,7 +16,7 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from db.urls import is_supported
+from db.urls import POOLERS, url_problem, with_pooler
 from rules.declarations import DeclarationSettings
 
 TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
@@ -111,6 +111,9 @@ class WebSettings:
 class DatabaseSettings:
     url: str = DEFAULT_DB_URL
     echo: bool = False
+    # "transaction" when `url` points at a transaction-mode pooler (PgBouncer), "session" for a
+    # session-mode one; folded into `url` as its `pooler` parameter (db/urls.py) for every command.
+    pooler: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,25 @@ class ApiSettings:
     # Database connections each worker keeps open: one per request in flight (a check holds one for
     # its transaction); beyond it up to 5 more are opened and closed again, which costs a server process.
     db_pool_size: int = 16
+    # Idempotency-Key: a copy of a request still running is waited for this long, then answered 409
+    # with Retry-After; a claim whose holder died is taken over after the lease; answers are kept
+    # this many days (a retry after that runs again).
+    idempotency_wait_seconds: int = 10
+    idempotency_lease_seconds: int = 120
+    idempotency_days: int = 7
+    # The HTTP server (uvicorn, bot/api/server.py): seconds a kept-alive connection may sit idle; a
+    # client must send a whole request head within `request_head_seconds` (at most `max_head_kb`)
+    # and its body within `request_body_seconds`; past `limit_concurrency` connections or requests
+    # in flight per worker new requests get 503; `backlog` connections may wait to be accepted.
+    timeout_keep_alive: int = 5
+    request_head_seconds: int = 10
+    request_body_seconds: int = 60
+    max_head_kb: int = 64
+    limit_concurrency: int = 2000
+    backlog: int = 2048
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (comma-separated IPs or networks, "*" for any); empty: none, the peer address is the client.
+    forwarded_allow_ips: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,8 +352,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
     _validate_wecom(s.wecom)
     _validate_wechat(s)
-    if not is_supported(s.database.url):
-        raise ConfigError("database.url", "应以 sqlite://、postgresql:// 或 postgres://（亦可写明异步驱动）开头")
+    problem = url_problem(s.database.url)
+    if problem is not None:
+        raise ConfigError("database.url", f"有误：{problem}")
+    if s.database.pooler not in POOLERS:
+        raise ConfigError("database.pooler", "只能是 transaction、session 或留空")
     if not (s.region.division_code.isascii() and s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
     if s.region.public_url and not s.region.public_url.startswith(("https://", "http://")):
@@ -355,7 +380,9 @@ def _validate(s: Settings) -> None:
     if not 0 < s.api.port < 65536:
         raise ConfigError("api.port", "应在 1-65535 之间")
     for key in ("workers", "max_body_mb", "rate_per_minute", "burst", "index_refresh_seconds", "verify_per_minute",
-                "db_pool_size"):
+                "db_pool_size", "idempotency_wait_seconds", "idempotency_lease_seconds", "idempotency_days",
+                "timeout_keep_alive", "request_head_seconds", "request_body_seconds", "max_head_kb",
+                "limit_concurrency", "backlog"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
     from rules.repair_case import Limits
@@ -489,7 +516,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         data.setdefault("database", {})["url"] = env[DB_ENV]
     settings = _build(Settings, data, "")
     _validate(settings)
-    return settings
+    return _with_pooler(settings)
 
 
 def with_database(settings: Settings, url: str | None) -> Settings:
@@ -500,4 +527,11 @@ def with_database(settings: Settings, url: str | None) -> Settings:
 
     out = replace(settings, database=replace(settings.database, url=url))
     _validate(out)
-    return out
+    return _with_pooler(out)
+
+
+def _with_pooler(settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    url = with_pooler(settings.database.url, settings.database.pooler)
+    return settings if url == settings.database.url else replace(settings, database=replace(settings.database, url=url))

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +23,15 @@ from db.session import Database
 from services.apikeys import create_key, revoke_key
 
 ID_KEY = "creditbot-demo-key"
-CONFIG = """
-log_level = "INFO"
-[api]
-max_body_mb = 1
-rate_per_minute = 600
-burst = 40
-index_refresh_seconds = 1
-verify_per_minute = 6000
-"""
+API_SETTINGS: dict[str, object] = {
+    "max_body_mb": 1, "rate_per_minute": 600, "burst": 40, "index_refresh_seconds": 1, "verify_per_minute": 6000,
+}
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def free_port() -> int:
@@ -58,17 +60,24 @@ class ApiServer:
             self.process.wait()
 
 
-def start_server(db_url: str, workdir: Path, name: str, workers: int = 1) -> ApiServer:
+def start_server(
+    db_url: str, workdir: Path, name: str, workers: int = 1, api: dict[str, object] | None = None,
+    preexec: Callable[[], None] | None = None,
+) -> ApiServer:
+    """`api` adds or overrides keys of the [api] section; `preexec` runs in the server's process
+    before it starts (resource limits)."""
     port = free_port()
-    config = workdir / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = workdir / f"{name}.toml"
+    settings = {**API_SETTINGS, **(api or {})}
+    config.write_text('log_level = "INFO"\n[api]\n' + "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()),
+                      encoding="utf-8")
     log_path = workdir / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", str(config), "api", "--db", db_url, "--host", "127.0.0.1",
              "--port", str(port), "--workers", str(workers)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(workdir),
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(workdir), preexec_fn=preexec,
         )
     server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + 90
@@ -120,3 +129,46 @@ async def wait_until(predicate: object, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError("condition not met in time")
+
+
+@dataclass
+class Port:
+    """A running server on a seeded database, and that database."""
+
+    server: ApiServer
+    db: Database
+    keys: Keys
+    backend: str
+    workdir: Path
+
+    def client(self, key: str | None) -> httpx.AsyncClient:
+        headers = {"X-API-Key": key} if key else {}
+        return httpx.AsyncClient(base_url=self.server.url, headers=headers, timeout=30)
+
+
+@asynccontextmanager
+async def serving(backend: str, workdir: Path, *, subjects: int = 200, workers: int = 1,
+                  api: dict[str, object] | None = None) -> AsyncIterator[Port]:
+    """`creditbot api` on a seeded database of `backend` ("sqlite", or a throw-away PostgreSQL
+    database, dropped after); on leaving, its log must hold no traceback and no SQL."""
+    from tests.conftest import _create_pg_database, _drop_pg_database
+
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'api.sqlite3'}"
+    else:
+        pg_name, url = await _create_pg_database()
+    db = Database(url)
+    server = None
+    try:
+        keys = await seed(db, subjects)
+        server = start_server(url, workdir, "server", workers=workers, api=api)
+        yield Port(server, db, keys, backend, workdir)
+    finally:
+        if server is not None:
+            server.stop()
+            log = server.log()
+            assert "Traceback" not in log and "SELECT" not in log and "INSERT" not in log
+        await db.dispose()
+        if pg_name:
+            await _drop_pg_database(pg_name)

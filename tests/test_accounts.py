@@ -129,3 +129,13 @@ async def test_failures_outside_the_window_do_not_add_up(db: Database) -> None:
     for i in range(BIND_POLICY.failures * 2):
         with pytest.raises(Refusal, match="绑定码无效"):  # one a window apart: never a lock
             await redeem_invitation(db, 5153, "WRONG-00000", now=NOW + i * (BIND_POLICY.window + dt.timedelta(seconds=1)))
+
+
+async def test_a_platform_display_name_is_stored_cleaned(db: Database) -> None:
+    """A Telegram or WeCom user chooses their name: bidi overrides and invisible characters are
+    removed (rules/text_input.py), not refused."""
+    from services.accounts import account_for_user
+
+    async with db.transaction() as s:
+        account = await account_for_user(s, 4343, "王\u202e办事\u200b\n员")
+    assert account.display_name == "王办事 员"

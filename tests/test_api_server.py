@@ -7,10 +7,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -18,8 +15,7 @@ from sqlalchemy import func, select
 from db.demo.generate import showcase
 from db.models import ApiCheck, ApiKey, AuditEntry, Check, CreditRecord, Subject
 from db.session import Database
-from tests.api_server import ApiServer, Keys, seed, start_server
-from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.api_server import Port, serving
 
 SHOW = {s.tag: s for s in showcase() if s.tag}
 BLACKLISTED = SHOW["blacklisted"]  # 安康市鑫源矿业有限公司, on the 严重失信主体名单 of 市应急管理局 since 2025-05-20
@@ -29,42 +25,11 @@ PROBLEM = "application/problem+json"
 CASE = {"case_number": "CG-2026-001", "operator": "李四"}  # every check names its case and who asked
 
 
-@dataclass
-class Port:
-    server: ApiServer
-    db: Database
-    keys: Keys
-    backend: str
-    workdir: Path
-
-    def client(self, key: str | None) -> httpx.AsyncClient:
-        headers = {"X-API-Key": key} if key else {}
-        return httpx.AsyncClient(base_url=self.server.url, headers=headers, timeout=30)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Port]:
-    workdir = tmp_path_factory.mktemp(f"api-{request.param}")
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / 'api.sqlite3'}"
-    else:
-        pg_name, url = await _create_pg_database()
-    db = Database(url)
-    server = None
-    try:
-        keys = await seed(db)
-        server = start_server(url, workdir, "server")
-        yield Port(server, db, keys, request.param, workdir)
-    finally:
-        if server is not None:
-            server.stop()
-            log = server.log()
-            assert "Traceback" not in log and "SELECT" not in log and "INSERT" not in log
-            assert PERSON.id_number not in log
-        await db.dispose()
-        if pg_name:
-            await _drop_pg_database(pg_name)
+    async with serving(request.param, tmp_path_factory.mktemp(f"api-{request.param}")) as running:
+        yield running
+    assert PERSON.id_number not in running.server.log()
 
 
 async def _count(db: Database, stmt: object) -> int:

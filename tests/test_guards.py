@@ -91,7 +91,9 @@ async def test_control_characters_are_answered_before_any_conversation(harness: 
     from bot.guards import CONTROL_CHARACTERS
 
     admin = await harness.chat("admin", dept="SCJGJ")
-    for text in ("/duties \x00", "恒达\x00建材", "/due 2026-01-01\x1b"):
+    for text, shown in (("/duties \x00", "U+0000"), ("恒达\x00建材", "U+0000"), ("/due 2026-01-01\x1b", "U+001B"),
+                        ("恒达建材\u202e司公限有", "U+202E"), ("/report \u2066恒达", "U+2066")):
         out = await harness.say(admin, text)
-        assert [o.text for o in out] == [CONTROL_CHARACTERS], text
+        assert len(out) == 1 and shown in out[0].text, text
+        assert out[0].text.startswith("消息含有") and out[0].text.endswith(CONTROL_CHARACTERS.split("}")[-1])
     assert (await harness.say(admin, "/whoami"))[-1].text.startswith("角色")  # tabs and newlines are fine

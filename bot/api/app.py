@@ -15,6 +15,7 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -22,9 +23,11 @@ from bot import web
 from bot.api import problems, routes_changes, routes_checks, routes_documents, routes_records, routes_subjects
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
+from bot.api.server import protocol_state
 from db.session import Database
 from nlp.lexicon import Lexicon
 from rules.workcal import WorkCalendar
+from services.api_idempotency import prune
 from services.apikeys import KeyCache
 from services.name_index import refresh_index, start_index, wait_for_index
 from services.runtime import Services
@@ -33,6 +36,7 @@ from services.subject_feed import load_divisions
 
 log = logging.getLogger(__name__)
 CONFIG_ENV = "CREDITBOT_CONFIG"
+PRUNE_EVERY_SECONDS = 3600
 
 DESCRIPTION = """
 联合奖惩应用端口：各部门业务系统在办理流程中嵌入信用核查（逢办必查：发起—响应—反馈），
@@ -80,21 +84,34 @@ async def _follow_feed(services: Services, every: float) -> None:
             log.warning("name index refresh failed: %s", type(exc).__name__)
 
 
+async def _prune_answers(services: Services, keep_days: int) -> None:
+    """Answers to Idempotency-Keys are kept `api.idempotency_days`; every worker prunes hourly (the
+    DELETE is idempotent, so several workers doing it is harmless)."""
+    while True:
+        try:
+            await prune(services.db, keep_days)
+        except Exception as exc:  # a database hiccup: try again next time
+            log.warning("pruning idempotency answers failed: %s", type(exc).__name__)
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     services = Services(settings=settings, db=db or Database(settings.database.url, pool_size=settings.api.db_pool_size))
     state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst), KeyCache(services.db))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await load_index(services)
         state.ready = True
-        task = asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds))
+        tasks = [asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds)),
+                 asyncio.create_task(_prune_answers(services, settings.api.idempotency_days))]
         try:
-            yield
+            yield protocol_state(settings.api)  # read by each connection's protocol (bot/api/server.py)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if db is None:
                 await services.db.dispose()
 
@@ -121,7 +138,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.verify_limiter = RateLimiter(settings.api.verify_per_minute, routes_documents.CHECK_BURST)
     app.state.public_limiter = RateLimiter(settings.api.verify_per_minute, routes_changes.PUBLIC_BURST)
     app.add_middleware(problems.CrashToProblem)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024,
+                       body_seconds=settings.api.request_body_seconds)
     problems.install(app)
     app.include_router(routes_subjects.router)
     app.include_router(routes_checks.router)
@@ -130,6 +148,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(routes_changes.router)
     app.include_router(web.router)  # pages a phone opens (bot/web/)
     mount_docs(app)
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return problems.problem_json_in(generated())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.api.idempotency import replay_or_run
-from bot.api.problems import ApiProblem
-from bot.api.routes_subjects import PROBLEM_RESPONSES, brief_out, listing_out, services_of
+from bot.api.idempotency import Answer, run_once
+from bot.api.problems import IDEMPOTENT_409, KEYED, ApiProblem, problem_responses
+from bot.api.routes_subjects import brief_out, listing_out, services_of
 from bot.api.schemas import (
     BatchIn,
     BatchLineOut,
@@ -25,6 +26,7 @@ from bot.api.xlsx import batch_workbook
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.measures import MATTERS
 from services.api_checks import (
+    BatchLine,
     CheckResult,
     Found,
     api_feedback,
@@ -32,6 +34,7 @@ from services.api_checks import (
     check_subject,
     viewer_for,
 )
+from services.api_idempotency import Claim, finish_in
 from services.subjects import SubjectBrief
 
 router = APIRouter(tags=["逢办必查"])
@@ -51,8 +54,10 @@ def check_out(result: CheckResult, brief: SubjectBrief) -> CheckOut:
 
 
 @router.post("/v1/checks", summary="发起核查（发起 → 响应）", response_model=CheckOut,
-             responses={**PROBLEM_RESPONSES, 404: {"description": "没有找到主体"},
-                        409: {"description": "名称对应多个主体，需用代码指明"}})
+             responses=problem_responses(
+                 400, *KEYED, 404, 409, s404="没有找到主体（candidates 为最接近的名称），未发起核查",
+                 s409="名称对应多个主体（candidates 为候选），未发起核查，请用统一社会信用代码指明；或"
+                      + IDEMPOTENT_409))
 async def create_check(
     request: Request,
     principal: CheckKey,
@@ -62,27 +67,41 @@ async def create_check(
     """按本部门办理的事项返回应采取的联合惩戒措施及其依据，并记录这次核查。名称不能唯一确定主体时
     不核查，返回候选（409 或 404），请用统一社会信用代码重新发起。"""
 
-    async def run() -> tuple[int, dict[str, object]]:
+    async def work(held: Claim | None) -> Answer:
         svc = services_of(request)
         assert svc.index is not None and svc.lexicon is not None
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
+
+        answer: dict[str, object] = {}
+
+        async def keep(conn: AsyncConnection, lines: list[BatchLine]) -> None:
+            if lines[0].result is not None:  # only a check made is an answer (and kept for the key)
+                answer.update(_check_body(lines[0]))
+                if held is not None:
+                    await finish_in(conn, held, 200, answer)
+
         line = await check_subject(svc.db, svc.index, svc.lexicon, principal, viewer, body.subject, body.matter,
                                    svc.today(), id_key=svc.settings.privacy.id_hash_key,
                                    allow_id_number="idquery" in principal.scopes, case_number=body.case_number,
-                                   operator=body.operator)
+                                   operator=body.operator, within=keep)
         res = line.resolution
         if line.result is None or res.subject is None:
             status = 409 if res.status == "ambiguous" else 404
             raise ApiProblem(status, (res.note or "没有找到主体") + "，未发起核查。",
                              {"candidates": [brief_out(c).model_dump() for c in res.candidates]})
-        return 200, check_out(line.result, res.subject.brief).model_dump(mode="json")
+        return Answer(200, answer, stored=held is not None)
 
-    return await replay_or_run(request, principal, idempotency_key, run)
+    return await run_once(request, principal, idempotency_key, work)
+
+
+def _check_body(line: BatchLine) -> dict[str, object]:
+    assert line.result is not None and line.resolution.subject is not None
+    return check_out(line.result, line.resolution.subject.brief).model_dump(mode="json")
 
 
 @router.post("/v1/checks/{check_id}/feedback", summary="反馈办理结果", response_model=FeedbackOut,
-             responses={**PROBLEM_RESPONSES, 404: {"description": "没有这次核查"},
-                        409: {"description": "已反馈过其他结果"}})
+             responses=problem_responses(400, *KEYED, 404, 409, s404="没有这次核查，或它不是本接入系统发起的",
+                                         s409="这次核查已反馈过其他结果（recorded_outcome 为已记录的结果）"))
 async def feedback(
     request: Request,
     principal: CheckKey,
@@ -98,23 +117,48 @@ async def feedback(
 
 
 @router.post("/v1/checks/batch", summary="批量核查（最多 1000 个主体）", response_model=BatchOut,
-             responses={**PROBLEM_RESPONSES, 200: {"content": {XLSX: {}},
-                                                   "description": "JSON，或 format=xlsx 时的 Excel 文件"}})
+             responses={**problem_responses(400, *KEYED, 409, s409=IDEMPOTENT_409),
+                        200: {"content": {XLSX: {}}, "description": "JSON，或 format=xlsx 时的 Excel 文件"}})
 async def create_batch(
     request: Request,
     principal: CheckKey,
     body: BatchIn,
     format: Literal["json", "xlsx"] = Query("json", description="json 或 xlsx（供采购人员下载的 Excel 表）"),
+    idempotency_key: str | None = Header(None, max_length=128, description=IDEMPOTENCY_DOC),
 ) -> Response:
-    """每个已确定的主体都记录为一次核查；名称不能唯一确定的行不核查，给出候选。"""
-    svc = services_of(request)
-    assert svc.index is not None and svc.lexicon is not None
-    viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
-    lines = await batch_check(
-        svc.db, svc.index, svc.lexicon, principal, viewer, body.subjects, body.matter, svc.today(),
-        id_key=svc.settings.privacy.id_hash_key, allow_id_number="idquery" in principal.scopes,
-        case_number=body.case_number, operator=body.operator,
-    )
+    """每个已确定的主体都记录为一次核查；名称不能唯一确定的行不核查，给出候选。带 Idempotency-Key 重试时
+    返回第一次的结果（JSON 或 Excel 均可），不会再次记录核查。"""
+
+    async def work(held: Claim | None) -> Answer:
+        svc = services_of(request)
+        assert svc.index is not None and svc.lexicon is not None
+        viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
+
+        answer: dict[str, object] = {}
+
+        async def keep(conn: AsyncConnection, lines: list[BatchLine]) -> None:
+            answer.update(_batch_body(body.matter, lines))
+            if held is not None:
+                await finish_in(conn, held, 200, answer)
+
+        await batch_check(
+            svc.db, svc.index, svc.lexicon, principal, viewer, body.subjects, body.matter, svc.today(),
+            id_key=svc.settings.privacy.id_hash_key, allow_id_number="idquery" in principal.scopes,
+            case_number=body.case_number, operator=body.operator, within=keep,
+        )
+        return Answer(200, answer, stored=held is not None)
+
+    def render(status: int, out: dict[str, object], headers: dict[str, str]) -> Response:
+        if format == "xlsx":
+            headers = {**headers, "Content-Disposition": "attachment; filename*=UTF-8''batch-check.xlsx"}
+            return Response(batch_workbook(BatchOut.model_validate(out)), status_code=status, media_type=XLSX,
+                            headers=headers)
+        return JSONResponse(out, status_code=status, headers=headers)
+
+    return await run_once(request, principal, idempotency_key, work, render)
+
+
+def _batch_body(matter: str, lines: list[BatchLine]) -> dict[str, object]:
     out_lines = []
     for line in lines:
         res, result = line.resolution, line.result
@@ -126,10 +170,7 @@ async def create_batch(
             blacklist=BLACKLIST in cats, abnormal_list=ABNORMAL_LIST in cats,
         ))
     out = BatchOut(
-        matter=body.matter, total=len(lines), resolved=sum(1 for x in out_lines if x.resolved),
+        matter=matter, total=len(lines), resolved=sum(1 for x in out_lines if x.resolved),
         with_measures=sum(1 for x in out_lines if x.check and x.check.measures), lines=out_lines,
     )
-    if format == "xlsx":
-        return Response(batch_workbook(out), media_type=XLSX,
-                        headers={"Content-Disposition": "attachment; filename*=UTF-8''batch-check.xlsx"})
-    return Response(out.model_dump_json(), media_type="application/json")
+    return out.model_dump(mode="json")

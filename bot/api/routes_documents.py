@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from bot.api.problems import ApiProblem
+from bot.api.problems import ApiProblem, problem_responses
 from bot.api.security import RateLimiter
 from bot.web import verify_page
 from bot.web.page import wants_html
@@ -51,7 +51,10 @@ class DocumentCheckOut(BaseModel):
     tags=["文件核验"],
     summary="核验信用报告或事前告知书（扫描二维码即到此处）",
     description="浏览器（Accept 优先 text/html）得到供人阅读的核验页面，其他客户端得到 JSON。",
-    responses={200: {"content": {"text/html": {}}}},
+    responses={
+        200: {"content": {"text/html": {}}},
+        **problem_responses(429, s429="核验过于频繁（按来源地址计，api.verify_per_minute）：请按 Retry-After 重试"),
+    },
 )
 async def verify_document(
     request: Request,

@@ -7,12 +7,13 @@ from typing import Literal
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
-from bot.api.idempotency import replay_or_run
-from bot.api.problems import ApiProblem
+from bot.api.idempotency import Answer, run_once
+from bot.api.problems import IDEMPOTENT_409, KEYED, ApiProblem, problem_responses
 from bot.api.routes_checks import IDEMPOTENCY_DOC
-from bot.api.routes_subjects import PROBLEM_RESPONSES, services_of
+from bot.api.routes_subjects import services_of
 from bot.api.schemas import PushIn, PushOut
 from bot.api.security import PushKey
+from services.api_idempotency import Claim
 from services.api_push import push_records
 
 router = APIRouter(tags=["信息报送"])
@@ -20,8 +21,9 @@ router = APIRouter(tags=["信息报送"])
 
 @router.post(
     "/v1/records/{template}", summary="报送一批信用记录", response_model=PushOut,
-    responses={**PROBLEM_RESPONSES, 422: {"description": "有记录未通过校验：未写入任何记录，errors 列出每条的序号、列和原因",
-                                          "content": {"application/problem+json": {}}}},
+    responses=problem_responses(
+        400, *KEYED, 409, s409=IDEMPOTENT_409,
+        s422="有记录未通过校验：未写入任何记录，errors 列出每条的序号（index）、列（field）和原因；或请求内容无效"),
 )
 async def push(
     request: Request,
@@ -34,7 +36,7 @@ async def push(
     """与导入文件同样校验，全部写入或全部不写；按来源部门 + 文书号幂等：再次报送同一记录为“未变化”，
     内容有改动为“更新”并保留历史。写入后计入本部门的报送职责与期限。"""
 
-    async def run() -> tuple[int, dict[str, object]]:
+    async def work(_held: Claim | None) -> Answer:
         svc = services_of(request)
         assert svc.calendar is not None
         result = await push_records(
@@ -53,6 +55,6 @@ async def push(
             updated=result.updated, unchanged=result.unchanged, subjects_created=result.subjects_created,
             periods=[f"{c}:{p}" for c, p in result.periods], ignored_columns=result.ignored_columns,
         )
-        return 200, out.model_dump(mode="json")
+        return Answer(200, out.model_dump(mode="json"))
 
-    return await replay_or_run(request, principal, idempotency_key, run)
+    return await run_once(request, principal, idempotency_key, work)

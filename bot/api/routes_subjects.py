@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from bot.api.problems import ApiProblem
+from bot.api.problems import KEYED, ApiProblem, problem_responses
 from bot.api.schemas import (
     CreditFileOut,
     FlagsOut,
@@ -14,6 +16,7 @@ from bot.api.schemas import (
     ListingOut,
     LookupOut,
     MatterOut,
+    NameText,
     RecordOut,
     SubjectBriefOut,
     SubjectOut,
@@ -37,13 +40,6 @@ from services.lookup import SubjectCard
 from services.runtime import Services
 
 router = APIRouter()
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in ((401, "缺少或无效的接口密钥"), (403, "密钥没有所需权限"), (422, "请求内容无效"),
-                       (429, "请求过于频繁"))
-}
-
-
 def services_of(request: Request) -> Services:
     return request.app.state.api.services  # type: ignore[no-any-return]
 
@@ -78,13 +74,14 @@ def card_out(card: SubjectCard) -> CreditFileOut:
     )
 
 
-@router.get("/healthz", tags=["健康检查"], summary="存活检查", response_model=HealthOut)
+@router.get("/healthz", tags=["健康检查"], summary="存活检查", response_model=HealthOut,
+            responses=problem_responses())
 async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
 @router.get("/readyz", tags=["健康检查"], summary="就绪检查（名称索引已加载）", response_model=HealthOut,
-            responses={503: {"description": "名称索引尚未加载", "content": {"application/problem+json": {}}}})
+            responses=problem_responses(s503="名称索引尚未加载完成，或服务繁忙"))
 async def readyz(request: Request) -> HealthOut | JSONResponse:
     from bot.api.problems import problem
 
@@ -94,18 +91,19 @@ async def readyz(request: Request) -> HealthOut | JSONResponse:
     return HealthOut(status="ok", subjects_indexed=len(state.services.index))
 
 
-@router.get("/v1/matters", tags=["逢办必查"], summary="办理事项列表", response_model=list[MatterOut])
+@router.get("/v1/matters", tags=["逢办必查"], summary="办理事项列表", response_model=list[MatterOut],
+            responses=problem_responses())
 async def matters() -> list[MatterOut]:
     return [MatterOut(code=k, label=v) for k, v in MATTERS.items()]
 
 
 @router.get("/v1/lookup", tags=["主体查询"], summary="按名称、简称或代码确定主体", response_model=LookupOut,
-            responses=PROBLEM_RESPONSES)
+            responses=problem_responses(*KEYED, s422="请求内容无效；身份证号不能放在查询地址中"))
 async def lookup(
     request: Request,
     principal: LookupKey,
-    q: str = Query(min_length=1, max_length=200, description="名称、简称、曾用名、拼音首字母或统一社会信用代码"),
-    operator: str | None = Query(None, max_length=64, description="经办人（写入审计记录）"),
+    q: Annotated[NameText, Query(min_length=1, max_length=200, description="名称、简称、曾用名、拼音首字母或统一社会信用代码")],
+    operator: Annotated[NameText | None, Query(max_length=64, description="经办人（写入审计记录）")] = None,
 ) -> LookupOut:
     """只有确定无误时才返回 clear；几个主体都相近时返回 ambiguous 与候选，绝不猜一个。
     身份证号不能放在地址中（会进入访问日志），请用 POST /v1/subjects/by-id-number。"""
@@ -132,12 +130,13 @@ async def _file(request: Request, principal: Principal, subject_id: int | None, 
 
 
 @router.get("/v1/subjects/{uscc}", tags=["主体查询"], summary="按统一社会信用代码查看信用档案",
-            response_model=CreditFileOut, responses={**PROBLEM_RESPONSES, 404: {"description": "没有该主体"}})
+            response_model=CreditFileOut,
+            responses=problem_responses(*KEYED, 404, s404="档案中没有该主体", s422="统一社会信用代码有误，或请求内容无效"))
 async def subject_file(
     request: Request,
     principal: QueryKey,
     uscc: str = Path(max_length=40, description="18 位统一社会信用代码"),
-    operator: str | None = Query(None, max_length=64, description="经办人（写入审计记录）"),
+    operator: Annotated[NameText | None, Query(max_length=64, description="经办人（写入审计记录）")] = None,
 ) -> CreditFileOut:
     check = validate_uscc(uscc, repair=True)
     if not check.ok:
@@ -146,7 +145,8 @@ async def subject_file(
 
 
 @router.post("/v1/subjects/by-id-number", tags=["主体查询"], summary="按身份证号查看自然人信用档案",
-             response_model=CreditFileOut, responses={**PROBLEM_RESPONSES, 404: {"description": "没有该自然人"}})
+             response_model=CreditFileOut,
+             responses=problem_responses(400, *KEYED, 404, s404="档案中没有该自然人", s422="身份证号码有误，或请求内容无效"))
 async def person_file(
     request: Request, body: IdNumberIn, principal: IdQueryKey
 ) -> CreditFileOut:

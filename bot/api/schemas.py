@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rules.measures import MATTERS
+from rules.text_input import TextRefused, free_text, name_text
 from services.api_checks import MAX_BATCH
 from services.api_push import MAX_PUSH_ROWS
 
@@ -18,6 +19,22 @@ Matter = Literal[
 assert set(Matter.__args__) == set(MATTERS)  # type: ignore[attr-defined]
 MATTER_TEXT = "办理事项：" + "，".join(f"{k}={v}" for k, v in MATTERS.items())
 Outcome = Literal["restricted", "proceeded", "other"]
+
+
+def _name(text: str) -> str:
+    """rules/text_input.name_text as a field rule: refused characters are a 422 naming the field."""
+    try:
+        out = name_text(text)
+    except TextRefused as exc:
+        raise ValueError(str(exc)) from None
+    if text and not out:
+        raise ValueError("只含空白或不可见字符")
+    return out
+
+
+# What the port's names and free texts may hold: the same rule as imports and the chat.
+NameText = Annotated[str, AfterValidator(_name)]
+FreeText = Annotated[str, AfterValidator(free_text)]
 
 
 class Strict(BaseModel):
@@ -86,15 +103,15 @@ class CreditFileOut(BaseModel):
 
 class IdNumberIn(Strict):
     id_number: str = Field(min_length=15, max_length=40, description="居民身份证号（18 位，末位可为 X）")
-    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+    operator: NameText | None = Field(None, max_length=64, description="经办人（写入审计记录）")
 
 
 class CheckIn(Strict):
-    subject: str = Field(min_length=1, max_length=200,
+    subject: NameText = Field(min_length=1, max_length=200,
                          description="主体：统一社会信用代码、名称或简称；有 idquery 权限的密钥也可填身份证号")
     matter: Matter = Field(description=MATTER_TEXT)
-    case_number: str = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（必填：核查记录须能追溯到办件）")
-    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
+    case_number: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（必填：核查记录须能追溯到办件）")
+    operator: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
 
 
 class MeasureOut(BaseModel):
@@ -113,7 +130,7 @@ class CheckOut(BaseModel):
 
 class FeedbackIn(Strict):
     outcome: Outcome = Field(description="办理结果：restricted 已限制/不予办理；proceeded 已正常办理；other 其他")
-    note: str | None = Field(None, max_length=500, description="说明")
+    note: FreeText | None = Field(None, max_length=500, description="说明")
 
 
 class FeedbackOut(BaseModel):
@@ -126,10 +143,10 @@ class FeedbackOut(BaseModel):
 
 class BatchIn(Strict):
     matter: Matter = Field(description=MATTER_TEXT)
-    subjects: list[str] = Field(min_length=1, max_length=MAX_BATCH,
+    subjects: list[NameText] = Field(min_length=1, max_length=MAX_BATCH,
                                 description=f"要核查的主体（代码或名称），最多 {MAX_BATCH} 个，一行一个")
-    case_number: str = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（如采购项目编号；必填）")
-    operator: str = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
+    case_number: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="本部门业务系统的办件编号（如采购项目编号；必填）")
+    operator: NameText = Field(min_length=1, max_length=64, pattern=r"\S", description="经办人（必填，写入审计记录）")
 
 
 class BatchLineOut(BaseModel):
@@ -157,7 +174,7 @@ class PushIn(Strict):
         min_length=1, max_length=MAX_PUSH_ROWS,
         description=f"记录，最多 {MAX_PUSH_ROWS} 条；每条的键为国家标准模板的列名（如 行政相对人名称、"
         "行政处罚决定书文号），导入程序认可的别名同样适用")
-    operator: str | None = Field(None, max_length=64, description="经办人（写入审计记录）")
+    operator: NameText | None = Field(None, max_length=64, description="经办人（写入审计记录）")
 
 
 class RowErrorOut(BaseModel):
@@ -186,3 +203,27 @@ class MatterOut(BaseModel):
 class HealthOut(BaseModel):
     status: str = Field(description="ok 表示正常")
     subjects_indexed: int | None = Field(None, description="名称索引中的主体数")
+
+
+class ErrorItemOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    in_: Literal["body", "query", "path", "header"] | None = Field(
+        None, alias="in", description="出错的位置：body 请求体、query 查询参数、path 路径参数、header 请求头；报送记录的行错误为空")
+    field: str | None = Field(None, description="出错的字段或列名（报送为模板列名，如 行政相对人名称）")
+    index: int | None = Field(None, description="出错条目的序号（从 0 开始）：报送的 rows、批量核查的 subjects；其他为空")
+    reason: str = Field(description="原因（中文）")
+
+
+class ProblemOut(BaseModel):
+    """Every error the port answers (application/problem+json, RFC 9457)."""
+
+    type: str = Field("about:blank", description="问题类型（RFC 9457），目前均为 about:blank")
+    title: str = Field(description="HTTP 状态的中文名称，如 请求内容无效")
+    status: int = Field(description="HTTP 状态码，与响应的状态码相同")
+    detail: str = Field(description="中文说明，可直接展示给办事人员")
+    errors: list[ErrorItemOut] | None = Field(None, description="422 时：每处问题一条（最多 100 条请求校验问题，报送最多 1000 条行错误）")
+    candidates: list[SubjectBriefOut] | None = Field(
+        None, description="发起核查的 404/409：名称未能唯一确定主体时的候选，请用其统一社会信用代码重新发起")
+    retry_after: int | None = Field(None, description="429，以及 Idempotency-Key 的同一请求仍在处理中的 409：多少秒后重试（同 Retry-After 响应头）")
+    recorded_outcome: str | None = Field(None, description="反馈的 409：这次核查已记录的办理结果")

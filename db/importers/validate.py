@@ -37,6 +37,7 @@ from rules.codes import clean_code, validate_ric
 from rules.masking import id_match_key, mask_id, scrub
 from rules.publication import edition_for, publication_end
 from rules.severity import infer_severity
+from rules.text_input import TextRefused, free_text, name_text
 
 
 class RowValidator:
@@ -72,6 +73,14 @@ class RowValidator:
             text = cell_text(cell)
             if len(text) > MAX_CELL_CHARS:
                 raise RowInvalid(self.col(f), f"单元格内容过长：{len(text)} 个字符（最多 {MAX_CELL_CHARS} 个）")
+            # One rule at every door (rules/text_input.py): names normalised or refused, free text cleaned.
+            if f in NAME_FIELDS:
+                try:
+                    text = name_text(text)
+                except TextRefused as exc:
+                    raise RowInvalid(self.col(f), str(exc)) from None
+            else:
+                text = free_text(text).strip()
             out[f] = text
         for i, header, f in self.match.duplicates:
             text = cell_text(cells[i] if i < n else None)
@@ -413,6 +422,10 @@ def _masked(text: str) -> str:
 # Code columns (registration, organisation, tax, unit codes, licence numbers) are identifiers, not free
 # text: kept as written, never passed through `scrub` (a 15-digit registration number can look like an
 # old ID number).
+# Cells read as names (rules/text_input.name_text): what identifies a subject, a person, a department
+# or a decision. Every other cell is free text (rules/text_input.free_text).
+NAME_FIELDS = frozenset({"name", "legal_rep", "former_names", "short_name", "authority", "source_unit", "doc_number"})
+
 _CODE_FIELDS = (
     "code_reg", "code_org", "code_tax", "code_inst", "code_soc", "authority_uscc", "source_unit_uscc",
     "license_no", "local_code", "updated_ts", "valid_from",

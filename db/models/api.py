@@ -50,8 +50,10 @@ class ApiCheck(Base):
 
 
 class ApiIdempotency(Base):
-    """The first answer to a request carrying an `Idempotency-Key`, returned again to a retry.
-    `request_hash` tells a retry (same body) from a different request reusing the key."""
+    """One request carrying an `Idempotency-Key`: claimed by one copy before the work (`owner`, until
+    `lease_until`; no answer yet), then holding the first answer, returned again to every retry.
+    `request_hash` tells a retry (same request) from a different request reusing the key
+    (services/api_idempotency.py)."""
 
     __tablename__ = "api_idempotency"
     __table_args__ = (UniqueConstraint("api_key_id", "idem_key", name="api_idempotency_key"),)
@@ -60,7 +62,9 @@ class ApiIdempotency(Base):
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
     idem_key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first copy works
+    body: Mapped[dict[str, Any] | None] = mapped_column()
+    owner: Mapped[str | None] = mapped_column(String(32))  # the copy holding the claim
+    lease_until: Mapped[dt.datetime | None] = mapped_column()  # after it, a copy may take the claim over
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
