@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from db.catalogue import current_catalogue
 from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject
 from db.session import Database
 from rules import declarations as declaration_rules
@@ -182,7 +183,7 @@ _RECORDS = (
         CreditRecord.id, CreditRecord.subject_id, CreditRecord.category, CreditRecord.doc_number,
         CreditRecord.source_name, CreditRecord.decision_date, CreditRecord.title, CreditRecord.severity,
         CreditRecord.status, CreditRecord.publication_end, CreditRecord.rule_edition, CreditRecord.valid_until,
-        CreditRecord.fields, _PENDING_OBJECTION.label("objection_pending"),
+        CreditRecord.fields, CreditRecord.list_type, _PENDING_OBJECTION.label("objection_pending"),
     )
     .where(CreditRecord.subject_id.in_(IDS))
     .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
@@ -256,11 +257,9 @@ def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
         for r in shown
     )
     listings = tuple(
-        ListingFact(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
-        for r in shown
-        if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
+        listing_fact(r) for r in shown if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
     )
-    flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
+    flags = tuple(_flag(item) for item in listings)
     divisions = {subject.division_code: subject.division_name} if subject.division_name else {}
     return SubjectCard(
         subject_id=subject.id,
@@ -270,6 +269,21 @@ def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
         listings=listings,
         declarations=declarations,
     )
+
+
+def listing_fact(r: Any) -> ListingFact:
+    """A list entry as the measures see it: its list type as stored, else as its 名单类型 field or
+    its title names it in the catalogue; None when nothing tells (rules.measures then applies nothing)."""
+    fields = r.fields or {}
+    catalogue = current_catalogue()
+    t = catalogue.list_type(r.list_type or catalogue.identify(fields.get("名单类型"), r.title, category=r.category))
+    return ListingFact(r.category, r.source_name, r.decision_date, fields.get("依据"),
+                       t.key if t else None, t.name if t else None)
+
+
+def _flag(item: ListingFact) -> str:
+    named = f"·{item.list_name}" if item.list_name and item.list_name != item.category else ""
+    return f"该主体已列入{item.category}{named}（{item.department}，{item.since:%Y-%m-%d} 起）"
 
 
 async def _declarations(

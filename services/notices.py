@@ -77,7 +77,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Document:
-    """A notice that is a document: the stored 事前告知书 of `listing_id`, sent as `file_name`."""
+    """A notice that is a document: the stored 事前告知书 of `listing_id` (its 列入决定书 when the
+    name starts with DECISION_FILE_PREFIX), sent as `file_name`."""
 
     listing_id: int
     file_name: str
@@ -229,12 +230,18 @@ async def take(db: Database, claimed: Claimed, now: dt.datetime | None = None) -
         return None
 
 
+# A document notice names its file; one named so carries the listing's 列入决定书, any other its 事前告知书.
+DECISION_FILE_PREFIX = "列入决定书"
+
+
 async def document_of(db: Database, claimed: Claimed) -> bytes | None:
-    """The stored PDF a document notice carries (a listing's 事前告知书), or None."""
+    """The stored PDF a document notice carries (a listing's 事前告知书 or 列入决定书), or None."""
     if claimed.listing_id is None:
         return None
+    decision = (claimed.file_name or "").startswith(DECISION_FILE_PREFIX)
+    column = Listing.decision_pdf if decision else Listing.notice_pdf
     async with db.transaction() as s:
-        return await s.scalar(select(Listing.notice_pdf).where(Listing.id == claimed.listing_id))
+        return await s.scalar(select(column).where(Listing.id == claimed.listing_id))
 
 
 async def settle(

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from db.catalogue import set_region
 from db.session import Database
 from services.heavy import HeavyWork
 from services.settings import Settings
@@ -35,6 +36,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.heavy = HeavyWork(self.settings.limits.heavy_jobs)
+        set_region(self.settings.region.division_code)  # the local supplement of the catalogue
 
     def today(self) -> dt.date:
         return dt.datetime.now(self.settings.tz).date()

@@ -66,7 +66,7 @@ async def seed(db: Database) -> dict[str, int]:
                 record(hengda, "行政处罚", "安市监处罚〔2026〕12号", 30, severity="轻微"),  # 2026 轻微: not published
                 record(hengda, "行政处罚", "安市监处罚〔2025〕13号", 300, status="repaired"),
                 record(hengda, "行政处罚", "安市监处罚〔2024〕14号", 800, publication_end=TODAY - dt.timedelta(days=1)),
-                record(huatai, "严重失信主体名单", "安市监列〔2026〕1号", 60, severity="严重"),
+                record(huatai, "严重失信主体名单", "安市监列〔2026〕1号", 60, severity="严重", list_type="market_serious"),
                 record(person, "行政处罚", "旬阳市监处罚〔2026〕5号", 20),
             ]
         )

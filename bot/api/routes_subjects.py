@@ -54,7 +54,8 @@ def brief_out(found: Found) -> SubjectBriefOut:
 
 
 def listing_out(item: ListingFact) -> ListingOut:
-    return ListingOut(list=item.category, department=item.department, since=item.since, basis=item.basis)
+    return ListingOut(list=item.category, department=item.department, since=item.since, basis=item.basis,
+                      list_type=item.list_type, list_name=item.list_name)
 
 
 def card_out(card: SubjectCard) -> CreditFileOut:

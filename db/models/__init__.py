@@ -30,6 +30,7 @@ from db.models.evaluation import (
 )
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
+from db.models.persons import SubjectPerson
 from db.models.resolver_context import ChatSubject
 from db.models.wecom import (
     WeComCallback,
@@ -77,6 +78,7 @@ __all__ = [
     "Subject",
     "SubjectAlias",
     "SubjectEvaluation",
+    "SubjectPerson",
     "UTCDateTime",
     "Upload",
     "WarningDelivery",
