@@ -100,7 +100,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         settings = with_database(settings, getattr(args, "db", None))
-        today = _today(settings, args.today)
+        today = _today(settings, getattr(args, "today", None))
     except (ConfigError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_UNUSABLE

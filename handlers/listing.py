@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from handlers import flow
 from handlers.common import caller, doc_prefix, reply, services
-from handlers.notify import delivery_line, send_pdf, tell
+from handlers.notify import delivery_line, retry_notices, send_pdf, tell
 from handlers.subject_input import find_subject
 from render.buttons import (
     PROPOSE_CONFIRM,
@@ -116,7 +116,7 @@ async def on_list_type(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(
         update,
         f"名单：{chosen.name}\n认定标准：{chosen.standard}\n依据：{chosen.basis_text}\n\n"
-        "请输入列入事由（认定的失信事实，如责令限期支付文书号、逾期未支付的事实）：",
+        "请输入列入事由（认定的失信事实和理由，写明有关决定文书号）：",
     )
 
 
@@ -307,6 +307,8 @@ async def daily_lifecycle(context: ContextTypes.DEFAULT_TYPE) -> None:
     issuer = decision_issuer(svc, doc_prefix(context))
     activated = await activate_due_listings(svc.db, today, issuer)
     issued = await issue_pending_decisions(svc.db, today, issuer)
+    if activated or issued:
+        await retry_notices(context)  # the decisions wait in the outbox: send them now, not in a minute
     left = await expire_listings(svc.db, today)
     expired = await mark_expired(svc.db, today)
     log.info("daily lifecycle: %d listed, %d decisions issued late, %d listings ended, %d records expired",

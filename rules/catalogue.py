@@ -325,8 +325,8 @@ def _list_type(r: _Reader, d: Mapping[str, Any], local: bool) -> ListType:
         measures_complete=r.flag(d, "measures_complete", key), confirmed=r.flag(d, "confirmed", key),
         unconfirmed=r.strings(d, "unconfirmed", key), note=r.text(d, "note", key), local=local,
     )
-    if t.proposable and not (t.standard and t.removal and t.relief and t.period):
-        raise r.fail(key, "可发起的名单须写明认定标准、期限、移出条件和救济途径")
+    if t.proposable and t.confirmed and not (t.standard and t.removal and t.relief and t.period):
+        raise r.fail(key, "已核实、可发起的名单须写明认定标准、期限、移出条件和救济途径")
     if t.period_min_months and t.period_max_months and t.period_min_months > t.period_max_months:
         raise r.fail(key, "period_min_months 大于 period_max_months")
     return t

@@ -246,7 +246,7 @@ async def proposable_for(db: Database, proposer: Viewer) -> tuple[ListType, ...]
         dept = await _department(s, proposer, None)
     types = proposable_types(current_catalogue(), department_role(dept))
     if not types:
-        decided = current_catalogue().decidable_by(department_role(dept) or "")
+        decided = [t for t in current_catalogue().decidable_by(department_role(dept) or "") if t.category == BLACKLIST]
         why = "；".join(f"{t.name}：{'由' + t.authority + '依其程序决定' if not t.proposable else '认定依据尚未核实'}" for t in decided)
         raise Refusal(f"{dept.name}没有可在本平台发起列入的名单类型" + (f"（{why}）" if why else "（本部门不是任何名单的认定部门）") + "。")
     return types

@@ -222,7 +222,7 @@ async def test_clean_subject_has_no_measures_and_stats_count_checks(harness: Bot
     matters = await harness.say(official, f"#{check_button(card)}")
     labels = [label for row in matters[0].buttons for label in row]
     answer = texts(await harness.say(official, f"#{labels.index('评优评先') + 1}"))
-    assert "未发现需要" in answer
+    assert "该主体不在任何失信名单中，本事项无需采取失信惩戒措施" in answer
     admin = await harness.chat("admin", dept="SCJGJ")
     stats = texts(await harness.say(admin, "/stats"))
     assert "共 1 次" in stats and "未反馈 1 次" in stats and "评优评先" in stats
