@@ -237,8 +237,8 @@ async def test_check_then_feedback_once(port: Port) -> None:
         fb_rows = await s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "api_feedback",
                                                                          AuditEntry.detail["check_id"].as_integer() == check_id))
     assert check is not None and check.feedback == "restricted" and check.feedback_note == "已拒绝投标"
-    assert api is not None and api.case_number == "CG-2026-001" and api.operator == "李四"
-    assert audit is not None and audit.detail["operator"] == "李四" and audit.detail["matter"] == "procurement"
+    assert api is not None and api.case_number == "XM-2026-001" and api.operator == "李四"
+    assert audit is not None and audit.detail["operator"] == "李四" and audit.detail["matter"] == "project"
     assert audit.detail["key"] == port.keys.prefixes["full"] and audit.detail["department"] == "YJJ"
     assert fb_rows == 1
     async with port.db.sessions() as s:
