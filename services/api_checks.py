@@ -37,7 +37,7 @@ from services.lookup import (
     SUBJECTS_BY_ID,
     SubjectCard,
     Viewer,
-    card_audit_row,
+    card_audit_rows,
     load_card,
     load_cards,
 )
@@ -272,7 +272,7 @@ async def _checks_in(
     order = [sid for sid in dict.fromkeys(subject_ids) if sid in cards]
     if not order:
         return {}
-    answers = {sid: measures_answer(cards[sid].kind, cards[sid].listings, matter) for sid in order}
+    answers = {sid: measures_answer(cards[sid], matter) for sid in order}
     check_ids = (await conn.execute(
         _INSERT_CHECK,
         [{"account_id": principal.account_id, "department_id": principal.department_id, "subject_id": sid,
@@ -285,7 +285,7 @@ async def _checks_in(
     ])
     audit = []
     for sid, cid in zip(order, check_ids, strict=True):
-        audit.append(card_audit_row(cards[sid], viewer, reason, "api"))
+        audit += card_audit_rows(cards[sid], viewer, reason, "api")
         audit.append(_audit_row(principal, "api_check", sid, reason, matter=matter, case_number=case_number,
                                 operator=operator, check_id=cid, batch=batch or None))
     await conn.execute(_INSERT_AUDIT, audit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
@@ -11,10 +11,11 @@ from db.catalogue import current_catalogue
 from db.models import Check, Department, Subject, utcnow
 from db.session import Database
 from rules.masking import scrub
-from rules.measures import MATTERS, ListingFact, Measure, MeasureAnswer, answer
+from rules.measures import MATTERS, Measure, MeasureAnswer, answer
 from rules.roles import Viewer
 from services.errors import Refusal
 from services.lookup import SubjectCard, load_card
+from services.persons import via_organisations
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
 
@@ -34,10 +35,13 @@ class CheckAnswer:
         return self.answer.measures
 
 
-def measures_answer(kind: str, listings: tuple[ListingFact, ...], matter: str) -> MeasureAnswer:
+def measures_answer(card: SubjectCard, matter: str) -> MeasureAnswer:
     """The one answer every door gives (chat, WeCom, the port, batch, XLSX): the catalogue of this
-    process's region applied by rules.measures."""
-    return answer(current_catalogue(), kind, listings, matter)
+    process's region applied by rules.measures to the subject's lists, plus, for a person, the
+    measures that bind them through the organisations they represent (services.persons)."""
+    result = answer(current_catalogue(), card.kind, card.listings, matter)
+    via = via_organisations(card, matter)
+    return replace(result, measures=result.measures + via) if via else result
 
 
 def check_payload(result: MeasureAnswer) -> dict[str, object]:
@@ -82,7 +86,7 @@ async def view_and_check(db: Database, viewer: Viewer, subject_id: int, matter: 
         card = await load_card(s, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}")
         if card is None:
             raise Refusal("该主体已不在档案中。")
-        result = measures_answer(card.kind, card.listings, matter)
+        result = measures_answer(card, matter)
         check = Check(
             account_id=viewer.account_id,
             department_id=viewer.department_id,

@@ -230,7 +230,31 @@ class RowValidator:
                     raise RowInvalid(self.col(fld), f"{kind}以 =、+、-、@ 开头，像是表格公式，请核对该单元格")
                 aliases.append((alias, kind))
         s.aliases = tuple(aliases)
+        s.persons = self._persons(v, s)
         return s
+
+    def _persons(self, v: dict[str, str], s: SubjectRow) -> tuple[tuple[str, str, str, str], ...]:
+        """The 法定代表人 / 主要负责人 given with an ID number, as (role, name, keyed hash, masked):
+        the clear number is dropped here. A person is stored only with a number (a name alone
+        cannot tell two 张伟 apart)."""
+        out = []
+        for role, name_field, id_field, label in (
+            ("legal_rep", "legal_rep", "legal_rep_id", "法定代表人"), ("principal", "principal", "principal_id", "主要负责人"),
+        ):
+            raw = v.get(id_field, "")
+            if not raw:
+                continue
+            if s.kind == "自然人":
+                raise RowInvalid(self.col(id_field), f"自然人没有{label}，请删除该{label}证件号码")
+            name = self._text(v, name_field)
+            if not name:
+                raise RowInvalid(self.col(name_field), f"填写了{label}证件号码，但缺少{label}姓名")
+            self._check_lost_digits(id_field, raw, f"{label}证件号码")
+            check = validate_ric(raw, today=self.ctx.today)
+            if not check.ok:
+                raise RowInvalid(self.col(id_field), f"{label}身份证号码有误：{check.error}")
+            out.append((role, name, id_match_key(check.value, self.ctx.id_key), mask_id(check.value)))
+        return tuple(out)
 
     # -- records -------------------------------------------------------------------------------------
     def record_row(self, row: int, cells: list[Cell]) -> RecordRow:
