@@ -36,7 +36,7 @@ from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
 from rules.codes import clean_code, validate_ric
 from rules.masking import id_match_key, mask_id, scrub
 from rules.publication import edition_for, publication_end
-from rules.severity import infer_severity
+from rules.severity import Graded, grade_penalty
 
 
 class RowValidator:
@@ -353,12 +353,14 @@ class RowValidator:
         assert subject is not None and doc_number is not None and decision is not None
 
         kinds = "；".join(x for x in (v.get("penalty_kinds", ""), v.get("penalty_kind2", "")) if x)
+        graded: Graded | None = None
         if t.kind == "penalty":
             title = v.get("title") or v.get("violation_type") or kinds or "行政处罚决定"
             content = v.get("penalty_content") or None
             if severity is None:
                 fine = fields.get("罚款金额（万元）")
-                severity = infer_severity(kinds or content or "", fine, self.ctx.severity_rules)
+                procedure = "".join(v.get(f, "") for f in ("penalty_content", "remark"))
+                graded = grade_penalty(kinds or content or "", fine, self.ctx.severity_rules, procedure)
         elif t.kind == "license":
             title = v.get("title") or v.get("doc_name") or v.get("cert_name") or "行政许可决定"
             content = v.get("license_content") or None
@@ -366,9 +368,14 @@ class RowValidator:
             title = v.get("title") or category
             content = v.get("content") or None
             if severity is None and category == "行政处罚":
-                severity = infer_severity(content or "", None, self.ctx.severity_rules)
+                graded = grade_penalty(content or "", None, self.ctx.severity_rules, v.get("remark", ""))
             elif severity is None and category == BLACKLIST:
-                severity = "严重"
+                graded = Graded("严重", "列入严重失信主体名单，按定级规则为严重")
+        if graded is not None:
+            severity = graded.severity
+            fields["严重程度依据"] = graded.basis
+        elif severity is not None:
+            fields["严重程度依据"] = "报送单位填写"
 
         rule_edition = None
         if category in NEGATIVE:
