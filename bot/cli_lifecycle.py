@@ -118,7 +118,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                                     settings.privacy.id_hash_key)
             done = await activate_due_listings(db, today, issuer) + await issue_pending_decisions(db, today, issuer)
             for item in done:
-                number = f"，列入决定书 {item.decision.decision.number}" if item.decision else ""
+                number = ""
+                if item.decision is not None:  # kept in the database; a copy for the department's file
+                    saved = NOTICE_DIR / f"{item.decision.decision.number}.pdf"
+                    saved.parent.mkdir(parents=True, exist_ok=True)
+                    saved.write_bytes(item.decision.pdf)
+                    number = f"，列入决定书 {item.decision.decision.number}，另存为 {saved}"
                 print(f"已列入：{item.subject_name}（{item.notice_number}{number}），自 {item.effective_on:%Y-%m-%d} 起生效")
             print(f"共 {len(done)} 项列入事项生效或补发列入决定书。")
             return EXIT_OK

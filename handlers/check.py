@@ -57,7 +57,7 @@ def measures_text(subject_name: str, matter: str, result: MeasureAnswer) -> str:
             lines.append(f"   实施主体：{m.implementer}")
             lines.append(f"   名单：{m.reason}")
     for n in result.not_restricted:
-        lines.append(f"不受限制的理由：{n.department}{n.since:%Y-%m-%d} 列入的{n.list_name}——{n.why}。")
+        lines.append(f"不受限制的理由：{n.department}于 {n.since:%Y-%m-%d} 列入的{n.list_name}——{n.why}。")
     lines += [f"注意：{note}" for note in result.notes]
     if not result.measures and not result.not_restricted and not result.notes:
         lines.append("该主体不在任何失信名单中，本事项无需采取失信惩戒措施，可按正常程序办理。")

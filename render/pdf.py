@@ -98,10 +98,18 @@ def _terms_block(terms: ListingTerms, decided: bool) -> list:  # type: ignore[ty
     story = [_p(f"{head}、失信惩戒措施提示", "h2")]
     if not terms.measures:
         story.append(_p("失信惩戒目录中暂无可以核实依据的该名单惩戒措施。", "indent"))
+    shared = len({(m.basis, m.implementer) for m in terms.measures}) == 1  # one basis: cite it once
     for i, m in enumerate(terms.measures, 1):
         mark = "" if m.confirmed else "（依据待核实）"
-        story.append(_p(f"{i}. {m.text}{mark}（依据：{m.basis}；实施主体：{m.implementer}）"))
+        story.append(_p(f"{i}. {m.text}{mark}" + ("" if shared else f"（依据：{m.basis}；实施主体：{m.implementer}）")))
+    if shared and terms.measures:
+        m = terms.measures[0]
+        story.append(_p(f"以上措施的依据：{m.basis}；实施主体：{m.implementer}。"))
     return story
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith(("。", "！", "？", "；")) else text + "。"
 
 
 def render_notice(notice: NoticeData, platform: str) -> bytes:
@@ -116,7 +124,7 @@ def render_notice(notice: NoticeData, platform: str) -> bytes:
         _p(notice.number, "number"),
         _p(f"{notice.subject_name}（{notice.code_label}：{notice.code}）："),
         Spacer(1, 2 * mm),
-        _p(f"经查，{notice.reasons}", "indent"),
+        _p(f"经查，{_sentence(notice.reasons)}", "indent"),
         _p(f"依据{notice.basis}，本机关拟将{you}列入{list_name}（严重失信主体名单）。", "indent"),
     ]
     if terms is not None:
@@ -160,7 +168,7 @@ def render_decision(decision: DecisionData, platform: str) -> bytes:
         _p(f"{decision.subject_name}（{decision.code_label}：{decision.code}）："),
         Spacer(1, 2 * mm),
         _p("一、列入事由", "h2"),
-        _p(f"经查，{decision.reasons}", "indent"),
+        _p(f"经查，{_sentence(decision.reasons)}", "indent"),
         _p(f"本机关已于前期送达事前告知书（{decision.notice_number}），{you}在异议期内未提出异议或异议已经处理。", "indent"),
         _p("二、列入依据", "h2"),
         _p(f"依据{terms.basis}（认定标准：{terms.standard}），本机关决定将{you}列入{terms.list_name}。", "indent"),
@@ -170,7 +178,7 @@ def render_decision(decision: DecisionData, platform: str) -> bytes:
         _p("五、移出条件和程序", "h2"),
         _p(terms.removal + (f"（依据：{terms.removal_basis}）" if terms.removal_basis else ""), "indent"),
         _p("六、救济途径", "h2"),
-        _p(f"{you}对本决定不服的，{terms.relief}", "indent"),
+        _p(_sentence(terms.relief), "indent"),
         Spacer(1, 10 * mm),
         _p(decision.department, "right"),
         _p(_cn(decision.decision_date), "right"),

@@ -465,4 +465,10 @@ def applies_to(local_region: str, division_code: str) -> bool:
 
 
 def citations_text(citations: Sequence[Citation]) -> str:
-    return "；".join(c.label for c in citations)
+    """Citations for print, one source named once: 《办法》第十二条、第十三条；《条例》第四十八条."""
+    grouped: dict[str, list[str]] = {}
+    for c in citations:
+        grouped.setdefault(c.source.label, [])
+        if c.article and c.article not in grouped[c.source.label]:
+            grouped[c.source.label].append(c.article)
+    return "；".join(label + "、".join(articles) for label, articles in grouped.items())

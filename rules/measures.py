@@ -164,13 +164,15 @@ def answer(catalogue: Catalogue, subject_kind: str, listings: Sequence[ListingFa
             if reason not in reasons:
                 reasons.append(reason)
         if not hits:
-            why = (
-                f"{t.name}的惩戒措施不涉及“{MATTERS[matter]}”事项，可按正常程序办理"
-                if own else f"目录中没有可以核实依据的{t.name}惩戒措施"
-            )
+            if not own:
+                why = f"目录中没有可以核实依据的{t.name}惩戒措施"
+            elif t.measures_complete:
+                why = f"{t.name}的惩戒措施不涉及“{MATTERS[matter]}”事项，可按正常程序办理"
+            else:
+                why = f"{t.name}已核实依据的惩戒措施不涉及“{MATTERS[matter]}”事项"
             free.append(NotRestricted(t.name, listing.department, listing.since, why))
         if not t.measures_complete:
-            notes.append(f"{t.name}的惩戒措施尚未全部核实（{t.note or '依据待核实'}），如需限制请先向列入部门核实依据。")
+            notes.append(f"{t.name}的惩戒措施尚未全部核实，如需限制请先向列入部门核实依据。" + (f"说明：{t.note}" if t.note else ""))
     measures = tuple(replace(m, reason="；".join(reasons)) for m, reasons in found.values())
     if any(not m.confirmed for m in measures):
         notes.append("标注“依据待核实”的措施，其依据未能在官方文本中核实，实施前请向列入部门或法制机构确认。")

@@ -61,9 +61,7 @@ REPAIR_HINT = (
     "并作出公开信用承诺。"
 )
 # The general time limits of 复议 and 诉讼; the catalogue cites them (xzfy2023, xzss2017).
-GENERAL_RELIEF = (
-    "可以自知道该决定之日起六十日内依法申请行政复议，或者自知道该决定之日起六个月内依法向人民法院提起行政诉讼。"
-)
+GENERAL_RELIEF = "申请行政复议的，应当自知道该决定之日起六十日内提出；直接提起行政诉讼的，应当自知道该决定之日起六个月内提出"
 GENERAL_RELIEF_SOURCES = (("xzfy2023", "第二十条"), ("xzss2017", "第四十六条"))
 
 
@@ -231,7 +229,9 @@ def listing_terms(catalogue: Catalogue, t: ListType, subject_kind: str, months: 
     )
     period = t.period if months is None or t.period_months else f"{months}个月（{t.period}）"
     relief_basis = [catalogue.sources[s].label + a for s, a in GENERAL_RELIEF_SOURCES if s in catalogue.sources]
-    relief = "；".join(x for x in (t.relief, GENERAL_RELIEF + (f"（{'、'.join(relief_basis)}）" if relief_basis else "")) if x)
+    relief = (t.relief or "对本决定不服的，可以依法申请行政复议或者提起行政诉讼。") + GENERAL_RELIEF + (
+        f"（{'、'.join(relief_basis)}）" if relief_basis else ""
+    )
     return ListingTerms(
         list_type=t.key, list_name=t.name, authority=t.authority, standard=t.standard,
         basis=t.basis_text, measures=measures, period=period, period_months=months, removal=t.removal,
