@@ -15,6 +15,7 @@ from bot.api.schemas import (
     LookupOut,
     MatterOut,
     RecordOut,
+    RelatedOut,
     SubjectBriefOut,
     SubjectOut,
 )
@@ -76,6 +77,12 @@ def card_out(card: SubjectCard) -> CreditFileOut:
             listings=[listing_out(item) for item in card.listings],
         ),
         records=records,
+        related=[
+            RelatedOut(name=r.name, code=r.code, relation=r.relation,
+                       lists=list(dict.fromkeys(item.list_name or item.category for item in r.listings)),
+                       measures=[m.text for m in r.measures])
+            for r in card.related
+        ],
     )
 
 

@@ -80,10 +80,22 @@ class SubjectOut(BaseModel):
     status: str = Field(description="登记状态，如 存续")
 
 
+class RelatedOut(BaseModel):
+    name: str = Field(description="关联人员或关联主体的名称（人员为姓名）")
+    code: str = Field(description="统一社会信用代码，或人员的脱敏身份证号")
+    relation: str = Field(description="关联关系，如 法定代表人（本主体名单的措施及于此人）")
+    lists: list[str] = Field(default_factory=list, description="其所在的名单")
+    measures: list[str] = Field(default_factory=list, description="及于该人员的失信惩戒措施")
+
+
 class CreditFileOut(BaseModel):
     subject: SubjectOut = Field(description="主体信息")
     flags: FlagsOut = Field(description="名单标记")
     records: dict[str, list[RecordOut]] = Field(description="按类别分组的信用记录（类别名 → 记录）")
+    related: list[RelatedOut] = Field(
+        default_factory=list,
+        description="关联人员与关联主体：仅在名单的惩戒措施及于法定代表人、主要负责人时列出；每次查询均记入审计",
+    )
 
 
 class IdNumberIn(Strict):
