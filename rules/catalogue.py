@@ -265,6 +265,19 @@ class _Reader:
             raise self.fail(entry, f"引用了未登记的来源“{c['source']}”")
         return Citation(source, self.text(c, "article", entry))
 
+    def reaches(self, d: Mapping[str, Any], entry: str) -> tuple[str, ...]:
+        reaches = self.strings(d, "reaches", entry) or ("subject",)
+        if unknown := set(reaches) - set(REACHES):
+            raise self.fail(entry, f"reaches 含未知对象 {sorted(unknown)}")
+        return reaches
+
+    def grounded(self, d: Mapping[str, Any], entry: str, local: bool, why: str) -> tuple[Citation, ...]:
+        """The entry's `basis`; a local entry's must cite a 地方性法规."""
+        basis = self.citations(d, "basis", entry, required=True)
+        if local and not any(c.source.level == LOCAL_LEVEL for c in basis):
+            raise self.fail(entry, why)
+        return basis
+
     def citations(self, d: Mapping[str, Any], key: str, entry: str, required: bool = False) -> tuple[Citation, ...]:
         value = d.get(key, [])
         if isinstance(value, dict):
@@ -303,12 +316,8 @@ def _list_type(r: _Reader, d: Mapping[str, Any], local: bool) -> ListType:
     category = r.text(d, "category", key, required=True)
     if category not in LIST_CATEGORIES:
         raise r.fail(key, f"category 应为 {'、'.join(LIST_CATEGORIES)} 之一")
-    reaches = r.strings(d, "reaches", key) or ("subject",)
-    if unknown := set(reaches) - set(REACHES):
-        raise r.fail(key, f"reaches 含未知对象 {sorted(unknown)}")
-    basis = r.citations(d, "basis", key, required=True)
-    if local and not any(c.source.level == LOCAL_LEVEL for c in basis):
-        raise r.fail(key, "仅在本地区实施的名单须以地方性法规为依据（国办发〔2020〕49号）")
+    reaches = r.reaches(d, key)
+    basis = r.grounded(d, key, local, "仅在本地区实施的名单须以地方性法规为依据（国办发〔2020〕49号）")
     period_basis = r.citations(d, "period_basis", key)
     decision_basis = r.citations(d, "decision_basis", key)
     t = ListType(
@@ -345,12 +354,8 @@ def _measure(r: _Reader, d: Mapping[str, Any], list_types: Mapping[str, ListType
     kind = r.text(d, "kind", key, required=True)
     if kind not in MEASURE_KINDS:
         raise r.fail(key, f"kind 应为 {'、'.join(MEASURE_KINDS)} 之一")
-    reaches = r.strings(d, "reaches", key) or ("subject",)
-    if unknown_r := set(reaches) - set(REACHES):
-        raise r.fail(key, f"reaches 含未知对象 {sorted(unknown_r)}")
-    basis = r.citations(d, "basis", key, required=True)
-    if local and not any(c.source.level == LOCAL_LEVEL for c in basis):
-        raise r.fail(key, "补充清单的措施须以地方性法规为依据（国办发〔2020〕49号）")
+    reaches = r.reaches(d, key)
+    basis = r.grounded(d, key, local, "补充清单的措施须以地方性法规为依据（国办发〔2020〕49号）")
     return MeasureDef(
         key=key, list_types=types, text=r.text(d, "text", key, required=True), kind=kind,
         matters=matters - {"other"}, reaches=reaches, implementer=r.text(d, "implementer", key, required=True),

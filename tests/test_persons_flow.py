@@ -127,7 +127,7 @@ async def test_the_port_shows_the_same_links_to_department_systems_only(harness:
     ids = await seed(harness, tmp_path)
     org = ids["安康市汉江建设有限公司"]
     official = card_out(await view_subject(harness.db, org, Viewer(account_id=None, role="official"), today(harness), channel="api"))  # type: ignore[arg-type]
-    assert [(r.name, r.relation) for r in official.related][0] == ("王建华", "法定代表人（本主体名单的措施及于此人）")
+    assert (official.related[0].name, official.related[0].relation) == ("王建华", "法定代表人（本主体名单的措施及于此人）")
     assert official.related[0].code == WANG[:6] + "********" + WANG[-4:] and "在政府采购方面依法依规予以限制" in official.related[0].measures
     assert {r.name for r in official.related} >= {"汉阴县汉江劳务有限公司", "安康市清风物业有限公司"}
     public = await view_subject(harness.db, org, Viewer(account_id=None, role="public"), today(harness))
