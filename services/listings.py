@@ -42,6 +42,7 @@ from db.session import Database
 from rules import lifecycle
 from rules.catalogue import Catalogue, ListType, citations_text
 from rules.categories import BLACKLIST
+from rules.measures import is_person
 from rules.publication import add_months, edition_for, publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
@@ -79,7 +80,6 @@ class ListingTerms:
 
     list_type: str
     list_name: str
-    authority: str
     standard: str
     basis: str
     measures: tuple[ListedMeasure, ...]
@@ -221,7 +221,7 @@ def listing_period(t: ListType, months: int | None) -> int | None:
 
 
 def listing_terms(catalogue: Catalogue, t: ListType, subject_kind: str, months: int | None) -> ListingTerms:
-    person = subject_kind.strip() in ("自然人", "个人")
+    person = is_person(subject_kind)
     measures = tuple(
         ListedMeasure(m.text, citations_text(m.basis), m.implementer, m.confirmed and all(c.confirmed for c in m.basis))
         for m in catalogue.measures_of(t.key)
@@ -233,7 +233,7 @@ def listing_terms(catalogue: Catalogue, t: ListType, subject_kind: str, months: 
         f"（{'、'.join(relief_basis)}）" if relief_basis else ""
     )
     return ListingTerms(
-        list_type=t.key, list_name=t.name, authority=t.authority, standard=t.standard,
+        list_type=t.key, list_name=t.name, standard=t.standard,
         basis=t.basis_text, measures=measures, period=period, period_months=months, removal=t.removal,
         removal_basis=citations_text(t.removal_basis), relief=relief,
     )

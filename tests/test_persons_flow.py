@@ -132,3 +132,32 @@ async def test_the_port_shows_the_same_links_to_department_systems_only(harness:
     assert {r.name for r in official.related} >= {"汉阴县汉江劳务有限公司", "安康市清风物业有限公司"}
     public = await view_subject(harness.db, org, Viewer(account_id=None, role="public"), today(harness))
     assert public is not None and public.related == ()
+
+
+async def test_every_door_gives_the_same_answer(harness: BotHarness, tmp_path: Path) -> None:
+    """The chat's check, the port's check and the chat's rendering agree, list type by list type and
+    matter by matter, persons' measures included."""
+    from handlers.check import check_answer
+    from rules.measures import MATTERS
+    from services.api_checks import raise_api_check, viewer_for
+    from services.apikeys import authenticate, create_key
+
+    ids = await seed(harness, tmp_path)
+    t = today(harness)
+    for key, dept in (("safety_serious", "YJJ"), ("procurement_record", "CZJ"), ("market_serious", "SCJGJ")):
+        await add_record(harness.db, ids["安康市秦巴商贸有限公司"], await dept_id(harness.db, dept), "严重失信主体名单",
+                         f"{dept}列〔2026〕1号", t - dt.timedelta(days=10), severity="严重", list_type=key)
+    principal = await authenticate(harness.db, (await create_key(harness.db, "RSJ", "劳动监察系统", "check")).key)
+    assert principal is not None
+    port_viewer = viewer_for(principal)
+    async with harness.db.transaction() as s:
+        account = await s.scalar(select(func.min(AuditEntry.account_id)))
+    chat_viewer = Viewer(account_id=account or principal.account_id, role="official")
+    for name in ("安康市汉江建设有限公司", "安康市秦巴商贸有限公司", "王建华", "李明", "安康市清风物业有限公司"):
+        for matter in MATTERS:
+            chat = await raise_check(harness.db, chat_viewer, ids[name], matter, t)
+            port = await raise_api_check(harness.db, principal, port_viewer, ids[name], matter, t, "A-1", "李四")
+            assert chat.answer == port.answer, (name, matter)
+            text, _buttons = check_answer(chat)
+            assert all(m.text in text and m.implementer in text for m in chat.measures), (name, matter)
+            assert all(n.why in text for n in chat.answer.not_restricted), (name, matter)
