@@ -39,6 +39,7 @@ from rules.report_sections import (
     SECTIONED,
 )
 from rules.visibility import STATUS_LABELS
+from services.issued_documents import Seal
 from services.listings import DecisionData, ListingTerms, NoticeData
 from services.report import ReportData
 
@@ -146,15 +147,16 @@ def render_notice(notice: NoticeData, platform: str) -> bytes:
         ),
         _p("三、信用修复", "h2"),
         _p(notice.repair_hint, "indent"),
-        Spacer(1, 10 * mm),
-        _p(notice.department, "right"),
-        _p(_cn(notice.notice_date), "right"),
-        Spacer(1, 6 * mm),
-        _p(f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。", "small"),
+        *_signed(notice.department, notice.notice_date, f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。",
+                 notice.seal, "告知书"),
     ]
-    if notice.seal is not None:
-        story += [Spacer(1, 3 * mm), seal_block(notice.seal, _styles(), "告知书")]
     return _build(story, "事前告知书", f"{platform} · {notice.number}")
+
+
+def _signed(department: str, day: dt.date, footnote: str, seal: Seal | None, what: str) -> list:  # type: ignore[type-arg]
+    """The issuing department and date, the delivery note, and the verification block."""
+    story = [Spacer(1, 10 * mm), _p(department, "right"), _p(_cn(day), "right"), Spacer(1, 6 * mm), _p(footnote, "small")]
+    return story + ([Spacer(1, 3 * mm), seal_block(seal, _styles(), what)] if seal is not None else [])
 
 
 def render_decision(decision: DecisionData, platform: str) -> bytes:
@@ -179,14 +181,9 @@ def render_decision(decision: DecisionData, platform: str) -> bytes:
         _p(terms.removal + (f"（依据：{terms.removal_basis}）" if terms.removal_basis else ""), "indent"),
         _p("六、救济途径", "h2"),
         _p(_sentence(terms.relief), "indent"),
-        Spacer(1, 10 * mm),
-        _p(decision.department, "right"),
-        _p(_cn(decision.decision_date), "right"),
-        Spacer(1, 6 * mm),
-        _p(f"本决定书由{platform}送达，编号 {decision.number}，可凭编号和核验码核验。", "small"),
+        *_signed(decision.department, decision.decision_date,
+                 f"本决定书由{platform}送达，编号 {decision.number}，可凭编号和核验码核验。", decision.seal, "决定书"),
     ]
-    if decision.seal is not None:
-        story += [Spacer(1, 3 * mm), seal_block(decision.seal, _styles(), "决定书")]
     return _build(story, "列入决定书", f"{platform} · {decision.number}")
 
 
