@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# Debian packages the product itself needs: the fallback font for rare characters in names (render/fonts.py).
+FONT_PACKAGES := fonts-hanazono
+
 $(STAMP): pyproject.toml
+	./tools/debian-packages $(FONT_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
@@ -21,7 +25,7 @@ run: venv
 	$(BIN)/creditbot run
 
 # Debian packages the suite runs for real (tools/debian-packages installs what is missing).
-SYSTEM_PACKAGES := pgbouncer
+SYSTEM_PACKAGES := pgbouncer $(FONT_PACKAGES)
 
 test: venv
 	./tools/debian-packages $(SYSTEM_PACKAGES)

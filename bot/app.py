@@ -15,10 +15,10 @@ from bot.jobs import schedule_jobs
 from bot.limited_bot import LimitedBot
 from bot.startup import prepare_services
 from bot.updates import PerUserUpdateProcessor
-from db import migrate
 from db.session import Database
 from handlers import register_handlers, schedule_conversation_jobs
 from rules.masking import scrub
+from services.database_setup import prepare_database
 from services.errors import Refusal
 from services.heavy import favour_event_loop
 from services.runtime import SERVICES_KEY, Services
@@ -47,6 +47,7 @@ COMMANDS = [
     BotCommand("listings", "本部门拟列入事项（办事人员）"),
     BotCommand("objections", "异议处理（办事人员）"),
     BotCommand("repairs", "信用修复审核（办事人员）"),
+    BotCommand("documents", "信用修复告知书、决定书、专项信用报告"),
     BotCommand("due", "计算报送期限"),
     BotCommand("mytasks", "我的报送待办（采集员）"),
     BotCommand("zero", "本期无新增（采集员）"),
@@ -92,10 +93,11 @@ async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
 
 
 async def start_services(app: Application) -> None:
-    """Migrate, seed the region, warm up jieba and build the name index before serving."""
+    """Migrate and load the region (the migrate step every command shares), warm up jieba and build
+    the name index before serving."""
     services: Services = app.bot_data[SERVICES_KEY]
     favour_event_loop()
-    await migrate.upgrade(services.db)
+    await prepare_database(services.db, services.settings.region.division_code)
     await prepare_services(services)
     if app.job_queue is not None:
         schedule_jobs(app)

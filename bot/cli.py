@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = adsub.add_parser(name, help=text)
         _add_db(p)
         p.add_argument("--user", type=int, required=True, help="Telegram 用户 ID")
+    departments = adsub.add_parser("departments", help="列出部门代码（--dept 等参数使用）")
+    _add_db(departments)
     from bot import cli_api
 
     cli_api.add_admin_parsers(adsub)
@@ -86,11 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     due.add_argument("--category", help="信息类别，例如 行政处罚；不填则列出双公示和按月两种期限")
     due.add_argument("--today", help="按此日期计算剩余工作日（默认今天）")
 
-    from bot import cli_api, cli_collect, cli_evaluation, cli_import, cli_lifecycle
+    from bot import cli_api, cli_collect, cli_evaluation, cli_import, cli_lifecycle, cli_repair
 
     cli_import.add_parser(sub)
     cli_collect.add_parser(sub)
     cli_lifecycle.add_parser(sub)
+    cli_repair.add_parser(sub)
     cli_evaluation.add_parser(sub)
     cli_api.add_parser(sub)
     return parser
@@ -165,13 +168,13 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from db import migrate
     from db.demo.load import build_demo, demo_present, showcase_help
     from db.session import Database
+    from services.database_setup import prepare_database
 
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
+        await prepare_database(db, settings.region.division_code)
         if args.rebuild or not await demo_present(db):
             with Progress(transient=True) as progress:
                 task = progress.add_task("生成演示档案", total=args.subjects)
@@ -200,12 +203,16 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
 async def _db(settings: Settings, args: argparse.Namespace) -> int:
     from db import migrate
     from db.session import Database
+    from services.database_setup import prepare_database
+    from services.departments import list_departments
 
     db = Database(settings.database.url)
     try:
         if args.db_command == "upgrade":
-            await migrate.upgrade(db)
+            await prepare_database(db, settings.region.division_code)
+            departments = len(await list_departments(db))
             print(f"数据库已迁移到最新版本：{await migrate.current_revision(db)}")
+            print(f"已载入本地区的 {departments} 个部门（creditbot admin departments 列出部门代码）。")
         else:
             print(await migrate.current_revision(db) or "（尚未迁移）")
     finally:
@@ -216,14 +223,21 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
 async def _admin(settings: Settings, args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from db import migrate
     from db.session import Database
     from services.accounts import create_invitation, set_active
+    from services.database_setup import prepare_database
+    from services.departments import list_departments
 
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
-        if args.admin_command == "invite":
+        await prepare_database(db, settings.region.division_code)
+        if args.admin_command == "departments":
+            rows = await list_departments(db)
+            for d in rows:
+                print(f"{d.code}\t{d.short_name}\t{d.name}")
+            if not rows:
+                print("（没有部门：本地区的数据文件中没有部门）")
+        elif args.admin_command == "invite":
             invitation = await create_invitation(
                 db, args.role, args.dept, args.subject, valid_for=dt.timedelta(hours=args.hours)
             )
@@ -239,25 +253,13 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_telegram(settings: Settings) -> int:
-    from bot.app import build_application
+    from bot import telegram_run
 
     if not settings.telegram.token:
         print("未配置 Telegram token（config.toml 的 telegram.token 或环境变量 CREDITBOT_TELEGRAM_TOKEN），"
               "也未配置企业微信（[wecom]）；不连接任何平台也可以运行 `creditbot demo` 在终端中体验。")
         return 2
-    app = build_application(settings)
-    tg = settings.telegram
-    if tg.mode == "webhook":
-        app.run_webhook(
-            listen=tg.listen,
-            port=tg.port,
-            url_path="telegram",
-            webhook_url=tg.webhook_url,
-            secret_token=tg.secret_token or None,
-        )
-    else:
-        app.run_polling()
-    return 0
+    return asyncio.run(telegram_run.serve(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(settings, args)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:  # a setting only a command's own checks could judge
+        print(str(exc), file=sys.stderr)
+        return 2
     except UNREACHABLE as exc:  # no traceback for a database that is down, missing or refusing us
         print(unreachable_text(settings.database.url, exc), file=sys.stderr)
         return 2
@@ -306,33 +311,37 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
             asyncio.run(serve(settings))
             return 0
         return _run_telegram(settings)
-    if args.command in ("api", "stats") or (args.command == "admin" and args.admin_command == "apikey"):
+    if args.command == "api":
         from bot import cli_api
 
-        if args.command == "api":
-            return cli_api.run_server(settings, args, str(args.config) if args.config else None)
-        runner = cli_api.run_stats if args.command == "stats" else cli_api.run_apikey
-        return asyncio.run(runner(settings, args))
+        return cli_api.run_server(settings, args, str(args.config) if args.config else None)
     if args.command == "due":
         return _due(settings, args)
+    return asyncio.run(run_command(settings, args))
+
+
+async def run_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Every command but `run`, `api` and `due` (which keep their own loop or need none), to its exit code."""
+    from bot import cli_api, cli_collect, cli_evaluation, cli_import, cli_lifecycle
+
+    if args.command == "stats":
+        return await cli_api.run_stats(settings, args)
+    if args.command == "admin" and args.admin_command == "apikey":
+        return await cli_api.run_apikey(settings, args)
     if args.command == "import":
-        from bot import cli_import
-
-        return asyncio.run(answer(cli_import.run(args, settings)))
+        return await answer(cli_import.run(args, settings))
     if args.command == "listing":
-        from bot import cli_lifecycle
+        return await answer(cli_lifecycle.run(args, settings))
+    if args.command == "repair":
+        from bot import cli_repair
 
-        return asyncio.run(answer(cli_lifecycle.run(args, settings)))
+        return await answer(cli_repair.run(args, settings))
     if args.command == "evaluate":
-        from bot import cli_evaluation
-
-        return asyncio.run(answer(cli_evaluation.run(args, settings)))
-    from bot import cli_collect
-
+        return await answer(cli_evaluation.run(args, settings))
     if args.command in cli_collect.COMMANDS:
-        return asyncio.run(answer(cli_collect.run(args, settings)))
+        return await answer(cli_collect.run(args, settings))
     runners: dict[str, Any] = {"console": _console, "demo": _demo, "db": _db, "admin": _admin}
-    return asyncio.run(answer(runners[args.command](settings, args)))
+    return await answer(runners[args.command](settings, args))
 
 
 if __name__ == "__main__":  # pragma: no cover

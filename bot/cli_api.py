@@ -36,13 +36,13 @@ def add_admin_parsers(adsub: Any) -> None:
 
 
 async def run_apikey(settings: Settings, args: argparse.Namespace) -> int:
-    from db import migrate
     from db.session import Database
     from services.apikeys import ApiKeyError, create_key, list_keys, revoke_key
+    from services.database_setup import prepare_database
 
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
+        await prepare_database(db, settings.region.division_code)
         if args.apikey_command == "create":
             new = await create_key(db, args.dept, args.name, args.scopes)
             print(f"接口密钥（只显示这一次，请妥善保存）：{new.key}")
@@ -70,9 +70,11 @@ async def run_stats(settings: Settings, args: argparse.Namespace) -> int:
     from db.session import Database
     from services.api_checks import check_counts_by_source
     from services.checks import check_stats
+    from services.database_setup import prepare_database
 
     db = Database(settings.database.url)
     try:
+        await prepare_database(db, settings.region.division_code)
         result = await check_stats(db)
         by_source = await check_counts_by_source(db)
     finally:
@@ -85,18 +87,13 @@ async def run_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def prepare_database(settings: Settings) -> None:
-    """Once, before any worker starts: migrate, seed the region and the reporting duties."""
-    from bot.startup import ensure_duties
-    from db import migrate
-    from db.regions import default_region_file, load_region_file, seed_region
+    """Once, before any worker starts: migrate, load the region's departments and duties."""
     from db.session import Database
-    from services.runtime import Services
+    from services.database_setup import prepare_database as migrate_and_load
 
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
-        await seed_region(db, load_region_file(default_region_file(settings.region.division_code)))
-        await ensure_duties(Services(settings=settings, db=db))
+        await migrate_and_load(db, settings.region.division_code)
     finally:
         await db.dispose()
 

@@ -37,12 +37,12 @@ def add_parser(subparsers: Any) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings, transport: Any = None) -> int:
     """`transport`: an in-process Bot API (tests); otherwise sending needs the configured token."""
-    from db import migrate
     from db.session import Database
+    from services.database_setup import prepare_database
 
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
+        await prepare_database(db, settings.region.division_code)
         if args.command == "duties":
             return await _duties(db, settings, args)
         return await _remind(db, settings, args, transport)
@@ -51,10 +51,8 @@ async def run(args: argparse.Namespace, settings: Settings, transport: Any = Non
 
 
 async def _duties(db: Any, settings: Settings, args: argparse.Namespace) -> int:
-    from db.regions import default_region
-    from services.collection.duties import list_duties, seed_duties, set_duty
+    from services.collection.duties import list_duties, set_duty
 
-    await seed_duties(db, default_region(settings.region.division_code))
     if args.duties_command == "list":
         rows = await list_duties(db, args.dept)
         for d in rows:
@@ -78,9 +76,7 @@ def _parse_at(text: str, settings: Settings) -> dt.datetime:
 async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transport: Any) -> int:
     from bot.calendar_settings import calendar_from_settings
     from bot.jobs import sender
-    from db.regions import default_region
     from render.reminders import render_reminder
-    from services.collection.duties import seed_duties
     from services.collection.reminders import run_scan
 
     try:
@@ -97,7 +93,6 @@ async def _remind(db: Any, settings: Settings, args: argparse.Namespace, transpo
     services = Services(settings=settings, db=db)
     policy = policy_of(services)
     calendar = calendar_from_settings(settings)
-    await seed_duties(db, default_region(settings.region.division_code))
     if args.dry_run:
         result = await run_scan(db, at, policy, calendar, settings.tz, None, dry_run=True)
         for r in result.planned:

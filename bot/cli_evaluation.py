@@ -30,10 +30,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from db import migrate
     from db.models import Subject
     from db.session import Database
     from rules.codes import validate_uscc
+    from services.database_setup import prepare_database
     from services.evaluation import evaluate_subject, full_run
     from services.risk_digest import run_digest
 
@@ -50,7 +50,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_UNUSABLE
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
+        await prepare_database(db, settings.region.division_code)
         if args.digest_dry_run:
             result = await run_digest(db, today, None, dry_run=True)
             for d in result.planned:

@@ -54,17 +54,17 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.calendar_settings import calendar_from_settings
-    from db import migrate
     from db.session import Database
+    from services.database_setup import prepare_database
 
     db = Database(settings.database.url)
     total = estimate_rows(path)
     calendar = calendar_from_settings(settings)
     try:
-        # A new database is migrated here as the bot and the demo do: importing is often the first
-        # thing run against it, and "no such table" helps nobody.
+        # A new database is migrated (and its departments loaded) here as the bot and the demo do:
+        # importing is often the first thing run against it, and "no such table" helps nobody.
         try:
-            await migrate.upgrade(db)
+            await prepare_database(db, settings.region.division_code)
         except (SQLAlchemyError, OSError) as exc:
             console.print(f"[red]无法打开或初始化数据库（{type(exc).__name__}），请检查 --db 或 database.url[/red]")
             return EXIT_UNUSABLE
@@ -115,6 +115,9 @@ def _print(out: Console, report: ImportReport) -> None:
     out.print(summary)
     if report.ignored_columns:
         out.print(f"[yellow]未识别、已忽略的列：{'、'.join(report.ignored_columns)}[/yellow]")
+    if report.duplicate_columns:
+        shown = "、".join(f"“{dup}”（同“{main}”）" for dup, main in report.duplicate_columns)
+        out.print(f"[yellow]重复的列（与前面的列是同一项，按前面的列读取）：{shown}[/yellow]")
     if report.error_count:
         errors = Table("行号", "列", "原因", title="错误明细", title_justify="left")
         for e in report.errors[:MAX_ERRORS_SHOWN]:

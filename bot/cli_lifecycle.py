@@ -83,9 +83,9 @@ async def _deliver(settings: Settings, chats: tuple[int, ...], pdf: bytes, file_
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.calendar_settings import calendar_from_settings
-    from db import migrate
     from db.session import Database
     from render.pdf import render_decision, render_notice
+    from services.database_setup import prepare_database
     from services.expiry import mark_expired
     from services.listings import (
         DecisionIssuer,
@@ -106,7 +106,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_UNUSABLE
     db = Database(settings.database.url)
     try:
-        await migrate.upgrade(db)
+        await prepare_database(db, settings.region.division_code)
         platform = settings.region.platform_name
         prefix = region_abbr(settings.region.division_code)
         if args.listing_command == "types":

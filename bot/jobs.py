@@ -17,7 +17,6 @@ from telegram import Bot
 from telegram.ext import Application, ContextTypes
 
 from bot.calendar_settings import calendar_from_settings
-from bot.startup import ensure_duties
 from render.buttons import keyboard
 from render.reminders import render_reminder
 from services.collection.reminders import Reminder, ReminderPolicy, ScanResult, run_scan
@@ -56,7 +55,6 @@ def sender(bot: Bot, escalate_after: int) -> Callable[[Reminder], Awaitable[None
 async def scan_now(app: Application, at: dt.datetime | None = None) -> ScanResult:
     """One reminder scan as of `at` (default now), sending through the application's bot."""
     services: Services = app.bot_data[SERVICES_KEY]
-    await ensure_duties(services)
     calendar = services.calendar or calendar_from_settings(services.settings)
     policy = policy_of(services)
     result = await run_scan(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+from telegram.error import TelegramError
+
 from rules.masking import scrub
 
 SQL_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool")
@@ -17,6 +19,12 @@ class PrivacyFilter(logging.Filter):
     """Rewrites every record's message before any handler formats it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, TelegramError):
+            # The platform's answer (a refused setWebhook, a bad token), not a bug of ours: its
+            # words are the whole story, so no traceback reaches the operator's terminal.
+            record.msg, record.args = f"{record.getMessage()} ({type(error).__name__}: {error.message})", None
+            record.exc_info = record.exc_text = None
         message = record.getMessage()
         cleaned = _QUERY_SECRET_RE.sub(r"\1<secret>", _TOKEN_RE.sub("<token>", scrub(message)))
         if cleaned != message or record.args:

@@ -8,17 +8,24 @@ It refuses what the real Bot API refuses, with the real error (https://core.tele
 sendMessage text 1-4096 characters, captions 0-1024, callback_data 1-64 bytes, answerCallbackQuery
 text 0-200 and once per query, an edit that changes nothing, files over 50 MB, a user who blocked
 the bot, and on demand a passing outage), so a test fails where Telegram would have refused the reply.
+setWebhook is checked as the Bot API server does it (tdlib/telegram-bot-api, Client.cpp
+`do_set_webhook` and WebhookActor.cpp): secret_token at most 256 characters of A-Z a-z 0-9 _ -,
+an HTTPS URL on port 443, 80, 88 or 8443 whose host is not a reserved address, at most one new
+webhook a second, and no getUpdates while a webhook is set.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram.request import BaseRequest, RequestData
 
@@ -30,15 +37,52 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_SECRET_TOKEN = 256
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+_SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+_BAD_WEBHOOK = "Bad Request: bad webhook: "
 
 
 class BotAPIRefusal(Exception):
-    """What the real Bot API would answer with `ok: false`."""
+    """What the real Bot API would answer with `ok: false` (and `parameters`, e.g. retry_after)."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.parameters = parameters
+
+
+def _check_webhook(url: str, secret: str) -> None:
+    """setWebhook's refusals for a non-empty `url`, in the order the Bot API server makes them."""
+    parts = urlsplit(url if "://" in url else f"https://{url}")  # a URL without scheme is HTTPS
+    try:
+        port = parts.port or (80 if parts.scheme.lower() == "http" else 443)
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port < 0:
+        raise BotAPIRefusal(400, "Bad Request: invalid webhook URL specified")
+    if len(secret) > MAX_SECRET_TOKEN:
+        raise BotAPIRefusal(400, "Bad Request: secret token is too long")
+    if not _SECRET_ALPHABET.fullmatch(secret):
+        raise BotAPIRefusal(400, "Bad Request: secret token contains unallowed characters")
+    if parts.scheme.lower() != "https":
+        raise BotAPIRefusal(400, _BAD_WEBHOOK + "An HTTPS URL must be provided for webhook")
+    if port not in WEBHOOK_PORTS:
+        raise BotAPIRefusal(400, _BAD_WEBHOOK + "Webhook can be set up only on ports 80, 88, 443 or 8443")
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        host = "127.0.0.1"  # what it resolves to everywhere
+    elif host.endswith(".invalid"):  # RFC 2606: never resolves
+        raise BotAPIRefusal(400, _BAD_WEBHOOK + "Failed to resolve host: Name or service not known")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a host name: the stand-in cannot resolve it and takes it as public
+    if address.version == 6:
+        raise BotAPIRefusal(400, _BAD_WEBHOOK + "IPv6-only addresses are not allowed")
+    if not address.is_global or address.is_multicast:
+        raise BotAPIRefusal(400, _BAD_WEBHOOK + f"IP address {address} is reserved")
 
 
 def _check_text(text: Any, edit: bool = False) -> None:
@@ -135,6 +179,8 @@ class InProcessBotAPI(BaseRequest):
         # From the clock, so a restarted process never reuses an id (Telegram's ids only grow).
         self._message_ids = itertools.count(time.time_ns() // 1_000_000)
         self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self._next_set_webhook = 0.0  # monotonic time before which a new webhook is refused (429)
         self.pending_updates: list[dict[str, Any]] = []
         # Users who blocked the bot: sending to them fails as it would on Telegram.
         self.blocked: set[int] = set()
@@ -183,7 +229,7 @@ class InProcessBotAPI(BaseRequest):
             result = handler(params, uploads)
         except BotAPIRefusal as exc:
             self.refused.append((endpoint, exc.description))
-            return self._error(exc.code, exc.description)
+            return self._error(exc.code, exc.description, exc.parameters)
         return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
 
     def _check_limits(self, endpoint: str, params: dict[str, Any], uploads: Any) -> None:
@@ -237,8 +283,10 @@ class InProcessBotAPI(BaseRequest):
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod
-    def _error(code: int, description: str) -> tuple[int, bytes]:
-        body = {"ok": False, "error_code": code, "description": description}
+    def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            body["parameters"] = parameters
         return code, json.dumps(body).encode()
 
     def _emit(self, out: Outgoing) -> None:
@@ -367,15 +415,28 @@ class InProcessBotAPI(BaseRequest):
         return True
 
     def _api_setWebhook(self, params: dict[str, Any], uploads: Any) -> bool:
-        self.webhook_url = params.get("url")
+        url, secret = str(params.get("url") or ""), str(params.get("secret_token") or "")
+        if not url:
+            return self._api_deleteWebhook(params, uploads)
+        now = time.monotonic()
+        if now < self._next_set_webhook:
+            raise BotAPIRefusal(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        self._next_set_webhook = now + 1
+        _check_webhook(url, secret)
+        self.webhook_url, self.webhook_secret = url, secret or None
         return True
 
     def _api_deleteWebhook(self, params: dict[str, Any], uploads: Any) -> bool:
-        self.webhook_url = None
+        self.webhook_url = self.webhook_secret = None
         return True
 
     def _api_getUpdates(self, params: dict[str, Any], uploads: Any) -> list[Any]:
         """Hands out queued updates, as Telegram would to a polling bot (offset acknowledges)."""
+        if self.webhook_url:
+            raise BotAPIRefusal(
+                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
         return list(self.pending_updates)

@@ -12,11 +12,14 @@ def register_handlers(app: Application) -> None:
         check,
         checkreport,
         collect,
+        command_args,
         declare,
+        documents,
         due,
         evaluation,
         flow,
         listing,
+        masking,
         objection,
         query,
         reminders,
@@ -28,10 +31,12 @@ def register_handlers(app: Application) -> None:
     )
 
     # Multi-step flows: one dispatcher ahead of everything (handlers/flow.py) gives an open flow the
-    # user's next message; `collect` takes any other document; free-text questions come last.
+    # user's next message; `collect` takes any other document; free-text questions come last. Ahead
+    # of the flows, a command given what it does not take is refused and runs nothing.
+    command_args.register(app)
     flow.register(app)
     modules = (
-        start, account, stats, due, check, listing, objection, repair, declare, verify, report, checkreport,
+        start, account, stats, due, check, listing, masking, objection, repair, documents, declare, verify, report, checkreport,
         collect, reminders, admin_views, evaluation,
     )
     for module in (*modules, query):
@@ -43,9 +48,11 @@ def schedule_conversation_jobs(app: Application) -> None:
     """The conversations' own jobs (they send with the Application's bot): flows that timed out;
     listings taking effect and records leaving publication; the evaluation's full run and risk digest;
     notice retries."""
-    from handlers import evaluation, flow, listing, notify
+    from handlers import evaluation, flow, listing, masking, notify, repair
 
     flow.schedule(app)
     listing.schedule(app)
+    repair.schedule(app)
+    masking.schedule(app)
     notify.schedule(app)
     evaluation.schedule(app)

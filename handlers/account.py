@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+import dataclasses
 
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from handlers import flow
 from handlers.common import caller, reply, services
+from render.buttons import UNBIND, pressed
 from rules.roles import ROLE_LABELS
-from services.accounts import redeem_invitation, set_active, unbind
+from services.accounts import Binding, redeem_invitation, set_active, unbind
 from services.declarations.link_secrets import issue_link_secret, live_link_secrets, revoke_link_secret
 
 
@@ -34,10 +38,60 @@ async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, "\n".join(lines))
 
 
+# -- /unbind: asks first (a button), through the flow registry, so a stale or forged press acts on nothing
+
+
+CONFIRM_STEP = "confirm"
+UNBINDING = flow.define(
+    flow.Flow(
+        name="unbind",
+        label="解除绑定",
+        command="unbind",
+        timeout=flow.minutes("unbind_minutes"),
+        # The question waits for a button; anything typed meanwhile is handled as usual.
+        lets_through=frozenset({flow.TEXT, flow.FILE, flow.OTHER}),
+        cancelled="已取消解除绑定，您的绑定保持不变。",
+        expired="解除绑定未在规定时间内确认，已取消，您的绑定保持不变。",
+        replaced="解除绑定未确认，已取消，您的绑定保持不变。",
+    )
+)
+
+
 async def unbind_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unbind: says what would be released and asks to confirm."""
+    account, _viewer = await caller(update, context)
+    binding = Binding.of(account, list(account.subjects))
+    if binding.empty:
+        await reply(update, "您目前以公众身份使用，没有需要解除的绑定。")
+        return
+    what = [f"角色：{ROLE_LABELS.get(account.role, account.role)}"]
+    if account.department:
+        what.append(f"部门：{account.department.name}")
+    what += [f"绑定主体：{subject.name}" for subject in account.subjects]
+    await flow.begin(update, context, UNBINDING, CONFIRM_STEP, dataclasses.asdict(binding))
+    await reply(
+        update,
+        "确定要解除绑定吗？解除后您将以公众身份使用，以下权限随之解除，需管理员重新发放绑定码才能恢复：\n"
+        + "\n".join(f"· {line}" for line in what),
+        [[("确认解除绑定", UNBIND.pack("ok")), ("保持绑定", UNBIND.pack("no"))]],
+    )
+
+
+async def on_unbind_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    values = await pressed(update, UNBIND)
+    if values is None:
+        return
+    convo = await flow.load(update, context, UNBINDING, CONFIRM_STEP)
+    if convo is None:  # pressed after it ended, timed out or was replaced: nothing happens
+        return
+    await flow.finish(update, context, convo)  # of two replicas racing, only one gets past this
+    if values[0] != "ok":
+        await reply(update, "已取消解除绑定，您的绑定保持不变。")
+        return
     user = update.effective_user
     assert user is not None
-    await unbind(services(context).db, user.id)
+    shown = Binding(convo.data["role"], convo.data["department_id"], tuple(convo.data["subject_ids"]))
+    await unbind(services(context).db, user.id, confirmed=shown)
     await reply(update, "已解除绑定，您现在以公众身份使用。")
 
 
@@ -113,5 +167,6 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("bind", bind))
     app.add_handler(CommandHandler("whoami", whoami))
     app.add_handler(CommandHandler("unbind", unbind_cmd))
+    app.add_handler(CallbackQueryHandler(on_unbind_button, pattern=UNBIND.pattern))
     app.add_handler(CommandHandler("deactivate", deactivate))
     app.add_handler(CommandHandler("activate", activate))

@@ -257,28 +257,43 @@ def register(app: Application) -> None:
 # -- scheduled work -----------------------------------------------------------------------------------
 
 
-async def full_run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The daily full evaluation: ages and publication periods move every day, even without new records."""
+EVALUATION_JOB = "evaluation"
+DIGEST_JOB = "risk digest"
+SCAN_SECONDS = 600  # how soon a run missed (process down, a failed run, a replica's death) is caught up
+
+
+async def evaluation_scan(svc: Services, bot: Bot, now: dt.datetime | None = None) -> None:
+    """The nightly full evaluation, then the morning risk digest, each once per day across restarts
+    and replicas (services/scheduled_runs.py): a run whose time passed while the process was down
+    happens at start-up or at the next scan, so grades and digests are never a day old. The digest
+    waits while the evaluation it should report on is still running (here or on a replica).
+    `now` (local, aware): the clock, for tests that move it."""
     from services.evaluation import full_run
-
-    svc = services(context)
-    async with svc.heavy.slot():
-        stats = await full_run(svc.db, svc.today())
-    log.info("evaluation full run: %d subjects, %d evaluated, %d grade changes, %d new warnings",
-             stats.subjects, stats.evaluated, stats.grade_changes, stats.warnings)
-
-
-async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Today's risk digests; claimed first, so a second run (catch-up, replica) sends nothing twice."""
     from services.risk_digest import run_digest
+    from services.scheduled_runs import due_slot, in_progress, run_once
 
-    svc = services(context)
-    local = svc.now()
-    if local.time() < dt.time.fromisoformat(svc.settings.evaluation.digest_time):
-        return  # the catch-up at start-up before today's digest time: the daily job will do it
-    result = await run_digest(svc.db, local.date(), digest_sender(context.bot))
-    if result.sent or result.failed:
+    now = now or svc.now()
+    ev = svc.settings.evaluation
+    slot = due_slot(now, dt.time.fromisoformat(ev.full_run_time))
+
+    async def evaluate() -> None:
+        async with svc.heavy.slot():
+            stats = await full_run(svc.db, now.date(), now)
+        log.info("evaluation full run for %s: %d subjects, %d evaluated, %d grade changes, %d new warnings",
+                 slot, stats.subjects, stats.evaluated, stats.grade_changes, stats.warnings)
+
+    async def digest() -> None:
+        result = await run_digest(svc.db, now.date(), digest_sender(bot))
         log.info("risk digest: sent %d, already claimed %d, failed %d", len(result.sent), result.skipped, result.failed)
+
+    await run_once(svc.db, EVALUATION_JOB, slot, evaluate, now)
+    if now.time() < dt.time.fromisoformat(ev.digest_time) or await in_progress(svc.db, EVALUATION_JOB, slot):
+        return  # before today's digest time, or the evaluation still runs: a later scan sends it
+    await run_once(svc.db, DIGEST_JOB, now.date(), digest, now)
+
+
+async def evaluation_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await evaluation_scan(services(context), context.bot)
 
 
 def services_of(app: Application) -> Services:
@@ -286,12 +301,14 @@ def services_of(app: Application) -> Services:
 
 
 def schedule(app: Application) -> None:
+    """At the configured times, and a scan shortly after start-up and every SCAN_SECONDS that runs
+    what is due and has not run (APScheduler alone would skip a time missed while down)."""
     assert app.job_queue is not None
     svc = services_of(app)
     tz = svc.settings.tz
     ev = svc.settings.evaluation
-    app.job_queue.run_daily(full_run_job, time=dt.time.fromisoformat(ev.full_run_time).replace(tzinfo=tz),
+    app.job_queue.run_daily(evaluation_job, time=dt.time.fromisoformat(ev.full_run_time).replace(tzinfo=tz),
                             name="evaluation full run", job_kwargs={"misfire_grace_time": 3600})
-    app.job_queue.run_daily(digest_job, time=dt.time.fromisoformat(ev.digest_time).replace(tzinfo=tz),
+    app.job_queue.run_daily(evaluation_job, time=dt.time.fromisoformat(ev.digest_time).replace(tzinfo=tz),
                             name="risk digest", job_kwargs={"misfire_grace_time": 3600})
-    app.job_queue.run_once(digest_job, when=5, name="risk digest catch-up")
+    app.job_queue.run_repeating(evaluation_job, interval=SCAN_SECONDS, first=5, name="evaluation catch-up")

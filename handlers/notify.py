@@ -32,7 +32,7 @@ RETRY_EVERY_SECONDS = 60
 
 async def _send(bot: Bot, db: Database, claimed: Claimed) -> None:
     pdf = await notices.document_of(db, claimed)
-    if claimed.listing_id is not None and pdf is not None:
+    if pdf is not None:
         name = claimed.file_name or "告知书.pdf"
         await bot.send_document(claimed.chat_id, InputFile(io.BytesIO(pdf), filename=name), caption=claimed.text)
     else:

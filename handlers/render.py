@@ -7,7 +7,7 @@ from services.lookup import DeclarationView, RecordView, SubjectCard
 
 PAGE_SIZE = 5
 PER_CATEGORY = 3
-STATUS_NOTES = {"proposed": "拟列入", "unverified": "待核验", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销"}
+STATUS_NOTES = {"proposed": "拟列入", "unverified": "待核验", "objected": "异议处理中", "expired": "已过公示期", "repaired": "已修复", "revoked": "已撤销", "masked": "暂时屏蔽"}
 
 
 def record_line(r: RecordView, staff: bool) -> str:

@@ -16,13 +16,16 @@ COMMON = (
 )
 SUBJECT = (
     "企业和个人还可以：/report 获取本主体信用报告（PDF），/objection 提出异议，/repair 申请信用修复；\n"
+    "/report 专项 近3年 专项信用报告（替代有无违法违规记录证明），/report 专项 授权 为办事部门出具授权码；"
+    "/documents 信用修复告知书、决定书等文书；\n"
     "/declare 自主申报资质证照、荣誉表彰等（须附材料并作出信用承诺），/mydeclarations 查看申报进度。\n"
 )
 STAFF = (
     "办事人员还可以：\n"
     "  · 在主体信息下方点击“逢办必查”，选择办理事项，查看应采取的联合惩戒措施并反馈办理结果\n"
     "  · 输入身份证号查询自然人（结果仅显示脱敏号码）\n"
-    "  · /report 名称或代码 生成信用报告；/objections 异议处理；/repairs 修复审核\n"
+    "  · /report 名称或代码 生成信用报告；/objections 异议处理；/repairs 修复审核（受理、办结期限）；/documents 本部门文书\n"
+    "  · /report 专项 统一社会信用代码 授权码 获取经主体授权的专项信用报告\n"
     "  · /propose 拟列入严重失信主体名单；/listings 本部门事前告知期中的拟列入事项\n"
     "  · /verify 自主申报核验；/verify 受理编号 查看或撤销已核验的申报\n"
     "  · /due 2026-09-28 行政处罚 计算报送期限\n"
@@ -40,6 +43,7 @@ ACCOUNT = "账号：/whoami 查看角色，/bind 绑定码 绑定账号，/unbin
 CHECK = "核验：/checkreport 编号 核验码 核验信用报告或告知书是否由本平台出具、是否被改动。\n"
 ADMIN = (
     "管理员：/stats 逢办必查统计；/duties 报送职责；/overdue 逾期与未报送；/ontime 按时报送率图表；/grades 信用等级分布与本月变化；\n"
+    "/mask、/masks、/unmask 暂时屏蔽（重整、和解中的企业；信用主管部门亦可）；\n"
     "/undelivered 未能送达的通知；/linkcode 统一社会信用代码或身份证号 签发自主申报授权码（/linkcode 查看、撤销）。\n"
 )
 ENTERPRISE = (

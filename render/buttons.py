@@ -187,7 +187,8 @@ OBJECTION_DECIDE = ButtonSpec("odd", (number("objection"), choice("decision", li
 REPAIR_RECORD = ButtonSpec("rp:r", (number("record"),))
 REPAIR_OBLIGATION = ButtonSpec("rp:ob", (choice("fulfilled", YES_NO),))
 REPAIR_COMMIT = ButtonSpec("rp:commit")
-REPAIR_DECIDE = ButtonSpec("rd", (number("request"), choice("decision", ("approve", "reject"))))
+REPAIR_DECIDE = ButtonSpec("rd", (number("request"), choice("decision", ("approve", "reject", "accept", "refuse"))))
+DOCUMENT_GET = ButtonSpec("doc", (word("number"),))
 
 # -- /verify ------------------------------------------------------------------------------------------
 VERIFY_OPEN = ButtonSpec("dv:o", (number("declaration"),))
@@ -213,6 +214,9 @@ DUTY = ButtonSpec("duty", (choice("action", ("add", "rm")), word("department"), 
 REMINDER = ButtonSpec("rem", (choice("action", ("tasks", "zero", "mute")),))
 ADMIN_OVERDUE = ButtonSpec("adm:overdue")
 ADMIN_CHART = ButtonSpec("adm:chart", (Field("period", r"\d{4}-\d{2}"),))
+
+# -- /unbind: confirm or keep the binding -------------------------------------------------------------
+UNBIND = ButtonSpec("ub", (choice("answer", ("ok", "no")),))
 
 # -- credit evaluation (/watch, /watchlist, /grades) --------------------------------------------------
 WATCH = ButtonSpec("w", (number("subject"),))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from render.fonts import chart_font
+from render.fonts import chart_fonts
 from services.collection.uploads import DeptRate
 from services.evaluation_views import Distribution
 
@@ -26,7 +26,7 @@ def chart_figure(rates: list[DeptRate], period: str) -> Figure:
     labels never depend on what fonts the server happens to have."""
     from matplotlib.figure import Figure  # imported on first use: start-up stays fast
 
-    font = chart_font()
+    font = list(chart_fonts())
     labels = [r.short_name or r.name for r in rates]
     values = [round(r.rate * 100, 1) for r in rates]
     fig = Figure(figsize=(8, max(2.5, 0.4 * len(rates) + 1.2)), dpi=100)
@@ -58,7 +58,7 @@ def render_distribution(dist: Distribution) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    font = chart_font()
+    font = list(chart_fonts())
     labels = [label for label, _counts in dist.rows]
     fig = Figure(figsize=(8, max(2.5, 0.45 * len(dist.rows) + 1.5)), dpi=100)
     ax = fig.add_subplot()

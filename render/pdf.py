@@ -1,7 +1,8 @@
 """PDF documents the platform issues: the prior notice (事前告知书) and the credit report (信用报告).
 
 Font: WenQuanYi Micro Hei (render.fonts), a TrueType font shipped by a Python package and embedded
-as a subset in every PDF, so the Chinese text shows the same in any viewer (poppler, phones, Linux)
+as a subset in every PDF, with a fallback chosen per character for what it lacks (rare characters in
+names: render.fonts.pdf_markup), so the Chinese text shows the same in any viewer (poppler, phones, Linux)
 without a system or Adobe font pack. reportlab writes a ToUnicode map for the subsets: pypdf
 extracts the Chinese text back exactly (the tests rely on that), so the documents stay searchable.
 
@@ -26,7 +27,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from render.evaluation import grade_lines
-from render.fonts import pdf_font
+from render.fonts import pdf_font, pdf_markup
 from render.seal import seal_block
 from rules.categories import CATEGORIES
 from rules.masking import scrub
@@ -65,7 +66,7 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _p(text: str, style: str = "base") -> Paragraph:
-    return Paragraph(escape(scrub(text)).replace("\n", "<br/>"), _styles()[style])
+    return Paragraph(pdf_markup(escape(scrub(text)).replace("\n", "<br/>")), _styles()[style])
 
 
 def _cn(d: dt.date) -> str:

@@ -20,6 +20,9 @@ brief leaves them open:
 - A self-declaration's credit commitment waits as "unverified" (待核验) until an official verifies
   the declaration: nothing a declarant wrote is public or scored before that (rules.declarations),
   but officials see it, marked, so the verifying department knows it is there.
+- A record masked during a court-approved reorganisation or settlement (暂时屏蔽, 国办发〔2025〕22号;
+  services/temporary_masking.py) is, while masked, neither published nor a trigger of measures nor
+  scored; officials still see it, marked 暂时屏蔽, as they see expired history.
 - Publication periods (and the 2026 "轻微 not published" rule) govern the adverse categories that the
   repair rules cover: 行政处罚, 行政强制 and the blacklist. 经营异常名录 and court records leave by their
   own removal procedures (status change), not by a period. Other categories are published while active,
@@ -38,7 +41,8 @@ from rules.roles import PUBLIC_ROLES, STAFF_ROLES
 EFFECTIVE_STATUSES = frozenset({"active", "objected"})
 # A declaration's commitment before an official verified the declaration: shared, never published or counted.
 UNVERIFIED = "unverified"
-STATUS_LABELS = {"proposed": "拟列入", "unverified": "待核验", "active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期"}
+MASKED = "masked"  # 暂时屏蔽 (temporary masking during a reorganisation or settlement)
+STATUS_LABELS = {"proposed": "拟列入", "unverified": "待核验", "active": "有效", "objected": "异议处理中", "repaired": "已修复", "revoked": "已撤销", "expired": "已过公示期", "masked": "暂时屏蔽"}
 
 PERIOD_CATEGORIES = frozenset({"行政处罚", "行政强制", BLACKLIST})
 
@@ -98,7 +102,7 @@ def is_shared(record: RecordLike, today: date) -> bool:
 
     `today` is part of the signature so that a future rule (e.g. a retention limit) can use it."""
     del today
-    return record.status in (*EFFECTIVE_STATUSES, "expired", "proposed", UNVERIFIED)
+    return record.status in (*EFFECTIVE_STATUSES, "expired", "proposed", UNVERIFIED, MASKED)
 
 
 def visible_to(role: str, record: RecordLike, today: date) -> bool:

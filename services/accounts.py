@@ -20,6 +20,7 @@ from db.session import Database
 from rules.codes import clean_code
 from rules.roles import DEPARTMENT_ROLES, ROLE_LABELS, ROLES
 from services.attempts import BIND_POLICY, COOLING_DOWN, clear, ensure_not_locked, record_failure
+from services.departments import department_by_code
 from services.errors import Refusal
 
 BIND_SCOPE = "bind:user"
@@ -47,13 +48,6 @@ async def account_for_user(session: AsyncSession, telegram_user_id: int, display
         session.add(account)
         await session.flush()
     return account
-
-
-async def department_by_code(session: AsyncSession, code: str) -> Department:
-    dept = await session.scalar(select(Department).where(Department.code == code))
-    if dept is None:
-        raise Refusal(f"找不到部门代码 {code}")
-    return dept
 
 
 async def subject_by_uscc(session: AsyncSession, uscc: str) -> Subject:
@@ -151,9 +145,33 @@ async def _redeem(
     return account
 
 
-async def unbind(db: Database, telegram_user_id: int) -> Account:
+@dataclass(frozen=True)
+class Binding:
+    """What an account is bound to, as shown when the user was asked to confirm /unbind."""
+
+    role: str
+    department_id: int | None
+    subject_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, account: Account, subjects: list[Subject]) -> Binding:
+        return cls(account.role, account.department_id, tuple(sorted(x.id for x in subjects)))
+
+    @property
+    def empty(self) -> bool:
+        return self.role == "public" and self.department_id is None and not self.subject_ids
+
+
+BINDING_CHANGED = "您的绑定在确认之前已发生变化，本次未解除。如仍需解除，请重新发送 /unbind。"
+
+
+async def unbind(db: Database, telegram_user_id: int, confirmed: Binding | None = None) -> Account:
+    """Back to `public`: role, department and subjects released. With `confirmed`, only if the
+    account is still bound as it was when the user confirmed (else Refusal BINDING_CHANGED)."""
     async with db.transaction() as s:
         account = await account_for_user(s, telegram_user_id)
+        if confirmed is not None and Binding.of(account, await account.awaitable_attrs.subjects) != confirmed:
+            raise Refusal(BINDING_CHANGED)
         account.role = "public"
         account.department_id = None
         (await account.awaitable_attrs.subjects).clear()

@@ -22,14 +22,20 @@ from sqlalchemy import select, update
 
 from db.models import Account, ApiKey, Department, utcnow
 from db.session import Database
+from services.departments import department_by_code
+from services.errors import Refusal
 
 # check: look-up, 逢办必查 and feedback, batch check; query: look-up and credit files by USCC;
-# idquery: credit files of natural persons by ID number; push: record push.
+# idquery: credit files of natural persons by ID number; push: record push; changes: the change
+# feed; repair: repair applications forwarded by 信用中国; special: 专项信用报告 by standing authorisation.
 SCOPES: dict[str, str] = {
     "check": "逢办必查（发起、反馈、批量核查）",
     "query": "查询主体与信用档案",
     "idquery": "按身份证号查询自然人档案",
     "push": "报送信用记录",
+    "changes": "获取变更（主体列入、移出、修复、屏蔽、新增记录）",
+    "repair": "接收和回传信用修复申请（信用中国、省级平台）",
+    "special": "经主体授权获取专项信用报告",
 }
 KEY_PREFIX = "ck"
 
@@ -99,9 +105,10 @@ async def create_key(db: Database, dept_code: str, name: str, scopes: str) -> Ne
     if not name:
         raise ApiKeyError("请填写接入系统的名称（--name）")
     async with db.transaction() as s:
-        dept = await s.scalar(select(Department).where(Department.code == dept_code.strip()))
-        if dept is None:
-            raise ApiKeyError(f"找不到部门代码 {dept_code}")
+        try:
+            dept = await department_by_code(s, dept_code)
+        except Refusal as exc:
+            raise ApiKeyError(exc.reason) from None
         prefix = secrets.token_hex(4)
         key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
         account = Account(role="official", department_id=dept.id, display_name=f"接口：{name}"[:128], active=True)

@@ -15,6 +15,7 @@ from db.models import CreditRecord
 from db.session import Database
 from rules import visibility
 from rules.publication import add_months
+from services import changes
 
 # No publication window is shorter than this, so younger records without a stored end cannot be due.
 SHORTEST_WINDOW_MONTHS = 3
@@ -53,6 +54,7 @@ async def mark_expired(db: Database, today: dt.date) -> int:
                 .values(status="expired")
                 .execution_options(synchronize_session=False)
             )
+        await changes.emit_records(s, "expired", due)
     return len(due)
 
 

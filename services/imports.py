@@ -43,7 +43,9 @@ from rules.canonical import canonical_key
 from rules.masking import scrub
 from rules.severity import rules_for
 from rules.workcal import WorkCalendar
+from services.departments import list_departments, unknown_department_text
 from services.evaluation import refresh_subjects
+from services.repair_documents import after_import
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    # Columns that repeat another one after normalising headers: (header as written, the first column's).
+    duplicate_columns: list[tuple[str, str]] = field(default_factory=list)
     written: bool = False
     dry_run: bool = False
     fatal: str | None = None
@@ -255,6 +259,7 @@ async def _run(
     t = match.template
     report.kind, report.edition, report.template = t.kind, t.edition, t.title
     report.ignored_columns = match.ignored
+    report.duplicate_columns = [(header, match.column_name(fld)) for _, header, fld in match.duplicates]
     missing = match.missing()
     if missing:
         for fld in missing:
@@ -266,12 +271,12 @@ async def _run(
     if dept_code:
         found = await _department(db, dept_code)
         if found is None:
-            report.fatal = f"未找到部门代码“{dept_code}”，请核对部门编码（creditbot 部门列表）"
+            report.fatal = unknown_department_text(dept_code, [d.code for d in await list_departments(db)])
             return
         dept, ownership = found
 
     ctx = Context(
-        id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format == "xlsx",
+        id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format != "csv",
         ownership=ownership,
         # The department's own grading standard, where the catalogue's local file has one.
         severity_rules=rules_for(current_catalogue().severity_standards.get(dept.code) if dept else None),
@@ -290,6 +295,7 @@ async def _run(
         if report.error_count:
             raise _Rollback
         await refresh_subjects(session, writer.touched, today)
+        await after_import(session, writer.now, today)  # change feed, 信用修复告知书 owed (issue 25)
         report.written = True
         if after_write is not None:
             await after_write(session, report)
@@ -362,6 +368,8 @@ async def _pump(
     if batch:
         await flush(batch)
         _take_refusals(writer, validator, report)
+    # The writer's refusals of a batch come after its rows' own errors: list them all in row order.
+    report.errors.sort(key=lambda e: e.row)
     report.new, report.updating, report.unchanged = writer.new, writer.updating, writer.unchanged
     report.subjects_created = writer.subjects_created
     if progress:
@@ -420,6 +428,9 @@ def format_report(report: ImportReport, max_errors: int = 30) -> str:
         shown = "、".join(report.ignored_columns[:10])
         more = f" 等 {len(report.ignored_columns)} 列" if len(report.ignored_columns) > 10 else ""
         lines.append(f"未识别、已忽略的列：{shown}{more}")
+    if report.duplicate_columns:
+        shown = "、".join(f"“{dup}”（同“{main}”）" for dup, main in report.duplicate_columns[:10])
+        lines.append(f"重复的列（与前面的列是同一项，按前面的列读取）：{shown}")
     if report.error_count:
         lines.append(f"发现 {report.error_count} 处错误，未写入任何数据。请修改后重新上传：")
         for e in report.errors[:max_errors]:

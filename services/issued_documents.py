@@ -27,7 +27,14 @@ from db.session import Database
 from rules import verification
 from rules.roles import Viewer
 
-KIND_LABELS = {"report": "信用报告", "notice": "严重失信主体名单列入事前告知书", "decision": "严重失信主体名单列入决定书"}
+KIND_LABELS = {
+    "report": "信用报告",
+    "notice": "严重失信主体名单列入事前告知书",
+    "rnotice": "信用修复告知书",
+    "rdecision": "信用修复决定书",
+    "special": "专项信用报告",
+    "decision": "严重失信主体名单列入决定书",
+}
 
 CheckStatus = Literal["genuine", "altered", "wrong_code", "unknown"]
 

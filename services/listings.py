@@ -52,6 +52,7 @@ from services.evaluation import refresh_subjects
 from services.issued_documents import Holder, Seal, new_seal, register_document
 from services.numbering import next_number
 from services.recipients import subject_chats
+from services.repair_documents import after_listing
 
 NOTICE_KIND = "告"
 DECISION_KIND = "决"
@@ -467,6 +468,7 @@ async def activate(
         )
     )
     await refresh_subjects(s, [subject.id], today)
+    await after_listing(s, record)  # change feed and the 信用修复告知书 (两书同达, issue 25)
     issued = await issue_decision(s, listing, today, issuer) if issuer is not None else None
     return ActivatedListing(
         listing.id, record.id, subject.id, subject.name, listing.notice_number, today, tuple(await subject_chats(s, subject.id)),

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, AccountSubject, Listing, Notice, utcnow
+from db.models import Account, AccountSubject, Listing, Notice, StoredDocument, utcnow
 from db.session import Database
 from db.upload_store import SealError, seal, unseal
 from rules.masking import scrub
@@ -63,6 +63,7 @@ class Claimed:
     version: int
     listing_id: int | None = None
     file_name: str | None = None
+    document_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,13 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Document:
-    """A notice that is a document: the stored 事前告知书 of `listing_id` (its 列入决定书 when the
-    name starts with DECISION_FILE_PREFIX), sent as `file_name`."""
+    """A notice that is a document, sent as `file_name`: the stored 事前告知书 of `listing_id` (its
+    列入决定书 when the name starts with DECISION_FILE_PREFIX), or the stored document numbered
+    `number` (a 信用修复告知书 or 决定书, services.stored_documents)."""
 
-    listing_id: int
+    listing_id: int | None
     file_name: str
+    number: str | None = None
 
 
 async def enqueue(
@@ -116,6 +119,7 @@ async def enqueue(
                 chat_id=chat, kind=kind, text=scrub(text), sealed=sealed, account_id=by_account_id,
                 recipient_account_id=account.id if account else None, recipient=recipient, subject_id=subject_id,
                 listing_id=document.listing_id if document else None, file_name=document.file_name if document else None,
+                document_number=document.number if document else None,
                 status=PENDING, attempts=0, next_try_at=now, claimed_until=now + LEASE if claim else None,
                 version=1 if claim else 0,
             )
@@ -135,7 +139,7 @@ def _opened(sealed: bytes | None, masked: str, key: str) -> str:
 
 
 def _claimed(row: Notice, text: str) -> Claimed:
-    return Claimed(row.id, row.chat_id, text, row.version, row.listing_id, row.file_name)
+    return Claimed(row.id, row.chat_id, text, row.version, row.listing_id, row.file_name, row.document_number)
 
 
 async def post(
@@ -169,12 +173,15 @@ async def claim_due(db: Database, key: str, now: dt.datetime | None = None, limi
             # The conditions again: a row claimed by another process meanwhile is re-checked and skipped.
             .where(Notice.id.in_(due.scalar_subquery()), Notice.status == PENDING, free)
             .values(claimed_until=now + LEASE, version=Notice.version + 1)
-            .returning(Notice.id, Notice.chat_id, Notice.text, Notice.sealed, Notice.version, Notice.listing_id, Notice.file_name)
+            .returning(
+                Notice.id, Notice.chat_id, Notice.text, Notice.sealed, Notice.version, Notice.listing_id, Notice.file_name,
+                Notice.document_number,
+            )
             .execution_options(synchronize_session=False)
         )
         claimed = [
-            Claimed(i, chat, _opened(sealed, masked, key), version, listing, name)
-            for i, chat, masked, sealed, version, listing, name in result.all()
+            Claimed(i, chat, _opened(sealed, masked, key), version, listing, name, number)
+            for i, chat, masked, sealed, version, listing, name, number in result.all()
         ]
         return sorted(claimed, key=lambda c: c.id)
 
@@ -235,7 +242,11 @@ DECISION_FILE_PREFIX = "列入决定书"
 
 
 async def document_of(db: Database, claimed: Claimed) -> bytes | None:
-    """The stored PDF a document notice carries (a listing's 事前告知书 or 列入决定书), or None."""
+    """The stored PDF a document notice carries (a listing's 事前告知书 or 列入决定书, a stored
+    document), or None."""
+    if claimed.document_number is not None:
+        async with db.transaction() as s:
+            return await s.scalar(select(StoredDocument.pdf).where(StoredDocument.number == claimed.document_number))
     if claimed.listing_id is None:
         return None
     decision = (claimed.file_name or "").startswith(DECISION_FILE_PREFIX)

@@ -22,6 +22,7 @@ from rules.masking import scrub
 from rules.publication import publication_end
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
+from services.changes import emit as announce
 from services.errors import Refusal
 from services.evaluation import refresh_subjects
 from services.listings import activate
@@ -321,6 +322,8 @@ async def decide_objection(
             )
         )
         await refresh_subjects(s, [record.subject_id], today)
+        if decision in ("revoked", "corrected"):
+            await announce(s, decision, record.subject_id, record.id, record.department_id)
         subject = await s.get(Subject, record.subject_id)
         assert subject is not None
         return DecidedObjection(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from db.urls import is_supported
@@ -115,6 +117,19 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class RepairSettings:
+    """Repair cases and the 信用修复告知书 (rules/repair_case.py, services/repair_notices.py). The
+    limits are working days; their defaults are unconfirmed (README: rules and their sources)."""
+
+    accept_working_days: int = 3
+    decide_working_days: int = 5
+    remind_before_working_days: int = 1
+    # A 告知书 is owed for penalties decided at most this many days before they are imported, so a
+    # department loading its archive does not serve notices for decisions served years ago.
+    notice_within_days: int = 30
+
+
+@dataclass(frozen=True)
 class EvaluationSettings:
     # Whether the public and enterprises see grades on cards and reports (officials always do).
     public_grades: bool = False
@@ -159,6 +174,7 @@ class ConversationSettings:
     review_minutes: int = 20  # the reason (and corrections) of an objection, repair or verification decision
     feedback_minutes: int = 15  # the note of a 逢办必查 feedback
     checkreport_minutes: int = 15  # waiting for the PDF after /checkreport
+    unbind_minutes: int = 5  # the confirmation of /unbind
     # Longest time between two looks for timed-out flows (shorter when a timeout is shorter).
     sweep_seconds: int = 60
 
@@ -191,6 +207,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    repair: RepairSettings = field(default_factory=RepairSettings)
     declarations: DeclarationSettings = field(default_factory=DeclarationSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
@@ -262,8 +279,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("timezone", f"不是有效的时区：{s.timezone}") from None
     if s.telegram.mode not in ("polling", "webhook"):
         raise ConfigError("telegram.mode", "只能是 polling 或 webhook")
-    if s.telegram.mode == "webhook" and s.telegram.token and not s.telegram.webhook_url:
-        raise ConfigError("telegram.webhook_url", "在 webhook 模式下必须填写")
+    _validate_webhook(s.telegram)
     if not 0 < s.telegram.port < 65536:
         raise ConfigError("telegram.port", "应在 1-65535 之间")
     _validate_wecom(s.wecom)
@@ -295,11 +311,61 @@ def _validate(s: Settings) -> None:
                 "db_pool_size"):
         if getattr(s.api, key) < 1:
             raise ConfigError(f"api.{key}", "应为正整数")
+    from rules.repair_case import Limits
+
+    try:
+        Limits(s.repair.accept_working_days, s.repair.decide_working_days, s.repair.remind_before_working_days)
+    except ValueError as exc:
+        raise ConfigError("repair", str(exc)) from None
+    if not 1 <= s.repair.notice_within_days <= 366:
+        raise ConfigError("repair.notice_within_days", "应在 1-366 天之间")
     for f in fields(ConversationSettings):
         if getattr(s.conversations, f.name) < 1:
             raise ConfigError(f"conversations.{f.name}", "应为正整数")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
+
+
+# Telegram's setWebhook (https://core.telegram.org/bots/api#setwebhook): secret_token is 1-256
+# characters of A-Z, a-z, 0-9, _ and -; the URL is HTTPS on port 443, 80, 88 or 8443.
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why Telegram would refuse `url` as a webhook address (Chinese), or None."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "的端口无效"
+    if parts.scheme != "https" or not parts.hostname:
+        return "应为 https:// 开头的完整地址（Telegram 只向 HTTPS 地址推送）"
+    if port is not None and port not in WEBHOOK_PORTS:
+        return "的端口只能是 443、80、88 或 8443（Telegram 只向这些端口推送；反向代理在此端口接收后转发给 telegram.port）"
+    return None
+
+
+def _validate_webhook(t: TelegramSettings) -> None:
+    """Webhook mode refuses to start without a secret: without it anyone who finds the address can
+    post updates claiming to be any user (an official included), and the bot would act on them."""
+    if t.secret_token and not SECRET_TOKEN.fullmatch(t.secret_token):
+        raise ConfigError(
+            "telegram.secret_token",
+            "只能由 1-256 个英文字母、数字、下划线 _ 和连字符 - 组成（Telegram 的规定；可用 openssl rand -hex 32 生成）",
+        )
+    if t.mode != "webhook" or not t.token:
+        return
+    if not t.webhook_url:
+        raise ConfigError("telegram.webhook_url", "在 webhook 模式下必须填写")
+    problem = webhook_url_problem(t.webhook_url)
+    if problem:
+        raise ConfigError("telegram.webhook_url", problem)
+    if not t.secret_token:
+        raise ConfigError(
+            "telegram.secret_token",
+            "在 webhook 模式下必须填写：没有它，任何人都能冒充 Telegram 向机器人推送消息（可用 openssl rand -hex 32 生成）",
+        )
 
 
 def _validate_wecom(w: WeComSettings) -> None:

@@ -42,7 +42,8 @@ EXAMPLES = {
     b.REPAIR_RECORD: [("rp:r:8", (8,))],
     b.REPAIR_OBLIGATION: [("rp:ob:no", ("no",))],
     b.REPAIR_COMMIT: [("rp:commit", ())],
-    b.REPAIR_DECIDE: [("rd:2:approve", (2, "approve"))],
+    b.REPAIR_DECIDE: [("rd:2:approve", (2, "approve")), ("rd:3:refuse", (3, "refuse"))],
+    b.DOCUMENT_GET: [("doc:安信修告〔2026〕0001号", ("安信修告〔2026〕0001号",))],
     b.VERIFY_OPEN: [("dv:o:6", (6,))],
     b.VERIFY_FILES: [("dv:a:6", (6,))],
     b.VERIFY_DECIDE: [("dv:d:6:revoke", (6, "revoke"))],
@@ -61,6 +62,7 @@ EXAMPLES = {
     b.REMINDER: [("rem:mute", ("mute",))],
     b.ADMIN_OVERDUE: [("adm:overdue", ())],
     b.ADMIN_CHART: [("adm:chart:2026-10", ("2026-10",))],
+    b.UNBIND: [("ub:ok", ("ok",)), ("ub:no", ("no",))],
 }
 
 
@@ -95,6 +97,7 @@ def test_the_longest_data_of_each_family_fits_in_64_bytes() -> None:
         b.CHECK_FEEDBACK: (BIG, "proceeded"),
         b.OBJECTION_DECIDE: (BIG, "corrected"),
         b.REPAIR_DECIDE: (BIG, "approve"),
+        b.DOCUMENT_GET: ("安信专报〔2026〕999999号",),
         b.VERIFY_DECIDE: (BIG, "approve"),
         b.DECLARE_CATEGORY: (max(DECLARATION_CATEGORIES, key=len),),
         b.UPLOAD: ("ok", "f" * 32),

@@ -12,7 +12,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import update
 
 from bot import cli_collect
-from bot.startup import ensure_duties
 from db.models import Base, ReportingDuty
 from db.session import Database
 from services.settings import DatabaseSettings, Settings
@@ -63,8 +62,6 @@ async def test_duties_in_chat(harness) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_overdue_and_on_time_chart(harness, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    svc = harness.app.bot_data["services"]
-    await ensure_duties(svc)
     async with harness.db.transaction() as s:
         await s.execute(update(ReportingDuty).values(created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
     collector = await harness.chat("collector", dept="SCJGJ")

@@ -194,6 +194,7 @@ async def test_unbind_mid_declaration_ends_the_draft_on_resume(harness: BotHarne
         await owner.say(value)
     await owner.say(f"@{write(tmp_path, '证书.pdf', PDF)}")
     assert "已暂停「自主申报」" in await owner.say("/unbind")
+    assert "已解除绑定" in await owner.say("#1")  # 确认解除绑定
     assert BINDING_LOST in await owner.say("/declare")
     for line in ("#1", "#1", "#1", "#1"):
         assert "申报已提交" not in await owner.say(line)

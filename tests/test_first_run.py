@@ -3,8 +3,10 @@ database migrates it by itself; no log line carries SQL. Calendar and subject-ca
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot import cli_import
 from bot.calendar_settings import calendar_from_settings
+from bot.cli import build_parser, run_command
 from bot.logging_setup import SQL_LOGGERS, setup_logging
 from db.importers import samples as S
 from db.importers import writer
@@ -19,9 +22,11 @@ from db.models import CreditRecord, Subject
 from db.session import Database
 from db.urls import UrlError, async_url
 from services.imports import import_file
-from services.settings import CalendarSettings, ConfigError, Settings, load_settings
+from services.settings import CalendarSettings, ConfigError, Settings, load_settings, with_database
 from tests.conftest import _create_pg_database, _drop_pg_database
 from tests.test_import_cli import parse
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -140,3 +145,81 @@ async def test_import_into_an_unmigrated_database_names_the_cause(tmp_path: Path
     assert "写入数据库失败" in logged
     for leak in ("SELECT", "INSERT", "subjects", S.uscc(1)):
         assert leak not in logged
+
+
+# -- a database made by `db upgrade` + `import`: every command finds the departments -----------------
+
+
+async def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """One `creditbot` command as `main` runs it (parsed, settings with --db), in this event loop."""
+    args = build_parser().parse_args(argv)
+    code = await run_command(with_database(Settings(), getattr(args, "db", None)), args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_commands_find_the_departments_without_the_bot_having_started(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: "找不到部门代码" for all four until `run`, `api` or `demo` had started once."""
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'first.sqlite3'}"
+    else:
+        pg_name, url = await _create_pg_database()
+    rows = [S.penalty_row(i, decision=dt.date(2025, 1, 6)) for i in range(1, 4)]
+    path = S.write_csv(tmp_path / "p.csv", S.HEADERS[("penalty", "2021")], rows)
+    try:
+        code, out, _ = await cli(["db", "upgrade", "--db", url], capsys)
+        assert code == 0 and "已载入本地区的 81 个部门" in out
+        assert (await cli(["import", str(path), "--db", url], capsys))[0] == 0
+        code, out, err = await cli(["admin", "apikey", "create", "--dept", "FGW", "--name", "审批系统", "--db", url], capsys)
+        assert code == 0 and "接口密钥" in out, err
+        code, out, err = await cli(["admin", "invite", "--role", "official", "--dept", "FGW", "--db", url], capsys)
+        assert code == 0 and out.startswith("绑定码："), err
+        more = [S.penalty_row(i, decision=dt.date(2025, 1, 6)) for i in range(10, 13)]
+        second = S.write_csv(tmp_path / "q.csv", S.HEADERS[("penalty", "2021")], more)
+        code, out, err = await cli(["import", str(second), "--dept", "SCJGJ", "--db", url], capsys)
+        assert code == 0 and "导入完成" in out, out + err
+        code, out, err = await cli(["duties", "list", "--dept", "FGW", "--db", url], capsys)
+        assert code == 0 and out.startswith("FGW\t安康市发展和改革委员会\t"), out + err
+        code, out, _ = await cli(["admin", "departments", "--db", url], capsys)
+        listed = out.splitlines()
+        assert code == 0 and len(listed) == 81 and listed[:2] == [
+            "SCJGJ\t市市场监管局\t安康市市场监督管理局", "FGW\t市发改委（市信用办）\t安康市发展和改革委员会",
+        ]
+        code, _, err = await cli(["admin", "invite", "--role", "official", "--dept", "FGX", "--db", url], capsys)
+        assert code == 2 and err.startswith("找不到部门代码 FGX。是否是 FGW？可用的部门代码：SCJGJ、FGW、")
+        assert all(line.split("\t")[0] in err for line in listed)  # every valid code is named
+        # Loading again changes nothing, and a duty an admin switched off stays off.
+        assert (await cli(["duties", "remove", "--dept", "FGW", "--category", "行政许可", "--db", url], capsys))[0] == 0
+        assert (await cli(["db", "upgrade", "--db", url], capsys))[0] == 0
+        code, out, _ = await cli(["duties", "list", "--dept", "FGW", "--db", url], capsys)
+        assert code == 0 and "行政许可" not in out
+    finally:
+        if pg_name:
+            await _drop_pg_database(pg_name)
+
+
+COMMAND_MENTION = re.compile(r'(?<!b")creditbot((?: [a-z][a-z-]*)+)')  # b"creditbot … v1": HMAC labels
+
+
+def test_messages_name_only_commands_that_exist() -> None:
+    """Every `creditbot …` a message or a help text names is a command the parser has (the import
+    once pointed to a "creditbot 部门列表" that never existed)."""
+    parser = build_parser()
+    mentioned: set[str] = set()
+    for folder in ("bot", "handlers", "services", "render", "db"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for match in COMMAND_MENTION.finditer(path.read_text(encoding="utf-8")):
+                mentioned.add(match.group(1).strip())
+    assert "admin departments" in mentioned and "db upgrade" in mentioned
+    for words in sorted(mentioned):
+        action: argparse.ArgumentParser | None = parser
+        for word in words.split():
+            subparsers = [a for a in action._actions if isinstance(a, argparse._SubParsersAction)] if action else []
+            if not subparsers:
+                break  # the rest are arguments
+            action = subparsers[0].choices.get(word)
+            assert action is not None, f"messages name `creditbot {words}`, which does not exist"

@@ -77,10 +77,11 @@ async def test_truncated_sheet_in_chat(harness, tmp_path: Path) -> None:  # type
     assert any("检查完成" in (o.text or "") for o in edited)  # the status message is not left hanging
 
 
-async def test_shared_strings_spilled_to_disk_read_the_same(
+async def test_shared_strings_read_the_same_and_refused_over_their_budget(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past the in-memory budget shared strings are read back from a temporary file: same import."""
+    """The library keeps every shared string in memory: read right below the budget, refused above it
+    by the declared size, before anything is decompressed; a grid past its cell budget likewise."""
     from sqlalchemy import select
 
     from db.importers import samples as S
@@ -88,10 +89,15 @@ async def test_shared_strings_spilled_to_disk_read_the_same(
     from services.imports import import_file
 
     rows = [S.penalty_row(i, person_every=4) for i in range(1, 41)]
-    path = S.write_xlsx(tmp_path / "p.xlsx", S.HEADERS[("penalty", "2021")], rows)  # openpyxl: shared strings
-    monkeypatch.setattr(limits, "SHARED_STRINGS_IN_MEMORY", 300)  # a few dozen strings, then disk
+    path = S.write_xlsx(tmp_path / "p.xlsx", S.HEADERS[("penalty", "2021")], rows, sheet="处罚")  # shared strings
     report = await import_file(db, path, id_key="k")
     assert report.written and report.new == 40, report.errors[:3]
     async with db.transaction() as s:
         got = sorted((await s.execute(select(CreditRecord.doc_number, Subject.name).join(Subject))).all())
     assert got == sorted((r["行政处罚决定书文号"], r["行政相对人名称"]) for r in rows)
+    monkeypatch.setattr(limits, "MAX_SHARED_STRINGS_BYTES", 1024 * 1024)
+    varied = (f"<si><t>{i * 7919 % 1000003:07d}{S.company(i)}</t></si>" for i in range(40_000))
+    many = hostile.write_package(tmp_path / "many.xlsx", ["<worksheet><sheetData/></worksheet>"], varied)
+    assert "文字内容解压后超过 1 MB" in await refusal(db, many)
+    monkeypatch.setattr(limits, "MAX_CELLS", 28 * 30)
+    assert "41 行 × 28 列，超过 840 个单元格的上限" in await refusal(db, path)

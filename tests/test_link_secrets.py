@@ -233,6 +233,7 @@ async def test_codes_are_listed_revoked_and_die_with_their_issuer(harness: BotHa
     assert "未使用的授权码 1 个" in listed and by_owner not in listed
     number = listed.split("#", 1)[1].split()[0]
     await harness.say(owner, "/unbind")
+    await harness.say(owner, "#1")  # 确认解除绑定
     assert "与档案不符" in await prove(harness, await harness.chat("public"), by_owner)  # died with the binding
     admin = await harness.chat("admin")
     out = texts(await harness.say(admin, f"/linkcode {HENGDA}"))

@@ -167,8 +167,9 @@ async def test_a_sender_that_lost_its_claim_neither_sends_again_nor_reports_refu
 
 async def test_a_retry_is_not_sent_to_an_account_unbound_meanwhile(harness: BotHarness) -> None:
     owner, official, _told = await objection_decided(harness, harness.transport.unreachable)
+    harness.transport.unreachable.clear()  # reachable again: /unbind asks, and the owner confirms
     await harness.say(owner, "/unbind")  # type: ignore[arg-type]
-    harness.transport.unreachable.clear()
+    await harness.say(owner, "#1")  # type: ignore[arg-type]
     bot = harness.app.bot  # type: ignore[attr-defined]
     done = await retry_due(bot, harness.db, KEY, utcnow() + dt.timedelta(hours=1))
     assert (done.delivered, done.refused) == (0, 1)

@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 
 import bot.app as bot_app
 from bot.jobs import scan_now
-from bot.startup import ensure_duties
 from bot.transport import InProcessBotAPI
 from db.models import PeriodReport, ReportingDuty
 from db.session import Database
@@ -35,7 +34,6 @@ def force_workday(app: object, today: dt.date) -> None:
 async def test_digest_buttons_zero_and_mute(harness) -> None:  # type: ignore[no-untyped-def]
     svc = harness.app.bot_data["services"]
     chat = await harness.chat("collector", dept="SWJ")  # 市税务局: monthly 登记备案、行政强制、行政确认、严重失信主体名单
-    await ensure_duties(svc)
     await backdate_duties(harness.db)
     today = svc.today()
     force_workday(harness.app, today)
@@ -86,7 +84,6 @@ async def test_missed_scan_is_caught_up_at_start_and_not_repeated(db: Database) 
             await bot_app.start_services(app)
             if not sent_counts:
                 await ensure_local_account(db, 700_300, "collector", "SWJ")
-                await ensure_duties(app.bot_data["services"])
                 await backdate_duties(db)
             await app.start()
             await asyncio.sleep(2.5)  # the catch-up job runs one second after start

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from bot.api import problems, routes_checks, routes_documents, routes_records, routes_subjects
+from bot.api import problems, routes_changes, routes_checks, routes_documents, routes_records, routes_subjects
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
 from db.session import Database
@@ -110,10 +110,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             {"name": "逢办必查", "description": "发起核查、获得措施（响应）、反馈办理结果；批量核查"},
             {"name": "信息报送", "description": "按国家标准模板报送信用记录"},
             {"name": "文件核验", "description": "核验平台出具的信用报告、事前告知书（无需密钥）"},
+            {"name": "变更", "description": "主体列入、移出、修复、屏蔽及新增记录的变更流"},
+            {"name": "文书", "description": "信用修复告知书、决定书、专项信用报告"},
+            {"name": "信用修复", "description": "信用中国、省级平台推送的修复申请及结果回传"},
+            {"name": "信用网站", "description": "城市信用网站：当前公示信息及其变更（无需密钥）"},
         ],
     )
     app.state.api = state
     app.state.verify_limiter = RateLimiter(settings.api.verify_per_minute, routes_documents.CHECK_BURST)
+    app.state.public_limiter = RateLimiter(settings.api.verify_per_minute, routes_changes.PUBLIC_BURST)
     app.add_middleware(problems.CrashToProblem)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_mb * 1024 * 1024)
     problems.install(app)
@@ -121,6 +126,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(routes_checks.router)
     app.include_router(routes_records.router)
     app.include_router(routes_documents.router)
+    app.include_router(routes_changes.router)
     mount_docs(app)
     return app
 

@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_services
+from bot.telegram_run import webhook_options
 from bot.wecom import store
 from bot.wecom.api import WeComApp, WeComClient
 from bot.wecom.crypto import WeComCrypto
@@ -48,6 +49,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     transport = WeComBotAPI(client)
     tg = settings.telegram
     telegram = HTTPXRequest(connection_pool_size=8) if tg.token else None
+    webhook = webhook_options(tg) if telegram is not None and tg.mode == "webhook" else None
     # Long polling keeps its own connection, as PTB does by default.
     polling = HTTPXRequest() if telegram is not None else None
     app = build_application(settings, ChannelRouter(telegram, transport), db=db, updates_transport=polling)
@@ -64,11 +66,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             server = channel.listen(w.port, w.listen, w.path)
             log.info("WeCom callback server listening on %s:%s%s", w.listen, w.port, w.path)
             if telegram is not None and app.updater is not None:
-                if tg.mode == "webhook":
-                    await app.updater.start_webhook(
-                        listen=tg.listen, port=tg.port, url_path="telegram", webhook_url=tg.webhook_url,
-                        secret_token=tg.secret_token or None,
-                    )
+                if webhook is not None:
+                    await app.updater.start_webhook(**webhook)
                 else:
                     await app.updater.start_polling()
             await app.start()

@@ -65,10 +65,15 @@ def _base31(value: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
-def _org_code(key: int, seed: int, letter: str, legacy: bool) -> str:
-    """Positions 9-17 of a generated USCC; unique per key (and never in the showcase range)."""
+def _org_code(key: int, seed: int, letter: str, legacy: bool, reserved: frozenset[str] = frozenset()) -> str:
+    """Positions 9-17 of a generated USCC; unique per key (and never in the showcase range, nor one
+    of the `reserved` old codes the showcase uses: `legacy_org_code` keeps those outside the keys, so
+    stepping the permutation once more lands on a value no key reaches)."""
     if legacy:
-        body = str(10**7 + permute(key, _LEGACY_DOMAIN, seed ^ 0x1E6AC1))
+        x = permute(key, _LEGACY_DOMAIN, seed ^ 0x1E6AC1)
+        if str(10**7 + x) + org_check_char(str(10**7 + x)) in reserved:
+            x = permute(x, _LEGACY_DOMAIN, seed ^ 0x1E6AC1)
+        body = str(10**7 + x)
     else:
         body = "M" + letter + "7" + _base31(permute(key, _NEW_CODE_DOMAIN, seed ^ 0x5EC7), 5)
     return body + org_check_char(body)
@@ -77,6 +82,17 @@ def _org_code(key: int, seed: int, letter: str, legacy: bool) -> str:
 def _showcase_org_code(index: int, letter: str) -> str:
     body = "M" + letter + "6" + _base31(37 * index + 1000, 5)
     return body + org_check_char(body)
+
+
+def legacy_org_code(text: str) -> str:
+    """A showcase subject's old organisation code (`71093627-6`) as USCC positions 9-17. Raises
+    ValueError for a wrong check character, or a code some generated subject's key could reach."""
+    body, _, check = text.partition("-")
+    if not (len(body) == 8 and body.isdigit() and body[0] != "0" and check == org_check_char(body)):
+        raise ValueError(f"组织机构代码 {text} 无效（8 位数字加校验位）")
+    if int(body) - 10**7 < MAX_SUBJECTS:
+        raise ValueError(f"组织机构代码 {text} 落在随机主体可能使用的号段内，请选用 {10**7 + MAX_SUBJECTS} 以上的代码")
+    return body + check
 
 
 _ORG_LETTER = {"9": "A", "N": "F", "5": "J", "Y": "G", "1": "B"}

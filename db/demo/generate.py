@@ -27,7 +27,7 @@ from typing import Any
 
 from db.demo import catalog as cat
 from db.demo import names as pools
-from db.demo.codes import _ORG_LETTER, _mobile, _showcase_org_code, make_uscc
+from db.demo.codes import _ORG_LETTER, _mobile, _showcase_org_code, legacy_org_code, make_uscc
 from db.regions import DATA_DIR, DepartmentInfo, DivisionInfo, RegionData, default_region
 from rules.codes import complete_ric
 
@@ -108,6 +108,7 @@ class _Ctx:
     showcase_records: dict[int, tuple[dict[str, Any], ...]]
     reserved_cores: frozenset[tuple[str, str]]
     reserved_names: frozenset[str]
+    reserved_org_codes: frozenset[str] = frozenset()  # showcase subjects' old organisation codes
     depts_by_role: dict[tuple[str, str], DepartmentInfo] = field(default_factory=dict)
     city_depts_by_role: dict[str, DepartmentInfo] = field(default_factory=dict)
 
@@ -160,7 +161,8 @@ def _load_showcase(region: RegionData) -> tuple[tuple[DemoSubject, ...], dict[in
             reg = region.division(entry["registered"]) if entry["registered"] != region.code else region.city
             reg_code = reg.code_on(established)
             type_code = entry["uscc_type"]
-            uscc = make_uscc(type_code, reg_code, _showcase_org_code(index, _ORG_LETTER.get(type_code[0], "A")))
+            org = legacy_org_code(entry["org_code"]) if "org_code" in entry else None
+            uscc = make_uscc(type_code, reg_code, org or _showcase_org_code(index, _ORG_LETTER.get(type_code[0], "A")))
             phone = f"{region.phone_area}-{rng.randint(3000000, 3999999)}" if region.phone_area else _mobile(rng)
             status = entry.get("status", "存续")
         if entry.get("trade_name") and entry.get("industry"):
@@ -208,6 +210,7 @@ def _context(region: RegionData) -> _Ctx:
         showcase_records=show_records,
         reserved_cores=frozenset(cores),
         reserved_names=frozenset(s.name for s in show) | frozenset(n for s in show for n in s.former_names),
+        reserved_org_codes=frozenset(s.uscc[8:17] for s in show if s.uscc and s.uscc[8:16].isdigit()),
         depts_by_role=depts,
         city_depts_by_role=city,
     )

@@ -274,6 +274,16 @@ def showcase_help(region: RegionData | None = None) -> str:
         "honoured": "纳税信用 A 级、守合同重信用",
         "social": "社会团体（51 开头）",
         "other": "其他组织（Y1 开头）",
+        "contiguous_part": "名称中的一段即可查到：瀛湖渔业",
+        "bracketed_region": "名称带括号区域：瑞祥商贸",
+        "legacy_org_code": "代码沿用旧组织机构代码：71093627-6",
+        "pinyin": "按拼音查：changhong",
+        "street_shop": "街名中的个体户，同音错字也能查到：张记蒸面管",
+        "village_collective": "按村名查：关庙双溪村",
+        "cdc": "事业单位（12 开头），按简称查：汉滨疾控",
+        "bank_postal": "银行分行，按简称查：邮储银行安康分行",
+        "bank_ccb": "银行分行，按简称查：建行安康分行",
+        "bureau_xunyang": "机关（11 开头），按简称查：旬阳人社局",
     }
     lines = ["演示档案中的示例主体（可直接查询）："]
     for s in show:

@@ -257,7 +257,7 @@ def _company(ctx: _Ctx, seed: int, key: int, rng: random.Random, random_twin: bo
     kind = "法人" if parts.form in {f for f, _, _ in pools.CORPORATE_FORMS} else "非法人组织"
     reg = ctx.region.city if parts.city_registered else parts.county
     legacy = established < date(2015, 10, 1) and rng.random() < 0.85
-    uscc = make_uscc("91", reg.code_on(established), _org_code(key, seed, "A", legacy))
+    uscc = make_uscc("91", reg.code_on(established), _org_code(key, seed, "A", legacy, ctx.reserved_org_codes))
     former: list[str] = []
     short: list[str] = []
     if rng.random() < FORMER_NAME_RATE:
@@ -394,7 +394,7 @@ def _organisation(ctx: _Ctx, seed: int, key: int, rng: random.Random, group: str
         name = name[:-2] + rng.choice(pools.TRADE_THIRD) + name[-2:]
     legacy = established < date(2015, 10, 1) and group in (cat.SHOP, cat.SOCIAL) and rng.random() < 0.5
     letter = _ORG_LETTER.get(type_code[0], "A")
-    uscc = make_uscc(type_code, reg.code_on(established), _org_code(key, seed, letter, legacy))
+    uscc = make_uscc(type_code, reg.code_on(established), _org_code(key, seed, letter, legacy, ctx.reserved_org_codes))
     former_t, short_t = _aliases(rng, name, former, short)
     return DemoSubject(
         key=key,

@@ -5,7 +5,9 @@ kinds, words for "no end date")."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import unicodedata
 from functools import lru_cache
 
 from rules.codes import CodeCheck, validate_uscc
@@ -69,13 +71,24 @@ def _plausible(value: dt.date, text: str) -> dt.date:
     return value
 
 
+# A decimal number as typed or exported: digits with an optional fraction and exponent. Words that
+# float() also takes (inf, Infinity, NaN) are not amounts.
+_AMOUNT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
 def parse_amount(text: str) -> float:
-    cleaned = text.replace(",", "").replace("，", "").replace("万元", "").replace("万", "").strip()
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(f"应为数字（单位：万元），实际为“{text}”") from None
-    if value < 0 or value != value:
+    """An amount in 万元: a finite, non-negative decimal. Full-width digits and thousands separators
+    are accepted (NFKC); `inf`, `NaN` and numbers too large for a float (`1e400`) are refused, since a
+    record stored with them is not valid JSON and grades wrongly. Raises ValueError (Chinese)."""
+    cleaned = unicodedata.normalize("NFKC", text)
+    for part in (",", "万元", "万", " "):
+        cleaned = cleaned.replace(part, "")
+    if not _AMOUNT.match(cleaned):
+        raise ValueError(f"应为数字（单位：万元），实际为“{text}”")
+    value = float(cleaned)
+    if not math.isfinite(value):
+        raise ValueError(f"金额“{text}”超出可表示的范围，应为有限的数字（单位：万元）")
+    if value < 0:
         raise ValueError(f"金额不能为负数：“{text}”")
     return value
 

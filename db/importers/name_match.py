@@ -28,3 +28,11 @@ def mismatch_reason(archive_kind: str, archive_name: str, by_id_number: bool) ->
     shown = mask_person_name(archive_name) if archive_kind == PERSON or by_id_number else archive_name
     code = "证件号码" if by_id_number else "统一社会信用代码"
     return f"名称与代码不符：档案中该代码属于“{shown}”，请核对名称或{code}（曾用名、简称请先通过主体名录登记）"
+
+
+def mismatch_in_file_reason(code: str, first_row: int) -> str:
+    """The Chinese row error for a code the file gives to two different names, both new to the archive."""
+    return (
+        f"名称与代码不符：该{code}在第 {first_row} 行对应另一名称；同一{code}只能对应一个主体，"
+        "请核对名称或代码（曾用名、简称请先通过主体名录登记）"
+    )

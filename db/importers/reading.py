@@ -1,5 +1,5 @@
-"""Streaming readers for the files departments actually send: CSV in whatever encoding their system
-wrote, and XLSX from Excel or WPS.
+"""Readers for the files departments actually send: CSV in whatever encoding their system wrote
+(streamed), and spreadsheets from Excel, WPS or LibreOffice (.xlsx, .xls, .ods: spreadsheet.py).
 
 Files can be large (a year of a big bureau's penalties), so rows are yielded one at a time and
 nothing holds the whole file. Encoding is decided once from the first block: a BOM is authoritative;
@@ -31,7 +31,7 @@ class ReadError(Exception):
 
 @dataclass(frozen=True)
 class Unevaluated:
-    """An XLSX cell holding a formula without a saved result (or an error value such as #N/A): its
+    """A spreadsheet cell holding a formula without a saved result (or an error value such as #N/A): its
     value is unknown, which is not the same as empty. The importer refuses such a cell in a used column."""
 
     formula: str
@@ -44,7 +44,7 @@ Cell = str | int | float | dt.date | dt.datetime | Unevaluated | None
 class Table:
     """An opened table: its format facts and a one-shot iterator of (row number, cells)."""
 
-    format: str  # csv | xlsx
+    format: str  # csv | xlsx | xls | ods
     encoding: str | None
     sheet: str | None
     rows: Iterator[tuple[int, list[Cell]]]
@@ -131,12 +131,12 @@ def csv_problem(message: str, line: int) -> str:
     return f"第 {line} 行附近的 CSV 格式有误，请用 Excel 或 WPS 另存为 CSV 后重试"
 
 
-def open_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
-    """Streaming, type-aware and limit-checked (db/importers/xlsx.py)."""
-    from db.importers.xlsx import open_sheet
+def open_spreadsheet(path: Path, fmt: str, sheet_names: tuple[str, ...] = ()) -> Table:
+    """Type-aware and limit-checked (db/importers/spreadsheet.py, guards in db/importers/xlsx.py)."""
+    from db.importers.spreadsheet import open_sheet
 
-    chosen, rows = open_sheet(path, sheet_names)
-    return Table("xlsx", None, chosen, rows)
+    chosen, rows = open_sheet(path, fmt, sheet_names)
+    return Table(fmt, None, chosen, rows)
 
 
 def open_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
@@ -153,14 +153,17 @@ def open_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
     if not head:
         raise ReadError("文件是空的")
     if head.startswith(XLSX_MAGIC):
-        return open_xlsx(path, sheet_names)
+        from db.importers.xlsx import is_ods
+
+        return open_spreadsheet(path, "ods" if is_ods(path) else "xlsx", sheet_names)
     if head.startswith(OLE_MAGIC):
-        raise ReadError("不支持旧版 Excel（.xls）文件，请在 Excel 或 WPS 中另存为 .xlsx 或 CSV 后重试")
+        return open_spreadsheet(path, "xls", sheet_names)
     return open_csv(path)
 
 
 def estimate_rows(path: Path) -> int | None:
-    """Cheap row count for a progress bar: newline count for text, the sheet dimension for XLSX."""
+    """Cheap row count for a progress bar: newline count for text, the sheet dimension for XLSX
+    (none for .xls and .ods)."""
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
@@ -168,6 +171,8 @@ def estimate_rows(path: Path) -> int | None:
                 from db.importers.xlsx import dimension_rows
 
                 return dimension_rows(path)
+            if head.startswith(OLE_MAGIC):
+                return None
             fh.seek(0)
             count = 0
             for block in iter(lambda: fh.read(1 << 20), b""):

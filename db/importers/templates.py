@@ -358,6 +358,9 @@ class HeaderMatch:
     headers: dict[str, str]  # field → the header text as written in the file (for error messages)
     ignored: list[str]
     score: int
+    # Columns whose header names a field an earlier column already has ("罚款金额(万元)" beside
+    # "罚款金额（万元）"): (column index, header as written, field).
+    duplicates: list[tuple[int, str, str]] = field(default_factory=list)
 
     def missing(self) -> list[str]:
         """Required fields without a column (an either/or requirement reports its first member)."""
@@ -393,19 +396,23 @@ def match_header(template: Template, cells: Sequence[object], header_row: int) -
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
     ignored: list[str] = []
+    duplicates: list[tuple[int, str, str]] = []
     score = 0
     for i, cell in enumerate(cells):
         text = "" if cell is None else str(cell).strip()
         if not text:
             continue
         hit = template.lookup(text)
-        if hit is None or hit[0] in positions:
+        if hit is None:
             ignored.append(text)
+            continue
+        if hit[0] in positions:
+            duplicates.append((i, text.replace("\ufeff", ""), hit[0]))
             continue
         positions[hit[0]] = i
         headers[hit[0]] = text.replace("\ufeff", "")
         score += hit[1]
-    return HeaderMatch(template, header_row, positions, headers, ignored, score)
+    return HeaderMatch(template, header_row, positions, headers, ignored, score, duplicates)
 
 
 def detect(

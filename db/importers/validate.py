@@ -73,6 +73,15 @@ class RowValidator:
             if len(text) > MAX_CELL_CHARS:
                 raise RowInvalid(self.col(f), f"单元格内容过长：{len(text)} 个字符（最多 {MAX_CELL_CHARS} 个）")
             out[f] = text
+        for i, header, f in self.match.duplicates:
+            text = cell_text(cells[i] if i < n else None)
+            if text and text != out.get(f, ""):
+                main = self.col(f)
+                raise RowInvalid(
+                    header,
+                    f"与“{main}”列是同一项（重复的列），但内容不同：请核对后删除其中一列" if out.get(f)
+                    else f"与“{main}”列是同一项（重复的列），内容却填在这一列：请把内容移到“{main}”列并删除这一列",
+                )
         self._numeric = numeric
         return out
 

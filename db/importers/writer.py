@@ -11,8 +11,10 @@ document. The number as first written stays for display. An existing record is u
 written to RecordChange with the file they came from; so re-importing a file changes nothing.
 
 When `write` is off (dry run, or after the first invalid row) the same lookups classify rows as
-new / updating / unchanged without writing; subjects that would be created are remembered by a
-digest of their key so they are counted once, in memory proportional to the number of new subjects.
+new / updating / unchanged without writing. Subjects this import creates are remembered in both modes
+by a digest of their key (with the first row and a digest of its name), so they are counted once and
+every later row naming their code is held to the same name whether or not anything is written: the
+check a collector sees names every row the import would refuse. Memory: ~100 bytes a new subject.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.importers.lookup import each_key
-from db.importers.name_match import mismatch_reason, name_fits
+from db.importers.name_match import mismatch_in_file_reason, mismatch_reason, name_fits
 from db.importers.persons import link_persons
 from db.importers.rows import RecordRow, SubjectRow
 from db.models import CreditRecord, RecordChange, Subject, SubjectAlias
+from rules.canonical import canonical_key
 from rules.workcal import WorkCalendar
 
 IN_CHUNK = 500
@@ -74,6 +77,14 @@ def _digest(key: str) -> bytes:
     return hashlib.blake2b(key.encode(), digest_size=16).digest()
 
 
+_LOW64 = (1 << 64) - 1
+
+
+def _name_digest(name: str) -> int:
+    """64 bits of the canonical name (rules.canonical): what "the same name" compares in a file."""
+    return int.from_bytes(hashlib.blake2b(canonical_key(name, limit=None).encode(), digest_size=8).digest())
+
+
 def _subject_keys(uscc: str | None, id_hash: str | None) -> list[str]:
     keys = []
     if uscc:
@@ -112,7 +123,10 @@ class Writer:
         self.calendar = calendar
         self.new = self.updating = self.unchanged = self.subjects_created = 0
         self._subject_ids: dict[str, int] = {}
-        self._pending: set[bytes] = set()
+        # Subjects this import creates (not in the archive before it): digest of the key → the row that
+        # introduced it << 64 | 64-bit digest of its canonical name. Later rows naming the same code are
+        # held to that name, in the dry run and in the import alike (one verdict).
+        self._created: dict[bytes, int] = {}
         # Subjects whose records this import wrote: their evaluation is refreshed before commit.
         self.touched: set[int] = set()
         # (row, template field, Chinese reason) for rows this writer refused; the importer turns them
@@ -181,16 +195,16 @@ class Writer:
         missing = [s for k, s in need.items() if k not in self._subject_ids]
         if not missing:
             return
+        fresh = []
+        for s in missing:
+            d = _digest(s.key)
+            if d not in self._created:
+                self._created[d] = s.row << 64 | _name_digest(s.name)
+                fresh.append(s)
+        self.subjects_created += len(fresh)
         if self.write:
             for key, subject_id in (await self._insert_subjects(missing)).items():
                 self._remember(key, subject_id)
-            self.subjects_created += len(missing)
-        else:
-            for s in missing:
-                d = _digest(s.key)
-                if d not in self._pending:
-                    self._pending.add(d)
-                    self.subjects_created += 1
 
     async def subject_batch(self, rows: Sequence[SubjectRow]) -> None:
         """主体名录 rows: insert new subjects; update the existing ones where a given column differs.
@@ -292,7 +306,7 @@ class Writer:
 
     async def record_batch(self, rows: Sequence[RecordRow]) -> None:
         await self._resolve_subjects(r.subject for r in rows)
-        misnamed = await self._refuse_misnamed(rows)
+        misnamed = await self._refuse_misnamed(rows) | self._refuse_renamed(rows)
         existing = await self._find_records(rows)
         if self._refuse_foreign(rows, existing) or misnamed:
             self.write = False  # nothing of this import may be written (the importer rolls back)
@@ -356,7 +370,10 @@ class Writer:
         """A row whose code belongs to an archive subject of a clearly different name (not the name,
         not a 曾用名 or 简称) must not be filed on that subject (db.importers.name_match). One lookup of
         names and one of aliases per batch. Returns True when a row was refused."""
-        ids = {self._subject_ids[r.subject.key] for r in rows if r.subject.key in self._subject_ids}
+        ids = {
+            self._subject_ids[r.subject.key] for r in rows
+            if r.subject.key in self._subject_ids and _digest(r.subject.key) not in self._created
+        }
         if not ids:
             return False
         names: dict[int, tuple[str, str]] = {}
@@ -373,13 +390,27 @@ class Writer:
         refused = False
         for r in rows:
             sid = self._subject_ids.get(r.subject.key)
-            if sid is None or sid not in names:
+            if sid is None or sid not in names or _digest(r.subject.key) in self._created:
                 continue
             kind, name = names[sid]
             if not name_fits(r.subject.name, name, aliases.get(sid, ())):
                 by_id = r.subject.key.startswith("id:")
                 self.refused.append((r.row, "name", mismatch_reason(kind, name, by_id)))
                 refused = True
+        return refused
+
+    def _refuse_renamed(self, rows: Sequence[RecordRow]) -> bool:
+        """Rows naming, under the code of a subject this import creates, another name than the row that
+        introduced it: the import would file them on that subject, so both the dry run and the import
+        refuse them here, from memory (the archive does not hold the subject during a dry run)."""
+        refused = False
+        for r in rows:
+            first = self._created.get(_digest(r.subject.key))
+            if first is None or first >> 64 == r.row or first & _LOW64 == _name_digest(r.subject.name):
+                continue
+            code = "证件号码" if r.subject.key.startswith("id:") else "统一社会信用代码"
+            self.refused.append((r.row, "name", mismatch_in_file_reason(code, first >> 64)))
+            refused = True
         return refused
 
     def _refuse_foreign(self, rows: Sequence[RecordRow], existing: dict[tuple[str, str, str], Any]) -> bool:

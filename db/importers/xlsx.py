@@ -1,54 +1,55 @@
-"""A streaming XLSX reader that uses the cells' types and refuses hostile files before parsing them.
+"""The guards in front of the spreadsheet library for OOXML packages (.xlsx) and OpenDocument (.ods).
 
-Why not openpyxl's read-only mode: with `data_only=True` a formula cell without a cached value reads
-as empty (indistinguishable from a blank cell), it loads every shared string into memory before the
-first row (the 400 MB zip bomb), and it pads every row to the declared dimension (1,000,000 columns).
-Here:
+python-calamine (spreadsheet.py) reads the cells. It loads a whole sheet into a dense grid (rows ×
+last column, about 70 bytes a cell with its text), keeps every shared string in memory, and reads a
+formula without a saved result, or an error value (#N/A), as an empty cell. So before it sees a file:
 
-- the archive's declared sizes and compression ratios are checked before anything is decompressed
-  (limits.py), and the sheet's <dimension> before its first row;
-- shared strings stay in memory up to a budget, the rest spills to a temporary file;
-- a formula without a cached value is an `Unevaluated` cell (the importer refuses it with a row
-  error), an error value (#N/A) likewise; a number cell in a date format becomes a datetime;
-- every failure is a ReadError with one Chinese sentence, never an exception name.
+- the archive's declared sizes and compression ratios are checked from the central directory, before
+  anything is decompressed (limits.py: the 410 KB file whose shared strings expand to 400 MB);
+- the chosen sheet's XML is scanned once as bytes (regular expressions, no XML tree): its declared
+  <dimension>, the real last row and last column (a declared dimension can lie), the grid's cell count
+  (what calamine will allocate), and the cells holding a formula without a saved value or an error
+  value, which the reader then hands on as `Unevaluated` so the importer refuses them with a row
+  error instead of importing an empty cell;
+- a sheet whose XML stops in the middle (an interrupted export) is named with the row where it stops.
 
-Shapes: rows are (row number as Excel shows it, list of cells), cells being str, int, float,
-datetime, Unevaluated or None; rows without any cell are not yielded.
+Part names are looked up case-insensitively (`xl/SharedStrings.xml` is the same part as
+`xl/sharedStrings.xml` in the format, and Excel opens both). Every failure is a ReadError with one
+Chinese sentence.
 """
 
 from __future__ import annotations
 
-import array
-import datetime as dt
 import posixpath
 import re
-import tempfile
-import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+
+import defusedxml.ElementTree as SafeET
 
 from db.importers import limits
 from db.importers.reading import ReadError, Unevaluated
 
-_CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
-_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
-# Built-in number formats that are dates: the international ones (14-22, 45-47) and those Excel
-# and WPS use in Chinese locales (27-36, 50-58).
-_DATE_FORMAT_IDS = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
 CORRUPT = "Excel 文件已损坏或不完整，请在 Excel 或 WPS 中打开并另存为 .xlsx 后重试"
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _unescape(text: str) -> str:
-    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,7})\$?(\d+)$")
+# A row element and its content (cells), with or without a namespace prefix; `<row .../>` is empty.
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
+_ROW = re.compile(rb"<" + _PREFIX + rb"row\b([^>]*?)(?:/>|>(.*?)</" + _PREFIX + rb"row>)", re.S)
+_CELL = re.compile(rb"<" + _PREFIX + rb"c\b([^>]*?)(?:/>|>(.*?)</" + _PREFIX + rb"c>)", re.S)
+_CELL_START = re.compile(rb"<" + _PREFIX + rb"c[\s/>]")
+_R_ATTR = re.compile(rb'\sr="([^"]*)"')
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_T_ATTR = re.compile(rb'\st="([^"]*)"')
+_VALUE = re.compile(rb"<" + _PREFIX + rb"v(?:\s[^>]*)?>(.*?)</" + _PREFIX + rb"v>", re.S)
+_FORMULA = re.compile(rb"<" + _PREFIX + rb"f[\s/>]")
+_DIMENSION = re.compile(rb"<" + _PREFIX + rb'dimension\b[^>]*\sref="([^"]*)"')
+_SHEET_DATA = re.compile(rb"<" + _PREFIX + rb"sheetData\b")
+_SHEET_END = re.compile(rb"</" + _PREFIX + rb"sheetData>|<" + _PREFIX + rb"sheetData\s*/>")
+_CHUNK = 4 * 1024 * 1024
+# A row longer than this is not a spreadsheet row (256 cells of 32,767 characters are ~25 MB).
+_MAX_ROW_BYTES = 64 * 1024 * 1024
 
 
 def column_index(letters: str) -> int:
@@ -77,306 +78,261 @@ def check_archive(zf: zipfile.ZipFile) -> None:
             )
 
 
+class _Package:
+    """Part lookup by name, case-insensitively, as the format says."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self._names = {info.filename.lower(): info for info in zf.infolist()}
+
+    def info(self, part: str) -> zipfile.ZipInfo | None:
+        return self._names.get(part.lstrip("/").lower())
+
+    def read(self, part: str) -> bytes | None:
+        info = self.info(part)
+        return self.zf.read(info) if info is not None else None
+
+    def rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id → (type suffix, absolute part path) for `part`."""
+        folder, name = posixpath.split(part)
+        data = self.read(posixpath.join(folder, "_rels", name + ".rels"))
+        if data is None:
+            return {}
+        out = {}
+        for rel in SafeET.fromstring(data):
+            target = rel.get("Target", "")
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            out[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], path)
+        return out
+
+    def sheets(self) -> list[tuple[str, str]]:
+        """(sheet name, part path) in workbook order."""
+        workbook = next((p for t, p in self.rels("").values() if t == "officeDocument"), "xl/workbook.xml")
+        data = self.read(workbook)
+        if data is None:
+            raise ReadError("文件不是有效的 Excel 工作簿（缺少 workbook 部件），请另存为 .xlsx 后重试")
+        rels = self.rels(workbook)
+        out = []
+        for el in SafeET.fromstring(data).iter():
+            if el.tag.rsplit("}", 1)[-1] == "sheet":
+                rid = next((v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] == "id"), "")
+                if rid in rels:
+                    out.append((el.get("name", ""), rels[rid][1]))
+        return out
+
+    def shared_strings_size(self) -> int:
+        for info in self._names.values():
+            if posixpath.basename(info.filename).lower() == "sharedstrings.xml":
+                return info.file_size
+        return 0
+
+
 @dataclass
-class _Parts:
-    sheets: list[tuple[str, str]]  # (name, part path)
-    shared_strings: str | None
-    styles: str | None
+class SheetScan:
+    """What the scan of one sheet found: its last row and column, and the cells whose value is unknown."""
+
+    last_row: int = 0
+    last_column: int = 0
+    unevaluated: dict[int, dict[int, Unevaluated]] = field(default_factory=dict)
 
 
-def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
-    """Relationship id → (type suffix, absolute part path) for `part`."""
-    folder, name = posixpath.split(part)
-    rels_path = posixpath.join(folder, "_rels", name + ".rels")
-    if rels_path not in zf.NameToInfo:
-        return {}
-    out = {}
-    for rel in ET.fromstring(zf.read(rels_path)):
-        target = rel.get("Target", "")
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        out[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], path)
-    return out
-
-
-def _parts(zf: zipfile.ZipFile) -> _Parts:
-    workbook = next((p for t, p in _rels(zf, ".rels").values() if t == "officeDocument"), "xl/workbook.xml")
-    if workbook not in zf.NameToInfo:
-        raise ReadError("文件不是有效的 Excel 工作簿（缺少 workbook 部件），请另存为 .xlsx 后重试")
-    rels = _rels(zf, workbook)
-    sheets = []
-    for el in ET.fromstring(zf.read(workbook)).iter():
-        if _local(el.tag) == "sheet":
-            rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), "")
-            if rid in rels:
-                sheets.append((el.get("name", ""), rels[rid][1]))
-    by_type = {t: p for t, p in rels.values()}
-    return _Parts(sheets, by_type.get("sharedStrings"), by_type.get("styles"))
-
-
-class SharedStrings:
-    """Index → text. Up to a budget in memory, the rest in a temporary file (offsets in an array)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._memory: list[str] = []
-        self._chars = 0
-        self._spill: IO[bytes] | None = None
-        self._offsets = array.array("Q")
-        self._lookup = lru_cache(maxsize=65_536)(self._from_disk)
-        context = ET.iterparse(stream, events=("start", "end"))
-        root = None
-        for event, el in context:
-            if root is None:
-                root = el
-                continue
-            if event == "end" and _local(el.tag) == "si":
-                self._add(_unescape("".join(_si_text(el))))
-                root.clear()
-
-    def _add(self, text: str) -> None:
-        if (
-            self._spill is None
-            and self._chars + len(text) <= limits.SHARED_STRINGS_IN_MEMORY
-            and len(self._memory) < limits.SHARED_STRINGS_IN_MEMORY_COUNT
-        ):
-            self._memory.append(text)
-            self._chars += len(text)
-            return
-        if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="creditbot-sst-")  # noqa: SIM115 - closed by close()
-            self._offsets.append(0)
-        data = text.encode("utf-8")
-        self._spill.write(data)
-        self._offsets.append(self._offsets[-1] + len(data))
-
-    def _from_disk(self, i: int) -> str:
-        assert self._spill is not None
-        start, end = self._offsets[i], self._offsets[i + 1]
-        self._spill.seek(start)
-        return self._spill.read(end - start).decode("utf-8")
-
-    def __getitem__(self, i: int) -> str:
-        if i < len(self._memory):
-            return self._memory[i]
-        j = i - len(self._memory)
-        if self._spill is None or j >= len(self._offsets) - 1:
-            raise IndexError(i)
-        return self._lookup(j)
-
-    def close(self) -> None:
-        if self._spill is not None:
-            self._spill.close()
-
-
-def _si_text(si: ET.Element) -> Iterator[str]:
-    for child in si:
-        name = _local(child.tag)
-        if name == "t":
-            yield child.text or ""
-        elif name == "r":  # rich text runs; phonetic guides (rPh) are not part of the value
-            for t in child:
-                if _local(t.tag) == "t":
-                    yield t.text or ""
-
-
-def _date_styles(zf: zipfile.ZipFile, part: str | None) -> frozenset[int]:
-    """Indexes of cellXfs whose number format is a date."""
-    if not part or part not in zf.NameToInfo:
-        return frozenset()
-    from openpyxl.styles.numbers import is_date_format
-
-    root = ET.fromstring(zf.read(part))
-    custom: dict[int, str] = {}
-    xfs: list[int] = []
-    for el in root:
-        name = _local(el.tag)
-        if name == "numFmts":
-            for fmt in el:
-                custom[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
-        elif name == "cellXfs":
-            xfs = [int(xf.get("numFmtId", "0")) for xf in el]
-    dates = set()
-    for i, fmt_id in enumerate(xfs):
-        code = custom.get(fmt_id)
-        if (code is not None and is_date_format(code)) or (code is None and fmt_id in _DATE_FORMAT_IDS):
-            dates.add(i)
-    return frozenset(dates)
-
-
-def _dimension_limits(ref: str, sheet: str) -> int | None:
-    """Refuse a declared range beyond the limits; returns its last row (None if not declared)."""
-    last = ref.split(":")[-1].upper().replace("$", "")
-    m = _CELL_REF.match(last)
-    if not m:
-        return None
-    cols, rows = column_index(m.group(1)), int(m.group(2))
+def _limits(sheet: str, rows: int, cols: int, declared: bool) -> None:
     if rows > limits.MAX_ROWS:
-        raise ReadError(
-            f"工作表“{sheet}”的数据范围到第 {rows} 行，超过 {limits.MAX_ROWS} 行上限：请删除多余的空行，或拆分为多个文件"
-        )
-    if cols > limits.MAX_COLUMNS:
+        if declared:
+            raise ReadError(
+                f"工作表“{sheet}”的数据范围到第 {rows} 行，超过 {limits.MAX_ROWS} 行上限：请删除多余的空行，或拆分为多个文件"
+            )
+        raise ReadError(f"工作表“{sheet}”超过 {limits.MAX_ROWS} 行上限，请拆分为多个文件后分别导入")
+    if cols > limits.MAX_COLUMNS and declared:
         raise ReadError(
             f"工作表“{sheet}”的数据范围到第 {cols} 列，超过 {limits.MAX_COLUMNS} 列上限：请删除多余的列后重试"
         )
+    if rows * cols > limits.MAX_CELLS:
+        raise ReadError(
+            f"工作表“{sheet}”的数据范围有 {rows} 行 × {cols} 列，超过 {limits.MAX_CELLS} 个单元格的上限："
+            "请删除多余的行和列，或拆分为多个文件"
+        )
+
+
+def _dimension(ref: bytes, sheet: str) -> int | None:
+    """Refuse a declared range beyond the limits; returns its last row (None if not declared)."""
+    m = _CELL_REF.match(ref.decode("ascii", "replace").split(":")[-1].upper())
+    if not m:
+        return None
+    rows, cols = int(m.group(2)), column_index(m.group(1))
+    _limits(sheet, rows, cols, declared=True)
     return rows
 
 
-def _number(text: str, date_style: bool) -> Any:
-    value = float(text)
-    if date_style:
-        from openpyxl.utils.datetime import from_excel
-
-        try:
-            return from_excel(value)
-        except (ValueError, OverflowError):
-            return value
-    if value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    return value
+def _cell_count(body: bytes) -> int:
+    """Cell elements in a row's content (bytes.count runs at memory speed; prefixed tags are rare)."""
+    n = body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/>")
+    return n if n or b":c" not in body else len(_CELL_START.findall(body))
 
 
-def _cell_value(c: ET.Element, strings: SharedStrings | None, dates: frozenset[int]) -> Any:
-    t = c.get("t", "n")
-    formula = v = None
-    inline: list[str] = []
-    for child in c:
-        name = _local(child.tag)
-        if name == "v":
-            v = child.text
-        elif name == "f":
-            formula = child.text or ""
-        elif name == "is":
-            inline.extend(_si_text(child))
-    if t == "inlineStr":
-        return _unescape("".join(inline))
-    if v is None or (v == "" and t != "str"):
-        return Unevaluated("=" + formula if formula else "=") if formula is not None else None
-    if t == "s":
-        if strings is None:
-            raise ReadError(CORRUPT)
-        return strings[int(v)]
-    if t == "str":
-        return _unescape(v)
-    if t == "b":
-        return str(v.strip() in ("1", "true"))
-    if t == "e":
-        return Unevaluated(v)
-    if t == "d":
-        return dt.datetime.fromisoformat(v)
-    return _number(v, int(c.get("s", "0")) in dates)
+def _row_cells(body: bytes, row_no: int, sheet: str, scan: SheetScan) -> None:
+    """Last column of one row; cells with a formula but no saved value, and error values.
+
+    Cells are in column order (the format requires it), so the last cell's reference is the row's
+    last column; cells without a reference count by position, as the library places them."""
+    count = _cell_count(body)
+    if not count:
+        return
+    last = count
+    start = body.rfind(b"<c ")
+    if start >= 0:
+        ref = _R_ATTR.search(body, start, body.find(b">", start) + 1 or len(body))
+        m = _CELL_REF.match(ref.group(1).decode("ascii", "replace")) if ref else None
+        if m:
+            last = max(last, column_index(m.group(1)))
+    if last > limits.MAX_COLUMNS:
+        raise ReadError(
+            f"工作表“{sheet}”第 {row_no} 行在第 {last} 列有内容，超过 {limits.MAX_COLUMNS} 列上限：请删除多余的列后重试"
+        )
+    scan.last_column = max(scan.last_column, last)
+    scan.last_row = row_no
+    if _FORMULA.search(body) is None and b'"e"' not in body:
+        return
+    col = 0
+    for cell in _CELL.finditer(body):
+        attrs, content = cell.group(1), cell.group(2) or b""
+        ref = _R_ATTR.search(attrs)
+        m = _CELL_REF.match(ref.group(1).decode("ascii", "replace")) if ref else None
+        col = column_index(m.group(1)) if m else col + 1
+        kind = _T_ATTR.search(attrs)
+        t = kind.group(1) if kind else b"n"
+        value = _VALUE.search(content)
+        if t == b"e":
+            text = value.group(1).decode("utf-8", "replace") if value else "#VALUE!"
+            scan.unevaluated.setdefault(row_no, {})[col] = Unevaluated(text)
+        elif t != b"inlineStr" and _FORMULA.search(content) and (value is None or (not value.group(1) and t != b"str")):
+            scan.unevaluated.setdefault(row_no, {})[col] = Unevaluated("=")
 
 
-def _sheet_rows(
-    zf: zipfile.ZipFile, part: str, sheet: str, strings: SharedStrings | None, dates: frozenset[int]
-) -> Iterator[tuple[int, list[Any]]]:
+def scan_sheet(stream: zipfile.ZipExtFile, sheet: str) -> SheetScan:
+    """One pass over a sheet's XML as bytes, in blocks: limits, real extent, unknown values (module
+    docstring). Only complete rows are looked at; the rest of a block waits for the next one."""
+    scan = SheetScan()
+    buffer = b""
+    started = False
     row_no = 0
-    parent: ET.Element | None = None
-    with zf.open(part) as stream:
-        for event, el in ET.iterparse(stream, events=("start", "end")):
-            name = _local(el.tag)
-            if event == "start":
-                if name == "dimension":
-                    _dimension_limits(el.get("ref", ""), sheet)
-                elif name == "sheetData":
-                    parent = el
+    while True:
+        chunk = stream.read(_CHUNK)
+        buffer += chunk
+        if not started:
+            start = _SHEET_DATA.search(buffer)
+            if start is None and chunk and len(buffer) < _MAX_ROW_BYTES:
                 continue
-            if name != "row":
-                continue
-            row_no = int(el.get("r") or row_no + 1)
+            started = True
+            dim = _DIMENSION.search(buffer, 0, start.start() if start else len(buffer))
+            if dim:
+                _dimension(dim.group(1), sheet)
+            buffer = buffer[start.start():] if start else buffer
+        end = _SHEET_END.search(buffer)
+        if end is not None:
+            cut = end.start()
+        elif chunk:  # up to the last complete row: a </row>, or an empty <row .../>
+            cut = max(buffer.rfind(b"row>") + 4, buffer.rfind(b"/>") + 2)
+        else:
+            cut = len(buffer)
+        done = 0
+        for m in _ROW.finditer(buffer, 0, cut):
+            ref = _ROW_NUMBER.search(m.group(1))
+            row_no = int(ref.group(1)) if ref else row_no + 1
             if row_no > limits.MAX_ROWS:
                 raise ReadError(f"工作表“{sheet}”超过 {limits.MAX_ROWS} 行上限，请拆分为多个文件后分别导入")
-            cells: list[Any] = []
-            for c in el:
-                if _local(c.tag) != "c":
-                    continue
-                ref = c.get("r")
-                col = len(cells) + 1
-                if ref:
-                    m = _CELL_REF.match(ref)
-                    if m:
-                        col = column_index(m.group(1))
-                if col > limits.MAX_COLUMNS:
+            if m.group(2):
+                _row_cells(m.group(2), row_no, sheet, scan)
+            done = m.end()
+        buffer = buffer[done:]
+        if end is not None:
+            break
+        if not chunk:
+            raise ReadError(
+                f"Excel 文件已损坏：工作表“{sheet}”的内容在第 {row_no + 1} 行附近不完整，请重新导出或另存为 .xlsx 后重试"
+            )
+        if len(buffer) > _MAX_ROW_BYTES:
+            raise ReadError(f"工作表“{sheet}”第 {row_no + 1} 行的内容过长，不是正常的表格，请检查文件后重试")
+    _limits(sheet, max(scan.last_row, 1), max(scan.last_column, 1), declared=False)
+    return scan
+
+
+def guard_xlsx(path: Path, sheet_names: tuple[str, ...]) -> tuple[str, SheetScan]:
+    """Checks an .xlsx before the library opens it; returns the chosen sheet's name and its scan.
+
+    The first sheet, unless one is named after a template (departments often put notes on sheet 1)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_archive(zf)
+            package = _Package(zf)
+            if package.shared_strings_size() > limits.MAX_SHARED_STRINGS_BYTES:
+                raise ReadError(
+                    f"Excel 文件的文字内容解压后超过 {limits.MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MB，"
+                    "请拆分为多个文件后分别导入"
+                )
+            sheets = package.sheets()
+            if not sheets:
+                raise ReadError("Excel 文件中没有工作表")
+            name, part = choose(sheets, sheet_names)
+            info = package.info(part)
+            if info is None:
+                raise ReadError(f"Excel 文件缺少工作表“{name}”的内容，请另存为 .xlsx 后重试")
+            with zf.open(info) as stream:
+                try:
+                    return name, scan_sheet(stream, name)
+                except (zipfile.BadZipFile, zlib.error, EOFError):
                     raise ReadError(
-                        f"工作表“{sheet}”第 {row_no} 行在第 {col} 列有内容，超过 {limits.MAX_COLUMNS} 列上限：请删除多余的列后重试"
-                    )
-                value = _cell_value(c, strings, dates)
-                if value is None:
-                    continue
-                if col > len(cells):
-                    cells.extend([None] * (col - len(cells)))
-                cells[col - 1] = value
-            if parent is not None:
-                parent.clear()
-            if cells:
-                yield row_no, cells
+                        f"Excel 文件已损坏：工作表“{name}”的内容不完整，请重新导出或另存为 .xlsx 后重试"
+                    ) from None
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, SafeET.ParseError, KeyError, ValueError, EOFError, OSError, zlib.error):
+        raise ReadError(CORRUPT) from None
+
+
+def guard_ods(path: Path) -> None:
+    """OpenDocument: the archive checks (its cells are bounded after loading, spreadsheet.py)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_archive(zf)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise ReadError("表格文件已损坏或不完整，请另存为 .xlsx 后重试") from None
+
+
+def is_ods(path: Path) -> bool:
+    """An OpenDocument spreadsheet names its type in its first, stored part `mimetype`."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.NameToInfo.get("mimetype")
+            return info is not None and info.file_size < 100 and b"opendocument.spreadsheet" in zf.read(info)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
+        return False
+
+
+def choose(sheets: list[tuple[str, str]], wanted: tuple[str, ...]) -> tuple[str, str]:
+    """The first sheet, unless one is named after a template."""
+    for name in wanted:
+        match = next((s for s in sheets if name and name in s[0].strip()), None)
+        if match:
+            return match
+    return sheets[0]
 
 
 def dimension_rows(path: Path) -> int | None:
     """The first sheet's declared last row, read without parsing any row (a progress hint)."""
     with zipfile.ZipFile(path) as zf:
         check_archive(zf)
-        parts = _parts(zf)
-        if not parts.sheets:
+        package = _Package(zf)
+        sheets = package.sheets()
+        info = package.info(sheets[0][1]) if sheets else None
+        if info is None:
             return None
-        with zf.open(parts.sheets[0][1]) as stream:
-            for _event, el in ET.iterparse(stream, events=("start",)):
-                name = _local(el.tag)
-                if name == "dimension":
-                    return _dimension_limits(el.get("ref", ""), parts.sheets[0][0])
-                if name == "sheetData":
-                    return None
-    return None
+        with zf.open(info) as stream:
+            head = stream.read(64 * 1024)
+        end = _SHEET_DATA.search(head)
+        dim = _DIMENSION.search(head, 0, end.start() if end else len(head))
+        return _dimension(dim.group(1), sheets[0][0]) if dim else None
 
 
-def open_sheet(path: Path, sheet_names: tuple[str, ...] = ()) -> tuple[str, Iterator[tuple[int, list[Any]]]]:
-    """(chosen sheet name, rows). The first sheet, unless one is named after a template (departments
-    often put notes on sheet 1). Raises ReadError; the rows iterator raises ReadError too."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise ReadError(CORRUPT) from None
-    try:
-        check_archive(zf)
-        parts = _parts(zf)
-        if not parts.sheets:
-            raise ReadError("Excel 文件中没有工作表")
-        chosen = parts.sheets[0]
-        for wanted in sheet_names:
-            match = next((s for s in parts.sheets if wanted and wanted in s[0].strip()), None)
-            if match:
-                chosen = match
-                break
-        if chosen[1] not in zf.NameToInfo:
-            raise ReadError(f"Excel 文件缺少工作表“{chosen[0]}”的内容，请另存为 .xlsx 后重试")
-        dates = _date_styles(zf, parts.styles)
-        strings = None
-        if parts.shared_strings and parts.shared_strings in zf.NameToInfo:
-            with zf.open(parts.shared_strings) as stream:
-                strings = SharedStrings(stream)
-    except ReadError:
-        zf.close()
-        raise
-    except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, EOFError, OSError, zlib.error):
-        zf.close()
-        raise ReadError(CORRUPT) from None
-
-    def rows() -> Iterator[tuple[int, list[Any]]]:
-        last = 0
-        try:
-            for item in _sheet_rows(zf, chosen[1], chosen[0], strings, dates):
-                last = item[0]
-                yield item
-        except ReadError:
-            raise
-        except (zipfile.BadZipFile, ET.ParseError, KeyError, IndexError, ValueError, EOFError, OSError, zlib.error):
-            raise ReadError(
-                f"Excel 文件已损坏：工作表“{chosen[0]}”的内容在第 {last + 1} 行附近不完整，请重新导出或另存为 .xlsx 后重试"
-            ) from None
-        finally:
-            if strings is not None:
-                strings.close()
-            zf.close()
-
-    return chosen[0], rows()
-
-
-__all__ = ["SharedStrings", "check_archive", "column_index", "dimension_rows", "open_sheet"]
+__all__ = ["CORRUPT", "SheetScan", "check_archive", "choose", "column_index", "dimension_rows", "guard_ods",
+           "guard_xlsx", "is_ods", "scan_sheet"]

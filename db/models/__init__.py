@@ -17,6 +17,7 @@ from db.models.archive import (
 )
 from db.models.attempts import AttemptLimit
 from db.models.base import Base, UTCDateTime, utcnow
+from db.models.changes import ChangeEvent
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
 from db.models.conversations import AppliedUpdate, Conversation
 from db.models.declarations import Declaration, LinkAttempts, LinkSecret
@@ -31,7 +32,9 @@ from db.models.evaluation import (
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
 from db.models.persons import SubjectPerson
+from db.models.repair_cases import RepairNotice, ReportAuthorisation, StoredDocument, SubjectMasking
 from db.models.resolver_context import ChatSubject
+from db.models.schedule import ScheduledRun
 from db.models.wecom import (
     WeComCallback,
     WeComCard,
@@ -53,6 +56,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BindingCode",
+    "ChangeEvent",
     "ChatSubject",
     "Check",
     "Conversation",
@@ -72,12 +76,17 @@ __all__ = [
     "PeriodReport",
     "RecordChange",
     "ReminderClaim",
+    "RepairNotice",
     "RepairRequest",
+    "ReportAuthorisation",
     "ReportingDuty",
     "RiskWarning",
+    "ScheduledRun",
+    "StoredDocument",
     "Subject",
     "SubjectAlias",
     "SubjectEvaluation",
+    "SubjectMasking",
     "SubjectPerson",
     "UTCDateTime",
     "Upload",

@@ -136,7 +136,8 @@ class CreditRecord(Base):
     # The catalogue edition the record was collected under (db/catalogue.py); NULL before 0018.
     catalogue_edition: Mapped[str | None] = mapped_column(String(40), default=_catalogue_edition)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed (migration 0022): an import finds the rows it wrote by its own timestamp (services/changes.py).
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     subject: Mapped[Subject] = relationship(back_populates="records")
     department: Mapped[Department | None] = relationship()

@@ -84,20 +84,39 @@ class Objection(Base):
 
 
 class RepairRequest(Base):
-    """A credit repair (信用修复) application for one adverse record."""
+    """A credit repair (信用修复) case for one adverse record: received → accepted (受理) or refused
+    (不予受理) → approved (准予修复) or rejected (不予修复), each step within its working-day limit
+    (rules/repair_case.py). Applications filed in chat have an `account_id`; those that reach the
+    city from 信用中国 or the provincial platform carry that platform's 受理编号 (`external_ref`)."""
 
     __tablename__ = "repair_requests"
+    __table_args__ = (UniqueConstraint("origin", "external_ref", name="repair_request_external_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("credit_records.id"), index=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     obligations_met: Mapped[bool] = mapped_column()
     proof: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": [{file_id, kind, name}]}
     commitment: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending/approved/rejected
+    # received / accepted / refused / approved / rejected
+    status: Mapped[str] = mapped_column(String(12), default="received", index=True)
     filed_on: Mapped[dt.date] = mapped_column(Date)
+    origin: Mapped[str] = mapped_column(String(12), default="chat")  # chat / creditchina / province
+    external_ref: Mapped[str | None] = mapped_column(String(64))  # 受理编号 of 信用中国 / the province
+    applicant: Mapped[str | None] = mapped_column(String(100))  # 经办人 of an external application
+    accept_due: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    accepted_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decide_due: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # The limits that passed before the step was taken, and the reason the department gave.
+    missed: Mapped[str | None] = mapped_column(String(16))  # "accept", "decide" or "accept,decide"
+    missed_reason: Mapped[str | None] = mapped_column(Text)
+    # Claims of the deadline scan: the stage ("accept"/"decide") last reminded, and last escalated.
+    reminded_for: Mapped[str | None] = mapped_column(String(8))
+    escalated_for: Mapped[str | None] = mapped_column(String(8))
+    decision_number: Mapped[str | None] = mapped_column(String(40))  # the 信用修复决定书
     decided_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime | None] = mapped_column()

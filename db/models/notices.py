@@ -36,6 +36,8 @@ class Notice(Base):
     # A notice that is a document: the 事前告知书 of this listing (its stored PDF), `text` its caption.
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
     file_name: Mapped[str | None] = mapped_column(String(128))
+    # Or a stored document (信用修复告知书, 决定书: repair_cases.StoredDocument) by its number.
+    document_number: Mapped[str | None] = mapped_column(String(40))
     # Whose decision owes the notice (an official), so they can see it if it never arrives.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     # pending (to send or retry) / delivered / refused (the chat refuses the bot) / given_up

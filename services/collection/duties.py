@@ -27,6 +27,7 @@ from db.regions import RegionData
 from db.session import Database
 from db.upsert import insert_ignore
 from rules.categories import CATEGORIES, normalize_category
+from services.departments import department_by_code
 from services.errors import Refusal
 
 # -- duties ------------------------------------------------------------------------------------------
@@ -63,13 +64,6 @@ async def seed_duties(db: Database, region: RegionData) -> int:
         return int(after or 0) - int(before or 0)
 
 
-async def _department(s: AsyncSession, code: str) -> Department:
-    dept = await s.scalar(select(Department).where(Department.code == code.strip()))
-    if dept is None:
-        raise Refusal(f"找不到部门代码 {code}")
-    return dept
-
-
 def _category(text: str) -> str:
     category = normalize_category(text)
     if category is None:
@@ -86,7 +80,7 @@ async def list_duties(db: Database, dept_code: str | None = None, include_inacti
             .order_by(Department.code, ReportingDuty.id)
         )
         if dept_code:
-            q = q.where(Department.id == (await _department(s, dept_code)).id)
+            q = q.where(Department.id == (await department_by_code(s, dept_code)).id)
         if not include_inactive:
             q = q.where(ReportingDuty.active.is_(True))
         rows = (await s.execute(q)).all()
@@ -102,7 +96,7 @@ async def set_duty(
     """Add (or re-activate) or remove one duty; returns the duty and whether anything changed."""
     category = _category(category_text)
     async with db.transaction() as s:
-        dept = await _department(s, dept_code)
+        dept = await department_by_code(s, dept_code)
         duty = await s.scalar(
             select(ReportingDuty).where(ReportingDuty.department_id == dept.id, ReportingDuty.category == category)
         )
@@ -150,7 +144,7 @@ async def admin_department(db: Database, telegram_user_id: int, dept_code: str |
             dept = await s.get(Department, account.department_id)
             assert dept is not None
         else:
-            dept = await _department(s, dept_code)
+            dept = await department_by_code(s, dept_code)
         if scope is not None and dept.id not in scope:
             raise Refusal("只能管理本县区部门的报送职责。")
         return dept.code

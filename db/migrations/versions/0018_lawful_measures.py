@@ -1,7 +1,7 @@
 """lawful measures: list types on records and listings, the 列入决定书, catalogue editions, persons behind subjects
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0022 (re-chained onto main's head when main was merged in; was 0017)
 Create Date: 2026-12-05 09:00:00
 
 - credit_records.list_type: the list type (rules.catalogue) of a list entry decided here; older rows
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0017"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
