@@ -60,6 +60,10 @@ COMMANDS: dict[str, Takes] = {
     "undelivered": NOTHING,
     "watchlist": NOTHING,
     "risklist": NOTHING,
+    "documents": NOTHING,
+    "masks": NOTHING,
+    "mask": TEXT,  # USCC, basis, court, ruling number, dates: handlers/masking.py checks the words
+    "unmask": TEXT,  # id, how it ended, reason
     "bind": Takes(1, "用法：/bind 绑定码（例如 /bind ABCDE-FGHJK）"),
     "deactivate": Takes(1, "用法：/deactivate 用户ID"),
     "activate": Takes(1, "用法：/activate 用户ID"),
