@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from handlers import flow
 from handlers.common import caller, reply, services
 from render.buttons import CHECK_FEEDBACK, CHOOSE_MATTER, MATTER, Buttons, pressed
-from rules.measures import MATTERS
+from rules.measures import MATTERS, MeasureAnswer
 from rules.roles import Viewer
 from services.checks import FEEDBACK, CheckAnswer, raise_check, record_feedback
 from services.conversations import Convo
@@ -36,16 +36,34 @@ async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 def check_answer(answer: CheckAnswer) -> tuple[str, Buttons]:
-    """The measures that apply to the matter, with the feedback buttons."""
-    lines = [f"逢办必查：{answer.subject_name} · 办理事项：{MATTERS[answer.matter]}"]
-    if answer.measures:
-        lines.append("应采取的联合惩戒措施：")
-        lines += [f"{i}. {m.text}\n   依据：{m.reason}" for i, m in enumerate(answer.measures, 1)]
-    else:
-        lines.append("未发现需要对该事项采取的联合惩戒措施，可按正常程序办理。")
-    lines.append("\n办理后请反馈结果：")
-    buttons: Buttons = [[(label, CHECK_FEEDBACK.pack(answer.check_id, key)) for key, label in FEEDBACK.items()]]
-    return "\n".join(lines), buttons
+    """The measures the law gives for the matter (each with its basis and who carries it out), the
+    lists that restrict nothing here and why, the notes, and the feedback buttons."""
+    text = measures_text(answer.subject_name, answer.matter, answer.answer) + "\n\n办理后请反馈结果："
+    return text, [
+        [(label, CHECK_FEEDBACK.pack(answer.check_id, key)) for key, label in FEEDBACK.items()]
+    ]
+
+
+def measures_text(subject_name: str, matter: str, result: MeasureAnswer) -> str:
+    lines = [f"逢办必查：{subject_name} · 办理事项：{MATTERS[matter]}"]
+    if result.measures:
+        lines.append("应依法采取的失信惩戒措施：")
+        for i, m in enumerate(result.measures, 1):
+            mark = "" if m.confirmed else "（依据待核实）"
+            lines.append(f"{i}. {m.text}{mark}")
+            if m.reaches != ("subject",):
+                lines.append(f"   对象：{m.reaches_label}")
+            lines.append(f"   法律依据：{m.basis_text}")
+            lines.append(f"   实施主体：{m.implementer}")
+            lines.append(f"   名单：{m.reason}")
+    for n in result.not_restricted:
+        lines.append(f"不受限制的理由：{n.department}于 {n.since:%Y-%m-%d} 列入的{n.list_name}——{n.why}。")
+    lines += [f"注意：{note}" for note in result.notes]
+    if not result.measures and not result.not_restricted and not result.notes:
+        lines.append("该主体不在任何失信名单中，本事项无需采取失信惩戒措施，可按正常程序办理。")
+    elif not result.measures:
+        lines.append("本事项没有应采取的失信惩戒措施。")
+    return "\n".join(lines)
 
 
 async def answer_matter(

@@ -1,8 +1,10 @@
-"""/propose: an official of the listing department proposes a 严重失信主体名单 entry; the platform
-issues the numbered prior notice (事前告知书) to the subject's bound accounts. /listings: the
+"""/propose: an official of the listing department proposes a list entry of a list type the department
+may decide (认定); the platform issues the numbered prior notice (事前告知书) to the subject's bound
+accounts, naming that list's standard, basis, measures, period and removal conditions. /listings: the
 department's listings still in their notice period. /propose is a flow of handlers/flow.py (its
 answers so far are in the database, so a restart or another replica continues it).
-The daily job that lets listings take effect stays here until it moves to the channel layer.
+The daily job that lets listings take effect (and issues their 列入决定书) stays here until it moves
+to the channel layer.
 """
 
 from __future__ import annotations
@@ -15,32 +17,38 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from handlers import flow
 from handlers.common import caller, doc_prefix, reply, services
-from handlers.notify import delivery_line, send_pdf, tell
+from handlers.notify import delivery_line, retry_notices, send_pdf, tell
 from handlers.subject_input import find_subject
 from render.buttons import (
     PROPOSE_CONFIRM,
     PROPOSE_DEFAULT_PERIOD,
-    PROPOSE_STANDARD_MEASURES,
+    PROPOSE_LIST_TYPE,
     PROPOSE_SUBJECT,
     Buttons,
     pressed,
 )
-from render.pdf import render_notice
+from render.pdf import render_decision, render_notice
 from rules import lifecycle
 from services import notices
 from services.conversations import Convo
+from services.errors import Refusal
 from services.expiry import mark_expired
 from services.listings import (
+    DecisionIssuer,
     activate_due_listings,
     department_listings,
+    expire_listings,
+    issue_pending_decisions,
+    preview_terms,
+    proposable_for,
     propose_listing,
 )
-from services.runtime import SERVICES_KEY
+from services.runtime import SERVICES_KEY, Services
 from services.subjects import subject_briefs
 
 log = logging.getLogger(__name__)
 
-SUBJECT, BASIS, REASONS, MEASURES, PERIOD, CONFIRM = "subject", "basis", "reasons", "measures", "period", "confirm"
+SUBJECT, LIST_TYPE, REASONS, MONTHS, PERIOD, CONFIRM = "subject", "list_type", "reasons", "months", "period", "confirm"
 
 
 # -- /propose: the flow `propose` (handlers/flow.py) ------------------------------------------------------
@@ -51,6 +59,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if viewer.role != "official" or viewer.department_id is None:
         await reply(update, "拟列入严重失信主体名单须由列入部门的办事人员发起。")
         return
+    await proposable_for(services(context).db, viewer)  # refuses a department that decides no list here
     convo = await flow.begin(update, context, PROPOSING, SUBJECT, {})
     if context.args:
         await _subject_text(update, context, convo, " ".join(context.args))
@@ -83,9 +92,32 @@ async def _subject_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, co
     if brief is None:
         await reply(update, "该主体已不在档案中，请重新输入。")
         return
+    _account, viewer = await caller(update, context)
+    types = await proposable_for(services(context).db, viewer)
     data = {"subject_id": subject_id, "subject_name": brief.name, "kind": brief.kind}
-    await flow.advance(update, context, convo, BASIS, data)
-    await reply(update, f"主体：{brief.name}（{brief.uscc or brief.id_masked or '未登记代码'}）\n请输入列入依据（法律、法规、规章条款）：")
+    await flow.advance(update, context, convo, LIST_TYPE, data)
+    lines = [f"主体：{brief.name}（{brief.uscc or brief.id_masked or '未登记代码'}）", "请选择拟列入的名单（本部门可认定的名单）："]
+    lines += [f"· {t.name}：{t.basis_text}" for t in types]
+    await reply(update, "\n".join(lines), [[(t.name, PROPOSE_LIST_TYPE.pack(t.key))] for t in types])
+
+
+async def on_list_type(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    values = await pressed(update, PROPOSE_LIST_TYPE)
+    if values is None:
+        return
+    convo = await flow.load(update, context, PROPOSING, LIST_TYPE)
+    if convo is None:
+        return
+    _account, viewer = await caller(update, context)
+    chosen = next((t for t in await proposable_for(services(context).db, viewer) if t.key == values[0]), None)
+    if chosen is None:  # a forged or stale button: the use case decides, whatever the button says
+        raise Refusal("本部门不能认定该名单，请从按钮中选择本部门可认定的名单。")
+    await flow.advance(update, context, convo, REASONS, {**convo.data, "list_type": chosen.key})
+    await reply(
+        update,
+        f"名单：{chosen.name}\n认定标准：{chosen.standard}\n依据：{chosen.basis_text}\n\n"
+        "请输入列入事由（认定的失信事实和理由，写明有关决定文书号）：",
+    )
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo) -> None:
@@ -96,29 +128,24 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Con
     data = convo.data
     if convo.step == SUBJECT:
         await _subject_text(update, context, convo, raw)
-    elif convo.step == BASIS:
-        if not text:
-            await reply(update, "请输入列入依据：")
-            return
-        await flow.advance(update, context, convo, REASONS, {**data, "basis": text[:1000]})
-        await reply(update, "请输入列入事由（认定的失信事实和理由）：")
     elif convo.step == REASONS:
         if not text:
             await reply(update, "请输入列入事由：")
             return
-        await flow.advance(update, context, convo, MEASURES, {**data, "reasons": text[:2000]})
-        standard = "\n".join(f"{i}. {m}" for i, m in enumerate(lifecycle.standard_measures(data["kind"]), 1))
-        await reply(
-            update,
-            f"惩戒措施：可采用标准联合惩戒措施：\n{standard}\n\n或直接输入本案的措施（每行一条）。",
-            [[("采用标准惩戒措施", PROPOSE_STANDARD_MEASURES.pack())]],
-        )
-    elif convo.step == MEASURES:
-        items = [i for i in (line.strip(" 0123456789.、") for line in raw.splitlines()) if i]
-        if not items:
-            await reply(update, "请输入惩戒措施（每行一条），或点击“采用标准惩戒措施”。")
+        data = {**data, "reasons": text[:2000]}
+        terms = preview_terms(data["list_type"], data["kind"], None) if _fixed(data) else None
+        if terms is None:
+            await flow.advance(update, context, convo, MONTHS, data)
+            await reply(update, "该名单的列入期限由本决定确定，请输入月数（如 12、24、36）：")
             return
-        await _ask_period(update, context, convo, items[:20])
+        await _ask_period(update, context, convo, {**data, "months": None})
+    elif convo.step == MONTHS:
+        months = text.rstrip("个月 ")
+        if not months.isdecimal():
+            await reply(update, "请输入列入期限的月数（数字）。")
+            return
+        preview_terms(data["list_type"], data["kind"], int(months))  # refuses a period outside the list's range
+        await _ask_period(update, context, convo, {**data, "months": int(months)})
     elif convo.step == PERIOD:
         days = text.rstrip("个工作日天 ")
         if not days.isdecimal() or not 1 <= int(days) <= 30:
@@ -129,12 +156,13 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Con
         await reply(update, "请点击“确认发出”或“取消”。")
 
 
-async def on_measures_standard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await pressed(update, PROPOSE_STANDARD_MEASURES) is None:
-        return
-    convo = await flow.load(update, context, PROPOSING, MEASURES)
-    if convo is not None:
-        await _ask_period(update, context, convo, None)
+def _fixed(data: dict) -> bool:  # type: ignore[type-arg]
+    """Whether the list type fixes its own period (or has none): then no months are asked."""
+    try:
+        preview_terms(data["list_type"], data["kind"], None)
+    except Refusal:
+        return False
+    return True
 
 
 def period_days(context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -142,8 +170,8 @@ def period_days(context: ContextTypes.DEFAULT_TYPE) -> int:
     return services(context).settings.lifecycle.objection_period_working_days
 
 
-async def _ask_period(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, measures: list[str] | None) -> None:
-    await flow.advance(update, context, convo, PERIOD, {**convo.data, "measures": measures})
+async def _ask_period(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Convo, data: dict) -> None:  # type: ignore[type-arg]
+    await flow.advance(update, context, convo, PERIOD, data)
     days = period_days(context)
     await reply(update, f"异议期（工作日）：默认 {days} 个工作日，也可输入天数（1-30）。", [[(f"{days} 个工作日（默认）", PROPOSE_DEFAULT_PERIOD.pack())]])
 
@@ -162,11 +190,12 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Co
     svc = services(context)
     assert svc.calendar is not None
     deadline = lifecycle.objection_deadline(svc.today(), svc.calendar, days)
-    measures = data["measures"] or lifecycle.standard_measures(data["kind"])
+    terms = preview_terms(data["list_type"], data["kind"], data.get("months"))
     text = (
         "请确认事前告知内容：\n"
-        f"主体：{data['subject_name']}\n依据：{data['basis']}\n事由：{data['reasons']}\n"
-        f"惩戒措施：{len(measures)} 项\n异议期：{days} 个工作日，截至 {deadline.due:%Y-%m-%d}"
+        f"主体：{data['subject_name']}\n名单：{terms.list_name}\n依据：{terms.basis}\n事由：{data['reasons']}\n"
+        f"惩戒措施：{len(terms.measures)} 项（依名单的法定措施）\n列入期限：{terms.period or '依有关规定'}\n"
+        f"异议期：{days} 个工作日，截至 {deadline.due:%Y-%m-%d}"
         + ("（节假日安排未公布，按推算）" if deadline.provisional else "")
         + "\n确认后将生成编号的事前告知书并送达该主体绑定的账号。"
     )
@@ -192,9 +221,9 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     proposed = await propose_listing(
         svc.db,
         subject_id=data["subject_id"],
-        basis=data["basis"],
+        list_type=data["list_type"],
         reasons=data["reasons"],
-        measures=data["measures"],
+        period_months=data.get("months"),
         objection_days=data["days"],
         today=svc.today(),
         calendar=svc.calendar,
@@ -204,9 +233,10 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         public_url=svc.settings.region.public_url,
     )
     notice = proposed.notice
+    list_name = notice.terms.list_name if notice.terms else "严重失信主体名单"
     file_name = f"事前告知书-{notice.number}.pdf"
     caption = (
-        f"【事前告知】{notice.department}拟将{notice.subject_name}列入严重失信主体名单（{notice.number}）。"
+        f"【事前告知】{notice.department}拟将{notice.subject_name}列入{list_name}（{notice.number}）。"
         f"如有异议，请于 {notice.deadline:%Y-%m-%d} 前发送 /objection 提出。"
     )
     document = notices.Document(proposed.listing_id, file_name)
@@ -217,7 +247,7 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     sent = delivery_line("该主体", delivery) if proposed.chats else "该主体尚无绑定账号，请另行书面送达（告知书已存档）。"
     await reply(
         update,
-        f"已发出事前告知书 {notice.number}。{sent}\n异议期截至 {notice.deadline:%Y-%m-%d}；期满无异议的，次日起自动列入。",
+        f"已发出事前告知书 {notice.number}。{sent}\n异议期截至 {notice.deadline:%Y-%m-%d}；期满无异议的，次日起自动列入并出具列入决定书。",
     )
 
 
@@ -231,7 +261,7 @@ PROPOSING = flow.define(
         on_text=on_text,
         cancelled=CANCELLED,
         waiting={
-            SUBJECT: "主体", BASIS: "列入依据", REASONS: "列入事由", MEASURES: "惩戒措施", PERIOD: "异议期", CONFIRM: "确认",
+            SUBJECT: "主体", LIST_TYPE: "名单类型", REASONS: "列入事由", MONTHS: "列入期限", PERIOD: "异议期", CONFIRM: "确认",
         },
     )
 )
@@ -258,24 +288,31 @@ async def listings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 DAILY_AT = dt.time(0, 30)
 
 
+def decision_issuer(services_: Services, prefix: str) -> DecisionIssuer:
+    """How this deployment renders, numbers and delivers 列入决定书 (platform name, prefix, public
+    address; the outbox sends them to the subject's chats)."""
+    settings = services_.settings
+    platform = settings.region.platform_name
+    return DecisionIssuer(lambda d: render_decision(d, platform), prefix, settings.region.public_url,
+                          settings.privacy.id_hash_key)
+
+
 async def daily_lifecycle(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Listings whose objection period ended take effect (the subject is told), and records past
-    their publication period are marked expired. Both use cases are idempotent, so a repeated or
-    caught-up run does no harm."""
+    """Listings whose objection period ended take effect with their 列入决定书 (put in the outbox for
+    the subject), decisions still missing are issued, listings past their own period leave the
+    list, and records past their publication period are marked expired. Every use case is
+    idempotent, so a repeated or caught-up run does no harm."""
     svc = services(context)
     today = svc.today()
-    for item in await activate_due_listings(svc.db, today):
-        await tell(
-            context,
-            item.chats,
-            f"【列入通知】异议期届满未提出异议，{item.subject_name}已自 {item.effective_on:%Y-%m-%d} 起列入"
-            f"严重失信主体名单（事前告知书 {item.notice_number}）。满足条件后可发送 /repair 申请信用修复。",
-            kind="listing_effective",
-            by_account_id=item.proposed_by_account_id,
-            subject_id=item.subject_id,
-        )
+    issuer = decision_issuer(svc, doc_prefix(context))
+    activated = await activate_due_listings(svc.db, today, issuer)
+    issued = await issue_pending_decisions(svc.db, today, issuer)
+    if activated or issued:
+        await retry_notices(context)  # the decisions wait in the outbox: send them now, not in a minute
+    left = await expire_listings(svc.db, today)
     expired = await mark_expired(svc.db, today)
-    log.info("daily lifecycle: %d records marked expired", expired)
+    log.info("daily lifecycle: %d listed, %d decisions issued late, %d listings ended, %d records expired",
+             len(activated), len(issued), left, expired)
 
 
 def schedule(app: Application) -> None:
@@ -290,7 +327,7 @@ def schedule(app: Application) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("propose", start))
     app.add_handler(CallbackQueryHandler(on_subject_pick, pattern=PROPOSE_SUBJECT.pattern))
-    app.add_handler(CallbackQueryHandler(on_measures_standard, pattern=PROPOSE_STANDARD_MEASURES.pattern))
+    app.add_handler(CallbackQueryHandler(on_list_type, pattern=PROPOSE_LIST_TYPE.pattern))
     app.add_handler(CallbackQueryHandler(on_period_default, pattern=PROPOSE_DEFAULT_PERIOD.pattern))
     app.add_handler(CallbackQueryHandler(on_confirm, pattern=PROPOSE_CONFIRM.pattern))
     app.add_handler(CommandHandler("listings", listings))

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from handlers import flow, review
 from handlers.common import caller, reply, services
+from handlers.listing import decision_issuer
 from handlers.notify import tell
 from handlers.review import Decided, ExtraAnswer, Files, ReviewFlow
 from render.buttons import (
@@ -28,6 +29,8 @@ from rules import lifecycle
 from rules.roles import Viewer
 from services.conversations import Convo
 from services.errors import Refusal
+from services.listings import issue_pending_decisions
+from services.numbering import region_abbr
 from services.objections import (
     Attachment,
     PendingObjection,
@@ -246,7 +249,12 @@ def _corrections_question(decision: str) -> str | None:
 async def _decide(svc: Services, viewer: Viewer, objection_id: int, decision: str, reason: str, corrections: Any) -> Decided:
     decided = await decide_objection(svc.db, viewer, objection_id, decision, reason, svc.today(), corrections)
     label = lifecycle.OBJECTION_DECISIONS[decided.decision]
-    extra = "；拟列入事项异议期已满，已依法列入严重失信主体名单" if decided.listing_effective else ""
+    extra = ""
+    if decided.listing_effective:  # its 列入决定书 now, put in the outbox for the subject
+        issuer = decision_issuer(svc, region_abbr(svc.settings.region.division_code))
+        issued = await issue_pending_decisions(svc.db, svc.today(), issuer)
+        numbers = "、".join(i.decision.decision.number for i in issued if i.decision)
+        extra = "；拟列入事项异议期已满，已依法列入" + (f"并出具列入决定书 {numbers}" if numbers else "严重失信主体名单")
     corrected = (
         "\n更正内容：" + "；".join(f"{FIELD_NAMES.get(k, k)}：{v}" for k, v in decided.corrections.items())
         if decided.corrections

@@ -60,9 +60,21 @@ def card_text(card: SubjectCard, staff: bool, category: str | None = None, page:
         lines.append(f"—— {title}：{len(records)} 条（第 {first // PAGE_SIZE + 1}/{pages} 页）——")
         lines += ["· " + record_line(r, staff) for r in records[first : first + PAGE_SIZE]]
         more = len(records) > first + PAGE_SIZE
+    if card.related and page == 0 and category is None:
+        lines += ["", "—— 关联人员与关联主体（仅限办事人员，已记录查询）——", *related_lines(card)]
     if card.declarations and page == 0 and category in (None, "自主申报"):
         lines += ["", "—— 自主申报 ——"] + ["· " + declaration_line(d) for d in card.declarations]
     return "\n".join(lines), more
+
+
+def related_lines(card: SubjectCard) -> list[str]:
+    """Whom the persons behind this subject link it to, and which measures reach them."""
+    out = []
+    for r in card.related:
+        lists = "、".join(dict.fromkeys(item.list_name or item.category for item in r.listings))
+        out.append(f"· {r.name}（{r.code}）：{r.relation}" + (f"；名单：{lists}" if lists else ""))
+        out += [f"  - {m.text}（{m.list_name}；依据：{m.basis_text}）" for m in r.measures]
+    return out
 
 
 def declaration_line(d: DeclarationView) -> str:

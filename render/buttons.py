@@ -172,7 +172,7 @@ REPORT_SPAN = ButtonSpec("rps", (number("subject"), Field("span_years", "[1-5]",
 
 # -- /propose -----------------------------------------------------------------------------------------
 PROPOSE_SUBJECT = ButtonSpec("lp:s", (number("subject"),))
-PROPOSE_STANDARD_MEASURES = ButtonSpec("lp:std")
+PROPOSE_LIST_TYPE = ButtonSpec("lp:t", (word("list_type"),))
 PROPOSE_DEFAULT_PERIOD = ButtonSpec("lp:d")
 PROPOSE_CONFIRM = ButtonSpec("lp:c", (choice("answer", ("ok", "no")),))
 

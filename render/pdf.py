@@ -40,7 +40,8 @@ from rules.report_sections import (
     SECTIONED,
 )
 from rules.visibility import STATUS_LABELS
-from services.listings import NoticeData
+from services.issued_documents import Seal
+from services.listings import DecisionData, ListingTerms, NoticeData
 from services.report import ReportData
 
 
@@ -93,38 +94,98 @@ def _build(story: list, title: str, footer: str) -> bytes:  # type: ignore[type-
     return buf.getvalue()
 
 
+def _terms_block(terms: ListingTerms, decided: bool) -> list:  # type: ignore[type-arg]
+    """The list's measures (each with its basis), validity and removal, as both documents state them."""
+    head = "三" if decided else "一"
+    story = [_p(f"{head}、失信惩戒措施提示", "h2")]
+    if not terms.measures:
+        story.append(_p("失信惩戒目录中暂无可以核实依据的该名单惩戒措施。", "indent"))
+    shared = len({(m.basis, m.implementer) for m in terms.measures}) == 1  # one basis: cite it once
+    for i, m in enumerate(terms.measures, 1):
+        mark = "" if m.confirmed else "（依据待核实）"
+        story.append(_p(f"{i}. {m.text}{mark}" + ("" if shared else f"（依据：{m.basis}；实施主体：{m.implementer}）")))
+    if shared and terms.measures:
+        m = terms.measures[0]
+        story.append(_p(f"以上措施的依据：{m.basis}；实施主体：{m.implementer}。"))
+    return story
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith(("。", "！", "？", "；")) else text + "。"
+
+
 def render_notice(notice: NoticeData, platform: str) -> bytes:
-    """事前告知书: basis, reasons, measures, the right to object with its deadline, how to repair."""
+    """事前告知书: the list, its standard and basis, the facts, the measures, period and removal
+    conditions, the right to object with its deadline, how to repair."""
     you = "你" if notice.subject_kind == "自然人" else "你单位"
     provisional = "（节假日安排尚未公布，期限按现行规则推算，如有调整以公布为准）" if notice.deadline_provisional else ""
+    terms = notice.terms
+    list_name = terms.list_name if terms else "严重失信主体名单"
     story = [
         _p("严重失信主体名单列入事前告知书", "title"),
         _p(notice.number, "number"),
         _p(f"{notice.subject_name}（{notice.code_label}：{notice.code}）："),
         Spacer(1, 2 * mm),
-        _p(f"经查，{notice.reasons}", "indent"),
-        _p(f"依据{notice.basis}，本机关拟将{you}列入严重失信主体名单。", "indent"),
-        _p("一、列入后将依法依规采取的惩戒措施", "h2"),
-        *[_p(f"{i}. {m}") for i, m in enumerate(notice.measures, 1)],
+        _p(f"经查，{_sentence(notice.reasons)}", "indent"),
+        _p(f"依据{notice.basis}，本机关拟将{you}列入{list_name}（严重失信主体名单）。", "indent"),
+    ]
+    if terms is not None:
+        story += _terms_block(terms, decided=False)
+        story += [
+            _p(f"列入期限：{terms.period or '依有关规定'}。", "indent"),
+            _p(f"移出条件和程序：{terms.removal}" + (f"（依据：{terms.removal_basis}）" if terms.removal_basis else ""), "indent"),
+        ]
+    else:
+        story += [_p("一、列入后将依法依规采取的惩戒措施", "h2"), *[_p(f"{i}. {m}") for i, m in enumerate(notice.measures, 1)]]
+    story += [
         _p("二、陈述、申辩和异议的权利", "h2"),
         _p(
             f"{you}有权进行陈述、申辩，对拟列入事项提出异议。请于{_cn(notice.deadline)}前"
             f"（自本告知书送达之日起{notice.objection_days}个工作日内）{provisional}，"
             f"通过“信用通”机器人发送 /objection 提出异议并提交证明材料，或向本机关书面提出。"
-            f"逾期未提出异议的，本机关将依法列入严重失信主体名单；提出异议的，待本机关作出处理决定后再行办理。",
+            f"逾期未提出异议的，本机关将依法列入{list_name}；提出异议的，待本机关作出处理决定后再行办理。",
             "indent",
         ),
         _p("三、信用修复", "h2"),
         _p(notice.repair_hint, "indent"),
-        Spacer(1, 10 * mm),
-        _p(notice.department, "right"),
-        _p(_cn(notice.notice_date), "right"),
-        Spacer(1, 6 * mm),
-        _p(f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。", "small"),
+        *_signed(notice.department, notice.notice_date, f"本告知书由{platform}送达，编号 {notice.number}，可凭编号向本机关核验。",
+                 notice.seal, "告知书"),
     ]
-    if notice.seal is not None:
-        story += [Spacer(1, 3 * mm), seal_block(notice.seal, _styles(), "告知书")]
     return _build(story, "事前告知书", f"{platform} · {notice.number}")
+
+
+def _signed(department: str, day: dt.date, footnote: str, seal: Seal | None, what: str) -> list:  # type: ignore[type-arg]
+    """The issuing department and date, the delivery note, and the verification block."""
+    story = [Spacer(1, 10 * mm), _p(department, "right"), _p(_cn(day), "right"), Spacer(1, 6 * mm), _p(footnote, "small")]
+    return story + ([Spacer(1, 3 * mm), seal_block(seal, _styles(), what)] if seal is not None else [])
+
+
+def render_decision(decision: DecisionData, platform: str) -> bytes:
+    """列入决定书: 事由, 依据, measures, validity, 移出条件和程序, 救济途径 (复议, 诉讼)."""
+    terms = decision.terms
+    you = "你" if decision.subject_kind == "自然人" else "你单位"
+    until = f"至{_cn(decision.expires_on)}前一日止" if decision.expires_on else "至依规定移出时止"
+    story = [
+        _p(f"{terms.list_name}列入决定书", "title"),
+        _p(decision.number, "number"),
+        _p(f"{decision.subject_name}（{decision.code_label}：{decision.code}）："),
+        Spacer(1, 2 * mm),
+        _p("一、列入事由", "h2"),
+        _p(f"经查，{_sentence(decision.reasons)}", "indent"),
+        _p(f"本机关已于前期送达事前告知书（{decision.notice_number}），{you}在异议期内未提出异议或异议已经处理。", "indent"),
+        _p("二、列入依据", "h2"),
+        _p(f"依据{terms.basis}（认定标准：{terms.standard}），本机关决定将{you}列入{terms.list_name}。", "indent"),
+        *_terms_block(terms, decided=True),
+        _p("四、列入期限", "h2"),
+        _p(f"自{_cn(decision.effective_on)}起列入，{until}（{terms.period or '依有关规定'}）。", "indent"),
+        _p("五、移出条件和程序", "h2"),
+        _p(terms.removal + (f"（依据：{terms.removal_basis}）" if terms.removal_basis else ""), "indent"),
+        _p("六、救济途径", "h2"),
+        _p(_sentence(terms.relief), "indent"),
+        *_signed(decision.department, decision.decision_date,
+                 f"本决定书由{platform}送达，编号 {decision.number}，可凭编号和核验码核验。", decision.seal, "决定书"),
+    ]
+    return _build(story, "列入决定书", f"{platform} · {decision.number}")
 
 
 def _record_rows(data: ReportData, category: str) -> list[list[Paragraph]]:

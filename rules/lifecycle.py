@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from rules.categories import BLACKLIST, normalize_category
-from rules.measures import BLACKLIST_ORGANISATION, BLACKLIST_PERSON
 from rules.publication import DEFAULT_SEVERITY, earliest_repair
 from rules.workcal import Deadline, WorkCalendar
 
@@ -74,12 +73,6 @@ def answer_due(filed_on: date, cal: WorkCalendar, working_days: int = OBJECTION_
 def listing_takes_effect(deadline: date, today: date, objection_pending: bool) -> bool:
     """A proposed listing takes effect once its objection period is over and nothing is pending."""
     return today > deadline and not objection_pending
-
-
-def standard_measures(subject_kind: str) -> list[str]:
-    """The joint-punishment measures a notice lists when the official does not write its own."""
-    person = subject_kind.strip() in ("自然人", "个人")
-    return [rule.text for rule in (BLACKLIST_PERSON if person else BLACKLIST_ORGANISATION)]
 
 
 def repairable(category: str) -> bool:

@@ -1,102 +1,95 @@
-"""Joint punishment (联合惩戒): which measures apply to a listed subject for the matter an official handles.
+"""Joint punishment (联合惩戒): which measures the law gives, for the matter an official handles, to a
+subject on a list — and why none where a list exists but no measure concerns the matter.
 
-"逢办必查": the official names the matter, the platform answers with the measures that apply to it and
-why, the official reports back. Measures are keyed to matters so the answer fits the case at hand
-rather than listing every measure for every check.
+"逢办必查": the official names the matter, the platform answers with the measures that apply and why,
+the official reports back. Since 国办发〔2020〕49号 a measure that reduces rights must rest on law or
+central policy and belongs to a specific list: the answer is built only from the catalogue
+(db/data/catalogue_v*.toml and the region's supplement), per list type, never from one generic set.
 
 Decisions:
-- 严重失信主体名单 (blacklist) carries the measures DOMAIN.md lists, split by organisations and natural
-  persons. 个体工商户 get the organisation measures: the measures concern the business.
-- 经营异常名录 carries only lighter measures (重点监管 and 审慎审核): the 企业信息公示暂行条例 (Art. 18)
-  makes an abnormal-list entry an important consideration in procurement, tendering, state land
-  transfer and honours, not a ban. Where the subject is also blacklisted for the same matter, the
-  lighter measure is dropped as redundant.
-- "other" (其他事项) answers with every measure for the subject: the platform cannot tell which apply,
-  so the official sees all of them.
-- 重点监管 (more inspections) applies to every matter: whoever deals with the subject should know.
+- A listing counts with its list type (the record's stored type, else the type its title names:
+  rules.catalogue.Catalogue.identify). A 严重失信主体名单 entry whose type cannot be told gets no
+  measure at all and a note to ask the listing department: applying another list's measures is
+  exactly what exposes the city to 复议 and 诉讼.
+- A measure is shown for a matter when the catalogue says it concerns that matter; 其他事项 shows
+  every measure of the subject's own lists (not of every list).
+- A natural person gets only the measures that bind the listed subject itself (and whose
+  `subject_kinds` admit persons); an organisation (个体工商户 included) also sees the measures that
+  bind its 法定代表人 / 主要负责人 / 直接责任人员, labelled with whom they bind.
+- "Why not restricted": for each list the subject is on whose measures do not concern the matter.
+- Measures whose basis the catalogue could not confirm are kept but marked (`confirmed` False), and
+  a list whose measures are known to be incomplete says so, so the official asks before restricting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from rules.catalogue import REACHES, Catalogue, ListType, MeasureDef
 from rules.categories import ABNORMAL_LIST, BLACKLIST, normalize_category
+from rules.matters import ALL_MATTERS, MATTERS, OTHER
 
-MATTERS: dict[str, str] = {
-    "procurement": "政府采购",
-    "award": "评优评先",
-    "project": "项目审批",
-    "tender": "招标投标",
-    "subsidy": "财政补贴",
-    "hiring": "人员录用/任职",
-    "land": "土地/矿产出让",
-    "license": "行政许可审批",
-    "qualification": "资格认定",
-    "registration": "登记注册",
-    "other": "其他事项",
-}
-ALL_MATTERS = frozenset(MATTERS)
+__all__ = ["ALL_MATTERS", "MATTERS", "ListingFact", "Measure", "MeasureAnswer", "NotRestricted", "answer", "reaching"]
+
 
 @dataclass(frozen=True)
 class ListingFact:
-    """One list entry of the subject: 严重失信主体名单 or 经营异常名录."""
+    """One list entry of the subject: the 严重失信主体名单 or the 经营异常名录, with its list type."""
 
     category: str
     department: str
     since: date
     basis: str | None
+    list_type: str | None = None  # catalogue key; None: not identified
+    list_name: str | None = None  # the list type's name, as the catalogue gives it
 
 
 @dataclass(frozen=True)
 class Measure:
+    """A measure to take, with its legal basis and who carries it out.
+
+    `reason` says which listing(s) lead to it; `basis` the legal texts (cited with their articles)."""
+
     text: str
     reason: str
+    key: str = ""
+    list_type: str = ""
+    list_name: str = ""
+    basis: tuple[str, ...] = ()
+    implementer: str = ""
+    kind: str = ""
+    reaches: tuple[str, ...] = ()  # keys of rules.catalogue.REACHES
+    confirmed: bool = True
+    qingdan_no: str = ""
+
+    @property
+    def reaches_label(self) -> str:
+        return "、".join(REACHES[r] for r in self.reaches)
+
+    @property
+    def basis_text(self) -> str:
+        return "；".join(self.basis)
 
 
 @dataclass(frozen=True)
-class _Rule:
-    text: str
-    matters: frozenset[str]
+class NotRestricted:
+    """A list the subject is on that gives no measure for this matter, and why."""
+
+    list_name: str
+    department: str
+    since: date
+    why: str
 
 
-def _rule(text: str, *matters: str) -> _Rule:
-    return _Rule(text, frozenset(matters) if matters else ALL_MATTERS)
+@dataclass(frozen=True)
+class MeasureAnswer:
+    measures: tuple[Measure, ...]
+    not_restricted: tuple[NotRestricted, ...] = ()
+    notes: tuple[str, ...] = ()
+    catalogue: str = ""  # the catalogue edition the answer was given under
 
-
-_SUPERVISION = "列为重点监管对象，提高检查比例和频次"
-
-BLACKLIST_ORGANISATION: tuple[_Rule, ...] = (
-    _rule(_SUPERVISION),
-    _rule("不得参加评优评先，不得授予荣誉称号或表彰奖励", "award"),
-    _rule("限制新的项目审批、核准", "project"),
-    _rule("限制取得土地使用权和矿产资源开采权", "land"),
-    _rule("限制参与招标投标", "tender"),
-    _rule("限制参与政府采购", "procurement"),
-    _rule("限制申请财政补贴、财政资金和政策扶持", "subsidy", "project"),
-    _rule("依法实施市场禁入或行业禁入", "license", "registration", "qualification"),
-    _rule("暂停或从严审核相关行政许可", "license", "project"),
-    _rule("依法限制法定代表人、主要负责人出境", "other"),
-)
-
-BLACKLIST_PERSON: tuple[_Rule, ...] = (
-    _rule("不得参加评优评先，不得授予荣誉称号或表彰奖励", "award"),
-    _rule("不得担任法定代表人、董事、监事或高级管理人员", "registration", "hiring"),
-    _rule("不得录用为公务员或机关、事业单位工作人员", "hiring"),
-    _rule("限制申请政府资金支持", "subsidy", "project"),
-    _rule("不得取得或担任评审专家资格", "qualification", "tender", "procurement"),
-    _rule("暂停相关执业资格", "qualification", "license"),
-)
-
-ABNORMAL: tuple[_Rule, ...] = (
-    _rule(_SUPERVISION),
-    _rule("政府采购中作为重要考量因素，审慎审核", "procurement"),
-    _rule("招标投标中作为重要考量因素，审慎审核", "tender"),
-    _rule("国有土地、矿产资源出让中作为重要考量因素，审慎审核", "land"),
-    _rule("评优评先、授予荣誉称号时从严把关，审慎审核", "award"),
-    _rule("行政许可审慎审批，不适用告知承诺等便利措施", "license", "project"),
-)
 
 _PERSON_KINDS = frozenset({"自然人", "个人", "person", "natural_person", "individual"})
 _ORGANISATION_KINDS = frozenset({
@@ -106,7 +99,7 @@ _ORGANISATION_KINDS = frozenset({
 })
 
 
-def _is_person(subject_kind: str) -> bool:
+def is_person(subject_kind: str) -> bool:
     kind = subject_kind.strip().lower()
     if kind in _PERSON_KINDS:
         return True
@@ -115,50 +108,91 @@ def _is_person(subject_kind: str) -> bool:
     raise ValueError(f"未知的主体类别：“{subject_kind}”")
 
 
-def _format_date(d: date) -> str:
+def _cn(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def _reason(listing: ListingFact, list_name: str) -> str:
+def _reason(listing: ListingFact, list_type: ListType | None) -> str:
+    category = normalize_category(listing.category) or listing.category
+    named = f"（{list_type.name}）" if list_type and list_type.name != category else ""
     basis = f"，依据：{listing.basis}" if listing.basis else ""
-    return f"该主体自{_format_date(listing.since)}起被{listing.department}列入{list_name}{basis}"
+    return f"该主体自{_cn(listing.since)}起被{listing.department}列入{category}{named}{basis}"
 
 
-def _applies(rule: _Rule, matter: str) -> bool:
-    return matter == "other" or matter in rule.matters
+def _binds(m: MeasureDef, person: bool, kind: str) -> bool:
+    if m.subject_kinds and kind not in m.subject_kinds:
+        return False
+    return "subject" in m.reaches if person else True
 
 
-def measures_for(subject_kind: str, listings: Sequence[ListingFact], matter: str) -> list[Measure]:
-    """Measures for the matter, blacklist measures first, one per measure text (reasons joined when
-    several listings lead to the same measure). Listings of other categories are ignored."""
+def _as_measure(m: MeasureDef, t: ListType, reason: str) -> Measure:
+    return Measure(
+        text=m.text, reason=reason, key=m.key, list_type=t.key, list_name=t.name,
+        basis=tuple(c.label for c in m.basis), implementer=m.implementer, kind=m.kind, reaches=m.reaches,
+        confirmed=m.confirmed and all(c.confirmed for c in m.basis), qingdan_no=m.qingdan_no,
+    )
+
+
+def answer(catalogue: Catalogue, subject_kind: str, listings: Sequence[ListingFact], matter: str) -> MeasureAnswer:
+    """The measures for `matter` (a key of MATTERS), one per measure even when several listings lead
+    to it (their reasons joined), lists in the order they were entered; the lists that restrict
+    nothing for this matter, with why; and notes (an unidentified list, unconfirmed measures).
+    Listings of other categories are ignored. Raises ValueError for an unknown kind or matter."""
     if matter not in MATTERS:
         raise ValueError(f"未知的办理事项：“{matter}”")
-    matter_key = matter
-    person = _is_person(subject_kind)
-    by_text: dict[str, list[str]] = {}
-    blacklist_matters: set[str] = set()
-
-    def add(rule: _Rule, reason: str) -> None:
-        reasons = by_text.setdefault(rule.text, [])
-        if reason not in reasons:
-            reasons.append(reason)
-
-    ordered = sorted(listings, key=lambda item: item.since)
-    for listing in ordered:
-        if normalize_category(listing.category) != BLACKLIST:
+    person = is_person(subject_kind)
+    kind = "自然人" if person else subject_kind
+    found: dict[str, tuple[Measure, list[str]]] = {}
+    free: list[NotRestricted] = []
+    notes: list[str] = []
+    for listing in sorted(listings, key=lambda item: item.since):
+        category = normalize_category(listing.category)
+        if category not in (BLACKLIST, ABNORMAL_LIST):
             continue
-        for rule in BLACKLIST_PERSON if person else BLACKLIST_ORGANISATION:
-            if _applies(rule, matter_key):
-                add(rule, _reason(listing, BLACKLIST))
-                if rule.matters != ALL_MATTERS:
-                    blacklist_matters |= rule.matters
-    for listing in ordered:
-        if normalize_category(listing.category) != ABNORMAL_LIST:
+        t = catalogue.list_type(listing.list_type)
+        if t is None:
+            notes.append(
+                f"该主体自{_cn(listing.since)}起被{listing.department}列入{category}，但名单类型未能识别："
+                "平台无法确定法定的惩戒措施，请向列入部门核实名单类型和依据后依法办理。"
+            )
             continue
-        for rule in ABNORMAL:
-            if not _applies(rule, matter_key):
-                continue
-            if rule.matters != ALL_MATTERS and rule.matters <= blacklist_matters:
-                continue
-            add(rule, _reason(listing, ABNORMAL_LIST))
-    return [Measure(text, "；".join(reasons)) for text, reasons in by_text.items()]
+        reason = _reason(listing, t)
+        own = [m for m in catalogue.measures_of(t.key) if _binds(m, person, kind)]
+        hits = [m for m in own if m.concerns(matter)]
+        for m in hits:
+            reasons = found.setdefault(m.key, (_as_measure(m, t, reason), []))[1]
+            if reason not in reasons:
+                reasons.append(reason)
+        if not hits:
+            if not own:
+                why = f"目录中没有可以核实依据的{t.name}惩戒措施"
+            elif t.measures_complete:
+                why = f"{t.name}的惩戒措施不涉及“{MATTERS[matter]}”事项，可按正常程序办理"
+            else:
+                why = f"{t.name}已核实依据的惩戒措施不涉及“{MATTERS[matter]}”事项"
+            free.append(NotRestricted(t.name, listing.department, listing.since, why))
+        if not t.measures_complete:
+            notes.append(f"{t.name}的惩戒措施尚未全部核实，如需限制请先向列入部门核实依据。" + (f"说明：{t.note}" if t.note else ""))
+    measures = tuple(replace(m, reason="；".join(reasons)) for m, reasons in found.values())
+    if any(not m.confirmed for m in measures):
+        notes.append("标注“依据待核实”的措施，其依据未能在官方文本中核实，实施前请向列入部门或法制机构确认。")
+    return MeasureAnswer(measures, tuple(free), tuple(dict.fromkeys(notes)), catalogue.edition)
+
+
+def reaching(
+    catalogue: Catalogue, listings: Sequence[ListingFact], role: str, matter: str = OTHER
+) -> tuple[Measure, ...]:
+    """Measures of an organisation's lists that bind the person in `role` ("legal_rep", "principal"),
+    for `matter` (其他事项: all of them). What an organisation's card tells an official about its
+    legal representative, and a person's card about the subjects it represents."""
+    if role not in REACHES or role == "subject":
+        raise ValueError(f"未知的关联身份：“{role}”")
+    out: dict[str, Measure] = {}
+    for listing in sorted(listings, key=lambda item: item.since):
+        t = catalogue.list_type(listing.list_type)
+        if t is None or normalize_category(listing.category) not in (BLACKLIST, ABNORMAL_LIST):
+            continue
+        for m in catalogue.measures_of(t.key):
+            if role in m.reaches and m.concerns(matter) and m.key not in out:
+                out[m.key] = _as_measure(m, t, _reason(listing, t))
+    return tuple(out.values())

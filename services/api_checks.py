@@ -3,7 +3,7 @@ credit file, raise a check (发起 → 响应), take the feedback (反馈), chec
 
 They run the chat's rules unchanged: the ambiguity policy of the name index (a subject is named only
 when the resolver says it is clearly the one meant), `load_card`/`load_cards` for visibility,
-masking and the look-up audit row, `rules.measures.measures_for` for the answer, and
+masking and the look-up audit row, `services.checks.measures_answer` for the answer, and
 `services.checks.record_feedback` for the feedback. What the port adds is written beside them: the
 department's case number and operator (`ApiCheck`) and an audit row naming the key, department,
 operator and matter.
@@ -29,16 +29,16 @@ from nlp.intent import parse
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from rules.masking import id_match_key
-from rules.measures import MATTERS, ListingFact, Measure, measures_for
+from rules.measures import MATTERS, ListingFact, Measure, MeasureAnswer
 from services.apikeys import Principal
-from services.checks import FEEDBACK, record_feedback
+from services.checks import FEEDBACK, check_payload, measures_answer, record_feedback
 from services.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, Refusal
 from services.lookup import (
     SUBJECT_ROW,
     SUBJECTS_BY_ID,
     SubjectCard,
     Viewer,
-    card_audit_row,
+    card_audit_rows,
     load_card,
     load_cards,
 )
@@ -238,8 +238,12 @@ class CheckResult:
     kind: str
     code: str
     matter: str
-    measures: tuple[Measure, ...]
+    answer: MeasureAnswer
     listings: tuple[ListingFact, ...]
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return self.answer.measures
 
 
 # Core inserts, built once: no ORM bookkeeping for rows nobody reads back.
@@ -269,11 +273,11 @@ async def _checks_in(
     order = [sid for sid in dict.fromkeys(subject_ids) if sid in cards]
     if not order:
         return {}
-    measures = {sid: tuple(measures_for(cards[sid].kind, cards[sid].listings, matter)) for sid in order}
+    answers = {sid: measures_answer(cards[sid], matter) for sid in order}
     check_ids = (await conn.execute(
         _INSERT_CHECK,
         [{"account_id": principal.account_id, "department_id": principal.department_id, "subject_id": sid,
-          "matter": matter, "measures": {"items": [{"text": m.text, "reason": m.reason} for m in measures[sid]]}}
+          "matter": matter, "measures": check_payload(answers[sid])}
          for sid in order],
     )).scalars().all()
     await conn.execute(_INSERT_API_CHECK, [
@@ -282,12 +286,12 @@ async def _checks_in(
     ])
     audit = []
     for sid, cid in zip(order, check_ids, strict=True):
-        audit.append(card_audit_row(cards[sid], viewer, reason, "api"))
+        audit += card_audit_rows(cards[sid], viewer, reason, "api")
         audit.append(_audit_row(principal, "api_check", sid, reason, matter=matter, case_number=case_number,
                                 operator=operator, check_id=cid, batch=batch or None))
     await conn.execute(_INSERT_AUDIT, audit)
     return {
-        sid: CheckResult(cid, sid, cards[sid].name, cards[sid].kind, cards[sid].code, matter, measures[sid],
+        sid: CheckResult(cid, sid, cards[sid].name, cards[sid].kind, cards[sid].code, matter, answers[sid],
                          cards[sid].listings)
         for sid, cid in zip(order, check_ids, strict=True)
     }

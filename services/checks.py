@@ -3,29 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
+from db.catalogue import current_catalogue
 from db.models import Check, Department, Subject, utcnow
 from db.session import Database
 from rules.masking import scrub
-from rules.measures import MATTERS, Measure, measures_for
+from rules.measures import MATTERS, Measure, MeasureAnswer, answer
 from rules.roles import Viewer
 from services.errors import Refusal
 from services.lookup import SubjectCard, load_card
+from services.persons import via_organisations
 
 FEEDBACK = {"restricted": "已限制/不予办理", "proceeded": "已正常办理", "other": "其他"}
 
 
 @dataclass(frozen=True)
 class CheckAnswer:
-    """A raised check: its id (for the feedback buttons), the matter key and the measures to take."""
+    """A raised check: its id (for the feedback buttons), the matter key, the measures to take, the
+    lists that restrict nothing for this matter (and why) and notes (rules.measures.answer)."""
 
     check_id: int
     subject_name: str
     matter: str
-    measures: tuple[Measure, ...]
+    answer: MeasureAnswer
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return self.answer.measures
+
+
+def measures_answer(card: SubjectCard, matter: str) -> MeasureAnswer:
+    """The one answer every door gives (chat, WeCom, the port, batch, XLSX): the catalogue of this
+    process's region applied by rules.measures to the subject's lists, plus, for a person, the
+    measures that bind them through the organisations they represent (services.persons)."""
+    result = answer(current_catalogue(), card.kind, card.listings, matter)
+    via = via_organisations(card, matter)
+    return replace(result, measures=result.measures + via) if via else result
+
+
+def check_payload(result: MeasureAnswer) -> dict[str, object]:
+    """What the check row keeps of the answer: the measures with their basis and the catalogue
+    edition, so the record shows what the official was told even after the catalogue changes."""
+    return {
+        "catalogue": result.catalogue,
+        "items": [
+            {"key": m.key, "text": m.text, "reason": m.reason, "list_type": m.list_type, "basis": list(m.basis),
+             "implementer": m.implementer, "confirmed": m.confirmed}
+            for m in result.measures
+        ],
+        "not_restricted": [{"list": n.list_name, "department": n.department, "why": n.why} for n in result.not_restricted],
+        "notes": list(result.notes),
+    }
 
 
 @dataclass(frozen=True)
@@ -55,17 +86,17 @@ async def view_and_check(db: Database, viewer: Viewer, subject_id: int, matter: 
         card = await load_card(s, subject_id, viewer, today, reason=f"逢办必查:{MATTERS[matter]}")
         if card is None:
             raise Refusal("该主体已不在档案中。")
-        measures = tuple(measures_for(card.kind, card.listings, matter))
+        result = measures_answer(card, matter)
         check = Check(
             account_id=viewer.account_id,
             department_id=viewer.department_id,
             subject_id=subject_id,
             matter=matter,
-            measures={"items": [{"text": m.text, "reason": m.reason} for m in measures]},
+            measures=check_payload(result),
         )
         s.add(check)
         await s.flush()
-        return CardAndCheck(card, CheckAnswer(check.id, card.name, matter, measures))
+        return CardAndCheck(card, CheckAnswer(check.id, card.name, matter, result))
 
 
 async def record_feedback(db: Database, viewer: Viewer, check_id: int, feedback: str, note: str | None = None) -> Check:

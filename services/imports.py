@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.catalogue import current_catalogue
 from db.importers.failures import failure_reason
 from db.importers.ownership import Ownership, other_department_keys
 from db.importers.reading import Cell, ReadError, open_table
@@ -40,6 +41,7 @@ from db.session import Database
 from db.transient import ATTEMPTS, backoff, failure_kind, is_transient
 from rules.canonical import canonical_key
 from rules.masking import scrub
+from rules.severity import rules_for
 from rules.workcal import WorkCalendar
 from services.departments import list_departments, unknown_department_text
 from services.evaluation import refresh_subjects
@@ -276,6 +278,8 @@ async def _run(
     ctx = Context(
         id_key=id_key, today=today, calendar=calendar or WorkCalendar(), dept=dept, xlsx=table.format != "csv",
         ownership=ownership,
+        # The department's own grading standard, where the catalogue's local file has one.
+        severity_rules=rules_for(current_catalogue().severity_standards.get(dept.code) if dept else None),
     )
     validator = RowValidator(match, ctx)
     rows = chain((r for r in head if r[0] > match.header_row), table.rows)

@@ -33,6 +33,7 @@ KIND_LABELS = {
     "rnotice": "信用修复告知书",
     "rdecision": "信用修复决定书",
     "special": "专项信用报告",
+    "decision": "严重失信主体名单列入决定书",
 }
 
 CheckStatus = Literal["genuine", "altered", "wrong_code", "unknown"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject
+from db.catalogue import current_catalogue
+from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject, SubjectPerson
 from db.session import Database
 from rules import declarations as declaration_rules
 from rules import visibility
@@ -31,6 +32,9 @@ from rules.roles import (
     sees_name_masked,
     sees_operator_masked,
 )
+
+if TYPE_CHECKING:
+    from services.persons import RelatedSubject
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class SubjectCard:
     records: tuple[RecordView, ...]
     listings: tuple[ListingFact, ...] = field(default=())
     declarations: tuple[DeclarationView, ...] = field(default=())
+    # Staff only: subjects linked through the persons behind this one (services/persons.py).
+    related: tuple[RelatedSubject, ...] = field(default=())
 
     @property
     def counts(self) -> Counter[str]:
@@ -140,23 +146,36 @@ async def load_card(
     await s.flush()  # what the caller's unit of work changed so far is part of the card
     card = (await load_cards(await s.connection(), [subject_id], viewer, today)).get(subject_id)
     if card is not None:
-        s.add(AuditEntry(**card_audit_row(card, viewer, reason, channel)))
+        s.add_all(AuditEntry(**row) for row in card_audit_rows(card, viewer, reason, channel))
     return card
 
 
-def card_audit_row(card: SubjectCard, viewer: Viewer, reason: str, channel: str) -> dict[str, Any]:
-    """The look-up's audit row as plain values, so a batch writes all of them in one insert."""
-    return {
+def card_audit_rows(card: SubjectCard, viewer: Viewer, reason: str, channel: str) -> list[dict[str, Any]]:
+    """The look-up's audit rows as plain values, so a batch writes all of them in one insert: the
+    card's, and one per related subject it showed (a person's links are look-ups too)."""
+    rows = [{
         "account_id": viewer.account_id, "role": viewer.role, "action": "view_subject", "subject_id": card.subject_id,
         "reason": reason,
         "detail": {"channel": channel, "records_shown": len(card.records), "declarations_shown": len(card.declarations)},
-    }
+    }]  # fmt: skip
+    rows += [
+        {"account_id": viewer.account_id, "role": viewer.role, "action": "view_related", "subject_id": r.subject_id,
+         "reason": reason, "detail": {"channel": channel, "via": card.subject_id, "role": r.role}}
+        for r in card.related
+    ]
+    return rows
 
 
 # Built once: a statement's construction and cache key cost more CPU than its round trip. `ids` is
 # an expanding parameter (IN with as many values as given).
 IDS = bindparam("ids", expanding=True)
 # Whether a subject has any submitted declaration: most have none, and their cards then skip that query.
+# Whether persons are linked to a subject (either side): most have none, and their cards skip that work.
+_HAS_PERSONS = (
+    select(SubjectPerson.id)
+    .where(or_(SubjectPerson.organisation_id == Subject.id, SubjectPerson.person_id == Subject.id))
+    .exists()
+)
 _HAS_DECLARATIONS = (
     select(Declaration.id)
     .where(Declaration.subject_id == Subject.id, Declaration.status.in_(sorted(declaration_rules.SUBMITTED)))
@@ -167,7 +186,7 @@ SUBJECT_ROW = (
     select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Subject.id_hash,
            Subject.legal_rep, Subject.division_code, Subject.address, Subject.status,
            Division.name.label("division_name"), Division.short_name.label("division_short"),
-           _HAS_DECLARATIONS.label("has_declarations"))
+           _HAS_DECLARATIONS.label("has_declarations"), _HAS_PERSONS.label("has_persons"))
     .outerjoin(Division, Division.code == Subject.division_code)
 )
 SUBJECTS_BY_ID = SUBJECT_ROW.where(Subject.id.in_(IDS))
@@ -182,7 +201,7 @@ _RECORDS = (
         CreditRecord.id, CreditRecord.subject_id, CreditRecord.category, CreditRecord.doc_number,
         CreditRecord.source_name, CreditRecord.decision_date, CreditRecord.title, CreditRecord.severity,
         CreditRecord.status, CreditRecord.publication_end, CreditRecord.rule_edition, CreditRecord.valid_until,
-        CreditRecord.fields, _PENDING_OBJECTION.label("objection_pending"),
+        CreditRecord.fields, CreditRecord.list_type, _PENDING_OBJECTION.label("objection_pending"),
     )
     .where(CreditRecord.subject_id.in_(IDS))
     .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
@@ -203,7 +222,7 @@ async def load_cards(
     (subjects with their division, records with their pending objections, declarations of the
     subjects that have any) whatever their number:
     a check costs few round trips and a batch of 1,000 no more. Subjects gone or not to be shown to
-    this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_row`).
+    this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_rows`).
 
     `rows`: subjects already read in this transaction with `SUBJECT_ROW` (a check resolved them),
     so they are not read twice."""
@@ -229,10 +248,17 @@ async def load_cards(
             records[r.subject_id].append(r)
     declared = [row.id for row in subjects if row.has_declarations]
     declarations = await _declarations(conn, declared, viewer) if declared else {}
-    return {
+    cards = {
         row.id: _card(row, viewer, today, records[row.id], declarations.get(row.id, ()))
         for row in subjects
     }
+    linked = {row.id: cards[row.id] for row in subjects if row.has_persons}
+    if linked and viewer.is_staff:
+        from services.persons import related_subjects
+
+        for sid, related in (await related_subjects(conn, linked, viewer, today)).items():
+            cards[sid] = replace(cards[sid], related=related)
+    return cards
 
 
 def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
@@ -256,11 +282,9 @@ def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
         for r in shown
     )
     listings = tuple(
-        ListingFact(category=r.category, department=r.source_name, since=r.decision_date, basis=(r.fields or {}).get("依据"))
-        for r in shown
-        if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
+        listing_fact(r) for r in shown if r.category in (BLACKLIST, ABNORMAL_LIST) and visibility.counts_for_measures(r, today)
     )
-    flags = tuple(f"该主体已列入{item.category}（{item.department}，{item.since:%Y-%m-%d} 起）" for item in listings)
+    flags = tuple(_flag(item) for item in listings)
     divisions = {subject.division_code: subject.division_name} if subject.division_name else {}
     return SubjectCard(
         subject_id=subject.id,
@@ -270,6 +294,21 @@ def _card(subject: Any, viewer: Viewer, today: dt.date, shown: list[Any],
         listings=listings,
         declarations=declarations,
     )
+
+
+def listing_fact(r: Any) -> ListingFact:
+    """A list entry as the measures see it: its list type as stored, else as its 名单类型 field or
+    its title names it in the catalogue; None when nothing tells (rules.measures then applies nothing)."""
+    fields = r.fields or {}
+    catalogue = current_catalogue()
+    t = catalogue.list_type(r.list_type or catalogue.identify(fields.get("名单类型"), r.title, category=r.category))
+    return ListingFact(r.category, r.source_name, r.decision_date, fields.get("依据"),
+                       t.key if t else None, t.name if t else None)
+
+
+def _flag(item: ListingFact) -> str:
+    named = f"·{item.list_name}" if item.list_name and item.list_name != item.category else ""
+    return f"该主体已列入{item.category}{named}（{item.department}，{item.since:%Y-%m-%d} 起）"
 
 
 async def _declarations(

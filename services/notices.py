@@ -78,8 +78,9 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Document:
-    """A notice that is a document, sent as `file_name`: the stored 事前告知书 of `listing_id`, or
-    the stored document numbered `number` (a 信用修复告知书 or 决定书, services.stored_documents)."""
+    """A notice that is a document, sent as `file_name`: the stored 事前告知书 of `listing_id` (its
+    列入决定书 when the name starts with DECISION_FILE_PREFIX), or the stored document numbered
+    `number` (a 信用修复告知书 or 决定书, services.stored_documents)."""
 
     listing_id: int | None
     file_name: str
@@ -236,15 +237,22 @@ async def take(db: Database, claimed: Claimed, now: dt.datetime | None = None) -
         return None
 
 
+# A document notice names its file; one named so carries the listing's 列入决定书, any other its 事前告知书.
+DECISION_FILE_PREFIX = "列入决定书"
+
+
 async def document_of(db: Database, claimed: Claimed) -> bytes | None:
-    """The stored PDF a document notice carries (a listing's 事前告知书, a stored document), or None."""
+    """The stored PDF a document notice carries (a listing's 事前告知书 or 列入决定书, a stored
+    document), or None."""
     if claimed.document_number is not None:
         async with db.transaction() as s:
             return await s.scalar(select(StoredDocument.pdf).where(StoredDocument.number == claimed.document_number))
     if claimed.listing_id is None:
         return None
+    decision = (claimed.file_name or "").startswith(DECISION_FILE_PREFIX)
+    column = Listing.decision_pdf if decision else Listing.notice_pdf
     async with db.transaction() as s:
-        return await s.scalar(select(Listing.notice_pdf).where(Listing.id == claimed.listing_id))
+        return await s.scalar(select(column).where(Listing.id == claimed.listing_id))
 
 
 async def settle(

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from db.catalogue import current_catalogue, set_region
 from db.session import Database
 from services.heavy import HeavyWork
 from services.settings import Settings
@@ -35,6 +36,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.heavy = HeavyWork(self.settings.limits.heavy_jobs)
+        set_region(self.settings.region.division_code)  # the local supplement of the catalogue
+        current_catalogue()  # a bad catalogue file fails at start-up (CatalogueError names it), not at a check
 
     def today(self) -> dt.date:
         return dt.datetime.now(self.settings.tz).date()

@@ -142,7 +142,8 @@ async def test_credit_file_by_uscc_and_by_id_number(port: Port) -> None:
     assert body["subject"]["name"] == BLACKLISTED.name and body["subject"]["code"] == BLACKLISTED.uscc
     assert body["flags"]["blacklist"] is True and body["flags"]["abnormal_list"] is False
     assert body["flags"]["listings"][0] == {"list": "严重失信主体名单", "department": "安康市应急管理局",
-                                            "since": "2025-05-20", "basis": None}
+                                            "since": "2025-05-20", "basis": None, "list_type": "safety_serious",
+                                            "list_name": "安全生产严重失信主体名单"}
     assert {"行政处罚", "严重失信主体名单", "强制执行"} <= set(body["records"])
     assert all("published" in rec for recs in body["records"].values() for rec in recs)
     assert person.status_code == 200
@@ -164,8 +165,9 @@ async def test_credit_file_by_uscc_and_by_id_number(port: Port) -> None:
 
 async def test_check_then_feedback_once(port: Port) -> None:
     async with port.client(port.keys.full) as c:
-        r = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "procurement",
-                                             "case_number": "CG-2026-001", "operator": "李四"})
+        r = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "project",
+                                             "case_number": "XM-2026-001", "operator": "李四"})
+        procurement = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "procurement", **CASE})
         assert r.status_code == 200, r.text
         answer = r.json()
         check_id = answer["check_id"]
@@ -174,11 +176,20 @@ async def test_check_then_feedback_once(port: Port) -> None:
         other = await c.post(f"/v1/checks/{check_id}/feedback", json={"outcome": "proceeded"})
     async with port.client(port.keys.check_only) as c:  # another system of the same department
         foreign = await c.post(f"/v1/checks/{check_id}/feedback", json={"outcome": "restricted"})
-    assert answer["matter_label"] == "政府采购" and answer["subject"]["name"] == BLACKLISTED.name
-    texts = [m["text"] for m in answer["measures"]]
-    assert "限制参与政府采购" in texts
-    assert all("2025年5月20日" in m["basis"] and "安康市应急管理局" in m["basis"] for m in answer["measures"])
-    assert answer["listings"][0]["list"] == "严重失信主体名单"
+    assert answer["matter_label"] == "项目审批" and answer["subject"]["name"] == BLACKLISTED.name
+    # The law's measure for this list and matter, with its basis as structured fields (安全生产法第七十八条).
+    [measure] = answer["measures"]
+    assert measure["text"] == "暂停项目审批" and measure["list_type"] == "safety_serious"
+    assert "2025年5月20日" in measure["basis"] and "安康市应急管理局" in measure["basis"] and "第七十八条" in measure["basis"]
+    assert measure["legal_basis"] == ["《中华人民共和国安全生产法（2021年修正）》第七十八条第一款"]
+    assert measure["implementer"] and measure["measure_kind"] == "减损权益" and measure["reaches"] == ["本主体"]
+    assert measure["confirmed"] is True and measure["qingdan_no"] is None
+    assert answer["listings"][0]["list"] == "严重失信主体名单" and answer["catalogue"].startswith("2024.1")
+    assert any("尚未全部核实" in note for note in answer["notes"])  # the list's own rule could not be read
+    # Procurement: the list exists, but no measure of it concerns this matter — and the answer says why.
+    unrestricted = procurement.json()
+    assert unrestricted["measures"] == [] and unrestricted["not_restricted"][0]["list"] == "安全生产严重失信主体名单"
+    assert "不涉及“政府采购”事项" in unrestricted["not_restricted"][0]["reason"]
     assert first.status_code == 200 and first.json()["repeated"] is False
     assert again.status_code == 200 and again.json()["repeated"] is True
     assert other.status_code == 409 and other.headers["content-type"] == PROBLEM
@@ -191,8 +202,8 @@ async def test_check_then_feedback_once(port: Port) -> None:
         fb_rows = await s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "api_feedback",
                                                                          AuditEntry.detail["check_id"].as_integer() == check_id))
     assert check is not None and check.feedback == "restricted" and check.feedback_note == "已拒绝投标"
-    assert api is not None and api.case_number == "CG-2026-001" and api.operator == "李四"
-    assert audit is not None and audit.detail["operator"] == "李四" and audit.detail["matter"] == "procurement"
+    assert api is not None and api.case_number == "XM-2026-001" and api.operator == "李四"
+    assert audit is not None and audit.detail["operator"] == "李四" and audit.detail["matter"] == "project"
     assert audit.detail["key"] == port.keys.prefixes["full"] and audit.detail["department"] == "YJJ"
     assert fb_rows == 1
     async with port.db.sessions() as s:
@@ -220,14 +231,16 @@ async def test_batch_check_json_and_xlsx(port: Port) -> None:
     assert [line["status"] for line in body["lines"]] == ["clear", "ambiguous", "none", "clear"]
     assert [line["resolved"] for line in body["lines"]] == [True, False, False, True]
     assert body["lines"][0]["blacklist"] is True and body["lines"][3]["blacklist"] is False
-    assert body["resolved"] == 2 and body["with_measures"] == 1
+    assert body["resolved"] == 2 and body["with_measures"] == 0
+    assert body["lines"][0]["check"]["not_restricted"][0]["list"] == "安全生产严重失信主体名单"
     assert body["lines"][1]["check"] is None and len(body["lines"][1]["candidates"]) >= 2
     after = await _count(port.db, select(func.count(ApiCheck.check_id)).where(ApiCheck.batch.is_(True)))
     assert after - before == 4  # two resolved lines, twice
     wb = load_workbook(io.BytesIO(x.content), read_only=True)
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     assert rows[0][:3] == ("序号", "提交内容", "是否确定主体") and len(rows) == 5
-    assert rows[1][3] == BLACKLISTED.name and rows[1][5] == "是" and "限制参与政府采购" in rows[1][7]
+    assert rows[1][3] == BLACKLISTED.name and rows[1][5] == "是" and rows[1][7] == "无，本事项无需采取失信惩戒措施"
+    assert "安全生产严重失信主体名单" in rows[1][10] and "不涉及“政府采购”事项" in rows[1][10]
     assert rows[2][2] == "否" and "安康市恒达建材有限公司" in rows[2][10]
 
 

@@ -31,7 +31,7 @@ EXAMPLES = {
     b.UNWATCH: [("uw:5", (5,))],
     b.GRADES_VIEW: [("gr:county", ("county",)), ("gr:changes", ("changes",))],
     b.PROPOSE_SUBJECT: [("lp:s:5", (5,))],
-    b.PROPOSE_STANDARD_MEASURES: [("lp:std", ())],
+    b.PROPOSE_LIST_TYPE: [("lp:t:wage_arrears", ("wage_arrears",))],
     b.PROPOSE_DEFAULT_PERIOD: [("lp:d", ())],
     b.PROPOSE_CONFIRM: [("lp:c:ok", ("ok",)), ("lp:c:no", ("no",))],
     b.OBJECTION_RECORD: [("ob:r:31", (31,))],

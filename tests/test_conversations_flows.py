@@ -94,14 +94,13 @@ async def test_a_command_during_a_feedback_note_ends_it_and_is_not_the_note(repl
     await official.say("#1")
     assert "请简要说明办理情况" in await official.say("#3")  # 其他
     answer = await official.say(f"/propose {HENGDA}")
-    assert "已结束进行中的「逢办必查反馈说明」" in answer and "请输入列入依据" in answer
-    assert answer.index("已结束进行中") < answer.index("请输入列入依据")  # told before the new command runs
-    assert "请输入列入事由" in await official.say("《企业信息公示暂行条例》第十八条")  # the basis, not a note
+    assert "已结束进行中的「逢办必查反馈说明」" in answer and "没有可在本平台发起列入的名单类型" in answer
+    assert answer.index("已结束进行中") < answer.index("没有可在本平台")  # told before the new command runs
     async with replicas.harness.db.transaction() as s:
         check = await s.scalar(select(Check))
         flow = await s.scalar(select(Conversation))
     assert check is not None and check.feedback is None and check.feedback_note is None
-    assert flow is not None and flow.flow == "propose" and flow.data["basis"] == "《企业信息公示暂行条例》第十八条"
+    assert flow is None  # the note flow ended; the market department decides no list it may propose here
     replicas.no_apology()
 
 
@@ -202,8 +201,8 @@ async def test_confirming_twice_from_two_processes_issues_one_notice(replicas: R
     await add_subject(replicas.harness.db)
     await replicas.two()
     await replicas.refresh()
-    official = await replicas.person("official", dept="SCJGJ")
-    for line in ("/propose", HENGDA, "第十八条", "未报送年度报告", "#1", "#1"):
+    official = await replicas.person("official", dept="RSJ")
+    for line in ("/propose", HENGDA, "#1", "拖欠农民工工资逾期未支付", "#1"):
         await official.say(line)
     answers = [await official.chat(app).handle_line("#1") for app in replicas.apps]
     said = "\n".join(o.text or "" for out in answers for o in out if o.chat_id == official.uid)

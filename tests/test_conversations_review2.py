@@ -82,24 +82,24 @@ async def test_redelivered_earlier_attachments_are_dropped(harness: BotHarness, 
     r.no_apology()
 
 
-async def test_a_redelivered_basis_never_becomes_the_measures(harness: BotHarness, tmp_path: Path) -> None:
+async def test_a_redelivered_reason_never_becomes_the_objection_period(harness: BotHarness, tmp_path: Path) -> None:
     r = Replicas(harness, tmp_path)
     await seed_for_cancel(harness)
-    official = await r.person("official", dept="SCJGJ")
+    official = await r.person("official", dept="RSJ")
     await official.say("/propose")
     await official.say(HENGDA)
+    await official.say("#1")  # 拖欠农民工工资失信联合惩戒对象名单
     chat = official.chat()
-    basis = text_update(chat, "《企业信息公示暂行条例》第十八条")
-    assert "列入事由" in await deliver(chat, basis)
-    assert "惩戒措施" in await deliver(chat, text_update(chat, "连续三年未按规定报送年度报告"))
-    assert await deliver(chat, basis) == ""
+    reason = text_update(chat, "拖欠农民工工资120万元，逾期未支付")
+    assert "异议期" in await deliver(chat, reason)
+    assert await deliver(chat, reason) == ""
     row = await open_flow(harness.db, official.uid)
-    assert row is not None and row.step == "measures" and "measures" not in row.data
-    for line in ("#1", "#1", "#1"):  # standard measures, default period, confirm
+    assert row is not None and row.step == "period" and "days" not in row.data
+    for line in ("#1", "#1"):  # default period, confirm
         await official.say(line)
     async with harness.db.transaction() as s:
         listing = await s.scalar(select(Listing))
-    assert listing is not None and "《企业信息公示暂行条例》第十八条" not in listing.measures
+    assert listing is not None and listing.reasons == "拖欠农民工工资120万元，逾期未支付" and listing.objection_days == 5
 
 
 async def test_redelivered_final_steps_after_the_end_are_dropped(harness: BotHarness, tmp_path: Path) -> None:

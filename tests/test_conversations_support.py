@@ -229,20 +229,19 @@ async def propose(r: Replicas) -> None:
     db = r.harness.db
     await add_subject(db)
     await r.refresh()
-    official = await r.person("official", dept="SCJGJ")
+    official = await r.person("official", dept="RSJ")
     assert "请输入主体" in await official.say("/propose")
-    assert "列入依据" in await official.say(HENGDA)
+    assert "请选择拟列入的名单" in await official.say(HENGDA)
     await r.between()
-    assert "列入事由" in await official.say("《企业信息公示暂行条例》第十八条")
-    assert "可采用标准联合惩戒措施" in await official.say("连续三年未按规定报送年度报告")
+    assert "列入事由" in await official.say("#1")
+    assert "异议期" in await official.say("拖欠农民工工资，经责令限期支付逾期未支付")
     await r.between()
-    assert "异议期" in await official.say("#1")
     assert "请确认事前告知内容" in await official.say("#1")
     await r.between()
     assert "已发出事前告知书" in await official.say("#1")
     async with db.transaction() as s:
         listing = await s.scalar(select(Listing))
-    assert listing is not None and listing.basis == "《企业信息公示暂行条例》第十八条"
+    assert listing is not None and listing.list_type == "wage_arrears" and "第四十八条" in listing.basis
 
 
 async def feedback_note(r: Replicas) -> None:
@@ -266,8 +265,8 @@ async def checkreport(r: Replicas) -> None:
     subject = await add_subject(db)
     services = r.harness.app.bot_data["services"]  # type: ignore[attr-defined]
     proposed = await propose_listing(
-        db, subject_id=subject, basis="第十八条", reasons="未报送年度报告", today=today(r.harness),
-        calendar=services.calendar, render=lambda n: render_notice(n, "安康市公共信用信息平台"), dept_code="SCJGJ", prefix="安",
+        db, subject_id=subject, list_type="wage_arrears", reasons="拖欠农民工工资逾期未支付", today=today(r.harness),
+        calendar=services.calendar, render=lambda n: render_notice(n, "安康市公共信用信息平台"), dept_code="RSJ", prefix="安",
     )
     found = CODE_ON_PAGE.search(pdf_text(proposed.pdf))
     assert found is not None
@@ -332,7 +331,7 @@ async def seed_for_cancel(harness: BotHarness) -> None:
 CANCEL_SCRIPTS: dict[str, tuple[str, str | None, list[str], str]] = {
     "objection": ("enterprise", None, ["/objection", "#1", "事实有误", "@proof"], "已取消「提出异议」"),
     "repair": ("enterprise", None, ["/repair", "#2", "#1", "@proof"], "已取消「信用修复申请」"),
-    "propose": ("official", "SCJGJ", ["/propose", HENGDA, "第十八条", "未报送年报", "#1", "#1"], "已取消，未发出事前告知书"),
+    "propose": ("official", "RSJ", ["/propose", HENGDA, "#1", "拖欠工资逾期未支付", "#1"], "已取消，未发出事前告知书"),
     "feedback": ("official", "SCJGJ", [HENGDA, "#1", "#1", "#3"], "已取消反馈说明"),
     "declare": ("enterprise", None, ["/declare", "#1", LICENCE[0], LICENCE[1]], "已取消申报"),
 }

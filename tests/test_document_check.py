@@ -116,9 +116,9 @@ async def test_a_notice_is_registered_and_its_qr_links_to_the_platform(harness: 
     subject = await add_subject(harness.db)
     services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
     proposed = await propose_listing(
-        harness.db, subject_id=subject, basis="《企业信息公示暂行条例》第十八条", reasons="连续三年未报送年度报告",
+        harness.db, subject_id=subject, list_type="wage_arrears", reasons="拖欠农民工工资逾期未支付",
         today=today(harness), calendar=services.calendar, render=lambda n: render_notice(n, PLATFORM),
-        dept_code="SCJGJ", prefix="安", public_url="https://credit.ankang.example",
+        dept_code="RSJ", prefix="安", public_url="https://credit.ankang.example",
     )
     number, code, qr = seal_of(proposed.pdf)
     assert number == proposed.notice.number
@@ -129,7 +129,7 @@ async def test_a_notice_is_registered_and_its_qr_links_to_the_platform(harness: 
     ok = await check_document(harness.db, number, code, file_sha256=hashlib.sha256(proposed.pdf).hexdigest(), channel="api")
     assert ok.status == "genuine" and ok.kind == "严重失信主体名单列入事前告知书"
     assert (ok.subject_name, ok.subject_code, ok.issued_to) == ("安康市恒达建材有限公司", HENGDA, "被告知主体")
-    assert ok.issuer == "安康市市场监督管理局" and ok.sha256 == proposed.sha256
+    assert ok.issuer == "安康市人力资源和社会保障局" and ok.sha256 == proposed.sha256
     assert ok.issued_at is not None and abs(ok.issued_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     altered = await check_document(harness.db, number, code, file_sha256="0" * 64)
     assert altered.status == "altered" and altered.sha256 == proposed.sha256

@@ -11,7 +11,7 @@ from tests.test_lifecycle_support import add_subject, texts, today
 async def test_officials_find_listings_in_help_and_see_their_notices(harness: BotHarness) -> None:
     subject = await add_subject(harness.db)
     await harness.refresh()
-    official = await harness.chat("official", dept="SCJGJ")
+    official = await harness.chat("official", dept="RSJ")
     public = await harness.chat("public")
     assert "/listings" in texts(await harness.say(official, "/help"))
     assert "/listings" not in texts(await harness.say(public, "/help"))
@@ -19,9 +19,9 @@ async def test_officials_find_listings_in_help_and_see_their_notices(harness: Bo
 
     services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
     proposed = await propose_listing(
-        harness.db, subject_id=subject, basis="《企业信息公示暂行条例》第十八条", reasons="连续三年未报送年度报告",
+        harness.db, subject_id=subject, list_type="wage_arrears", reasons="拖欠农民工工资逾期未支付",
         today=today(harness), calendar=services.calendar, render=lambda n: render_notice(n, "安康市公共信用信息平台"),
-        dept_code="SCJGJ", prefix="安",
+        dept_code="RSJ", prefix="安",
     )
     shown = texts(await harness.say(official, "/listings"))
     assert "安康市恒达建材有限公司" in shown and proposed.notice.number in shown

@@ -17,13 +17,14 @@ from bot import cli_lifecycle
 from bot.cli import answer
 from db.models import AuditEntry, Base, CreditRecord, Listing, RecordChange
 from db.session import Database
-from render.pdf import render_notice
+from render.pdf import render_decision, render_notice
 from rules.publication import add_months
 from rules.roles import Viewer
 from rules.workcal import WorkCalendar
 from services.errors import Refusal
 from services.expiry import mark_expired
-from services.listings import activate_due_listings, propose_listing
+from services.issued_documents import check_document
+from services.listings import DecisionIssuer, activate_due_listings, expire_listings, propose_listing
 from services.lookup import view_subject
 from services.numbering import next_number
 from services.objections import (
@@ -38,6 +39,7 @@ from services.settings import DatabaseSettings, Settings
 from tests.test_lifecycle_support import HENGDA, add_record, add_subject, dept_id, pdf_text
 
 CAL = WorkCalendar()
+ISSUER = DecisionIssuer(lambda d: render_decision(d, "安康市公共信用信息平台"), "安")
 TODAY = dt.date(2026, 11, 27)  # a Friday
 
 
@@ -97,12 +99,12 @@ async def _propose(db: Database, subject: int, **kw: object):  # type: ignore[no
     return await propose_listing(
         db,
         subject_id=subject,
-        basis="《企业信息公示暂行条例》第十八条",
-        reasons="连续三年未报送年度报告",
+        list_type=kw.pop("list_type", "wage_arrears"),
+        reasons="拖欠农民工工资，经责令限期支付逾期未支付",
         today=TODAY,
         calendar=CAL,
         render=lambda notice: render_notice(notice, "安康市公共信用信息平台"),
-        dept_code="SCJGJ",
+        dept_code=kw.pop("dept_code", "RSJ"),
         prefix="安",
         **kw,
     )
@@ -110,37 +112,87 @@ async def _propose(db: Database, subject: int, **kw: object):  # type: ignore[no
 
 async def test_prior_notice_is_numbered_kept_and_activates_after_the_period(db: Database) -> None:
     subject = await add_subject(db)
-    await dept_id(db)
+    await dept_id(db, "RSJ")
     first = await _propose(db, subject)
     assert first.notice.number == "安信告〔2026〕0001号"
     assert first.notice.deadline == dt.date(2026, 12, 4)
     text = pdf_text(first.pdf)
-    for part in ("事前告知书", "安信告〔2026〕0001号", "《企业信息公示暂行条例》第十八条", "连续三年未报送年度报告",
-                 "限制参与政府采购", "2026年12月4日", "/objection", "信用修复", HENGDA):
+    for part in ("事前告知书", "安信告〔2026〕0001号", "拖欠农民工工资失信联合惩戒对象名单", "《保障农民工工资支付条例》第四十八条",
+                 "人力资源社会保障部令第45号", "经责令限期支付逾期未支付", "在政府采购方面依法依规予以限制", "3年",
+                 "提前移出", "2026年12月4日", "/objection", "信用修复", HENGDA):
         assert part in text, part
     async with db.transaction() as s:
         listing = await s.scalar(select(Listing))
         assert listing is not None and listing.notice_pdf == first.pdf and len(listing.notice_sha256 or "") == 64
     with pytest.raises(Refusal, match="重复"):
         await _propose(db, subject)
-    viewer = official(await dept_id(db))
+    viewer = official(await dept_id(db, "RSJ"))
     card = await view_subject(db, subject, viewer, TODAY)
     assert card is not None and [r.status for r in card.records] == ["proposed"] and card.listings == ()
-    assert await activate_due_listings(db, dt.date(2026, 12, 4)) == []
-    done = await activate_due_listings(db, dt.date(2026, 12, 5))
+    assert await activate_due_listings(db, dt.date(2026, 12, 4), ISSUER) == []
+    done = await activate_due_listings(db, dt.date(2026, 12, 5), ISSUER)
     assert [d.notice_number for d in done] == ["安信告〔2026〕0001号"]
-    assert await activate_due_listings(db, dt.date(2026, 12, 6)) == []  # idempotent
+    assert await activate_due_listings(db, dt.date(2026, 12, 6), ISSUER) == []  # idempotent
     card = await view_subject(db, subject, viewer, dt.date(2026, 12, 5))
     assert card is not None and card.records[0].status == "active" and card.records[0].decision_date == dt.date(2026, 12, 5)
-    assert card.records[0].publication_end == dt.date(2029, 12, 5)  # 2026 edition, 严重: 3 years
-    assert len(card.listings) == 1
+    assert card.records[0].publication_end == dt.date(2029, 12, 5)  # the list's own 3 years (第十一条)
+    assert [(item.list_type, item.list_name) for item in card.listings] == [("wage_arrears", "拖欠农民工工资失信联合惩戒对象名单")]
+
+    # The 列入决定书: numbered, kept, registered, verifiable; its text carries what 第八条 requires.
+    decision = done[0].decision
+    assert decision is not None and decision.decision.number == "安信决〔2026〕0001号"
+    async with db.transaction() as s:
+        listing = await s.scalar(select(Listing))
+    assert listing is not None and listing.decision_pdf == decision.pdf and listing.decision_sha256 == decision.sha256
+    assert listing.expires_on == dt.date(2029, 12, 5)
+    text = pdf_text(decision.pdf)
+    for part in ("拖欠农民工工资失信联合惩戒对象名单列入决定书", "安信决〔2026〕0001号", "列入事由", "列入依据", "第四十八条",
+                 "失信惩戒措施提示", "在政府采购方面依法依规予以限制", "列入期限", "2026年12月5日", "2029年12月5日前一日止",
+                 "移出条件和程序", "第十二条", "救济途径", "行政复议", "六十日", "行政诉讼", "六个月", "安信告〔2026〕0001号"):
+        assert part in text, part
+    code = decision.decision.seal.code if decision.decision.seal else ""
+    check = await check_document(db, "安信决〔2026〕0001号", code, decision.sha256)
+    assert check.status == "genuine" and check.kind == "严重失信主体名单列入决定书"
+    assert (await check_document(db, "安信决〔2026〕0001号", code, "0" * 64)).status == "altered"
+
+    # It leaves the list by its own period: no measure the day it ends, marked expired by the job.
+    end = dt.date(2029, 12, 5)
+    card = await view_subject(db, subject, viewer, end)
+    assert card is not None and card.listings == ()
+    assert await expire_listings(db, end - dt.timedelta(days=1)) == 0
+    assert await expire_listings(db, end) == 1 and await expire_listings(db, end) == 0
+    async with db.transaction() as s:
+        listing = await s.scalar(select(Listing))
+        record = await s.get(CreditRecord, listing.record_id if listing else 0)
+    assert listing is not None and listing.status == "expired" and record is not None and record.status == "expired"
+
+
+async def test_a_department_may_propose_only_the_lists_it_decides(db: Database) -> None:
+    subject = await add_subject(db)
+    for code in ("RSJ", "SCJGJ", "CZJ", "ZY"):
+        await dept_id(db, code)
+    with pytest.raises(Refusal, match="不是拖欠农民工工资失信联合惩戒对象名单的认定部门"):
+        await _propose(db, subject, dept_code="SCJGJ")
+    with pytest.raises(Refusal, match="认定依据尚未核实"):
+        await _propose(db, subject, dept_code="SCJGJ", list_type="market_serious")
+    with pytest.raises(Refusal, match="不经本平台发起"):
+        await _propose(db, subject, dept_code="ZY", list_type="judgment_defaulter")
+    with pytest.raises(Refusal, match="未知的名单类型"):
+        await _propose(db, subject, list_type="abnormal")
+    with pytest.raises(Refusal, match="12 至 36 个月"):
+        await _propose(db, subject, dept_code="CZJ", list_type="procurement_record")
+    chosen = await _propose(db, subject, dept_code="CZJ", list_type="procurement_record", period_months=18)
+    assert chosen.notice.terms is not None and chosen.notice.terms.period.startswith("18个月")
+    async with db.transaction() as s:
+        listing = await s.scalar(select(Listing))
+        assert listing is not None and listing.period_months == 18 and listing.list_type == "procurement_record"
 
 
 async def test_a_non_official_cannot_propose(db: Database) -> None:
     subject = await add_subject(db)
     with pytest.raises(Refusal, match="办事人员"):
         await propose_listing(
-            db, subject_id=subject, basis="x", reasons="y", today=TODAY, calendar=CAL, render=lambda n: b"",
+            db, subject_id=subject, list_type="wage_arrears", reasons="y", today=TODAY, calendar=CAL, render=lambda n: b"",
             proposer=Viewer(account_id=None, role="enterprise"),
         )
 
@@ -211,24 +263,29 @@ async def test_repair_refusals_and_the_audit_trail(db: Database) -> None:
 
 async def test_cli_proposes_and_activates(db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     await add_subject(db)
-    await dept_id(db)
+    await dept_id(db, "RSJ")
     settings = Settings(database=DatabaseSettings(url=db.url))
     parser = argparse.ArgumentParser()
     cli_lifecycle.add_parser(parser.add_subparsers(dest="command"))
+    assert await cli_lifecycle.run(parser.parse_args(["listing", "types", "--dept", "RSJ"]), settings) == 0
+    assert capsys.readouterr().out.startswith("wage_arrears\t拖欠农民工工资失信联合惩戒对象名单\t依据：《保障农民工工资支付条例》第四十八条")
     out = tmp_path / "notice.pdf"
     args = parser.parse_args([
-        "listing", "propose", "--subject", HENGDA.lower(), "--dept", "SCJGJ", "--basis", "第十八条",
-        "--reason", "未报送年报", "--today", "2026-11-27", "--out", str(out),
+        "listing", "propose", "--subject", HENGDA.lower(), "--dept", "RSJ", "--type", "wage_arrears",
+        "--reason", "拖欠农民工工资逾期未支付", "--today", "2026-11-27", "--out", str(out),
     ])
     assert await cli_lifecycle.run(args, settings) == 0
     printed = capsys.readouterr().out
     assert "安信告〔2026〕0001号" in printed and "2026-12-04" in printed
-    assert "第十八条" in pdf_text(out.read_bytes())
+    assert "第四十八条" in pdf_text(out.read_bytes())
     args = parser.parse_args(["listing", "activate", "--today", "2026-12-05"])
     assert await cli_lifecycle.run(args, settings) == 0
-    assert "共 1 项" in capsys.readouterr().out
-    bad = parser.parse_args(["listing", "propose", "--subject", "91610902MA70HD0010", "--dept", "SCJGJ", "--basis", "x", "--reason", "y"])
+    assert "列入决定书 安信决〔2026〕0001号" in capsys.readouterr().out
+    bad = parser.parse_args(["listing", "propose", "--subject", "91610902MA70HD0010", "--dept", "RSJ", "--type", "wage_arrears", "--reason", "y"])
     assert await answer(cli_lifecycle.run(bad, settings)) == 2
+    other = parser.parse_args(["listing", "propose", "--subject", HENGDA, "--dept", "RSJ", "--type", "procurement_record", "--reason", "y"])
+    assert await answer(cli_lifecycle.run(other, settings)) == 2
+    assert "不是政府采购严重违法失信行为记录名单的认定部门" in capsys.readouterr().err
 
 
 async def test_migration_matches_the_lifecycle_models(db: Database) -> None:

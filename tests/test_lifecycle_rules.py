@@ -84,13 +84,10 @@ def test_corrections_are_parsed_and_checked() -> None:
         lifecycle.parse_corrections("  ")
 
 
-def test_numbers_and_standard_measures() -> None:
+def test_numbers() -> None:
     assert lifecycle.format_number("安", "告", 2026, 1) == "安信告〔2026〕0001号"
+    assert lifecycle.format_number("安", "决", 2026, 3) == "安信决〔2026〕0003号"
     assert lifecycle.format_number("安", "报", 2026, 42, width=6) == "安信报〔2026〕000042号"
-    org = lifecycle.standard_measures("法人")
-    person = lifecycle.standard_measures("自然人")
-    assert "限制参与政府采购" in org and "限制参与政府采购" not in person
-    assert "不得录用为公务员或机关、事业单位工作人员" in person
 
 
 @dataclass

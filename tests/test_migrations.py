@@ -71,7 +71,7 @@ async def test_0012_holds_back_the_commitments_of_pending_declarations(fresh_db:
     """Before 0012 a pending declaration's commitment record was "active" (public, scored)."""
     import datetime as dt
 
-    from sqlalchemy import select
+    from sqlalchemy import column, insert, select, table
 
     from db.models import Account, CreditRecord, Declaration, Subject
 
@@ -82,17 +82,22 @@ async def test_0012_holds_back_the_commitments_of_pending_declarations(fresh_db:
         s.add_all([subject, account])
         await s.flush()
         records = {}
+        # The table as it was at 0011 (the model has columns added later).
+        old = table("credit_records", *(column(c) for c in (
+            "subject_id", "category", "source_key", "source_name", "doc_number", "doc_key", "decision_date",
+            "status", "fields", "reported_at", "late_working_days", "created_at", "updated_at")))  # fmt: skip
         for status in ("pending", "verified"):
-            r = CreditRecord(
+            doc = f"安申〔2026〕00000{len(records) + 1}号"
+            now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC).replace(tzinfo=None)
+            rid = (await s.execute(insert(old).values(
                 subject_id=subject.id, category="信用承诺", source_key="自主申报", source_name="自主申报",
-                doc_number=f"安申〔2026〕00000{len(records) + 1}号", decision_date=dt.date(2026, 11, 1), status="active",
-            )  # fmt: skip
-            s.add(r)
-            await s.flush()
-            records[status] = r.id
+                doc_number=doc, doc_key=doc, decision_date=dt.date(2026, 11, 1), status="active", fields="{}",
+                reported_at=now, late_working_days=0, created_at=now, updated_at=now,
+            ).returning(column("id")))).scalar_one()  # fmt: skip
+            records[status] = rid
             s.add(Declaration(
-                account_id=account.id, chat_id=1, subject_id=subject.id, status=status, receipt_no=r.doc_number,
-                expires_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), commitment_record_id=r.id,
+                account_id=account.id, chat_id=1, subject_id=subject.id, status=status, receipt_no=doc,
+                expires_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), commitment_record_id=rid,
             ))  # fmt: skip
     await migrate.upgrade(fresh_db)
     async with fresh_db.transaction() as s:

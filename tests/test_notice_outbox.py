@@ -136,9 +136,9 @@ async def test_a_prior_notice_document_is_retried_as_the_stored_pdf(harness: Bot
     await add_subject(harness.db)
     await harness.refresh()
     owner = await harness.chat("enterprise", subject=HENGDA)
-    official = await harness.chat("official", dept="SCJGJ")
+    official = await harness.chat("official", dept="RSJ")
     harness.transport.unreachable.add(owner.chat.id)
-    for line in ("/propose", HENGDA, "《企业信息公示暂行条例》第十八条", "连续三年未按规定报送年度报告", "#1", "#1"):
+    for line in ("/propose", HENGDA, "#1", "拖欠农民工工资逾期未支付", "#1"):
         await harness.say(official, line)
     told = texts(await harness.say(official, "#1"))
     assert "已发出事前告知书" in told and "暂未送达该主体" in told
@@ -197,8 +197,8 @@ async def test_the_official_who_proposed_a_listing_sees_its_undelivered_notices(
     await add_subject(harness.db)
     await harness.refresh()
     owner = await harness.chat("enterprise", subject=HENGDA)
-    official = await harness.chat("official", dept="SCJGJ")
-    for line in ("/propose", HENGDA, "《企业信息公示暂行条例》第十八条", "连续三年未按规定报送年度报告", "#1", "#1", "#1"):
+    official = await harness.chat("official", dept="RSJ")
+    for line in ("/propose", HENGDA, "#1", "拖欠农民工工资逾期未支付", "#1", "#1"):
         await harness.say(official, line)
     harness.transport.blocked.add(owner.chat.id)  # type: ignore[attr-defined]
     async with harness.db.transaction() as s:
@@ -207,4 +207,4 @@ async def test_the_official_who_proposed_a_listing_sees_its_undelivered_notices(
         listing.objection_deadline = today(harness) - dt.timedelta(days=1)
     await daily_lifecycle(CallbackContext(harness.app))  # type: ignore[arg-type,attr-defined]
     listed = texts(await harness.say(official, "/undelivered"))
-    assert "【列入通知】" in listed and "收件人：该主体的绑定账号" in listed
+    assert "【列入决定】" in listed and "收件人：该主体的绑定账号" in listed

@@ -66,7 +66,7 @@ async def seed(db: Database) -> dict[str, int]:
                 record(hengda, "行政处罚", "安市监处罚〔2026〕12号", 30, severity="轻微"),  # 2026 轻微: not published
                 record(hengda, "行政处罚", "安市监处罚〔2025〕13号", 300, status="repaired"),
                 record(hengda, "行政处罚", "安市监处罚〔2024〕14号", 800, publication_end=TODAY - dt.timedelta(days=1)),
-                record(huatai, "严重失信主体名单", "安市监列〔2026〕1号", 60, severity="严重"),
+                record(huatai, "严重失信主体名单", "安市监列〔2026〕1号", 60, severity="严重", list_type="market_serious"),
                 record(person, "行政处罚", "旬阳市监处罚〔2026〕5号", 20),
             ]
         )
@@ -222,7 +222,7 @@ async def test_clean_subject_has_no_measures_and_stats_count_checks(harness: Bot
     matters = await harness.say(official, f"#{check_button(card)}")
     labels = [label for row in matters[0].buttons for label in row]
     answer = texts(await harness.say(official, f"#{labels.index('评优评先') + 1}"))
-    assert "未发现需要" in answer
+    assert "该主体不在任何失信名单中，本事项无需采取失信惩戒措施" in answer
     admin = await harness.chat("admin", dept="SCJGJ")
     stats = texts(await harness.say(admin, "/stats"))
     assert "共 1 次" in stats and "未反馈 1 次" in stats and "评优评先" in stats

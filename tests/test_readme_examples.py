@@ -134,7 +134,7 @@ EXAMPLES: dict[str, Example] = {
     "/repair": Example(("/repair",), ("请选择要申请信用修复的记录",), **ENTERPRISE),
     # Officials.
     "/report NAME": Example(("/report 鑫源矿业",), ("安康市鑫源矿业有限公司 信用报告",), document=True),
-    "/propose": Example(("/propose",), ("拟列入严重失信主体名单",)),
+    "/propose": Example(("/propose",), ("拟列入严重失信主体名单（事前告知）",), dept="RSJ"),  # the labour department decides a list
     "/objections": Example(("/objections",), ("异议",)),
     "/repairs": Example(("/repairs",), ("信用修复",)),
     "/report 专项 USCC 授权码": Example((SPECIAL_WITH_CODE,), (f"{HENGDA} 专项信用报告",), document=True),

@@ -25,7 +25,8 @@ async def test_a_masking_lifts_measures_until_it_ends_and_a_second_is_revoked(ha
     at(harness, TODAY)
     subject = await add_subject(harness.db)
     dept = await dept_id(harness.db)
-    await add_record(harness.db, subject, dept, "严重失信主体名单", "安市监列〔2026〕7号", TODAY - dt.timedelta(days=30), severity="严重")
+    await add_record(harness.db, subject, dept, "严重失信主体名单", "安市监列〔2026〕7号", TODAY - dt.timedelta(days=30), severity="严重",
+                     list_type="wage_arrears")  # a list whose measures the catalogue gives
     await add_record(harness.db, subject, dept, "行政处罚", "安市监罚〔2026〕71号", TODAY - dt.timedelta(days=30))
     await add_record(harness.db, subject, dept, "行政许可", "安市监许〔2026〕72号", TODAY - dt.timedelta(days=30))
     await harness.refresh()

@@ -20,11 +20,13 @@ from bot.api.schemas import (
     FeedbackIn,
     FeedbackOut,
     MeasureOut,
+    NotRestrictedOut,
 )
 from bot.api.security import CheckKey
 from bot.api.xlsx import batch_workbook
+from rules.catalogue import REACHES
 from rules.categories import ABNORMAL_LIST, BLACKLIST
-from rules.measures import MATTERS
+from rules.measures import MATTERS, Measure
 from services.api_checks import (
     BatchLine,
     CheckResult,
@@ -48,8 +50,20 @@ def check_out(result: CheckResult, brief: SubjectBrief) -> CheckOut:
         subject=brief_out(Found(result.subject_id, brief)),
         matter=result.matter,
         matter_label=MATTERS[result.matter],
-        measures=[MeasureOut(text=m.text, basis=m.reason) for m in result.measures],
+        measures=[measure_out(m) for m in result.measures],
         listings=[listing_out(item) for item in result.listings],
+        not_restricted=[NotRestrictedOut(list=n.list_name, department=n.department, since=n.since, reason=n.why)
+                        for n in result.answer.not_restricted],
+        notes=list(result.answer.notes),
+        catalogue=result.answer.catalogue,
+    )
+
+
+def measure_out(m: Measure) -> MeasureOut:
+    return MeasureOut(
+        text=m.text, basis=f"{m.reason}；法律依据：{m.basis_text}", key=m.key, list_type=m.list_type,
+        list_name=m.list_name, legal_basis=list(m.basis), implementer=m.implementer, measure_kind=m.kind,
+        reaches=[REACHES[r] for r in m.reaches], confirmed=m.confirmed, qingdan_no=m.qingdan_no or None,
     )
 
 

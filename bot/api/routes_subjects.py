@@ -18,6 +18,7 @@ from bot.api.schemas import (
     MatterOut,
     NameText,
     RecordOut,
+    RelatedOut,
     SubjectBriefOut,
     SubjectOut,
 )
@@ -50,7 +51,8 @@ def brief_out(found: Found) -> SubjectBriefOut:
 
 
 def listing_out(item: ListingFact) -> ListingOut:
-    return ListingOut(list=item.category, department=item.department, since=item.since, basis=item.basis)
+    return ListingOut(list=item.category, department=item.department, since=item.since, basis=item.basis,
+                      list_type=item.list_type, list_name=item.list_name)
 
 
 def card_out(card: SubjectCard) -> CreditFileOut:
@@ -71,6 +73,12 @@ def card_out(card: SubjectCard) -> CreditFileOut:
             listings=[listing_out(item) for item in card.listings],
         ),
         records=records,
+        related=[
+            RelatedOut(name=r.name, code=r.code, relation=r.relation,
+                       lists=list(dict.fromkeys(item.list_name or item.category for item in r.listings)),
+                       measures=[m.text for m in r.measures])
+            for r in card.related
+        ],
     )
 
 

@@ -59,6 +59,8 @@ class LookupOut(BaseModel):
 
 class ListingOut(BaseModel):
     list: str = Field(description="名单：严重失信主体名单 或 经营异常名录")
+    list_type: str | None = Field(None, description="名单类型代码（失信惩戒目录）；未能识别时为空")
+    list_name: str | None = Field(None, description="名单类型名称，如 失信被执行人名单")
     department: str = Field(description="列入部门")
     since: dt.date = Field(description="列入日期")
     basis: str | None = Field(None, description="列入依据")
@@ -95,10 +97,22 @@ class SubjectOut(BaseModel):
     status: str = Field(description="登记状态，如 存续")
 
 
+class RelatedOut(BaseModel):
+    name: str = Field(description="关联人员或关联主体的名称（人员为姓名）")
+    code: str = Field(description="统一社会信用代码，或人员的脱敏身份证号")
+    relation: str = Field(description="关联关系，如 法定代表人（本主体名单的措施及于此人）")
+    lists: list[str] = Field(default_factory=list, description="其所在的名单")
+    measures: list[str] = Field(default_factory=list, description="及于该人员的失信惩戒措施")
+
+
 class CreditFileOut(BaseModel):
     subject: SubjectOut = Field(description="主体信息")
     flags: FlagsOut = Field(description="名单标记")
     records: dict[str, list[RecordOut]] = Field(description="按类别分组的信用记录（类别名 → 记录）")
+    related: list[RelatedOut] = Field(
+        default_factory=list,
+        description="关联人员与关联主体：仅在名单的惩戒措施及于法定代表人、主要负责人时列出；每次查询均记入审计",
+    )
 
 
 class IdNumberIn(Strict):
@@ -115,8 +129,24 @@ class CheckIn(Strict):
 
 
 class MeasureOut(BaseModel):
-    text: str = Field(description="应采取的联合惩戒措施")
-    basis: str = Field(description="依据：名单、列入部门、列入日期及依据文件")
+    text: str = Field(description="应采取的失信惩戒措施")
+    basis: str = Field(description="依据（文字）：名单、列入部门、列入日期，以及法律依据")
+    key: str = Field("", description="措施在失信惩戒目录中的编号")
+    list_type: str = Field("", description="所属名单类型代码")
+    list_name: str = Field("", description="所属名单名称，如 拖欠农民工工资失信联合惩戒对象名单")
+    legal_basis: list[str] = Field(default_factory=list, description="法律依据：文件名称、文号及条款，每项一条")
+    implementer: str = Field("", description="实施主体")
+    measure_kind: str = Field("", description="措施类别：减损权益、增加义务、管理措施")
+    reaches: list[str] = Field(default_factory=list, description="措施约束的对象：本主体、法定代表人、主要负责人、直接责任人员")
+    confirmed: bool = Field(True, description="依据是否已在官方文本中核实；false 表示依据待核实，实施前请向列入部门确认")
+    qingdan_no: str | None = Field(None, description="全国失信惩戒措施基础清单（或地方补充清单）中的编号；未核实时为空")
+
+
+class NotRestrictedOut(BaseModel):
+    list: str = Field(description="主体所在的名单")
+    department: str = Field(description="列入部门")
+    since: dt.date = Field(description="列入日期")
+    reason: str = Field(description="本事项不受限制的理由")
 
 
 class CheckOut(BaseModel):
@@ -124,8 +154,13 @@ class CheckOut(BaseModel):
     subject: SubjectBriefOut = Field(description="被核查的主体")
     matter: str = Field(description="办理事项代码")
     matter_label: str = Field(description="办理事项名称")
-    measures: list[MeasureOut] = Field(description="本事项应采取的措施；为空表示可按正常程序办理")
-    listings: list[ListingOut] = Field(description="措施所依据的名单记录")
+    measures: list[MeasureOut] = Field(description="本事项依法应采取的措施；为空表示本事项无需采取失信惩戒措施")
+    listings: list[ListingOut] = Field(description="主体当前所在的名单记录")
+    not_restricted: list[NotRestrictedOut] = Field(
+        default_factory=list, description="主体所在、但其惩戒措施不涉及本事项的名单，及理由"
+    )
+    notes: list[str] = Field(default_factory=list, description="提示：名单类型未能识别、措施依据待核实等")
+    catalogue: str = Field("", description="作出回答所依据的失信惩戒目录版本")
 
 
 class FeedbackIn(Strict):

@@ -37,8 +37,10 @@ def batch_workbook(batch: BatchOut) -> bytes:
             row: list[object] = [
                 line.index + 1, line.query, "是", check.subject.name, check.subject.uscc or check.subject.id_masked,
                 "是" if line.blacklist else "否", "是" if line.abnormal_list else "否",
-                "\n".join(m.text for m in check.measures) or "无，可按正常程序办理",
-                "\n".join(m.basis for m in check.measures), check.check_id, "",
+                "\n".join(m.text + ("" if m.confirmed else "（依据待核实）") for m in check.measures)
+                or "无，本事项无需采取失信惩戒措施",
+                "\n".join(f"{m.basis}；实施主体：{m.implementer}" for m in check.measures), check.check_id,
+                "\n".join([*(f"{n.list}：{n.reason}" for n in check.not_restricted), *check.notes]),
             ]
         else:
             names = "；".join(f"{c.name}（{c.uscc or c.id_masked or ''}）" for c in line.candidates)

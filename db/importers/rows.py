@@ -64,6 +64,8 @@ class SubjectRow:
     established: dt.date | None = None
     status: str | None = None
     aliases: tuple[tuple[str, str], ...] = ()
+    # (role, name, id_hash, id_masked) of the persons behind an organisation: legal_rep / principal.
+    persons: tuple[tuple[str, str, str, str], ...] = ()
 
 
 @dataclass(slots=True)

@@ -65,6 +65,9 @@ LABELS: dict[str, str] = {
     "reg_status": "登记状态",
     "former_names": "曾用名",
     "short_name": "简称",
+    "legal_rep_id": "法定代表人证件号码",
+    "principal": "主要负责人",
+    "principal_id": "主要负责人证件号码",
 }
 
 _SUBJECT_2021 = {
@@ -122,6 +125,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "former_names": ("曾用名", "历史名称"),
     "short_name": ("简称", "字号"),
     "fine": ("罚款金额", "罚款金额万元"),
+    "legal_rep_id": ("法定代表人身份证号", "法定代表人身份证号码", "法定代表人证件号", "法人代表身份证号"),
+    "principal": ("主要负责人姓名",),
+    "principal_id": ("主要负责人身份证号", "主要负责人身份证号码", "主要负责人证件号"),
 }
 
 
@@ -299,6 +305,11 @@ SUBJECTS = Template(
         "登记状态": "reg_status",
         "曾用名": "former_names",
         "简称": "short_name",
+        # The persons behind an organisation (services/persons.py): kept as natural-person subjects,
+        # their ID numbers as keyed hash and masked form only.
+        "法定代表人证件号码": "legal_rep_id",
+        "主要负责人": "principal",
+        "主要负责人证件号码": "principal_id",
     },
     required=("name",),
     required_any=(("uscc", "id_number"),),

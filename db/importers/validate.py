@@ -36,7 +36,7 @@ from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
 from rules.codes import clean_code, validate_ric
 from rules.masking import id_match_key, mask_id, scrub
 from rules.publication import edition_for, publication_end
-from rules.severity import infer_severity
+from rules.severity import Graded, grade_penalty
 from rules.text_input import TextRefused, free_text, name_text
 
 
@@ -248,7 +248,31 @@ class RowValidator:
                     raise RowInvalid(self.col(fld), f"{kind}以 =、+、-、@ 开头，像是表格公式，请核对该单元格")
                 aliases.append((alias, kind))
         s.aliases = tuple(aliases)
+        s.persons = self._persons(v, s)
         return s
+
+    def _persons(self, v: dict[str, str], s: SubjectRow) -> tuple[tuple[str, str, str, str], ...]:
+        """The 法定代表人 / 主要负责人 given with an ID number, as (role, name, keyed hash, masked):
+        the clear number is dropped here. A person is stored only with a number (a name alone
+        cannot tell two 张伟 apart)."""
+        out = []
+        for role, name_field, id_field, label in (
+            ("legal_rep", "legal_rep", "legal_rep_id", "法定代表人"), ("principal", "principal", "principal_id", "主要负责人"),
+        ):
+            raw = v.get(id_field, "")
+            if not raw:
+                continue
+            if s.kind == "自然人":
+                raise RowInvalid(self.col(id_field), f"自然人没有{label}，请删除该{label}证件号码")
+            name = self._text(v, name_field)
+            if not name:
+                raise RowInvalid(self.col(name_field), f"填写了{label}证件号码，但缺少{label}姓名")
+            self._check_lost_digits(id_field, raw, f"{label}证件号码")
+            check = validate_ric(raw, today=self.ctx.today)
+            if not check.ok:
+                raise RowInvalid(self.col(id_field), f"{label}身份证号码有误：{check.error}")
+            out.append((role, name, id_match_key(check.value, self.ctx.id_key), mask_id(check.value)))
+        return tuple(out)
 
     # -- records -------------------------------------------------------------------------------------
     def record_row(self, row: int, cells: list[Cell]) -> RecordRow:
@@ -347,12 +371,14 @@ class RowValidator:
         assert subject is not None and doc_number is not None and decision is not None
 
         kinds = "；".join(x for x in (v.get("penalty_kinds", ""), v.get("penalty_kind2", "")) if x)
+        graded: Graded | None = None
         if t.kind == "penalty":
             title = v.get("title") or v.get("violation_type") or kinds or "行政处罚决定"
             content = v.get("penalty_content") or None
             if severity is None:
                 fine = fields.get("罚款金额（万元）")
-                severity = infer_severity(kinds or content or "", fine, self.ctx.severity_rules)
+                procedure = "".join(v.get(f, "") for f in ("penalty_content", "remark"))
+                graded = grade_penalty(kinds or content or "", fine, self.ctx.severity_rules, procedure)
         elif t.kind == "license":
             title = v.get("title") or v.get("doc_name") or v.get("cert_name") or "行政许可决定"
             content = v.get("license_content") or None
@@ -360,9 +386,14 @@ class RowValidator:
             title = v.get("title") or category
             content = v.get("content") or None
             if severity is None and category == "行政处罚":
-                severity = infer_severity(content or "", None, self.ctx.severity_rules)
+                graded = grade_penalty(content or "", None, self.ctx.severity_rules, v.get("remark", ""))
             elif severity is None and category == BLACKLIST:
-                severity = "严重"
+                graded = Graded("严重", "列入严重失信主体名单，按定级规则为严重")
+        if graded is not None:
+            severity = graded.severity
+            fields["严重程度依据"] = graded.basis
+        elif severity is not None:
+            fields["严重程度依据"] = "报送单位填写"
 
         rule_edition = None
         if category in NEGATIVE:

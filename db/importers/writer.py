@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.importers.lookup import each_key
 from db.importers.name_match import mismatch_in_file_reason, mismatch_reason, name_fits
+from db.importers.persons import link_persons
 from db.importers.rows import RecordRow, SubjectRow
 from db.models import CreditRecord, RecordChange, Subject, SubjectAlias
 from rules.canonical import canonical_key
@@ -259,6 +260,7 @@ class Writer:
             )
         if not self.write:
             return
+        new_ids: dict[str, int] = {}
         if inserts:
             new_ids = await self._insert_subjects(inserts)
             for s in inserts:
@@ -273,6 +275,10 @@ class Writer:
             await self.session.execute(insert(SubjectAlias), alias_rows)
         if changes:
             await self.session.execute(insert(RecordChange), changes)
+        with_persons = [s for s in rows if s.persons]
+        if with_persons:
+            ids = {**{k: row.id for k, row in existing.items()}, **new_ids}
+            await link_persons(self.session, [(ids[s.key], s.persons) for s in with_persons], self.now, self.source_file)
 
     # -- records -------------------------------------------------------------------------------------
     async def _find_records(self, rows: Sequence[RecordRow]) -> dict[tuple[str, str, str], Any]:

@@ -32,6 +32,7 @@ from db.models.evaluation import (
 from db.models.inbound import InboundEvent
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
+from db.models.persons import SubjectPerson
 from db.models.repair_cases import RepairNotice, ReportAuthorisation, StoredDocument, SubjectMasking
 from db.models.resolver_context import ChatSubject
 from db.models.schedule import ScheduledRun
@@ -88,6 +89,7 @@ __all__ = [
     "SubjectAlias",
     "SubjectEvaluation",
     "SubjectMasking",
+    "SubjectPerson",
     "UTCDateTime",
     "Upload",
     "WarningDelivery",

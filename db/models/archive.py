@@ -90,6 +90,12 @@ class SubjectAlias(Base):
     subject: Mapped[Subject] = relationship(back_populates="aliases")
 
 
+def _catalogue_edition() -> str:
+    from db.catalogue import current_edition
+
+    return current_edition()
+
+
 def _doc_key_default(context: Any) -> str:
     return canonical_key(context.get_current_parameters()["doc_number"])
 
@@ -124,6 +130,11 @@ class CreditRecord(Base):
     publication_end: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="active")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A list entry's type (rules.catalogue list type key) when it was decided here or told by its
+    # department; else the card identifies it from the title (Catalogue.identify).
+    list_type: Mapped[str | None] = mapped_column(String(32))
+    # The catalogue edition the record was collected under (db/catalogue.py); NULL before 0018.
+    catalogue_edition: Mapped[str | None] = mapped_column(String(40), default=_catalogue_edition)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Indexed (migration 0022): an import finds the rows it wrote by its own timestamp (services/changes.py).
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)

@@ -23,7 +23,7 @@ class IssuedDocument(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    kind: Mapped[str] = mapped_column(String(12))  # report / notice
+    kind: Mapped[str] = mapped_column(String(12))  # report / notice / decision
     code_digest: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))  # of the exact bytes handed out
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)

@@ -36,7 +36,9 @@ class Listing(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     proposed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)  # proposed/effective/withdrawn
+    # proposed / effective / withdrawn / expired (its period ran out)
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
+    list_type: Mapped[str | None] = mapped_column(String(32))  # rules.catalogue list type; NULL before 0018
     basis: Mapped[str] = mapped_column(Text)
     reasons: Mapped[str] = mapped_column(Text)
     measures: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": [text, ...]}
@@ -47,6 +49,13 @@ class Listing(Base):
     notice_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     notice_sha256: Mapped[str | None] = mapped_column(String(64))
     effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The validity the list type gives (or the decision chose within its range), in months.
+    period_months: Mapped[int | None] = mapped_column(Integer)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True)  # first day no longer listed
+    # The 列入决定书 issued when the listing took effect (services/listings.issue_decision).
+    decision_number: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
+    decision_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    decision_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
