@@ -14,7 +14,7 @@ from telegram import Bot
 from bot.app import LOCAL_TOKEN
 from bot.transport import InProcessBotAPI
 from db.leases import lease
-from db.models import ScheduledRun, SubjectEvaluation
+from db.models import Account, ScheduledRun, SubjectEvaluation
 from db.session import Database
 from handlers import schedule_conversation_jobs
 from handlers.evaluation import DIGEST_JOB, EVALUATION_JOB, evaluation_scan
@@ -57,6 +57,10 @@ async def test_missed_nightly_run_is_caught_up_once_across_replicas(harness: Bot
     hengda = await add_subject(harness.db)
     await add_record(harness.db, hengda, dept, "行政处罚", "安市监罚〔2026〕88号", today - dt.timedelta(days=30))
     official = await harness.chat("official", dept="SCJGJ")
+    # The official's account predates the moved clock: a digest reports warnings newer than the account,
+    # and the real clock may already be past the 09:10 the scans below pretend.
+    async with harness.db.transaction() as s:
+        await s.execute(update(Account).values(created_at=at(yesterday, "00:00", svc)))
     transport = InProcessBotAPI()
     async with Bot(LOCAL_TOKEN, request=transport) as bot:
         # Yesterday's run at 02:30; no digest before 08:30.
