@@ -126,7 +126,8 @@ def judge(q: HandQuestion, r: Resolution, subject_id: int | None) -> tuple[bool,
     if q.expect == "clear":
         return r.status == "clear", False
     if q.expect == "ambiguous":
-        return r.status == "clear" or (r.status == "ambiguous" and subject_id in {c.subject_id for c in r.candidates}), False
+        # The subject offered among the buttons (a choice, a suggestion or the nearest names), or shown.
+        return r.status == "clear" or subject_id in {c.subject_id for c in r.candidates}, False
     return r.status != "clear", False
 
 

@@ -12,14 +12,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nlp.index_parts import Candidate, Resolution
+from nlp.index_parts import Candidate, IndexEntry, Resolution
 from nlp.intent import Query, parse
 from nlp.legacy_codes import LegacyCode, find_legacy_codes
 from nlp.lexicon import Lexicon
 from nlp.matters import MATTER_WORDS
-from nlp.normalize import FILLER_PHRASES, name_key
+from nlp.name_parts import BRANCH_WORDS
+from nlp.normalize import FILLER_PHRASES, name_key, strip_invisible
 from nlp.resolver import NameIndex
 from rules.categories import normalize_category
 from rules.masking import mask_id
@@ -28,6 +30,7 @@ from rules.measures import MATTERS
 # Words that ask for the rest of the current subject's card.
 MORE_WORDS = frozenset({"更多", "更多记录", "还有呢", "还有吗", "下一页", "继续", "其他记录", "全部记录"})
 _LONG_DIGITS = re.compile(r"\d{8,}")
+Admit = Callable[[IndexEntry], bool]
 
 
 def safe_echo(text: str) -> str:
@@ -36,23 +39,34 @@ def safe_echo(text: str) -> str:
 
 
 def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | None, Query]:
-    """(the name the message carries whole, the slots parsed from the text outside it).
+    """(the first name the message carries whole, the slots parsed from the text outside the names);
+    see `names_in`. Returns (None, query) when no name is found that way."""
+    names, rest = names_in(index, text, query)
+    return (names[0] if names else None), rest
 
-    A registered name or alias typed anywhere in the message wins. Failing that, the message as
-    typed, then without fillers, each also with the slot words at its end cut one by one, is tried
-    as a name through the tiers that take text as it is (`EXACT_TIERS`): 恒信招标 finds
-    恒信招标代理有限公司 (招标 belongs to the name; two such names are a choice, not 恒信 plus a
-    matter), 时光记录摄影 keeps its 记录. Returns (None, query) when nothing fits.
+
+def names_in(index: NameIndex, text: str, query: Query) -> tuple[list[str], Query]:
+    """(the names a message carries whole, in order; the slots parsed from the text outside them).
+
+    Registered names or aliases typed anywhere in the message win, each only where it stands as a
+    whole: not followed by more of a name (an organisation form, a branch word, a place, an
+    industry word: 陕西秦巴物流有限公司安康分公司 is a branch, not its head office) nor preceded by a
+    region word (石泉县恒达建材有限公司 is not the alias 恒达建材). Two of them are two subjects.
+    Failing that, the message as typed, then without fillers, each also with the slot words at its
+    end cut one by one, is tried as a name through the tiers that take text as it is
+    (`EXACT_TIERS`): 恒信招标 finds 恒信招标代理有限公司 (招标 belongs to the name), 时光记录摄影 keeps
+    its 记录. Returns ([], query) when nothing fits.
     """
-    span = index.longest_name_in(text)
-    if span is not None:
-        outside = name_key(text).replace(span, " ", 1)
+    key = name_key(text)
+    spans = _registered_spans(index, key)
+    if spans:
+        outside = " ".join(piece.strip(_JOINERS) for piece in _pieces(key, spans))
         rest = parse(outside, index.lexicon)
-        return span, rest
+        return [key[a:b] for a, b in spans], rest
     if query.uscc or query.id_numbers:
-        return None, query
+        return [], query
     tried: set[str] = set(query.names[:1])
-    for form in dict.fromkeys([name_key(text), name_key(query.text)]):
+    for form in dict.fromkeys([key, name_key(query.text)]):
         for candidate, cut in _tail_cuts(form, index.lexicon):
             if candidate in tried or len(candidate) < 3:
                 continue
@@ -60,10 +74,78 @@ def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | N
             result = index.resolve(candidate, exact_only=True)
             if result.status != "none":
                 rest = parse(cut, index.lexicon) if cut else Query("query")
-                return candidate, Query(
-                    "query", [candidate], category=rest.category, matter=rest.matter, raw=query.raw, text=query.text
+                return [candidate], Query(
+                    "query", [], category=rest.category, matter=rest.matter, raw=query.raw, text=query.text
                 )
-    return None, query
+    return [], query
+
+
+# Characters that join two names in one message (恒达建材和瀛湖渔业, A、B).
+_JOINERS = "和与及跟同、,，;；/ "
+
+
+def _registered_spans(index: NameIndex, key: str) -> list[tuple[int, int]]:
+    """Non-overlapping stretches of `key` that are registered names standing as a whole, longest
+    first, in text order."""
+    spans: list[tuple[int, int]] = []
+    todo = [(0, len(key))]
+    accept = _boundaries(index, key)
+    while todo:
+        lo, hi = todo.pop()
+        found = index.name_span(key, lo, hi, accept)
+        if found is None:
+            continue
+        spans.append(found)
+        todo += [(lo, found[0]), (found[1], hi)]
+    return sorted(spans)
+
+
+def _boundaries(index: NameIndex, key: str):  # type: ignore[no-untyped-def]
+    """accept(start, end): the stretch is not a piece of a longer name typed around it."""
+    affixes = index.affixes
+    continuing = _continuing_words(index)
+
+    def accept(start: int, end: int) -> bool:
+        before, after = key[:start], key[end:]
+        if before:
+            if before[-1].isascii() and before[-1].isalnum():
+                return False
+            if any(before.endswith(w) for w in affixes.region_words if len(w) <= len(before)):
+                return False
+        if after:
+            if after[0].isascii() and after[0].isalnum():
+                return False
+            if after.startswith(continuing) or _starts_with_region(after, affixes):
+                return False
+        return True
+
+    return accept
+
+
+def _starts_with_region(text: str, affixes) -> bool:  # type: ignore[no-untyped-def]
+    region, _rest = affixes.split_region(text + "xx")
+    return bool(region)
+
+
+_CONTINUING: dict[int, tuple[str, ...]] = {}
+
+
+def _continuing_words(index: NameIndex) -> tuple[str, ...]:
+    """Words that, right after a name, make it part of a longer one: forms, branch words, industries."""
+    key = id(index.affixes)
+    if key not in _CONTINUING:
+        words = {*index.affixes.org_forms, *BRANCH_WORDS, *index.affixes.industries}
+        _CONTINUING[key] = tuple(sorted(words, key=len, reverse=True))
+    return _CONTINUING[key]
+
+
+def _pieces(key: str, spans: list[tuple[int, int]]) -> list[str]:
+    out, last = [], 0
+    for a, b in spans:
+        out.append(key[last:a])
+        last = b
+    out.append(key[last:])
+    return [p for p in out if p]
 
 
 def _tail_cuts(form: str, lexicon: Lexicon) -> list[tuple[str, str]]:
@@ -152,46 +234,100 @@ def wants_more(query: Query) -> bool:
 
 
 @dataclass
+class Mention:
+    """One name a message carries: as typed (to quote back through `safe_echo`) and resolved."""
+
+    typed: str
+    resolution: Resolution
+
+
+@dataclass
 class MessageAnswer:
-    """What a message asks for: the resolution of its name or code, the slots, the old codes."""
+    """What a message asks for: the resolution of its first name or code, every name it carries
+    (`mentions`, in order; two names are two subjects), the slots, the old codes."""
 
     resolution: Resolution
     query: Query
     legacy: list[LegacyCode] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
 
 
-def resolve_message(text: str, index: NameIndex) -> MessageAnswer:
-    """The subject(s) a message means, as the chat handler finds them without the database.
+# At most this many subjects are answered from one message.
+MAX_MENTIONS = 3
 
-    Old codes are reported in `legacy` (the archive decides them); a valid USCC, a USCC one
-    character off, the 组织机构代码 inside a USCC, then names (whole names first).
+
+def resolve_message(text: str, index: NameIndex, admit: Admit | None = None) -> MessageAnswer:
+    """The subject(s) a message means, as every door finds them before the database is asked.
+
+    Old codes are reported in `legacy` (the archive decides them); a valid USCC, the 组织机构代码
+    inside a USCC, then names (whole names first). A USCC one character off is offered (ambiguous),
+    never taken. `admit` keeps out subjects the asker may not find by name (services.findable).
     """
+    text = strip_invisible(text or "")
     legacy, rest = find_legacy_codes(text)
     query = parse(rest, index.lexicon)
     for code in legacy:
         if code.kind == "org":
-            found = index.by_org_code(code.value)
+            found = [e for e in index.by_org_code(code.value) if admit is None or admit(e)]
             if found:
                 return MessageAnswer(_by_code(found), query, legacy)
     if legacy:
         return MessageAnswer(Resolution("none"), query, legacy)
     for m in query.uscc:
         entry = index.by_uscc(m.value) if m.valid else None
-        if entry is None and len(m.value) == 18:
-            near = index.near_uscc(m.value)
-            entry = near[0] if len(near) == 1 else None
-        return MessageAnswer(_by_code([entry] if entry else []), query, legacy)
+        if entry is not None:
+            return MessageAnswer(_by_code([entry]), query, legacy)
+        near = index.near_uscc(m.value) if not m.valid and len(m.value) == 18 else []
+        return MessageAnswer(Resolution("ambiguous", _by_code(near).candidates) if len(near) == 1 else Resolution("none"), query, legacy)
     if query.id_numbers:
         return MessageAnswer(Resolution("none"), query, legacy)
-    whole, query = whole_name_first(index, rest, query)
-    if whole is not None:
-        query.names = [whole]
-    if not query.names:
+    names, slots = names_in(index, rest, query)
+    if names:
+        query = Query(query.intent if query.intent != "unknown" else "query", names, query.uscc, query.id_numbers,
+                      slots.category, slots.division_code, slots.matter, query.raw, query.text)
+        extra = slots.names
+    else:
+        english = index.english.to_key(rest) if rest.isascii() else None
+        names = [english] if english else list(query.names)
+        extra = []
+    mentions = _mentions(index, names, extra, query.division_code, admit)
+    where = name_key(rest)
+    mentions.sort(key=lambda m: (where.find(name_key(m.typed)) % (len(where) + 1)))
+    if not mentions:
         return MessageAnswer(Resolution("none"), query, legacy)
-    result = index.resolve(query.names[0], division_code=query.division_code)
-    if result.status == "clear":
-        query = drop_slots_inside(result.candidates[0].name, query)
-    return MessageAnswer(result, query, legacy)
+    first = mentions[0].resolution
+    if first.status == "clear":
+        query = drop_slots_inside(first.candidates[0].name, query)
+    return MessageAnswer(first, query, legacy, mentions)
+
+
+def _mentions(
+    index: NameIndex, names: list[str], extra: list[str], division: str | None, admit: Admit | None
+) -> list[Mention]:
+    """The first name always; further names (also those left over beside a registered name) only
+    when they find someone: "靠谱" or "最近" beside a name is no second subject."""
+    out: list[Mention] = []
+    seen: set[str] = set()
+    for i, name in enumerate([*names, *(n.strip(_JOINERS) for n in extra)]):
+        if len(out) >= MAX_MENTIONS or len(name) < 2 or name_key(name) in seen:
+            continue
+        seen.add(name_key(name))
+        result = index.resolve(name, division_code=division, admit=admit)
+        parts = _joined_parts(name) if result.status == "none" else []
+        if parts:
+            found = [Mention(p, r) for p in parts if (r := index.resolve(p, division_code=division, admit=admit)).status != "none"]
+            if found:
+                out.extend(found)
+                continue
+        if i == 0 or result.status != "none":
+            out.append(Mention(name, result))
+    return out[:MAX_MENTIONS]
+
+
+def _joined_parts(name: str) -> list[str]:
+    """恒达建材和瀛湖渔业 → [恒达建材, 瀛湖渔业]: a name that finds nobody, split at a joining word."""
+    parts = [p for p in re.split("[" + re.escape(_JOINERS) + "]", name) if len(p) >= 2]
+    return parts if len(parts) >= 2 else []
 
 
 def _by_code(entries: list) -> Resolution:  # type: ignore[type-arg]

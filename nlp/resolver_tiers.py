@@ -4,6 +4,7 @@ look-ups read."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -25,7 +26,13 @@ from nlp.index_parts import (
     IndexEntry,
     Resolution,
 )
+from nlp.name_parts import NameParts
 from nlp.normalize import name_key
+
+# Candidates of one tier checked against what was typed (nlp.evidence); a tier with more stays a choice.
+_EVIDENCE_CAP = 30
+# Tiers whose rows come from tables of hashed keys without a string comparison.
+_HASHED_TIERS = frozenset({"exact", "core", "pinyin", "brand", "initials"})
 
 
 class TierLookups:
@@ -63,10 +70,22 @@ class TierLookups:
         typed = self._resolve_typed(name, division_code, limit, exact_only, admit)
         if typed.status == "clear" and typed.candidates[0].how == "exact":
             return typed  # a registered name or alias as typed is that subject
+        nearest: Resolution | None = None
         for form in expansions(name_key(name)):
             written = self._resolve_typed(form, division_code, limit, True, admit)
             if written.status != "none":
                 return _with_written_out(typed, written, limit)
+            nearest = nearest or (written if written.candidates else None)
+        if nearest is not None:
+            # 建行 with only 中国建设银行股份有限公司安康分行 here: not it, but the nearest name; beside
+            # a firm holding 建行 literally, both are a choice.
+            seen = {c.subject_id for c in typed.candidates}
+            merged = typed.candidates + [c for c in nearest.candidates if c.subject_id not in seen]
+            if typed.status == "none":
+                seen = {c.subject_id for c in nearest.candidates}
+                merged = nearest.candidates + [c for c in typed.candidates if c.subject_id not in seen]
+                return Resolution("none", merged[:limit], nearest.conflict)
+            return Resolution("ambiguous", merged[:limit], typed.conflict)
         return typed
 
     def _resolve_typed(
@@ -78,7 +97,7 @@ class TierLookups:
         admit: Callable[[IndexEntry], bool] | None,
     ) -> Resolution:
         """`resolve` for the text exactly as given (no abbreviation written out)."""
-        full = name_key(name)
+        full = self._form_typo_fixed(name_key(name))
         if not full:
             return Resolution("none")
         region, _rest = self.affixes.split_region(full)
@@ -89,7 +108,10 @@ class TierLookups:
         if qcore in self.affixes.industries or len(qcore) < 2:
             qcore, _ = self.affixes.split_org_form(full)
 
+        typed = self.evidence.parts(name)
         fallback: list[Candidate] = []
+        near: list[Candidate] = []  # candidates that what was typed contradicts (nlp.evidence)
+        conflict: str | None = None
         for tier_name, fetch, strong in self._tiers(full, qcore):
             if exact_only and tier_name not in EXACT_TIERS:
                 continue
@@ -108,21 +130,88 @@ class TierLookups:
                 fallback.extend(c for c in self._rank(full, qcore, live, tier_name) if c.subject_id not in have)
                 continue
             ranked = self._rank(full, qcore, filtered, tier_name)
-            subjects = {c.subject_id for c in ranked}
-            if len(subjects) == 1 and strong(ranked[0], qcore):
-                return Resolution("clear", ranked[:1])
-            extra = [c for c in fallback if c.subject_id not in subjects]
-            return Resolution("ambiguous", (ranked + extra)[:limit] if len(ranked) < limit else ranked[:limit])
+            fitting, against = self._weigh(typed, ranked, division_code)
+            if against:
+                conflict = conflict or against[0][1]
+                have = {c.subject_id for c in near}
+                near.extend(c for c, _why in against if c.subject_id not in have)
+            if len(fitting) == 1 and strong(fitting[0], qcore):
+                if self._confirmed(fitting[0], tier_name, full, qcore):
+                    return Resolution("clear", fitting[:1])
+                fitting = []  # a hash collision: this tier holds nothing with the key typed
+            if not fitting:
+                continue
+            shown = {c.subject_id for c in fitting}
+            extra = [c for c in fallback + near if c.subject_id not in shown]
+            return Resolution("ambiguous", (fitting + extra)[:limit] if len(fitting) < limit else fitting[:limit])
         if exact_only:
-            return Resolution("ambiguous" if fallback else "none", fallback[:limit])
+            if near and not fallback:
+                return Resolution("none", near[:limit], conflict)
+            return Resolution("ambiguous" if fallback else "none", (fallback + near)[:limit])
         fuzzy = self._fuzzy(full, qcore, prefix, admit)
-        fuzzy = [c for c in fuzzy if c.subject_id not in {f.subject_id for f in fallback}]
-        pool = sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit]
+        seen = {c.subject_id for c in fallback + near}
+        fuzzy = [c for c in fuzzy if c.subject_id not in seen]
         if fallback:
-            return Resolution("ambiguous", pool)
+            return Resolution("ambiguous", sorted(fallback + fuzzy, key=lambda c: -c.score)[:limit])
+        if near:
+            return Resolution("none", (near + fuzzy)[:limit], conflict)
+        pool = fuzzy[:limit]
         if fuzzy and fuzzy[0].score >= 80:
             return Resolution("ambiguous", pool)
         return Resolution("none", pool)
+
+    def _form_typo_fixed(self, full: str) -> str:
+        """The key with an organisation form typed as a homophone written right (有限工司 → 有限公司,
+        合做社 → 合作社): the commonest slip of a pinyin keyboard at the end of a whole name."""
+        for form in self.affixes.org_forms:
+            n = len(form)
+            if len(full) > n + 1 and not full.endswith(form) and len(form) >= 2:
+                tail = full[-n:]
+                if tail[0] == form[0] or tail[-1] == form[-1]:
+                    if self.pinyin.full(tail) == self.pinyin.full(form):
+                        return full[:-n] + form
+        return full
+
+    def _weigh(
+        self, typed: NameParts, ranked: list[Candidate], division_code: str | None
+    ) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
+        """(candidates what was typed allows, those it contradicts with the reason), in rank order.
+        Only the first `_EVIDENCE_CAP` are checked; the rest are kept as allowed, so a long list
+        stays a choice and is never narrowed to one by elimination."""
+        fitting: list[Candidate] = []
+        against: list[tuple[Candidate, str]] = []
+        for i, cand in enumerate(ranked):
+            entry = self._entries.get(cand.subject_id) if i < _EVIDENCE_CAP else None
+            if entry is None:
+                fitting.append(cand)
+                continue
+            names = [entry.name, *(alias for alias, _kind in entry.aliases)]
+            why = self.evidence.conflict(typed, names, entry.division_code, division_code)
+            if why is None:
+                fitting.append(cand)
+            else:
+                against.append((cand, why))
+        return fitting, against
+
+    def _confirmed(self, cand: Candidate, tier: str, full: str, qcore: str) -> bool:
+        """A clear answer from a table of hashed keys only after the subject's own names give one of
+        the keys the tier looked up (a 40-bit hash hit is a candidate, not the name: issue 21).
+        Tiers that compare strings themselves (containment, one edit, typo, gapped) need nothing."""
+        if tier not in _HASHED_TIERS:
+            return True
+        stored = self._stored_keys(cand.subject_id)
+        if tier == "brand" and any(qcore in key for key in stored):
+            return True
+        probes = {full, qcore, self.affixes.split_org_form(full)[0]}
+        probes.add("".join(ch for ch in qcore if ch.isascii() and ch.isalpha()))
+        if full.isascii():
+            letters = "".join(ch for ch in full if ch.isalpha())
+            probes.add(letters)
+            probes.update(self._strip_ascii(letters, self._region_pinyin, self._industry_pinyin + self._org_pinyin))
+            probes.update(self._strip_ascii(letters, self._region_initials, ()))
+        else:
+            probes.add(self.pinyin.full(qcore))
+        return not probes.isdisjoint(stored)
 
     def _tiers(self, full: str, qcore: str) -> list[tuple[str, Callable[[], list[int]], _Strong]]:
         """(how, row fetcher, is-one-candidate-enough) per tier, most trusted first; fetched lazily."""
@@ -139,6 +228,10 @@ class TierLookups:
                     # Three initials match half the region; four or more may stand for one firm.
                     tiers.append(("initials", lambda: self._initials_rows(letters), _min_len(4, letters)))
             return tiers
+        if sum(ch.isascii() and ch.isalpha() for ch in qcore) >= 2:
+            # hengda建材: the letters are pinyin, the Chinese is taken as written.
+            tiers.append(("pinyin", lambda: self._mixed_rows(qcore), _always))
+            return tiers
         tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), _always))
         tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
         tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
@@ -146,6 +239,29 @@ class TierLookups:
         tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), _min_core(4)))
         tiers.append(("gapped", lambda: self._gapped_rows(qcore), _min_core(4)))
         return tiers
+
+    def _mixed_rows(self, qcore: str) -> list[int]:
+        """Pinyin letters and Chinese in one core (hengda建材, 安康hengda建材 from English): rows whose
+        core reads like the whole, or whose 字号 reads like the letters, and whose core or name holds
+        every Chinese piece as written."""
+        pieces = [p for p in re.split(r"[a-z0-9]+", qcore) if p]
+        letters = "".join(ch for ch in qcore if ch.isascii() and ch.isalpha())
+        spelled = self.pinyin.full(qcore)
+        rows = self._t_pinyin.get(spelled) + self._t_pinyin_other.get(spelled)
+        if not rows:
+            rows = self._t_brand_pinyin.get(letters, cap=20000) + self._t_pinyin.get(letters) + self._t_pinyin_other.get(letters)
+        if not pieces:
+            return rows
+        out = []
+        for row in rows[:_RANK_CAP * 4]:
+            core = self._row_core[row]
+            if all(p in core for p in pieces):
+                out.append(row)
+                continue
+            entry = self._entries.get(self._row_sid[row])
+            if entry is not None and all(p in name_key(entry.name) for p in pieces):
+                out.append(row)
+        return out
 
     def _brand_rows(self, qcore: str) -> list[int]:
         """The 字号 typed alone. The industry list cannot know every trade, so a name whose core
