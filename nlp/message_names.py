@@ -38,6 +38,23 @@ def safe_echo(text: str) -> str:
     return _LONG_DIGITS.sub(lambda m: mask_id(m.group(0)), text)
 
 
+# Digits, maybe grouped by spaces or dashes, ending in a digit or X: an ID number as people paste it.
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])\d(?:[\d \-]{13,22})[\dXx](?![0-9A-Za-z])")
+
+
+def mask_id_numbers(text: str) -> str:
+    """The text with every 15- or 18-digit ID number (also typed in groups) masked, and nothing else
+    changed: a USCC, a name and a 组织机构代码 stay as sent (a batch line's echo, an XLSX cell)."""
+
+    def mask(m: re.Match[str]) -> str:
+        glued = m.group(0).replace(" ", "").replace("-", "")
+        if len(glued) in (15, 18) and glued[:-1].isdigit():
+            return mask_id(glued)
+        return m.group(0)
+
+    return _ID_LIKE.sub(mask, strip_invisible(text))
+
+
 def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | None, Query]:
     """(the first name the message carries whole, the slots parsed from the text outside the names);
     see `names_in`. Returns (None, query) when no name is found that way."""

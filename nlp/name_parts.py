@@ -135,7 +135,7 @@ def _branch_split(before: str, affixes: Affixes) -> tuple[str, str | None, str]:
             return before[:-size], bare_place(tail), ""
     region, rest = affixes.split_region(before)
     if region and len(rest) >= 2:
-        return rest, list(_places_of(region, affixes))[0], ""
+        return rest, _places_of(region, affixes)[0], ""
     return before, None, ""
 
 

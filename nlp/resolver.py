@@ -28,8 +28,8 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
-from nlp.entry_columns import EntryColumns
 from nlp.english_names import EnglishNames
+from nlp.entry_columns import EntryColumns
 from nlp.evidence import Evidence
 from nlp.index_parts import (
     _ALIAS_KIND,

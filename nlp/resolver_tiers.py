@@ -165,11 +165,11 @@ class TierLookups:
         合做社 → 合作社): the commonest slip of a pinyin keyboard at the end of a whole name."""
         for form in self.affixes.org_forms:
             n = len(form)
-            if len(full) > n + 1 and not full.endswith(form) and len(form) >= 2:
-                tail = full[-n:]
-                if tail[0] == form[0] or tail[-1] == form[-1]:
-                    if self.pinyin.full(tail) == self.pinyin.full(form):
-                        return full[:-n] + form
+            if len(full) <= n + 1 or full.endswith(form) or len(form) < 2:
+                continue
+            tail = full[-n:]
+            if (tail[0] == form[0] or tail[-1] == form[-1]) and self.pinyin.full(tail) == self.pinyin.full(form):
+                return full[:-n] + form
         return full
 
     def _weigh(

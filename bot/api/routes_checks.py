@@ -64,10 +64,8 @@ async def create_check(
 
     async def run() -> tuple[int, dict[str, object]]:
         svc = services_of(request)
-        assert svc.index is not None and svc.lexicon is not None
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
-        line = await check_subject(svc.db, svc.index, svc.lexicon, principal, viewer, body.subject, body.matter,
-                                   svc.today(), id_key=svc.settings.privacy.id_hash_key,
+        line = await check_subject(svc, principal, viewer, body.subject, body.matter, svc.today(),
                                    allow_id_number="idquery" in principal.scopes, case_number=body.case_number,
                                    operator=body.operator)
         res = line.resolution
@@ -108,12 +106,10 @@ async def create_batch(
 ) -> Response:
     """每个已确定的主体都记录为一次核查；名称不能唯一确定的行不核查，给出候选。"""
     svc = services_of(request)
-    assert svc.index is not None and svc.lexicon is not None
     viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
     lines = await batch_check(
-        svc.db, svc.index, svc.lexicon, principal, viewer, body.subjects, body.matter, svc.today(),
-        id_key=svc.settings.privacy.id_hash_key, allow_id_number="idquery" in principal.scopes,
-        case_number=body.case_number, operator=body.operator,
+        svc, principal, viewer, body.subjects, body.matter, svc.today(),
+        allow_id_number="idquery" in principal.scopes, case_number=body.case_number, operator=body.operator,
     )
     out_lines = []
     for line in lines:
