@@ -27,17 +27,27 @@ from functools import cached_property
 
 from nlp.lexicon import Lexicon
 from nlp.name_parts import NameParts, bare_place, name_parts
-from nlp.normalize import Affixes
+from nlp.normalize import Affixes, name_key
 from nlp.pinyin import PinyinTable
 from nlp.wordlists import load_word_list
 
-INDUSTRY, BRANCH, REGION = "industry", "branch", "region"
+INDUSTRY, BRANCH, REGION, FORM = "industry", "branch", "region", "form"
 # What each reason means to the user, after "没有找到与…相符的主体".
 REASON_TEXT = {
     INDUSTRY: "名称相近的主体行业不同",
     BRANCH: "分公司、分支机构与总公司是各自登记的不同主体",
-    REGION: "名称相近的主体所在地区不同",
+    REGION: "名称相近的主体所在地区或登记层级不同",
+    FORM: "名称相近的主体组织形式不同",
 }
+# Industry words read alike that people type for each other; other pairs read alike are different
+# trades (牧业 is not 木业). A homophone that is no industry word at all (鱼业, 矿叶) is a typo.
+_SAME_TRADE = (frozenset({"茶叶", "茶业"}), frozenset({"电器", "电气"}))
+
+
+def _branch_family(word: str | None) -> str | None:
+    """分店 and 门店 are said for each other, and 供电公司 is how a 供电分公司 is called; every other
+    branch word names its own registration."""
+    return {"门店": "分店", "供电公司": "分公司"}.get(word or "", word)
 
 
 class Evidence:
@@ -56,26 +66,47 @@ class Evidence:
         return name_parts(text, self.affixes, registered)
 
     def conflict(
-        self, typed: NameParts, names: Iterable[str], division: str | None, typed_division: str | None = None
+        self,
+        typed: NameParts,
+        names: Iterable[tuple[str, str]],
+        division: str | None,
+        typed_division: str | None = None,
     ) -> str | None:
-        """The reason (INDUSTRY, BRANCH, REGION) the subject with these names (current name first)
-        and registered in `division` cannot be the one typed, or None when one of its names fits.
+        """The reason (INDUSTRY, BRANCH, FORM, REGION) the subject with these names ((name, kind):
+        its current name "名称" first, then 曾用名 and 简称) registered in `division` cannot be the
+        one typed, or None when it can. A name typed exactly is that subject. Otherwise only the full
+        names closest to what was typed are weighed: a 简称 says nothing of region or branch.
         `typed_division` is a district the question named apart from the name (汉阴的恒达)."""
+        listed = list(names)
+        if any(name_key(name) == typed.key for name, _kind in listed):
+            return None
         first: str | None = None
-        for name in names:
-            reason = self._conflict_one(typed, self.parts(name, registered=True), division, typed_division)
+        for s in self._closest(typed, [name for name, kind in listed if kind != "简称"]):
+            reason = self._conflict_one(typed, s, division, typed_division)
             if reason is None:
                 return None
             first = first or reason
         return first
 
+    def _closest(self, typed: NameParts, names: Iterable[str]) -> list[NameParts]:
+        """The subject's names whose body is closest to the typed one: the name that was matched,
+        not a former name of another 字号 that happens to fit the other words."""
+        from rapidfuzz import fuzz
+
+        parts = [self.parts(name, registered=True) for name in names]
+        scores = [fuzz.ratio(typed.body, p.body) for p in parts]
+        best = max(scores, default=0)
+        return [p for p, score in zip(parts, scores, strict=True) if score >= best - 1e-9]
+
     def _conflict_one(self, typed: NameParts, s: NameParts, division: str | None, typed_division: str | None) -> str | None:
         for word in typed.industries:
-            if word not in s.key and not self._homophone_in(word, s.key):
+            if word not in s.key and not self._homophone_trade(word, s):
                 return INDUSTRY
         reason = self._branch_conflict(typed, s, typed_division)
         if reason is not None:
             return reason
+        if typed.form_kind and s.form_kind and typed.form_kind != s.form_kind:
+            return FORM
         return self._region_conflict(typed, s, division)
 
     # -- branch / head office ------------------------------------------------------------------
@@ -91,6 +122,8 @@ class Evidence:
         if typed.is_branch:
             if typed.branch_place and not named and not self._same_place(typed.branch_place, s.branch_place):
                 return BRANCH  # another branch: 汉阴分公司 is not 石泉分公司
+            if _branch_family(typed.branch_word) != _branch_family(s.branch_word):
+                return BRANCH  # …白河分公司 and …白河经营部 are two registrations
             return None
         if not named:
             return BRANCH  # the firm asked, only a branch of it here: 康泰大药房 vs …平利分店
@@ -120,9 +153,11 @@ class Evidence:
             return None
         if s.is_branch and self._same_place(place, s.branch_place):
             return None  # 石泉恒达: the place of the branch
-        if typed.head_form and s.leading_place is not None:
-            # A whole registered name: its region word is part of the name.
-            return None if self._same_place(place, s.leading_place) else REGION
+        if s.leading_place is not None and not self._same_place(place, s.leading_place):
+            if typed.form:
+                return REGION  # a whole registered name: its region word is part of the name
+            if self._within(s.leading_place, place):
+                return REGION  # 汉滨区物流协会 is not 安康市物流协会: a registration of another level
         code = self._code(place)
         if code is None:
             return None if place in s.places or place in s.key else REGION
@@ -133,6 +168,13 @@ class Evidence:
             if other_code is not None and other_code.startswith(self._prefixes(code)):
                 return None
         return REGION
+
+    def _within(self, outer: str, inner: str) -> bool:
+        """`inner` is a place inside `outer` (汉滨 inside 安康)."""
+        outer_code, inner_code = self._code(outer), self._code(inner)
+        if outer_code is None or inner_code is None or outer_code == inner_code:
+            return False
+        return inner_code.startswith(self._prefixes(outer_code))
 
     def _code(self, place: str) -> str | None:
         return self.lexicon.region_to_code.get(place)
@@ -152,11 +194,20 @@ class Evidence:
 
     # -- homophones ----------------------------------------------------------------------------
 
-    def _homophone_in(self, word: str, text: str) -> bool:
-        """A same-length piece of `text` read like `word` (电气 in …电器…)."""
+    def _homophone_trade(self, word: str, s: NameParts) -> bool:
+        """A same-length piece of the name read like `word` (电气 for …电器…), unless both are
+        industry words of different trades (牧业 is not 木业)."""
         want = self.pinyin.full(word)
         n = len(word)
-        return any(self.pinyin.full(text[i : i + n]) == want for i in range(len(text) - n + 1))
+        listed = self.affixes._industry_set
+        for i in range(len(s.key) - n + 1):
+            piece = s.key[i : i + n]
+            if self.pinyin.full(piece) != want:
+                continue
+            if word in listed and piece in listed and frozenset({word, piece}) not in _SAME_TRADE:
+                continue
+            return True
+        return False
 
 
 __all__ = ["BRANCH", "INDUSTRY", "REASON_TEXT", "REGION", "Evidence"]

@@ -97,6 +97,8 @@ def names_in(index: NameIndex, text: str, query: Query) -> tuple[list[str], Quer
     return [], query
 
 
+# Tiers where the text is a whole name, core, 字号 or their reading, not a piece of one.
+_WHOLE_KEY_TIERS = frozenset({"exact", "core", "brand", "pinyin", "initials"})
 # Characters that join two names in one message (恒达建材和瀛湖渔业, A、B).
 _JOINERS = "和与及跟同、,，;；/ "
 
@@ -121,8 +123,11 @@ def _boundaries(index: NameIndex, key: str):  # type: ignore[no-untyped-def]
     """accept(start, end): the stretch is not a piece of a longer name typed around it."""
     affixes = index.affixes
     continuing = _continuing_words(index)
+    inside = _inside_words(index, key)
 
     def accept(start: int, end: int) -> bool:
+        if start in inside or end in inside:
+            return False  # cuts a word in two: 同达盛饭店 holds no name 达盛饭店
         before, after = key[:start], key[end:]
         if before:
             if before[-1].isascii() and before[-1].isalnum():
@@ -137,6 +142,21 @@ def _boundaries(index: NameIndex, key: str):  # type: ignore[no-untyped-def]
         return True
 
     return accept
+
+
+def _inside_words(index: NameIndex, key: str) -> set[int]:
+    """Positions strictly inside a word of the text (jieba), other than a slot or filler word."""
+    import jieba
+
+    lexicon = index.lexicon
+    loose = {*lexicon.stop_words, *lexicon.category_words, *lexicon.matter_words, *lexicon.intent_words, *FILLER_PHRASES}
+    out: set[int] = set()
+    pos = 0
+    for token in jieba.lcut(key, HMM=False):
+        if len(token) > 1 and token not in loose:
+            out.update(range(pos + 1, pos + len(token)))
+        pos += len(token)
+    return out
 
 
 def _starts_with_region(text: str, affixes) -> bool:  # type: ignore[no-untyped-def]
@@ -330,9 +350,11 @@ def _mentions(
             continue
         seen.add(name_key(name))
         result = index.resolve(name, division_code=division, admit=admit)
-        parts = _joined_parts(name) if result.status == "none" else []
-        if parts:
-            found = [Mention(p, r) for p in parts if (r := index.resolve(p, division_code=division, admit=admit)).status != "none"]
+        if result.status != "clear" and not result.conflict:
+            # 瀛湖林业和鑫源矿业: two names joined; 和瑞丰电子科技: a joining word before one. Only
+            # when every part finds someone on its own (和, 同 and 与 are inside many names), and
+            # clearly so when the whole text was already close to a name.
+            found = _split_at_joiners(index, name, division, admit, clear=result.status != "none")
             if found:
                 out.extend(found)
                 continue
@@ -341,10 +363,26 @@ def _mentions(
     return out[:MAX_MENTIONS]
 
 
-def _joined_parts(name: str) -> list[str]:
-    """恒达建材和瀛湖渔业 → [恒达建材, 瀛湖渔业]: a name that finds nobody, split at a joining word."""
-    parts = [p for p in re.split("[" + re.escape(_JOINERS) + "]", name) if len(p) >= 2]
-    return parts if len(parts) >= 2 else []
+def _split_at_joiners(
+    index: NameIndex, name: str, division: str | None, admit: Admit | None, clear: bool = False
+) -> list[Mention]:
+    """[恒达建材, 瀛湖渔业] from 恒达建材和瀛湖渔业, or the name without a joining word at its edge;
+    [] unless every part (three characters or more) finds someone by itself."""
+
+    parts = [p for p in re.split("[" + re.escape(_JOINERS) + "]", name) if p]
+    if parts == [name]:
+        return []
+    if not parts or any(len(p) < 3 for p in parts):
+        return []
+    out = []
+    for part in parts:
+        result = index.resolve(part, division_code=division, admit=admit)
+        if result.status == "none" or (clear and result.status != "clear"):
+            return []
+        if result.candidates[0].how not in _WHOLE_KEY_TIERS:
+            return []  # a piece of a name (天建筑工程 of 同天建筑工程), not a name of its own
+        out.append(Mention(part, result))
+    return out
 
 
 def _by_code(entries: list) -> Resolution:  # type: ignore[type-arg]

@@ -28,11 +28,17 @@ from nlp.normalize import Affixes, name_key
 # Words after a parent's name (or alone after a place) that make a name a branch or an outlet.
 BRANCH_WORDS: tuple[str, ...] = tuple(sorted(
     {"分公司", "营业部", "门市部", "经营部", "分店", "门店", "分社", "分行", "支行", "办事处", "分部", "分厂",
-     "分理处", "营业所", "营销部", "分中心"},
+     "分理处", "营业所", "营销部", "分中心", "供电公司"},
     key=len, reverse=True,
 ))
 # Organisation forms of a head office: typed at the end, they name a registered head office.
 _HEAD_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
+_FORM_KINDS = (
+    ("company", ("公司", "集团")),
+    ("cooperative", ("合作社", "联合社")),
+    ("partnership", ("合伙企业", "普通合伙", "有限合伙")),
+    ("sole", ("个人独资企业",)),
+)
 _ADMIN_SUFFIXES = ("自治县", "街道", "新区", "省", "市", "县", "区", "镇", "乡")
 _BRACKETED = re.compile(r"[(\[【〔「]\s*([^()\[\]【】〔〕「」]*?)\s*[)\]】〕」]")
 # A branch's own name: the parent's full name, then a place, then the branch word.
@@ -61,6 +67,16 @@ class NameParts:
     branch_word: str | None
     branch_place: str | None
     branch_rest: str = ""  # what follows the place in a branch's place part (汉阴县供电 → 供电)
+    form: str = ""  # the organisation form at the end, any kind (有限公司, 专业合作社, 经营部 …)
+
+    @property
+    def form_kind(self) -> str | None:
+        """company / cooperative / partnership / sole: kinds of registration that never name each
+        other (a 专业合作社 is not a 有限公司 of the same 字号); None for other or no forms."""
+        for kind, endings in _FORM_KINDS:
+            if self.form.endswith(endings):
+                return kind
+        return None
 
     @property
     def is_branch(self) -> bool:
@@ -111,7 +127,19 @@ def name_parts(text: str, affixes: Affixes, registered: bool = False) -> NamePar
         branch_word=branch_word,
         branch_place=branch_place,
         branch_rest=branch_rest,
+        form=form,
     )
+
+
+def branch_parent(key: str) -> str | None:
+    """The parent's full name of a registered branch name key (…有限公司石泉分公司 → …有限公司)."""
+    for word in BRANCH_WORDS:
+        if key.endswith(word):
+            ends = [m.end() for m in _PARENT_END.finditer(key[: -len(word)])]
+            if ends and ends[-1] < len(key) - len(word):
+                return key[: ends[-1]]
+            return None
+    return None
 
 
 def _branch_split(before: str, affixes: Affixes) -> tuple[str, str | None, str]:
@@ -135,7 +163,8 @@ def _branch_split(before: str, affixes: Affixes) -> tuple[str, str | None, str]:
             return before[:-size], bare_place(tail), ""
     region, rest = affixes.split_region(before)
     if region and len(rest) >= 2:
-        return rest, _places_of(region, affixes)[0], ""
+        # The place leads (汉阴供电, 旬阳市…建材): it is the region of the name as well.
+        return before, _places_of(region, affixes)[0], ""
     return before, None, ""
 
 
@@ -184,4 +213,4 @@ def industry_words(body: str, affixes: Affixes) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["BRANCH_WORDS", "NameParts", "bare_place", "industry_words", "name_parts"]
+__all__ = ["BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts"]

@@ -185,7 +185,7 @@ class TierLookups:
             if entry is None:
                 fitting.append(cand)
                 continue
-            names = [entry.name, *(alias for alias, _kind in entry.aliases)]
+            names = [(entry.name, "名称"), *entry.aliases]
             why = self.evidence.conflict(typed, names, entry.division_code, division_code)
             if why is None:
                 fitting.append(cand)
@@ -204,6 +204,9 @@ class TierLookups:
             return True
         probes = {full, qcore, self.affixes.split_org_form(full)[0]}
         probes.add("".join(ch for ch in qcore if ch.isascii() and ch.isalpha()))
+        parts = self.evidence.parts(full)
+        if parts.is_branch and parts.branch_place:
+            probes.add(parts.body + parts.branch_place)
         if full.isascii():
             letters = "".join(ch for ch in full if ch.isalpha())
             probes.add(letters)
@@ -232,7 +235,7 @@ class TierLookups:
             # hengda建材: the letters are pinyin, the Chinese is taken as written.
             tiers.append(("pinyin", lambda: self._mixed_rows(qcore), _always))
             return tiers
-        tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), _always))
+        tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), self._homophone_strong))
         tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
         tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
@@ -360,7 +363,14 @@ class TierLookups:
         if rows:
             return rows
         body, _ = self.affixes.split_org_form(full)
-        return self._t_core.get(body) if body != qcore else []
+        rows = self._t_core.get(body) if body != qcore else []
+        if rows:
+            return rows
+        # A branch typed with its parent's name cut short: 恒达建材有限公司石泉分公司 → 恒达建材石泉.
+        parts = self.evidence.parts(full)
+        if parts.is_branch and parts.branch_place and parts.body:
+            return self._t_core.get(parts.body + parts.branch_place)
+        return []
 
     def _containing_rows(self, qcore: str) -> list[int]:
         """Rows whose core contains the query as one contiguous piece (瀛湖渔业 in 瀛湖渔业发展).
@@ -428,6 +438,30 @@ class TierLookups:
             rows.extend(self._t_core.get(qcore[:i] + qcore[i + 1 :], cap=2000))
         return [r for r in dict.fromkeys(rows) if OSA.distance(qcore, self._row_core[r], score_cutoff=1) <= 1]
 
+    def _homophone_strong(self, cand: Candidate, qcore: str) -> bool:
+        """A typed homophone is a typo when it changes one character (宏圆商贸 → 宏远商贸); a whole
+        字号 spelled alike (隆干电器 for 龙乾电器) is as likely another firm: a suggestion."""
+        entry = self._entries.get(cand.subject_id)
+        if entry is None or self._brand_registered(qcore, cand.subject_id):
+            return False
+        for name, _src in self._names_of(entry):
+            core = self.keys_for(name).core
+            if len(core) == len(qcore) and sum(a != b for a, b in zip(core, qcore, strict=True)) <= 1:
+                return True
+        return False
+
+    def _brand_registered(self, qcore: str, other_than: int) -> bool:
+        """The 字号 typed is itself the 字号 of another subject: then a name read alike (玉亨商贸 for
+        玉恒商贸) is as likely that firm in a new trade as a typo."""
+        brands = self.affixes.brands(qcore)
+        if not brands:
+            return False
+        brand = min(brands, key=len)
+        for row in self._live_rows(self._t_brand.get(brand, cap=200)):
+            if self._row_sid[row] != other_than and self._row_core[row].startswith(brand):
+                return True
+        return False
+
     def _edit_strong(self, cand: Candidate, qcore: str) -> bool:
         """One edit is trusted only where it cannot turn one real name into another.
 
@@ -436,6 +470,13 @@ class TierLookups:
         """
         core = self._core_of_candidate(cand, qcore)
         if len(core) != len(qcore):
+            # A character missing or extra in the 字号 makes another firm (飞达 vs 飞远达); in the
+            # industry words it is a slip (恒达建材s, 瀛湖渔业发).
+            longer, shorter = (core, qcore) if len(core) > len(qcore) else (qcore, core)
+            at = next((i for i, (a, b) in enumerate(zip(longer, shorter, strict=False)) if a != b), len(shorter))
+            brands = self.affixes.brands(core)
+            if brands and at < len(min(brands, key=len)):
+                return False
             return min(len(core), len(qcore)) >= 4
         diff = [i for i, (a, b) in enumerate(zip(core, qcore, strict=True)) if a != b]
         if len(diff) == 2 and diff[1] == diff[0] + 1:
@@ -450,7 +491,8 @@ class TierLookups:
             brand = min(brands, key=len)
             if diff[0] >= len(brand):
                 return True
-            return len(brand) >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
+            return (len(brand) >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
+                    and not self._brand_registered(qcore, cand.subject_id))
         return len(core) >= 6 and self._homophones(core[diff[0]], qcore[diff[0]])
 
     def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
