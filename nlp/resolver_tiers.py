@@ -368,8 +368,11 @@ class TierLookups:
             return rows
         # A branch typed with its parent's name cut short: 恒达建材有限公司石泉分公司 → 恒达建材石泉.
         parts = self.evidence.parts(full)
-        if parts.is_branch and parts.branch_place and parts.body:
-            return self._t_core.get(parts.body + parts.branch_place)
+        if parts.is_branch and parts.body:
+            # The branch's own key, else its parent's: offered as the nearest, never taken
+            # (nlp.evidence: a branch asked is not its head office).
+            rows = self._t_core.get(parts.body + parts.branch_place) if parts.branch_place else []
+            return rows or self._t_core.get(parts.body)
         return []
 
     def _containing_rows(self, qcore: str) -> list[int]:

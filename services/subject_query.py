@@ -113,11 +113,13 @@ async def read_texts(
             started = time.thread_time()
     if index is None:
         return [await _while_loading(svc, text) for text in texts]
-    id_subjects = await _id_numbers(svc, [a for a in answers if a is not None], allowed)
+    read = [a for a in answers if a is not None]
+    id_subjects = await _id_numbers(svc, read, allowed)
+    pushed = await _usccs_not_indexed(svc, read)
     out = []
     for answer in answers:
         assert answer is not None
-        out.append(await _reading(svc, viewer, answer, allowed, id_subjects))
+        out.append(await _reading(svc, viewer, answer, allowed, id_subjects, pushed))
     return out
 
 
@@ -128,12 +130,15 @@ def _ready(svc: Services) -> bool:
 
 
 async def _reading(
-    svc: Services, viewer: Viewer, answer: MessageAnswer, allowed: bool, id_subjects: dict[str, int]
+    svc: Services, viewer: Viewer, answer: MessageAnswer, allowed: bool, id_subjects: dict[str, int],
+    pushed: dict[str, int],
 ) -> Reading:
     query = answer.query
     if answer.legacy:
         return Reading([await _legacy(svc, viewer, answer, allowed)], query, answer.legacy)
     for mention in query.uscc:
+        if mention.valid and mention.value in pushed:
+            return Reading([Asked("clear", pushed[mention.value], typed=mention.value)], query)
         return Reading([_uscc(answer, mention.value, mention.valid, mention.error)], query)
     for mention in query.id_numbers:
         if not allowed:
@@ -174,7 +179,8 @@ def _uscc(answer: MessageAnswer, code: str, valid: bool, error: str | None) -> A
             return Asked("clear", found[0].subject_id, typed=code)
         return Asked("none", typed=code, message=f"档案中没有统一社会信用代码为 {code} 的主体。")
     if len(found) == 1:
-        return Asked("suggest", None, (found[0].subject_id,), code,
+        # Not this code, but the one subject whose code differs in one place: offered, never taken.
+        return Asked("near", None, (found[0].subject_id,), code,
                      f"您输入的代码有误：{error}\n档案中只有一个主体的代码与它仅差一位，是否要查它？")
     return Asked("none", typed=code, message=f"统一社会信用代码有误：{error}。请核对后重新输入。")
 
@@ -191,6 +197,18 @@ async def _id_numbers(svc: Services, answers: list[MessageAnswer], allowed: bool
     async with svc.db.transaction() as s:
         rows = await s.execute(select(Subject.id, Subject.id_hash).where(Subject.id_hash.in_(sorted(by_hash))))
         return {by_hash[h]: sid for sid, h in rows}
+
+
+async def _usccs_not_indexed(svc: Services, answers: list[MessageAnswer]) -> dict[str, int]:
+    """Valid USCCs the name index does not hold yet (a record pushed a moment ago through another
+    process), looked up in the database in one query: a code answers at once everywhere."""
+    wanted = {m.value for a in answers if not a.legacy and not a.resolution.candidates
+              for m in a.query.uscc[:1] if m.valid}
+    if not wanted:
+        return {}
+    async with svc.db.transaction() as s:
+        rows = await s.execute(select(Subject.uscc, Subject.id).where(Subject.uscc.in_(sorted(wanted))))
+        return {code: sid for code, sid in rows if code}
 
 
 async def _legacy(svc: Services, viewer: Viewer, answer: MessageAnswer, allowed: bool) -> Asked:
