@@ -33,7 +33,7 @@ from typing import Any
 from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
 from nlp.message_names import resolve_message
-from nlp.name_parts import bare_place, branch_parent, name_parts
+from nlp.name_parts import bare_place, branch_parent, name_parts, region_words_in
 from nlp.normalize import name_key
 from nlp.pinyin import PinyinTable
 from nlp.resolver import NameIndex
@@ -80,7 +80,7 @@ class Archive:
         """The key as the registration rules compare names."""
         region, rest = self.affixes.split_region(key)
         places = []
-        for word in _region_words(region, self.affixes):
+        for word in region_words_in(region, self.affixes):
             code = self.lexicon.region_to_code.get(bare_place(word))
             family = self.lexicon.division_family(code) if code else ()
             places.append(min(family) if family else bare_place(word))
@@ -107,29 +107,25 @@ class Archive:
         return frozenset(s for s in pool if any(key in k for k in self.keys[s]))
 
 
-def variants(entries: list[IndexEntry], lexicon: Lexicon) -> list[Variant]:
-    """Every variant of every organisation, deterministic (no randomness: the subject id picks)."""
+def variants(entries: list[IndexEntry], lexicon: Lexicon, every: int = 1, branches: bool = False) -> list[Variant]:
+    """The variants of every `every`-th organisation (and of every branch and head office too, with
+    `branches`), judged against the whole archive; deterministic (the subject id picks)."""
     affixes = lexicon.affixes()
     pinyin = PinyinTable()
     archive = Archive(entries, lexicon)
     counties = [(code, short) for code, _name, short in lexicon.divisions if not code.endswith("00") and short]
-    by_core: dict[str, list[int]] = defaultdict(list)
-    parts_of = {}
-    for e in entries:
+    out: list[Variant] = []
+    for n, e in enumerate(entries):
         if e.kind == "自然人":
             continue
-        parts = name_parts(e.name, affixes, registered=True)
-        parts_of[e.subject_id] = parts
-        by_core[parts.body].append(e.subject_id)
-    out: list[Variant] = []
-    for e in entries:
-        parts = parts_of.get(e.subject_id)
-        if parts is None:
+        picked = n % every == 0
+        if not picked and not (branches and "公司" in e.name):
             continue
+        parts = name_parts(e.name, affixes, registered=True)
         sid, key = e.subject_id, name_key(e.name)
         region, _rest = affixes.split_region(key)
         # industry word swapped
-        if parts.industries and not parts.is_branch:
+        if picked and parts.industries and not parts.is_branch:
             word = parts.industries[-1]
             spelled = [pinyin.full(k) for k in archive.keys[sid]]
             # Never a word the subject's names hold, as written or read alike (茶业 for its 茶叶).
@@ -141,7 +137,7 @@ def variants(entries: list[IndexEntry], lexicon: Lexicon) -> list[Variant]:
             held = archive.holding(brand_part) | archive.gapped(brand_part[: -len(other)], other)
             out.append(Variant(brand_part, "industry", sid, held if len(held) == 1 else frozenset()))
         # region dropped
-        if region and len(key) - len(region) >= 4:
+        if picked and region and len(key) - len(region) >= 4:
             rest = key[len(region):]
             same = archive.exact(rest) | archive.without_region(rest)
             out.append(Variant(rest, "region_drop", sid, same if len(same) == 1 else frozenset(), _one(same)))
@@ -150,7 +146,7 @@ def variants(entries: list[IndexEntry], lexicon: Lexicon) -> list[Variant]:
             if (e.division_code and e.division_code.startswith(code[:6])) or region.startswith(short):
                 code, short = counties[(sid + 1) % len(counties)]
             for place in (lexicon.division_name(code) or short, "陕西省"):
-                if bare_place(place) in {bare_place(w) for w in _region_words(region, affixes)}:
+                if bare_place(place) in {bare_place(w) for w in region_words_in(region, affixes)}:
                     continue
                 text = place + rest
                 out.append(Variant(text, "region_swap", sid, archive.exact(text), _one(archive.exact(text))))
@@ -163,19 +159,6 @@ def variants(entries: list[IndexEntry], lexicon: Lexicon) -> list[Variant]:
             _code, short = counties[(sid + 3) % len(counties)]
             text = f"{key}{short}分公司"
             out.append(Variant(text, "branch_for_head", sid, archive.exact(text), _one(archive.exact(text))))
-    return out
-
-
-def _region_words(region: str, affixes: Any) -> list[str]:
-    out, pos = [], 0
-    while pos < len(region):
-        for size in range(len(region) - pos, 1, -1):
-            if region[pos : pos + size] in affixes.region_words:
-                out.append(region[pos : pos + size])
-                pos += size
-                break
-        else:
-            pos += 1
     return out
 
 

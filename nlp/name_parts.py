@@ -116,7 +116,7 @@ def name_parts(text: str, affixes: Affixes, registered: bool = False) -> NamePar
         region = ""
     places = list(_places_of(region, affixes))
     for inner in bracketed:
-        places += [bare_place(w) for w in _region_words_in(inner, affixes)]
+        places += [bare_place(w) for w in region_words_in(inner, affixes)]
     head_form = form if form.endswith(_HEAD_FORMS) else ""
     return NameParts(
         key=key,
@@ -150,7 +150,7 @@ def _branch_split(before: str, affixes: Affixes) -> tuple[str, str | None, str]:
     ends = [m.end() for m in _PARENT_END.finditer(before)]
     if ends and ends[-1] < len(before):
         parent, place_part = before[: ends[-1]], before[ends[-1] :]
-        words = _region_words_in(place_part, affixes)
+        words = region_words_in(place_part, affixes)
         if words:
             last = words[-1]
             return parent, bare_place(last), place_part[place_part.rfind(last) + len(last) :]
@@ -168,13 +168,12 @@ def _branch_split(before: str, affixes: Affixes) -> tuple[str, str | None, str]:
     return before, None, ""
 
 
-def _region_words_in(text: str, affixes: Affixes) -> list[str]:
-    """Region words found in `text` left to right, longest at each position, not overlapping."""
+def _words_in(text: str, words: frozenset[str], longest: int, start: int = 0, end: int | None = None) -> list[str]:
+    """Words of `words` found in `text[start:end]` left to right, longest at each position, not
+    overlapping."""
     out: list[str] = []
-    pos = 0
-    words = affixes._region_set
-    longest = affixes._region_max
-    while pos < len(text):
+    pos, stop = start, len(text) if end is None else end
+    while pos < stop:
         for size in range(min(longest, len(text) - pos), 1, -1):
             if text[pos : pos + size] in words:
                 out.append(text[pos : pos + size])
@@ -185,9 +184,14 @@ def _region_words_in(text: str, affixes: Affixes) -> list[str]:
     return out
 
 
+def region_words_in(text: str, affixes: Affixes) -> list[str]:
+    """Region words found in `text` left to right (陕西省安康市 → [陕西省, 安康市])."""
+    return _words_in(text, affixes._region_set, affixes._region_max)
+
+
 def _places_of(region: str, affixes: Affixes) -> list[str]:
     """Bare places of leading region words, deepest first: 陕西省安康市汉阴县 → [汉阴, 安康, 陕西]."""
-    return [bare_place(w) for w in reversed(_region_words_in(region, affixes))]
+    return [bare_place(w) for w in reversed(region_words_in(region, affixes))]
 
 
 def industry_words(body: str, affixes: Affixes) -> tuple[str, ...]:
@@ -195,22 +199,11 @@ def industry_words(body: str, affixes: Affixes) -> tuple[str, ...]:
     农业科技), and a two-character word ending in 业 that ends the body (瀛湖牧业 → 牧业), which is
     an industry whether or not the list knows it. Only after the first two characters: a 字号 is at
     least two characters, and a word inside it (建设 of 建设银行 is the bank's) is not its trade."""
-    out: list[str] = []
-    known = affixes._industry_set
-    longest = affixes._industry_max
-    pos = 2 if len(body) > 3 else 0
-    while pos < len(body) - 1:
-        for size in range(min(longest, len(body) - pos), 1, -1):
-            if body[pos : pos + size] in known:
-                out.append(body[pos : pos + size])
-                pos += size
-                break
-        else:
-            pos += 1
+    out = _words_in(body, affixes._industry_set, affixes._industry_max, 2 if len(body) > 3 else 0, len(body) - 1)
     tail = body[-2:]
     if len(body) >= 4 and tail.endswith("业") and not any(tail in w for w in out):
         out.append(tail)
     return tuple(out)
 
 
-__all__ = ["BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts"]
+__all__ = ["BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts", "region_words_in"]

@@ -17,8 +17,11 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
 * Tiers decide how strong a match is: exact name > core > pinyin (homophones) > 字号 > initials >
   one edit > fuzzy. The first tier with a live candidate decides; answering "clear" requires exactly
   one subject in that tier (after the district filter) and a tier that is strong enough for the
-  length of the name. Anything else is "ambiguous" (the handler shows buttons) or "none" with the
-  nearest names. A confident wrong answer is the worst failure, so doubtful cases go to the user.
+  length of the name, that nothing typed contradicts (nlp.evidence: an industry word, a head office
+  for its branch, another region or form) and whose own names give the key the tier looked up (the
+  tables hold hashes). Anything else is "ambiguous" (the handler shows buttons) or "none" with the
+  nearest names and the reason. A confident wrong answer is the worst failure, so doubtful cases
+  go to the user.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ Each subject a text names becomes one `Asked`:
 * `choose`: several fit equally, pick one of `candidates`;
 * `suggest`: one or a few come close without fitting exactly ("您要查的是不是：…");
 * `near`: something typed contradicts the nearest names (another industry word, a head office for
-  its branch, another region: nlp.evidence), so they are offered and never taken;
+  its branch, another region: nlp.evidence), or a USCC is one character off the one offered: they
+  are offered and never taken;
 * `none`: nothing plausible (`candidates` may still hold far names);
 * `refused`: an ID number from someone who may not search persons; `loading`: the name index is
   still being built (codes answer from the database meanwhile).

@@ -118,6 +118,16 @@ def no_id_numbers(text: str, where: str, codes: dict[str, int] | None = None) ->
     assert not found, f"an ID number in clear in {where}: {found.group(0)}"
 
 
+async def port_app(db: Database) -> Any:
+    """The port's application in this process, its index loaded, no rate limit in the way."""
+    settings = settings_for(db)
+    settings = replace(settings, api=replace(settings.api, rate_per_minute=100_000, burst=10_000))
+    app = create_app(settings, db)
+    await load_index(app.state.api.services)
+    app.state.api.ready = True
+    return app
+
+
 OFFICIAL = Viewer(account_id=None, role="official", department_id=None)
 
 
@@ -143,11 +153,7 @@ async def test_every_door_gives_the_same_answer(which: str, harness: BotHarness,
             no_id_numbers(a.message + a.typed, "a reading")
 
     # The port, in process.
-    settings = settings_for(db)
-    settings = replace(settings, api=replace(settings.api, rate_per_minute=100_000, burst=10_000))
-    app = create_app(settings, db)
-    await load_index(app.state.api.services)
-    app.state.api.ready = True
+    app = await port_app(db)
     key = (await create_key(db, "SCJGJ", "核查系统", "check,query,idquery")).key
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://port", headers={"X-API-Key": key}) as port:
@@ -237,11 +243,7 @@ async def test_a_batch_of_fuzzy_names_leaves_the_loop_to_other_keys(db: Database
     from db.demo.load import build_demo
 
     await build_demo(db, n_subjects=300)
-    settings = settings_for(db)
-    settings = replace(settings, api=replace(settings.api, rate_per_minute=100_000, burst=10_000))
-    app = create_app(settings, db)
-    await load_index(app.state.api.services)
-    app.state.api.ready = True
+    app = await port_app(db)
     batch_key = (await create_key(db, "YJJ", "招投标系统", "check")).key
     other_key = (await create_key(db, "SCJGJ", "审批系统", "query")).key
     fuzzy = [f"鲲鹏翡翠{i % 97}号商贸建材物流科技" for i in range(1000)]
