@@ -30,14 +30,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from nlp.evidence import SAME_TRADE
 from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
 from nlp.message_names import resolve_message
 from nlp.name_parts import bare_place, branch_parent, name_parts, region_words_in
+from nlp.name_shapes import without_brackets
 from nlp.normalize import name_key
 from nlp.pinyin import PinyinTable
 from nlp.resolver import NameIndex
 
+_COOP_FORM = re.compile("(?:农民)?(?:专业|股份经济|经济)?合作社$")
 CLASSES = ("industry", "region_drop", "region_swap", "head_for_branch", "branch_for_head")
 # Industry words swapped for each other: the trades of a city's register, none a homophone of another.
 SWAPS = ("矿业", "林业", "渔业", "牧业", "实业", "建材", "商贸", "物流", "茶业", "食品", "医药", "科技", "农业",
@@ -54,23 +57,39 @@ class Variant:
 
 
 class Archive:
-    """Every name key of the archive, to decide what a variant may be answered with. Names compare
-    as the registration rules do: a place with or without its suffix and under its old name
-    (旬阳县 is 旬阳市, 陕西省 is 陕西), and 有限公司 / 有限责任公司 / 股份有限公司 alike (a name differing
-    only in them is the same name: 《企业名称登记管理规定实施办法》)."""
+    """Every name of the archive, to decide what a variant may be answered with. Names compare as
+    the registration rules do: a place with or without its suffix and under its old name (旬阳县 is
+    旬阳市, 陕西省 is 陕西), written first or in brackets (正大汽车销售服务（镇坪）有限公司), and
+    有限公司 / 有限责任公司 / 股份有限公司 alike, and the forms of a 合作社 alike (a name differing only
+    in them is the same name: 《企业名称登记管理规定实施办法》)."""
 
-    def __init__(self, entries: list[IndexEntry], lexicon: Lexicon) -> None:
+    def __init__(self, entries: list[IndexEntry], lexicon: Lexicon, index: NameIndex | None = None) -> None:
         self.lexicon = lexicon
         self.affixes = lexicon.affixes()
+        self.index = index
         self.by_key: dict[str, set[int]] = defaultdict(set)
         self.by_rest: dict[str, set[int]] = defaultdict(set)  # names without their leading region
+        self.by_tail: dict[str, set[int]] = defaultdict(set)  # by their last four characters
         self.keys: dict[int, list[str]] = {}
+        self.names: dict[int, tuple[str, ...]] = {}
+        self.branches: set[int] = set()
         for e in entries:
-            keys = [name_key(n) for n in (e.name, *(a for a, _k in e.aliases))]
+            names = (e.name, *(a for a, _k in e.aliases))
+            keys = [name_key(n) for n in names]
             self.keys[e.subject_id] = keys
-            for k in keys:
-                self.by_key[self.same(k)].add(e.subject_id)
-                self.by_rest[self.same(self.affixes.split_region(k)[1])].add(e.subject_id)
+            self.names[e.subject_id] = names
+            if branch_parent(keys[0]):
+                self.branches.add(e.subject_id)
+            for name, k in zip(names, keys, strict=True):
+                written = [k]
+                plain = without_brackets(name)
+                if plain is not None:  # the bracketed region written first
+                    inner = "".join(region_words_in(k, self.affixes)[-1:])
+                    written.append(inner + name_key(plain))
+                for one in written:
+                    self.by_key[self.same(one)].add(e.subject_id)
+                    self.by_rest[self.same(self.affixes.split_region(one)[1])].add(e.subject_id)
+                self.by_tail[k[-4:]].add(e.subject_id)
 
     def without_region(self, rest: str) -> frozenset[int]:
         """Subjects one of whose names, its leading region cut off, is `rest`."""
@@ -88,10 +107,32 @@ class Archive:
             if rest.endswith(form):
                 rest = rest[: -len(form)] + "公司"
                 break
+        rest = _COOP_FORM.sub("合作社", rest)
         return "".join(places) + rest
 
     def exact(self, text: str) -> frozenset[int]:
         return frozenset(self.by_key.get(self.same(name_key(text)), ()))
+
+    def with_place_word(self, text: str) -> frozenset[int]:
+        """Subjects whose name is `text` with a town or street word after its region (汉滨区河街段记
+        烧烤店 for 汉滨区段记烧烤店): the hand-written sets take a shop asked without it as that shop."""
+        key = name_key(text)
+        region, rest = self.affixes.split_region(key)
+        if not region or len(rest) < 3:
+            return frozenset()
+        return frozenset(
+            s for s in self.by_tail.get(key[-4:], ())
+            for k in self.keys[s][:1]
+            if k.startswith(region) and k.endswith(rest) and 0 < len(k) - len(key) <= 4
+        )
+
+    def _pool(self, part: str) -> list[int]:
+        """Subjects that may hold `part`: those of its rarest character pair in the name index, or all."""
+        if self.index is None or len(part) < 2:
+            return list(self.keys)
+        t = self.index._t_bigram
+        pair = min((part[i : i + 2] for i in range(len(part) - 1)), key=t.count)
+        return list({self.index._row_sid[r] for r in t.get(pair)})
 
     def gapped(self, brand: str, industry: str) -> frozenset[int]:
         """Subjects one of whose names holds the 字号 and then, at most three characters on, the
@@ -99,20 +140,41 @@ class Archive:
         if len(brand) < 2:
             return frozenset()
         pattern = re.compile(re.escape(brand) + ".{1,3}" + re.escape(industry))
-        return frozenset(s for s, keys in self.keys.items() if any(pattern.search(k) for k in keys))
+        return frozenset(s for s in self._pool(brand) if s in self.keys and any(pattern.search(k) for k in self.keys[s]))
 
-    def holding(self, part: str, among: list[int] | None = None) -> frozenset[int]:
+    def holding(self, part: str) -> frozenset[int]:
+        """Subjects one of whose names holds `part`, its industry word also as the word of the same
+        trade people type for it (茶业 / 茶叶: nlp.evidence)."""
         key = name_key(part)
-        pool = among if among is not None else list(self.keys)
-        return frozenset(s for s in pool if any(key in k for k in self.keys[s]))
+        forms = {key}
+        for pair in SAME_TRADE:
+            a, b = sorted(pair)
+            forms |= {f.replace(a, b) for f in forms} | {f.replace(b, a) for f in forms}
+        return frozenset(s for f in forms for s in self._pool(f) if s in self.keys and any(f in k for k in self.keys[s]))
+
+    def is_core(self, sid: int, part: str) -> bool:
+        """One of the subject's names is `part` with at most a region before and a form after."""
+        key = self.affixes.split_region(name_key(part))[1]
+        for name in self.names[sid]:
+            _region, rest = self.affixes.split_region(name_key(without_brackets(name) or name))
+            if rest == key or self.affixes.split_org_form(rest)[0] == key:
+                return True
+        return False
+
+    def firms(self, ids: frozenset[int]) -> frozenset[int]:
+        """Of these, the ones that are no branch: a firm asked by its 字号 is not its 分公司."""
+        return frozenset(i for i in ids if i not in self.branches)
 
 
-def variants(entries: list[IndexEntry], lexicon: Lexicon, every: int = 1, branches: bool = False) -> list[Variant]:
+def variants(
+    entries: list[IndexEntry], lexicon: Lexicon, every: int = 1, branches: bool = False, index: NameIndex | None = None
+) -> list[Variant]:
     """The variants of every `every`-th organisation (and of every branch and head office too, with
-    `branches`), judged against the whole archive; deterministic (the subject id picks)."""
+    `branches`), judged against the whole archive; deterministic (the subject id picks). `index`
+    only narrows the search for names holding a piece (a superset; every hit is checked here)."""
     affixes = lexicon.affixes()
     pinyin = PinyinTable()
-    archive = Archive(entries, lexicon)
+    archive = Archive(entries, lexicon, index)
     counties = [(code, short) for code, _name, short in lexicon.divisions if not code.endswith("00") and short]
     out: list[Variant] = []
     for n, e in enumerate(entries):
@@ -134,7 +196,10 @@ def variants(entries: list[IndexEntry], lexicon: Lexicon, every: int = 1, branch
             swapped = key.replace(word, other, 1)
             out.append(Variant(swapped, "industry", sid, archive.exact(swapped), _one(archive.exact(swapped))))
             brand_part = parts.body.replace(word, other, 1)
-            held = archive.holding(brand_part) | archive.gapped(brand_part[: -len(other)], other)
+            held = archive.firms(archive.holding(brand_part) | archive.gapped(brand_part[: -len(other)], other))
+            # A name that is exactly this 字号 and industry (its core or its 简称) is the one meant.
+            exact = frozenset(h for h in held if archive.is_core(h, brand_part))
+            held = exact or held
             out.append(Variant(brand_part, "industry", sid, held if len(held) == 1 else frozenset()))
         # region dropped
         if picked and region and len(key) - len(region) >= 4:
@@ -149,7 +214,8 @@ def variants(entries: list[IndexEntry], lexicon: Lexicon, every: int = 1, branch
                 if bare_place(place) in {bare_place(w) for w in region_words_in(region, affixes)}:
                     continue
                 text = place + rest
-                out.append(Variant(text, "region_swap", sid, archive.exact(text), _one(archive.exact(text))))
+                out.append(Variant(text, "region_swap", sid, archive.exact(text) | archive.with_place_word(text),
+                                   _one(archive.exact(text))))
         # head office for a branch, and a branch for a head office
         if parts.is_branch:
             parent = branch_parent(key)
@@ -219,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     lexicon.warm_up()
     entries, _source = demo_entries(args.subjects)
     index = build_index(entries, lexicon)
-    result = {"subjects": args.subjects, **evaluate(index, variants(entries, lexicon))}
+    result = {"subjects": args.subjects, **evaluate(index, variants(entries, lexicon, index=index))}
     with open("/proc/loadavg") as fh:
         result["loadavg"] = fh.read().split()[:3]
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

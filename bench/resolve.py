@@ -130,8 +130,15 @@ def derive_queries(entries: list[IndexEntry], index: NameIndex, count: int, seed
     homophones = _homophone_table(index, by_core)
 
     family = {code: tuple(index._prefixes(code) or ()) for code in region_short}
+    # A branch is a registration of its own (issue 21): its parent's core, reading or 字号 never
+    # names it, so it is neither the subject of such a query nor one of those it fits.
+    from nlp.name_parts import branch_parent
+    from nlp.normalize import name_key
+
+    branches = {e.subject_id for e in entries if branch_parent(name_key(e.name))}
 
     def group_label(group: set[int], sid: int, div: str | None = None) -> dict[str, Any]:
+        group = {g for g in group if g not in branches or g == sid}
         if div is not None:
             group = {g for g in group if (division.get(g) or "").startswith(family.get(div, (div,)))}
         return {"expect": "clear" if group == {sid} else "ambiguous", "group": len(group)}
@@ -150,6 +157,8 @@ def derive_queries(entries: list[IndexEntry], index: NameIndex, count: int, seed
         while made < want and tries < want * 50:
             tries += 1
             e = rng.choice(orgs)
+            if e.subject_id in branches and kind in _PARENT_KEYED:
+                continue
             k = keys_of[e.subject_id]
             q = _one(kind, e, k, rng, by_core, by_py, by_init, homophones, region_short, group_label, index)
             if q is not None and q.expect != "none":
@@ -158,6 +167,9 @@ def derive_queries(entries: list[IndexEntry], index: NameIndex, count: int, seed
                 out.append(q)
                 made += 1
     return out
+
+
+_PARENT_KEYED = frozenset({"core", "short", "district", "pinyin", "initials", "homophone", "swap"})
 
 
 def _one(kind: str, e: IndexEntry, k: Any, rng: random.Random, by_core: dict[str, set[int]],
@@ -475,7 +487,7 @@ def _adversarial(entries: list[IndexEntry], index: NameIndex, lexicon: Lexicon, 
     and back."""
     from bench.adversarial import evaluate, variants
 
-    found = variants(entries, lexicon, every=max(1, len(entries) // sample))
+    found = variants(entries, lexicon, every=max(1, len(entries) // sample), index=index)
     result = evaluate(index, found)
     return {k: result[k] for k in ("questions", "accuracy", "confident_wrong", "per_class", "wrong_examples")}
 

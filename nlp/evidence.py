@@ -41,7 +41,7 @@ REASON_TEXT = {
 }
 # Industry words read alike that people type for each other; other pairs read alike are different
 # trades (牧业 is not 木业). A homophone that is no industry word at all (鱼业, 矿叶) is a typo.
-_SAME_TRADE = (frozenset({"茶叶", "茶业"}), frozenset({"电器", "电气"}))
+SAME_TRADE = (frozenset({"茶叶", "茶业"}), frozenset({"电器", "电气"}))
 
 
 def _branch_family(word: str | None) -> str | None:
@@ -71,18 +71,20 @@ class Evidence:
         names: Iterable[tuple[str, str]],
         division: str | None,
         typed_division: str | None = None,
+        kind: str | None = None,
     ) -> str | None:
         """The reason (INDUSTRY, BRANCH, FORM, REGION) the subject with these names ((name, kind):
         its current name "名称" first, then 曾用名 and 简称) registered in `division` cannot be the
         one typed, or None when it can. A name typed exactly is that subject. Otherwise only the full
         names closest to what was typed are weighed: a 简称 says nothing of region or branch.
-        `typed_division` is a district the question named apart from the name (汉阴的恒达)."""
+        `typed_division` is a district the question named apart from the name (汉阴的恒达); `kind` the
+        subject's kind (个体工商户 is an outlet whatever its name ends with)."""
         listed = list(names)
         if any(name_key(name) == typed.key for name, _kind in listed):
             return None
         first: str | None = None
-        for s in self._closest(typed, [name for name, kind in listed if kind != "简称"]):
-            reason = self._conflict_one(typed, s, division, typed_division)
+        for s in self._closest(typed, [name for name, alias_kind in listed if alias_kind != "简称"]):
+            reason = self._conflict_one(typed, s, division, typed_division, kind)
             if reason is None:
                 return None
             first = first or reason
@@ -98,14 +100,18 @@ class Evidence:
         best = max(scores, default=0)
         return [p for p, score in zip(parts, scores, strict=True) if score >= best - 1e-9]
 
-    def _conflict_one(self, typed: NameParts, s: NameParts, division: str | None, typed_division: str | None) -> str | None:
+    def _conflict_one(
+        self, typed: NameParts, s: NameParts, division: str | None, typed_division: str | None, kind: str | None
+    ) -> str | None:
         for word in typed.industries:
             if word not in s.key and not self._homophone_trade(word, s):
                 return INDUSTRY
         reason = self._branch_conflict(typed, s, typed_division)
         if reason is not None:
             return reason
-        if typed.form_kind and s.form_kind and typed.form_kind != s.form_kind:
+        # A branch is weighed by its parent's form (…有限责任公司汉滨分公司 is no 专业合作社).
+        their_kind = "outlet" if kind == "个体工商户" else s.form_kind
+        if not typed.is_branch and typed.form_kind and their_kind and typed.form_kind != their_kind:
             return FORM
         return self._region_conflict(typed, s, division)
 
@@ -204,10 +210,10 @@ class Evidence:
             piece = s.key[i : i + n]
             if self.pinyin.full(piece) != want:
                 continue
-            if word in listed and piece in listed and frozenset({word, piece}) not in _SAME_TRADE:
+            if word in listed and piece in listed and frozenset({word, piece}) not in SAME_TRADE:
                 continue
             return True
         return False
 
 
-__all__ = ["BRANCH", "INDUSTRY", "REASON_TEXT", "REGION", "Evidence"]
+__all__ = ["BRANCH", "FORM", "INDUSTRY", "REASON_TEXT", "REGION", "SAME_TRADE", "Evidence"]

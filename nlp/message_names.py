@@ -20,7 +20,6 @@ from nlp.intent import Query, parse
 from nlp.legacy_codes import LegacyCode, find_legacy_codes
 from nlp.lexicon import Lexicon
 from nlp.matters import MATTER_WORDS
-from nlp.name_parts import BRANCH_WORDS
 from nlp.normalize import FILLER_PHRASES, name_key, strip_invisible
 from nlp.resolver import NameIndex
 from rules.categories import normalize_category
@@ -74,8 +73,8 @@ def names_in(index: NameIndex, text: str, query: Query) -> tuple[list[str], Quer
     (`EXACT_TIERS`): 恒信招标 finds 恒信招标代理有限公司 (招标 belongs to the name), 时光记录摄影 keeps
     its 记录. Returns ([], query) when nothing fits.
     """
-    key = name_key(text)
-    spans = _registered_spans(index, key)
+    key, stops = _key_with_stops(text)
+    spans = _registered_spans(index, key, stops)
     if spans:
         outside = " ".join(piece.strip(_JOINERS) for piece in _pieces(key, spans))
         rest = parse(outside, index.lexicon)
@@ -103,12 +102,26 @@ _WHOLE_KEY_TIERS = frozenset({"exact", "core", "brand", "pinyin", "initials"})
 _JOINERS = "和与及跟同、,，;；/ "
 
 
-def _registered_spans(index: NameIndex, key: str) -> list[tuple[int, int]]:
+_STOPS = re.compile(r"[、，,；;。！？!?\n]+")
+
+
+def _key_with_stops(text: str) -> tuple[str, set[int]]:
+    """The name key of a message and the positions in it where the message had a separating mark
+    (、，；。 …: the key drops punctuation, names never hold these)."""
+    pieces = [name_key(p) for p in _STOPS.split(text)]
+    stops, pos = set(), 0
+    for piece in pieces:
+        pos += len(piece)
+        stops.add(pos)
+    return "".join(pieces), stops
+
+
+def _registered_spans(index: NameIndex, key: str, stops: set[int] | None = None) -> list[tuple[int, int]]:
     """Non-overlapping stretches of `key` that are registered names standing as a whole, longest
     first, in text order."""
     spans: list[tuple[int, int]] = []
     todo = [(0, len(key))]
-    accept = _boundaries(index, key)
+    accept = _boundaries(index, key, stops or set())
     while todo:
         lo, hi = todo.pop()
         found = index.name_span(key, lo, hi, accept)
@@ -119,29 +132,36 @@ def _registered_spans(index: NameIndex, key: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def _boundaries(index: NameIndex, key: str):  # type: ignore[no-untyped-def]
-    """accept(start, end): the stretch is not a piece of a longer name typed around it."""
-    affixes = index.affixes
-    continuing = _continuing_words(index)
+def _boundaries(index: NameIndex, key: str, stops: set[int]):  # type: ignore[no-untyped-def]
+    """accept(start, end): the stretch stands as a whole name: the text around it is nothing or the
+    words a question puts around a name (fillers, slots, joining words), so it is no piece of a
+    longer name typed around it (众林利商贸 holds no 林利商贸, 石泉县恒达建材有限公司 no 恒达建材)."""
     inside = _inside_words(index, key)
+    loose = _loose_words(index)
 
     def accept(start: int, end: int) -> bool:
         if start in inside or end in inside:
             return False  # cuts a word in two: 同达盛饭店 holds no name 达盛饭店
         before, after = key[:start], key[end:]
-        if before:
-            if before[-1].isascii() and before[-1].isalnum():
-                return False
-            if any(before.endswith(w) for w in affixes.region_words if len(w) <= len(before)):
-                return False
-        if after:
-            if after[0].isascii() and after[0].isalnum():
-                return False
-            if after.startswith(continuing) or _starts_with_region(after, affixes):
-                return False
-        return True
+        if before and start not in stops and not before.endswith(loose):
+            return False
+        return not after or end in stops or after.startswith(loose)
 
     return accept
+
+
+_LOOSE: dict[int, tuple[str, ...]] = {}
+
+
+def _loose_words(index: NameIndex) -> tuple[str, ...]:
+    """Words a question puts around a name: fillers, slots, particles, intents, joining words."""
+    key = id(index.lexicon)
+    if key not in _LOOSE:
+        words = {*_tail_words(index.lexicon), *index.lexicon.intent_words}
+        # One character is a boundary only as a particle or a joining word: 有 begins 有限公司.
+        words = {w for w in words if len(w) > 1} | set(_JOINERS.strip()) | set("的吗呢吧啊了么查看问请")
+        _LOOSE[key] = tuple(sorted((w for w in words if w.strip()), key=len, reverse=True))
+    return _LOOSE[key]
 
 
 def _inside_words(index: NameIndex, key: str) -> set[int]:
@@ -157,23 +177,6 @@ def _inside_words(index: NameIndex, key: str) -> set[int]:
             out.update(range(pos + 1, pos + len(token)))
         pos += len(token)
     return out
-
-
-def _starts_with_region(text: str, affixes) -> bool:  # type: ignore[no-untyped-def]
-    region, _rest = affixes.split_region(text + "xx")
-    return bool(region)
-
-
-_CONTINUING: dict[int, tuple[str, ...]] = {}
-
-
-def _continuing_words(index: NameIndex) -> tuple[str, ...]:
-    """Words that, right after a name, make it part of a longer one: forms, branch words, industries."""
-    key = id(index.affixes)
-    if key not in _CONTINUING:
-        words = {*index.affixes.org_forms, *BRANCH_WORDS, *index.affixes.industries}
-        _CONTINUING[key] = tuple(sorted(words, key=len, reverse=True))
-    return _CONTINUING[key]
 
 
 def _pieces(key: str, spans: list[tuple[int, int]]) -> list[str]:

@@ -34,11 +34,14 @@ BRANCH_WORDS: tuple[str, ...] = tuple(sorted(
 # Organisation forms of a head office: typed at the end, they name a registered head office.
 _HEAD_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
 _FORM_KINDS = (
-    ("company", ("公司", "集团")),
+    ("group", ("集团有限公司", "集团股份有限公司", "集团有限责任公司", "集团")),
+    ("company", ("公司",)),
     ("cooperative", ("合作社", "联合社")),
     ("partnership", ("合伙企业", "普通合伙", "有限合伙")),
     ("sole", ("个人独资企业",)),
+    ("outlet", ("经营部", "门市部", "经销部", "服务部", "专卖店")),
 )
+_OUTLET_ENDINGS = ("店", "经营部", "门市部", "经销部", "服务部", "场")
 _ADMIN_SUFFIXES = ("自治县", "街道", "新区", "省", "市", "县", "区", "镇", "乡")
 _BRACKETED = re.compile(r"[(\[【〔「]\s*([^()\[\]【】〔〕「」]*?)\s*[)\]】〕」]")
 # A branch's own name: the parent's full name, then a place, then the branch word.
@@ -71,11 +74,14 @@ class NameParts:
 
     @property
     def form_kind(self) -> str | None:
-        """company / cooperative / partnership / sole: kinds of registration that never name each
-        other (a 专业合作社 is not a 有限公司 of the same 字号); None for other or no forms."""
+        """group / company / cooperative / partnership / sole / outlet (a shop, a farm, a 经营部 of its
+        own): kinds of registration that never name each other (a 专业合作社 is not a 有限公司 of the
+        same 字号, nor a …店, and a 集团 is not its 有限公司); None when the name says none."""
         for kind, endings in _FORM_KINDS:
             if self.form.endswith(endings):
                 return kind
+        if self.key.endswith(_OUTLET_ENDINGS):
+            return "outlet"
         return None
 
     @property

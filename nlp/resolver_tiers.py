@@ -31,6 +31,8 @@ from nlp.normalize import name_key
 
 # Candidates of one tier checked against what was typed (nlp.evidence); a tier with more stays a choice.
 _EVIDENCE_CAP = 30
+# Tiers that find the text as a piece of a longer name (a 字号 with part of its industry words, too).
+_PARTIAL_TIERS = frozenset({"contains", "contains_typo", "gapped", "brand"})
 # Tiers whose rows come from tables of hashed keys without a string comparison.
 _HASHED_TIERS = frozenset({"exact", "core", "pinyin", "brand", "initials"})
 
@@ -135,7 +137,12 @@ class TierLookups:
                 conflict = conflict or against[0][1]
                 have = {c.subject_id for c in near}
                 near.extend(c for c, _why in against if c.subject_id not in have)
-            if len(fitting) == 1 and strong(fitting[0], qcore):
+            # A whole registered name typed (with its organisation form) found only as part of a
+            # longer one (宏发农业有限公司 in 宏发农业科技…) is another registration: asked, not taken.
+            # So is one found only through a 简称 (宏发农业有限公司 by the 简称 宏发农业 of …科技…).
+            whole = bool(typed.form or typed.branch_word)
+            partial = whole and (tier_name in _PARTIAL_TIERS or (bool(fitting) and fitting[0].matched.startswith("简称")))
+            if len(fitting) == 1 and not partial and strong(fitting[0], qcore):
                 if self._confirmed(fitting[0], tier_name, full, qcore):
                     return Resolution("clear", fitting[:1])
                 fitting = []  # a hash collision: this tier holds nothing with the key typed
@@ -186,7 +193,7 @@ class TierLookups:
                 fitting.append(cand)
                 continue
             names = [(entry.name, "名称"), *entry.aliases]
-            why = self.evidence.conflict(typed, names, entry.division_code, division_code)
+            why = self.evidence.conflict(typed, names, entry.division_code, division_code, entry.kind)
             if why is None:
                 fitting.append(cand)
             else:
@@ -237,7 +244,7 @@ class TierLookups:
             return tiers
         tiers.append(("pinyin", lambda: self._t_pinyin.get(self.pinyin.full(qcore) or "-"), self._homophone_strong))
         tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
-        tiers.append(("contains", lambda: self._containing_rows(qcore), _min_core(_CONTAINS_CLEAR_LEN)))
+        tiers.append(("contains", lambda: self._containing_rows(qcore), self._contains_strong))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
         tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), _min_core(4)))
         tiers.append(("gapped", lambda: self._gapped_rows(qcore), _min_core(4)))
@@ -389,13 +396,42 @@ class TierLookups:
             return []
         return self._row_core.holding(self._t_bigram.get(rarest), qcore)
 
+    def _contains_strong(self, cand: Candidate, qcore: str) -> bool:
+        """Contained in one name is that name (瀛湖渔业 in 瀛湖渔业发展), unless it starts inside the
+        字号: 泰业电器 is no name in 秦泰业电器, only a suggestion."""
+        if len(qcore) < _CONTAINS_CLEAR_LEN:
+            return False
+        entry = self._entries.get(cand.subject_id)
+        if entry is None:
+            return False
+        cores = [self.keys_for(name).core for name, _src in self._names_of(entry)]
+        return any(qcore in core and not self._inside_brand(core, qcore) for core in cores)
+
+    def _inside_brand(self, core: str, part: str) -> bool:
+        """`part` starts inside the last word of the 字号 of `core` (泰业 of 秦泰业, 记蒸面馆 of
+        李记蒸面馆); a longer 字号 is words of its own (都市丽人, 老街张记), and its last word may begin
+        what was typed (丽人服饰, 张记蒸面馆)."""
+        at = core.find(part)
+        brands = self.affixes.brands(core)
+        if at <= 0 or not brands:
+            return False
+        brand = min(brands, key=len)
+        word_start = len(brand) - 2 if len(brand) >= 4 else 0
+        return word_start < at < len(brand)
+
     def _exact_rows(self, full: str, qcore: str) -> list[int]:
         """Exact name or alias. A 简称, or a name that is only a core, identifies nothing alone:
         every subject sharing that core competes with it (恒达建材 in two counties)."""
         rows = self._t_full.get(full)
-        if rows and (full == qcore or any(self._row_src[r] == ALIAS_SHORT for r in rows)):
+        if rows and (full == qcore or any(self._row_src[r] == ALIAS_SHORT or self._derived(r, full) for r in rows)):
             rows = rows + self._t_core.get(qcore)
         return rows
+
+    def _derived(self, row: int, full: str) -> bool:
+        """The row matched through a key its name only implies (瑞祥商贸有限公司 for
+        瑞祥商贸（安康）有限公司): the same core elsewhere is as good a match."""
+        entry = self._entries.get(self._row_sid[row])
+        return entry is not None and all(name_key(n) != full for n, _src in self._names_of(entry))
 
     def _pinyin_rows(self, letters: str) -> list[int]:
         """Typed pinyin: every indexed reading, also without a region or organisation form."""
@@ -449,7 +485,26 @@ class TierLookups:
             return False
         for name, _src in self._names_of(entry):
             core = self.keys_for(name).core
-            if len(core) == len(qcore) and sum(a != b for a, b in zip(core, qcore, strict=True)) <= 1:
+            if len(core) != len(qcore):
+                continue
+            diff = [i for i, (a, b) in enumerate(zip(core, qcore, strict=True)) if a != b]
+            if len(diff) > 1:
+                continue
+            brands = self.affixes.brands(core)
+            in_trade = bool(diff) and bool(brands) and diff[0] >= len(min(brands, key=len))
+            # A homophone in the industry words is weighed by nlp.evidence (茶叶 for 茶业).
+            if not diff or in_trade or not self._piece_registered(qcore, diff[0], cand.subject_id):
+                return True
+        return False
+
+    def _piece_registered(self, qcore: str, at: int, other_than: int) -> bool:
+        """The typed characters around a homophone (鑫泓 of 鑫泓印务 for 新泓印务, 县河 for 仙河) are
+        written so in another subject's name: a real word there, not a slip of the keyboard."""
+        for piece in {qcore[max(0, at - 1) : at + 1], qcore[at : at + 2]}:
+            if len(piece) < 2:
+                continue
+            rows = self._t_bigram.get(piece, cap=400)
+            if any(self._row_sid[r] != other_than and self._alive[r] and piece in self._row_core[r] for r in rows):
                 return True
         return False
 
@@ -478,12 +533,16 @@ class TierLookups:
             longer, shorter = (core, qcore) if len(core) > len(qcore) else (qcore, core)
             at = next((i for i, (a, b) in enumerate(zip(longer, shorter, strict=False)) if a != b), len(shorter))
             brands = self.affixes.brands(core)
-            if brands and at < len(min(brands, key=len)):
+            if brands and at <= len(min(brands, key=len)):
+                return False
+            # Without a known 字号, only a slip at the end (茶产业盛协会 is another association).
+            if not brands and at < len(shorter) - 1:
                 return False
             return min(len(core), len(qcore)) >= 4
         diff = [i for i, (a, b) in enumerate(zip(core, qcore, strict=True)) if a != b]
         if len(diff) == 2 and diff[1] == diff[0] + 1:
-            return len(core) >= 3
+            # 祥瑞 for 瑞祥 is a slip, unless 祥瑞 is another firm's 字号.
+            return len(core) >= 3 and not self._brand_registered(qcore, cand.subject_id)
         if len(diff) != 1:
             return False
         # A different character inside the 字号 makes a different firm (潇麟 vs 协麟); one in the

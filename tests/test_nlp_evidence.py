@@ -103,7 +103,7 @@ def test_adversarial_variants_of_the_demo_archive(lexicon: Lexicon) -> None:
     dropped or swapped, its head office or a branch asked. No wrong card; ≥ 97 % right per class."""
     entries, _source = demo_entries(2000)
     index = build_index(entries, lexicon)
-    found = variants(entries, lexicon, every=3, branches=True)
+    found = variants(entries, lexicon, every=3, branches=True, index=index)
     result = adversarial(index, found)
     assert result["confident_wrong"] == 0, result["wrong_examples"]
     for kind, figures in result["per_class"].items():
