@@ -193,6 +193,15 @@ async def test_every_door_gives_the_same_answer(which: str, harness: BotHarness,
                 cands = got.get("candidates", [])
                 assert [port_seen("none", None, cands, names)] == one_subject(want), (q.text, got)
 
+        # A person by an old 15-digit ID number, as the schema allows (the hand-written persons).
+        subjects, _ = load(path)
+        for person in (s for s in subjects if s.id_number):
+            old = person.id_number[:6] + person.id_number[8:17]
+            r = await port.post("/v1/subjects/by-id-number", json={"id_number": old, "operator": "李四"})
+            assert r.status_code == 200, r.text
+            assert r.json()["subject"]["name"] == person.name and "*" in r.json()["subject"]["code"]
+            no_id_numbers(r.text, "a credit file", names)
+
     # The chat: every question with a digit in it (codes, ID numbers: the database look-ups) and
     # every fifth of the others; WeCom every fifteenth.
     chat = await harness.chat("official", dept="SCJGJ")
