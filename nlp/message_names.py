@@ -322,6 +322,7 @@ def resolve_message(text: str, index: NameIndex, admit: Admit | None = None) -> 
     if query.id_numbers:
         return MessageAnswer(Resolution("none"), query, legacy)
     names, slots = names_in(index, rest, query)
+    english = None
     if names:
         query = Query(query.intent if query.intent != "unknown" else "query", names, query.uscc, query.id_numbers,
                       slots.category, slots.division_code, slots.matter, query.raw, query.text)
@@ -331,6 +332,8 @@ def resolve_message(text: str, index: NameIndex, admit: Admit | None = None) -> 
         names = [english] if english else list(query.names)
         extra = []
     mentions = _mentions(index, names, extra, query.division_code, admit)
+    if english and mentions and mentions[0].typed == english:
+        mentions[0].typed = " ".join(rest.split())  # quoted back as typed, not as read
     where = name_key(rest)
     mentions.sort(key=lambda m: (where.find(name_key(m.typed)) % (len(where) + 1)))
     if not mentions:
