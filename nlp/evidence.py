@@ -31,6 +31,7 @@ from nlp.normalize import Affixes, name_key
 from nlp.pinyin import PinyinTable
 from nlp.wordlists import load_word_list
 
+_PARTS_CACHE = 20_000
 INDUSTRY, BRANCH, REGION, FORM = "industry", "branch", "region", "form"
 # What each reason means to the user, after "没有找到与…相符的主体".
 REASON_TEXT = {
@@ -57,13 +58,22 @@ class Evidence:
         self.lexicon = lexicon
         self.affixes = affixes
         self.pinyin = pinyin
+        self._parts: dict[tuple[str, bool], NameParts] = {}
 
     @cached_property
     def _operators(self) -> tuple[str, ...]:
         return tuple(row[0] for row in load_word_list("operators"))
 
     def parts(self, text: str, registered: bool = False) -> NameParts:
-        return name_parts(text, self.affixes, registered)
+        """`name_parts`, remembered for the most recent names (candidates come back look-up after
+        look-up; a million names would not fit, a few thousand do)."""
+        key = (text, registered)
+        found = self._parts.get(key)
+        if found is None:
+            if len(self._parts) >= _PARTS_CACHE:
+                self._parts.clear()
+            found = self._parts[key] = name_parts(text, self.affixes, registered)
+        return found
 
     def conflict(
         self,

@@ -121,10 +121,10 @@ def _registered_spans(index: NameIndex, key: str, stops: set[int] | None = None)
     first, in text order."""
     spans: list[tuple[int, int]] = []
     todo = [(0, len(key))]
-    accept = _boundaries(index, key, stops or set())
+    around, accept = _boundaries(index, key, stops or set())
     while todo:
         lo, hi = todo.pop()
-        found = index.name_span(key, lo, hi, accept)
+        found = index.name_span(key, lo, hi, accept, around=around)
         if found is None:
             continue
         spans.append(found)
@@ -133,21 +133,27 @@ def _registered_spans(index: NameIndex, key: str, stops: set[int] | None = None)
 
 
 def _boundaries(index: NameIndex, key: str, stops: set[int]):  # type: ignore[no-untyped-def]
-    """accept(start, end): the stretch stands as a whole name: the text around it is nothing or the
-    words a question puts around a name (fillers, slots, joining words), so it is no piece of a
-    longer name typed around it (众林利商贸 holds no 林利商贸, 石泉县恒达建材有限公司 no 恒达建材)."""
-    inside = _inside_words(index, key)
+    """(around, accept) for a stretch (start, end) that is a registered name: it stands as a whole
+    name when the text around it is nothing or the words a question puts around a name (fillers,
+    slots, joining words: `around`, checked first) and it cuts no word in two (`accept`), so it is
+    no piece of a longer name typed around it (众林利商贸 holds no 林利商贸, 石泉县恒达建材有限公司
+    no 恒达建材)."""
     loose = _loose_words(index)
+    inside: set[int] | None = None  # segmented only when a stretch is a name at all
 
-    def accept(start: int, end: int) -> bool:
-        if start in inside or end in inside:
-            return False  # cuts a word in two: 同达盛饭店 holds no name 达盛饭店
+    def around(start: int, end: int) -> bool:
         before, after = key[:start], key[end:]
         if before and start not in stops and not before.endswith(loose):
             return False
         return not after or end in stops or after.startswith(loose)
 
-    return accept
+    def accept(start: int, end: int) -> bool:
+        nonlocal inside
+        if inside is None:
+            inside = _inside_words(index, key)
+        return start not in inside and end not in inside  # 同达盛饭店 holds no name 达盛饭店
+
+    return around, accept
 
 
 _LOOSE: dict[int, tuple[str, ...]] = {}

@@ -172,8 +172,10 @@ def normalize(text: str) -> str:
     return strip_filler(basic(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
-    """Storage/lookup key of a whole name: `basic` without any space."""
+    """Storage/lookup key of a whole name: `basic` without any space. Cached: a look-up keys the
+    same typed text and the same candidates' names several times."""
     return basic(name).replace(" ", "")
 
 

@@ -244,17 +244,21 @@ class NameIndex(TierLookups):
         out.append((self._t_bigram, {core[i : i + 2] for i in range(len(core) - 1)}))
         return out
 
-    def _stored_keys(self, subject_id: int) -> set[str]:
-        """Every name key the index holds for this subject (not codes, bigrams or deletions)."""
+    def _stored_keys(self, subject_id: int, readings: bool = True) -> set[str]:
+        """Every name key the index holds for this subject (not codes, bigrams or deletions); the
+        written keys only (whole names, cores, 字号) without `readings` (pinyin: the costly part)."""
         entry = self._entries.get(subject_id)
         out: set[str] = set()
         if entry is None:
             return out
-        skip = (self._t_delete, self._t_bigram)
         for name, _src in self._names_of(entry):
-            for table, values in self._table_keys(self.keys_for(name)):
-                if table not in skip:
-                    out.update(values)
+            keys = self.keys_for(name)
+            if readings:
+                for table, values in self._table_keys(keys):
+                    if table is not self._t_delete and table is not self._t_bigram:
+                        out.update(values)
+            else:
+                out.update((keys.full, *keys.other_full, keys.core, *keys.other_cores, *keys.brands))
         return out
 
     # ------------------------------------------------------------------ codes
@@ -293,19 +297,28 @@ class NameIndex(TierLookups):
         return key[found[0] : found[1]] if found else None
 
     def name_span(
-        self, key: str, lo: int, hi: int, accept: Callable[[int, int], bool] | None = None, min_len: int = 4
+        self,
+        key: str,
+        lo: int,
+        hi: int,
+        accept: Callable[[int, int], bool] | None = None,
+        min_len: int = 4,
+        around: Callable[[int, int], bool] | None = None,
     ) -> tuple[int, int] | None:
         """(start, end) of the longest stretch of `key[lo:hi]` that is a whole indexed name or alias
         (confirmed against the subject's own keys, not only its hash) and that `accept` takes; None
         when there is none. Tried before any filler, category or matter word is cut from a message,
-        so a word inside a real name (招标 in 恒信招标代理有限公司) is never taken for the matter."""
+        so a word inside a real name (招标 in 恒信招标代理有限公司) is never taken for the matter.
+        `around`, when given, is asked first, before any look-up."""
         for size in range(min(hi - lo, 60), min_len - 1, -1):
             for start in range(lo, hi - size + 1):
+                if around is not None and not around(start, start + size):
+                    continue  # a cheap test of the text around it first: most stretches end here
                 span = key[start : start + size]
                 rows = [r for r in self._t_full.get(span) if self._alive[r]]
                 if not rows or (accept is not None and not accept(start, start + size)):
                     continue
-                if any(span in self._stored_keys(self._row_sid[r]) for r in rows):
+                if any(span in self._stored_keys(self._row_sid[r], readings=False) for r in rows):
                     return start, start + size
         return None
 

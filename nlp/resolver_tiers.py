@@ -33,6 +33,8 @@ from nlp.normalize import name_key
 _EVIDENCE_CAP = 30
 # Tiers that find the text as a piece of a longer name (a 字号 with part of its industry words, too).
 _PARTIAL_TIERS = frozenset({"contains", "contains_typo", "gapped", "brand"})
+# Tiers that look a reading up (a typed homophone, pinyin): confirmed against the readings.
+_READ_TIERS = frozenset({"pinyin", "initials"})
 # Tiers whose rows come from tables of hashed keys without a string comparison.
 _HASHED_TIERS = frozenset({"exact", "core", "pinyin", "brand", "initials"})
 
@@ -206,7 +208,7 @@ class TierLookups:
         Tiers that compare strings themselves (containment, one edit, typo, gapped) need nothing."""
         if tier not in _HASHED_TIERS:
             return True
-        stored = self._stored_keys(cand.subject_id)
+        stored = self._stored_keys(cand.subject_id, readings=tier in _READ_TIERS or full.isascii())
         if tier == "brand" and any(qcore in key for key in stored):
             return True
         probes = {full, qcore, self.affixes.split_org_form(full)[0]}
