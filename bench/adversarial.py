@@ -196,7 +196,9 @@ def variants(
             swapped = key.replace(word, other, 1)
             out.append(Variant(swapped, "industry", sid, archive.exact(swapped), _one(archive.exact(swapped))))
             brand_part = parts.body.replace(word, other, 1)
+            # A branch never by its parent's 字号, only by a 简称 of its own typed exactly.
             held = archive.firms(archive.holding(brand_part) | archive.gapped(brand_part[: -len(other)], other))
+            held |= archive.exact(brand_part)
             # A name that is exactly this 字号 and industry (its core or its 简称) is the one meant.
             exact = frozenset(h for h in held if archive.is_core(h, brand_part))
             held = exact or held

@@ -167,8 +167,8 @@ class Evidence:
         place = typed.leading_place
         if place is None:
             return None
-        if s.is_branch and self._same_place(place, s.branch_place):
-            return None  # 石泉恒达: the place of the branch
+        if s.is_branch and not typed.head_form and self._same_place(place, s.branch_place):
+            return None  # 石泉恒达: the place of the branch (a parent typed in full has its own region)
         if s.leading_place is not None and not self._same_place(place, s.leading_place):
             if typed.form:
                 return REGION  # a whole registered name: its region word is part of the name

@@ -248,7 +248,7 @@ class TierLookups:
         tiers.append(("brand", lambda: self._brand_rows(qcore), _always))
         tiers.append(("contains", lambda: self._containing_rows(qcore), self._contains_strong))
         tiers.append(("edit", lambda: self._edit_rows(qcore), self._edit_strong))
-        tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), _min_core(4)))
+        tiers.append(("contains_typo", lambda: self._containing_typo_rows(full, qcore), self._typo_strong))
         tiers.append(("gapped", lambda: self._gapped_rows(qcore), _min_core(4)))
         return tiers
 
@@ -300,6 +300,25 @@ class TierLookups:
             if entry is not None and self._holds_with_homophone(entry.name.translate(_FOLD), full):
                 out.append(row)
         return out
+
+    def _typo_strong(self, cand: Candidate, qcore: str) -> bool:
+        """A homophone in the trade words or the form is a slip (张记蒸面管, 有限工司); one in the
+        字号 (中丰 for 众丰) may be another firm: a suggestion."""
+        entry = self._entries.get(cand.subject_id)
+        if entry is None or len(qcore) < 4:
+            return False
+        for name, _src in self._names_of(entry):
+            core = self.keys_for(name).core
+            brands = self.affixes.brands(core)
+            brand = min(brands, key=len) if brands else ""
+            for start in range(len(core) - len(qcore) + 1):
+                window = core[start : start + len(qcore)]
+                diff = [i for i in range(len(qcore)) if window[i] != qcore[i]]
+                if len(diff) == 1 and start + diff[0] >= len(brand):
+                    return True
+        # Not within a core: in the whole name (有限工司), outside any 字号.
+        return not any(self.affixes.brands(self.keys_for(n).core) for n, _s in self._names_of(entry)) or full_typo(
+            qcore, [name_key(n) for n, _s in self._names_of(entry)])
 
     def _holds_with_homophone(self, text: str, q: str) -> bool:
         n = len(q)
@@ -629,6 +648,18 @@ def _with_written_out(typed: Resolution, written: Resolution, limit: int) -> Res
 _Strong = Callable[[Candidate, str], bool]
 # Tiers that match the text as typed (no reading, typo or similarity guess).
 EXACT_TIERS = frozenset({"exact", "core", "brand", "contains"})
+
+
+def full_typo(qcore: str, keys: list[str]) -> bool:
+    """`qcore` differs from a piece of a whole name key in one character past its first four: the
+    slip is in the form or the trade words of a longer text (时光记录摄影有限工司)."""
+    for key in keys:
+        for start in range(len(key) - len(qcore) + 1):
+            window = key[start : start + len(qcore)]
+            diff = [i for i in range(len(qcore)) if window[i] != qcore[i]]
+            if len(diff) == 1 and diff[0] >= 4:
+                return True
+    return False
 
 
 def _always(cand: Candidate, qcore: str) -> bool:
