@@ -255,8 +255,29 @@ async def test_a_batch_of_fuzzy_names_leaves_the_loop_to_other_keys(db: Database
     app = await port_app(db)
     batch_key = (await create_key(db, "YJJ", "招投标系统", "check")).key
     other_key = (await create_key(db, "SCJGJ", "审批系统", "query")).key
-    fuzzy = [f"鲲鹏翡翠{i % 97}号商贸建材物流科技" for i in range(1000)]
+    marks = "鲲鹏翡翠琥珀玳瑁璀璨潇湘麒麟骐骥"
+    fuzzy = [f"{marks[i % 14]}{marks[(i // 14) % 14]}{i}号商贸建材物流科技" for i in range(1000)]  # all different
     transport = httpx.ASGITransport(app=app)
+    # The use case itself: a task that only yields counts how often the loop came back to it.
+    svc = app.state.api.services
+    ticks = 0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while running:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    readings = await read_texts(svc, OFFICIAL, fuzzy)
+    running = False
+    await task
+    assert len(readings) == 1000 and all(r.asked[0].status != "clear" for r in readings)
+    assert ticks - before >= 10, ticks - before  # in slices of 5 ms: the loop came back again and again
+
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://port", headers={"X-API-Key": batch_key}) as a,
         httpx.AsyncClient(transport=transport, base_url="http://port", headers={"X-API-Key": other_key}) as b,
@@ -270,4 +291,4 @@ async def test_a_batch_of_fuzzy_names_leaves_the_loop_to_other_keys(db: Database
             answered_meanwhile += not batch.done()
         done = await batch
     assert done.status_code == 200 and done.json()["total"] == 1000
-    assert answered_meanwhile >= 3, answered_meanwhile
+    assert answered_meanwhile >= 1, answered_meanwhile
