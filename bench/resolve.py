@@ -130,8 +130,15 @@ def derive_queries(entries: list[IndexEntry], index: NameIndex, count: int, seed
     homophones = _homophone_table(index, by_core)
 
     family = {code: tuple(index._prefixes(code) or ()) for code in region_short}
+    # A branch is a registration of its own (issue 21): its parent's core, reading or 字号 never
+    # names it, so it is neither the subject of such a query nor one of those it fits.
+    from nlp.name_parts import branch_parent
+    from nlp.normalize import name_key
+
+    branches = {e.subject_id for e in entries if branch_parent(name_key(e.name))}
 
     def group_label(group: set[int], sid: int, div: str | None = None) -> dict[str, Any]:
+        group = {g for g in group if g not in branches or g == sid}
         if div is not None:
             group = {g for g in group if (division.get(g) or "").startswith(family.get(div, (div,)))}
         return {"expect": "clear" if group == {sid} else "ambiguous", "group": len(group)}
@@ -150,6 +157,8 @@ def derive_queries(entries: list[IndexEntry], index: NameIndex, count: int, seed
         while made < want and tries < want * 50:
             tries += 1
             e = rng.choice(orgs)
+            if e.subject_id in branches and kind in _PARENT_KEYED:
+                continue
             k = keys_of[e.subject_id]
             q = _one(kind, e, k, rng, by_core, by_py, by_init, homophones, region_short, group_label, index)
             if q is not None and q.expect != "none":
@@ -158,6 +167,9 @@ def derive_queries(entries: list[IndexEntry], index: NameIndex, count: int, seed
                 out.append(q)
                 made += 1
     return out
+
+
+_PARENT_KEYED = frozenset({"core", "short", "district", "pinyin", "initials", "homophone", "swap"})
 
 
 def _one(kind: str, e: IndexEntry, k: Any, rng: random.Random, by_core: dict[str, set[int]],
@@ -230,7 +242,8 @@ def _one(kind: str, e: IndexEntry, k: Any, rng: random.Random, by_core: dict[str
             return None
         pos = rng.randrange(2, 17)
         wrong = rng.choice([c for c in USCC_ALPHABET if c != e.uscc[pos]])
-        return LabelledQuery(e.uscc[:pos] + wrong + e.uscc[pos + 1 :], kind, "clear", sid)
+        # Offered ("您输入的代码有误 … 是否要查它？"), never taken: the chat always asked (issue 21).
+        return LabelledQuery(e.uscc[:pos] + wrong + e.uscc[pos + 1 :], kind, "ambiguous", sid)
     if kind == "miss":
         brand = "".join(rng.sample("鲲鹏骐骥麒麟翡翠琥珀玳瑁璀璨潇湘", 2))
         text = f"{brand}{rng.choice(_INDUSTRIES)}"
@@ -286,23 +299,12 @@ def _homophone_table(index: NameIndex, by_core: dict[str, set[int]]) -> dict[str
 
 
 def answer(text: str, index: NameIndex, lexicon: Lexicon) -> Resolution:
-    """What the bot would answer: parse, codes first (with the one-character repair), then names."""
-    from nlp.index_parts import Candidate
-    from nlp.intent import parse
+    """What the bot would answer: the pure half of the one use case every door calls
+    (services.subject_query → nlp.message_names.resolve_message): codes first (a code one character
+    off is offered, not taken), then the names a message carries whole, then the resolver."""
+    from nlp.message_names import resolve_message
 
-    q = parse(text, lexicon)
-    for m in q.uscc:
-        entry = index.by_uscc(m.value) if m.valid else None
-        if entry is None and len(m.value) == 18:
-            near = index.near_uscc(m.value)
-            if len(near) == 1:
-                entry = near[0]
-        if entry is None:
-            return Resolution("none")
-        return Resolution("clear", [Candidate(entry.subject_id, entry.name, entry.division_code, entry.uscc, 100.0, entry.uscc or "", "code")])
-    if not q.names:
-        return Resolution("none")
-    return index.resolve(q.names[0], division_code=q.division_code)
+    return resolve_message(text, index).resolution
 
 
 def judge(q: LabelledQuery, r: Resolution) -> tuple[bool, bool]:
@@ -405,7 +407,7 @@ def run(
     _, peak_total = _rss_mb()
     ours_p95 = _pct(latencies, 95)
     base_p95 = _pct(base_lat, 95)
-    extra: dict[str, Any] = {"handwritten": _handwritten(lexicon)}
+    extra: dict[str, Any] = {"handwritten": _handwritten(lexicon), "adversarial": _adversarial(entries, index, lexicon)}
     if db_search:
         from bench import db_text_search
 
@@ -426,7 +428,10 @@ def run(
 
         first = next((q.text for q in labelled if q.subject_id is not None), "恒达建材")
         extra["cold_start"] = cold.measure(index, entries, first)
+    with open("/proc/loadavg") as fh:
+        load = fh.read().split()[:3]
     return extra | {
+        "loadavg": load,
         "subjects": n,
         "data": source,
         "queries": len(labelled),
@@ -466,11 +471,25 @@ def run(
 
 
 def _handwritten(lexicon: Lexicon) -> dict[str, Any]:
-    """Accuracy on the hand-written labelled set (tests/data/handwritten_names.toml)."""
-    from bench.handwritten import evaluate
+    """Accuracy on the hand-written labelled sets (tests/data/handwritten_names*.toml), per class."""
+    from bench.handwritten import SETS, evaluate
 
-    result = evaluate(lexicon)
-    return {k: result[k] for k in ("questions", "accuracy", "confident_wrong")}
+    out = {}
+    for name, path in SETS.items():
+        result = evaluate(lexicon, path)
+        out[name] = {k: result[k] for k in ("questions", "accuracy", "confident_wrong", "per_class")}
+    return out
+
+
+def _adversarial(entries: list[IndexEntry], index: NameIndex, lexicon: Lexicon, sample: int = 4000) -> dict[str, Any]:
+    """Adversarial variants (bench.adversarial) of an even sample of the archive's subjects, answered
+    by the whole index: industry word swapped, region dropped or swapped, head office for a branch
+    and back."""
+    from bench.adversarial import evaluate, variants
+
+    found = variants(entries, lexicon, every=max(1, len(entries) // sample), index=index)
+    result = evaluate(index, found)
+    return {k: result[k] for k in ("questions", "accuracy", "confident_wrong", "per_class", "wrong_examples")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,8 +40,10 @@ from services.evaluation_views import (
     watch,
     watchlist,
 )
+from services.findable import findable_briefs
 from services.risk_digest import Digest
 from services.runtime import SERVICES_KEY, Services
+from services.subject_query import read_text
 
 log = logging.getLogger(__name__)
 MAX_DIGEST_LINES = 30
@@ -75,7 +77,6 @@ async def _watch(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Vie
 
 async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/watch 名称或统一社会信用代码"""
-    from nlp.intent import parse
 
     svc = services(context)
     _account, viewer = await caller(update, context)
@@ -86,24 +87,15 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not text:
         await reply(update, "请在 /watch 后写上要关注的主体名称或统一社会信用代码，例如：/watch 恒达建材")
         return
-    assert svc.lexicon is not None and svc.index is not None
-    query = parse(text, svc.lexicon)
-    for mention in query.uscc:
-        entry = svc.index.by_uscc(mention.value) if mention.valid else None
-        if entry is None:
-            await reply(update, f"统一社会信用代码有误或档案中没有该主体：{mention.error or mention.value}")
-            return
-        await _watch(update, context, viewer, entry.subject_id)
-        return
-    name = query.names[0] if query.names else text
-    result = svc.index.resolve(name, division_code=query.division_code)
-    if result.status == "clear":
-        await _watch(update, context, viewer, result.candidates[0].subject_id)
-    elif result.candidates:
-        buttons: Buttons = [[(c.name[:60], WATCH.pack(c.subject_id))] for c in result.candidates]
-        await reply(update, f"找到多个与“{name}”相近的主体，请选择要关注的一个：", buttons)
+    asked = (await read_text(svc, viewer, text)).first
+    if asked is not None and asked.status == "clear" and asked.subject_id is not None:
+        await _watch(update, context, viewer, asked.subject_id)
+    elif asked is not None and asked.candidates and asked.status != "refused":
+        briefs = await findable_briefs(svc.db, viewer, list(asked.candidates))
+        buttons: Buttons = [[(b.name[:60], WATCH.pack(sid))] for sid in asked.candidates if (b := briefs.get(sid))]
+        await reply(update, asked.message.rstrip("：") + "。请选择要关注的一个：", buttons)
     else:
-        await reply(update, f"没有找到与“{name}”相符的主体。")
+        await reply(update, asked.message if asked is not None else f"没有找到与“{text}”相符的主体。")
 
 
 async def watchlist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -59,36 +59,48 @@ class Candidate:
 
 @dataclass
 class Resolution:
+    """`clear`: `candidates[0]` is the subject meant; `ambiguous`: pick one of `candidates` (a single
+    one is a suggestion, "您要查的是不是"); `none`: nothing fits what was typed, `candidates` are the
+    nearest names. `conflict` says why the nearest names were not taken (nlp.evidence: INDUSTRY,
+    BRANCH, REGION): something typed contradicts them."""
+
     status: Status
     candidates: list[Candidate] = field(default_factory=list)
+    conflict: str | None = None
 
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
 
-def _h(key: str) -> int:
+def _h(key: str, mask: int = _HASH_MASK) -> int:
     """A hash that is the same in every process (Python's `hash` of a str is salted per process),
     so a snapshot written by one process is read by another (nlp.index_snapshot)."""
-    return xxh3_64_intdigest(key.encode()) & _HASH_MASK
+    return xxh3_64_intdigest(key.encode()) & mask
 
 
 class _Table:
-    """Multimap str → rows: a packed sorted array for the bulk, a dict overlay for small updates."""
+    """Multimap str → rows: a packed sorted array for the bulk, a dict overlay for small updates.
 
-    __slots__ = ("_base", "_overlay", "_pending")
+    Keys are stored as hashes of `hash_bits` bits (40: about one false hit in a million look-ups at
+    a million subjects), so a hit is only a candidate: the resolver confirms a subject against its
+    own names before it answers with it (`NameIndex._confirmed`). Tests make collisions certain with
+    a few bits."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_base", "_mask", "_overlay", "_pending")
+
+    def __init__(self, hash_bits: int = _HASH_BITS) -> None:
         self._base = array("Q")
         self._pending = array("Q")  # 8 bytes a key while staging, not a 36-byte Python int
         self._overlay: dict[int, list[int]] = {}
+        self._mask = (1 << hash_bits) - 1
 
     def stage(self, key: str, row: int) -> None:
         # `_h` inlined: called tens of millions of times by a bulk build.
-        self._pending.append(((xxh3_64_intdigest(key.encode()) & _HASH_MASK) << _ROW_BITS) | row)
+        self._pending.append(((xxh3_64_intdigest(key.encode()) & self._mask) << _ROW_BITS) | row)
 
     def add_small(self, key: str, row: int) -> None:
-        self._overlay.setdefault(_h(key), []).append(row)
+        self._overlay.setdefault(_h(key, self._mask), []).append(row)
 
     def freeze(self) -> None:
         """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
@@ -124,7 +136,7 @@ class _Table:
         return len(self._overlay)
 
     def _range(self, key: str) -> tuple[int, int, int]:
-        h = _h(key)
+        h = _h(key, self._mask)
         lo = bisect.bisect_left(self._base, h << _ROW_BITS)
         hi = bisect.bisect_left(self._base, (h + 1) << _ROW_BITS, lo)
         return h, lo, hi

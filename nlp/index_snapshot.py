@@ -45,7 +45,7 @@ MAGIC = b"CRIDX\x00\x02\x00"
 # After the magic: the payload's length and its xxh3-128 checksum; a file cut short or damaged fails.
 _HEADER = struct.Struct("<Q16s")
 _CHUNK = 1 << 22
-FORMAT = 9  # bump when NameIndex's keys change: old snapshots then count as stale
+FORMAT = 10  # bump when NameIndex's keys change: old snapshots then count as stale
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Codes are cut out first (they must never become part of a name), then the normal
 segmented by jieba with the domain words loaded (`Lexicon.warm_up`). Tokens that are categories,
 matters, intent words or connectives are slots or separators; the maximal runs of the remaining
 tokens are the names. A run that is only a region word ("汉阴的恒达") becomes the district filter;
-a run that starts with one keeps it (the resolver strips and uses it itself) and also sets the filter.
+a run that starts with one keeps it: the resolver weighs a region typed inside a name itself
+(nlp.evidence), since a branch is often registered in another county than the one its name starts
+with.
 """
 
 from __future__ import annotations
@@ -91,9 +93,6 @@ def parse(text: str, lexicon: Lexicon) -> Query:
         if region_code is not None:
             division_code = division_code or region_code
             continue
-        lead = _leading_region(name, lexicon)
-        if lead is not None:
-            division_code = division_code or lexicon.region_to_code[lead]
         if len(name) >= 2:
             names.append(name)
 
@@ -127,13 +126,6 @@ def _trim(run: list[str]) -> str:
     while len(run) > 1 and run[-1] in _TRAIL_CHARS:
         run.pop()
     return "".join(run)
-
-
-def _leading_region(name: str, lexicon: Lexicon) -> str | None:
-    for size in range(min(len(name) - 2, 8), 1, -1):
-        if name[:size] in lexicon.region_to_code:
-            return name[:size]
-    return None
 
 
 def _category_alias(word: str) -> str:

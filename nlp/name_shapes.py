@@ -7,6 +7,7 @@ field writes them (市场监管 registers, 民政 registers of 社会组织, 农
   brackets come in any width, with spaces inside (name_key already folds those);
 * a branch or outlet after the parent's full name: 安康市恒达建材有限公司石泉分公司 is asked as
   恒达建材石泉分公司, 石泉恒达 or 恒达石泉分公司 (also 营业部, 门市部, 经营部, 分店, 分社, 支行, 办事处);
+  a national operator's or a utility's branch also by place and operator (汉阴供电, 安康移动);
 * a town and a village before a collective's form: 汉滨区关庙镇双溪村股份经济合作社 is asked as
   双溪村合作社, 关庙双溪村 or 双溪村.
 
@@ -18,13 +19,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from nlp.normalize import Affixes, name_key
 
 # Bracketed segments, any width (NFKC folds full-width brackets before this runs).
 _BRACKETED = re.compile(r"[(\[【〔「](\s*[^()\[\]【】〔〕「」]*?\s*)[)\]】〕」]")
 # Words after a parent's full name that make the name a branch or an outlet.
-BRANCH_WORDS: tuple[str, ...] = ("分公司", "营业部", "门市部", "经营部", "分店", "分社", "分行", "支行", "办事处", "分部", "分厂")
+BRANCH_WORDS: tuple[str, ...] = (
+    "分公司", "营业部", "门市部", "经营部", "分店", "分社", "分行", "支行", "办事处", "分部", "分厂", "供电公司",
+)  # fmt: skip
 # The parent's organisation form that ends the parent part of a branch name.
 _PARENT_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "公司", "合作社", "厂", "店")
 _BRANCH = re.compile(
@@ -57,6 +61,14 @@ def basic_brackets(name: str) -> str:
     import unicodedata
 
     return unicodedata.normalize("NFKC", name or "").replace("〔", "[").replace("〕", "]")
+
+
+@cache
+def _operators() -> tuple[str, ...]:
+    """Words of national operators and utilities (nlp/data/operators.txt)."""
+    from nlp.wordlists import load_word_list
+
+    return tuple(row[0] for row in load_word_list("operators"))
 
 
 def _place_variants(place: str, affixes: Affixes) -> list[str]:
@@ -98,9 +110,15 @@ def shape_keys(name: str, affixes: Affixes, full_key: str | None = None) -> Shap
             core = parent_core
             word = branch["word"]
             brands = [parent_core, *affixes.brands(parent_core)]
-            for place in _place_variants(branch["place"], affixes):
+            places = _place_variants(branch["place"], affixes)
+            for place in places:
                 for brand in brands:
                     cores += [brand + place, place + brand, brand + place + word]
+            # A national operator's or a utility's branch by its local form: 汉阴供电, 安康移动.
+            operators = [op for op in _operators() if op in key]
+            for place in places:
+                if place in affixes.region_words:
+                    cores += [place + op for op in operators] + [op + place for op in operators]
     town_core = core or affixes.core(key)
     tv = _TOWN_VILLAGE.match(town_core)
     if tv:

@@ -69,6 +69,12 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 _ADMIN_CHARS = frozenset("省市县区")
 _FILLER_RE = re.compile("|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)))
+# Invisible characters pasted with a name from a web page or a chat (zero-width space and joiners,
+# direction marks, word joiner, BOM, soft hyphen): NFKC keeps them, so they are dropped.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# A number before 号/组/栋 or after 第 is written either way (3号加油站, 三号加油站; 第二中学, 第2中学).
+_NUMBERED = re.compile("(第)([零〇一二两三四五六七八九十]{1,3})|([零〇一二两三四五六七八九十]{1,3})(号|组|栋|分店)")
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 @lru_cache(maxsize=1)
@@ -113,17 +119,44 @@ def to_simplified(text: str) -> str:
 
 
 
+def strip_invisible(text: str) -> str:
+    """The text without zero-width and other invisible format characters (U+200B, U+200C …)."""
+    return _INVISIBLE.sub("", text)
+
+
+def _chinese_number(word: str) -> int | None:
+    """一 → 1, 十二 → 12, 二十 → 20, 二十三 → 23; None for anything else (三十五十)."""
+    if "十" not in word:
+        return _DIGITS[word] if len(word) == 1 else None
+    tens, _, ones = word.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
+
+
+def _numbers_as_digits(text: str) -> str:
+    def digits(m: re.Match[str]) -> str:
+        word = m.group(2) or m.group(3)
+        value = _chinese_number(word)
+        if value is None:
+            return m.group(0)
+        return f"第{value}" if m.group(1) else f"{value}{m.group(4)}"
+
+    return _NUMBERED.sub(digits, text) if _NUMBERED.search(text) else text
+
+
 def _punct_to_space(text: str) -> str:
     return "".join(" " if unicodedata.category(ch)[0] in _PUNCT_CATEGORIES else ch for ch in text)
 
 
 def basic(text: str) -> str:
-    """NFKC + simplified + punctuation as spaces + lower case + no spaces inside Chinese runs.
+    """NFKC + simplified + punctuation as spaces + lower case + no spaces inside Chinese runs; no
+    invisible characters; numbers before 号/组/栋 and after 第 in digits (三号 → 3号).
 
     This is the form names are stored under: it keeps every character of the name itself.
     """
-    text = unicodedata.normalize("NFKC", text or "")
-    text = to_simplified(text)
+    text = strip_invisible(unicodedata.normalize("NFKC", text or ""))
+    text = _numbers_as_digits(to_simplified(text))
     text = _punct_to_space(text).lower()
     text = _SPACE_BETWEEN_CJK.sub("", text)
     return _SPACES.sub(" ", text).strip()
@@ -139,8 +172,10 @@ def normalize(text: str) -> str:
     return strip_filler(basic(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
-    """Storage/lookup key of a whole name: `basic` without any space."""
+    """Storage/lookup key of a whole name: `basic` without any space. Cached: a look-up keys the
+    same typed text and the same candidates' names several times."""
     return basic(name).replace(" ", "")
 
 

@@ -17,20 +17,26 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
 * Tiers decide how strong a match is: exact name > core > pinyin (homophones) > 字号 > initials >
   one edit > fuzzy. The first tier with a live candidate decides; answering "clear" requires exactly
   one subject in that tier (after the district filter) and a tier that is strong enough for the
-  length of the name. Anything else is "ambiguous" (the handler shows buttons) or "none" with the
-  nearest names. A confident wrong answer is the worst failure, so doubtful cases go to the user.
+  length of the name, that nothing typed contradicts (nlp.evidence: an industry word, a head office
+  for its branch, another region or form) and whose own names give the key the tier looked up (the
+  tables hold hashes). Anything else is "ambiguous" (the handler shows buttons) or "none" with the
+  nearest names and the reason. A confident wrong answer is the worst failure, so doubtful cases
+  go to the user.
 """
 
 from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
+from nlp.english_names import EnglishNames
 from nlp.entry_columns import EntryColumns
+from nlp.evidence import Evidence
 from nlp.index_parts import (
     _ALIAS_KIND,
+    _HASH_BITS,
     _OVERLAY_MERGE,
     _ROW_MASK,
     _SOURCE_LABEL,
@@ -53,10 +59,12 @@ from nlp.resolver_tiers import TierLookups
 class NameIndex(TierLookups):
     """The name and code index of all subjects; see the module docstring for the design."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, hash_bits: int = _HASH_BITS) -> None:
         self.lexicon = lexicon
         self.affixes: Affixes = lexicon.affixes()
         self.pinyin = PinyinTable()
+        self.evidence = Evidence(lexicon, self.affixes, self.pinyin)
+        self.hash_bits = hash_bits
         # A dict while small; packed into columns by a bulk add (nlp.entry_columns).
         self._entries: dict[int, IndexEntry] | EntryColumns = {}
         self._row_sid = array("q")
@@ -64,18 +72,18 @@ class NameIndex(TierLookups):
         self._row_core = RowStrings()
         self._alive = bytearray()
         self._dead = 0
-        self._t_full = _Table()
-        self._t_core = _Table()
-        self._t_brand = _Table()
-        self._t_pinyin = _Table()
-        self._t_initials = _Table()
-        self._t_delete = _Table()
-        self._t_bigram = _Table()
-        self._t_uscc_near = _Table()
+        self._t_full = _Table(hash_bits)
+        self._t_core = _Table(hash_bits)
+        self._t_brand = _Table(hash_bits)
+        self._t_pinyin = _Table(hash_bits)
+        self._t_initials = _Table(hash_bits)
+        self._t_delete = _Table(hash_bits)
+        self._t_bigram = _Table(hash_bits)
+        self._t_uscc_near = _Table(hash_bits)
         self._last_counts: tuple[str, list[tuple[int, int]]] | None = None
-        self._t_org = _Table()  # characters 9-17 of the USCC: the old 组织机构代码
-        self._t_brand_pinyin = _Table()  # the 字号 typed in pinyin (changhong), for ASCII queries only
-        self._t_pinyin_other = _Table()  # other readings of heteronyms, for ASCII queries only
+        self._t_org = _Table(hash_bits)  # characters 9-17 of the USCC: the old 组织机构代码
+        self._t_brand_pinyin = _Table(hash_bits)  # the 字号 typed in pinyin (changhong), for ASCII queries only
+        self._t_pinyin_other = _Table(hash_bits)  # other readings of heteronyms, for ASCII queries only
         self._tables = (
             self._t_full, self._t_core, self._t_brand, self._t_pinyin, self._t_initials,
             self._t_delete, self._t_bigram, self._t_uscc_near, self._t_org,
@@ -83,6 +91,11 @@ class NameIndex(TierLookups):
         )  # fmt: skip
 
     # Pinyin of the affix words, made on first use (pypinyin is imported lazily: nlp.pinyin).
+    @cached_property
+    def english(self) -> EnglishNames:
+        """Reads names written in English (Ankang Hengda Building Materials Co., Ltd.)."""
+        return EnglishNames(self.affixes.region_words, self.pinyin)
+
     @cached_property
     def _region_pinyin(self) -> list[str]:
         return sorted({self.pinyin.full(w) for w in self.affixes.region_words}, key=len, reverse=True)
@@ -183,41 +196,10 @@ class NameIndex(TierLookups):
             self._row_src.append(src)
             self._row_core.append(keys.core)
             self._alive.append(1)
-            getattr(self._t_full, put)(keys.full, row)
-            for other in keys.other_full:
-                getattr(self._t_full, put)(other, row)
-            getattr(self._t_core, put)(keys.core, row)
-            for other in keys.other_cores:
-                getattr(self._t_core, put)(other, row)
-            for brand in keys.brands:
-                getattr(self._t_brand, put)(brand, row)
-            if keys.pinyin:
-                # The per-character key (what a typed Chinese homophone spells) and the word's
-                # readings (what a person types in pinyin: 长虹 chang hong, 重阳 chong yang).
-                readings = self.pinyin.readings(keys.core)
-                spellings = dict.fromkeys([(keys.pinyin, keys.initials), *readings])
-                # The per-character and the word's reading answer typed homophones too (常虹 → 长虹);
-                # a heteronym's other readings only typed pinyin: 玳鹏 (dai) is not 大鹏 (da).
-                usual = {keys.pinyin, readings[0][0]} if readings else {keys.pinyin}
-                for full_py, _initials in spellings:
-                    table = self._t_pinyin if full_py in usual else self._t_pinyin_other
-                    getattr(table, put)(full_py, row)
-                for initials in dict.fromkeys(i for _f, i in spellings):
-                    getattr(self._t_initials, put)(initials, row)
-                for brand in keys.brands:
-                    # People type the 字号 in pinyin (changhong, chaoyangjianzhu); initials only when
-                    # long enough to mean something (dslr for 都市丽人).
-                    for full_py, initials in self.pinyin.readings(brand):
-                        if (full_py, initials) not in spellings:
-                            getattr(self._t_brand_pinyin, put)(full_py, row)
-                            if len(brand) >= 4:
-                                getattr(self._t_initials, put)(initials, row)
-            core = keys.core
-            if len(core) >= 3:
-                for variant in {core[:i] + core[i + 1 :] for i in range(len(core))}:
-                    getattr(self._t_delete, put)(variant, row)
-            for bigram in {core[i : i + 2] for i in range(len(core) - 1)}:
-                getattr(self._t_bigram, put)(bigram, row)
+            for table, values in self._table_keys(keys):
+                add = getattr(table, put)
+                for value in values:
+                    add(value, row)
             if src == ALIAS_NAME and entry.uscc and len(entry.uscc) == 18:
                 code = entry.uscc
                 # The 组织机构代码 (positions 9-17) is unique to a subject: it finds the whole code too.
@@ -225,6 +207,59 @@ class NameIndex(TierLookups):
                 # One wrong position leaves at least one of these keys or the 组织机构代码 intact.
                 getattr(self._t_uscc_near, put)("b" + code[:13], row)
                 getattr(self._t_uscc_near, put)("c" + code[:8] + code[13:], row)
+
+    def _table_keys(self, keys: _Keys) -> list[tuple[_Table, Iterable[str]]]:
+        """Every key of one indexed name, per table. The one source of the keys: indexing stages
+        them, and a hit is confirmed against them (`_confirmed`), since tables keep only hashes."""
+        out: list[tuple[_Table, Iterable[str]]] = [
+            (self._t_full, (keys.full, *keys.other_full)),
+            (self._t_core, (keys.core, *keys.other_cores)),
+            (self._t_brand, keys.brands),
+        ]
+        if keys.pinyin:
+            # The per-character key (what a typed Chinese homophone spells) and the word's
+            # readings (what a person types in pinyin: 长虹 chang hong, 重阳 chong yang).
+            readings = self.pinyin.readings(keys.core)
+            spellings = dict.fromkeys([(keys.pinyin, keys.initials), *readings])
+            # The per-character and the word's reading answer typed homophones too (常虹 → 长虹);
+            # a heteronym's other readings only typed pinyin: 玳鹏 (dai) is not 大鹏 (da).
+            usual = {keys.pinyin, readings[0][0]} if readings else {keys.pinyin}
+            out.append((self._t_pinyin, [f for f, _i in spellings if f in usual]))
+            out.append((self._t_pinyin_other, [f for f, _i in spellings if f not in usual]))
+            initials = list(dict.fromkeys(i for _f, i in spellings))
+            brand_pinyin: list[str] = []
+            for brand in keys.brands:
+                # People type the 字号 in pinyin (changhong, chaoyangjianzhu); initials only when
+                # long enough to mean something (dslr for 都市丽人).
+                for full_py, brand_initials in self.pinyin.readings(brand):
+                    if (full_py, brand_initials) not in spellings:
+                        brand_pinyin.append(full_py)
+                        if len(brand) >= 4:
+                            initials.append(brand_initials)
+            out.append((self._t_initials, list(dict.fromkeys(initials))))
+            out.append((self._t_brand_pinyin, brand_pinyin))
+        core = keys.core
+        if len(core) >= 3:
+            out.append((self._t_delete, {core[:i] + core[i + 1 :] for i in range(len(core))}))
+        out.append((self._t_bigram, {core[i : i + 2] for i in range(len(core) - 1)}))
+        return out
+
+    def _stored_keys(self, subject_id: int, readings: bool = True) -> set[str]:
+        """Every name key the index holds for this subject (not codes, bigrams or deletions); the
+        written keys only (whole names, cores, 字号) without `readings` (pinyin: the costly part)."""
+        entry = self._entries.get(subject_id)
+        out: set[str] = set()
+        if entry is None:
+            return out
+        for name, _src in self._names_of(entry):
+            keys = self.keys_for(name)
+            if readings:
+                for table, values in self._table_keys(keys):
+                    if table is not self._t_delete and table is not self._t_bigram:
+                        out.update(values)
+            else:
+                out.update((keys.full, *keys.other_full, keys.core, *keys.other_cores, *keys.brands))
+        return out
 
     # ------------------------------------------------------------------ codes
 
@@ -255,17 +290,36 @@ class NameIndex(TierLookups):
     def longest_name_in(self, text: str, min_len: int = 4) -> str | None:
         """The longest stretch of `text` that is a whole indexed name or alias, as typed there.
 
-        Tried before any filler, category or matter word is cut from a message, so a word inside a
-        real name (招标 in 恒信招标代理有限公司) is never taken for the matter. Works on the name key
-        of the text (no spaces or punctuation), so brackets and spaces of any width fold alike.
-        """
+        Works on the name key of the text (no spaces or punctuation), so brackets and spaces of any
+        width fold alike."""
         key = name_key(text)
-        n = len(key)
-        for size in range(min(n, 60), min_len - 1, -1):
-            for start in range(0, n - size + 1):
+        found = self.name_span(key, 0, len(key), min_len=min_len)
+        return key[found[0] : found[1]] if found else None
+
+    def name_span(
+        self,
+        key: str,
+        lo: int,
+        hi: int,
+        accept: Callable[[int, int], bool] | None = None,
+        min_len: int = 4,
+        around: Callable[[int, int], bool] | None = None,
+    ) -> tuple[int, int] | None:
+        """(start, end) of the longest stretch of `key[lo:hi]` that is a whole indexed name or alias
+        (confirmed against the subject's own keys, not only its hash) and that `accept` takes; None
+        when there is none. Tried before any filler, category or matter word is cut from a message,
+        so a word inside a real name (招标 in 恒信招标代理有限公司) is never taken for the matter.
+        `around`, when given, is asked first, before any look-up."""
+        for size in range(min(hi - lo, 60), min_len - 1, -1):
+            for start in range(lo, hi - size + 1):
+                if around is not None and not around(start, start + size):
+                    continue  # a cheap test of the text around it first: most stretches end here
                 span = key[start : start + size]
-                if any(self._alive[r] for r in self._t_full.get(span)):
-                    return span
+                rows = [r for r in self._t_full.get(span) if self._alive[r]]
+                if not rows or (accept is not None and not accept(start, start + size)):
+                    continue
+                if any(span in self._stored_keys(self._row_sid[r], readings=False) for r in rows):
+                    return start, start + size
         return None
 
     def near_uscc(self, code: str) -> list[IndexEntry]:

@@ -19,22 +19,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import ApiCheck, AuditEntry, Check, Subject
 from db.session import Database
-from nlp.codes_in_text import find_codes
-from nlp.intent import parse
-from nlp.lexicon import Lexicon
-from nlp.resolver import NameIndex
+from nlp.message_names import mask_id_numbers
 from rules.masking import id_match_key
 from rules.measures import MATTERS, ListingFact, Measure, MeasureAnswer
 from services.apikeys import Principal
 from services.checks import FEEDBACK, check_payload, measures_answer, record_feedback
 from services.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, Refusal
 from services.lookup import (
-    SUBJECT_ROW,
     SUBJECTS_BY_ID,
     SubjectCard,
     Viewer,
@@ -42,9 +38,12 @@ from services.lookup import (
     load_card,
     load_cards,
 )
+from services.runtime import Services
+from services.subject_query import Reading, read_texts
 from services.subjects import SubjectBrief
 
 MAX_BATCH = 1000
+GONE = "该主体已不在档案中"
 
 
 def viewer_for(principal: Principal, mask_person_names: bool = True, mask_addresses: bool = True) -> Viewer:
@@ -75,103 +74,68 @@ class Resolution:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class _Meaning:
-    """What a text names before any subject is read: a USCC or an ID number (its match key) to look
-    up, or the name index's answer as subject ids (`ids[0]` is the one meant when `status` is clear)."""
-
-    status: str  # uscc / id / clear / ambiguous / none
-    key: str | None = None
-    ids: tuple[int, ...] = ()
-    note: str | None = None
+ID_SCOPE = "该接口密钥无权按身份证号查询自然人（需要 idquery 权限）。"
 
 
-def _interpret(index: NameIndex, lexicon: Lexicon, text: str, *, id_key: str, allow_id_number: bool) -> _Meaning:
-    """The chat's ambiguity policy, in memory: codes first, then the name index. Raises Refusal
-    (FORBIDDEN) for an ID number when the key may not search persons."""
-    text = (text or "").strip()
-    if not text:
-        return _Meaning("none", note="查询内容为空")
-    usccs, ids, _rest = find_codes(text)
-    for mention in usccs:
-        if mention.valid:
-            return _Meaning("uscc", mention.value, note=f"档案中没有统一社会信用代码为 {mention.value} 的主体")
-        near = index.near_uscc(mention.value) if mention.value and len(mention.value) == 18 else []
-        return _Meaning("none", ids=tuple(e.subject_id for e in near[:5]), note=f"统一社会信用代码有误：{mention.error}")
-    for mention in ids:
-        if not allow_id_number:
-            raise Refusal("该接口密钥无权按身份证号查询自然人（需要 idquery 权限）。", code=FORBIDDEN)
-        if not mention.valid:
-            return _Meaning("none", note=f"身份证号码有误：{mention.error}")
-        return _Meaning("id", id_match_key(mention.value, id_key), note="档案中没有该身份证号对应的自然人")
-    query = parse(text, lexicon)
-    name = query.names[0] if query.names else text
-    result = index.resolve(name, division_code=query.division_code)
-    found = tuple(c.subject_id for c in result.candidates)
-    if result.status == "ambiguous":
-        return _Meaning("ambiguous", ids=found, note=f"有多个与“{name}”相近的主体，请用统一社会信用代码指明")
-    return _Meaning("clear" if result.status == "clear" else "none", ids=found, note=f"没有找到与“{name}”相符的主体")
+def _port_view(reading: Reading, briefs: dict[int, SubjectBrief]) -> Resolution:
+    """The port's answer for one text from the shared reading (services.subject_query): clear only
+    when exactly one subject is clearly meant; a choice or a suggestion is `ambiguous` (409 for a
+    check), a contradiction or nothing found is `none` (404), each with its candidates.
+    Raises Refusal (FORBIDDEN) for an ID number the key may not search."""
+    asked = reading.asked
+    if any(a.status == "refused" for a in asked):
+        raise Refusal(ID_SCOPE, code=FORBIDDEN)
+    if not asked:
+        return Resolution("none", note="没有找到主体名称或代码")
+    if len(asked) > 1:
+        ids = [i for a in asked for i in ((a.subject_id,) if a.subject_id else a.candidates[:2])]
+        typed = "、".join(f"“{a.typed}”" for a in asked if a.typed)
+        return Resolution("ambiguous", candidates=_found(dict.fromkeys(ids), briefs),
+                          note=f"提交内容里有 {len(asked)} 个主体{('（' + typed + '）') if typed else ''}，一次只能核查一个，请分别提交")
+    a = asked[0]
+    if a.status == "clear" and a.subject_id in briefs:
+        return Resolution("clear", Found(a.subject_id, briefs[a.subject_id]))
+    found = _found(a.candidates, briefs)
+    if a.status == "clear":
+        return Resolution("none", note=GONE)
+    if a.status == "choose":
+        return Resolution("ambiguous", candidates=found, note=f"有多个与“{a.typed}”相近的主体，请用统一社会信用代码指明")
+    if a.status == "suggest":
+        return Resolution("ambiguous", candidates=found, note=a.message.rstrip("：:") + "候选中的主体")
+    note = a.message.split("。")[0] if a.status in ("none", "loading") else a.message.rstrip("：:")
+    return Resolution("none", candidates=found, note=note)
 
 
-_BY_CODES = SUBJECT_ROW.where(or_(Subject.uscc.in_(bindparam("usccs", expanding=True)),
-                                  Subject.id_hash.in_(bindparam("hashes", expanding=True))))
+def _found(ids: object, briefs: dict[int, SubjectBrief]) -> list[Found]:
+    return [Found(i, briefs[i]) for i in ids if i in briefs]  # type: ignore[attr-defined]
 
 
 async def _resolve_many(
-    conn: AsyncConnection, index: NameIndex, lexicon: Lexicon, texts: list[str], *, id_key: str,
-    allow_id_number: bool,
+    conn: AsyncConnection, svc: Services, viewer: Viewer, texts: list[str], *, allow_id_number: bool,
 ) -> tuple[list[Resolution], dict[int, Any]]:
-    """What each text means, reading the database at most twice for any number of texts: the codes
-    and ID numbers in one query, the name index's subjects in another (from the database, not the
-    index: every worker answers the same at once after a push). Also returns the subjects' rows
-    (`SUBJECT_ROW`), which the cards of a check then need not read again."""
-    meanings = [_interpret(index, lexicon, t, id_key=id_key, allow_id_number=allow_id_number) for t in texts]
-    usccs = {m.key for m in meanings if m.status == "uscc"}
-    hashes = {m.key for m in meanings if m.status == "id"}
-    by_key: dict[str, int] = {}
+    """What each text means by the shared use case (services.subject_query: the same answers as the
+    chat's), then the subjects named or offered read in one query on this connection. Also returns
+    the subjects' rows (`SUBJECT_ROW`), which the cards of a check then need not read again."""
+    readings = await read_texts(svc, viewer, texts, id_numbers=allow_id_number)
+    return await _views(conn, readings)
+
+
+async def _views(conn: AsyncConnection, readings: list[Reading]) -> tuple[list[Resolution], dict[int, Any]]:
+    """The port's answers for readings, with every subject named or offered read in one query."""
+    wanted = {i for r in readings for a in r.asked for i in (*((a.subject_id,) if a.subject_id else ()), *a.candidates)}
     rows: dict[int, Any] = {}
-
-    def keep(result: Any) -> None:
-        for row in result:
-            rows[row.id] = row
-            for key in (row.uscc, row.id_hash):
-                if key in usccs or key in hashes:
-                    by_key[key] = row.id
-
-    if usccs or hashes:
-        keep(await conn.execute(_BY_CODES, {"usccs": sorted(usccs), "hashes": sorted(hashes)}))
-    missing = {i for m in meanings for i in m.ids} - rows.keys()
-    if missing:
-        keep(await conn.execute(SUBJECTS_BY_ID, {"ids": sorted(missing)}))
+    if wanted:
+        rows = {row.id: row for row in await conn.execute(SUBJECTS_BY_ID, {"ids": sorted(wanted)})}
     briefs = {sid: SubjectBrief(r.name, r.kind, r.uscc, r.id_masked, r.division_short) for sid, r in rows.items()}
-    return [_resolution(m, by_key, briefs) for m in meanings], rows
+    return [_port_view(r, briefs) for r in readings], rows
 
 
-def _resolution(m: _Meaning, by_key: dict[str, int], briefs: dict[int, SubjectBrief]) -> Resolution:
-    if m.status in ("uscc", "id"):
-        sid = by_key.get(m.key or "")
-        return Resolution("clear", Found(sid, briefs[sid])) if sid is not None else Resolution("none", note=m.note)
-    found = [Found(i, briefs[i]) for i in m.ids if i in briefs]
-    if m.status == "clear" and found:
-        return Resolution("clear", found[0])
-    return Resolution("ambiguous" if m.status == "ambiguous" else "none", candidates=found, note=m.note)
-
-
-async def resolve_subject(
-    db: Database,
-    index: NameIndex,
-    lexicon: Lexicon,
-    text: str,
-    *,
-    id_key: str,
-    allow_id_number: bool,
-) -> Resolution:
-    """What `text` (a name, short name, USCC or ID number) means, by the chat's ambiguity policy.
+async def resolve_subject(svc: Services, viewer: Viewer, text: str, *, allow_id_number: bool) -> Resolution:
+    """What `text` (a name, short name, USCC, old code or ID number) means, by the chat's use case.
 
     Raises Refusal (FORBIDDEN) for an ID number when the key may not search persons."""
-    async with db.core_transaction() as conn:
-        resolutions, _rows = await _resolve_many(conn, index, lexicon, [text], id_key=id_key,
-                                                 allow_id_number=allow_id_number)
+    async with svc.db.core_transaction() as conn:
+        resolutions, _rows = await _resolve_many(conn, svc, viewer, [text], allow_id_number=allow_id_number)
     return resolutions[0]
 
 
@@ -341,16 +305,13 @@ Within = Callable[[AsyncConnection, list[BatchLine]], Awaitable[None]]
 
 
 async def _resolve_and_check(
-    db: Database,
-    index: NameIndex,
-    lexicon: Lexicon,
+    svc: Services,
     principal: Principal,
     viewer: Viewer,
     queries: list[str],
     matter: str,
     today: dt.date,
     *,
-    id_key: str,
     allow_id_number: bool,
     case_number: str | None,
     operator: str | None,
@@ -358,10 +319,11 @@ async def _resolve_and_check(
     within: Within | None = None,
 ) -> list[BatchLine]:
     _require_check_rights(viewer, matter)
-    async with db.core_transaction() as conn:
-        resolutions, rows = await _resolve_many(conn, index, lexicon, queries, id_key=id_key,
-                                                allow_id_number=allow_id_number)
-        lines = [BatchLine(i, q, r) for i, (q, r) in enumerate(zip(queries, resolutions, strict=True))]
+    readings = await read_texts(svc, viewer, queries, id_numbers=allow_id_number)  # off the transaction
+    async with svc.db.core_transaction() as conn:
+        resolutions, rows = await _views(conn, readings)
+        # A line is echoed with any ID number in it masked (also in the XLSX column 提交内容).
+        lines = [BatchLine(i, mask_id_numbers(q), r) for i, (q, r) in enumerate(zip(queries, resolutions, strict=True))]
         clear = [line.resolution.subject.subject_id for line in lines if line.resolution.subject is not None]
         results = await _checks_in(conn, principal, viewer, clear, matter, today, case_number, operator, batch, rows)
         for line in lines:
@@ -375,16 +337,13 @@ async def _resolve_and_check(
 
 
 async def check_subject(
-    db: Database,
-    index: NameIndex,
-    lexicon: Lexicon,
+    svc: Services,
     principal: Principal,
     viewer: Viewer,
     query: str,
     matter: str,
     today: dt.date,
     *,
-    id_key: str,
     allow_id_number: bool,
     case_number: str | None,
     operator: str | None,
@@ -394,22 +353,19 @@ async def check_subject(
     policy), and when it clearly names one subject, check it. `result` is None when it did not (the
     resolution says why and offers candidates). Raises Refusal as `batch_check`."""
     return (await _resolve_and_check(
-        db, index, lexicon, principal, viewer, [query], matter, today, id_key=id_key,
+        svc, principal, viewer, [query], matter, today,
         allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=False, within=within,
     ))[0]
 
 
 async def batch_check(
-    db: Database,
-    index: NameIndex,
-    lexicon: Lexicon,
+    svc: Services,
     principal: Principal,
     viewer: Viewer,
     queries: list[str],
     matter: str,
     today: dt.date,
     *,
-    id_key: str,
     allow_id_number: bool,
     case_number: str | None,
     operator: str | None,
@@ -426,7 +382,7 @@ async def batch_check(
     if len(queries) > MAX_BATCH:
         raise Refusal(f"一次最多核查 {MAX_BATCH} 个主体，本次 {len(queries)} 个。", code=TOO_LARGE)
     return await _resolve_and_check(
-        db, index, lexicon, principal, viewer, queries, matter, today, id_key=id_key,
+        svc, principal, viewer, queries, matter, today,
         allow_id_number=allow_id_number, case_number=case_number, operator=operator, batch=True, within=within,
     )
 

@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ChatSubject, CreditRecord, Subject
+from db.models import ChatSubject, CreditRecord
 from db.session import Database
 
 REGISTRATION_NUMBER = "工商注册号"
@@ -71,9 +71,3 @@ async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -
             if str((fields or {}).get(label, "")).strip().upper() in wanted:
                 found.add(subject_id)
     return sorted(found)[:10]
-
-
-async def subject_by_uscc(db: Database, code: str) -> int | None:
-    """The subject with this USCC, from the database: the answer while the name index is loading."""
-    async with db.transaction() as s:
-        return await s.scalar(select(Subject.id).where(Subject.uscc == code))

@@ -51,16 +51,14 @@ async def test_a_batch_costs_the_statements_of_one_check_and_writes_every_row(db
     async with db.sessions() as s:
         codes = (await s.scalars(select(Subject.uscc).where(Subject.uscc.is_not(None)).order_by(Subject.id))).all()
         names = (await s.scalars(select(Subject.name).where(Subject.kind == "法人").order_by(Subject.id))).all()
-    args = {"id_key": "k", "allow_id_number": False, "case_number": "ZB-1", "operator": "李四"}
+    args = {"allow_id_number": False, "case_number": "ZB-1", "operator": "李四"}
 
     with statements(db) as one:
-        line = await check_subject(db, services.index, services.lexicon, principal, viewer, codes[0],
-                                   "procurement", TODAY, **args)
+        line = await check_subject(services, principal, viewer, codes[0], "procurement", TODAY, **args)
     assert line.result is not None
     queries = list(codes[1:31]) + list(names[:10])
     with statements(db) as many:
-        lines = await batch_check(db, services.index, services.lexicon, principal, viewer, queries,
-                                  "procurement", TODAY, **args)
+        lines = await batch_check(services, principal, viewer, queries, "procurement", TODAY, **args)
     checked = {x.result.check_id for x in lines if x.result is not None}
     assert len(checked) >= 30
     # Reads: the codes, the names' subjects, records, declarations (only of subjects having any).

@@ -83,7 +83,6 @@ async def create_check(
 
     async def work(held: Claim | None) -> Answer:
         svc = services_of(request)
-        assert svc.index is not None and svc.lexicon is not None
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
 
         answer: dict[str, object] = {}
@@ -94,8 +93,7 @@ async def create_check(
                 if held is not None:
                     await finish_in(conn, held, 200, answer)
 
-        line = await check_subject(svc.db, svc.index, svc.lexicon, principal, viewer, body.subject, body.matter,
-                                   svc.today(), id_key=svc.settings.privacy.id_hash_key,
+        line = await check_subject(svc, principal, viewer, body.subject, body.matter, svc.today(),
                                    allow_id_number="idquery" in principal.scopes, case_number=body.case_number,
                                    operator=body.operator, within=keep)
         res = line.resolution
@@ -145,7 +143,6 @@ async def create_batch(
 
     async def work(held: Claim | None) -> Answer:
         svc = services_of(request)
-        assert svc.index is not None and svc.lexicon is not None
         viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
 
         answer: dict[str, object] = {}
@@ -156,8 +153,8 @@ async def create_batch(
                 await finish_in(conn, held, 200, answer)
 
         await batch_check(
-            svc.db, svc.index, svc.lexicon, principal, viewer, body.subjects, body.matter, svc.today(),
-            id_key=svc.settings.privacy.id_hash_key, allow_id_number="idquery" in principal.scopes,
+            svc, principal, viewer, body.subjects, body.matter, svc.today(),
+            allow_id_number="idquery" in principal.scopes,
             case_number=body.case_number, operator=body.operator, within=keep,
         )
         return Answer(200, answer, stored=held is not None)

@@ -26,6 +26,7 @@ from bot.api.security import IdQueryKey, LookupKey, QueryKey
 from nlp.codes_in_text import find_codes
 from rules.categories import ABNORMAL_LIST, BLACKLIST
 from rules.codes import validate_ric, validate_uscc
+from rules.legacy_codes import is_old_ric, ric_15_to_18
 from rules.measures import MATTERS, ListingFact
 from services.api_checks import (
     Found,
@@ -118,9 +119,8 @@ async def lookup(
     if find_codes(q)[1]:
         raise ApiProblem(422, "身份证号不能放在查询地址中，请使用 POST /v1/subjects/by-id-number（号码放在请求体中）。")
     svc = services_of(request)
-    assert svc.index is not None and svc.lexicon is not None
-    res = await resolve_subject(svc.db, svc.index, svc.lexicon, q, id_key=svc.settings.privacy.id_hash_key,
-                                allow_id_number="idquery" in principal.scopes)
+    viewer = viewer_for(principal, svc.settings.privacy.mask_person_names, svc.settings.privacy.mask_addresses)
+    res = await resolve_subject(svc, viewer, q, allow_id_number="idquery" in principal.scopes)
     await audit_lookup(svc.db, principal, res, operator)
     return LookupOut(status=res.status, subject=brief_out(res.subject) if res.subject else None,  # type: ignore[arg-type]
                      candidates=[brief_out(c) for c in res.candidates], note=res.note)
@@ -158,8 +158,14 @@ async def subject_file(
 async def person_file(
     request: Request, body: IdNumberIn, principal: IdQueryKey
 ) -> CreditFileOut:
-    """身份证号放在请求体中而不是地址里，避免出现在访问日志中；返回的号码始终脱敏。"""
-    check = validate_ric(body.id_number)
+    """身份证号放在请求体中而不是地址里，避免出现在访问日志中；返回的号码始终脱敏。
+    18 位或 15 位（第一代，按 18 位查询）。"""
+    digits = "".join(body.id_number.split())
+    if len(digits) == 15 and digits.isdigit():
+        if not is_old_ric(digits):
+            raise ApiProblem(422, "身份证号码有误：15 位号码中的出生日期无效。")
+        digits = ric_15_to_18(digits)
+    check = validate_ric(digits)
     if not check.ok:
         raise ApiProblem(422, f"身份证号码有误：{check.error}")
     svc = services_of(request)
