@@ -42,7 +42,7 @@ def readme_examples() -> set[str]:
     """The backticked items of the quick start and the chat table, in the README as it is now."""
     text = README.read_text(encoding="utf-8")
     quick = text.split("## Quick start", 1)[1].split("## Running for real", 1)[0]
-    table = text.split("### In the chat", 1)[1].split("### Where the bot answers", 1)[0]
+    table = text.split("### In the chat", 1)[1].split("### Where the bot answers", 1)[0]  # with "Which subject"
     prose = re.sub(r"```.*?```", "", quick + table, flags=re.S)  # not the shell blocks
     return set(re.findall(r"`([^`\n]+)`", prose))
 
@@ -54,6 +54,8 @@ NOT_TYPED: dict[str, Callable[[], bool]] = {
     "nlp/data/abbreviations.txt": lambda: (ROOT / "nlp/data/abbreviations.txt").is_file(),
     "query.followup_minutes": lambda: "followup_minutes" in (ROOT / "services/settings.py").read_text(encoding="utf-8"),
     "tests/test_readme_examples.py": lambda: Path(__file__).name == "test_readme_examples.py",
+    "services/subject_query.py": lambda: (ROOT / "services/subject_query.py").is_file(),
+    "nlp/evidence.py": lambda: (ROOT / "nlp/evidence.py").is_file(),
     "credit": lambda: 'role = "credit"' in (ROOT / "db/data/region_610900.toml").read_text(encoding="utf-8"),
     "#N": lambda: True,  # the console's button press, exercised by the examples that press #1
 }
@@ -111,6 +113,25 @@ EXAMPLES: dict[str, Example] = {
     "旬阳人社局": Example(("旬阳人社局",), card("旬阳市人力资源和社会保障局")),
     "建行安康分行": Example(("建行安康分行",), card("中国建设银行股份有限公司安康分行")),
     "71093627-6": Example(("71093627-6",), card("安康市恒信招标代理有限公司")),
+    "组织机构代码：71093627-6": Example(("组织机构代码：71093627-6",), card("安康市恒信招标代理有限公司")),
+    # The local forms of national operators' and utilities' branches, mixed pinyin, an English name,
+    # a name inside a sentence, and two subjects in one message (one answer each).
+    "安康电信": Example(("安康电信",), card("中国电信股份有限公司安康分公司")),
+    "汉阴供电公司": Example(("汉阴供电公司",), card("国网陕西省电力有限公司汉阴县供电分公司")),
+    "hengda建材": Example(("hengda建材",), ("请选择", HENGDA, "汉阴县恒达建材有限公司")),
+    "Ankang Hengda Building Materials Co., Ltd.": Example(("Ankang Hengda Building Materials Co., Ltd.",),
+                                                          ("请选择", HENGDA)),
+    "帮我看看恒达建材这家靠谱吗": Example(("帮我看看恒达建材这家靠谱吗",), ("请选择", HENGDA, "汉阴县恒达建材有限公司")),
+    # Which subject, or an honest question: a typed word that contradicts the name is an offer, never a card.
+    "鑫源林业": Example(("鑫源林业",), ("没有找到与“鑫源林业”相符的主体（名称相近的主体行业不同）", "安康市鑫源矿业有限公司"),
+                        absent=("【安康市鑫源矿业有限公司】",)),
+    "汉阴县瀛湖林业有限公司": Example(("汉阴县瀛湖林业有限公司",), ("名称相近的主体所在地区或登记层级不同", "安康市瀛湖林业有限公司"),
+                                    absent=("【安康市瀛湖林业有限公司】",)),
+    "陕西省瀛湖林业有限公司": Example(("陕西省瀛湖林业有限公司",), ("名称相近的主体所在地区或登记层级不同", "安康市瀛湖林业有限公司"),
+                                    absent=("【安康市瀛湖林业有限公司】",)),
+    "汉滨区物流协会": Example(("汉滨区物流协会",), ("名称相近的主体所在地区或登记层级不同", "安康市物流协会"),
+                            absent=("【安康市物流协会】",)),
+    "瀛湖林业和鑫源矿业": Example(("瀛湖林业和鑫源矿业",), card("安康市瀛湖林业有限公司", "【安康市鑫源矿业有限公司】")),
     # Follow-ups name no subject: the one last shown in that chat.
     "许可呢": Example((HENGDA, "许可呢"), card(HENGDA, "—— 行政许可：", "排污许可证"), absent=("[行政处罚]",)),
     "政府采购": Example((HENGDA, "政府采购"), (f"逢办必查：{HENGDA} · 办理事项：政府采购",)),
