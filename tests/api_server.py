@@ -103,6 +103,8 @@ class Keys:
     revoked: str
     limited: str  # for the rate-limit test only
     fuzz: str  # for the schema-based test only
+    steward: str  # changes, repair, special for 市应急管理局: the feeds, repairs and documents routes
+    idquery_only: str  # idquery for 市应急管理局: a key none of the documents routes serves
     prefixes: dict[str, str] = field(default_factory=dict)
 
 
@@ -114,6 +116,7 @@ async def seed(db: Database, subjects: int = 200) -> Keys:
         ("full", "YJJ", "check,query,idquery,push"), ("check_only", "YJJ", "check"),
         ("query_only", "SCJGJ", "query"), ("pusher", "610902-YJJ", "push"), ("revoked", "YJJ", "check,query"),
         ("limited", "YJJ", "query"), ("fuzz", "YJJ", "check,query,idquery,push"),
+        ("steward", "YJJ", "changes,repair,special"), ("idquery_only", "YJJ", "idquery"),
     ):
         made[name] = await create_key(db, dept, f"测试系统-{name}", scopes)
     await revoke_key(db, made["revoked"].prefix)

@@ -12,6 +12,7 @@ import resource
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -182,6 +183,7 @@ class Operation:
     params: dict[str, str] = field(default_factory=dict)
     body: dict[str, object] | None = None
     keyed: bool = True
+    key: str | None = None  # the key its successful calls use; None: the full key
 
 
 async def _raw(server: ApiServer, method: str, path: str, headers: dict[str, str], body: bytes = b"",
@@ -258,6 +260,17 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
                   body={"matter": "tender", "subjects": [BLACKLISTED.uscc], **case}),
         Operation("post", "/v1/records/{template}", "/v1/records/penalty", body={"rows": [penalty_row("安应急罚〔2026〕D1号")]}),
         Operation("get", "/verify", "/verify", {"number": "安信报〔2099〕1号", "code": "ABCD-EFGH-JKLM"}, keyed=False),
+        Operation("get", "/v1/changes", "/v1/changes", key=keys.steward),
+        Operation("get", "/v1/documents/{number}", "/v1/documents/" + quote("安信报〔2099〕1号"), key=keys.steward),
+        Operation("get", "/v1/repair-notices/{record_id}", "/v1/repair-notices/1", key=keys.steward),
+        Operation("post", "/v1/repairs", "/v1/repairs", key=keys.steward, body={
+            "external_ref": "XY-1", "subject_code": BLACKLISTED.uscc, "doc_number": "安应急罚〔2026〕D3号",
+            "received_on": "2026-11-30"}),
+        Operation("get", "/v1/repairs/results", "/v1/repairs/results", {"since": "2026-01-01"}, key=keys.steward),
+        Operation("post", "/v1/reports/special", "/v1/reports/special", key=keys.steward,
+                  body={"subject": BLACKLISTED.uscc}),
+        Operation("get", "/public/changes", "/public/changes", keyed=False),
+        Operation("get", "/public/records", "/public/records", keyed=False),
     ]
     assert {(o.template, o.method) for o in ops} == {(p, m) for p, ms in spec["paths"].items() for m in ms}
     seen: dict[str, set[int]] = {o.template: set() for o in ops}
@@ -268,12 +281,30 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
 
     # Server level: 408 (a body never finished), 503 (connections and requests in flight at the limit).
     host, port = _address(server)
-    held = []
-    for op in [*ops, *ops[:4]]:  # 15 in flight: a 16th connection reaches limit_concurrency
-        reader, writer = await asyncio.open_connection(host, port)
-        writer.write(f"{op.method.upper()} {op.path} HTTP/1.1\r\nHost: creditbot\r\ncontent-type: application/json\r\n"
-                     "content-length: 10\r\n\r\n{".encode())
-        held.append((op, reader, writer))
+    in_flight = DOCUMENTED_LIMITS["limit_concurrency"] - 1  # type: ignore[operator]
+
+    async def hold(batch: list[Operation]) -> list[tuple[Operation, asyncio.StreamReader, asyncio.StreamWriter]]:
+        held = []
+        for op in batch:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"{op.method.upper()} {op.path} HTTP/1.1\r\nHost: creditbot\r\n"
+                         "content-type: application/json\r\ncontent-length: 10\r\n\r\n{".encode())
+            held.append((op, reader, writer))
+        return held
+
+    async def timed_out(held: list[tuple[Operation, asyncio.StreamReader, asyncio.StreamWriter]]) -> None:
+        for op, reader, writer in held:
+            line = await asyncio.wait_for(reader.readline(), 20)
+            fields = {}
+            while (raw_line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = raw_line.decode().partition(":")
+                fields[name.strip().lower()] = value.strip()
+            content = await reader.readexactly(int(fields["content-length"]))
+            writer.close()
+            assert int(line.split()[1]) == 408
+            saw(op, 408, fields["content-type"], content)
+
+    held = await hold((ops * 2)[:in_flight])  # 15 in flight: a 16th connection reaches limit_concurrency
     for attempt in range(100):  # until the held requests are all in flight
         status, fields, content, writer = await _raw(server, "GET", "/healthz", {})
         writer.close()
@@ -285,16 +316,8 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
         writer.close()
         assert status == 503, (op.template, status)
         saw(op, status, fields["content-type"], content)
-    for op, reader, writer in held:
-        line = await asyncio.wait_for(reader.readline(), 20)
-        fields = {}
-        while (raw_line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = raw_line.decode().partition(":")
-            fields[name.strip().lower()] = value.strip()
-        content = await reader.readexactly(int(fields["content-length"]))
-        writer.close()
-        assert int(line.split()[1]) == 408
-        saw(op, 408, fields["content-type"], content)
+    await timed_out(held)
+    await timed_out(await hold(ops[in_flight:]))  # the routes the first round could not hold
     # Middleware: 413 (declared length over api.max_body_mb), 422 (a NUL anywhere).
     for op in ops:
         for headers, query in (({"content-length": str(2 * 1024 * 1024)}, ""), ({}, "?x=%00")):
@@ -303,7 +326,9 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
             saw(op, status, fields["content-type"], content)
 
     # Route level, with httpx as a department system would call.
-    async def call(op: Operation, key: str | None = keys.full, **overrides: object) -> None:
+    async def call(op: Operation, key: str | None = "", **overrides: object) -> None:
+        """`key` "" is the operation's own key; None sends none."""
+        key = (op.key or keys.full) if key == "" else key
         headers = {"X-API-Key": key} if key else {}
         headers.update(overrides.pop("headers", {}))  # type: ignore[arg-type]
         kwargs: dict[str, object] = {"params": overrides.pop("params", op.params)}
@@ -322,7 +347,10 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
     no_scope = {"/v1/lookup": keys.pusher, "/v1/subjects/{uscc}": keys.check_only,
                 "/v1/subjects/by-id-number": keys.query_only, "/v1/checks": keys.query_only,
                 "/v1/checks/{check_id}/feedback": keys.query_only, "/v1/checks/batch": keys.query_only,
-                "/v1/records/{template}": keys.check_only}
+                "/v1/records/{template}": keys.check_only, "/v1/changes": keys.check_only,
+                "/v1/documents/{number}": keys.idquery_only, "/v1/repair-notices/{record_id}": keys.idquery_only,
+                "/v1/repairs": keys.check_only, "/v1/repairs/results": keys.check_only,
+                "/v1/reports/special": keys.pusher}
     for template, key in no_scope.items():
         await call(by[template], key=None)  # 401
         await call(by[template], key=key)  # 403
@@ -345,6 +373,18 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
     await call(by["/v1/checks/batch"], body={"matter": "tender", "subjects": [], **case})
     await call(by["/v1/records/{template}"], body={"rows": [{**penalty_row("安应急罚〔2026〕D2号"), "处罚决定日期": "2026-13-45"}]})
     await call(by["/verify"], params={"number": "安信报〔2099〕1号"})
+    await call(by["/v1/documents/{number}"])  # 404: no such document
+    await call(by["/v1/repair-notices/{record_id}"], path=f"/v1/repair-notices/{2**31 - 1}")  # 404
+    await call(by["/v1/repairs"])  # 404: no record under that number yet
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+        pushed = await c.post("/v1/records/penalty", headers={"X-API-Key": keys.full},
+                              json={"rows": [penalty_row("安应急罚〔2026〕D3号")]})
+        assert pushed.status_code == 200, pushed.text
+        first = await c.post("/v1/repairs", headers={"X-API-Key": keys.steward}, json=by["/v1/repairs"].body)
+        assert first.status_code == 200 and first.json()["created"], first.text
+    await call(by["/v1/repairs"], body={**by["/v1/repairs"].body, "external_ref": "XY-2"})  # type: ignore[dict-item]
+    await call(by["/v1/reports/special"], body={"subject": uscc(987_654)})  # 404
+    await call(by["/v1/reports/special"], key=keys.full)  # 403: a check key without the subject's authorisation
     # 409 of an Idempotency-Key whose first request is still in progress.
     db = Database(url)
     try:
@@ -370,6 +410,12 @@ async def test_every_error_a_route_sends_is_documented_with_its_body(
         for _ in range(11):
             last = await c.get("/verify", params=by["/verify"].params)
     saw(by["/verify"], last.status_code, last.headers["content-type"], last.content)
+    async with httpx.AsyncClient(base_url=server.url) as c:  # the website's routes share one allowance
+        for _ in range(21):
+            last = await c.get("/public/records")
+        changes_too = await c.get("/public/changes")
+    saw(by["/public/records"], last.status_code, last.headers["content-type"], last.content)
+    saw(by["/public/changes"], changes_too.status_code, changes_too.headers["content-type"], changes_too.content)
 
     for op in ops:
         documented_statuses = {int(s) for s in spec["paths"][op.template][op.method]["responses"] if s[0] in "45"}

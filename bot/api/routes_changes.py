@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from bot.api.problems import ApiProblem
+from bot.api.problems import KEYED, ApiProblem, problem_responses
 from bot.api.security import RateLimiter, requires
 from db.models import AuditEntry, CreditRecord
 from render.repair_pdf import render_repair_notice
@@ -63,7 +63,8 @@ class ChangesOut(BaseModel):
     more: bool = Field(description="是否还有下一页（立即再取）")
 
 
-@router.get("/v1/changes", response_model=ChangesOut, tags=["变更"], summary="获取变更（游标分页，按提交顺序，不丢不重）")
+@router.get("/v1/changes", response_model=ChangesOut, tags=["变更"], summary="获取变更（游标分页，按提交顺序，不丢不重）",
+            responses=problem_responses(*KEYED, s422="游标无效（请使用上一页返回的 next_cursor）、每页条数超出范围，或请求内容无效"))
 async def get_changes(
     request: Request, principal: ChangesKey,
     since: str | None = Query(None, max_length=64, description="上一页返回的 next_cursor；不传则从头开始"),
@@ -85,7 +86,9 @@ async def get_changes(
 
 
 @router.get("/v1/documents/{number}", tags=["文书"], summary="下载平台出具的文书（信用修复告知书、决定书、专项信用报告）",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+            response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}},
+                       **problem_responses(*KEYED, 404, s404="没有该编号的文书，或该文书不属于本部门（两者答复相同）")})
 async def get_document(request: Request, principal: DocumentKey, number: str = Path(..., max_length=64)) -> Response:
     doc = await fetch_document(services_of(request).db, viewer_for(principal), number, channel="api")
     return Response(doc.pdf, media_type="application/pdf", headers={"X-Document-SHA256": doc.sha256})
@@ -96,7 +99,8 @@ class NoticeOut(BaseModel):
 
 
 @router.get("/v1/repair-notices/{record_id}", response_model=NoticeOut, tags=["文书"],
-            summary="本部门记录的信用修复告知书（两书同达）：尚未出具的当即出具")
+            summary="本部门记录的信用修复告知书（两书同达）：尚未出具的当即出具",
+            responses=problem_responses(*KEYED, 404, s404="找不到本部门的该记录，或该记录无需出具信用修复告知书"))
 async def get_repair_notice(request: Request, principal: DocumentKey, record_id: int = Path(..., ge=1, le=MAX_ID)) -> NoticeOut:
     svc = services_of(request)
     async with svc.db.transaction() as s:
@@ -141,7 +145,13 @@ def _departments(principal: Principal, services: Services) -> frozenset[int] | N
 
 
 @router.post("/v1/repairs", response_model=ApplicationOut, tags=["信用修复"],
-             summary="接收信用中国或省级平台推送的信用修复申请（同一受理编号重复推送不重复登记）")
+             summary="接收信用中国或省级平台推送的信用修复申请（同一受理编号重复推送不重复登记）",
+             responses=problem_responses(
+                 400, *KEYED, 404, 409,
+                 s403="接口密钥没有 repair 权限，或该记录不属于本部门认定（谁认定、谁修复）",
+                 s404="找不到该主体文书号对应的失信记录",
+                 s409="该记录已有信用修复申请正在办理，或已修复、已撤销",
+                 s422="来源、受理编号或统一社会信用代码有误，未附信用承诺书，或请求内容无效"))
 async def post_application(request: Request, principal: RepairKey, body: ApplicationIn) -> ApplicationOut:
     svc = services_of(request)
     app = ExternalApplication(body.origin, body.external_ref, body.subject_code, body.doc_number, body.received_on,
@@ -162,7 +172,8 @@ class ResultOut(BaseModel):
 
 
 @router.get("/v1/repairs/results", response_model=list[ResultOut], tags=["信用修复"],
-            summary="回传：某日以来办结的外部申请（格式与推送一致，以受理编号对应）")
+            summary="回传：某日以来办结的外部申请（格式与推送一致，以受理编号对应）",
+            responses=problem_responses(*KEYED, s422="缺少或无效的 since 日期、来源，或请求内容无效"))
 async def get_results(
     request: Request, principal: RepairKey,
     since: Annotated[dt.date, Query(description="自该日（含）以来办结")],
@@ -186,7 +197,12 @@ class SpecialReportIn(BaseModel):
 
 
 @router.post("/v1/reports/special", tags=["文书"], summary="经主体授权出具专项信用报告（PDF）",
-             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+             response_class=Response,
+             responses={200: {"content": {"application/pdf": {}}},
+                        **problem_responses(400, *KEYED, 404,
+                                            s403="接口密钥没有所需权限，或缺少主体的有效授权码（授权码无效、已使用或已过期）",
+                                            s404="档案中没有该统一社会信用代码的主体",
+                                            s422="统一社会信用代码或领域名称有误，或请求内容无效")})
 async def post_special_report(request: Request, principal: ReportKey, body: SpecialReportIn) -> Response:
     svc = services_of(request)
     code = validate_uscc(body.subject, repair=True)
@@ -253,7 +269,8 @@ def _limited(request: Request) -> None:
         raise ApiProblem(429, f"请求过于频繁，请 {int(wait) + 1} 秒后再试。", {"retry_after": int(wait) + 1})
 
 
-@router.get("/public/changes", response_model=PublicChangesOut, tags=["信用网站"], summary="公示信息的变更（含撤下）")
+@router.get("/public/changes", response_model=PublicChangesOut, tags=["信用网站"], summary="公示信息的变更（含撤下）",
+            responses=problem_responses(429, s429="同一来源地址请求过于频繁（api.verify_per_minute）：请按 Retry-After 重试"))
 async def get_public_changes(
     request: Request,
     since: str | None = Query(None, max_length=64),
@@ -269,7 +286,8 @@ async def get_public_changes(
     )
 
 
-@router.get("/public/records", response_model=PublishedOut, tags=["信用网站"], summary="当前公示的全部记录（分页）")
+@router.get("/public/records", response_model=PublishedOut, tags=["信用网站"], summary="当前公示的全部记录（分页）",
+            responses=problem_responses(429, s429="同一来源地址请求过于频繁（api.verify_per_minute）：请按 Retry-After 重试"))
 async def get_published(
     request: Request, after: int = Query(0, ge=0, le=MAX_ID), limit: int = Query(500, ge=1, le=public_feed.MAX_PAGE),
 ) -> PublishedOut:
