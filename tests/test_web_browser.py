@@ -14,7 +14,7 @@ import io
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -177,6 +177,44 @@ async def test_wrong_code_unknown_number_and_a_persons_masked_name(browser: obje
             answer = await client.get(target, headers={"Accept": accept})
             assert answer.headers["content-type"].startswith("application/json")
             assert answer.json()["status"] == "genuine"
+
+
+async def test_the_form_takes_a_typed_number_and_code_on_the_phone(browser: object, site: Site, tmp_path: Path) -> None:
+    target = qr_of(site.report)
+    printed = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}  # as printed beside the QR code
+    context, page = await phone_page(browser, site)
+    try:
+        response = await page.goto(site.url + "/verify")
+        assert response.status == 200 and await page.query_selector("#verdict") is None
+        form = await page.query_selector("#verify-form")
+        assert form is not None and await form.get_attribute("method") == "get"
+        assert urlsplit(await page.evaluate("document.getElementById('verify-form').action")).netloc == urlsplit(site.url).netloc
+        assert "form-action 'self'" in response.headers["content-security-policy"]
+        # Large type and high contrast at a phone's width: black on white, thick borders, nothing wider than the screen.
+        for field in ("#number", "#code"):
+            style = await page.eval_on_selector(field, "e => { const s = getComputedStyle(e); return [s.fontSize, s.color, "
+                                                "s.backgroundColor, s.borderTopWidth, e.getBoundingClientRect().width]; }")
+            assert float(style[0].rstrip("px")) >= 24 and style[1] == "rgb(0, 0, 0)" and style[2] == "rgb(255, 255, 255)"
+            assert float(style[3].rstrip("px")) >= 2 and 300 <= style[4] <= 390
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot = Path(os.environ.get("CREDITBOT_SCREENSHOT_DIR", tmp_path)) / "verify-form.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 5_000
+        await page.fill("#number", printed["number"])
+        await page.fill("#code", printed["code"])
+        async with page.expect_navigation():
+            await page.click("#check")
+        assert await page.get_attribute("#verdict", "data-status") == "genuine"
+        assert urlsplit(page.url).path == "/verify" and parse_qs(urlsplit(page.url).query)["number"] == [printed["number"]]
+        # A number without its code: the form again, filled in, asking for the code.
+        await page.goto(site.url + "/verify?" + urlsplit(target).query.split("&code=")[0])
+        assert await page.input_value("#number") == printed["number"] and "请填写核验码" in await page.inner_text("main")
+        assert page.requested and all(url.startswith(site.url + "/") for url in page.requested), page.requested
+    finally:
+        await context.close()
+    async with httpx.AsyncClient(timeout=5) as client:  # a program still has to give both
+        answer = await client.get(site.url + "/verify", headers={"Accept": "application/json"})
+        assert answer.status_code == 422 and {e["field"] for e in answer.json()["errors"]} == {"number", "code"}
 
 
 async def test_a_download_link_page_on_the_phone(browser: object, site: Site) -> None:
