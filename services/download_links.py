@@ -114,7 +114,10 @@ def read_proof(secret: str, link_id: int, proof: str | None, now: dt.datetime) -
         openid = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         return None
-    expires_at = dt.datetime.fromtimestamp(int(parts[1][:12]), dt.UTC)
+    try:
+        expires_at = dt.datetime.fromtimestamp(int(parts[1][:12]), dt.UTC)
+    except (ValueError, OverflowError, OSError):  # a year past 9999: not ours
+        return None
     if expires_at <= now or not hmac.compare_digest(proof_for(secret, link_id, openid, expires_at), proof or ""):
         return None
     return openid

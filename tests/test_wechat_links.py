@@ -124,3 +124,16 @@ async def test_a_link_for_a_chat_outside_wechat_opens_once(wechat: WeChatHarness
     assert first.status_code == 200 and first.content == PDF
     again = await h.fetch(link.url + "/file")
     assert again.status_code == 410 and "下载次数已用完" in again.text
+
+
+def test_a_proof_names_one_user_for_one_link_for_a_while() -> None:
+    now = dt.datetime.now(dt.UTC)
+    proof = download_links.proof_for("key", 5, "oAbCd0001efGhIjKlMnOpQrStUvW", now + dt.timedelta(minutes=15))
+    assert download_links.read_proof("key", 5, proof, now) == "oAbCd0001efGhIjKlMnOpQrStUvW"
+    assert download_links.read_proof("key", 5, proof, now + dt.timedelta(minutes=16)) is None  # expired
+    assert download_links.read_proof("key", 6, proof, now) is None  # another link
+    assert download_links.read_proof("other key", 5, proof, now) is None
+    who, expires, mac = proof.split(".")
+    for forged in (f"{who}.{int(expires) + 3600}.{mac}", f"b0F0dGFja2Vy.{expires}.{mac}", f"{who}.999999999999.{mac}",
+                   "%%.1.x", "", None):
+        assert download_links.read_proof("key", 5, forged, now) is None, forged
