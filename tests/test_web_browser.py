@@ -30,6 +30,8 @@ from tests.test_lifecycle_support import HENGDA, add_subject, bind, today
 from tests.test_report_pdf import ID_MASKED, documents, seed_company
 from tests.test_webhook import free_port
 from tests.web_server import serving
+from tests.wechat_harness import wechat_settings
+from tests.wechat_standin import APP_ID, WECHAT_USER_HEADER, WeChatStandIn
 
 CHROMIUM = os.environ.get("CREDITBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -236,3 +238,41 @@ async def test_a_download_link_page_on_the_phone(browser: object, site: Site) ->
         assert all(url.startswith(site.url + "/") for url in page.requested)
     finally:
         await context.close()
+
+
+async def test_a_link_for_a_wechat_user_opens_in_their_wechat_only(browser: object, site: Site) -> None:
+    """Chromium as the user's WeChat browser: silent 网页授权 at the stand-in, the proof kept as a
+    cookie across the redirects, the file downloaded; another user's WeChat gets the Chinese refusal."""
+    from bot.wechat import store
+    from services.accounts import ensure_local_account
+
+    standin = WeChatStandIn()
+    standin.start(free_port())
+    port = free_port()
+    settings = wechat_settings(site.db, f"http://127.0.0.1:{port}", standin)
+    owner, other = "oOwner0000efGhIjKlMnOpQrStUv", "oOther0000efGhIjKlMnOpQrStUv"
+    chat = await store.ptb_id_for(site.db, APP_ID, owner)
+    await ensure_local_account(site.db, chat, "enterprise", None, None, "测试用户")
+    try:
+        async with serving(settings, site.db, port) as url:
+            link = await download_links.issue(site.db, settings.privacy.id_hash_key, url, chat, site.report, "信用报告.pdf",
+                                              "application/pdf", dt.timedelta(minutes=30), 2)
+            for user in (owner, other):
+                context = await browser.new_context(**PHONE, extra_http_headers={WECHAT_USER_HEADER: user})  # type: ignore[attr-defined]
+                page = await context.new_page()
+                try:
+                    response = await page.goto(link.url)
+                    if user == other:
+                        assert response.status == 403 and "另一位微信用户" in await page.inner_text("#verdict")
+                        continue
+                    assert response.status == 200 and page.url.split("#")[0] == link.url
+                    async with page.expect_download() as pending:
+                        await page.evaluate("(u) => { const a = document.createElement('a'); a.href = u; a.download = ''; "
+                                            "a.click(); }", link.url + "/file")
+                    download = await pending.value
+                    assert Path(await download.path()).read_bytes() == site.report
+                finally:
+                    await context.close()
+    finally:
+        await standin.aclose()
+    assert [c.errcode for c in standin.calls_to("sns/oauth2/access_token")] == [0, 0]
