@@ -76,6 +76,9 @@ class WeChatSettings:
     token: str = ""
     encoding_aes_key: str = ""
     api_base_url: str = "https://api.weixin.qq.com"
+    # Where a browser is sent for 网页授权 (OAuth2, snsapi_base): download links open only for the
+    # WeChat user they were sent to. region.public_url's domain must be the account's 网页授权域名.
+    oauth_base_url: str = "https://open.weixin.qq.com"
     listen: str = "127.0.0.1"
     port: int = 8091
     path: str = "/wechat"
@@ -478,6 +481,8 @@ def _validate_wechat(s: Settings) -> None:
         raise ConfigError("wechat.token", "应为 3-32 位英文字母或数字（与公众平台“服务器配置”中的 Token 一致）")
     if not w.api_base_url.startswith(("https://", "http://")):
         raise ConfigError("wechat.api_base_url", "应以 https:// 开头")
+    if not w.oauth_base_url.startswith(("https://", "http://")):
+        raise ConfigError("wechat.oauth_base_url", "应以 https:// 开头")
     if not 0 < w.port < 65536:
         raise ConfigError("wechat.port", "应在 1-65535 之间")
     if not w.path.startswith("/"):

@@ -14,7 +14,7 @@ import io
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -30,6 +30,8 @@ from tests.test_lifecycle_support import HENGDA, add_subject, bind, today
 from tests.test_report_pdf import ID_MASKED, documents, seed_company
 from tests.test_webhook import free_port
 from tests.web_server import serving
+from tests.wechat_harness import wechat_settings
+from tests.wechat_standin import APP_ID, WECHAT_USER_HEADER, WeChatStandIn
 
 CHROMIUM = os.environ.get("CREDITBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -179,6 +181,44 @@ async def test_wrong_code_unknown_number_and_a_persons_masked_name(browser: obje
             assert answer.json()["status"] == "genuine"
 
 
+async def test_the_form_takes_a_typed_number_and_code_on_the_phone(browser: object, site: Site, tmp_path: Path) -> None:
+    target = qr_of(site.report)
+    printed = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}  # as printed beside the QR code
+    context, page = await phone_page(browser, site)
+    try:
+        response = await page.goto(site.url + "/verify")
+        assert response.status == 200 and await page.query_selector("#verdict") is None
+        form = await page.query_selector("#verify-form")
+        assert form is not None and await form.get_attribute("method") == "get"
+        assert urlsplit(await page.evaluate("document.getElementById('verify-form').action")).netloc == urlsplit(site.url).netloc
+        assert "form-action 'self'" in response.headers["content-security-policy"]
+        # Large type and high contrast at a phone's width: black on white, thick borders, nothing wider than the screen.
+        for field in ("#number", "#code"):
+            style = await page.eval_on_selector(field, "e => { const s = getComputedStyle(e); return [s.fontSize, s.color, "
+                                                "s.backgroundColor, s.borderTopWidth, e.getBoundingClientRect().width]; }")
+            assert float(style[0].rstrip("px")) >= 24 and style[1] == "rgb(0, 0, 0)" and style[2] == "rgb(255, 255, 255)"
+            assert float(style[3].rstrip("px")) >= 2 and 300 <= style[4] <= 390
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot = Path(os.environ.get("CREDITBOT_SCREENSHOT_DIR", tmp_path)) / "verify-form.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 5_000
+        await page.fill("#number", printed["number"])
+        await page.fill("#code", printed["code"])
+        async with page.expect_navigation():
+            await page.click("#check")
+        assert await page.get_attribute("#verdict", "data-status") == "genuine"
+        assert urlsplit(page.url).path == "/verify" and parse_qs(urlsplit(page.url).query)["number"] == [printed["number"]]
+        # A number without its code: the form again, filled in, asking for the code.
+        await page.goto(site.url + "/verify?" + urlsplit(target).query.split("&code=")[0])
+        assert await page.input_value("#number") == printed["number"] and "请填写核验码" in await page.inner_text("main")
+        assert page.requested and all(url.startswith(site.url + "/") for url in page.requested), page.requested
+    finally:
+        await context.close()
+    async with httpx.AsyncClient(timeout=5) as client:  # a program still has to give both
+        answer = await client.get(site.url + "/verify", headers={"Accept": "application/json"})
+        assert answer.status_code == 422 and {e["field"] for e in answer.json()["errors"]} == {"number", "code"}
+
+
 async def test_a_download_link_page_on_the_phone(browser: object, site: Site) -> None:
     secret = site.settings.privacy.id_hash_key  # type: ignore[attr-defined]
     link = await download_links.issue(site.db, secret, site.url, site.chat_id, site.person_report, "信用报告.pdf",
@@ -198,3 +238,41 @@ async def test_a_download_link_page_on_the_phone(browser: object, site: Site) ->
         assert all(url.startswith(site.url + "/") for url in page.requested)
     finally:
         await context.close()
+
+
+async def test_a_link_for_a_wechat_user_opens_in_their_wechat_only(browser: object, site: Site) -> None:
+    """Chromium as the user's WeChat browser: silent 网页授权 at the stand-in, the proof kept as a
+    cookie across the redirects, the file downloaded; another user's WeChat gets the Chinese refusal."""
+    from bot.wechat import store
+    from services.accounts import ensure_local_account
+
+    standin = WeChatStandIn()
+    standin.start(free_port())
+    port = free_port()
+    settings = wechat_settings(site.db, f"http://127.0.0.1:{port}", standin)
+    owner, other = "oOwner0000efGhIjKlMnOpQrStUv", "oOther0000efGhIjKlMnOpQrStUv"
+    chat = await store.ptb_id_for(site.db, APP_ID, owner)
+    await ensure_local_account(site.db, chat, "enterprise", None, None, "测试用户")
+    try:
+        async with serving(settings, site.db, port) as url:
+            link = await download_links.issue(site.db, settings.privacy.id_hash_key, url, chat, site.report, "信用报告.pdf",
+                                              "application/pdf", dt.timedelta(minutes=30), 2)
+            for user in (owner, other):
+                context = await browser.new_context(**PHONE, extra_http_headers={WECHAT_USER_HEADER: user})  # type: ignore[attr-defined]
+                page = await context.new_page()
+                try:
+                    response = await page.goto(link.url)
+                    if user == other:
+                        assert response.status == 403 and "另一位微信用户" in await page.inner_text("#verdict")
+                        continue
+                    assert response.status == 200 and page.url.split("#")[0] == link.url
+                    async with page.expect_download() as pending:
+                        await page.evaluate("(u) => { const a = document.createElement('a'); a.href = u; a.download = ''; "
+                                            "a.click(); }", link.url + "/file")
+                    download = await pending.value
+                    assert Path(await download.path()).read_bytes() == site.report
+                finally:
+                    await context.close()
+    finally:
+        await standin.aclose()
+    assert [c.errcode for c in standin.calls_to("sns/oauth2/access_token")] == [0, 0]

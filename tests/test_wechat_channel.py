@@ -136,7 +136,7 @@ async def test_outside_the_48_hour_window_a_notice_goes_as_a_template_with_a_lin
             [notice] = [d for d in h.standin.inbox(user) if d.kind == "template"]
             assert notice.body["data"]["thing1"]["value"] == "异议处理结果"  # nothing personal on the lock screen
             assert "13912345678" not in str(notice.body)
-            page = await h.fetch(notice.links[0])
+            page = await h.fetch(notice.links[0], as_user=user)
             assert page.status_code == 200 and "您的异议已处理：更正" in page.text
             async with h.db.transaction() as s:
                 actions = list((await s.scalars(select(AuditEntry.action))).all())

@@ -88,9 +88,9 @@ async def test_a_business_declares_objects_repairs_and_gets_its_report(wechat: W
     out = await h.post(h.standin.event(boss, "CLICK", "Q_REPORT"))
     [link] = [url for d in out for url in d.links]
     assert link.startswith(h.web + "/dl/")
-    landing = await h.fetch(link)
+    landing = await h.fetch(link, as_user=boss)
     assert landing.status_code == 200 and "下载文件" in landing.text and "信用报告" in landing.text
-    pdf = await h.fetch(link + "/file")
+    pdf = await h.fetch(link + "/file", as_user=boss)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
     async with h.db.transaction() as s:
         issued = await s.scalar(select(IssuedDocument).where(IssuedDocument.sha256 == hashlib.sha256(pdf.content).hexdigest()))
@@ -117,9 +117,9 @@ async def test_download_links_expire_run_out_and_refuse_forgeries(wechat: WeChat
     secret = h.replica.settings.privacy.id_hash_key
     link = await download_links.issue(h.db, secret, h.web, chat, b"%PDF-1.4 x", "a.pdf", "application/pdf",
                                       dt.timedelta(minutes=30), 2)
-    assert (await h.fetch(link.url + "/file")).status_code == 200
-    assert (await h.fetch(link.url + "/file")).status_code == 200
-    used_up = await h.fetch(link.url + "/file")
+    assert (await h.fetch(link.url + "/file", as_user=user)).status_code == 200
+    assert (await h.fetch(link.url + "/file", as_user=user)).status_code == 200
+    used_up = await h.fetch(link.url + "/file", as_user=user)
     assert used_up.status_code == 410 and "下载次数已用完" in used_up.text
     link_id, expires, sig = link.token.split(".")
     forged = [f"{link_id}.{int(expires) + 3600}.{sig}", f"{int(link_id) + 1}.{expires}.{sig}", "1.2.x", "../../etc/passwd"]

@@ -2,7 +2,9 @@
 web pages (download links) served by the HTTP port's app on 127.0.0.1.
 
 Users' messages are security-mode callbacks posted to the bot's server URL; the bot's answers are
-客服消息 the stand-in checks and records. `restart()` stops the bot process and starts a new one on
+客服消息 the stand-in checks and records. A user opens links in their WeChat's browser (`browser`,
+`fetch(url, as_user=openid)`): requests carry who they are to the stand-in's 网页授权, as WeChat's
+own browser would. `restart()` stops the bot process and starts a new one on
 the same database, as a deployment or a crash would.
 """
 
@@ -24,25 +26,39 @@ from bot.wechat.endpoint import WeChatChannel
 from bot.wechat.transport import LinkSettings, WeChatBotAPI
 from db.session import Database
 from services.accounts import ensure_local_account
+from services.settings import WeChatSettings
 from tests.conftest import settings_for
 from tests.test_webhook import free_port
 from tests.web_server import serving
-from tests.wechat_standin import AES_KEY, APP_ID, APP_SECRET, TEMPLATE_ID, TOKEN, Delivered, WeChatStandIn
+from tests.wechat_standin import (
+    AES_KEY,
+    APP_ID,
+    APP_SECRET,
+    TEMPLATE_ID,
+    TOKEN,
+    WECHAT_USER_HEADER,
+    Delivered,
+    WeChatStandIn,
+)
 from tests.wecom_harness import settle
 
 
-def wechat_settings(db: Database, public_url: str):  # type: ignore[no-untyped-def]
+def wechat_settings(db: Database, public_url: str, standin: WeChatStandIn):  # type: ignore[no-untyped-def]
+    """The test settings with the 服务号 at the stand-in (its API and its 网页授权)."""
     base = settings_for(db)
-    return replace(base, region=replace(base.region, public_url=public_url))
+    wechat = WeChatSettings(app_id=APP_ID, app_secret=APP_SECRET, token=TOKEN, encoding_aes_key=AES_KEY,
+                            api_base_url=standin.url, oauth_base_url=standin.url)
+    return replace(base, region=replace(base.region, public_url=public_url), wechat=wechat)
 
 
 class Replica:
     """One bot process serving the 服务号."""
 
-    def __init__(self, standin: WeChatStandIn, database: Database, public_url: str, template: bool) -> None:
-        self.settings = wechat_settings(database, public_url)
+    def __init__(self, standin: WeChatStandIn, database: Database, public_url: str, template: bool,
+                 kind: str = "template") -> None:
+        self.settings = wechat_settings(database, public_url, standin)
         self.client = WeChatClient(WeChatApp(APP_ID, APP_SECRET, standin.url), database, busy_wait=0.01)
-        links = LinkSettings(secret=self.settings.privacy.id_hash_key, public_url=public_url,
+        links = LinkSettings(secret=self.settings.privacy.id_hash_key, public_url=public_url, notice_kind=kind,
                              notice_template_id=TEMPLATE_ID if template else "", timezone=self.settings.tz)
         self.transport = WeChatBotAPI(self.client, links)
         self.app = bot_app.build_application(self.settings, self.transport, db=database)
@@ -71,12 +87,14 @@ class Replica:
 
 
 class WeChatHarness:
-    def __init__(self, standin: WeChatStandIn, replica: Replica, database: Database, web: str, template: bool) -> None:
+    def __init__(self, standin: WeChatStandIn, replica: Replica, database: Database, web: str, template: bool,
+                 kind: str = "template") -> None:
         self.standin = standin
         self.replica = replica
         self.db = database
         self.web = web
         self.template = template
+        self.kind = kind
         self._next = 0
 
     @property
@@ -85,7 +103,7 @@ class WeChatHarness:
 
     async def restart(self) -> None:
         await self.replica.stop()
-        self.replica = Replica(self.standin, self.db, self.web, self.template)
+        self.replica = Replica(self.standin, self.db, self.web, self.template, self.kind)
         await self.replica.start()
 
     async def user(self, role: str = "public", dept: str | None = None, subject: str | None = None) -> str:
@@ -124,21 +142,28 @@ class WeChatHarness:
 
         await refresh_index(self.app.bot_data["services"])
 
-    async def fetch(self, url: str) -> httpx.Response:
-        async with httpx.AsyncClient(timeout=10) as client:
+    @staticmethod
+    def browser(as_user: str | None = None) -> httpx.AsyncClient:
+        """A phone's browser with its own cookies, following redirects: WeChat's in-app browser of
+        `as_user` (an OpenID), or any other browser (None)."""
+        headers = {WECHAT_USER_HEADER: as_user} if as_user else {}
+        return httpx.AsyncClient(timeout=10, follow_redirects=True, headers=headers)
+
+    async def fetch(self, url: str, as_user: str | None = None) -> httpx.Response:
+        async with self.browser(as_user) as client:
             return await client.get(url)
 
 
-async def open_harness(db: Database, template: bool = True) -> AsyncIterator[WeChatHarness]:
+async def open_harness(db: Database, template: bool = True, kind: str = "template") -> AsyncIterator[WeChatHarness]:
     standin = WeChatStandIn()
     standin.start(free_port())
     port = free_port()
     web = f"http://127.0.0.1:{port}"
-    replica = Replica(standin, db, web, template)
+    replica = Replica(standin, db, web, template, kind)
     async with serving(replica.settings, db, port):
         try:
             await replica.start()
-            harness = WeChatHarness(standin, replica, db, web, template)
+            harness = WeChatHarness(standin, replica, db, web, template, kind)
             yield harness
         finally:
             await harness.replica.stop() if "harness" in locals() else await replica.stop()

@@ -12,7 +12,15 @@ Runs on 127.0.0.1 (a free port) and refuses what WeChat refuses:
   template (43101);
 - the custom menu (menu/create): 1-3 top-level buttons of at most 16 bytes, 1-5 sub-buttons of at
   most 60 bytes, click keys of at most 128 bytes, view URLs of at most 1,024 bytes (40016-40023);
-- a daily quota per API (45009) when `quota` is set; `fail_next(path, errcode)` for anything else.
+- a daily quota per API (45009) when `quota` is set; `fail_next(path, errcode)` for anything else;
+- 网页授权 (OAuth2): connect/oauth2/authorize (open.weixin.qq.com's part) gives a code only to a
+  page opened in a user's WeChat (the request carries `WECHAT_USER_HEADER`, as WeChat's browser
+  knows its user; elsewhere "请在微信客户端打开链接"), only for this AppID, scope snsapi_base or
+  snsapi_userinfo (10005), response_type=code and a state of at most 128 [a-zA-Z0-9] ("该链接无法
+  访问"), a redirect_uri on a 网页授权域名 (`oauth_domains`, 10003), then redirects to
+  redirect_uri?code&state; sns/oauth2/access_token exchanges a code once (40163 code been used)
+  within 5 minutes (40029 invalid code, as for one it never issued), with the AppSecret (40125)
+  and grant_type=authorization_code (40002).
 Every call is recorded. The users' side builds real security-mode callbacks (bot/callbacks/crypto.py
 is the platform's scheme) and posts them to the bot's server URL; each counts as the user's
 interaction, which (re)opens their 48-hour window. `clock` can be moved forward (`advance`).
@@ -28,7 +36,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 import httpx
@@ -48,6 +56,11 @@ REPLIES_PER_INTERACTION = 20
 TEMPLATE_ID = "tmpl-credit-notice-0001"
 TEMPLATE_KEYS = {"thing1": "thing", "time2": "time"}
 LINK_RE = re.compile(r'<a href="([^"]+)">')
+WECHAT_USER_HEADER = "X-Standin-WeChat-User"  # which user's WeChat browser a request comes from
+OAUTH_CODE_SECONDS = 300
+STATE_RE = re.compile(r"^[A-Za-z0-9]{0,128}$")
+NOT_IN_WECHAT = "请在微信客户端打开链接"
+CANNOT_OPEN = "该链接无法访问"
 
 
 @dataclass
@@ -91,6 +104,13 @@ class Delivered:
 
 
 @dataclass
+class OAuthCode:
+    openid: str
+    expires: float  # stand-in clock
+    used: bool = False
+
+
+@dataclass
 class Follower:
     subscribed: bool = True
     last_interaction: float = 0.0
@@ -108,6 +128,8 @@ class WeChatStandIn:
         self.followers: dict[str, Follower] = {}
         self.templates: dict[str, dict[str, str]] = {TEMPLATE_ID: dict(TEMPLATE_KEYS)}
         self.menu: dict[str, Any] | None = None
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.oauth_domains: set[str] = {"127.0.0.1"}  # 网页授权域名 set in the admin console
         self.failures: dict[str, list[int]] = {}
         self.quota: int | None = None  # calls per API and day
         self.replies_per_interaction = REPLIES_PER_INTERACTION
@@ -121,7 +143,11 @@ class WeChatStandIn:
 
     # -- server and controls -------------------------------------------------------------------------
     def start(self, port: int) -> None:
-        app = tornado.web.Application([(r"/cgi-bin/(.+)", _Api, {"standin": self})])
+        app = tornado.web.Application([
+            (r"/cgi-bin/(.+)", _Api, {"standin": self}),
+            (r"/(sns/.+)", _Api, {"standin": self}),
+            (r"/connect/oauth2/authorize", _Authorize, {"standin": self}),
+        ])
         self._server = app.listen(port, "127.0.0.1")
         self.url = f"http://127.0.0.1:{port}"
 
@@ -166,6 +192,8 @@ class WeChatStandIn:
     def api(self, path: str, params: dict[str, str], body: dict[str, Any] | None, files: dict[str, Any]) -> tuple[int, Any]:
         if self.failures.get(path):
             return self.failures[path].pop(0), {}
+        if path.startswith("sns/"):
+            return self._sns(path, params)
         if path == "token":
             if params.get("grant_type") != "client_credential" or params.get("appid") != APP_ID:
                 return 40013, {}
@@ -199,6 +227,45 @@ class WeChatStandIn:
             found = self.media.get(params.get("media_id", ""))
             return (0, found) if found else (40007, {})
         return 48001, {}  # api unauthorized
+
+    # -- 网页授权 ------------------------------------------------------------------------------------
+    def authorize(self, params: dict[str, str], user: str | None) -> tuple[str | None, str]:
+        """(where to redirect, None) or (None, the page WeChat shows instead)."""
+        if user is None:
+            return None, NOT_IN_WECHAT
+        if params.get("appid") != APP_ID or params.get("response_type") != "code":
+            return None, CANNOT_OPEN
+        if not params.get("scope"):
+            return None, "10010 scope不能为空"
+        if params["scope"] not in ("snsapi_base", "snsapi_userinfo"):
+            return None, "10005 此公众号并没有这些scope的权限"
+        if not STATE_RE.match(params.get("state", "")):
+            return None, CANNOT_OPEN
+        target = urlsplit(params.get("redirect_uri", ""))
+        if not target.scheme or target.hostname not in self.oauth_domains:
+            return None, "10003 redirect_uri域名与后台配置不一致"
+        code = secrets.token_urlsafe(24)
+        self.oauth_codes[code] = OAuthCode(user, self.clock() + OAUTH_CODE_SECONDS)
+        query = urlencode([*parse_qsl(target.query), ("code", code), ("state", params.get("state", ""))])
+        return urlunsplit((target.scheme, target.netloc, target.path, query, "")), ""
+
+    def _sns(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if path != "sns/oauth2/access_token":
+            return 48001, {}
+        if params.get("appid") != APP_ID:
+            return 40013, {}
+        if params.get("secret") != APP_SECRET:
+            return 40125, {}
+        if params.get("grant_type") != "authorization_code":
+            return 40002, {}
+        found = self.oauth_codes.get(params.get("code", ""))
+        if found is None or found.expires <= self.clock():
+            return 40029, {}
+        if found.used:
+            return 40163, {}
+        found.used = True
+        return 0, {"access_token": secrets.token_urlsafe(64), "expires_in": 7200,
+                   "refresh_token": secrets.token_urlsafe(64), "openid": found.openid, "scope": "snsapi_base"}
 
     def _custom(self, body: dict[str, Any]) -> tuple[int, Any]:
         openid, msgtype = str(body.get("touser", "")), body.get("msgtype")
@@ -354,3 +421,22 @@ class _Api(tornado.web.RequestHandler):
 
     def post(self, path: str) -> None:
         self._handle(path)
+
+
+class _Authorize(tornado.web.RequestHandler):
+    """open.weixin.qq.com/connect/oauth2/authorize: what the user's WeChat does with the page."""
+
+    standin: WeChatStandIn
+
+    def initialize(self, standin: WeChatStandIn) -> None:
+        self.standin = standin
+
+    def get(self) -> None:
+        params = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        target, error = self.standin.authorize(params, self.request.headers.get(WECHAT_USER_HEADER))
+        self.standin.calls.append(Call("connect/oauth2/authorize", params, None, 0 if target else -1))
+        if target:
+            self.redirect(target, status=302)
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(f"<!doctype html><html><body><p>{escape(error)}</p></body></html>")

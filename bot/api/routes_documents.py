@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -50,7 +51,8 @@ class DocumentCheckOut(BaseModel):
     response_model=DocumentCheckOut,
     tags=["文件核验"],
     summary="核验信用报告或事前告知书（扫描二维码即到此处）",
-    description="浏览器（Accept 优先 text/html）得到供人阅读的核验页面，其他客户端得到 JSON。",
+    description="浏览器（Accept 优先 text/html）得到供人阅读的核验页面，其他客户端得到 JSON。"
+    "浏览器不带编号和核验码打开时，得到输入编号和核验码的表单；其他客户端必须提供二者。",
     responses={
         200: {"content": {"text/html": {}}},
         **problem_responses(429, s429="核验过于频繁（按来源地址计，api.verify_per_minute）：请按 Retry-After 重试"),
@@ -58,10 +60,17 @@ class DocumentCheckOut(BaseModel):
 )
 async def verify_document(
     request: Request,
-    number: str = Query(..., min_length=1, max_length=64, description="文件编号"),
-    code: str = Query(..., min_length=1, max_length=64, description="核验码"),
+    number: str | None = Query(None, min_length=1, max_length=64, description="文件编号（必填；浏览器不填时得到输入表单）"),
+    code: str | None = Query(None, min_length=1, max_length=64, description="核验码（必填；浏览器不填时得到输入表单）"),
     sha256: str | None = Query(None, pattern="^[0-9a-fA-F]{64}$", description="可选：手中文件的 SHA-256，用于判断是否被改动"),
 ) -> DocumentCheckOut | HTMLResponse:
+    settings = request.app.state.api.services.settings
+    if number is None or code is None:
+        if wants_html(request.headers.get("accept")):  # typed in by a person: the form, no check, no limit
+            return verify_page.form_page(settings, number or "", code or "")
+        missing = [name for name, value in (("number", number), ("code", code)) if value is None]
+        raise RequestValidationError([{"type": "missing", "loc": ("query", name), "msg": "Field required", "input": None}
+                                      for name in missing])
     limiter: RateLimiter = request.app.state.verify_limiter
     client = request.client.host if request.client else "-"
     wait = limiter.take(hash(client))
@@ -70,7 +79,7 @@ async def verify_document(
         raise ApiProblem(429, f"核验过于频繁，请 {seconds} 秒后再试。", {"retry_after": seconds})
     result = await check_document(request.app.state.api.services.db, number, code, sha256, channel="api")
     if wants_html(request.headers.get("accept")):  # a person's phone: the page (bot/web/verify_page.py)
-        return verify_page.result_page(result, request.app.state.api.services.settings)
+        return verify_page.result_page(result, settings)
     return DocumentCheckOut(
         status=result.status, message=STATUS_TEXT[result.status], number=result.number, kind=result.kind,
         subject_name=result.subject_name, subject_code=result.subject_code, issued_to=result.issued_to,

@@ -30,6 +30,11 @@ dl { margin: 0; border-top: 2px solid #000; }
 dt { font-weight: 700; margin-top: .7rem; }
 dd { margin: 0 0 .3rem 0; word-break: break-all; }
 label, .button { display: block; }
+label { font-weight: 700; margin-top: 1rem; }
+input[type=text] { font: inherit; font-size: 1.25em; width: 100%; padding: .7rem; margin: .3rem 0; color: #000; background: #fff;
+                   border: 3px solid #000; border-radius: .5rem; }
+input[type=text]::placeholder { color: #595959; }
+input:focus, button:focus, .button:focus { outline: 4px solid #ffbf00; outline-offset: 2px; }
 .button, button { font: inherit; font-weight: 700; font-size: 1.25rem; background: #003a70; color: #fff; border: 0;
                   border-radius: .5rem; padding: .9rem 1rem; margin: 1rem 0; text-align: center; text-decoration: none; width: 100%; }
 .picker { position: absolute; width: 1px; height: 1px; opacity: 0; }

@@ -7,7 +7,9 @@ number, kind, subject (a natural person's name masked to the surname, as the pub
 their ID is printed masked already), reader, issuer and date. The person can pick the PDF on the
 phone: the page computes its SHA-256 in the browser (Web Crypto, or the page's own SHA-256 where
 Web Crypto is unavailable, as on a plain-http intranet address) and compares it with the hash of the
-file the platform issued; the file never leaves the phone. Without number and code it is a form.
+file the platform issued; the file never leaves the phone. Without number and code it is a form
+to type them in (`form_page`), submitted to the same address on this host only (the page's
+Content-Security-Policy allows forms to go nowhere else).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from bot.web.page import esc, page
 from rules.masking import mask_person_name
+from rules.verification import VERIFY_PATH
 from services.issued_documents import DocumentCheck
 from services.settings import Settings
 
@@ -119,6 +122,29 @@ def public_subject(name: str | None, code: str | None, mask_names: bool) -> str:
     if name and mask_names and code and "*" in code:
         return mask_person_name(name)
     return name or ""
+
+
+def form_page(settings: Settings, number: str = "", code: str = "") -> HTMLResponse:
+    """The form a person types a document's number and verification code into (both printed
+    beside the QR code). A plain GET form to this host's verification address: it works without
+    script, and the answer is the result page of the same address."""
+    missing = "请填写核验码。" if number and not code else "请填写文件编号。" if code and not number else ""
+    body = (
+        "<h1>文件核验</h1>"
+        "<p>请输入文件上印的编号和核验码（在二维码旁边），核验文件是否由本平台出具、是否被改动：</p>"
+        + (f'<p class="result different" role="alert">{esc(missing)}</p>' if missing else "")
+        + f'<form method="get" action="{esc(VERIFY_PATH)}" id="verify-form" accept-charset="utf-8">'
+        '<label for="number">文件编号</label>'
+        f'<input type="text" id="number" name="number" required maxlength="64" autocomplete="off" spellcheck="false"'
+        f' placeholder="安信报〔2026〕000001号" value="{esc(number)}">'
+        '<label for="code">核验码</label>'
+        f'<input type="text" id="code" name="code" required maxlength="64" autocomplete="off" spellcheck="false"'
+        f' autocapitalize="characters" placeholder="ABCD-EFGH-JKLM" value="{esc(code)}">'
+        '<button type="submit" id="check">核验</button>'
+        "</form>"
+        '<p class="note">也可以用手机相机扫描文件上的二维码，直接打开核验结果。</p>'
+    )
+    return page("文件核验", settings.region.platform_name, body)
 
 
 def result_page(result: DocumentCheck, settings: Settings) -> HTMLResponse:

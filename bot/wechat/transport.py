@@ -7,7 +7,8 @@ A `telegram.request.BaseRequest`, like the WeCom channel's (bot/wecom/transport.
   the choices are stored (bot/wechat/store.py), so a reply "2" becomes the press of the second button;
 - editMessageText → the new text as a new message (WeChat cannot edit one; a change of numbers only,
   a progress counter, at most every 30 s), with its choices;
-- sendDocument → a download link (services/download_links.py): the 客服消息 API sends no files;
+- sendDocument → a download link (services/download_links.py): the 客服消息 API sends no files; the
+  link opens only for this user, proved by WeChat's 网页授权 (bot/web/downloads.py);
 - sendPhoto → media/upload + image message; getFile + download → media/get of what a user sent;
 - answerCallbackQuery and the like → nothing (WeChat has no such thing); getMe is answered locally.
 Outside the 48-hour window (45015) or past the replies allowed since the user last wrote (45047) a

@@ -7,7 +7,8 @@
   the stored data goes back to the handlers as the callback data that button carried, and is checked
   there like any other (render/buttons.py).
 - `DownloadLink`: a document handed to one account as a link (the 客服消息 API cannot send a PDF):
-  the bytes sealed until the link expires, how often it may still be opened, and what it is.
+  the bytes sealed until the link expires, how often it may still be opened, what it is, and the
+  WeChat user (OpenID) who alone may open it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class DownloadLink(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    # The OpenID of the WeChat user the link was handed to: only a browser proving to be that user
+    # (网页授权, snsapi_base) opens it. None for a recipient outside WeChat (the link is single-use).
+    recipient: Mapped[str | None] = mapped_column(String(64))
     # The issued document the bytes are (found by their SHA-256 in issued_documents), for the audit.
     document_number: Mapped[str | None] = mapped_column(String(40))
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="SET NULL"))
