@@ -260,8 +260,17 @@ async def refresh_index(services: Services) -> int:
         # The background build reads everything and tops itself up when done; a snapshot being
         # written must not change under the writer: the next refresh catches up from the position.
         return 0
-    position = services.index_watermark or 0
     changed = rows = 0
+    if services.index_watermark is None:  # nothing loaded yet: every subject, then the stream after it
+        async with services.db.transaction() as s:
+            entries, services.index_watermark = await load_entries(s)
+        rows = len(entries)
+        fresh = [e for e in entries if index.get(e.subject_id) != e]
+        del entries
+        if fresh:
+            index.add(fresh)
+        changed = len(fresh)
+    position = services.index_watermark
     while True:
         numbered = await stamp_changes(services.db)
         async with services.db.transaction() as s:
