@@ -1,5 +1,5 @@
 """The name index snapshot: written after a build, read back in another process without
-re-tokenising, tied to the lexicon and the database's watermark, topped up from the change feed;
+re-tokenising, tied to the lexicon and its position in the subject change stream, topped up from it;
 without one the index is rebuilt in the background while USCCs answer from the database."""
 
 from __future__ import annotations
