@@ -42,7 +42,7 @@ from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from services.runtime import Services
 from services.settings import Settings
-from services.subject_feed import PAGE, load_entries, read_changes, stamp_changes
+from services.subject_feed import PAGE, load_entries, prune_stream, read_changes, stamp_changes
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ _SAVE_TASK = "index_snapshot_task"
 _CHANGES = "index_changes_since_snapshot"
 _WRITTEN_AT = "index_snapshot_written_at"
 ROWS_READ = "index_rows_read"  # stream rows the last refresh read (services.subject_feed)
+_PRUNED_AT = "index_stream_pruned_at"
+PRUNE_EVERY_SECONDS = 3600
 
 
 def index_ready(services: Services) -> bool:
@@ -271,10 +273,22 @@ async def refresh_index(services: Services) -> int:
             index.add(fresh)
         changed = len(fresh)
     position = services.index_watermark
+    reloaded = False
     while True:
         numbered = await stamp_changes(services.db)
         async with services.db.transaction() as s:
             page = await read_changes(s, position)
+        if page.gap and not reloaded:
+            # Behind the stream's retention (stopped for days): deletions since are unknown, so
+            # a new index from everything, built off the event loop; the old one answers meanwhile.
+            log.warning("name index: change stream pruned past position %d, reloading", position)
+            async with services.db.transaction() as s:
+                entries, position = await load_entries(s)
+            services.index = index = await asyncio.to_thread(_build, index.lexicon, entries)
+            services.index_watermark = position
+            changed, rows, reloaded = changed + len(entries), rows + len(entries), True
+            del entries
+            continue
         rows += page.rows
         fresh = [e for e in page.entries if index.get(e.subject_id) != e]
         if fresh:
@@ -285,6 +299,9 @@ async def refresh_index(services: Services) -> int:
         if not page.more and numbered < PAGE:
             break  # everything numbered is read, and nothing was left to number
     services.extras[ROWS_READ] = rows
+    if time.time() - services.extras.get(_PRUNED_AT, 0.0) >= PRUNE_EVERY_SECONDS:
+        services.extras[_PRUNED_AT] = time.time()
+        await prune_stream(services.db)
     if changed:
         services.extras[_CHANGES] = services.extras.get(_CHANGES, 0) + changed
     return changed

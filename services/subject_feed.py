@@ -21,13 +21,14 @@ no ORM objects are built, and aliases are fetched in one pass and grouped in mem
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Division, Subject, SubjectAlias, SubjectChange
+from db.models import Division, Subject, SubjectAlias, SubjectChange, utcnow
 from db.session import Database
 from nlp.index_parts import IndexEntry
 from services.changes import SUBJECT_STAMP_LOCK, stamp_log
@@ -36,6 +37,10 @@ _PARTITION = 20_000
 _CHUNK = 5_000
 # Rows of the stream read per transaction: one page of a large import, then the next.
 PAGE = 50_000
+# How long numbered rows stay. Running processes read the stream every 10-30 s; a process stopped
+# longer starts from a snapshot, which is refused (and rebuilt) once the stream no longer holds
+# everything after its position, and a running one that fell that far behind reloads (`gap`).
+KEEP = dt.timedelta(days=7)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class StreamPage:
     position: int = 0  # the highest `seq` read; pass it back next time
     rows: int = 0  # stream rows read (a subject changed twice in the page counts twice)
     more: bool = False  # the page was full: read again at once
+    gap: bool = False  # rows after the position were pruned: what changed is lost, reload everything
 
 
 async def load_divisions(session: AsyncSession) -> list[tuple[str, str, str]]:
@@ -124,6 +130,7 @@ async def read_changes(session: AsyncSession, after: int, limit: int = PAGE) -> 
         position=int(rows[-1][0]),
         rows=len(rows),
         more=more,
+        gap=rows[0][0] > after + 1,  # numbers are consecutive (stamp_log): only pruning leaves a hole
     )
 
 
@@ -144,3 +151,17 @@ async def _aliases(session: AsyncSession, ids: list[int] | None) -> dict[int, li
         for sid, alias, kind in await session.execute(stmt.where(SubjectAlias.subject_id.in_(chunk))):
             out[sid].append((alias, kind))
     return out
+
+
+async def prune_stream(db: Database, keep: dt.timedelta = KEEP, now: dt.datetime | None = None) -> int:
+    """Delete numbered rows older than `keep` (the newest always stays, so numbering goes on from
+    it and a position is never ahead of the stream); returns how many. Idempotent: every process
+    may run it."""
+    cutoff = (now or utcnow()) - keep
+    async with db.transaction() as s:
+        last = await s.scalar(select(func.max(SubjectChange.seq)))
+        if last is None:
+            return 0
+        stale = (SubjectChange.seq < last) & (SubjectChange.at < cutoff)
+        result = await s.execute(delete(SubjectChange).where(stale))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,19 +2,21 @@
 written through another connection reaches a worker's index once; a transaction that commits after
 a later one is not skipped (two real concurrent transactions on PostgreSQL); a restart resumes from
 the snapshot's position; renames, new aliases and deletions reach the index; a change the index
-does not hold (a status) is not recorded at all."""
+does not hold (a status) is not recorded at all; behind a pruned stream a worker reloads and a
+snapshot is rebuilt."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from bench.resolve import region_divisions
-from db.models import Subject, SubjectAlias, SubjectChange
+from db.models import Subject, SubjectAlias, SubjectChange, utcnow
 from db.session import Database
 from nlp import index_snapshot
 from nlp.lexicon import Lexicon
@@ -22,6 +24,7 @@ from rules.codes import complete_uscc
 from services.name_index import ROWS_READ, refresh_index, start_index, wait_for_index, wait_for_snapshot
 from services.runtime import Services
 from services.settings import IndexSettings
+from services.subject_feed import prune_stream, stamp_changes
 from tests.conftest import settings_for
 
 
@@ -146,3 +149,31 @@ async def test_a_restart_resumes_from_the_snapshots_position(db: Database, other
     assert second.index is not None and len(second.index) == 21
     assert second.index.resolve("张记蒸面馆").status == "clear"
     assert second.index.resolve("瀛湖渔业").status == "clear"
+
+
+async def test_behind_a_pruned_stream_a_worker_reloads_and_a_snapshot_is_rebuilt(
+    db: Database, other: Database, lexicon: Lexicon, tmp_path: Path
+) -> None:
+    path = tmp_path / "ix.snapshot"
+    _kept, gone = await _add(db, _subject("安康市恒达建材有限公司", "91610902MA70TT008"), _subject("安康瀛湖渔业发展有限公司", "91610902MA70TT009"))
+    worker = await _worker(db, lexicon, path)
+    assert worker.index is not None and gone in worker.index
+
+    async with other.transaction() as s:
+        await s.execute(delete(Subject).where(Subject.id == gone))
+    await _add(other, _subject("汉滨区老街张记蒸面馆", "91610902MA70TT010"))
+    await stamp_changes(other)  # numbered by another process, then pruned as if eight days later
+    assert await prune_stream(other, now=utcnow() + dt.timedelta(days=8)) > 0
+    async with other.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(SubjectChange)) == 1, "the newest row stays"
+
+    assert await refresh_index(worker) > 0
+    # (SQLite may give the new subject the deleted one's id: names tell them apart.)
+    assert worker.index.resolve("瀛湖渔业").status != "clear", "the deletion it could no longer read is applied"
+    assert worker.index.resolve("张记蒸面馆").status == "clear"
+    assert await refresh_index(worker) == 0
+
+    rebuilt = await _worker(db, lexicon, path)
+    assert rebuilt.extras.get("index_build_task") is not None, "the snapshot's changes were pruned: rebuilt"
+    assert rebuilt.index is not None and len(rebuilt.index) == 2
+    assert rebuilt.index.resolve("瀛湖渔业").status != "clear"
