@@ -78,7 +78,6 @@ async def empty_tables(database: Database) -> None:
                 await conn.execute(text(f"DELETE FROM {name}"))
             # Deleting subjects records their deletion in the index's change stream (triggers, 0026a).
             await conn.execute(text("DELETE FROM subject_changes"))
-            await conn.execute(text("DELETE FROM sqlite_sequence"))  # ids from 1 again, as on PostgreSQL
 
 
 @pytest.fixture

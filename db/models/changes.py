@@ -44,11 +44,12 @@ class SubjectChange(Base):
     the subject's id, so every writer — an import, an admin edit, a script — is covered and a
     change the index cannot see (a status, an address) costs nothing. No foreign key: the row of a
     deleted subject must outlive it, it is how every process learns to drop the subject.
-    `seq` is given after commit exactly as for `ChangeEvent` (services.changes.stamp_log).
+    `seq` is given after commit exactly as for `ChangeEvent` (services.changes.stamp_log). No
+    AUTOINCREMENT on SQLite (it costs every trigger a write to sqlite_sequence): pruning always
+    keeps the newest row, so an id is never handed out twice anyway.
     """
 
     __tablename__ = "subject_changes"
-    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(EVENT_ID, primary_key=True, autoincrement=True)
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # commit order, given after commit

@@ -116,7 +116,6 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_changes")),
         sa.UniqueConstraint("seq", name=op.f("uq_subject_changes_seq")),
-        sqlite_autoincrement=True,
     )
     create_triggers()
 
