@@ -8,7 +8,7 @@ times from `Popen` to the line the child prints once it has answered its first q
 * `rebuild`:  import, lexicon and jieba, read the subjects, build the index, answer.
 
 Reading a million subjects from PostgreSQL adds seconds to `rebuild` (not to `snapshot`, which
-reads only the rows changed since its watermark), so the gap measured here is a lower bound.
+reads only the changes after its position in the stream), so the gap measured here is a lower bound.
 
     python -m bench.cold_start --child snapshot|rebuild FILE QUESTION   (used by bench.resolve)
 """

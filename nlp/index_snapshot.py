@@ -8,10 +8,10 @@ string columns, so it is written once after a build and read back without re-tok
 * row columns (subject, source, alive) likewise; the row cores as one string and its offsets;
 * the subjects as the columns the index keeps them in (nlp.entry_columns), stored as they are.
 
-A snapshot is tied to what it was built from: the database's change watermark (the newest
-`Subject.updated_at` it contains) and subject count, and a fingerprint of the lexicon (regions,
-organisation forms, industries) and of this format. The caller tops a loaded snapshot up from the
-change feed (rows changed since the watermark); a snapshot with another fingerprint is stale and is
+A snapshot is tied to what it was built from: the database's change watermark (its position in
+the stream of changed subjects, `subject_changes.seq`, services.subject_feed) and subject count,
+and a fingerprint of the lexicon (regions, organisation forms, industries) and of this format. The
+caller tops a loaded snapshot up from the stream (changes after the watermark); a snapshot with another fingerprint is stale and is
 rebuilt, and so is one written from another database (`source`). The file is written to a
 temporary name, synced and renamed, so a reader never sees half a file; a file damaged or cut
 short all the same (a full disk, a copy interrupted) fails its length or checksum and is ignored.
@@ -23,7 +23,6 @@ program's own code: it is trusted like the database.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import pickle
@@ -50,7 +49,7 @@ FORMAT = 10  # bump when NameIndex's keys change: old snapshots then count as st
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    watermark: dt.datetime | None
+    watermark: int | None  # position in the subject change stream; None in a snapshot older than it
     subjects: int
     fingerprint: str
 
@@ -63,7 +62,7 @@ def fingerprint(lexicon: Lexicon) -> str:
     return h.hexdigest()[:32]
 
 
-def save(index: NameIndex, path: Path, watermark: dt.datetime | None, source: str = "") -> SnapshotInfo:
+def save(index: NameIndex, path: Path, watermark: int | None, source: str = "") -> SnapshotInfo:
     """Write `index` to `path` atomically; returns what the snapshot is tied to.
 
     The index is only read (tables merged into copies), so look-ups may go on in another thread;
@@ -73,7 +72,7 @@ def save(index: NameIndex, path: Path, watermark: dt.datetime | None, source: st
     columns = EntryColumns.of(index._entries)
     info = SnapshotInfo(watermark, len(columns), fingerprint(index.lexicon))
     payload: dict[str, Any] = {
-        "watermark": watermark.isoformat() if watermark else None,
+        "watermark": watermark,
         "subjects": info.subjects,
         "fingerprint": info.fingerprint,
         "source": source,
@@ -143,8 +142,8 @@ def _unpack_rows(stored: tuple[str, bytes]) -> RowStrings:
 
 
 def _info(payload: dict[str, Any]) -> SnapshotInfo:
-    mark = payload.get("watermark")
-    return SnapshotInfo(dt.datetime.fromisoformat(mark) if mark else None, payload.get("subjects", 0), payload.get("fingerprint", ""))
+    mark = payload.get("watermark")  # an ISO time in snapshots written before the stream: no position
+    return SnapshotInfo(mark if isinstance(mark, int) else None, payload.get("subjects", 0), payload.get("fingerprint", ""))
 
 
 def _digest(fh: BinaryIO) -> bytes:

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, and_, case, func, insert, literal, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import Table
 
 from db.models import ChangeEvent, CreditRecord, Department, Subject, utcnow
 from db.session import Database
@@ -121,41 +122,52 @@ STAMP_BATCH = 50_000
 STAMP_LOCK = 0x63686766
 
 
+# The index's stream of changed subjects (services.subject_feed) is stamped the same way, by its own lock.
+SUBJECT_STAMP_LOCK = 0x63686773
+
+
 async def stamp(db: Database, batch: int = STAMP_BATCH) -> int:
     """Give `seq` to up to `batch` committed events without one, in id order, in one transaction
     (see the module docstring). Returns how many; 0 also when another process is stamping, or
     (SQLite) when a long write such as an import holds the database: nothing new can have committed
     meanwhile, and the next read stamps what it finds."""
+    return await stamp_log(db, ChangeEvent.__table__, STAMP_LOCK, batch)
+
+
+async def stamp_log(db: Database, table: Table, lock: int, batch: int = STAMP_BATCH) -> int:
+    """`stamp` for any log table with an id, an empty-until-stamped `seq` and nothing else the
+    stamper writes: the change feed's events and the name index's `subject_changes`, so the
+    product has one way to put changes in commit order. `lock` keeps each log's stamper apart."""
+    seq = table.c.seq
     async with db.transaction() as s:  # a read first: no lock taken when there is nothing to number
-        if await s.scalar(select(ChangeEvent.id).where(ChangeEvent.seq.is_(None)).limit(1)) is None:
+        if await s.scalar(select(table.c.id).where(seq.is_(None)).limit(1)) is None:
             return 0
     try:
-        return await _stamp(db, batch)
+        return await _stamp(db, table, lock, batch)
     except OperationalError as exc:
         if db.dialect == "postgresql":
             raise
-        log.info("change feed not stamped now (%s)", type(exc).__name__)
+        log.info("%s not stamped now (%s)", table.name, type(exc).__name__)
         return 0
 
 
-async def _stamp(db: Database, batch: int) -> int:
+async def _stamp(db: Database, table: Table, lock: int, batch: int) -> int:
     async with db.transaction() as s:
         if s.get_bind().dialect.name != "postgresql":
-            todo = select(ChangeEvent.id).where(ChangeEvent.seq.is_(None)).order_by(ChangeEvent.id).limit(batch)
+            todo = select(table.c.id).where(table.c.seq.is_(None)).order_by(table.c.id).limit(batch)
             result = await s.execute(
-                update(ChangeEvent).where(ChangeEvent.id.in_(todo.scalar_subquery())).values(seq=ChangeEvent.id)
-                .execution_options(synchronize_session=False)
+                update(table).where(table.c.id.in_(todo.scalar_subquery())).values(seq=table.c.id)
             )
             return int(result.rowcount or 0)
-        if not await s.scalar(select(func.pg_try_advisory_xact_lock(STAMP_LOCK))):
+        if not await s.scalar(select(func.pg_try_advisory_xact_lock(lock))):
             return 0
-        base = int(await s.scalar(select(func.coalesce(func.max(ChangeEvent.seq), 0))) or 0)
+        base = int(await s.scalar(select(func.coalesce(func.max(table.c.seq), 0))) or 0)
         result = await s.execute(
             text(
-                "UPDATE change_events SET seq = :base + todo.n FROM ("
-                " SELECT id, row_number() OVER (ORDER BY id) AS n FROM change_events"
+                f"UPDATE {table.name} SET seq = :base + todo.n FROM ("
+                f" SELECT id, row_number() OVER (ORDER BY id) AS n FROM {table.name}"
                 " WHERE seq IS NULL ORDER BY id LIMIT :batch) AS todo"
-                " WHERE change_events.id = todo.id"
+                f" WHERE {table.name}.id = todo.id"
             ),
             {"base": base, "batch": batch},
         )

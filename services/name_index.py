@@ -5,15 +5,18 @@ The snapshot is on by default (`index.snapshot = "auto"`: next to the SQLite fil
 var/name_index-<database>.snapshot for PostgreSQL; `snapshot_path`). At start-up:
 
 1. a snapshot written from the same database for the same lexicon, no older than the database (its
-   watermark is not ahead of the newest `Subject.updated_at`, the database has at least as many
-   subjects, and fewer than a fifth changed since), is loaded without re-tokenising and topped up
-   from the change feed (subjects changed since the watermark) before the first message is served;
+   watermark — its position in the stream of changed subjects, services.subject_feed — is not ahead
+   of the stream, the stream still holds everything after it, and fewer than a fifth of the
+   subjects changed since), is loaded without re-tokenising and topped up from the stream (the
+   changes after its position) before the first message is served;
 2. otherwise an archive below `index.min_subjects` is indexed before serving (seconds), and a larger
    one gets an empty index at once while the full index is built in a worker thread; USCC look-ups
    answer from the database meanwhile (handlers.query_context), names get a polite "loading" reply;
    when the build is done the index is swapped in and a snapshot written.
 
-Afterwards the bot's refresh job calls `keep_snapshot_fresh`: once the index has taken in
+Afterwards each refresh (`refresh_index`, the bot's job and each port worker's loop) reads only the
+stream after the index's position: nothing is read twice, a deleted subject leaves the index, a
+renamed one is re-indexed. The bot's refresh job then calls `keep_snapshot_fresh`: once the index has taken in
 `index.rewrite_after_changes` changed subjects (an import by another process arrives through the
 feed), or any change and the snapshot is `index.rewrite_after_minutes` old, a new snapshot is
 written in a worker thread, tied to the watermark the index has reached. While it is written the
@@ -23,7 +26,6 @@ index does not change (refreshes wait for the next tick), so the file is one con
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import gc
 import logging
 import re
@@ -33,20 +35,16 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from db.models import Subject
+from db.models import Subject, SubjectChange
 from nlp import index_snapshot
 from nlp.index_parts import IndexEntry
 from nlp.lexicon import Lexicon
 from nlp.resolver import NameIndex
 from services.runtime import Services
 from services.settings import Settings
-from services.subject_feed import load_entries
+from services.subject_feed import PAGE, load_entries, prune_stream, read_changes, stamp_changes
 
 log = logging.getLogger(__name__)
-
-# An import stamps its rows when it starts but commits minutes later, after other writers have moved
-# the watermark on; looking back this far catches such rows. Rows already indexed unchanged are skipped.
-REFRESH_OVERLAP = dt.timedelta(minutes=15)
 
 INDEX_BUILDING = "index_building"
 _TASK = "index_build_task"
@@ -54,8 +52,9 @@ _SAVING = "index_snapshot_saving"
 _SAVE_TASK = "index_snapshot_task"
 _CHANGES = "index_changes_since_snapshot"
 _WRITTEN_AT = "index_snapshot_written_at"
-_READ_AT = "index_read_at"
-ROWS_READ = "index_rows_read"  # rows the last refresh read from the change feed
+ROWS_READ = "index_rows_read"  # stream rows the last refresh read (services.subject_feed)
+_PRUNED_AT = "index_stream_pruned_at"
+PRUNE_EVERY_SECONDS = 3600
 
 
 def index_ready(services: Services) -> bool:
@@ -124,18 +123,20 @@ async def wait_for_index(services: Services) -> None:
 
 
 async def _still_valid(services: Services, info: index_snapshot.SnapshotInfo) -> bool:
+    position = info.watermark
     async with services.db.transaction() as s:
-        count, newest = (await s.execute(select(func.count(Subject.id), func.max(Subject.updated_at)))).one()
-        if count < info.subjects:
-            return False  # subjects were deleted (or another database): the feed cannot say which
-        if info.watermark is None:
-            return count == 0 or info.subjects == 0
-        if newest is None or _aware(newest) < _aware(info.watermark):
-            return False
+        count = (await s.execute(select(func.count(Subject.id)))).scalar_one()
+        if position is None:  # written before the stream existed: its changes since are unknown
+            return count == 0
+        first, last = (await s.execute(select(func.min(SubjectChange.seq), func.max(SubjectChange.seq)))).one()
+        if position > (last or 0):
+            return False  # another database, or one restored from an older backup
+        if first is not None and first > position + 1:
+            return False  # the stream was pruned past the snapshot: what changed is lost
         # Topping up re-indexes every changed subject before the first answer: past a fifth of the
         # archive a background rebuild answers codes sooner and names about as soon.
-        since = _naive_like(newest, info.watermark - REFRESH_OVERLAP)
-        changed = (await s.execute(select(func.count(Subject.id)).where(Subject.updated_at >= since))).scalar_one()
+        pending = SubjectChange.seq.is_(None) | (SubjectChange.seq > position)
+        changed = (await s.execute(select(func.count(SubjectChange.id)).where(pending))).scalar_one()
     return changed <= max(1000, count // 5)
 
 
@@ -144,20 +145,11 @@ async def _subject_count(services: Services) -> int:
         return (await s.execute(select(func.count(Subject.id)))).scalar_one()
 
 
-def _naive_like(sample: dt.datetime, value: dt.datetime) -> dt.datetime:
-    """`value` with or without a time zone, like the database's own values (SQLite stores none)."""
-    return value if sample.tzinfo else _aware(value).replace(tzinfo=None)
-
-
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
@@ -259,39 +251,57 @@ async def wait_for_snapshot(services: Services) -> None:
         await task
 
 
-def _refresh_since(watermark: dt.datetime | None, read_at: dt.datetime | None) -> dt.datetime | None:
-    """Where a refresh starts reading: REFRESH_OVERLAP before the newest stamp seen, or before the
-    previous read if that is later. Anything committed after the previous read was stamped at most
-    REFRESH_OVERLAP before it, so the later bound loses nothing; and a quiet archive stops re-reading
-    the rows of its last import once they are older than the overlap (from the newest stamp alone,
-    every refresh of every worker re-read them until some later change moved the watermark)."""
-    if watermark is None:
-        return None
-    since = watermark - REFRESH_OVERLAP
-    if read_at is not None:
-        since = max(_aware(since), read_at - REFRESH_OVERLAP)
-    return _naive_like(watermark, since)
-
-
-async def refresh_index(services: Services, now: dt.datetime | None = None) -> int:
-    """Pull subjects changed since the watermark; other processes' imports arrive this way.
-    Returns how many subjects changed in the index; `now` (UTC) stands in for the clock in tests."""
+async def refresh_index(services: Services) -> int:
+    """Take in the subjects changed after the index's position (other processes' imports, edits,
+    deletions arrive this way) and move the position on. Returns how many subjects changed in the
+    index (re-indexed or removed). Stream rows are numbered here first (services.changes.stamp_log:
+    a write, one short transaction, skipped while another process numbers them)."""
     index = services.index
     assert index is not None
     if services.extras.get(INDEX_BUILDING) or services.extras.get(_SAVING):
         # The background build reads everything and tops itself up when done; a snapshot being
-        # written must not change under the writer: the next refresh catches up from the watermark.
+        # written must not change under the writer: the next refresh catches up from the position.
         return 0
-    read_at = now or dt.datetime.now(dt.UTC)
-    since = _refresh_since(services.index_watermark, services.extras.get(_READ_AT))
-    async with services.db.transaction() as s:
-        entries, watermark = await load_entries(s, since)
-    services.extras[_READ_AT] = read_at
-    services.extras[ROWS_READ] = len(entries)
-    entries = [e for e in entries if index.get(e.subject_id) != e]
-    if entries:
-        index.add(entries)
-        services.extras[_CHANGES] = services.extras.get(_CHANGES, 0) + len(entries)
-    if watermark is not None:
-        services.index_watermark = watermark
-    return len(entries)
+    changed = rows = 0
+    if services.index_watermark is None:  # nothing loaded yet: every subject, then the stream after it
+        async with services.db.transaction() as s:
+            entries, services.index_watermark = await load_entries(s)
+        rows = len(entries)
+        fresh = [e for e in entries if index.get(e.subject_id) != e]
+        del entries
+        if fresh:
+            index.add(fresh)
+        changed = len(fresh)
+    position = services.index_watermark
+    reloaded = False
+    while True:
+        numbered = await stamp_changes(services.db)
+        async with services.db.transaction() as s:
+            page = await read_changes(s, position)
+        if page.gap and not reloaded:
+            # Behind the stream's retention (stopped for days): deletions since are unknown, so
+            # a new index from everything, built off the event loop; the old one answers meanwhile.
+            log.warning("name index: change stream pruned past position %d, reloading", position)
+            async with services.db.transaction() as s:
+                entries, position = await load_entries(s)
+            services.index = index = await asyncio.to_thread(_build, index.lexicon, entries)
+            services.index_watermark = position
+            changed, rows, reloaded = changed + len(entries), rows + len(entries), True
+            del entries
+            continue
+        rows += page.rows
+        fresh = [e for e in page.entries if index.get(e.subject_id) != e]
+        if fresh:
+            index.add(fresh)
+        gone = sum(1 for sid in page.removed if index.remove(sid))
+        changed += len(fresh) + gone
+        position = services.index_watermark = page.position
+        if not page.more and numbered < PAGE:
+            break  # everything numbered is read, and nothing was left to number
+    services.extras[ROWS_READ] = rows
+    if time.time() - services.extras.get(_PRUNED_AT, 0.0) >= PRUNE_EVERY_SECONDS:
+        services.extras[_PRUNED_AT] = time.time()
+        await prune_stream(services.db)
+    if changed:
+        services.extras[_CHANGES] = services.extras.get(_CHANGES, 0) + changed
+    return changed

@@ -30,7 +30,7 @@ class Services:
     lexicon: Lexicon | None = None
     index: NameIndex | None = None
     calendar: WorkCalendar | None = None
-    index_watermark: dt.datetime | None = None
+    index_watermark: int | None = None  # position in the subject change stream (services.subject_feed)
     extras: dict[str, Any] = field(default_factory=dict)
     heavy: HeavyWork = field(default_factory=HeavyWork)  # CPU-heavy jobs of this process (services/heavy.py)
 

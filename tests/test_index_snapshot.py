@@ -1,5 +1,5 @@
 """The name index snapshot: written after a build, read back in another process without
-re-tokenising, tied to the lexicon and the database's watermark, topped up from the change feed;
+re-tokenising, tied to the lexicon and its position in the subject change stream, topped up from it;
 without one the index is rebuilt in the background while USCCs answer from the database."""
 
 from __future__ import annotations
@@ -172,10 +172,11 @@ async def test_an_api_worker_starts_from_the_bots_snapshot(db: Database, tmp_pat
     assert worker.index is not None and len(worker.index) == 2
 
 
-async def test_a_snapshot_with_more_subjects_than_the_database_is_rebuilt(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+async def test_a_snapshot_without_a_stream_position_is_rebuilt(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
     path = tmp_path / "ix.snapshot"
     built = NameIndex(lexicon)
     built.add([IndexEntry(i, f"安康市测试{i}号商贸有限公司", "法人", None, "610902") for i in range(1, 4)])
+    # No position (as written before the change stream): what changed since cannot be known.
     index_snapshot.save(built, path, None, snapshot_source(_settings(db, path)))
     await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN003"))])
     app, _transport = await _app(db, path)

@@ -17,7 +17,7 @@ from db.models.archive import (
 )
 from db.models.attempts import AttemptLimit
 from db.models.base import Base, UTCDateTime, utcnow
-from db.models.changes import ChangeEvent
+from db.models.changes import ChangeEvent, SubjectChange
 from db.models.collection import PeriodReport, ReminderClaim, ReportingDuty, Upload
 from db.models.conversations import AppliedUpdate, Conversation
 from db.models.declarations import Declaration, LinkAttempts, LinkSecret
@@ -87,6 +87,7 @@ __all__ = [
     "StoredDocument",
     "Subject",
     "SubjectAlias",
+    "SubjectChange",
     "SubjectEvaluation",
     "SubjectMasking",
     "SubjectPerson",

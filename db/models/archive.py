@@ -69,7 +69,8 @@ class Subject(Base):
     established: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="存续")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Watermark for the in-memory name index of every bot process.
+    # When the row last changed (imports find their own rows by it). The name index follows the
+    # subject change stream instead (db/models/changes.SubjectChange, written by triggers).
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     aliases: Mapped[list[SubjectAlias]] = relationship(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, utcnow
@@ -34,3 +34,24 @@ class ChangeEvent(Base):
     person: Mapped[bool] = mapped_column(Boolean, default=False)  # a natural person: keys need idquery
     public: Mapped[bool] = mapped_column(Boolean, default=False)  # may change what the public sees
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SubjectChange(Base):
+    """One row per change of what the name index holds of a subject (migration 0026a).
+
+    Written by the database itself: triggers on `subjects` (a subject inserted or deleted, or its
+    name, kind, USCC or division changed) and on `subject_aliases` (any alias written or removed) add
+    the subject's id, so every writer — an import, an admin edit, a script — is covered and a
+    change the index cannot see (a status, an address) costs nothing. No foreign key: the row of a
+    deleted subject must outlive it, it is how every process learns to drop the subject.
+    `seq` is given after commit exactly as for `ChangeEvent` (services.changes.stamp_log). No
+    AUTOINCREMENT on SQLite (it costs every trigger a write to sqlite_sequence): pruning always
+    keeps the newest row, so an id is never handed out twice anyway.
+    """
+
+    __tablename__ = "subject_changes"
+
+    id: Mapped[int] = mapped_column(EVENT_ID, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # commit order, given after commit
+    subject_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(server_default=func.current_timestamp())
