@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026a"
-down_revision = "0018"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
