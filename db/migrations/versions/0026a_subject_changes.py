@@ -1,7 +1,7 @@
 """subject_changes: the name index's change stream, written by triggers on subjects and aliases
 
 Revision ID: 0026a
-Revises: 0018
+Revises: 0024
 Create Date: 2026-12-07 03:00:00
 
 Hand-written from db/models/changes.py (SubjectChange); tests/test_migrations.py checks the table
