@@ -88,7 +88,7 @@ def _round(mode: str, path: Path, question: str) -> dict[str, Any]:
         subprocess.Popen(
             [sys.executable, "-m", "bench.shared_index", "--child", mode, str(path), question],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        )
         for _ in PROCESSES
     ]
     seen = []
@@ -117,7 +117,6 @@ def _child(mode: str, path: str, question: str) -> None:
     from nlp import index_snapshot
     from nlp.lexicon import Lexicon
     from nlp.message_names import resolve_message
-
     from nlp.resolver import NameIndex
 
     lexicon = Lexicon.from_divisions(region_divisions())
