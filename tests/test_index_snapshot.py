@@ -366,3 +366,56 @@ def test_processes_map_one_copy_of_the_snapshot(lexicon: Lexicon, tmp_path: Path
     loaded.add([IndexEntry(9001, "安康市宇宙飞船制造有限公司", "法人", None, "610902")])
     assert not isinstance(loaded._row_sid, memoryview) and isinstance(loaded._t_core._hashes, memoryview)
     assert loaded.resolve("宇宙飞船制造").candidates[0].subject_id == 9001
+
+
+def _mapped(index: NameIndex | None) -> bool:
+    import mmap
+
+    assert index is not None
+    views = (index._t_core._hashes, index._row_sid)
+    return all(isinstance(v, memoryview) and isinstance(v.obj, mmap.mmap) for v in views)
+
+
+async def test_one_process_of_a_host_builds_and_the_others_map_its_snapshot(
+    db: Database, tmp_path: Path, lexicon: Lexicon, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot and a port worker start together without a snapshot: one builds, the other waits for
+    the build lock and maps what the builder wrote; both then answer from the same file."""
+    from services.runtime import Services
+
+    path = tmp_path / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN001"))])
+    bot, worker = Services(settings=_settings(db, path), db=db), Services(settings=_settings(db, path), db=db)
+    with caplog.at_level("INFO", logger="services.name_index"):
+        assert await start_index(bot, lexicon) == "building"
+        assert await start_index(worker, lexicon) == "building"
+        await wait_for_index(bot)
+        await wait_for_index(worker)
+    built = [r.getMessage() for r in caplog.records if "subjects built" in r.getMessage()]
+    mapped = [r.getMessage() for r in caplog.records if "another process built" in r.getMessage()]
+    assert len(built) == 1 and len(mapped) == 1, caplog.text
+    assert _mapped(bot.index) and _mapped(worker.index)  # the builder, too, answers from the file now
+    assert worker.index.resolve("瀛湖渔业").status == "clear"  # type: ignore[union-attr]
+
+
+async def test_a_port_worker_maps_the_bots_newer_snapshot(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+    """A worker takes changes in privately from the feed; when the bot writes a newer snapshot the
+    worker maps it, and its private per-row columns are gone again."""
+    from services.name_index import adopt_newer_snapshot, write_snapshot
+    from services.runtime import Services
+
+    path = tmp_path / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN001"))])
+    bot = Services(settings=_settings(db, path), db=db)
+    await start_index(bot, lexicon)
+    await wait_for_index(bot)
+    worker = Services(settings=_settings(db, path), db=db)
+    assert await start_index(worker, lexicon) == "snapshot" and _mapped(worker.index)
+    await _add_subjects(db, [("汉滨区老街张记蒸面馆", complete_uscc("91610902MA70TN002"))])
+    assert await refresh_index(worker) == 1 and not _mapped(worker.index)  # the change, privately
+    assert not await adopt_newer_snapshot(worker)  # nothing newer yet
+    await refresh_index(bot)
+    assert await write_snapshot(bot) and _mapped(bot.index)
+    assert await adopt_newer_snapshot(worker) and _mapped(worker.index)
+    assert worker.index.resolve("张记蒸面馆").status == "clear"  # type: ignore[union-attr]
+    assert not await adopt_newer_snapshot(worker)
