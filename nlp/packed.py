@@ -11,7 +11,7 @@ So nothing here holds a Python object per value:
   self-synchronising: a byte-wise search for a name part finds only whole characters (UTF-16 could
   match across two characters' halves), so `holds` searches the buffer in place.
 * `nbytes`, `owned`: what a column holds, and a private, growable copy of one that was mapped
-  (the index copies its small per-row columns before its first change: nine bytes a row).
+  (the index copies its small per-row columns before its first change: ten bytes a row).
 """
 
 from __future__ import annotations

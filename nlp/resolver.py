@@ -173,7 +173,7 @@ class NameIndex(TierLookups):
 
     def _own_rows(self) -> None:
         """Make the per-row columns private and growable before they change (after a snapshot load
-        they are read-only views into the mapped file): nine bytes a row, once per process."""
+        they are read-only views into the mapped file): ten bytes a row, once per process."""
         if not isinstance(self._alive, bytearray):
             self._row_sid = owned("q", self._row_sid)
             self._row_src = owned("b", self._row_src)
