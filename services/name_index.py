@@ -155,8 +155,14 @@ async def _build_lock(path: Path) -> AsyncIterator[None]:
     the event loop free) and then maps the snapshot the builder wrote. An flock on a file beside
     the snapshot: the kernel releases it when its holder exits, also by a crash."""
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as fh:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+b")  # noqa: SIM115 - held across the yield, closed below
+    except OSError as exc:  # a read-only folder: build all the same (the snapshot will not be written either)
+        log.warning("name index: no build lock at %s (%s); building without it", lock_path, type(exc).__name__)
+        yield
+        return
+    with fh:
         while True:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -207,16 +213,16 @@ async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
     """Build the index in a worker thread and write its snapshot, unless another process of this
     host is doing it: then wait for its snapshot and map that (one build, one copy per host)."""
     started = time.perf_counter()
-    async with _build_lock(path):
-        loaded = await _load_valid(services, lexicon, path)
-        if loaded is not None:  # built by another process while this one waited
-            _use(services, loaded, path)
-            services.extras[INDEX_BUILDING] = False
-            await refresh_index(services)
-            log.info("name index: %d subjects from the snapshot another process built, in %.1f s",
-                     len(loaded[0]), time.perf_counter() - started)
-            return
-        try:
+    try:
+        async with _build_lock(path):
+            loaded = await _load_valid(services, lexicon, path)
+            if loaded is not None:  # built by another process while this one waited
+                _use(services, loaded, path)
+                services.extras[INDEX_BUILDING] = False
+                await refresh_index(services)
+                log.info("name index: %d subjects from the snapshot another process built, in %.1f s",
+                         len(loaded[0]), time.perf_counter() - started)
+                return
             async with services.db.transaction() as s:
                 entries, watermark = await load_entries(s)
             index = await asyncio.to_thread(_build, lexicon, entries)
@@ -226,11 +232,11 @@ async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
             freeze_long_lived()
             await refresh_index(services)  # what changed while building
             log.info("name index: %d subjects built in %.1f s", len(index), time.perf_counter() - started)
-        except Exception:
-            services.extras[INDEX_BUILDING] = False
-            log.exception("name index: background build failed")
-            raise
-        await _save_logged(services, path)
+            await _save_logged(services, path)  # under the lock: the processes waiting map this file
+    except Exception:
+        services.extras[INDEX_BUILDING] = False
+        log.exception("name index: background build failed")
+        raise
 
 
 def freeze_long_lived() -> None:

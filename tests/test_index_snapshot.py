@@ -419,3 +419,18 @@ async def test_a_port_worker_maps_the_bots_newer_snapshot(db: Database, tmp_path
     assert await adopt_newer_snapshot(worker) and _mapped(worker.index)
     assert worker.index.resolve("张记蒸面馆").status == "clear"  # type: ignore[union-attr]
     assert not await adopt_newer_snapshot(worker)
+
+
+async def test_the_index_is_built_where_no_lock_or_snapshot_can_be_written(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+    """A snapshot folder that cannot be made (here a file stands where it should be) costs the
+    sharing, never the index: it is built without the lock and answers."""
+    from services.runtime import Services
+
+    (tmp_path / "taken").write_text("not a folder")
+    path = tmp_path / "taken" / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN001"))])
+    services = Services(settings=_settings(db, path), db=db)
+    assert await start_index(services, lexicon) == "building"
+    await wait_for_index(services)
+    assert not services.extras.get(INDEX_BUILDING)
+    assert services.index.resolve("瀛湖渔业").status == "clear"  # type: ignore[union-attr]
