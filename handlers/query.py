@@ -25,6 +25,7 @@ from rules.roles import Viewer, sees_name_masked
 from services.checks import CheckAnswer, view_and_check
 from services.findable import findable_briefs
 from services.lookup import view_subject
+from services.resolver_port import resolver_of
 from services.subject_query import Asked, read_text
 
 ROUTED = {
@@ -163,7 +164,7 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     subject_id, category, matter = values
     _account, viewer = await caller(update, context)
-    entry = services(context).index.get(subject_id) if services(context).index else None
+    entry = resolver_of(services(context)).subject(subject_id)
     # A matter word that was part of the picked subject's name (恒信招标代理 → 招标) was never chosen.
     picked_matter = message_names.matter_allowed_for(entry.name, matter) if entry else matter
     await show_card(update, context, viewer, subject_id, normalize_category(category) if category else None, matter=picked_matter)

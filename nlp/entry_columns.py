@@ -2,58 +2,23 @@
 
 A million `IndexEntry` objects with their own name, code, kind and division strings cost about
 240 MB and a dict of 42 MB over them; most are never read. After a bulk build (and in a snapshot)
-the subjects sit in sorted columns: ids, names and codes packed into one string each with an
-offsets array, kinds and divisions as a small index into their few distinct values, aliases only
-for the subjects that have some. An `IndexEntry` is made only when one is looked up. Later adds and
+the subjects sit in sorted columns: ids, names and codes packed as UTF-8 with an offsets array
+(nlp.packed: a snapshot maps them, every process on a host reads the same pages), kinds and
+divisions as a small index into their few distinct values, aliases only for the subjects that
+have some. An `IndexEntry` is made only when one is looked up. Later adds and
 replacements go into a small overlay dict and removals into a set, as the index's incremental path
 expects; a later bulk add packs everything again.
 """
 
 from __future__ import annotations
 
-import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from nlp.index_parts import IndexEntry
-
-
-class PackedStrings:
-    """A column of strings as one str and an offsets array: no object per value until read."""
-
-    __slots__ = ("_offsets", "_text")
-
-    def __init__(self, text: str, offsets: array) -> None:  # type: ignore[type-arg]
-        self._text = text
-        self._offsets = offsets
-
-    @classmethod
-    def pack(cls, values: Iterable[str]) -> PackedStrings:
-        offsets = array("I", [0])
-        parts = []
-        total = 0
-        for v in values:
-            total += len(v)
-            offsets.append(total)
-            parts.append(v)
-        return cls("".join(parts), offsets)
-
-    def __getitem__(self, i: int) -> str:
-        return self._text[self._offsets[i] : self._offsets[i + 1]]
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def stored(self) -> tuple[str, bytes]:
-        return self._text, self._offsets.tobytes()
-
-    @classmethod
-    def from_stored(cls, stored: tuple[str, bytes]) -> PackedStrings:
-        offsets = array("I")
-        offsets.frombytes(stored[1])
-        return cls(stored[0], offsets)
+from nlp.packed import PackedText, nbytes
 
 
 class Codes:
@@ -61,7 +26,7 @@ class Codes:
 
     __slots__ = ("_index", "_values")
 
-    def __init__(self, values: list[str | None], index: array) -> None:  # type: ignore[type-arg]
+    def __init__(self, values: list[str | None], index: Any) -> None:
         self._values = values
         self._index = index
 
@@ -79,14 +44,13 @@ class Codes:
     def __getitem__(self, i: int) -> str | None:
         return self._values[self._index[i]]
 
-    def stored(self) -> tuple[list[str | None], bytes]:
-        return self._values, self._index.tobytes()
+    @property
+    def values(self) -> list[str | None]:
+        return self._values
 
-    @classmethod
-    def from_stored(cls, stored: tuple[list[str | None], bytes]) -> Codes:
-        index = array("H")
-        index.frombytes(stored[1])
-        return cls(stored[0], index)
+    @property
+    def index(self) -> Any:
+        return self._index
 
 
 class AliasColumn:
@@ -95,7 +59,7 @@ class AliasColumn:
 
     __slots__ = ("_ids", "_text")
 
-    def __init__(self, ids: array, text: PackedStrings) -> None:  # type: ignore[type-arg]
+    def __init__(self, ids: Any, text: PackedText) -> None:
         self._ids = ids
         self._text = text
 
@@ -107,7 +71,7 @@ class AliasColumn:
         for sid, aliases in pairs:
             ids.append(sid)
             texts.append(_ITEM.join(f"{alias}{_PAIR}{kind}" for alias, kind in aliases))
-        return cls(ids, PackedStrings.pack(texts))
+        return cls(ids, PackedText.pack(texts))
 
     def get(self, sid: int) -> tuple[tuple[str, str], ...]:
         i = bisect_left(self._ids, sid)
@@ -118,14 +82,13 @@ class AliasColumn:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def stored(self) -> tuple[bytes, tuple[str, bytes]]:
-        return self._ids.tobytes(), self._text.stored()
+    @property
+    def ids(self) -> Any:
+        return self._ids
 
-    @classmethod
-    def from_stored(cls, stored: tuple[bytes, tuple[str, bytes]]) -> AliasColumn:
-        ids = array("q")
-        ids.frombytes(stored[0])
-        return cls(ids, PackedStrings.from_stored(stored[1]))
+    @property
+    def text(self) -> PackedText:
+        return self._text
 
 
 _ITEM, _PAIR = "\x1f", "\x1e"
@@ -138,10 +101,10 @@ class EntryColumns:
 
     def __init__(
         self,
-        ids: array,  # type: ignore[type-arg]
-        names: PackedStrings,
+        ids: Any,  # array('q') or a view into a mapped snapshot
+        names: PackedText,
         kinds: Codes,
-        usccs: PackedStrings,
+        usccs: PackedText,
         divisions: Codes,
         aliases: AliasColumn,
     ) -> None:
@@ -160,9 +123,9 @@ class EntryColumns:
         ordered = sorted(entries, key=lambda e: e.subject_id)
         return cls(
             array("q", (e.subject_id for e in ordered)),
-            PackedStrings.pack(e.name for e in ordered),
+            PackedText.pack(e.name for e in ordered),
             Codes.pack(e.kind for e in ordered),
-            PackedStrings.pack(e.uscc or "" for e in ordered),
+            PackedText.pack(e.uscc or "" for e in ordered),
             Codes.pack(e.division_code for e in ordered),
             AliasColumn.pack((e.subject_id, e.aliases) for e in ordered if e.aliases),
         )
@@ -240,31 +203,12 @@ class EntryColumns:
 
     def footprint(self) -> int:
         """Bytes held by the columns (not the overlay's few entries)."""
-        parts = (self._ids, self._names._text, self._names._offsets, self._usccs._text, self._usccs._offsets,
-                 self._kinds._index, self._divisions._index, self._aliases._ids, self._aliases._text._text,
-                 self._aliases._text._offsets)  # fmt: skip
-        return sum(sys.getsizeof(p) for p in parts)
+        return (nbytes(self._ids) + self._names.footprint() + self._usccs.footprint() + nbytes(self._kinds.index)
+                + nbytes(self._divisions.index) + nbytes(self._aliases.ids) + self._aliases.text.footprint())
 
-    def stored(self) -> dict[str, Any]:
-        """The columns as plain values for a snapshot (call on packed columns: `of`)."""
+    def columns(self) -> dict[str, Any]:
+        """The packed columns by name (call on packed columns: `of`), for nlp.index_snapshot."""
         return {
-            "ids": self._ids.tobytes(),
-            "names": self._names.stored(),
-            "kinds": self._kinds.stored(),
-            "usccs": self._usccs.stored(),
-            "divisions": self._divisions.stored(),
-            "aliases": self._aliases.stored(),
-        }
-
-    @classmethod
-    def from_stored(cls, stored: dict[str, Any]) -> EntryColumns:
-        ids = array("q")
-        ids.frombytes(stored["ids"])
-        return cls(
-            ids,
-            PackedStrings.from_stored(stored["names"]),
-            Codes.from_stored(stored["kinds"]),
-            PackedStrings.from_stored(stored["usccs"]),
-            Codes.from_stored(stored["divisions"]),
-            AliasColumn.from_stored(stored["aliases"]),
-        )
+            "ids": self._ids, "names": self._names, "kinds": self._kinds, "usccs": self._usccs,
+            "divisions": self._divisions, "aliases": self._aliases,
+        }  # fmt: skip

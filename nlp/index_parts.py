@@ -6,17 +6,20 @@ from __future__ import annotations
 import bisect
 from array import array
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 from xxhash import xxh3_64_intdigest
+
+from nlp.packed import PackedText
 
 Status = Literal["clear", "ambiguous", "none"]
 
-_HASH_BITS = 40
+_HASH_BITS = 64
 _HASH_MASK = (1 << _HASH_BITS) - 1
-_ROW_BITS = 24
-_ROW_MASK = (1 << _ROW_BITS) - 1
+# Rows are uint32 in the key tables: 4.29 billion rows (names and aliases), far past a country's
+# 185 million subjects. The old packing (40-bit hash << 24 | row) stopped at 16.7 million rows.
+ROW_LIMIT = 1 << 32
 # Bigrams in more rows than this carry no information for the fuzzy pass (建材, 有限…).
 _BIGRAM_DF_CAP = 4000
 _FUZZY_RERANK = 600
@@ -80,65 +83,74 @@ def _h(key: str, mask: int = _HASH_MASK) -> int:
 
 
 class _Table:
-    """Multimap str → rows: a packed sorted array for the bulk, a dict overlay for small updates.
+    """Multimap str → rows: two sorted parallel arrays for the bulk, a dict overlay for small updates.
 
-    Keys are stored as hashes of `hash_bits` bits (40: about one false hit in a million look-ups at
-    a million subjects), so a hit is only a candidate: the resolver confirms a subject against its
-    own names before it answers with it (`NameIndex._confirmed`). Tests make collisions certain with
-    a few bits."""
+    A key is stored as its hash (`hash_bits`, 64 by default) in `_hashes` (uint64, sorted), its row
+    in `_rows` (uint32, the same position): rows up to `ROW_LIMIT` - 1, 4.29 billion, where the old
+    single packed word (40-bit hash << 24 | row) stopped at 16.7 million rows, about 14.7 million
+    subjects. A hit is only a candidate: the resolver confirms a subject against its own names
+    before it answers with it (`NameIndex._confirmed`). Tests make collisions certain with a few
+    bits. After a snapshot load both arrays are read-only views into the mapped file (nlp.packed);
+    a merge makes private ones."""
 
-    __slots__ = ("_base", "_mask", "_overlay", "_pending")
+    __slots__ = ("_hashes", "_mask", "_overlay", "_pending_h", "_pending_r", "_rows")
 
     def __init__(self, hash_bits: int = _HASH_BITS) -> None:
-        self._base = array("Q")
-        self._pending = array("Q")  # 8 bytes a key while staging, not a 36-byte Python int
+        self._hashes: Any = array("Q")
+        self._rows: Any = array("I")
+        self._pending_h = array("Q")  # 12 bytes a key while staging, not two Python ints
+        self._pending_r = array("I")
         self._overlay: dict[int, list[int]] = {}
         self._mask = (1 << hash_bits) - 1
 
     def stage(self, key: str, row: int) -> None:
         # `_h` inlined: called tens of millions of times by a bulk build.
-        self._pending.append(((xxh3_64_intdigest(key.encode()) & self._mask) << _ROW_BITS) | row)
+        self._pending_h.append(xxh3_64_intdigest(key.encode()) & self._mask)
+        self._pending_r.append(row)
 
     def add_small(self, key: str, row: int) -> None:
         self._overlay.setdefault(_h(key, self._mask), []).append(row)
 
     def freeze(self) -> None:
-        """Merge staged keys and the overlay into the sorted array (bulk build or compaction)."""
-        if not self._pending and not self._overlay:
+        """Merge staged keys and the overlay into the sorted arrays (bulk build or compaction)."""
+        if not self._pending_h and not self._overlay:
             return
-        merged = self.merged()
-        self._base = merged
-        self._pending = array("Q")
+        self._hashes, self._rows = self.merged()
+        self._pending_h, self._pending_r = array("Q"), array("I")
         self._overlay = {}
 
-    def merged(self) -> array:  # type: ignore[type-arg]
-        """The sorted array with staged keys and the overlay merged in, leaving this table as it is
-        (a snapshot is written from another thread while look-ups go on)."""
-        extra = sorted(chain(self._pending, ((h << _ROW_BITS) | r for h, rows in self._overlay.items() for r in rows)))
-        base = self._base
-        if not extra:
-            return base
-        if len(extra) * 8 > len(base):
-            return array("Q", sorted(chain(extra, base)))
-        # A few keys into a big sorted array: copy the runs between them (C speed), no Python ints.
-        out = array("Q")
-        prev = 0
-        for value in extra:
-            at = bisect.bisect_right(base, value, prev)
-            out += base[prev:at]
-            out.append(value)
-            prev = at
-        out += base[prev:]
-        return out
+    def merged(self) -> tuple[Any, Any]:
+        """(hashes, rows) sorted by hash then row, with staged keys and the overlay merged in,
+        leaving this table as it is (a snapshot is written from another thread while look-ups go on).
+
+        Rows only grow: every staged or overlay row is newer than every row already merged, so new
+        keys go after the equal hashes already there and each key's rows stay in ascending order."""
+        if not self._pending_h and not self._overlay:
+            return self._hashes, self._rows
+        new_h = np.concatenate([np.frombuffer(self._pending_h, np.uint64),
+                                np.fromiter((h for h, rows in self._overlay.items() for _ in rows), np.uint64)])
+        new_r = np.concatenate([np.frombuffer(self._pending_r, np.uint32),
+                                np.fromiter((r for rows in self._overlay.values() for r in rows), np.uint32)])
+        order = np.lexsort((new_r, new_h))
+        new_h, new_r = new_h[order], new_r[order]
+        base_h = np.frombuffer(self._hashes, np.uint64)
+        at = np.searchsorted(base_h, new_h, side="right")
+        hashes = np.insert(base_h, at, new_h)
+        rows = np.insert(np.frombuffer(self._rows, np.uint32), at, new_r)
+        # memoryviews: bisect and slices on them give Python ints at C speed (numpy scalars do not).
+        return memoryview(hashes), memoryview(rows)
 
     @property
     def overlay_size(self) -> int:
         return len(self._overlay)
 
+    def __len__(self) -> int:
+        return len(self._hashes)
+
     def _range(self, key: str) -> tuple[int, int, int]:
         h = _h(key, self._mask)
-        lo = bisect.bisect_left(self._base, h << _ROW_BITS)
-        hi = bisect.bisect_left(self._base, (h + 1) << _ROW_BITS, lo)
+        lo = bisect.bisect_left(self._hashes, h)
+        hi = bisect.bisect_right(self._hashes, h, lo)
         return h, lo, hi
 
     def count(self, key: str) -> int:
@@ -149,7 +161,7 @@ class _Table:
         h, lo, hi = self._range(key)
         if cap is not None and hi - lo > cap:
             hi = lo + cap
-        rows = [v & _ROW_MASK for v in self._base[lo:hi]]
+        rows: list[int] = self._rows[lo:hi].tolist()
         extra = self._overlay.get(h)
         if extra:
             rows.extend(extra)
@@ -157,16 +169,15 @@ class _Table:
 
 
 class RowStrings:
-    """One string per row, packed: the frozen rows as one str plus an offsets array, later rows in a
-    plain list until the next `freeze`. A million row cores as Python strings cost ~100 MB; packed
-    they cost their characters and four bytes each, and a snapshot stores them as they are."""
+    """One string per row: the frozen rows packed as UTF-8 (`PackedText`: in memory, or mapped from
+    a snapshot), later rows in a plain list until the next `freeze`. A million row cores as Python
+    strings cost ~100 MB; packed they cost their bytes and eight bytes each."""
 
-    __slots__ = ("_frozen", "_offsets", "_tail", "_text")
+    __slots__ = ("_frozen", "_packed", "_tail")
 
-    def __init__(self, text: str = "", offsets: array | None = None) -> None:  # type: ignore[type-arg]
-        self._text = text
-        self._offsets = offsets if offsets is not None else array("I", [0])
-        self._frozen = len(self._offsets) - 1
+    def __init__(self, packed: PackedText | None = None) -> None:
+        self._packed = packed if packed is not None else PackedText(b"", array("Q", [0]))
+        self._frozen = len(self._packed)
         self._tail: list[str] = []
 
     def __len__(self) -> int:
@@ -174,7 +185,7 @@ class RowStrings:
 
     def __getitem__(self, row: int) -> str:
         if row < self._frozen:
-            return self._text[self._offsets[row] : self._offsets[row + 1]]
+            return self._packed[row]
         return self._tail[row - self._frozen]
 
     def append(self, value: str) -> None:
@@ -183,33 +194,42 @@ class RowStrings:
     def holding(self, rows: list[int], part: str) -> list[int]:
         """The rows whose string holds `part` and is longer than it: found in place in the packed
         text, no string made per row (the containment tier checks up to 20,000 rows a look-up)."""
-        text, offsets, frozen, tail, size = self._text, self._offsets, self._frozen, self._tail, len(part)
+        packed, frozen, tail, size = self._packed, self._frozen, self._tail, len(part)
+        encoded = part.encode()
         out = []
         for r in rows:
             if r < frozen:
-                start, end = offsets[r], offsets[r + 1]
-                if end - start > size and text.find(part, start, end) >= 0:
+                if packed.holds(r, encoded):
                     out.append(r)
             elif len(tail[r - frozen]) > size and part in tail[r - frozen]:
                 out.append(r)
         return out
 
-    def packed(self) -> tuple[str, array]:  # type: ignore[type-arg]
-        """(text, offsets) of every row, frozen or not, without changing this column."""
+    def packed(self) -> PackedText:
+        """Every row, frozen or not, as one `PackedText`, without changing this column."""
         if not self._tail:
-            return self._text, self._offsets
-        offsets = array("I", self._offsets)
-        total = offsets[-1]
-        for value in self._tail:
-            total += len(value)
-            offsets.append(total)
-        return self._text + "".join(self._tail), offsets
+            return self._packed
+        if not self._frozen:
+            return PackedText.pack(self._tail)
+        return self._joined()
+
+    def _joined(self) -> PackedText:
+        """The frozen text copied once and the tail appended (no string made per frozen row)."""
+        tail = PackedText.pack(self._tail)
+        frozen = self._packed
+        end = frozen.offsets[-1]
+        offsets = np.concatenate([np.frombuffer(frozen.offsets, np.uint64),
+                                  np.frombuffer(tail.offsets, np.uint64)[1:] + np.uint64(end)])
+        return PackedText(bytes(frozen.text()) + bytes(tail.text()), memoryview(offsets))
 
     def freeze(self) -> None:
         if self._tail:
-            self._text, self._offsets = self.packed()
-            self._frozen = len(self._offsets) - 1
+            self._packed = self.packed()
+            self._frozen = len(self._packed)
             self._tail = []
+
+    def footprint(self) -> int:
+        return self._packed.footprint()
 
 
 @dataclass(frozen=True)

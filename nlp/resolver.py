@@ -7,13 +7,15 @@ Design, driven by the numbers in NOTES.md (brute-force WRatio over 1M names ≈ 
   the pinyin initials of the core, the core with one character deleted (so one wrong, missing, extra
   or swapped character meets the original with one deletion on each side), and the character bigrams
   of the core for a last fuzzy pass.
-* Keys are not kept as Python strings: at a million subjects that is gigabytes. Each table packs
-  (40-bit hash of the key << 24 | row) into one sorted `array('Q')`, so a lookup is two bisections and
-  the rows of a key are contiguous. Incremental changes (the refresh after an import) go into a
+* Keys are not kept as Python strings: at a million subjects that is gigabytes. Each table keeps
+  the 64-bit hashes of its keys sorted in one uint64 array and their rows beside them in a uint32
+  array (4.29 billion rows), so a lookup is two bisections and the rows of a key are contiguous. Incremental changes (the refresh after an import) go into a
   small dict overlay until it is worth merging; removed or replaced rows are only marked dead.
   The row cores are one packed string (`RowStrings`) and the subjects themselves packed columns
   after a bulk build (nlp.entry_columns): at a million subjects the index holds arrays and a few
-  long strings, not millions of small objects (about 320 MB of its own, see `stats()["own_mb"]`).
+  long UTF-8 buffers, not millions of small objects (`stats()["own_mb"]`). A snapshot load maps
+  them read-only from the file (nlp.index_snapshot), so the processes of one host share one copy;
+  the per-row columns become private at the first change (`_own_rows`).
 * Tiers decide how strong a match is: exact name > core > pinyin (homophones) > 字号 > initials >
   one edit > fuzzy. The first tier with a live candidate decides; answering "clear" requires exactly
   one subject in that tier (after the district filter) and a tier that is strong enough for the
@@ -30,6 +32,7 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
+from typing import Any
 
 from nlp.english_names import EnglishNames
 from nlp.entry_columns import EntryColumns
@@ -38,10 +41,10 @@ from nlp.index_parts import (
     _ALIAS_KIND,
     _HASH_BITS,
     _OVERLAY_MERGE,
-    _ROW_MASK,
     _SOURCE_LABEL,
     ALIAS_NAME,
     ALIAS_SHORT,
+    ROW_LIMIT,
     Candidate,
     IndexEntry,
     RowStrings,
@@ -52,6 +55,7 @@ from nlp.index_parts import (
 from nlp.lexicon import Lexicon
 from nlp.name_shapes import shape_keys
 from nlp.normalize import Affixes, name_key
+from nlp.packed import nbytes, owned
 from nlp.pinyin import PinyinTable
 from nlp.resolver_tiers import TierLookups
 
@@ -67,10 +71,10 @@ class NameIndex(TierLookups):
         self.hash_bits = hash_bits
         # A dict while small; packed into columns by a bulk add (nlp.entry_columns).
         self._entries: dict[int, IndexEntry] | EntryColumns = {}
-        self._row_sid = array("q")
-        self._row_src = array("b")
+        self._row_sid: Any = array("q")  # a read-only view after a snapshot load (`_own_rows`)
+        self._row_src: Any = array("b")
         self._row_core = RowStrings()
-        self._alive = bytearray()
+        self._alive: Any = bytearray()
         self._dead = 0
         self._t_full = _Table(hash_bits)
         self._t_core = _Table(hash_bits)
@@ -167,7 +171,16 @@ class NameIndex(TierLookups):
         self._kill_rows(old)
         return True
 
+    def _own_rows(self) -> None:
+        """Make the per-row columns private and growable before they change (after a snapshot load
+        they are read-only views into the mapped file): ten bytes a row, once per process."""
+        if not isinstance(self._alive, bytearray):
+            self._row_sid = owned("q", self._row_sid)
+            self._row_src = owned("b", self._row_src)
+            self._alive = bytearray(self._alive)
+
     def _kill_rows(self, entry: IndexEntry) -> None:
+        self._own_rows()
         for name, _ in self._names_of(entry):
             for row in self._t_full.get(name_key(name)):
                 if self._row_sid[row] == entry.subject_id and self._alive[row]:
@@ -183,6 +196,7 @@ class NameIndex(TierLookups):
 
     def _index_entry(self, entry: IndexEntry, bulk: bool) -> None:
         put = "stage" if bulk else "add_small"
+        self._own_rows()
         seen: set[str] = set()
         for name, src in self._names_of(entry):
             keys = self.keys_for(name)
@@ -190,8 +204,8 @@ class NameIndex(TierLookups):
                 continue
             seen.add(keys.full)
             row = len(self._row_sid)
-            if row > _ROW_MASK:
-                raise OverflowError("name index full: rebuild it")
+            if row >= ROW_LIMIT:
+                raise OverflowError(f"name index full: {ROW_LIMIT:,} rows")
             self._row_sid.append(entry.subject_id)
             self._row_src.append(src)
             self._row_core.append(keys.core)
@@ -397,15 +411,15 @@ class NameIndex(TierLookups):
             "subjects": len(self._entries),
             "rows": len(self._row_sid),
             "dead_rows": self._dead,
-            "keys": sum(len(t._base) for t in self._tables),
+            "keys": sum(len(t) for t in self._tables),
             "own_mb": round(self._footprint() / 1e6),
         }
 
     def _footprint(self) -> int:
-        """Bytes of the index's own arrays and packed strings after a bulk build (the benchmark
-        reports it beside the process's RSS, which also holds pypinyin's tables and free memory)."""
-        held = [t._base for t in self._tables] + [self._row_sid, self._row_src, self._alive]
-        held += [self._row_core._text, self._row_core._offsets]
+        """Bytes of the index's own arrays and packed text after a bulk build, mapped or not (the
+        benchmark reports it beside the process's RSS, which also holds pypinyin's tables)."""
+        held = [t._hashes for t in self._tables] + [t._rows for t in self._tables]
+        held += [self._row_sid, self._row_src, self._alive]
         entries = self._entries
         own = entries.footprint() if isinstance(entries, EntryColumns) else sys.getsizeof(entries)
-        return own + sum(sys.getsizeof(h) for h in held)
+        return own + self._row_core.footprint() + sum(nbytes(h) for h in held)

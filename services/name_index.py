@@ -7,12 +7,14 @@ var/name_index-<database>.snapshot for PostgreSQL; `snapshot_path`). At start-up
 1. a snapshot written from the same database for the same lexicon, no older than the database (its
    watermark — its position in the stream of changed subjects, services.subject_feed — is not ahead
    of the stream, the stream still holds everything after it, and fewer than a fifth of the
-   subjects changed since), is loaded without re-tokenising and topped up from the stream (the
-   changes after its position) before the first message is served;
+   subjects changed since), is mapped read-only without re-tokenising (nlp.index_snapshot: the bot
+   and the port workers of a host share that one copy) and topped up from the stream (the changes
+   after its position) before the first message is served;
 2. otherwise an archive below `index.min_subjects` is indexed before serving (seconds), and a larger
    one gets an empty index at once while the full index is built in a worker thread; USCC look-ups
    answer from the database meanwhile (handlers.query_context), names get a polite "loading" reply;
-   when the build is done the index is swapped in and a snapshot written.
+   when the build is done the index is swapped in and a snapshot written. One process of a host
+   builds (`_build_lock`); another starting meanwhile waits and maps the builder's snapshot.
 
 Afterwards each refresh (`refresh_index`, the bot's job and each port worker's loop) reads only the
 stream after the index's position: nothing is read twice, a deleted subject leaves the index, a
@@ -21,15 +23,20 @@ renamed one is re-indexed. The bot's refresh job then calls `keep_snapshot_fresh
 feed), or any change and the snapshot is `index.rewrite_after_minutes` old, a new snapshot is
 written in a worker thread, tied to the watermark the index has reached. While it is written the
 index does not change (refreshes wait for the next tick), so the file is one consistent state.
+The writer then answers from the written file, mapped; the port workers map it too when they see
+it (`adopt_newer_snapshot`), so the changes each took in privately become one shared copy again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import gc
 import logging
 import re
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -55,6 +62,8 @@ _WRITTEN_AT = "index_snapshot_written_at"
 ROWS_READ = "index_rows_read"  # stream rows the last refresh read (services.subject_feed)
 _PRUNED_AT = "index_stream_pruned_at"
 PRUNE_EVERY_SECONDS = 3600
+# How often a process waiting for another one's build looks whether the build lock is free.
+BUILD_LOCK_POLL_SECONDS = 0.5
 
 
 def index_ready(services: Services) -> bool:
@@ -92,15 +101,13 @@ async def start_index(services: Services, lexicon: Lexicon) -> str:
     settings = services.settings
     path = snapshot_path(settings)
     if path is not None:
-        loaded = await asyncio.to_thread(index_snapshot.load, path, lexicon, snapshot_source(settings))
-        if loaded is not None and await _still_valid(services, loaded[1]):
-            services.index, info = loaded
-            services.index_watermark = info.watermark
-            services.extras[_WRITTEN_AT] = _mtime(path)
+        loaded = await _load_valid(services, lexicon, path)
+        if loaded is not None:
+            _use(services, loaded, path)
             topped = await refresh_index(services)
             log.info(
                 "name index: %d subjects from snapshot, %d changed since, in %.1f s",
-                len(services.index), topped, time.perf_counter() - started,
+                len(loaded[0]), topped, time.perf_counter() - started,
             )  # fmt: skip
             return "snapshot"
     if path is None or await _subject_count(services) < settings.index.min_subjects:
@@ -120,6 +127,48 @@ async def wait_for_index(services: Services) -> None:
     task = services.extras.get(_TASK)
     if task is not None:
         await task
+
+
+async def _load_valid(
+    services: Services, lexicon: Lexicon, path: Path
+) -> tuple[NameIndex, index_snapshot.SnapshotInfo] | None:
+    """The snapshot at `path` mapped read-only (nlp.index_snapshot), when it is whole, of this
+    database and lexicon, and still valid for the database (`_still_valid`); else None."""
+    loaded = await asyncio.to_thread(index_snapshot.load, path, lexicon, snapshot_source(services.settings))
+    if loaded is None or not await _still_valid(services, loaded[1]):
+        return None
+    return loaded
+
+
+def _use(services: Services, loaded: tuple[NameIndex, index_snapshot.SnapshotInfo], path: Path) -> None:
+    """Answer from a loaded snapshot from now on; the feed tops it up from its watermark."""
+    services.index, info = loaded
+    services.index_watermark = info.watermark
+    services.extras[_WRITTEN_AT] = _mtime(path)
+
+
+@contextlib.asynccontextmanager
+async def _build_lock(path: Path) -> AsyncIterator[None]:
+    """Held while this process builds the index and writes its snapshot, so the bot and the port
+    workers of one host build it once: another process starting meanwhile waits here (polling,
+    the event loop free) and then maps the snapshot the builder wrote. An flock on a file beside
+    the snapshot: the kernel releases it when its holder exits, also by a crash."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+b")  # noqa: SIM115 - held across the yield, closed below
+    except OSError as exc:  # a read-only folder: build all the same (the snapshot will not be written either)
+        log.warning("name index: no build lock at %s (%s); building without it", lock_path, type(exc).__name__)
+        yield
+        return
+    with fh:
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(BUILD_LOCK_POLL_SECONDS)
+        yield  # closing the file releases the lock
 
 
 async def _still_valid(services: Services, info: index_snapshot.SnapshotInfo) -> bool:
@@ -153,23 +202,33 @@ def _mtime(path: Path) -> float:
 
 
 async def _rebuild(services: Services, lexicon: Lexicon, path: Path) -> None:
-
+    """Build the index in a worker thread and write its snapshot, unless another process of this
+    host is doing it: then wait for its snapshot and map that (one build, one copy per host)."""
     started = time.perf_counter()
     try:
-        async with services.db.transaction() as s:
-            entries, watermark = await load_entries(s)
-        index = await asyncio.to_thread(_build, lexicon, entries)
-        del entries
-        services.index, services.index_watermark = index, watermark
-        services.extras[INDEX_BUILDING] = False
-        freeze_long_lived()
-        await refresh_index(services)  # what changed while building
-        log.info("name index: %d subjects built in %.1f s", len(index), time.perf_counter() - started)
+        async with _build_lock(path):
+            loaded = await _load_valid(services, lexicon, path)
+            if loaded is not None:  # built by another process while this one waited
+                _use(services, loaded, path)
+                services.extras[INDEX_BUILDING] = False
+                await refresh_index(services)
+                log.info("name index: %d subjects from the snapshot another process built, in %.1f s",
+                         len(loaded[0]), time.perf_counter() - started)
+                return
+            async with services.db.transaction() as s:
+                entries, watermark = await load_entries(s)
+            index = await asyncio.to_thread(_build, lexicon, entries)
+            del entries
+            services.index, services.index_watermark = index, watermark
+            services.extras[INDEX_BUILDING] = False
+            freeze_long_lived()
+            await refresh_index(services)  # what changed while building
+            log.info("name index: %d subjects built in %.1f s", len(index), time.perf_counter() - started)
+            await _save_logged(services, path)  # under the lock: the processes waiting map this file
     except Exception:
         services.extras[INDEX_BUILDING] = False
         log.exception("name index: background build failed")
         raise
-    await _save_logged(services, path)
 
 
 def freeze_long_lived() -> None:
@@ -188,17 +247,46 @@ def _build(lexicon: Lexicon, entries: list[IndexEntry]) -> NameIndex:
 
 
 async def _save(services: Services, path: Path) -> None:
-    """Write the current index as the snapshot in a worker thread; refreshes wait meanwhile."""
-    assert services.index is not None
+    """Write the current index as the snapshot in a worker thread, then answer from the written
+    file mapped (its private arrays freed: the process shares the host's one copy again);
+    refreshes wait meanwhile."""
+    index = services.index
+    assert index is not None
     services.extras[_SAVING] = True
     try:
         taken = services.extras.get(_CHANGES, 0)
         source = snapshot_source(services.settings)
-        await asyncio.to_thread(index_snapshot.save, services.index, path, services.index_watermark, source)
+        await asyncio.to_thread(index_snapshot.save, index, path, services.index_watermark, source)
+        mapped = await asyncio.to_thread(index_snapshot.load, path, index.lexicon, source)
+        if mapped is not None and services.index is index:
+            services.index = mapped[0]
         services.extras[_CHANGES] = services.extras.get(_CHANGES, 0) - taken
-        services.extras[_WRITTEN_AT] = time.time()
+        services.extras[_WRITTEN_AT] = _mtime(path) or time.time()
     finally:
         services.extras[_SAVING] = False
+
+
+async def adopt_newer_snapshot(services: Services) -> bool:
+    """Map the snapshot another process of this host wrote after the one this process answers from
+    (a port worker, after the bot rewrote it), then top it up from the feed: the changes this
+    process had taken in privately are given back for the shared copy. True when adopted."""
+    path = snapshot_path(services.settings)
+    if path is None or not index_ready(services) or services.extras.get(_SAVING):
+        return False
+    if _mtime(path) <= services.extras.get(_WRITTEN_AT, 0.0):
+        return False
+    assert services.index is not None
+    services.extras[_SAVING] = True  # no refresh changes the index while the new one is loaded
+    try:
+        loaded = await _load_valid(services, services.index.lexicon, path)
+        if loaded is None:
+            services.extras[_WRITTEN_AT] = _mtime(path)  # not usable: do not try this file again
+            return False
+        _use(services, loaded, path)
+    finally:
+        services.extras[_SAVING] = False
+    await refresh_index(services)
+    return True
 
 
 async def write_snapshot(services: Services) -> bool:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nlp.lexicon import Lexicon
     from nlp.resolver import NameIndex
     from rules.workcal import WorkCalendar
+    from services.resolver_port import NameResolver
 
 SERVICES_KEY = "services"
 
@@ -32,6 +33,8 @@ class Services:
     calendar: WorkCalendar | None = None
     index_watermark: int | None = None  # position in the subject change stream (services.subject_feed)
     extras: dict[str, Any] = field(default_factory=dict)
+    # What resolves names and codes behind every door (services.resolver_port); None: the local index.
+    resolver: NameResolver | None = None
     heavy: HeavyWork = field(default_factory=HeavyWork)  # CPU-heavy jobs of this process (services/heavy.py)
 
     def __post_init__(self) -> None:

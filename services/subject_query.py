@@ -21,15 +21,14 @@ Each subject a text names becomes one `Asked`:
 
 `message` is the Chinese sentence that goes with it; every text quoted back is masked
 (`nlp.message_names.safe_echo`), so no ID number is ever echoed in clear. Nothing here is chat- or
-HTTP-specific. Names are resolved only among the subjects the viewer may find by name
-(services.findable). A batch resolves in slices of a few milliseconds between which the event
-loop serves everybody else (issue 21: 1,000 fuzzy names took the loop for 3.4 s).
+HTTP-specific. Names and codes are read through the resolver port (services.resolver_port: the
+local name index today, a sharded index or a search engine behind the same interface later), only
+among the subjects the viewer may find by name (services.findable); what the archive decides (ID
+numbers, old codes, a USCC pushed a moment ago) is asked of the database here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,7 +39,7 @@ from nlp.evidence import REASON_TEXT
 from nlp.index_parts import Resolution
 from nlp.intent import Query
 from nlp.legacy_codes import LegacyCode
-from nlp.message_names import MessageAnswer, resolve_message, safe_echo
+from nlp.message_names import MessageAnswer, safe_echo
 from rules.masking import id_match_key
 from rules.roles import Viewer, may_find_by_name
 from services.resolver_context import (
@@ -48,14 +47,13 @@ from services.resolver_context import (
     REGISTRATION_NUMBER,
     subjects_by_legacy_code,
 )
+from services.resolver_port import ResolveContext, resolver_of
 from services.runtime import Services
 
 Status = Literal["clear", "choose", "suggest", "near", "none", "refused", "loading"]
 
 INDEX_LOADING = "名称索引正在加载，请稍候再按名称查询；现在可以输入统一社会信用代码查询。"
 ID_STAFF_ONLY = "按身份证号查询仅限办事人员使用。公众可输入企业名称或统一社会信用代码查询。"
-# A batch gives the event loop back after this much CPU (other keys' look-ups wait at most this long).
-SLICE_SECONDS = 0.005
 # A fuzzy candidate this similar (0-85) is worth asking about; below it only the nearest names are shown.
 PLAUSIBLE_FUZZY = 66.0
 
@@ -97,37 +95,17 @@ async def read_text(
 async def read_texts(
     svc: Services, viewer: Viewer, texts: list[str], *, id_numbers: bool | None = None
 ) -> list[Reading]:
-    """`read_text` for many texts (a batch check): the names in slices of `SLICE_SECONDS`, the ID
-    numbers of all of them in one query, old codes one query each."""
+    """`read_text` for many texts (a batch check): the names through the resolver port
+    (services.resolver_port: the local index in slices of a few milliseconds), the ID numbers of
+    all of them in one query, old codes one query each."""
     allowed = viewer.is_staff if id_numbers is None else id_numbers
-    index = svc.index if _ready(svc) else None
-
-    def admit(entry) -> bool:  # type: ignore[no-untyped-def]
-        return may_find_by_name(viewer, entry.kind, entry.subject_id)
-
-    answers: list[MessageAnswer | None] = []
-    started = time.thread_time()
-    for text in texts:
-        answers.append(resolve_message(text, index, admit) if index is not None else None)
-        if len(texts) > 1 and time.thread_time() - started > SLICE_SECONDS:
-            await asyncio.sleep(0)
-            started = time.thread_time()
-    if index is None:
+    resolver = resolver_of(svc)
+    if not resolver.ready():
         return [await _while_loading(svc, text) for text in texts]
-    read = [a for a in answers if a is not None]
+    read = await resolver.resolve_many(texts, ResolveContext(viewer))
     id_subjects = await _id_numbers(svc, read, allowed)
     pushed = await _usccs_not_indexed(svc, read)
-    out = []
-    for answer in answers:
-        assert answer is not None
-        out.append(await _reading(svc, viewer, answer, allowed, id_subjects, pushed))
-    return out
-
-
-def _ready(svc: Services) -> bool:
-    from services.name_index import index_ready
-
-    return svc.index is not None and index_ready(svc)
+    return [await _reading(svc, viewer, answer, allowed, id_subjects, pushed) for answer in read]
 
 
 async def _reading(

@@ -289,3 +289,149 @@ async def test_the_snapshot_is_rewritten_after_enough_changes(db: Database, tmp_
         services = app.bot_data["services"]
         assert services.extras.get("index_build_task") is None
         assert services.index.resolve("恒达建材").status == "clear"
+
+
+@pytest.mark.parametrize("bits", [64, 4])
+def test_rows_past_the_old_24_bit_limit_keep_their_numbers(bits: int) -> None:
+    """Rows are uint32 beside their key's hash (the old packing, 40-bit hash << 24 | row, stopped at
+    16,777,215 rows, about 14.7 million subjects). With 4 hash bits every key collides with others:
+    each key's rows still come back whole, in ascending order."""
+    from nlp.index_parts import ROW_LIMIT, _Table
+
+    rows = [0, 1, (1 << 24) - 1, 1 << 24, 100_000_000, 185_000_000, ROW_LIMIT - 3]
+    table = _Table(bits)
+    for i, row in enumerate(rows):
+        table.stage(f"甲{i % 3}", row)  # bulk: staged, then sorted by hash and row
+    table.freeze()
+    # Incremental rows are newer, so higher: the overlay, then merged after the equal hashes.
+    table.add_small("乙", ROW_LIMIT - 2)
+    table.add_small("甲0", ROW_LIMIT - 1)
+    mine = {key: {r for i, r in enumerate(rows) if f"甲{i % 3}" == key} for key in ("甲0", "甲1", "甲2")}
+    mine["甲0"].add(ROW_LIMIT - 1)
+    mine["乙"] = {ROW_LIMIT - 2}
+    for merged in (False, True):
+        if merged:
+            table.freeze()
+        for key, want in mine.items():
+            got = table.get(key)
+            assert set(got) >= want and (bits < 64 or set(got) == want), (key, got)
+            assert not merged or got == sorted(got)
+    with pytest.raises(OverflowError):
+        table.stage("丙", ROW_LIMIT)  # past uint32: refused, never wrapped into another row
+
+
+def test_a_snapshot_keeps_row_numbers_past_a_hundred_million(lexicon: Lexicon, tmp_path: Path) -> None:
+    built = NameIndex(lexicon)
+    built.add([IndexEntry(1, "安康市恒达建材有限公司", "法人", None, "610902")])
+    far = [(1 << 24), 100_000_000, (1 << 32) - 1]
+    for row in far:
+        built._t_bigram.stage("远行", row)
+    built._t_bigram.freeze()
+    path = tmp_path / "ix.snapshot"
+    index_snapshot.save(built, path, None)
+    loaded, _info = index_snapshot.load(path, lexicon)  # type: ignore[misc]
+    assert loaded._t_bigram.get("远行") == far
+    assert loaded.resolve("恒达建材").candidates[0].subject_id == 1
+
+
+def test_the_name_index_refuses_a_row_past_its_limit(lexicon: Lexicon, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full is an error the operator sees, never a row number that wraps onto another subject."""
+    import nlp.resolver
+
+    monkeypatch.setattr(nlp.resolver, "ROW_LIMIT", 2)  # 4.29 billion rows cannot be built in a test
+    index = NameIndex(lexicon)
+    index.add([IndexEntry(1, "安康市恒达建材有限公司", "法人", None, "610902", (("恒达建材", "简称"),))])
+    with pytest.raises(OverflowError, match="name index full"):
+        index.add([IndexEntry(2, "安康市宏远商贸有限公司", "法人", None, "610902")])
+
+
+def test_processes_map_one_copy_of_the_snapshot(lexicon: Lexicon, tmp_path: Path) -> None:
+    """A loaded index reads the key tables, row columns and names from the mapped file (shared by
+    every process of the host) until it changes; a change makes only the small per-row columns
+    private, and the file replaced by a newer snapshot leaves the mapped one readable."""
+    import mmap
+
+    subjects, _ = load()
+    built = NameIndex(lexicon)
+    built.add(entries(subjects))
+    path = tmp_path / "ix.snapshot"
+    index_snapshot.save(built, path, None)
+    loaded, _info = index_snapshot.load(path, lexicon)  # type: ignore[misc]
+    mapped = [loaded._t_core._hashes, loaded._t_core._rows, loaded._row_sid, loaded._alive]
+    assert all(isinstance(v, memoryview) and isinstance(v.obj, mmap.mmap) and v.readonly for v in mapped)
+    assert isinstance(loaded._row_core._packed._buf, mmap.mmap)
+    private, _ = index_snapshot.load(path, lexicon, shared=False)  # type: ignore[misc]
+    assert isinstance(private._row_core._packed._buf, bytes) and _answers(private) == _answers(built)
+    index_snapshot.save(NameIndex(lexicon), path, None)  # replaced (renamed over) under the reader
+    assert _answers(loaded) == _answers(built)
+    loaded.add([IndexEntry(9001, "安康市宇宙飞船制造有限公司", "法人", None, "610902")])
+    assert not isinstance(loaded._row_sid, memoryview) and isinstance(loaded._t_core._hashes, memoryview)
+    assert loaded.resolve("宇宙飞船制造").candidates[0].subject_id == 9001
+
+
+def _mapped(index: NameIndex | None) -> bool:
+    import mmap
+
+    assert index is not None
+    views = (index._t_core._hashes, index._row_sid)
+    return all(isinstance(v, memoryview) and isinstance(v.obj, mmap.mmap) for v in views)
+
+
+async def test_one_process_of_a_host_builds_and_the_others_map_its_snapshot(
+    db: Database, tmp_path: Path, lexicon: Lexicon, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot and a port worker start together without a snapshot: one builds, the other waits for
+    the build lock and maps what the builder wrote; both then answer from the same file."""
+    from services.runtime import Services
+
+    path = tmp_path / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN001"))])
+    bot, worker = Services(settings=_settings(db, path), db=db), Services(settings=_settings(db, path), db=db)
+    with caplog.at_level("INFO", logger="services.name_index"):
+        assert await start_index(bot, lexicon) == "building"
+        assert await start_index(worker, lexicon) == "building"
+        await wait_for_index(bot)
+        await wait_for_index(worker)
+    built = [r.getMessage() for r in caplog.records if "subjects built" in r.getMessage()]
+    mapped = [r.getMessage() for r in caplog.records if "another process built" in r.getMessage()]
+    assert len(built) == 1 and len(mapped) == 1, caplog.text
+    assert _mapped(bot.index) and _mapped(worker.index)  # the builder, too, answers from the file now
+    assert worker.index.resolve("瀛湖渔业").status == "clear"  # type: ignore[union-attr]
+
+
+async def test_a_port_worker_maps_the_bots_newer_snapshot(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+    """A worker takes changes in privately from the feed; when the bot writes a newer snapshot the
+    worker maps it, and its private per-row columns are gone again."""
+    from services.name_index import adopt_newer_snapshot, write_snapshot
+    from services.runtime import Services
+
+    path = tmp_path / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN001"))])
+    bot = Services(settings=_settings(db, path), db=db)
+    await start_index(bot, lexicon)
+    await wait_for_index(bot)
+    worker = Services(settings=_settings(db, path), db=db)
+    assert await start_index(worker, lexicon) == "snapshot" and _mapped(worker.index)
+    await _add_subjects(db, [("汉滨区老街张记蒸面馆", complete_uscc("91610902MA70TN002"))])
+    assert await refresh_index(worker) == 1 and not _mapped(worker.index)  # the change, privately
+    assert not await adopt_newer_snapshot(worker)  # nothing newer yet
+    await refresh_index(bot)
+    assert await write_snapshot(bot) and _mapped(bot.index)
+    assert await adopt_newer_snapshot(worker) and _mapped(worker.index)
+    assert worker.index.resolve("张记蒸面馆").status == "clear"  # type: ignore[union-attr]
+    assert not await adopt_newer_snapshot(worker)
+
+
+async def test_the_index_is_built_where_no_lock_or_snapshot_can_be_written(db: Database, tmp_path: Path, lexicon: Lexicon) -> None:
+    """A snapshot folder that cannot be made (here a file stands where it should be) costs the
+    sharing, never the index: it is built without the lock and answers."""
+    from services.runtime import Services
+
+    (tmp_path / "taken").write_text("not a folder")
+    path = tmp_path / "taken" / "ix.snapshot"
+    await _add_subjects(db, [("安康瀛湖渔业发展有限公司", complete_uscc("91610902MA70TN001"))])
+    services = Services(settings=_settings(db, path), db=db)
+    assert await start_index(services, lexicon) == "building"
+    await wait_for_index(services)
+    assert not services.extras.get(INDEX_BUILDING)
+    assert services.index.resolve("瀛湖渔业").status == "clear"  # type: ignore[union-attr]

@@ -29,7 +29,7 @@ from nlp.lexicon import Lexicon
 from rules.workcal import WorkCalendar
 from services.api_idempotency import prune
 from services.apikeys import KeyCache
-from services.name_index import refresh_index, start_index, wait_for_index
+from services.name_index import adopt_newer_snapshot, refresh_index, start_index, wait_for_index
 from services.runtime import Services
 from services.settings import Settings, load_settings
 from services.subject_feed import load_divisions
@@ -79,6 +79,8 @@ async def _follow_feed(services: Services, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
+            # The bot's newer snapshot, mapped: this worker's private changes become the host's one copy.
+            await adopt_newer_snapshot(services)
             await refresh_index(services)
         except Exception as exc:  # a database hiccup: try again next time, keep serving
             log.warning("name index refresh failed: %s", type(exc).__name__)

@@ -39,6 +39,7 @@ from services.api_checks import (
 )
 from services.apikeys import Principal
 from services.lookup import SubjectCard
+from services.resolver_port import resolver_of
 from services.runtime import Services
 
 router = APIRouter()
@@ -95,9 +96,10 @@ async def readyz(request: Request) -> HealthOut | JSONResponse:
     from bot.api.problems import problem
 
     state = request.app.state.api
-    if not state.ready or state.services.index is None:
+    resolver = resolver_of(state.services)
+    if not state.ready or not resolver.ready():
         return problem(503, "名称索引尚未加载完成，请稍后重试。")
-    return HealthOut(status="ok", subjects_indexed=len(state.services.index))
+    return HealthOut(status="ok", subjects_indexed=resolver.size())
 
 
 @router.get("/v1/matters", tags=["逢办必查"], summary="办理事项列表", response_model=list[MatterOut],
