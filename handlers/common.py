@@ -14,7 +14,7 @@ from db.models import Account
 from render.buttons import Buttons, keyboard
 from rules.roles import Viewer
 from services.accounts import account_for_user
-from services.conversations import Caller
+from services.conversations import CallerAccount
 from services.numbering import region_abbr
 from services.runtime import SERVICES_KEY, Services
 from services.settings import PrivacySettings
@@ -33,7 +33,7 @@ def doc_prefix(context: ContextTypes.DEFAULT_TYPE) -> str:
     return region_abbr(services(context).settings.region.division_code)
 
 
-def viewer_for(account: Caller, privacy: PrivacySettings) -> Viewer:
+def viewer_for(account: CallerAccount, privacy: PrivacySettings) -> Viewer:
     """What an account may see: a deactivated account sees what the public sees."""
     return Viewer(
         account_id=account.account_id,
@@ -45,7 +45,7 @@ def viewer_for(account: Caller, privacy: PrivacySettings) -> Viewer:
     )
 
 
-def keep_arrived_caller(context: ContextTypes.DEFAULT_TYPE, account: Caller | None) -> None:
+def keep_arrived_caller(context: ContextTypes.DEFAULT_TYPE, account: CallerAccount | None) -> None:
     """The flow dispatcher's read of the caller's account (`services.conversations.arrive`), kept for
     the first handler of this update that asks `viewer_of`, so the account is read once per update."""
     vars(context)[_ARRIVED_CALLER] = account
@@ -70,7 +70,7 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Ac
         account = await account_for_user(s, user.id, user.full_name)
         await account.awaitable_attrs.department
         subjects = await account.awaitable_attrs.subjects
-        read = Caller(account.id, account.role, account.active, account.department_id,
+        read = CallerAccount(account.id, account.role, account.active, account.department_id,
                       frozenset(sub.id for sub in subjects))
     return account, viewer_for(read, privacy)
 

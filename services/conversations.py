@@ -90,7 +90,7 @@ async def _applied(s: AsyncSession, chat_id: int, user_id: int, key: str | None,
 
 
 @dataclass(frozen=True)
-class Caller:
+class CallerAccount:
     """The account of the person an update came from, as read with the flow (`arrive`): what the
     handlers' `Viewer` is built from, so the account is not read a second time for the update."""
 
@@ -109,7 +109,7 @@ class Arrival:
 
     convo: Convo | None
     seen: bool
-    caller: Caller | None
+    caller: CallerAccount | None
 
 
 # One row per subject bound to the account (nearly always one row): the account, its bound
@@ -147,7 +147,7 @@ async def arrive(db: Database, chat_id: int, user_id: int, key: str | None) -> A
     caller = None
     if first.account_id is not None:
         bound = frozenset(r.bound_subject_id for r in rows if r.bound_subject_id is not None)
-        caller = Caller(first.account_id, first.role, bool(first.active), first.department_id, bound)
+        caller = CallerAccount(first.account_id, first.role, bool(first.active), first.department_id, bound)
     return Arrival(convo, bool(first.seen), caller)
 
 
