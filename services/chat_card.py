@@ -90,7 +90,8 @@ async def chat_card(
                 "matter": matter, "measures": check_payload(result),
             })).scalar_one()
             check = CheckAnswer(check_id, card.name, matter, result)
-        await conn.execute(_INSERT_AUDIT, card_audit_rows(card, viewer, reason, "chat"))
+        audit = card_audit_rows(card, viewer, reason, "chat")
+        await conn.execute(_INSERT_AUDIT, audit[0] if len(audit) == 1 else audit)  # one row: no executemany
         await remember_subject_in(conn, shown_in[0], shown_in[1], subject_id, now)
     grade = grade_view(row, viewer, public_grades) if row.evaluated is not None else None
     watching = bool(row.watching) and viewer.role == "official"

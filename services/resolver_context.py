@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import Insert, String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import ChatSubject, CreditRecord
@@ -20,23 +20,28 @@ REGISTRATION_NUMBER = "工商注册号"
 ORGANISATION_CODE = "组织机构代码"
 
 
-def _upsert(dialect: str, values: dict[str, object]):  # type: ignore[no-untyped-def]
+def _build_upsert(dialect: str) -> Insert:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(ChatSubject).values(values)
+    stmt = insert(ChatSubject)
     return stmt.on_conflict_do_update(
         index_elements=["chat_id", "user_id"],
         set_={"subject_id": stmt.excluded.subject_id, "shown_at": stmt.excluded.shown_at},
     )
 
 
+# One upsert per dialect, built once and given its values at execution: every card writes it, and
+# building the statement cost more CPU than running it.
+_UPSERTS = {dialect: _build_upsert(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 async def remember_subject_in(conn: AsyncConnection, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
     """Make `subject_id` the chat's current subject for this user (one row per chat and user), inside
     the caller's transaction: the card that showed it (services.chat_card)."""
     values = {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}
-    await conn.execute(_upsert(conn.dialect.name, values))
+    await conn.execute(_UPSERTS[conn.dialect.name], values)
 
 
 async def recent_subject(
