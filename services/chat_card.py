@@ -4,25 +4,27 @@ A card in the chat is more than `services.lookup`'s card: the grade block (`serv
 whether an official watches the subject (关注 / 取消关注), for a question with a matter the 逢办必查
 check, the audit row of the look-up and the chat's current subject for follow-ups
 (`services.resolver_context`). Each used to be its own transaction (six per card); here they are one
-Core transaction of four statements for an ordinary card: the subject with its grade and the
-watch flag, its records, the audit row, the chat's current subject (a check adds its row; a subject
-with declarations or linked persons adds those reads, as `load_cards` does for every door).
+Core transaction of three statements for an ordinary card: the subject with its records, grade and
+watch flag, the audit row, the chat's current subject (a check adds its row; a subject with
+declarations or linked persons adds those reads, as `load_cards` does for every door).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 
-from db.models import AuditEntry, Check, Subject, SubjectEvaluation, WatchSubscription
+from db.models import AuditEntry, Check, CreditRecord, Subject, SubjectEvaluation, WatchSubscription
 from db.session import Database
 from rules.measures import MATTERS
 from rules.roles import Viewer
 from services.checks import CheckAnswer, check_payload, measures_answer
 from services.evaluation_views import GradeView, grade_view
-from services.lookup import SUBJECT_ROW, SubjectCard, card_audit_rows, load_cards
+from services.lookup import RECORD_COLUMNS, SUBJECT_ROW, SubjectCard, card_audit_rows, load_cards
 from services.resolver_context import remember_subject_in
 
 
@@ -51,8 +53,22 @@ _CARD_SUBJECT = (
     .outerjoin(SubjectEvaluation, SubjectEvaluation.subject_id == Subject.id)
     .where(Subject.id == bindparam("subject_id"))
 )
+# …and its records (newest first) in the same statement: one row per record, the subject's columns
+# repeated (a single row with empty record columns when it has none).
+_RECORD_NAMES = tuple(column.name for column in RECORD_COLUMNS)
+_CARD_ROWS = (
+    _CARD_SUBJECT.add_columns(*(column.label(f"record_{column.name}") for column in RECORD_COLUMNS))
+    .outerjoin(CreditRecord, CreditRecord.subject_id == Subject.id)
+    .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+)
 _INSERT_AUDIT = insert(AuditEntry.__table__)
 _INSERT_CHECK = insert(Check.__table__).returning(Check.__table__.c.id)
+
+
+def _record(row: Any) -> SimpleNamespace:
+    """A record's columns of a card row, under the names `services.lookup` reads them by."""
+    values = row._mapping
+    return SimpleNamespace(**{name: values[f"record_{name}"] for name in _RECORD_NAMES})
 
 
 async def chat_card(
@@ -75,10 +91,13 @@ async def chat_card(
     check_it = matter in MATTERS and viewer.is_staff and viewer.account_id is not None
     reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
     async with db.core_transaction() as conn:
-        row = (await conn.execute(_CARD_SUBJECT, {"subject_id": subject_id, "account_id": viewer.account_id})).first()
-        if row is None:
+        rows = (await conn.execute(_CARD_ROWS, {"subject_id": subject_id, "account_id": viewer.account_id})).all()
+        if not rows:
             return None
-        card = (await load_cards(conn, [subject_id], viewer, today, rows={subject_id: row})).get(subject_id)
+        row = rows[0]
+        records = [_record(r) for r in rows if r.record_id is not None]
+        card = (await load_cards(conn, [subject_id], viewer, today, rows={subject_id: row},
+                                 read_records={subject_id: records})).get(subject_id)
         if card is None:
             return None
         check = None

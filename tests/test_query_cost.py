@@ -22,9 +22,9 @@ from tests.conftest import BotHarness
 from tests.test_query_flow import HENGDA, seed, texts
 
 # Measured after issue 27 (before: 10 statements in 6 transactions for each card): one read outside
-# any transaction (flow, redelivery check, account), then one transaction with the subject (grade and
-# watch flag joined), its records, the audit row and the chat's current subject.
-CARD_STATEMENTS = 5
+# any transaction (flow, redelivery check, account), then one transaction with the subject and its
+# records (grade and watch flag joined), the audit row and the chat's current subject.
+CARD_STATEMENTS = 4
 CARD_UNITS = 2  # the read and the transaction (SQLAlchemy's "begin" event fires for both)
 CARD_COMMITS = 1
 CHOICE_STATEMENTS = 2  # the read, then the candidates' labels
