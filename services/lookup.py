@@ -208,8 +208,6 @@ _RECORDS = (
 )
 # What a card needs of a record, for a statement that reads records with something else.
 RECORD_COLUMNS = tuple(_RECORDS.selected_columns)
-# What a card needs of a record, for a statement that reads records with something else.
-RECORD_COLUMNS = tuple(_RECORDS.selected_columns)
 _DECLARATIONS = (
     select(Declaration.subject_id, Declaration.account_id, Declaration.category, Declaration.receipt_no,
            Declaration.status, Declaration.data, Declaration.submitted_on)
