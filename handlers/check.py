@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from handlers import flow
-from handlers.common import caller, reply, services
+from handlers.common import reply, services, viewer_of
 from render.buttons import CHECK_FEEDBACK, CHOOSE_MATTER, MATTER, Buttons, pressed
 from rules.measures import MATTERS, MeasureAnswer
 from rules.roles import Viewer
@@ -28,7 +28,7 @@ async def on_choose_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     values = await pressed(update, CHOOSE_MATTER)
     if values is None:
         return
-    _account, viewer = await caller(update, context)
+    viewer = await viewer_of(update, context)
     if not viewer.is_staff:
         await reply(update, "逢办必查仅限办事人员使用。")
         return
@@ -79,7 +79,7 @@ async def on_matter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if values is None:
         return
     subject_id, matter = values
-    _account, viewer = await caller(update, context)
+    viewer = await viewer_of(update, context)
     await answer_matter(update, context, viewer, subject_id, matter)
 
 
@@ -109,7 +109,7 @@ async def on_note(update: Update, context: ContextTypes.DEFAULT_TYPE, convo: Con
 async def _save(
     update: Update, context: ContextTypes.DEFAULT_TYPE, check_id: int, kind: str, note: str | None
 ) -> None:
-    _account, viewer = await caller(update, context)
+    viewer = await viewer_of(update, context)
     await record_feedback(services(context).db, viewer, check_id, kind, note)
     await reply(update, f"已记录反馈：{FEEDBACK[kind]}{'（' + note + '）' if note else ''}。谢谢！")
 

@@ -31,12 +31,11 @@ from render.charts import distribution_caption, render_distribution
 from render.evaluation import grade_lines
 from rules.roles import Viewer
 from services.evaluation_views import (
+    GradeView,
     grade_changes,
     grade_distribution,
     high_risk_for_department,
-    is_watching,
     unwatch,
-    view_grade,
     watch,
     watchlist,
 )
@@ -52,15 +51,13 @@ MAX_DIGEST_BUTTONS = 10
 
 
 
-async def card_extras(context: ContextTypes.DEFAULT_TYPE, viewer: Viewer, subject_id: int) -> tuple[list[str], Buttons]:
-    """Lines and buttons the card adds for the evaluation: the grade block, and 关注/取消关注 for
-    officials."""
-    svc = services(context)
-    grade = await view_grade(svc.db, subject_id, viewer, svc.settings.evaluation.public_grades)
+def card_extras(viewer: Viewer, subject_id: int, grade: GradeView | None, watching: bool) -> tuple[list[str], Buttons]:
+    """Lines and buttons the card adds for the evaluation: the grade block (`grade` as the use case
+    let this viewer see it, read with the card: services.chat_card), and 关注/取消关注 for officials."""
     lines = grade_lines(grade) if grade else []
     buttons: Buttons = []
     if viewer.role == "official":
-        if await is_watching(svc.db, viewer, subject_id):
+        if watching:
             buttons.append([("取消关注", UNWATCH.pack(subject_id))])
         else:
             buttons.append([("关注该主体（有新记录或预警时提醒我）", WATCH.pack(subject_id))])

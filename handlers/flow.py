@@ -43,7 +43,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler, filters
 
-from handlers.common import reply, services
+from handlers.common import keep_arrived_caller, reply, services
 from render.buttons import answer_press
 from services import conversations
 from services.conversations import Convo
@@ -259,7 +259,10 @@ async def dispatch(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc = services(context)
     chat_id, user_id = _who(update)
-    convo, seen = await conversations.look(svc.db, chat_id, user_id, update_key(update))
+    # One statement for the flow, the redelivery check and the caller's account (kept for the handlers).
+    arrival = await conversations.arrive(svc.db, chat_id, user_id, update_key(update))
+    keep_arrived_caller(context, arrival.caller)
+    convo, seen = arrival.convo, arrival.seen
     if seen:  # a redelivery of an update that applied a step already (maybe after the flow ended)
         await answer_press(update)
         raise ApplicationHandlerStop

@@ -7,12 +7,14 @@ worst thing this bot can do.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from handlers import query_context as context_of
 from handlers.check import check_answer
-from handlers.common import caller, reply, services
+from handlers.common import reply, services, viewer_of
 from handlers.evaluation import card_extras
 from handlers.render import card_text
 from nlp import message_names
@@ -20,11 +22,9 @@ from nlp.intent import Query
 from render.buttons import CHOOSE_MATTER, MORE_RECORDS, PICK_SUBJECT, Buttons, pressed
 from rules.categories import normalize_category
 from rules.masking import mask_person_name
-from rules.measures import MATTERS
 from rules.roles import Viewer, sees_name_masked
-from services.checks import CheckAnswer, view_and_check
+from services.chat_card import chat_card
 from services.findable import findable_briefs
-from services.lookup import view_subject
 from services.resolver_port import resolver_of
 from services.subject_query import Asked, read_text
 
@@ -49,21 +49,21 @@ async def show_card(
     note: str | None = None,
     matter: str | None = None,
 ) -> None:
-    """The subject's card; with a `matter` an official also gets the 逢办必查 answer, looked up in
-    the same transaction (one action, one audit entry)."""
+    """The subject's card; with a `matter` an official also gets the 逢办必查 answer. One use case,
+    one transaction (services.chat_card): the card, its grade and watch flag, the check, the audit
+    entry and the chat's current subject for follow-ups."""
     svc = services(context)
-    answer: CheckAnswer | None = None
-    if matter in MATTERS and viewer.is_staff:
-        both = await view_and_check(svc.db, viewer, subject_id, matter, svc.today())
-        card, answer = both.card, both.check
-    else:
-        reason = f"逢办必查:{MATTERS[matter]}" if matter in MATTERS else "查询"
-        card = await view_subject(svc.db, subject_id, viewer, svc.today(), reason=reason)
-    if card is None:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    shown = await chat_card(
+        svc.db, subject_id, viewer, svc.today(), shown_in=(chat.id, user.id), now=dt.datetime.now(dt.UTC),
+        public_grades=svc.settings.evaluation.public_grades, matter=matter,
+    )
+    if shown is None:
         await reply(update, "该主体已不在档案中。")
         return
-    text, more = card_text(card, viewer.is_staff, category, page)
-    extra_lines, extra_buttons = await card_extras(context, viewer, subject_id) if page == 0 else ([], [])
+    text, more = card_text(shown.card, viewer.is_staff, category, page)
+    extra_lines, extra_buttons = card_extras(viewer, subject_id, shown.grade, shown.watching) if page == 0 else ([], [])
     if extra_lines:
         head, _, rest = text.partition("\n\n")
         text = "\n".join([head, *extra_lines]) + ("\n\n" + rest if rest else "")
@@ -76,9 +76,8 @@ async def show_card(
         buttons.append([("逢办必查：选择办理事项", CHOOSE_MATTER.pack(subject_id))])
     buttons += extra_buttons  # 关注 / 取消关注
     await reply(update, text, buttons)
-    await context_of.note_subject_shown(update, context, subject_id)
-    if answer is not None:
-        await reply(update, *check_answer(answer))
+    if shown.check is not None:
+        await reply(update, *check_answer(shown.check))
 
 
 async def offer_candidates(
@@ -126,7 +125,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, TOO_LONG)
         return
     svc = services(context)
-    _account, viewer = await caller(update, context)
+    viewer = await viewer_of(update, context)
     reading = await read_text(svc, viewer, message.text)
     query = reading.query
     named = bool(reading.asked) and reading.asked[0].status != "loading"
@@ -163,7 +162,7 @@ async def on_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if values is None:
         return
     subject_id, category, matter = values
-    _account, viewer = await caller(update, context)
+    viewer = await viewer_of(update, context)
     entry = resolver_of(services(context)).subject(subject_id)
     # A matter word that was part of the picked subject's name (恒信招标代理 → 招标) was never chosen.
     picked_matter = message_names.matter_allowed_for(entry.name, matter) if entry else matter
@@ -176,7 +175,7 @@ async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if values is None:
         return
     subject_id, page, category = values
-    _account, viewer = await caller(update, context)
+    viewer = await viewer_of(update, context)
     await show_card(update, context, viewer, subject_id, category, page=page)
 
 

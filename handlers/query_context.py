@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from handlers.common import services
-from services.resolver_context import recent_subject, remember_subject
+from services.resolver_context import recent_subject
 
 
 async def current_subject(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
@@ -23,10 +23,3 @@ async def current_subject(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     svc = services(context)
     window = dt.timedelta(minutes=svc.settings.query.followup_minutes)
     return await recent_subject(svc.db, chat.id, user.id, dt.datetime.now(dt.UTC), window)
-
-
-async def note_subject_shown(update: Update, context: ContextTypes.DEFAULT_TYPE, subject_id: int) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return
-    await remember_subject(services(context).db, chat.id, user.id, subject_id, dt.datetime.now(dt.UTC))

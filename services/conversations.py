@@ -20,11 +20,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, exists, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AppliedUpdate, Conversation
+from db.models import Account, AccountSubject, AppliedUpdate, Conversation
 from db.session import Database
 from rules.masking import scrub
 from services.errors import CONFLICT, Refusal
@@ -89,13 +89,73 @@ async def _applied(s: AsyncSession, chat_id: int, user_id: int, key: str | None,
         pass
 
 
+@dataclass(frozen=True)
+class CallerAccount:
+    """The account of the person an update came from, as read with the flow (`arrive`): what the
+    handlers' `Viewer` is built from, so the account is not read a second time for the update."""
+
+    account_id: int
+    role: str
+    active: bool
+    department_id: int | None
+    subject_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the dispatcher needs of an update before any handler runs: the open flow (possibly past
+    its time), whether the update applied a step already, and the caller's account (None before the
+    first contact created one)."""
+
+    convo: Convo | None
+    seen: bool
+    caller: CallerAccount | None
+
+
+# One row per subject bound to the account (nearly always one row): the account, its bound
+# subjects, the open flow and the redelivery check in one statement. The one-row probe keeps a row
+# when the user has neither account nor flow. Built once: building costs more CPU than running it.
+_PROBE = select(literal_column("1").label("one")).subquery("probe")
+_ARRIVAL = (
+    select(
+        Account.id.label("account_id"), Account.role, Account.active, Account.department_id,
+        AccountSubject.subject_id.label("bound_subject_id"),
+        Conversation.flow, Conversation.step, Conversation.data, Conversation.version, Conversation.expires_at,
+        exists().where(
+            AppliedUpdate.chat_id == bindparam("chat_id"), AppliedUpdate.user_id == bindparam("user_id"),
+            AppliedUpdate.key == bindparam("key"),
+        ).label("seen"),
+    )
+    .select_from(_PROBE)
+    .outerjoin(Account, Account.telegram_user_id == bindparam("user_id"))
+    .outerjoin(AccountSubject, AccountSubject.account_id == Account.id)
+    .outerjoin(Conversation, and_(Conversation.chat_id == bindparam("chat_id"), Conversation.user_id == bindparam("user_id")))
+)  # fmt: skip
+
+
+async def arrive(db: Database, chat_id: int, user_id: int, key: str | None) -> Arrival:
+    """The open flow of this chat and user (possibly past its time), whether update `key` applied a
+    step already (a redelivery, to be dropped) and the account of `user_id` (its Telegram user id),
+    read fresh for every update in one statement outside any transaction (`Database.read`): a flow
+    another replica opened a moment ago, or a role an admin changed, counts at once. Raises nothing."""
+    async with db.read() as conn:
+        rows = (await conn.execute(_ARRIVAL, {"chat_id": chat_id, "user_id": user_id, "key": key})).all()
+    first = rows[0]
+    convo = None
+    if first.flow is not None:
+        convo = Convo(chat_id, user_id, first.flow, first.step, dict(first.data or {}), first.version, first.expires_at)
+    caller = None
+    if first.account_id is not None:
+        bound = frozenset(r.bound_subject_id for r in rows if r.bound_subject_id is not None)
+        caller = CallerAccount(first.account_id, first.role, bool(first.active), first.department_id, bound)
+    return Arrival(convo, bool(first.seen), caller)
+
+
 async def look(db: Database, chat_id: int, user_id: int, key: str | None) -> tuple[Convo | None, bool]:
     """The open flow of this chat and user (possibly past its time), and whether update `key`
     applied a step already (a redelivery, to be dropped). Raises nothing."""
-    async with db.transaction() as s:
-        row = await s.get(Conversation, (chat_id, user_id))
-        seen = key is not None and await s.get(AppliedUpdate, (chat_id, user_id, key)) is not None
-        return (_convo(row) if row is not None else None), seen
+    arrival = await arrive(db, chat_id, user_id, key)
+    return arrival.convo, arrival.seen
 
 
 async def start(

@@ -64,7 +64,13 @@ async def grade_for(s: AsyncSession, subject_id: int, viewer: Viewer, public_gra
     if not viewer.is_staff and not public_grades:
         return None
     row = await s.get(SubjectEvaluation, subject_id)
-    if row is None:
+    return grade_view(row, viewer, public_grades) if row is not None else None
+
+
+def grade_view(row: Any, viewer: Viewer, public_grades: bool) -> GradeView | None:
+    """A stored evaluation (anything with `SubjectEvaluation`'s columns as attributes: the ORM row or
+    a Core row read with the card) as this viewer may see it; None when it is not for this viewer."""
+    if not viewer.is_staff and not public_grades:
         return None
     if not viewer.is_staff:
         return GradeView(row.score, row.grade, row.model_version, row.computed_at, (), None, None, None)
@@ -76,11 +82,6 @@ async def grade_for(s: AsyncSession, subject_id: int, viewer: Viewer, public_gra
         row.score, row.grade, row.model_version, row.computed_at, reasons, row.risk_class,
         risk.label if risk else row.risk_class, risk.inspection if risk else None,
     )
-
-
-async def view_grade(db: Database, subject_id: int, viewer: Viewer, public_grades: bool) -> GradeView | None:
-    async with db.transaction() as s:
-        return await grade_for(s, subject_id, viewer, public_grades)
 
 
 # -- watch lists ------------------------------------------------------------------------------------
@@ -142,16 +143,6 @@ async def watchlist(db: Database, viewer: Viewer) -> list[Watched]:
             )
         ).all()
     return [Watched(*r) for r in rows]
-
-
-async def is_watching(db: Database, viewer: Viewer, subject_id: int) -> bool:
-    if viewer.role != "official":
-        return False
-    async with db.transaction() as s:
-        found = await s.scalar(
-            select(WatchSubscription.id).where(WatchSubscription.account_id == viewer.account_id, WatchSubscription.subject_id == subject_id)
-        )
-        return found is not None
 
 
 # -- admins: distribution and changes ------------------------------------------------------------------

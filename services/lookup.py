@@ -206,6 +206,8 @@ _RECORDS = (
     .where(CreditRecord.subject_id.in_(IDS))
     .order_by(CreditRecord.subject_id, CreditRecord.decision_date.desc(), CreditRecord.id.desc())
 )
+# What a card needs of a record, for a statement that reads records with something else.
+RECORD_COLUMNS = tuple(_RECORDS.selected_columns)
 _DECLARATIONS = (
     select(Declaration.subject_id, Declaration.account_id, Declaration.category, Declaration.receipt_no,
            Declaration.status, Declaration.data, Declaration.submitted_on)
@@ -217,6 +219,7 @@ _DECLARATIONS = (
 async def load_cards(
     conn: AsyncConnection, subject_ids: list[int], viewer: Viewer, today: dt.date,
     rows: dict[int, Any] | None = None,
+    read_records: dict[int, list[Any]] | None = None,
 ) -> dict[int, SubjectCard]:
     """The cards of many subjects as this viewer may see them, with at most three set-based queries
     (subjects with their division, records with their pending objections, declarations of the
@@ -225,7 +228,8 @@ async def load_cards(
     this viewer (rules.roles.may_find_by_name) are absent. Writes no audit row (`card_audit_rows`).
 
     `rows`: subjects already read in this transaction with `SUBJECT_ROW` (a check resolved them),
-    so they are not read twice."""
+    so they are not read twice. `read_records`: the records of some of them read already, each with
+    `RECORD_COLUMNS`' names (the chat's card reads them with its subject in one statement)."""
     ids = sorted(set(subject_ids))
     if not ids:
         return {}
@@ -242,8 +246,11 @@ async def load_cards(
     if not subjects:
         return {}
     shown_ids = [row.id for row in subjects]
-    records: dict[int, list[Any]] = {i: [] for i in shown_ids}
-    for r in await conn.execute(_RECORDS, {"ids": shown_ids}):
+    read_records = read_records or {}
+    records: dict[int, list[Any]] = {i: [r for r in read_records.get(i, ()) if _may_see(viewer, i, r, today)]
+                                     for i in shown_ids}
+    unread = [i for i in shown_ids if i not in read_records]
+    for r in await conn.execute(_RECORDS, {"ids": unread}) if unread else ():
         if _may_see(viewer, r.subject_id, r, today):
             records[r.subject_id].append(r)
     declared = [row.id for row in subjects if row.has_declarations]

@@ -1,6 +1,6 @@
 """Use cases around the resolver (issue 11): the chat's current subject, and subjects by old codes.
 
-* `remember_subject` / `recent_subject`: the subject last shown in a chat to a user, so a follow-up
+* `remember_subject_in` / `recent_subject`: the subject last shown in a chat to a user, so a follow-up
   ("许可呢", "政府采购", "更多") in this or another bot process refers to it for a configured time.
 * `subjects_by_legacy_code`: a 工商注册号 or 组织机构代码 the archive holds only in the legacy code
   columns of imported records (the 双公示 templates' 行政相对人代码_2/_3, kept in `fields`).
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, cast, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Insert, String, cast, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import ChatSubject, CreditRecord
 from db.session import Database
@@ -20,34 +20,42 @@ REGISTRATION_NUMBER = "工商注册号"
 ORGANISATION_CODE = "组织机构代码"
 
 
-def _upsert(session: AsyncSession, values: dict[str, object]):  # type: ignore[no-untyped-def]
-    assert session.bind is not None
-    if session.bind.dialect.name == "postgresql":
+def _build_upsert(dialect: str) -> Insert:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(ChatSubject).values(values)
+    stmt = insert(ChatSubject)
     return stmt.on_conflict_do_update(
         index_elements=["chat_id", "user_id"],
         set_={"subject_id": stmt.excluded.subject_id, "shown_at": stmt.excluded.shown_at},
     )
 
 
-async def remember_subject(db: Database, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
-    """Make `subject_id` the chat's current subject for this user (one row per chat and user)."""
-    async with db.transaction() as s:
-        await s.execute(_upsert(s, {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}))
+# One upsert per dialect, built once and given its values at execution: every card writes it, and
+# building the statement cost more CPU than running it.
+_UPSERTS = {dialect: _build_upsert(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+async def remember_subject_in(conn: AsyncConnection, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
+    """Make `subject_id` the chat's current subject for this user (one row per chat and user), inside
+    the caller's transaction: the card that showed it (services.chat_card)."""
+    values = {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}
+    await conn.execute(_UPSERTS[conn.dialect.name], values)
 
 
 async def recent_subject(
     db: Database, chat_id: int, user_id: int, now: dt.datetime, window: dt.timedelta
 ) -> int | None:
     """The subject shown to this user in this chat within `window` before `now`, else None."""
-    async with db.transaction() as s:
-        row = await s.get(ChatSubject, (chat_id, user_id))
-        if row is None or row.shown_at < now - window:
-            return None
-        return row.subject_id
+    async with db.read() as conn:
+        row = (await conn.execute(
+            select(ChatSubject.subject_id, ChatSubject.shown_at)
+            .where(ChatSubject.chat_id == chat_id, ChatSubject.user_id == user_id)
+        )).first()
+    if row is None or row.shown_at < now - window:
+        return None
+    return row.subject_id
 
 
 async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -> list[int]:
