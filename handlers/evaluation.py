@@ -27,6 +27,7 @@ from render.buttons import (
     keyboard,
     pressed,
 )
+from nlp.message_names import safe_echo
 from render.charts import distribution_caption, render_distribution
 from render.evaluation import grade_lines
 from rules.roles import Viewer
@@ -95,7 +96,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         buttons: Buttons = [[(b.name[:60], WATCH.pack(sid))] for sid in asked.candidates if (b := briefs.get(sid))]
         await reply(update, asked.message.rstrip("：") + "。请选择要关注的一个：", buttons)
     else:
-        await reply(update, asked.message if asked is not None else f"没有找到与“{text}”相符的主体。")
+        await reply(update, asked.message if asked is not None else f"没有找到与“{safe_echo(text)}”相符的主体。")
 
 
 async def watchlist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

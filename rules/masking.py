@@ -55,6 +55,13 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "****" + digits[-4:]
 
 
+def mask_phones(text: str) -> str:
+    """`text` with every mobile number masked 3+4 as `mask_phone` stores it (139****5678), also with
+    a +86 prefix or 3-4-4 separators; nothing else changed. For echoes of what a user typed, where
+    `scrub`'s cleaning of the whole text is not wanted."""
+    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
 def mask_person_name(name: str) -> str:
     if not name:
         return name
@@ -97,4 +104,4 @@ def scrub(text: str) -> str:
     text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", free_text(text)))
     text = _ID_RE.sub(_masked_id, text)
     text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
-    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    return mask_phones(text)

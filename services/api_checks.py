@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db.models import ApiCheck, AuditEntry, Check, Subject
 from db.session import Database
 from nlp.message_names import mask_id_numbers
-from rules.masking import id_match_key
+from rules.masking import id_match_key, scrub
 from rules.measures import MATTERS, ListingFact, Measure, MeasureAnswer
 from services.apikeys import Principal
 from services.checks import FEEDBACK, check_payload, measures_answer, record_feedback
@@ -414,7 +414,9 @@ async def api_feedback(
     one after the first is refused with 409."""
     if outcome not in FEEDBACK:
         raise Refusal(f"未知的反馈结果“{outcome}”，可选：{'、'.join(FEEDBACK)}", code=INVALID)
-    note = (note or "").strip() or None
+    # The note is stored scrubbed (services.checks.record_feedback): the answer and the comparison
+    # with a retry use that stored form, so a phone in the note is never echoed and a retry matches.
+    note = scrub((note or "").strip()) or None
     check = await _own_check(db, principal, check_id)
     if check.feedback is None:
         try:
@@ -426,7 +428,7 @@ async def api_feedback(
         except Refusal:
             check = await _own_check(db, principal, check_id)  # another request was first
     if check.feedback == outcome and (check.feedback_note or None) == note:
-        return FeedbackResult(check_id, outcome, note, check.feedback_at, True)
+        return FeedbackResult(check_id, outcome, check.feedback_note, check.feedback_at, True)
     raise Refusal(
         f"这次核查已反馈过（{FEEDBACK[check.feedback or 'other']}），不能改为其他结果。",
         code=CONFLICT, details={"recorded_outcome": check.feedback},
