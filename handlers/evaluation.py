@@ -17,6 +17,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import caller, heavy_job, reply, services
+from nlp.message_names import safe_echo
 from render.buttons import (
     GRADES_VIEW,
     PICK_SUBJECT,
@@ -27,7 +28,6 @@ from render.buttons import (
     keyboard,
     pressed,
 )
-from nlp.message_names import safe_echo
 from render.charts import distribution_caption, render_distribution
 from render.evaluation import grade_lines
 from rules.roles import Viewer
