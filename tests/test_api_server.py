@@ -225,6 +225,18 @@ async def test_feedback_with_a_phone_is_masked_and_its_retry_is_the_same(port: P
     assert "13800138000" not in echo.text and "138****8000" in echo.json()["note"]
 
 
+async def test_too_long_text_says_so_and_an_id_number_is_one_batch_lines_refusal(port: Port) -> None:
+    async with port.client(port.keys.check_only) as c:  # no idquery scope
+        long = await c.get("/v1/lookup", params={"q": "恒" * 400})
+        batch = await c.post("/v1/checks/batch", json={"matter": "tender", "subjects": [BLACKLISTED.uscc, PERSON.id_number], **CASE})
+    assert long.status_code == 422 and long.json()["errors"][0]["reason"] == "内容过长", long.text
+    assert batch.status_code == 200, batch.text
+    first, person = batch.json()["lines"]
+    assert first["status"] == "clear" and first["check"] is not None
+    assert person["status"] == "none" and person["check"] is None and "idquery" in person["note"]
+    assert PERSON.id_number not in batch.text
+
+
 async def test_ambiguous_name_raises_no_check(port: Port) -> None:
     before = await _count(port.db, select(func.count(Check.id)))
     async with port.client(port.keys.full) as c:
