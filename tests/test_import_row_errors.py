@@ -54,3 +54,12 @@ def test_row_errors_mask_personal_numbers_but_keep_codes() -> None:
     assert RowError(2, "x", f"代码“{ID}”有误").reason == "代码“610928********9219”有误"
     assert RowError(2, "x", "代码“91610900MA0000000X”有误").reason == "代码“91610900MA0000000X”有误"
     assert RowError(2, "x", "代码“916109000000000001”有误").reason == "代码“916109000000000001”有误"
+
+
+async def test_a_file_with_only_its_header_is_refused(db: Database, tmp_path: Path) -> None:
+    path = S.write_csv(tmp_path / "empty.csv", S.HEADERS[("penalty", "2021")], [])
+    for dry_run in (True, False):
+        report = await import_file(db, path, id_key="k", dry_run=dry_run, today=dt.date(2025, 6, 30))
+        assert not report.ok and not report.written and report.rows_read == 0
+        text = format_report(report)
+        assert "没有数据行" in text and "检查通过" not in text, text
