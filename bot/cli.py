@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+from bot.cli_parser import ChineseArgumentParser
 from bot.logging_setup import setup_logging
 from rules.roles import ROLES
 from services.errors import EXIT_REFUSED, Refusal
@@ -39,7 +40,7 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="creditbot", description="信用通：公共信用信息查询机器人")
+    parser = ChineseArgumentParser(prog="creditbot", description="信用通：公共信用信息查询机器人")
     parser.add_argument("--config", type=Path, help="配置文件（默认读取当前目录的 config.toml）")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -17,6 +17,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import caller, heavy_job, reply, services
+from nlp.message_names import safe_echo
 from render.buttons import (
     GRADES_VIEW,
     PICK_SUBJECT,
@@ -92,7 +93,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         buttons: Buttons = [[(b.name[:60], WATCH.pack(sid))] for sid in asked.candidates if (b := briefs.get(sid))]
         await reply(update, asked.message.rstrip("：") + "。请选择要关注的一个：", buttons)
     else:
-        await reply(update, asked.message if asked is not None else f"没有找到与“{text}”相符的主体。")
+        await reply(update, asked.message if asked is not None else f"没有找到与“{safe_echo(text)}”相符的主体。")
 
 
 async def watchlist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

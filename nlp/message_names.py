@@ -23,7 +23,7 @@ from nlp.matters import MATTER_WORDS
 from nlp.normalize import FILLER_PHRASES, name_key, strip_invisible
 from nlp.resolver import NameIndex
 from rules.categories import normalize_category
-from rules.masking import mask_id
+from rules.masking import mask_id, mask_phones
 from rules.measures import MATTERS
 
 # Words that ask for the rest of the current subject's card.
@@ -33,8 +33,10 @@ Admit = Callable[[IndexEntry], bool]
 
 
 def safe_echo(text: str) -> str:
-    """The user's text as a reply may quote it: every run of 8+ digits masked like an ID number."""
-    return _LONG_DIGITS.sub(lambda m: mask_id(m.group(0)), text)
+    """The user's text as a reply may quote it: mobile numbers masked as stored (139****5678,
+    rules.masking.mask_phones), then every other run of 8+ digits masked like an ID number. The
+    phone goes first: masked like an ID, 13912345678 showed all but one digit (139123*5678)."""
+    return _LONG_DIGITS.sub(lambda m: mask_id(m.group(0)), mask_phones(text))
 
 
 # Digits, maybe grouped by spaces or dashes, ending in a digit or X: an ID number as people paste it.
@@ -42,8 +44,9 @@ _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])\d(?:[\d \-]{13,22})[\dXx](?![0-9A-Za-z]
 
 
 def mask_id_numbers(text: str) -> str:
-    """The text with every 15- or 18-digit ID number (also typed in groups) masked, and nothing else
-    changed: a USCC, a name and a 组织机构代码 stay as sent (a batch line's echo, an XLSX cell)."""
+    """The text with every 15- or 18-digit ID number (also typed in groups) and every mobile number
+    (139****5678) masked, and nothing else changed: a USCC, a name and a 组织机构代码 stay as sent (a
+    batch line's echo, an XLSX cell)."""
 
     def mask(m: re.Match[str]) -> str:
         glued = m.group(0).replace(" ", "").replace("-", "")
@@ -51,7 +54,7 @@ def mask_id_numbers(text: str) -> str:
             return mask_id(glued)
         return m.group(0)
 
-    return _ID_LIKE.sub(mask, strip_invisible(text))
+    return mask_phones(_ID_LIKE.sub(mask, strip_invisible(text)))
 
 
 def whole_name_first(index: NameIndex, text: str, query: Query) -> tuple[str | None, Query]:

@@ -55,6 +55,13 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "****" + digits[-4:]
 
 
+def mask_phones(text: str) -> str:
+    """`text` with every mobile number masked 3+4 as `mask_phone` stores it (139****5678), also with
+    a +86 prefix or 3-4-4 separators; nothing else changed. For echoes of what a user typed, where
+    `scrub`'s cleaning of the whole text is not wanted."""
+    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
 def mask_person_name(name: str) -> str:
     if not name:
         return name
@@ -87,6 +94,25 @@ def _masked_id(found: re.Match[str]) -> str:
     return digits[:6] + "********" + digits[-4:]
 
 
+def _masked_dated_id(found: re.Match[str]) -> str:
+    """An 18-character number masked only when its middle is a birth date (an ID number); a USCC or
+    another code written in digits stays readable."""
+    digits = re.sub(r"[^\dXx]", "", unicodedata.normalize("NFKC", found.group(0))).upper()
+    if _BIRTH_DATE.fullmatch(digits[6:14]) is None:
+        return found.group(0)
+    return digits[:6] + "********" + digits[-4:]
+
+
+def mask_identifiers(text: str) -> str:
+    """`text` with the personal numbers in it masked: ID numbers (18 characters with a birth date in
+    the middle, or the old 15 digits) first 6 and last 4, mobile numbers 3+4. Unlike `scrub`, an
+    18-digit code without a birth date (a USCC written in digits) is left as written: this is for
+    messages that quote a cell back to the collector who must find and fix it (import row errors)."""
+    text = _ID_RE.sub(_masked_dated_id, text)
+    text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
+    return mask_phones(text)
+
+
 def scrub(text: str) -> str:
     """Mask every ID and mobile number inside free text (log lines, error messages, and free text
     before it is stored: import fields, objection and repair reasons, check feedback notes), and drop
@@ -97,4 +123,4 @@ def scrub(text: str) -> str:
     text = _PARAMS_RE.sub("[parameters: 已略去]", _SQL_RE.sub("[SQL: 已略去]", free_text(text)))
     text = _ID_RE.sub(_masked_id, text)
     text = _OLD_ID_RE.sub(lambda m: m.group(1) + "*****" + m.group(2)[-1] + m.group(3), text)
-    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    return mask_phones(text)

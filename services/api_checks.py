@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db.models import ApiCheck, AuditEntry, Check, Subject
 from db.session import Database
 from nlp.message_names import mask_id_numbers
-from rules.masking import id_match_key
+from rules.masking import id_match_key, scrub
 from rules.measures import MATTERS, ListingFact, Measure, MeasureAnswer
 from services.apikeys import Principal
 from services.checks import FEEDBACK, check_payload, measures_answer, record_feedback
@@ -75,15 +75,20 @@ class Resolution:
 
 
 ID_SCOPE = "该接口密钥无权按身份证号查询自然人（需要 idquery 权限）。"
+# The same refusal as one line of a batch: the other lines are still answered.
+ID_SCOPE_LINE = "此行是身份证号码，该接口密钥无权按身份证号查询自然人（需要 idquery 权限），此行未核查"
 
 
-def _port_view(reading: Reading, briefs: dict[int, SubjectBrief]) -> Resolution:
+def _port_view(reading: Reading, briefs: dict[int, SubjectBrief], *, per_line: bool = False) -> Resolution:
     """The port's answer for one text from the shared reading (services.subject_query): clear only
     when exactly one subject is clearly meant; a choice or a suggestion is `ambiguous` (409 for a
     check), a contradiction or nothing found is `none` (404), each with its candidates.
-    Raises Refusal (FORBIDDEN) for an ID number the key may not search."""
+    Raises Refusal (FORBIDDEN) for an ID number the key may not search; with `per_line` (a batch)
+    that line is answered `none` with the reason instead, so one line does not refuse the others."""
     asked = reading.asked
     if any(a.status == "refused" for a in asked):
+        if per_line:
+            return Resolution("none", note=ID_SCOPE_LINE)
         raise Refusal(ID_SCOPE, code=FORBIDDEN)
     if not asked:
         return Resolution("none", note="没有找到主体名称或代码")
@@ -120,14 +125,17 @@ async def _resolve_many(
     return await _views(conn, readings)
 
 
-async def _views(conn: AsyncConnection, readings: list[Reading]) -> tuple[list[Resolution], dict[int, Any]]:
-    """The port's answers for readings, with every subject named or offered read in one query."""
+async def _views(
+    conn: AsyncConnection, readings: list[Reading], *, per_line: bool = False
+) -> tuple[list[Resolution], dict[int, Any]]:
+    """The port's answers for readings, with every subject named or offered read in one query;
+    `per_line` as `_port_view`."""
     wanted = {i for r in readings for a in r.asked for i in (*((a.subject_id,) if a.subject_id else ()), *a.candidates)}
     rows: dict[int, Any] = {}
     if wanted:
         rows = {row.id: row for row in await conn.execute(SUBJECTS_BY_ID, {"ids": sorted(wanted)})}
     briefs = {sid: SubjectBrief(r.name, r.kind, r.uscc, r.id_masked, r.division_short) for sid, r in rows.items()}
-    return [_port_view(r, briefs) for r in readings], rows
+    return [_port_view(r, briefs, per_line=per_line) for r in readings], rows
 
 
 async def resolve_subject(svc: Services, viewer: Viewer, text: str, *, allow_id_number: bool) -> Resolution:
@@ -321,7 +329,7 @@ async def _resolve_and_check(
     _require_check_rights(viewer, matter)
     readings = await read_texts(svc, viewer, queries, id_numbers=allow_id_number)  # off the transaction
     async with svc.db.core_transaction() as conn:
-        resolutions, rows = await _views(conn, readings)
+        resolutions, rows = await _views(conn, readings, per_line=batch)
         # A line is echoed with any ID number in it masked (also in the XLSX column 提交内容).
         lines = [BatchLine(i, mask_id_numbers(q), r) for i, (q, r) in enumerate(zip(queries, resolutions, strict=True))]
         clear = [line.resolution.subject.subject_id for line in lines if line.resolution.subject is not None]
@@ -377,8 +385,8 @@ async def batch_check(
 
     Set-based, in one transaction: names through the in-memory index, every code and brief in at
     most two queries, the cards in three, and the checks, the port's rows and the audit rows in one
-    insert each. Raises Refusal: not staff, unknown matter, too many lines, an ID number without
-    the idquery scope."""
+    insert each. Raises Refusal: not staff, unknown matter, too many lines. An ID number without the
+    idquery scope is that line's `none` with the reason (ID_SCOPE_LINE), not the batch's refusal."""
     if len(queries) > MAX_BATCH:
         raise Refusal(f"一次最多核查 {MAX_BATCH} 个主体，本次 {len(queries)} 个。", code=TOO_LARGE)
     return await _resolve_and_check(
@@ -414,7 +422,9 @@ async def api_feedback(
     one after the first is refused with 409."""
     if outcome not in FEEDBACK:
         raise Refusal(f"未知的反馈结果“{outcome}”，可选：{'、'.join(FEEDBACK)}", code=INVALID)
-    note = (note or "").strip() or None
+    # The note is stored scrubbed (services.checks.record_feedback): the answer and the comparison
+    # with a retry use that stored form, so a phone in the note is never echoed and a retry matches.
+    note = scrub((note or "").strip()) or None
     check = await _own_check(db, principal, check_id)
     if check.feedback is None:
         try:
@@ -426,7 +436,7 @@ async def api_feedback(
         except Refusal:
             check = await _own_check(db, principal, check_id)  # another request was first
     if check.feedback == outcome and (check.feedback_note or None) == note:
-        return FeedbackResult(check_id, outcome, note, check.feedback_at, True)
+        return FeedbackResult(check_id, outcome, check.feedback_note, check.feedback_at, True)
     raise Refusal(
         f"这次核查已反馈过（{FEEDBACK[check.feedback or 'other']}），不能改为其他结果。",
         code=CONFLICT, details={"recorded_outcome": check.feedback},

@@ -368,12 +368,18 @@ async def _pump(
     if batch:
         await flush(batch)
         _take_refusals(writer, validator, report)
+    if report.rows_read == 0:
+        # A header alone used to pass as 检查通过 with 0 rows: a collector took the month as reported.
+        raise ReadError(NO_DATA_ROWS)
     # The writer's refusals of a batch come after its rows' own errors: list them all in row order.
     report.errors.sort(key=lambda e: e.row)
     report.new, report.updating, report.unchanged = writer.new, writer.updating, writer.unchanged
     report.subjects_created = writer.subjects_created
     if progress:
         progress(report.rows_read)
+
+
+NO_DATA_ROWS = "文件只有表头，没有数据行，未写入任何数据：请在表头下方填写要报送的记录后重新上传"
 
 
 def _take_refusals(writer: Writer, validator: RowValidator, report: ImportReport) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import resource
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -131,6 +132,19 @@ async def test_an_overdue_head_is_dropped_an_oversized_one_is_431_and_a_slow_bod
     answer = await asyncio.wait_for(reader.read(4096), 15)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408 ") and b"application/problem+json" in answer
+
+
+async def test_a_request_the_parser_cannot_read_is_a_chinese_problem(server: ApiServer) -> None:
+    """curl with unencoded Chinese in the URL: uvicorn's plain-English 400 became problem+json."""
+    host, port = _address(server)
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write("GET /v1/lookup?q=恒达建材 HTTP/1.1\r\nHost: creditbot\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"application/problem+json" in head, answer
+    problem = json.loads(body)
+    assert problem["status"] == 400 and "百分号编码" in problem["detail"] and b"Invalid HTTP" not in answer
 
 
 async def test_the_rest_of_a_body_refused_early_is_not_taken_for_a_head(server: ApiServer) -> None:

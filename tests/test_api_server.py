@@ -211,6 +211,32 @@ async def test_check_then_feedback_once(port: Port) -> None:
     assert used is not None
 
 
+async def test_feedback_with_a_phone_is_masked_and_its_retry_is_the_same(port: Port) -> None:
+    note = "已拒绝，联系人13912345678"
+    async with port.client(port.keys.full) as c:
+        r = await c.post("/v1/checks", json={"subject": BLACKLISTED.uscc, "matter": "tender", **CASE})
+        check_id = r.json()["check_id"]
+        first = await c.post(f"/v1/checks/{check_id}/feedback", json={"outcome": "restricted", "note": note})
+        again = await c.post(f"/v1/checks/{check_id}/feedback", json={"outcome": "restricted", "note": note})
+        echo = await c.get("/v1/lookup", params={"q": "联系13800138000"})
+    assert first.status_code == 200 and first.json()["note"] == "已拒绝，联系人139****5678"
+    assert again.status_code == 200 and again.json()["repeated"] is True, again.text
+    assert again.json()["note"] == "已拒绝，联系人139****5678"
+    assert "13800138000" not in echo.text and "138****8000" in echo.json()["note"]
+
+
+async def test_too_long_text_says_so_and_an_id_number_is_one_batch_lines_refusal(port: Port) -> None:
+    async with port.client(port.keys.check_only) as c:  # no idquery scope
+        long = await c.get("/v1/lookup", params={"q": "恒" * 400})
+        batch = await c.post("/v1/checks/batch", json={"matter": "tender", "subjects": [BLACKLISTED.uscc, PERSON.id_number], **CASE})
+    assert long.status_code == 422 and long.json()["errors"][0]["reason"] == "内容过长", long.text
+    assert batch.status_code == 200, batch.text
+    first, person = batch.json()["lines"]
+    assert first["status"] == "clear" and first["check"] is not None
+    assert person["status"] == "none" and person["check"] is None and "idquery" in person["note"]
+    assert PERSON.id_number not in batch.text
+
+
 async def test_ambiguous_name_raises_no_check(port: Port) -> None:
     before = await _count(port.db, select(func.count(Check.id)))
     async with port.client(port.keys.full) as c:

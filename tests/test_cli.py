@@ -95,3 +95,38 @@ async def test_the_console_keeps_only_the_index_refresh(harness) -> None:  # typ
     assert any(name.startswith("reminders") for name in before) and "risk digest" in before
     keep_console_jobs(app)
     assert {job.name for job in app.job_queue.jobs() if job.enabled and not job.removed} <= CONSOLE_JOBS
+
+
+def _all_parsers(parser):  # type: ignore[no-untyped-def]
+    """The parser and every sub-command's parser, depth first."""
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _all_parsers(sub)
+
+
+def test_help_and_mistakes_are_in_chinese(capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from bot.cli import build_parser
+
+    parsers = list(_all_parsers(build_parser()))
+    assert len(parsers) > 20
+    for p in parsers:
+        text = p.format_help()
+        assert text.startswith("用法：") and "显示此帮助并退出" in text, p.prog
+        for english in ("usage:", "options:", "show this help", "positional arguments"):
+            assert english not in text, (p.prog, english)
+    for argv, said in (
+        (["console", "--as", "nobody"], "creditbot console：错误：参数 --as：无效的取值 'nobody'（可选："),
+        (["console", "--user", "x"], "参数 --user：'x' 不是有效的整数"),
+        (["admin", "invite"], "creditbot admin invite：错误：缺少必需的参数：--role"),
+        (["--bogus", "run"], "creditbot：错误：无法识别的参数：--bogus"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            build_parser().parse_args(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and said in err and err.startswith("用法："), err

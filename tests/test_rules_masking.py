@@ -107,3 +107,21 @@ def test_scrub_keeps_spaced_figures_without_a_birth_date() -> None:
     assert scrub(text) == text
     figures = "金额 1234 5678 9012 3456 78"  # 18 digits in groups, no birth date: not an ID
     assert scrub(figures) == figures
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("13912345678", "139****5678"),  # masked like an ID it showed 139123*5678
+        ("联系13800138000", "联系138****8000"),
+        ("+8613912345678", "+86139****5678"),
+        ("610928195001019219", "610928********9219"),
+        ("恒达建材 12345678", "恒达建材 ********"),  # any other long run of digits: hidden
+    ],
+)
+def test_echoes_mask_phones_as_stored_and_other_digit_runs_like_ids(typed: str, shown: str) -> None:
+    from nlp.message_names import mask_id_numbers, safe_echo
+
+    assert safe_echo(typed) == shown
+    if "1391234" in typed or "1380013" in typed:
+        assert mask_id_numbers(typed) == shown  # a batch line's echo: same standard form

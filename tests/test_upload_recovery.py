@@ -202,3 +202,30 @@ async def test_a_collector_moved_to_another_department_cannot_confirm_the_old_on
     with pytest.raises(Refusal, match="原来所在的部门"):
         await confirm(harness, upload_id, chat.user.id)
     assert await count_records(harness.db) == 0
+
+
+async def test_late_uploads_waiting_or_rejected_are_listed_and_counted(harness, tmp_path: Path) -> None:
+    """Records decided a month ago are already past their reporting deadline: their upload is the
+    more urgent, not hidden (it was: "待确认文件 0 个", no 确认导入 button, the rejected one uncounted)."""
+    chat = await harness.chat("collector", dept="SCJGJ")
+    month_ago = dt.date.today() - dt.timedelta(days=30)
+    good = [samples.penalty_row(i, decision=month_ago, person_every=0) for i in (1, 2)]
+    waiting = await checked_upload(
+        harness, chat.user.id, samples.write_csv(tmp_path / "late.csv", samples.HEADERS[("penalty", "2021")], good)
+    )
+    bad = samples.penalty_row(3, decision=month_ago, person_every=0)
+    bad["行政处罚决定书文号"] = ""
+    path = samples.write_csv(tmp_path / "bad.csv", samples.HEADERS[("penalty", "2021")], [bad, *good])
+    s = svc(harness)
+    collector = await collector_for_upload(harness.db, chat.user.id, path.name, path.stat().st_size)
+    rejected = await check_upload(harness.db, collector, path.name, path.read_bytes(),
+                                  id_key=s.settings.privacy.id_hash_key, today=s.today(), calendar=s.calendar)
+    assert rejected.status == "rejected"
+    tasks = (await harness.say(chat, "/mytasks"))[-1]
+    text = tasks.text or ""
+    assert "待确认文件 1 个" in text and "校验未通过 1 个" in text, text
+    assert "文件“late.csv”已检查通过，等待您确认导入" in text and "文件“bad.csv”校验未通过（1 处错误）" in text
+    assert tasks.buttons[0] == ["确认导入“late.csv”"] and "确认导入“bad.csv”" not in str(tasks.buttons)
+    await harness.say(chat, "#1")
+    await until(harness, lambda o: "已导入“late.csv”" in (o.text or ""))
+    assert (await upload_row(harness.db, waiting)).status == "confirmed"

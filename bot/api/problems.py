@@ -127,6 +127,10 @@ def _reason(err: dict[str, Any]) -> str:
     kind = str(err.get("type"))
     if kind == "value_error" and (err.get("ctx") or {}).get("error") is not None:
         return str(err["ctx"]["error"])
+    if kind in ("too_long", "too_short") and isinstance(err.get("input"), str):
+        # A length limit placed after our own validator (NameText with Query(max_length=...)) is
+        # checked by pydantic's generic rule, which says too_long for strings too: not 条目过多.
+        kind = "string_" + kind
     return _FIELD_REASONS.get(kind, "取值无效")
 
 

@@ -16,7 +16,8 @@ used every descriptor and ordinary requests failed. Here, from `[api]`:
   (`request_body_seconds`, bot/api/limits.py);
 - `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from `forwarded_allow_ips` (uvicorn
   otherwise trusts 127.0.0.1, so any local client could claim any address past the `/verify` limit);
-- the 503 past the connection limit and the 431 are problem+json like every other error of the port.
+- the 503 past the connection limit, the 431 and the 400 for a request the HTTP parser cannot read
+  (unencoded Chinese in the URL) are problem+json like every other error of the port.
 
 It extends uvicorn's httptools protocol (its callbacks `on_url`, `on_header`, `send_400_response`,
 `_start_asgi_task`): tests/test_api_http_server.py drives each behaviour through a real server, so an
@@ -50,6 +51,17 @@ _HEAD_BODY = json.dumps({"type": "about:blank", "title": "请求头过大", "sta
                          "detail": "请求头超过上限（api.max_head_kb），请精简后重试。"}, ensure_ascii=False).encode()
 TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
                   b"content-length: " + str(len(_HEAD_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _HEAD_BODY)
+
+# A request the HTTP parser cannot read (unencoded Chinese in the URL, a broken request line): uvicorn
+# answers before any app code runs, in plain English ("Invalid HTTP request received."); ours says
+# it in the port's problem+json. The connection is closed, as uvicorn does.
+_MALFORMED_BODY = json.dumps({"type": "about:blank", "title": "请求有误", "status": 400,
+                              "detail": "无法解析该 HTTP 请求：请求行或请求头不符合 HTTP 规范。网址中的中文等字符须按"
+                                        " UTF-8 百分号编码（例如 curl 加 -G --data-urlencode \"q=名称\"）。"},
+                             ensure_ascii=False).encode()
+MALFORMED = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\n"
+             b"content-length: " + str(len(_MALFORMED_BODY)).encode() + b"\r\nconnection: close\r\n\r\n"
+             + _MALFORMED_BODY)
 
 
 def raise_open_files_limit() -> int:
@@ -193,11 +205,10 @@ class HttpToolsHeadLimits(HeadLimits, HttpToolsProtocol):
         super().on_header(name, value)
 
     def send_400_response(self, msg: str) -> None:
-        if not self._head_too_large:
-            super().send_400_response(msg)
-            return
+        """uvicorn's answer to a request its parser refused (`msg` is its English reason, not sent):
+        431 for a head over the limit, else the port's Chinese 400."""
         self._disarm()
-        self.transport.write(TOO_LARGE_HEAD)
+        self.transport.write(TOO_LARGE_HEAD if self._head_too_large else MALFORMED)
         self.transport.close()
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rules.masking import mask_identifiers
 from rules.severity import DEFAULT_SEVERITY_RULES, SeverityRules
 from rules.workcal import WorkCalendar
 
@@ -23,6 +24,11 @@ class RowError:
     row: int
     column: str | None
     reason: str
+
+    def __post_init__(self) -> None:
+        # Reasons quote cells back ("代码“…”有误"); an ID or phone number typed into the wrong column
+        # must not come back in clear in the chat, the CLI or the API (rules.masking.mask_identifiers).
+        object.__setattr__(self, "reason", mask_identifiers(self.reason))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from db.importers.rows import Context, RecordRow, RowErrors, RowInvalid, Subject
 from db.importers.templates import HeaderMatch
 from rules.canonical import canonical_key
 from rules.categories import BLACKLIST, NEGATIVE, SEVERITIES, normalize_category
-from rules.codes import clean_code, validate_ric
+from rules.codes import clean_code, looks_like_ric, validate_ric
 from rules.masking import id_match_key, mask_id, scrub
 from rules.publication import edition_for, publication_end
 from rules.severity import Graded, grade_penalty
@@ -130,8 +130,19 @@ class RowValidator:
         self._check_lost_digits(fld, raw, "统一社会信用代码")
         check = check_uscc(raw)
         if not check.ok:
+            if looks_like_ric(clean_code(raw)):
+                raise RowInvalid(self.col(fld), self._id_in_code_column(raw))
             raise RowInvalid(self.col(fld), f"统一社会信用代码“{check.value}”有误：{check.error}")
         return check.value
+
+    def _id_in_code_column(self, raw: str) -> str:
+        """The reason for a resident ID number (18 digits with a birth date, rules.codes.looks_like_ric)
+        typed into a code column. The national templates keep a person's number apart: 2021 edition
+        证件类型 + 证件号码, 2016 edition 行政相对人代码_5 (DOMAIN.md); the number is never quoted."""
+        where = self.col("id_number")
+        kind = "（证件类型填“身份证”）" if "id_type" in self.template.columns.values() else ""
+        also = "" if validate_ric(raw, today=self.ctx.today).ok else "；该号码的校验位也不正确，请一并核对"
+        return f"填写的像是居民身份证号码，不是本列的代码：自然人的身份证号码应填在“{where}”列{kind}，本列留空{also}"
 
     def _due(self, category: str, decision: dt.date) -> tuple[dt.date | None, int]:
         """Deadline and lateness, cached: a file holds few distinct decision dates and the working-day
@@ -180,6 +191,11 @@ class RowValidator:
             else:
                 col = self.col("uscc") if "uscc" in self.match.positions else self.col("id_number")
                 raise RowInvalid(col, "缺少统一社会信用代码（自然人须填写证件号码）")
+        if kind == "自然人":
+            # The legacy code columns are stored as written: a person's ID number must not land there.
+            for fld in _SUBJECT_CODE_FIELDS:
+                if looks_like_ric(clean_code(v.get(fld, ""))):
+                    raise RowInvalid(self.col(fld), self._id_in_code_column(v[fld]))
         id_hash = id_masked = None
         if kind == "自然人" or (kind == "个体工商户" and not uscc):
             if not id_raw:
@@ -453,6 +469,9 @@ def _masked(text: str) -> str:
 # Code columns (registration, organisation, tax, unit codes, licence numbers) are identifiers, not free
 # text: kept as written, never passed through `scrub` (a 15-digit registration number can look like an
 # old ID number).
+# The legacy subject codes (行政相对人代码_2.._6): an organisation's, never a person's number.
+_SUBJECT_CODE_FIELDS = ("code_reg", "code_org", "code_tax", "code_inst", "code_soc")
+
 # Cells read as names (rules/text_input.name_text): what identifies a subject, a person, a department
 # or a decision. Every other cell is free text (rules/text_input.free_text).
 NAME_FIELDS = frozenset({"name", "legal_rep", "former_names", "short_name", "authority", "source_unit", "doc_number"})

@@ -112,9 +112,13 @@ async def tasks_for_account(
 
 
 async def open_uploads(s: AsyncSession, account_id: int, department_id: int, today: dt.date) -> list[UploadTask]:
-    """Uploads waiting for this collector in its current department: unconfirmed ones (a stranded import among them: its
-    process died, nobody holds its lease), and rejected ones not yet followed by a confirmed upload,
-    while their records' deadline has not passed."""
+    """Uploads waiting for this collector in its current department: unconfirmed ones (a stranded import
+    among them: its process died, nobody holds its lease), and rejected ones not yet followed by a
+    confirmed upload nor by a later upload of the same file (the corrected one). A passed reporting
+    deadline hides none of them: records already late are the more urgent to confirm or correct (hiding
+    them left "待确认文件 0 个" and no 确认导入 button for a month-old decision). Unconfirmed uploads
+    leave the list when their bytes expire (db.upload_store.expire_uploads). `today` is unused and
+    kept for callers."""
     rows = (
         await s.scalars(
             select(Upload)
@@ -131,11 +135,12 @@ async def open_uploads(s: AsyncSession, account_id: int, department_id: int, tod
     last_confirmed = await s.scalar(
         select(func.max(Upload.decided_at)).where(and_(Upload.account_id == account_id, Upload.status == "confirmed"))
     )
+    latest_by_name = {u.file_name: u.created_at for u in rows}  # rows are in upload order
     out = []
     for u in rows:
-        if u.earliest_due is not None and u.earliest_due < today:
-            continue
-        if u.status == "rejected" and last_confirmed is not None and last_confirmed > u.created_at:
+        if u.status == "rejected" and (
+            (last_confirmed is not None and last_confirmed > u.created_at) or latest_by_name[u.file_name] > u.created_at
+        ):
             continue
         status = u.status
         if status == "importing" and not await is_held(s, upload_lease_name(u.id)):
