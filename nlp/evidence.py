@@ -12,6 +12,9 @@ is clearly meant, so a candidate whose own names contradict something typed is a
   place (石泉恒达, 紫阳电信, 恒达建材石泉分公司) and does not type a head office's full form
   (石泉县恒达建材有限公司 is a company of its own). The local form of a national operator's or a
   utility's branch (汉阴供电公司, 安康电信公司) names the branch.
+* **form**: a kind of registration typed (合作社, 个人独资企业, a shop) never names another kind, and a
+  legal form typed (股份有限公司, 有限责任公司, 有限公司, 专业合作社 …) never names a subject
+  registered with another one: 汉阴恒达建材有限责任公司 is not 汉阴县恒达建材有限公司.
 * **region**: a leading region typed must fit: a short form (汉阴恒达建材) needs the subject to be
   registered there (or to be a branch in that place); a whole registered name (汉阴县恒达建材有限公司,
   陕西恒达建材有限公司) needs the same region word in the subject's name: a city-, county- or
@@ -122,6 +125,9 @@ class Evidence:
         # A branch is weighed by its parent's form (…有限责任公司汉滨分公司 is no 专业合作社).
         their_kind = "outlet" if kind == "个体工商户" else s.form_kind
         if not typed.is_branch and typed.form_kind and their_kind and typed.form_kind != their_kind:
+            return FORM
+        if typed.legal_form and s.legal_form and typed.legal_form != s.legal_form and kind != "个体工商户":
+            # 汉阴恒达建材有限责任公司 is not 汉阴县恒达建材有限公司 (a branch: by its parent's form).
             return FORM
         return self._region_conflict(typed, s, division)
 
