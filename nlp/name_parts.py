@@ -171,6 +171,17 @@ def branch_parent(key: str) -> str | None:
     return None
 
 
+def typed_head(text: str, affixes: Affixes) -> str | None:
+    """The head office's part of a typed branch name (安康恒达建材石泉分公司 → 安康恒达建材,
+    陕西秦巴物流有限公司汉阴分公司 → 陕西秦巴物流有限公司), or None when the text names no branch."""
+    key = name_key(_BRACKETED.sub("", basic_brackets(text))) or name_key(text)
+    for word in BRANCH_WORDS:
+        if key.endswith(word) and len(key) > len(word) + 1:
+            head, _place, _rest = _branch_split(key[: -len(word)], affixes)
+            return head if len(head) >= 2 else None
+    return None
+
+
 def _branch_split(before: str, affixes: Affixes) -> tuple[str, str | None, str]:
     """(the parent part, the branch's bare place or None, what follows the place) of the text before a
     branch word: 安康市恒达建材有限公司石泉 → (安康市恒达建材有限公司, 石泉, ""),
@@ -235,4 +246,7 @@ def industry_words(body: str, affixes: Affixes) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts", "region_words_in"]
+__all__ = [
+    "BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts", "region_words_in",
+    "typed_head",
+]
