@@ -12,6 +12,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from nlp.abbreviations import expansions
+from nlp.evidence import LEGAL_FORM
 from nlp.index_parts import (
     _BIGRAM_DF_CAP,
     _CONTAINS_CLEAR_LEN,
@@ -144,7 +145,9 @@ class TierLookups:
             # So is one found only through a 简称 (宏发农业有限公司 by the 简称 宏发农业 of …科技…).
             whole = bool(typed.form or typed.branch_word)
             partial = whole and (tier_name in _PARTIAL_TIERS or (bool(fitting) and fitting[0].matched.startswith("简称")))
-            if len(fitting) == 1 and not partial and strong(fitting[0], qcore):
+            # A subject of another legal form is no match and still a rival (nlp.evidence.LEGAL_FORM).
+            rivals = any(why == LEGAL_FORM for _c, why in against)
+            if len(fitting) == 1 and not partial and not rivals and strong(fitting[0], qcore):
                 if self._confirmed(fitting[0], tier_name, full, qcore):
                     return Resolution("clear", fitting[:1])
                 fitting = []  # a hash collision: this tier holds nothing with the key typed
