@@ -347,6 +347,10 @@ def resolve_message(text: str, index: NameIndex, admit: Admit | None = None) -> 
         mentions[0].typed = " ".join(rest.split())  # quoted back as typed, not as read
     where = name_key(rest)
     mentions.sort(key=lambda m: (where.find(name_key(m.typed)) % (len(where) + 1)))
+    if len(mentions) == 1 and _CLAUSES.search(rest) and _fragment_of_sentence(mentions[0], where):
+        # 不予采购，已告知申请人 (a note typed after a check): "没有找到与“不予”" quotes a piece of a
+        # sentence as if it were the name asked; the sentence as typed is what found nothing.
+        mentions[0].typed = " ".join(rest.split())
     if not mentions:
         return MessageAnswer(Resolution("none"), query, legacy)
     first = mentions[0].resolution
@@ -373,6 +377,18 @@ def _head_office(asked: HeadAsked, index: NameIndex, admit: Admit | None) -> Mes
     for mention in answer.mentions:
         mention.resolution = never_a_branch(mention.resolution, is_branch)
     return answer
+
+
+# A mark between two clauses: the text is a sentence of its own, not a name with a question around it.
+_CLAUSES = re.compile("[，,；;。！!？?]")
+
+
+def _fragment_of_sentence(mention: Mention, where: str) -> bool:
+    """A name of two characters or fewer, found in a text at least three times its length, that
+    finds nobody: a piece left over from a sentence, not a name typed."""
+    key = name_key(mention.typed)
+    r = mention.resolution
+    return len(key) <= 2 and len(where) >= 3 * max(1, len(key)) and r.status == "none" and not r.candidates
 
 
 def _mentions(

@@ -128,3 +128,12 @@ def test_nearest_names_share_the_trade_name_first(index: NameIndex) -> None:
     r = index.resolve("旬阳县华泰建材有限公司")
     assert r.status == "none"
     assert r.candidates[0].subject_id == HUATAI_SM, [c.name for c in r.candidates]
+
+
+def test_a_sentence_is_not_quoted_as_a_two_character_name(index: NameIndex) -> None:
+    """A feedback note typed outside its flow (不予采购，已告知申请人) found nobody; the answer quoted
+    "不予" as the name asked. The sentence as typed is what found nothing; a short name stays quoted."""
+    found = resolve_message("不予采购，已告知申请人", index)
+    assert found.resolution.status == "none"
+    assert [m.typed for m in found.mentions] == ["不予采购,已告知申请人"]
+    assert [m.typed for m in resolve_message("查一下华为有没有处罚", index).mentions] == ["华为"]
