@@ -26,7 +26,8 @@ from rules.codes import complete_ric, complete_uscc
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
 DATA_FILE = DATA_DIR / "handwritten_names.toml"
 SECOND_FILE = DATA_DIR / "handwritten_names_2.toml"
-SETS = {"handwritten": DATA_FILE, "handwritten_2": SECOND_FILE}
+THIRD_FILE = DATA_DIR / "handwritten_names_3.toml"
+SETS = {"handwritten": DATA_FILE, "handwritten_2": SECOND_FILE, "handwritten_3": THIRD_FILE}
 
 
 @dataclass(frozen=True)

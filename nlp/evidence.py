@@ -12,6 +12,11 @@ is clearly meant, so a candidate whose own names contradict something typed is a
   place (石泉恒达, 紫阳电信, 恒达建材石泉分公司) and does not type a head office's full form
   (石泉县恒达建材有限公司 is a company of its own). The local form of a national operator's or a
   utility's branch (汉阴供电公司, 安康电信公司) names the branch.
+* **form**: a kind of registration typed (合作社, 个人独资企业, a shop) never names another kind, and a
+  legal form typed (股份有限公司, 有限责任公司, 有限公司, 专业合作社 …) never names a subject
+  registered with another one: 汉阴恒达建材有限责任公司 is not 汉阴县恒达建材有限公司. Since the
+  registrar takes names differing only in that as the same name, the subject of the other legal
+  form stays a rival: 恒达建材有限责任公司 beside 恒达建材有限公司 is asked about, not taken.
 * **region**: a leading region typed must fit: a short form (汉阴恒达建材) needs the subject to be
   registered there (or to be a branch in that place); a whole registered name (汉阴县恒达建材有限公司,
   陕西恒达建材有限公司) needs the same region word in the subject's name: a city-, county- or
@@ -33,12 +38,17 @@ from nlp.wordlists import load_word_list
 
 _PARTS_CACHE = 20_000
 INDUSTRY, BRANCH, REGION, FORM = "industry", "branch", "region", "form"
+# Another legal form of the same kind (有限责任公司 / 有限公司): never the subject typed, and still a
+# rival of the one with the typed form. A name differing only in it is the same name to the
+# registrar (《企业名称登记管理规定实施办法》), so which of the two was meant is asked, not guessed.
+LEGAL_FORM = "legal_form"
 # What each reason means to the user, after "没有找到与…相符的主体".
 REASON_TEXT = {
     INDUSTRY: "名称相近的主体行业不同",
     BRANCH: "分公司、分支机构与总公司是各自登记的不同主体",
     REGION: "名称相近的主体所在地区或登记层级不同",
     FORM: "名称相近的主体组织形式不同",
+    LEGAL_FORM: "名称相近的主体组织形式不同",
 }
 # Industry words read alike that people type for each other; other pairs read alike are different
 # trades (牧业 is not 木业). A homophone that is no industry word at all (鱼业, 矿叶) is a typo.
@@ -123,6 +133,9 @@ class Evidence:
         their_kind = "outlet" if kind == "个体工商户" else s.form_kind
         if not typed.is_branch and typed.form_kind and their_kind and typed.form_kind != their_kind:
             return FORM
+        if typed.legal_form and s.legal_form and typed.legal_form != s.legal_form and kind != "个体工商户":
+            # 汉阴恒达建材有限责任公司 is not 汉阴县恒达建材有限公司 (a branch: by its parent's form).
+            return LEGAL_FORM
         return self._region_conflict(typed, s, division)
 
     # -- branch / head office ------------------------------------------------------------------
@@ -226,4 +239,4 @@ class Evidence:
         return False
 
 
-__all__ = ["BRANCH", "FORM", "INDUSTRY", "REASON_TEXT", "REGION", "SAME_TRADE", "Evidence"]
+__all__ = ["BRANCH", "FORM", "INDUSTRY", "LEGAL_FORM", "REASON_TEXT", "REGION", "SAME_TRADE", "Evidence"]

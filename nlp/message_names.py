@@ -20,6 +20,8 @@ from nlp.intent import Query, parse
 from nlp.legacy_codes import LegacyCode, find_legacy_codes
 from nlp.lexicon import Lexicon
 from nlp.matters import MATTER_WORDS
+from nlp.name_parts import branch_parent, typed_head
+from nlp.name_relations import HeadAsked, branch_of_written_out, head_office_asked, never_a_branch
 from nlp.normalize import FILLER_PHRASES, name_key, strip_invisible
 from nlp.resolver import NameIndex
 from rules.categories import normalize_category
@@ -312,7 +314,10 @@ def resolve_message(text: str, index: NameIndex, admit: Admit | None = None) -> 
     inside a USCC, then names (whole names first). A USCC one character off is offered (ambiguous),
     never taken. `admit` keeps out subjects the asker may not find by name (services.findable).
     """
-    text = strip_invisible(text or "")
+    text = branch_of_written_out(strip_invisible(text or ""))
+    head = head_office_asked(text)
+    if head is not None:
+        return _head_office(head, index, admit)
     legacy, rest = find_legacy_codes(text)
     query = parse(rest, index.lexicon)
     for code in legacy:
@@ -345,12 +350,48 @@ def resolve_message(text: str, index: NameIndex, admit: Admit | None = None) -> 
         mentions[0].typed = " ".join(rest.split())  # quoted back as typed, not as read
     where = name_key(rest)
     mentions.sort(key=lambda m: (where.find(name_key(m.typed)) % (len(where) + 1)))
+    if len(mentions) == 1 and _CLAUSES.search(rest) and _fragment_of_sentence(mentions[0], where):
+        # 不予采购，已告知申请人 (a note typed after a check): "没有找到与“不予”" quotes a piece of a
+        # sentence as if it were the name asked; the sentence as typed is what found nothing.
+        mentions[0].typed = " ".join(rest.split())
     if not mentions:
         return MessageAnswer(Resolution("none"), query, legacy)
     first = mentions[0].resolution
     if first.status == "clear":
         query = drop_slots_inside(first.candidates[0].name, query)
     return MessageAnswer(first, query, legacy, mentions)
+
+
+def _head_office(asked: HeadAsked, index: NameIndex, admit: Admit | None) -> MessageAnswer:
+    """"X的总公司" (nlp.name_relations): the head office of the branch X finds (its registered
+    parent), else X with its branch part cut, else X itself; never a branch's card."""
+    inner = resolve_message(asked.named, index, admit)
+    named = inner.mentions[0].typed if inner.mentions else asked.named
+    head: str | None = None
+    if inner.resolution.status == "clear":
+        head = branch_parent(name_key(inner.resolution.candidates[0].name))
+    head = head or typed_head(named, index.affixes) or named
+    answer = resolve_message(head + asked.after, index, admit)
+
+    def is_branch(name: str) -> bool:
+        return index.evidence.parts(name, registered=True).is_branch
+
+    answer.resolution = never_a_branch(answer.resolution, is_branch)
+    for mention in answer.mentions:
+        mention.resolution = never_a_branch(mention.resolution, is_branch)
+    return answer
+
+
+# A mark between two clauses: the text is a sentence of its own, not a name with a question around it.
+_CLAUSES = re.compile("[，,；;。！!？?]")
+
+
+def _fragment_of_sentence(mention: Mention, where: str) -> bool:
+    """A name of two characters or fewer, found in a text at least three times its length, that
+    finds nobody: a piece left over from a sentence, not a name typed."""
+    key = name_key(mention.typed)
+    r = mention.resolution
+    return len(key) <= 2 and len(where) >= 3 * max(1, len(key)) and r.status == "none" and not r.candidates
 
 
 def _mentions(

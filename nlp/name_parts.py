@@ -41,6 +41,18 @@ _FORM_KINDS = (
     ("sole", ("个人独资企业",)),
     ("outlet", ("经营部", "门市部", "经销部", "服务部", "专卖店")),
 )
+# Legal forms within a kind that are distinct registrations when both are typed (《公司法》: a
+# 股份有限公司 and a 有限责任公司 are two kinds of company; 有限公司 is the short form of the latter
+# that a name keeps as registered, so 有限公司 and 有限责任公司 name two different subjects too), and
+# the cooperatives of two laws (农民专业合作社法 vs the collective 股份经济合作社).
+_LEGAL_FORMS = (
+    ("股份有限公司", "股份有限公司"),
+    ("有限责任公司", "有限责任公司"),
+    ("有限公司", "有限公司"),
+    ("专业合作社", "专业合作社"),
+    ("经济合作社", "经济合作社"),
+    ("联合社", "联合社"),
+)
 _OUTLET_ENDINGS = ("店", "经营部", "门市部", "经销部", "服务部", "场")
 _ADMIN_SUFFIXES = ("自治县", "街道", "新区", "省", "市", "县", "区", "镇", "乡")
 _BRACKETED = re.compile(r"[(\[【〔「]\s*([^()\[\]【】〔〕「」]*?)\s*[)\]】〕」]")
@@ -82,6 +94,17 @@ class NameParts:
                 return kind
         if self.key.endswith(_OUTLET_ENDINGS):
             return "outlet"
+        return None
+
+    @property
+    def legal_form(self) -> str | None:
+        """The legal form as written at the end (股份有限公司, 有限责任公司, 有限公司, 专业合作社,
+        经济合作社, 联合社), finer than `form_kind`: two names of one kind whose legal forms both
+        say and differ are two registrations (恒达建材有限责任公司 is not 恒达建材有限公司). None when
+        the name says none (…公司, …合作社 alone say too little to contradict)."""
+        for ending, legal in _LEGAL_FORMS:
+            if self.form.endswith(ending):
+                return legal
         return None
 
     @property
@@ -145,6 +168,17 @@ def branch_parent(key: str) -> str | None:
             if ends and ends[-1] < len(key) - len(word):
                 return key[: ends[-1]]
             return None
+    return None
+
+
+def typed_head(text: str, affixes: Affixes) -> str | None:
+    """The head office's part of a typed branch name (安康恒达建材石泉分公司 → 安康恒达建材,
+    陕西秦巴物流有限公司汉阴分公司 → 陕西秦巴物流有限公司), or None when the text names no branch."""
+    key = name_key(_BRACKETED.sub("", basic_brackets(text))) or name_key(text)
+    for word in BRANCH_WORDS:
+        if key.endswith(word) and len(key) > len(word) + 1:
+            head, _place, _rest = _branch_split(key[: -len(word)], affixes)
+            return head if len(head) >= 2 else None
     return None
 
 
@@ -212,4 +246,7 @@ def industry_words(body: str, affixes: Affixes) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts", "region_words_in"]
+__all__ = [
+    "BRANCH_WORDS", "NameParts", "bare_place", "branch_parent", "industry_words", "name_parts", "region_words_in",
+    "typed_head",
+]

@@ -16,52 +16,23 @@ from pathlib import Path
 
 from nlp.wordlists import load_word_list
 
-# Filler around a question; longest first so "帮我查一下" wins over "查一下". Deliberately no bare
-# "信用": it occurs inside real names (农村信用合作联社).
-FILLER_PHRASES: tuple[str, ...] = (
-    "麻烦帮我查一下",
-    "麻烦帮我查询",
-    "帮我查询一下",
-    "帮忙查询一下",
-    "帮我查一下",
-    "帮忙查一下",
-    "帮我看一下",
-    "帮我看看",
-    "帮我查查",
-    "帮我查询",
-    "帮忙查询",
-    "请帮我查",
-    "帮我查",
-    "帮忙查",
-    "请查一下",
-    "查询一下",
-    "我想查询",
-    "我想查一下",
-    "我想查",
-    "我要查询",
-    "我要查",
-    "查一下",
-    "查一查",
-    "看一下",
-    "请问一下",
-    "请问",
-    "麻烦",
-    "信用怎么样",
-    "信用如何",
-    "信用情况",
-    "信用记录",
-    "信用状况",
-    "信用信息",
-    "信用报告",
-    "怎么样",
-    "有没有",
-    "有无",
-    "是否有",
-    "的情况",
-    "情况",
-    "查询",
-    "记录",
-)
+
+def _filler_phrases() -> tuple[str, ...]:
+    """Filler around a question (nlp/data/fillers.txt): the phrases listed whole, every asker with
+    every verb (帮我 + 查下, 你帮我 + 搜搜, 麻烦 + 看一下) and the verbs of two characters or more
+    alone (查下, 看看, 搜一下): a colloquial verb left in the text becomes part of the name
+    (帮我查下鑫源矿业 → 下鑫源矿业, issue 21). Longest first, so 帮我查一下 wins over 查一下."""
+    rows = load_word_list("fillers")
+    askers = [r[0] for r in rows if r[1:2] == ("asker",)]
+    verbs = [r[0] for r in rows if r[1:2] == ("verb",)]
+    out = {r[0] for r in rows if r[1:2] == ("phrase",)}
+    out.update(a + v for a in askers for v in verbs)
+    out.update(v for v in verbs if len(v) >= 2)
+    return tuple(sorted(out, key=lambda w: (-len(w), w)))
+
+
+# Deliberately no bare "信用" among them: it occurs inside real names (农村信用合作联社).
+FILLER_PHRASES: tuple[str, ...] = _filler_phrases()
 
 _PUNCT_CATEGORIES = ("P", "S")  # punctuation and symbols: both are separators for us
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

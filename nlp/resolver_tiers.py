@@ -12,6 +12,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from nlp.abbreviations import expansions
+from nlp.evidence import LEGAL_FORM
 from nlp.index_parts import (
     _BIGRAM_DF_CAP,
     _CONTAINS_CLEAR_LEN,
@@ -144,7 +145,9 @@ class TierLookups:
             # So is one found only through a 简称 (宏发农业有限公司 by the 简称 宏发农业 of …科技…).
             whole = bool(typed.form or typed.branch_word)
             partial = whole and (tier_name in _PARTIAL_TIERS or (bool(fitting) and fitting[0].matched.startswith("简称")))
-            if len(fitting) == 1 and not partial and strong(fitting[0], qcore):
+            # A subject of another legal form is no match and still a rival (nlp.evidence.LEGAL_FORM).
+            rivals = any(why == LEGAL_FORM for _c, why in against)
+            if len(fitting) == 1 and not partial and not rivals and strong(fitting[0], qcore):
                 if self._confirmed(fitting[0], tier_name, full, qcore):
                     return Resolution("clear", fitting[:1])
                 fitting = []  # a hash collision: this tier holds nothing with the key typed
@@ -165,7 +168,7 @@ class TierLookups:
         if near:
             return Resolution("none", (near + fuzzy)[:limit], conflict)
         pool = fuzzy[:limit]
-        if fuzzy and fuzzy[0].score >= 80:
+        if fuzzy and max(c.score for c in fuzzy) >= 80:
             return Resolution("ambiguous", pool)
         return Resolution("none", pool)
 
@@ -616,15 +619,30 @@ class TierLookups:
         if admit is not None:
             rows = self._admitted(rows, admit)
         cores = [self._row_core[r] for r in rows]
+        brands = self.affixes.brands(qcore)
+        brand = min(brands, key=len) if brands else ""
+        # The typed 字号 weighs more than the industry word: 华泰商贸 is nearer to 华泰建材 than
+        # 恒达建材 is, though both share half the characters (issue 21). Rows holding the 字号 are
+        # scored as a group of their own, so many names of the same trade cannot crowd them out.
+        groups = [list(range(len(rows)))]
+        if len(brand) >= 2:
+            holding = [i for i, core in enumerate(cores) if brand in core]
+            groups = [holding, [i for i in range(len(rows)) if brand not in cores[i]]]
         scored: dict[int, Candidate] = {}
-        for _core, score, i in process.extract(qcore, cores, scorer=fuzz.ratio, limit=20):
-            row = rows[i]
-            sid = self._row_sid[row]
-            if sid not in scored:
-                made = self._candidate(row, round(score * 0.85, 2), "fuzzy")
-                if made is not None:
-                    scored[sid] = made
-        return sorted(scored.values(), key=lambda c: (-c.score, c.subject_id))[:10]
+        has_brand: set[int] = set()
+        for g, group in enumerate(groups):
+            found = process.extract(qcore, [cores[i] for i in group], scorer=fuzz.ratio, limit=20)
+            for _core, score, j in found:
+                row = rows[group[j]]
+                sid = self._row_sid[row]
+                if sid not in scored:
+                    made = self._candidate(row, round(score * 0.85, 2), "fuzzy")
+                    if made is not None:
+                        scored[sid] = made
+                        if g == 0 and len(groups) > 1:
+                            has_brand.add(sid)
+        bonus = _BRAND_BONUS
+        return sorted(scored.values(), key=lambda c: (-(c.score + (bonus if c.subject_id in has_brand else 0)), c.subject_id))[:10]
 
 
 def _with_written_out(typed: Resolution, written: Resolution, limit: int) -> Resolution:
@@ -646,6 +664,8 @@ def _with_written_out(typed: Resolution, written: Resolution, limit: int) -> Res
 
 
 _Strong = Callable[[Candidate, str], bool]
+# Points (of 85) a fuzzy candidate holding the typed 字号 is ranked up by; its own score is kept.
+_BRAND_BONUS = 15.0
 # Tiers that match the text as typed (no reading, typo or similarity guess).
 EXACT_TIERS = frozenset({"exact", "core", "brand", "contains"})
 

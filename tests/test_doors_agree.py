@@ -76,10 +76,11 @@ def shared(reading: Reading) -> list[Seen]:
 
 
 def one_subject(seen: list[Seen]) -> list[Seen]:
-    """The port checks one subject per request: a text naming two is a choice between them."""
+    """The port checks one subject per request: a text naming two is a choice between them, each
+    subject by its card or its first two candidates (services.api_checks._port_view)."""
     if len(seen) < 2:
         return seen
-    return [Seen(None, tuple(i for s in seen for i in ((s.card,) if s.card else s.offered)))]
+    return [Seen(None, tuple(dict.fromkeys(i for s in seen for i in ((s.card,) if s.card else s.offered[:2]))))]
 
 
 def port_seen(status: str, subject: dict[str, Any] | None, candidates: list[dict[str, Any]], names: dict[str, int]) -> Seen:
