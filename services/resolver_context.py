@@ -14,6 +14,7 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChatSubject, CreditRecord
+from db.outbox import CHAT_SUBJECT, write_behind
 from db.session import Database
 
 REGISTRATION_NUMBER = "工商注册号"
@@ -34,20 +35,34 @@ def _upsert(session: AsyncSession, values: dict[str, object]):  # type: ignore[n
 
 
 async def remember_subject(db: Database, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
-    """Make `subject_id` the chat's current subject for this user (one row per chat and user)."""
+    """Make `subject_id` the chat's current subject for this user (one row per chat and user).
+    Written behind the answer when the process has an outbox (db/outbox.py): the card is not held
+    up by the primary."""
+    row = {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}
+    if db.outbox is not None:
+        await write_behind(db, CHAT_SUBJECT, [row])
+        return
     async with db.transaction() as s:
-        await s.execute(_upsert(s, {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}))
+        await s.execute(_upsert(s, row))
 
 
 async def recent_subject(
     db: Database, chat_id: int, user_id: int, now: dt.datetime, window: dt.timedelta
 ) -> int | None:
-    """The subject shown to this user in this chat within `window` before `now`, else None."""
-    async with db.transaction() as s:
-        row = await s.get(ChatSubject, (chat_id, user_id))
-        if row is None or row.shown_at < now - window:
-            return None
-        return row.subject_id
+    """The subject shown to this user in this chat within `window` before `now`, else None.
+
+    Read from the primary, not the read copy: a follow-up comes seconds after the card, sooner than
+    a standby may have replayed it; a value still in this process's outbox is newer than both."""
+    pending = db.outbox.pending_chat_subject(chat_id, user_id) if db.outbox is not None else None
+    if pending is not None:
+        shown_at, subject_id = pending["shown_at"], pending["subject_id"]
+    else:
+        async with db.transaction() as s:
+            row = await s.get(ChatSubject, (chat_id, user_id))
+            if row is None:
+                return None
+            shown_at, subject_id = row.shown_at, row.subject_id
+    return None if shown_at < now - window else subject_id
 
 
 async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -> list[int]:
@@ -62,7 +77,7 @@ async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -
     if not wanted:
         return []
     found: set[int] = set()
-    async with db.transaction() as s:
+    async with db.read_transaction() as s:
         text = cast(CreditRecord.fields, String)
         rows = await s.execute(
             select(CreditRecord.subject_id, CreditRecord.fields).where(or_(*(text.like(f"%{v}%") for v in wanted)))

@@ -25,7 +25,7 @@ class SubjectBrief:
 async def subject_briefs(db: Database, ids: list[int]) -> dict[int, SubjectBrief]:
     if not ids:
         return {}
-    async with db.transaction() as s:
+    async with db.read_transaction() as s:  # button labels: a read, the read copy serves it
         rows = await s.execute(
             select(Subject.id, Subject.name, Subject.kind, Subject.uscc, Subject.id_masked, Division.short_name)
             .outerjoin(Division, Division.code == Subject.division_code)
@@ -35,5 +35,5 @@ async def subject_briefs(db: Database, ids: list[int]) -> dict[int, SubjectBrief
 
 
 async def find_by_id_number(db: Database, id_number: str, key: str) -> int | None:
-    async with db.transaction() as s:
+    async with db.read_transaction() as s:
         return await s.scalar(select(Subject.id).where(Subject.id_hash == id_match_key(id_number, key)))

@@ -21,7 +21,7 @@ from bot.callbacks.crypto import CallbackCrypto
 from bot.callbacks.endpoint import CallbackChannel
 from bot.callbacks.router import ChannelRouter, Route, wechat_route, wecom_route
 from bot.telegram_run import webhook_options
-from db.session import Database
+from services.database_setup import database_for
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    db = Database(settings.database.url, settings.database.echo)
+    db = database_for(settings)
     routes: list[Route] = []
     clients: list = []  # type: ignore[type-arg]
     builders = []  # (build channel from app, listen address, port, path)
