@@ -43,13 +43,14 @@ async def prepare_database(db: Database, division_code: str) -> int:
 
 
 async def open_database(db: Database, division_code: str) -> bool:
-    """What a serving process does at start: nothing when the schema is current (no write, so a
-    read-only standby serves), else `prepare_database` (a fresh or older database). Returns whether
+    """What a serving process does at start: nothing when the schema is current and the region is
+    loaded (two reads, no write, so a read-only standby serves), else `prepare_database` (a fresh or
+    older database, or one without departments). Returns whether
     it migrated. Raises what the database raises; on a standby whose schema is behind, the
     read-only refusal (migrate the primary with `creditbot db upgrade`)."""
-    if await migrate.current_revision(db) == migrate.head_revision():
+    if await migrate.current_revision(db) == migrate.head_revision() and await _has_departments(db):
         return False
-    log.info("database schema is not current: migrating and loading the region")
+    log.info("database schema or region data missing: migrating and loading the region")
     await prepare_database(db, division_code)
     return True
 
@@ -76,3 +77,12 @@ async def stop_outbox(db: Database) -> None:
     spool for the next start)."""
     if db.outbox is not None:
         await db.outbox.stop()
+
+
+async def _has_departments(db: Database) -> bool:
+    from sqlalchemy import select
+
+    from db.models import Department
+
+    async with db.engine.connect() as conn:
+        return await conn.scalar(select(Department.id).limit(1)) is not None
