@@ -16,7 +16,7 @@ import signal
 from telegram.ext import ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application, start_services
+from bot.app import build_application, start_services, stop_services
 from bot.callbacks.crypto import CallbackCrypto
 from bot.callbacks.endpoint import CallbackChannel
 from bot.callbacks.router import ChannelRouter, Route, wechat_route, wecom_route
@@ -120,6 +120,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             for channel in channels:
                 await channel.stop()
             await app.stop()
+            await stop_services(app)  # the outbox's last entries, then the engines
     finally:
         for server in servers:
             server.stop()
