@@ -78,13 +78,24 @@ def _stop(cluster: Cluster) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs: pg_ctl's postmaster is nobody's child here, and a zombie no one
+    reaps still answers kill(pid, 0)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
+            return False
+        return True
+    return "\nState:\tZ" not in status
 
 
 @contextmanager
