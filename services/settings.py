@@ -123,8 +123,8 @@ class DatabaseSettings:
     # may open for a burst and close again. A process's peak is pool_size + max_overflow per engine:
     # keep (bot processes + API workers) x that under the server's max_connections. The API's
     # workers use `api.db_pool_size` instead of `pool_size`.
-    pool_size: int = 5
-    max_overflow: int = 2
+    pool_size: int = 10
+    max_overflow: int = 4
     # The look-up path's own writes (the audit row of every look-up, the chat's current subject) are
     # appended to a spool file in this directory and written to `url` in batches, in order, by a
     # background task, so an answer never waits on the primary; a process killed mid-way leaves its
@@ -219,7 +219,9 @@ class ApiSettings:
     # Keyless document checks (GET /verify, the QR code's address) per client address and minute.
     verify_per_minute: int = 30
     # Database connections each worker keeps open: one per request in flight (a check holds one for
-    # its transaction); beyond it up to 5 more are opened and closed again, which costs a server process.
+    # its transaction); beyond it up to `database.max_overflow` more are opened and closed again, which
+    # costs a server process. Per worker at most db_pool_size + database.max_overflow (to each of
+    # database.url and database.read_url).
     db_pool_size: int = 16
     # Idempotency-Key: a copy of a request still running is waited for this long, then answered 409
     # with Retry-After; a claim whose holder died is taken over after the lease; answers are kept
