@@ -94,7 +94,9 @@ async def startup(rep: Replication) -> dict[str, Any]:
         try:
             await prepare_database(db, REGION)
             out["before"] = "starts"
-XX
+        except Exception as exc:  # what start-up met before this change
+            cause = getattr(getattr(exc, "orig", None), "__cause__", None) or exc
+            out["before"] = f"refused ({type(cause).__name__})"
         t0 = time.perf_counter()
         await open_database(db, REGION)
     finally:
