@@ -170,12 +170,15 @@ class Outbox:
     # -- the spool file --------------------------------------------------------------------------
 
     def _open_spool(self) -> None:
+        """A new spool file, locked before it gets the name other processes look for (between
+        creating and locking it, another process would take an unlocked spool for a dead one's)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.spool = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        path = self.directory / f"{self.spool}{SPOOL_SUFFIX}"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while this process lives
-        self._seq = 0
+        spool = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        hidden = self.directory / f".{spool}.new"
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while this process lives
+        os.rename(hidden, self.directory / f"{spool}{SPOOL_SUFFIX}")
+        self._fd, self.spool, self._seq = fd, spool, 0
 
     @property
     def path(self) -> Path:
