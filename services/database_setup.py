@@ -44,11 +44,11 @@ async def prepare_database(db: Database, division_code: str) -> int:
 
 async def open_database(db: Database, division_code: str) -> bool:
     """What a serving process does at start: nothing when the schema is current and the region is
-    loaded (two reads, no write, so a read-only standby serves), else `prepare_database` (a fresh or
-    older database, or one without departments). Returns whether
+    loaded (a few reads, no write, so a read-only standby serves), else `prepare_database` (a fresh
+    or older database, or one without its departments or duties). Returns whether
     it migrated. Raises what the database raises; on a standby whose schema is behind, the
     read-only refusal (migrate the primary with `creditbot db upgrade`)."""
-    if await migrate.current_revision(db) == migrate.head_revision() and await _has_departments(db):
+    if await migrate.current_revision(db) == migrate.head_revision() and await _region_loaded(db, division_code):
         return False
     log.info("database schema or region data missing: migrating and loading the region")
     await prepare_database(db, division_code)
@@ -79,10 +79,17 @@ async def stop_outbox(db: Database) -> None:
         await db.outbox.stop()
 
 
-async def _has_departments(db: Database) -> bool:
+async def _region_loaded(db: Database, division_code: str) -> bool:
+    """Whether the region's reference data is there: a department, and a reporting duty when the
+    region file names any (a duty switched off is still a row, so an admin's choice never reads as
+    missing). Reads only."""
     from sqlalchemy import select
 
-    from db.models import Department
+    from db.models import Department, ReportingDuty
 
     async with db.engine.connect() as conn:
-        return await conn.scalar(select(Department.id).limit(1)) is not None
+        if await conn.scalar(select(Department.id).limit(1)) is None:
+            return False
+        if not any(info.categories for info in default_region(division_code).departments):
+            return True
+        return await conn.scalar(select(ReportingDuty.id).limit(1)) is not None
