@@ -100,3 +100,26 @@ async def test_a_process_never_holds_more_than_pool_plus_overflow() -> None:
         await admin.close()
         await db.dispose()
     assert 2 <= peak <= 3
+
+
+async def test_start_up_writes_nothing_to_a_current_database(tmp_path: Path) -> None:
+    """A serving process's start (`open_database`) reads only, where the migrate step writes: on a
+    SQLite file opened read-only the first passes and the second is refused (the standby test shows
+    the same on PostgreSQL)."""
+    from sqlalchemy.exc import OperationalError
+
+    from services.database_setup import open_database, prepare_database
+
+    fresh = Database(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    try:
+        assert await open_database(fresh, "610900") is True  # a fresh database is migrated and loaded
+        assert await open_database(fresh, "610900") is False
+    finally:
+        await fresh.dispose()
+    read_only = Database(f"sqlite:///file:{tmp_path / 'a.sqlite3'}?mode=ro&uri=true")
+    try:
+        assert await open_database(read_only, "610900") is False
+        with pytest.raises(OperationalError, match="readonly"):
+            await prepare_database(read_only, "610900")
+    finally:
+        await read_only.dispose()
