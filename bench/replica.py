@@ -10,7 +10,10 @@ pg_ctl; both stopped by PID), loads the demo archive on the primary, and measure
 * a look-up end to end (a card through the console chat, the real handlers and use case, USCCs of
   the demo) in four set-ups: the baseline (everything on the primary, audit and chat context in the
   look-up's own transactions, as before), reads on the standby with writes at once, the outbox alone,
-  and reads on the standby with the outbox; every audit row is checked to have reached the primary;
+  and reads on the standby with the outbox; every audit row is checked to have reached the primary.
+  Twice: with the primary on this host, and with the primary `--primary-ms` away (a TCP relay in its
+  own process delays each packet by half of it each way: a primary in another zone, the standby
+  local);
 * connections one `creditbot api` worker holds at most under 400 look-ups, 64 at a time, with the
   overflow as it was hard-coded (10) and with the setting's default, counted in pg_stat_activity.
 
@@ -51,6 +54,36 @@ REGION = "610900"
 OFFICIAL = 990_001
 ID_KEY = "creditbot-demo-key"
 REQUESTS = 400
+
+# A TCP relay that delays every chunk by DELAY seconds in each direction, in its own process so its
+# work does not land on the measured event loop. argv: listen port, upstream port, delay (s).
+RELAY = """
+import asyncio, sys
+LISTEN, UPSTREAM, DELAY = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+async def pump(reader, writer):
+    queue = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    async def send():
+        while (item := await queue.get()) is not None:
+            due, data = item
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+    sender = asyncio.create_task(send())
+    while data := await reader.read(65536):
+        queue.put_nowait((loop.time() + DELAY, data))
+    queue.put_nowait(None)
+    await sender
+async def handle(reader, writer):
+    up_reader, up_writer = await asyncio.open_connection("127.0.0.1", UPSTREAM)
+    await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer), return_exceptions=True)
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", LISTEN)
+    print("ready", flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -186,21 +219,38 @@ async def api_connections(rep: Replication, key: str, codes: list[str], max_over
             "requests": REQUESTS, "requests_per_second": round(REQUESTS / seconds, 1)}
 
 
-async def measure(rep: Replication, codes: list[str], key: str, n: int, workdir: Path) -> dict[str, Any]:
-    primary, standby = rep.primary.url(), rep.standby.url()
-    result: dict[str, Any] = {"startup_on_standby": await startup(rep)}
+async def lookup_setups(primary: str, standby: str, picks: list[str], workdir: Path, check: str) -> list[dict[str, Any]]:
+    """The four set-ups on `primary` (maybe through the relay); `check` reaches the primary directly."""
     limits = LimitSettings(messages_per_minute=10**6)
-    picks = codes[: n + 20]
     setups = [
         ("baseline: primary only, writes in the look-up", DatabaseSettings(url=primary)),
         ("read_url, writes at once", DatabaseSettings(url=primary, read_url=standby)),
         ("outbox, primary only", DatabaseSettings(url=primary, outbox_dir=str(workdir / "o1"))),
         ("read_url + outbox", DatabaseSettings(url=primary, read_url=standby, outbox_dir=str(workdir / "o2"))),
     ]
-    result["lookup"] = [await lookups(label, Settings(database=d, limits=limits), picks, primary) for label, d in setups]
-    base = result["lookup"][0]["p50_ms"]
-    for row in result["lookup"]:
-        row["p50_vs_baseline"] = round(row["p50_ms"] / base, 2)
+    rows = [await lookups(label, Settings(database=d, limits=limits), picks, check) for label, d in setups]
+    for row in rows:
+        row["p50_vs_baseline"] = round(row["p50_ms"] / rows[0]["p50_ms"], 2)
+        row["mean_vs_baseline"] = round(row["mean_ms"] / rows[0]["mean_ms"], 2)
+    return rows
+
+
+async def measure(rep: Replication, codes: list[str], key: str, n: int, workdir: Path,
+                  primary_ms: float) -> dict[str, Any]:
+    primary, standby = rep.primary.url(), rep.standby.url()
+    result: dict[str, Any] = {"startup_on_standby": await startup(rep)}
+    picks = codes[: n + 20]
+    result["lookup_primary_local"] = await lookup_setups(primary, standby, picks, workdir, primary)
+    relay_port = free_port()
+    relay = subprocess.Popen([sys.executable, "-c", RELAY, str(relay_port), str(rep.primary.port),
+                              str(primary_ms / 2000)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert relay.stdout is not None and relay.stdout.readline().strip() == "ready"
+        remote = primary.replace(f":{rep.primary.port}/", f":{relay_port}/")
+        result[f"lookup_primary_{primary_ms:g}ms_away"] = await lookup_setups(remote, standby, picks, workdir, primary)
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
     result["api_worker_connections"] = [
         await api_connections(rep, key, codes, 10, workdir),  # as it was: overflow hard-coded to 10
         await api_connections(rep, key, codes, None, workdir),  # the setting's default
@@ -212,11 +262,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subjects", type=int, default=3000)
     parser.add_argument("--lookups", type=int, default=300)
+    parser.add_argument("--primary-ms", type=float, default=2.0, help="round trip to the primary in the second round")
     args = parser.parse_args()
     with primary_and_standby() as rep, tempfile.TemporaryDirectory(prefix="creditbot-replica-") as tmp:
         codes, key = asyncio.run(_seed(rep.primary.url(), args.subjects))
         start_standby(rep)
-        out = asyncio.run(measure(rep, codes, key, args.lookups, Path(tmp)))
+        out = asyncio.run(measure(rep, codes, key, args.lookups, Path(tmp), args.primary_ms))
     print(json.dumps({"bench": "replica", "subjects": args.subjects, **out}, ensure_ascii=False))
 
 
