@@ -40,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import AuditEntry, ChatSubject, OutboxProgress
+from db.models import Account, AuditEntry, ChatSubject, OutboxProgress, Subject
 from db.session import Database
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,31 @@ async def write_rows(conn: AsyncConnection, entries: Iterable[tuple[str, dict[st
         await conn.execute(_chat_subject_upsert(conn, list(chats.values())))
 
 
+async def _still_valid(conn: AsyncConnection, entries: list[Entry]) -> list[tuple[str, dict[str, Any]]]:
+    """The entries as they can still be written: an audit row keeps the look-up with the id of a
+    deleted subject or account moved into its detail; the chat subject of a deleted subject is
+    dropped (the chat has nothing to follow up on)."""
+    subject_ids = {e.row.get("subject_id") for e in entries} - {None}
+    account_ids = {e.row.get("account_id") for e in entries if e.kind == AUDIT} - {None}
+    subjects = set(await conn.scalars(select(Subject.id).where(Subject.id.in_(subject_ids)))) if subject_ids else set()
+    accounts = set(await conn.scalars(select(Account.id).where(Account.id.in_(account_ids)))) if account_ids else set()
+    out: list[tuple[str, dict[str, Any]]] = []
+    for e in entries:
+        row = dict(e.row)
+        if e.kind == CHAT_SUBJECT:
+            if row["subject_id"] in subjects:
+                out.append((e.kind, row))
+            continue
+        detail = dict(row.get("detail") or {})
+        if row.get("subject_id") is not None and row["subject_id"] not in subjects:
+            detail["deleted_subject_id"], row["subject_id"] = row["subject_id"], None
+        if row.get("account_id") is not None and row["account_id"] not in accounts:
+            detail["deleted_account_id"], row["account_id"] = row["account_id"], None
+        row["detail"] = detail
+        out.append((e.kind, row))
+    return out
+
+
 async def write_behind(db: Database, kind: str, rows: list[dict[str, Any]]) -> None:
     """Deferred writes of the look-up path: into `db.outbox` when the process has one, else at once
     in their own transaction on the primary. Raises only without an outbox (what the database raises)."""
@@ -218,9 +244,16 @@ class Outbox:
     # -- writing to the primary ------------------------------------------------------------------
 
     async def _write_batch(self, spool: str, entries: list[Entry]) -> None:
-        async with self.db.core_transaction() as conn:
-            await write_rows(conn, ((e.kind, e.row) for e in entries))
-            await conn.execute(_progress_upsert(conn, spool, entries[-1].seq))
+        try:
+            async with self.db.core_transaction() as conn:
+                await write_rows(conn, ((e.kind, e.row) for e in entries))
+                await conn.execute(_progress_upsert(conn, spool, entries[-1].seq))
+        except IntegrityError:
+            # A subject or account deleted between the look-up and this write: one such row must not
+            # hold up every row behind it, so the batch is written with what still exists.
+            async with self.db.core_transaction() as conn:
+                await write_rows(conn, await _still_valid(conn, entries))
+                await conn.execute(_progress_upsert(conn, spool, entries[-1].seq))
 
     async def flush(self) -> int:
         """Write everything queued, in order, in batches; returns how many entries were written.

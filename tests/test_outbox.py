@@ -183,3 +183,29 @@ async def test_chat_subject_newest_wins_within_a_batch(db: Database, tmp_path: P
     async with db.transaction() as s:
         assert await s.scalar(select(ChatSubject.subject_id)) == second
     await outbox.stop()
+
+
+async def test_a_subject_deleted_before_the_write_holds_up_nothing(db: Database, tmp_path: Path) -> None:
+    """The look-up of a subject deleted a moment later is still audited (its id kept in the detail);
+    its chat context is dropped; the rows behind it are written as usual."""
+    gone, account_id = await _subject_and_account(db)
+    async with db.transaction() as s:
+        other = Subject(name="汉阴县恒达建材有限公司", kind="法人", status="存续")
+        s.add(other)
+        await s.flush()
+        kept = other.id
+    outbox = Outbox(db, tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    outbox.put(AUDIT, [{**audit("gone"), "subject_id": gone, "account_id": account_id}])
+    outbox.put(CHAT_SUBJECT, [{"chat_id": 5, "user_id": 6, "subject_id": gone, "shown_at": now}])
+    outbox.put(AUDIT, [{**audit("kept"), "subject_id": kept}])
+    async with db.transaction() as s:
+        await s.delete(await s.get(Subject, gone))
+    assert await outbox.flush() == 3
+    async with db.transaction() as s:
+        rows = (await s.execute(select(AuditEntry.reason, AuditEntry.subject_id, AuditEntry.detail)
+                                .order_by(AuditEntry.id))).all()
+        assert [(r.reason, r.subject_id) for r in rows] == [("gone", None), ("kept", kept)]
+        assert rows[0].detail["deleted_subject_id"] == gone
+        assert await s.scalar(select(func.count()).select_from(ChatSubject)) == 0
+    await outbox.stop()
