@@ -19,7 +19,7 @@ from bot.updates import PerUserUpdateProcessor
 from db.session import Database
 from handlers import register_handlers, schedule_conversation_jobs
 from rules.masking import scrub
-from services.database_setup import prepare_database
+from services.database_setup import database_for, open_database, start_outbox, stop_outbox
 from services.errors import Refusal
 from services.heavy import favour_event_loop
 from services.runtime import SERVICES_KEY, Services
@@ -97,11 +97,12 @@ async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
 
 
 async def start_services(app: Application) -> None:
-    """Migrate and load the region (the migrate step every command shares), warm up jieba and build
-    the name index before serving."""
+    """Migrate a fresh or older database (a current one is not written to: the bot starts on a
+    read-only standby), start the outbox, warm up jieba and build the name index before serving."""
     services: Services = app.bot_data[SERVICES_KEY]
     favour_event_loop()
-    await prepare_database(services.db, services.settings.region.division_code)
+    await open_database(services.db, services.settings.region.division_code)
+    await start_outbox(services.db)
     await prepare_services(services)
     if app.job_queue is not None:
         schedule_jobs(app)
@@ -114,6 +115,7 @@ async def start_services(app: Application) -> None:
 
 async def stop_services(app: Application) -> None:
     services: Services = app.bot_data[SERVICES_KEY]
+    await stop_outbox(services.db)
     await services.db.dispose()
 
 
@@ -141,7 +143,7 @@ def build_application(
         ApplicationBuilder().bot(bot).concurrent_updates(PerUserUpdateProcessor())
         .post_init(start_services).post_shutdown(stop_services).build()
     )
-    app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or Database(settings.database.url))
+    app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db or database_for(settings))
     install_guards(app, settings.limits.messages_per_minute)
     register_handlers(app)
     app.add_error_handler(on_error)

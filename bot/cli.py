@@ -140,7 +140,7 @@ def keep_console_jobs(app: Any) -> None:
 
 
 async def _console(settings: Settings, args: argparse.Namespace, banner: str | None = None) -> int:
-    from bot.app import build_application, start_services
+    from bot.app import build_application, start_services, stop_services
     from bot.console import ConsoleChat, run_console
     from bot.console_files import DEFAULT_DIR, FileSaver
     from bot.transport import InProcessBotAPI
@@ -163,6 +163,7 @@ async def _console(settings: Settings, args: argparse.Namespace, banner: str | N
             await run_console(ConsoleChat(app, transport, user_id), json_mode=args.json, saver=saver)
         finally:
             await app.stop()
+            await stop_services(app)  # the outbox's last entries, then the engines (PTB calls it only when it runs the loop)
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from services.settings import DB_ENV, Settings
+from services.settings import DB_ENV, READ_DB_ENV, Settings
 
 
 def add_parser(sub: Any) -> None:
@@ -87,13 +87,14 @@ async def run_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def prepare_database(settings: Settings) -> None:
-    """Once, before any worker starts: migrate, load the region's departments and duties."""
+    """Once, before any worker starts: migrate and load the region when the database is fresh or
+    behind; nothing is written to a current one (the port starts on a read-only standby)."""
     from db.session import Database
-    from services.database_setup import prepare_database as migrate_and_load
+    from services.database_setup import open_database
 
     db = Database(settings.database.url)
     try:
-        await migrate_and_load(db, settings.region.division_code)
+        await open_database(db, settings.region.division_code)
     finally:
         await db.dispose()
 
@@ -115,6 +116,7 @@ def run_server(settings: Settings, args: argparse.Namespace, config_path: str | 
     asyncio.run(prepare_database(settings))
     # Workers are separate processes: they read the same settings through the environment.
     os.environ[DB_ENV] = settings.database.url
+    os.environ[READ_DB_ENV] = settings.database.read_url  # empty after --db: that database has no copy here
     if config_path:
         os.environ[CONFIG_ENV] = config_path
     raise_open_files_limit()  # before the workers start: they inherit it

@@ -40,6 +40,13 @@ async def downgrade(db: Database, revision: str) -> None:
         await conn.run_sync(run)
 
 
+def head_revision() -> str | None:
+    """The newest revision this program knows (read from the migration scripts, not the database)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 async def current_revision(db: Database) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

@@ -2,6 +2,12 @@
 
 Every use case runs in one `Database.transaction()`: commit on success, roll back on any error,
 so a failure half-way never leaves half a change behind.
+
+A `Database` may also hold a read-only copy (`read_url`, a PostgreSQL hot standby): use cases that
+only read (look-ups, cards, candidate lists) open `Database.reading()` / `read_transaction()`, which
+reach the copy when there is one and the primary otherwise, so a single-database deployment behaves
+as before. Writes always go to the primary. The look-up path's own writes may be deferred to an
+outbox (db/outbox.py, `Database.outbox`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -25,6 +31,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from db.urls import async_url, connect_options
+
+if TYPE_CHECKING:
+    from db.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +78,8 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
 
 def make_engine(
-    url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 10
+    url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 10,
+    max_overflow: int = 10,
 ) -> AsyncEngine:
     """An engine for `url` as operators write it (db/urls.py: libpq parameters, `pooler`).
 
@@ -78,7 +88,10 @@ def make_engine(
     statements are uniquely named and never cached (db/urls.connect_options), and the project's
     one session-level feature, the import lease, holds its lock inside an open transaction
     (db/leases.py). The pool is kept: a client connection to the pooler is cheap to keep and costs a
-    handshake to open."""
+    handshake to open.
+
+    At most `pool_size` connections are kept and `max_overflow` more opened for a burst (closed when
+    returned), so one process never holds more than their sum."""
     options = connect_options(url)
     parsed = make_url(options.url)
     if parsed.get_backend_name() == "sqlite":
@@ -90,26 +103,61 @@ def make_engine(
     if options.ignored:
         log.warning("数据库地址参数 %s 对 asyncpg 驱动无效，已忽略", "、".join(options.ignored))
     # Connections beyond `pool_size` are closed when returned: each costs a new server process later.
-    engine = create_async_engine(options.url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=10,
+    engine = create_async_engine(options.url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=max_overflow,
                                  connect_args=options.connect_args)
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
 
 
 class Database:
-    """The engine plus a session factory; one per process."""
+    """The engine plus a session factory; one per process. With `read_url`, a second engine on the
+    read-only copy serves `reading()`; `outbox`, when set, takes the look-up path's deferred writes."""
 
     def __init__(
-        self, url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 10
+        self, url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 10,
+        max_overflow: int = 10, read_url: str = "",
     ) -> None:
         self.url = async_url(url)  # standard sqlite:// and postgresql:// URLs choose the async driver
-        self.engine = make_engine(url, echo, idle_ping_seconds, pool_size)
+        self.engine = make_engine(url, echo, idle_ping_seconds, pool_size, max_overflow)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_url = async_url(read_url) if read_url else ""
+        self.read_engine = (
+            make_engine(read_url, echo, idle_ping_seconds, pool_size, max_overflow) if read_url else self.engine
+        )
+        self.read_sessions = (
+            async_sessionmaker(self.read_engine, expire_on_commit=False) if read_url else self.sessions
+        )
+        self.outbox: Outbox | None = None
         # PostgreSQL: a statement that reads, outside any transaction (no BEGIN and COMMIT round
         # trips); the isolation level is a flag of the driver's connection, set and reset for free.
-        self._reader = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self.engine
-        )
+        self._reader = self._autocommit(self.engine)
+        self._copy_reader = self._autocommit(self.read_engine) if read_url else self._reader
+
+    def _autocommit(self, engine: AsyncEngine) -> AsyncEngine:
+        return engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else engine
+
+    @property
+    def has_read_copy(self) -> bool:
+        return self.read_engine is not self.engine
+
+    @property
+    def defers_writes(self) -> bool:
+        """Whether look-ups read apart from their audit write (a read copy or an outbox): then a
+        look-up is a read plus a deferred write, otherwise one unit of work on the primary."""
+        return self.outbox is not None or self.has_read_copy
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work on the read copy (the primary without one), on a Core connection.
+        Nothing written here would survive: a hot standby refuses it."""
+        async with self.read_engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read_transaction(self) -> AsyncIterator[AsyncSession]:
+        """`reading()` as an ORM session, for read-only use cases written with the ORM."""
+        async with self.read_sessions() as session, session.begin():
+            yield session
 
     @property
     def dialect(self) -> str:
@@ -129,14 +177,17 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, copy: bool = False) -> AsyncIterator[AsyncConnection]:
         """A Core connection for work that only reads and needs one statement to be consistent (what
         every update reads first: its flow, its account). On PostgreSQL the statement runs in
         autocommit, two round trips fewer than a transaction; SQLite opens no transaction for a
-        SELECT anyway. Never write through it: a write would commit alone on PostgreSQL and not at all
-        on SQLite."""
-        async with self._reader.connect() as conn:
+        SELECT anyway. `copy`: the read copy may serve it (data a standby may show a moment late,
+        such as button labels); the primary otherwise. Never write through it: a write would commit
+        alone on PostgreSQL and not at all on SQLite."""
+        async with (self._copy_reader if copy else self._reader).connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.has_read_copy:
+            await self.read_engine.dispose()

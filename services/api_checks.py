@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import ApiCheck, AuditEntry, Check, Subject
+from db.outbox import AUDIT, write_behind
 from db.session import Database
 from nlp.message_names import mask_id_numbers
 from rules.masking import id_match_key, scrub
@@ -142,7 +143,7 @@ async def resolve_subject(svc: Services, viewer: Viewer, text: str, *, allow_id_
     """What `text` (a name, short name, USCC, old code or ID number) means, by the chat's use case.
 
     Raises Refusal (FORBIDDEN) for an ID number when the key may not search persons."""
-    async with svc.db.core_transaction() as conn:
+    async with svc.db.reading() as conn:  # a read: the read copy serves it when there is one
         resolutions, _rows = await _resolve_many(conn, svc, viewer, [text], allow_id_number=allow_id_number)
     return resolutions[0]
 
@@ -167,23 +168,23 @@ def _audit(
 
 
 async def audit_lookup(db: Database, principal: Principal, resolution: Resolution, operator: str | None) -> None:
-    """A look-up that named a subject is a read of that subject: it goes to the audit trail."""
-    async with db.transaction() as s:
-        subject_id = resolution.subject.subject_id if resolution.subject else None
-        _audit(s, principal, "api_lookup", subject_id, "接口查询", status=resolution.status, operator=operator,
-               candidates=len(resolution.candidates))
+    """A look-up that named a subject is a read of that subject: it goes to the audit trail (behind
+    the answer when the process has an outbox, db/outbox.py)."""
+    subject_id = resolution.subject.subject_id if resolution.subject else None
+    await write_behind(db, AUDIT, [_audit_row(principal, "api_lookup", subject_id, "接口查询", status=resolution.status,
+                                              operator=operator, candidates=len(resolution.candidates))])
 
 
 # -- credit file -------------------------------------------------------------------------------------
 
 
 async def subject_id_by_code(db: Database, uscc: str) -> int | None:
-    async with db.sessions() as s:
+    async with db.read_sessions() as s:
         return await s.scalar(select(Subject.id).where(Subject.uscc == uscc))
 
 
 async def subject_id_by_id_number(db: Database, id_number: str, id_key: str) -> int | None:
-    async with db.sessions() as s:
+    async with db.read_sessions() as s:
         return await s.scalar(select(Subject.id).where(Subject.id_hash == id_match_key(id_number, id_key)))
 
 
@@ -191,12 +192,20 @@ async def credit_file(
     db: Database, principal: Principal, viewer: Viewer, subject_id: int, today: dt.date, operator: str | None
 ) -> SubjectCard | None:
     """The card as an official of the key's department sees it; audited twice in one transaction:
-    the shared look-up row (`load_card`) and the port's row with key and operator."""
-    async with db.transaction() as s:
-        card = await load_card(s, subject_id, viewer, today, reason="接口查询", channel="api")
-        if card is not None:
-            _audit(s, principal, "api_credit_file", subject_id, "接口查询", operator=operator)
-        return card
+    the shared look-up row (`load_card`) and the port's row with key and operator. With a read copy
+    or an outbox the card is read from the copy and both rows are written behind the answer."""
+    if not db.defers_writes:
+        async with db.transaction() as s:
+            card = await load_card(s, subject_id, viewer, today, reason="接口查询", channel="api")
+            if card is not None:
+                _audit(s, principal, "api_credit_file", subject_id, "接口查询", operator=operator)
+            return card
+    async with db.reading() as conn:
+        card = (await load_cards(conn, [subject_id], viewer, today)).get(subject_id)
+    if card is not None:
+        await write_behind(db, AUDIT, [*card_audit_rows(card, viewer, "接口查询", "api"),
+                                       _audit_row(principal, "api_credit_file", subject_id, "接口查询", operator=operator)])
+    return card
 
 
 # -- 逢办必查: 发起 → 响应 ------------------------------------------------------------------------------

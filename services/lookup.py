@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.catalogue import current_catalogue
 from db.models import AuditEntry, CreditRecord, Declaration, Division, Objection, Subject, SubjectPerson
+from db.outbox import AUDIT, write_behind
 from db.session import Database
 from rules import declarations as declaration_rules
 from rules import visibility
@@ -127,9 +128,18 @@ async def view_subject(
 ) -> SubjectCard | None:
     """The subject's card as this viewer may see it (rules.visibility, rules.masking), as of `today`;
     None when the subject is gone. The look-up is written to the audit trail with `reason` ("查询",
-    "逢办必查:<matter>", ...) and `channel`. Raises nothing."""
-    async with db.transaction() as s:
-        return await load_card(s, subject_id, viewer, today, reason, channel)
+    "逢办必查:<matter>", ...) and `channel`. Raises nothing.
+
+    With a read copy or an outbox (`db.defers_writes`) the card is read from the copy and its audit
+    rows are written behind the answer (db/outbox.py); otherwise both in one unit of work."""
+    if not db.defers_writes:
+        async with db.transaction() as s:
+            return await load_card(s, subject_id, viewer, today, reason, channel)
+    async with db.reading() as conn:
+        card = (await load_cards(conn, [subject_id], viewer, today)).get(subject_id)
+    if card is not None:
+        await write_behind(db, AUDIT, card_audit_rows(card, viewer, reason, channel))
+    return card
 
 
 async def load_card(

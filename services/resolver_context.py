@@ -14,6 +14,7 @@ from sqlalchemy import Insert, String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import ChatSubject, CreditRecord
+from db.outbox import CHAT_SUBJECT, write_behind
 from db.session import Database
 
 REGISTRATION_NUMBER = "工商注册号"
@@ -44,18 +45,32 @@ async def remember_subject_in(conn: AsyncConnection, chat_id: int, user_id: int,
     await conn.execute(_UPSERTS[conn.dialect.name], values)
 
 
+async def remember_subject(db: Database, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
+    """Make `subject_id` the chat's current subject for this user, behind the answer when the process
+    has an outbox (db/outbox.py), else at once on the primary: for a card read apart from its writes."""
+    await write_behind(db, CHAT_SUBJECT, [{"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}])
+
+
 async def recent_subject(
     db: Database, chat_id: int, user_id: int, now: dt.datetime, window: dt.timedelta
 ) -> int | None:
-    """The subject shown to this user in this chat within `window` before `now`, else None."""
-    async with db.read() as conn:
-        row = (await conn.execute(
-            select(ChatSubject.subject_id, ChatSubject.shown_at)
-            .where(ChatSubject.chat_id == chat_id, ChatSubject.user_id == user_id)
-        )).first()
-    if row is None or row.shown_at < now - window:
-        return None
-    return row.subject_id
+    """The subject shown to this user in this chat within `window` before `now`, else None.
+
+    Read from the primary, not the read copy: a follow-up comes seconds after the card, sooner than
+    a standby may have replayed it; a value still in this process's outbox is newer than both."""
+    pending = db.outbox.pending_chat_subject(chat_id, user_id) if db.outbox is not None else None
+    if pending is not None:
+        shown_at, subject_id = pending["shown_at"], pending["subject_id"]
+    else:
+        async with db.read() as conn:
+            row = (await conn.execute(
+                select(ChatSubject.subject_id, ChatSubject.shown_at)
+                .where(ChatSubject.chat_id == chat_id, ChatSubject.user_id == user_id)
+            )).first()
+        if row is None:
+            return None
+        shown_at, subject_id = row.shown_at, row.subject_id
+    return None if shown_at < now - window else subject_id
 
 
 async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -> list[int]:
@@ -70,7 +85,7 @@ async def subjects_by_legacy_code(db: Database, label: str, values: list[str]) -
     if not wanted:
         return []
     found: set[int] = set()
-    async with db.transaction() as s:
+    async with db.read_transaction() as s:
         text = cast(CreditRecord.fields, String)
         rows = await s.execute(
             select(CreditRecord.subject_id, CreditRecord.fields).where(or_(*(text.like(f"%{v}%") for v in wanted)))

@@ -23,6 +23,7 @@ TOKEN_ENV = "CREDITBOT_TELEGRAM_TOKEN"
 WECOM_SECRET_ENV = "CREDITBOT_WECOM_SECRET"
 WECHAT_SECRET_ENV = "CREDITBOT_WECHAT_SECRET"
 DB_ENV = "CREDITBOT_DATABASE_URL"
+READ_DB_ENV = "CREDITBOT_DATABASE_READ_URL"
 DEFAULT_DB_URL = "sqlite+aiosqlite:///var/creditbot.sqlite3"
 
 
@@ -117,6 +118,24 @@ class DatabaseSettings:
     # "transaction" when `url` points at a transaction-mode pooler (PgBouncer), "session" for a
     # session-mode one; folded into `url` as its `pooler` parameter (db/urls.py) for every command.
     pooler: str = ""
+    # A read-only copy of `url` (a PostgreSQL hot standby; the same URL forms and libpq parameters):
+    # look-ups, cards, candidate lists and reports read there, every write still goes to `url`.
+    # Empty: everything on `url`.
+    read_url: str = ""
+    # Connections each process keeps open to `url` (and as many to `read_url`), and how many more it
+    # may open for a burst and close again. A process's peak is pool_size + max_overflow per engine:
+    # keep (bot processes + API workers) x that under the server's max_connections. The API's
+    # workers use `api.db_pool_size` instead of `pool_size`.
+    pool_size: int = 10
+    max_overflow: int = 4
+    # The look-up path's own writes (the audit row of every look-up, the chat's current subject) are
+    # appended to a spool file in this directory and written to `url` in batches, in order, by a
+    # background task, so an answer never waits on the primary; a process killed mid-way leaves its
+    # file, and the next process started on this directory writes it (db/outbox.py). Empty: written
+    # at once in their own transaction. Give each host its own local directory.
+    outbox_dir: str = ""
+    # Milliseconds the outbox waits to gather a batch before writing it.
+    outbox_flush_ms: int = 200
 
 
 @dataclass(frozen=True)
@@ -203,7 +222,9 @@ class ApiSettings:
     # Keyless document checks (GET /verify, the QR code's address) per client address and minute.
     verify_per_minute: int = 30
     # Database connections each worker keeps open: one per request in flight (a check holds one for
-    # its transaction); beyond it up to 5 more are opened and closed again, which costs a server process.
+    # its transaction); beyond it up to `database.max_overflow` more are opened and closed again, which
+    # costs a server process. Per worker at most db_pool_size + database.max_overflow (to each of
+    # database.url and database.read_url).
     db_pool_size: int = 16
     # Idempotency-Key: a copy of a request still running is waited for this long, then answered 409
     # with Retry-After; a claim whose holder died is taken over after the lease; answers are kept
@@ -360,6 +381,14 @@ def _validate(s: Settings) -> None:
         raise ConfigError("database.url", f"有误：{problem}")
     if s.database.pooler not in POOLERS:
         raise ConfigError("database.pooler", "只能是 transaction、session 或留空")
+    if s.database.read_url and (problem := url_problem(s.database.read_url)) is not None:
+        raise ConfigError("database.read_url", f"有误：{problem}")
+    if not 1 <= s.database.pool_size <= 200:
+        raise ConfigError("database.pool_size", "应在 1-200 之间")
+    if not 0 <= s.database.max_overflow <= 200:
+        raise ConfigError("database.max_overflow", "应在 0-200 之间")
+    if not 1 <= s.database.outbox_flush_ms <= 60_000:
+        raise ConfigError("database.outbox_flush_ms", "应在 1-60000 毫秒之间")
     if not (s.region.division_code.isascii() and s.region.division_code.isdigit() and len(s.region.division_code) == 6):
         raise ConfigError("region.division_code", "应为 6 位数字的行政区划代码")
     if s.region.public_url and not s.region.public_url.startswith(("https://", "http://")):
@@ -519,18 +548,21 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         data.setdefault("wechat", {})["app_secret"] = env[WECHAT_SECRET_ENV]
     if env.get(DB_ENV):
         data.setdefault("database", {})["url"] = env[DB_ENV]
+    if READ_DB_ENV in env:  # set and empty: no read copy (an API worker after `--db`)
+        data.setdefault("database", {})["read_url"] = env[READ_DB_ENV]
     settings = _build(Settings, data, "")
     _validate(settings)
     return _with_pooler(settings)
 
 
 def with_database(settings: Settings, url: str | None) -> Settings:
-    """The same settings pointed at another database (the `--db` option)."""
+    """The same settings pointed at another database (the `--db` option). The configured
+    `read_url` is a copy of the configured `url`, not of this one: it is dropped."""
     if not url:
         return settings
     from dataclasses import replace
 
-    out = replace(settings, database=replace(settings.database, url=url))
+    out = replace(settings, database=replace(settings.database, url=url, read_url=""))
     _validate(out)
     return _with_pooler(out)
 
@@ -539,4 +571,7 @@ def _with_pooler(settings: Settings) -> Settings:
     from dataclasses import replace
 
     url = with_pooler(settings.database.url, settings.database.pooler)
-    return settings if url == settings.database.url else replace(settings, database=replace(settings.database, url=url))
+    read_url = with_pooler(settings.database.read_url, settings.database.pooler) if settings.database.read_url else ""
+    if (url, read_url) == (settings.database.url, settings.database.read_url):
+        return settings
+    return replace(settings, database=replace(settings.database, url=url, read_url=read_url))

@@ -173,7 +173,7 @@ async def _id_numbers(svc: Services, answers: list[MessageAnswer], allowed: bool
     if not wanted:
         return {}
     by_hash = {id_match_key(v, key): v for v in wanted}
-    async with svc.db.transaction() as s:
+    async with svc.db.read_transaction() as s:
         rows = await s.execute(select(Subject.id, Subject.id_hash).where(Subject.id_hash.in_(sorted(by_hash))))
         return {by_hash[h]: sid for sid, h in rows}
 
@@ -185,7 +185,7 @@ async def _usccs_not_indexed(svc: Services, answers: list[MessageAnswer]) -> dic
               for m in a.query.uscc[:1] if m.valid}
     if not wanted:
         return {}
-    async with svc.db.transaction() as s:
+    async with svc.db.read_transaction() as s:
         rows = await s.execute(select(Subject.uscc, Subject.id).where(Subject.uscc.in_(sorted(wanted))))
         return {code: sid for code, sid in rows if code}
 
@@ -232,7 +232,7 @@ async def _findable(svc: Services, viewer: Viewer, ids: list[int]) -> list[int]:
     """The subjects among `ids` this viewer may be shown (no person for the public by any code)."""
     if not ids:
         return []
-    async with svc.db.transaction() as s:
+    async with svc.db.read_transaction() as s:
         kinds = dict((await s.execute(select(Subject.id, Subject.kind).where(Subject.id.in_(ids)))).all())
     return [i for i in ids if i in kinds and may_find_by_name(viewer, kinds[i], i)]
 
@@ -248,7 +248,7 @@ async def _while_loading(svc: Services, text: str) -> Reading:
     valid = [m.value for m in usccs if m.valid]
     if not valid:
         return Reading([Asked("loading", message=INDEX_LOADING)], query)
-    async with svc.db.transaction() as s:
+    async with svc.db.read_transaction() as s:
         sid = await s.scalar(select(Subject.id).where(Subject.uscc == valid[0]))
     if sid is None:
         return Reading([Asked("none", typed=valid[0], message=f"档案中没有统一社会信用代码为 {valid[0]} 的主体。")], query)

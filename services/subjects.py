@@ -33,11 +33,11 @@ _BRIEFS = (
 async def subject_briefs(db: Database, ids: list[int]) -> dict[int, SubjectBrief]:
     if not ids:
         return {}
-    async with db.read() as conn:  # one statement: no transaction needed
+    async with db.read(copy=True) as conn:  # one statement, button labels: the read copy may serve it
         rows = await conn.execute(_BRIEFS, {"ids": ids})
         return {row[0]: SubjectBrief(*row[1:]) for row in rows}
 
 
 async def find_by_id_number(db: Database, id_number: str, key: str) -> int | None:
-    async with db.transaction() as s:
+    async with db.read_transaction() as s:
         return await s.scalar(select(Subject.id).where(Subject.id_hash == id_match_key(id_number, key)))

@@ -2,8 +2,10 @@
 
 At start-up a worker loads the name index from the database and then follows the change feed (the
 same `refresh_index` the bot's job runs), so several workers or replicas on one PostgreSQL answer
-alike. `/readyz` says 503 until the index is loaded. Migrations and region seeding are done once by
-`creditbot api` before the workers start, never by each worker.
+alike. `/readyz` says 503 until the index is loaded. A fresh database is migrated and loaded once by
+`creditbot api` before the workers start, never by each worker; a current one is not written to at
+start, so workers start on a read-only standby. Reads go to `database.read_url` when set, the
+look-up's audit rows through the outbox (`database.outbox_dir`, db/outbox.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nlp.lexicon import Lexicon
 from rules.workcal import WorkCalendar
 from services.api_idempotency import prune
 from services.apikeys import KeyCache
+from services.database_setup import database_for, start_outbox, stop_outbox
 from services.name_index import adopt_newer_snapshot, refresh_index, start_index, wait_for_index
 from services.runtime import Services
 from services.settings import Settings, load_settings
@@ -98,11 +101,12 @@ async def _prune_answers(services: Services, keep_days: int) -> None:
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    services = Services(settings=settings, db=db or Database(settings.database.url, pool_size=settings.api.db_pool_size))
+    services = Services(settings=settings, db=db or database_for(settings, pool_size=settings.api.db_pool_size))
     state = ApiState(services, RateLimiter(settings.api.rate_per_minute, settings.api.burst), KeyCache(services.db))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        await start_outbox(services.db)
         await load_index(services)
         state.ready = True
         tasks = [asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds)),
@@ -114,6 +118,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await stop_outbox(services.db)
             if db is None:
                 await services.db.dispose()
 

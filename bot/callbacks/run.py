@@ -16,12 +16,12 @@ import signal
 from telegram.ext import ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application, start_services
+from bot.app import build_application, start_services, stop_services
 from bot.callbacks.crypto import CallbackCrypto
 from bot.callbacks.endpoint import CallbackChannel
 from bot.callbacks.router import ChannelRouter, Route, wechat_route, wecom_route
 from bot.telegram_run import webhook_options
-from db.session import Database
+from services.database_setup import database_for
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    db = Database(settings.database.url, settings.database.echo)
+    db = database_for(settings)
     routes: list[Route] = []
     clients: list = []  # type: ignore[type-arg]
     builders = []  # (build channel from app, listen address, port, path)
@@ -120,6 +120,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             for channel in channels:
                 await channel.stop()
             await app.stop()
+            await stop_services(app)  # the outbox's last entries, then the engines
     finally:
         for server in servers:
             server.stop()

@@ -32,6 +32,7 @@ from db.models.evaluation import (
 from db.models.inbound import InboundEvent
 from db.models.lifecycle import CreditReport, DocumentSequence, Listing, Objection, RepairRequest
 from db.models.notices import Notice
+from db.models.outbox import OutboxProgress
 from db.models.persons import SubjectPerson
 from db.models.repair_cases import RepairNotice, ReportAuthorisation, StoredDocument, SubjectMasking
 from db.models.resolver_context import ChatSubject
@@ -75,6 +76,7 @@ __all__ = [
     "Listing",
     "Notice",
     "Objection",
+    "OutboxProgress",
     "PeriodReport",
     "RecordChange",
     "ReminderClaim",
