@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -107,6 +107,13 @@ def make_engine(
                                  connect_args=options.connect_args)
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
+
+
+def refused_as_read_only(exc: DBAPIError) -> bool:
+    """Whether the database refused a write because it is a read-only copy: PostgreSQL's hot standby
+    (SQLSTATE 25006 read_only_sql_transaction) or a SQLite file opened read-only."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "25006" or "readonly database" in str(orig)
 
 
 class Database:

@@ -26,10 +26,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Division, Subject, SubjectAlias, SubjectChange, utcnow
-from db.session import Database
+from db.session import Database, refused_as_read_only
 from nlp.index_parts import IndexEntry
 from services.changes import SUBJECT_STAMP_LOCK, stamp_log
 
@@ -96,8 +97,14 @@ async def load_entries(session: AsyncSession) -> tuple[list[IndexEntry], int]:
 
 async def stamp_changes(db: Database) -> int:
     """Number the committed, unnumbered rows of the stream (one batch); how many were numbered.
-    0 also when another process is numbering now: its batch shows up on the next read."""
-    return await stamp_log(db, SubjectChange.__table__, SUBJECT_STAMP_LOCK, PAGE)  # type: ignore[arg-type]
+    0 also when another process is numbering now (its batch shows up on the next read), and when
+    this process's database is a read-only copy: the primary's processes number, the copy replays."""
+    try:
+        return await stamp_log(db, SubjectChange.__table__, SUBJECT_STAMP_LOCK, PAGE)  # type: ignore[arg-type]
+    except DBAPIError as exc:
+        if not refused_as_read_only(exc):
+            raise
+        return 0
 
 
 async def read_changes(session: AsyncSession, after: int, limit: int = PAGE) -> StreamPage:
@@ -158,10 +165,15 @@ async def prune_stream(db: Database, keep: dt.timedelta = KEEP, now: dt.datetime
     it and a position is never ahead of the stream); returns how many. Idempotent: every process
     may run it."""
     cutoff = (now or utcnow()) - keep
-    async with db.transaction() as s:
-        last = await s.scalar(select(func.max(SubjectChange.seq)))
-        if last is None:
-            return 0
-        stale = (SubjectChange.seq < last) & (SubjectChange.at < cutoff)
-        result = await s.execute(delete(SubjectChange).where(stale))
+    try:
+        async with db.transaction() as s:
+            last = await s.scalar(select(func.max(SubjectChange.seq)))
+            if last is None:
+                return 0
+            stale = (SubjectChange.seq < last) & (SubjectChange.at < cutoff)
+            result = await s.execute(delete(SubjectChange).where(stale))
+    except DBAPIError as exc:  # a read-only copy: the primary's processes prune, the copy replays
+        if not refused_as_read_only(exc):
+            raise
+        return 0
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
