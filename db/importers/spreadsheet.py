@@ -1,4 +1,5 @@
-"""Spreadsheets as departments send them (.xlsx, .xls, .ods), read by python-calamine.
+"""Spreadsheets as departments send them (.xlsx, .xls, .ods), read by python-calamine, or for big
+.xlsx sheets by openpyxl's streaming reader, behind one interface.
 
 Why a library: the files come from Excel, WPS, LibreOffice and exporting systems (SAP, report
 servers), and each writes the formats its own way: the 1904 date system, cells without their `r`
@@ -11,8 +12,11 @@ values, which calamine reads as empty: the scan hands them on here as `Unevaluat
 refuses them with a row error.
 
 Memory: calamine loads the chosen sheet whole (it has no streaming reader in its Python binding), about
-2 KB a row of the 28-column national template (643 MB peak RSS at 300,000 rows); the guards bound the grid (limits.MAX_CELLS) before
-it is loaded. Rows are then handed on one at a time.
+2 KB a row of the 28-column national template (643 MB peak RSS at 300,000 rows). So it reads an .xlsx
+sheet only up to limits.STREAM_ABOVE_CELLS cells as the guard's scan measured them; a bigger one is
+read row by row by openpyxl's read-only mode (xlsx_stream.py), in memory that does not grow with the
+rows, at about a twentieth of calamine's speed. Both readers' values go through the same `_rows` and
+`_cell`, so the importer cannot tell which one read the file (tests/test_spreadsheet_readers.py).
 
 Shapes: rows are (row number as Excel shows it, list of cells), cells being str, int, float, bool,
 date, datetime, Unevaluated or None; rows without any cell are not yielded.
