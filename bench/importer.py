@@ -6,6 +6,8 @@ Prints one JSON object. Each measurement runs in its own child process so that p
 RSS) belongs to that measurement alone. Measured in the same run:
 
 - read: the reader alone (every row of the file, no validation or database): CPU rows/s, peak RSS;
+  for an .xlsx also `baseline_whole_sheet`, the same file through calamine's whole-sheet load (the
+  reader before big sheets were streamed: its memory grows with the rows);
 - check: `check_file` (the dry run) on the whole file;
 - importer: `import_file` on the whole file — reading, encoding detection, validation of every
   code and date, severity/publication/deadline rules, subject creation, upsert, commit;
@@ -24,6 +26,10 @@ RSS) belongs to that measurement alone. Measured in the same run:
 `--rows 300000` is the size that used to fail (more than 100,000 distinct subjects).
 
 Targets on the reference machine: ≥ 5,000 rows/s into SQLite, peak memory < 500 MB.
+
+`--file PATH` measures an existing file instead of generating one (an XLSX of 300,000 rows takes
+minutes to write); with `--pg --separate` the check and the import each run in their own process and
+fresh database, each with its own peak RSS.
 
 PostgreSQL mode (`--pg [DSN]`, default the test server postgresql://postgres@127.0.0.1:5432/test):
 the importer alone, into a fresh database it creates, migrates and drops. Besides the whole import
