@@ -6,6 +6,8 @@ Prints one JSON object. Each measurement runs in its own child process so that p
 RSS) belongs to that measurement alone. Measured in the same run:
 
 - read: the reader alone (every row of the file, no validation or database): CPU rows/s, peak RSS;
+  for an .xlsx also `baseline_whole_sheet`, the same file through calamine's whole-sheet load (the
+  reader before big sheets were streamed: its memory grows with the rows);
 - check: `check_file` (the dry run) on the whole file;
 - importer: `import_file` on the whole file — reading, encoding detection, validation of every
   code and date, severity/publication/deadline rules, subject creation, upsert, commit;
@@ -24,6 +26,10 @@ RSS) belongs to that measurement alone. Measured in the same run:
 `--rows 300000` is the size that used to fail (more than 100,000 distinct subjects).
 
 Targets on the reference machine: ≥ 5,000 rows/s into SQLite, peak memory < 500 MB.
+
+`--file PATH` measures an existing file instead of generating one (an XLSX of 300,000 rows takes
+minutes to write); with `--pg --separate` the check and the import each run in their own process and
+fresh database, each with its own peak RSS.
 
 PostgreSQL mode (`--pg [DSN]`, default the test server postgresql://postgres@127.0.0.1:5432/test):
 the importer alone, into a fresh database it creates, migrates and drops. Besides the whole import
@@ -145,15 +151,44 @@ async def pg_importer(file: Path, admin_dsn: str) -> dict[str, object]:
     }
 
 
-def child_read(file: Path) -> dict[str, object]:
-    """The reader alone (db/importers/reading.py): every row of the file, no validation, no database."""
+def child_read(file: Path, whole_sheet: bool = False) -> dict[str, object]:
+    """The reader alone (db/importers/reading.py): every row of the file, no validation, no database.
+    `whole_sheet`: an .xlsx read by calamine's whole-sheet load whatever its size (the reader before
+    big sheets were streamed), the baseline of the reader's memory in the same run."""
     from db.importers.reading import open_table
 
     started, cpu = time.perf_counter(), time.process_time()
-    rows = sum(1 for _ in open_table(file).rows)
+    if whole_sheet:
+        from db.importers.spreadsheet import open_sheet
+
+        rows = sum(1 for _ in open_sheet(file, "xlsx", stream=False)[1])
+    else:
+        rows = sum(1 for _ in open_table(file).rows)
     cpu = time.process_time() - cpu
     return {"rows": rows, "seconds": round(time.perf_counter() - started, 2), "cpu_s": round(cpu, 2),
             "rows_per_cpu_s": round(rows / cpu), "peak_rss_mb": _peak_mb()}
+
+
+async def child_pg(file: Path, admin_dsn: str, what: str) -> dict[str, object]:
+    """`check_file` or `import_file` alone into a fresh PostgreSQL database, in its own process so
+    that its peak RSS is its own."""
+    from bench.pgdb import create_database, drop_database
+    from services.imports import check_file, import_file
+
+    name, url = await create_database(admin_dsn)
+    try:
+        db = await _fresh_db(url)
+        started = time.perf_counter()
+        run = check_file if what == "pgcheck" else import_file
+        report = await run(db, file, id_key="bench-key", today=TODAY)
+        seconds = time.perf_counter() - started
+        await db.dispose()
+    finally:
+        await drop_database(admin_dsn, name)
+    if report.fatal or (what == "pgimport" and not report.written):
+        raise SystemExit(f"{what} failed: {report.fatal or report.errors[:3]}")
+    return {"rows": report.rows_read, "seconds": round(seconds, 2), "rows_per_s": round(report.rows_read / seconds),
+            "peak_rss_mb": _peak_mb()}
 
 
 async def child_check(file: Path, url: str) -> dict[str, object]:
@@ -274,8 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-hostile", action="store_true", help="不测恶意/异常文件")
     p.add_argument("--pg", nargs="?", const=DEFAULT_ADMIN_DSN, metavar="DSN",
                    help="只测导入程序写入 PostgreSQL（自建并删除临时数据库），输出首尾各 10%% 行的速度")
-    p.add_argument("--child", choices=["importer", "ceiling", "naive", "check", "read"], help=argparse.SUPPRESS)
-    p.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["importer", "ceiling", "naive", "check", "read", "read-whole", "pgcheck", "pgimport"],
+                   help=argparse.SUPPRESS)
+    p.add_argument("--file", type=Path, help="用已有的文件（不再生成；--rows 仍须与其行数相符，只用于基线）")
+    p.add_argument("--separate", action="store_true",
+                   help="与 --pg 同用：检查与导入各在自己的进程和新数据库中测，各给峰值内存")
     p.add_argument("--db", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -284,8 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(child_importer(args.file, args.db))
         elif args.child == "check":
             result = asyncio.run(child_check(args.file, args.db))
-        elif args.child == "read":
-            result = child_read(args.file)
+        elif args.child in ("read", "read-whole"):
+            result = child_read(args.file, whole_sheet=args.child == "read-whole")
+        elif args.child in ("pgcheck", "pgimport"):
+            result = asyncio.run(child_pg(args.file, args.db, args.child))
         elif args.child == "ceiling":
             result = asyncio.run(child_ceiling(args.rows, args.db))
         else:
@@ -295,33 +335,41 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.pg:
         with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-            big = make_file(Path(tmp) / "penalty.csv", args.rows, args.format)
-            result = {"database": "postgresql", "format": args.format, "load_average": os.getloadavg(),
-                      "file_mb": round(big.stat().st_size / 1e6, 1),
-                      "importer": asyncio.run(pg_importer(big, args.pg))}
+            big = args.file or make_file(Path(tmp) / "penalty.csv", args.rows, args.format)
+            result = {"database": "postgresql", "format": big.suffix.lstrip("."), "load_average": os.getloadavg(),
+                      "file_mb": round(big.stat().st_size / 1e6, 1)}
+            if args.separate:
+                for what in ("pgcheck", "pgimport"):
+                    result[what[2:]] = _child(["--child", what, "--file", str(big), "--db", args.pg])
+                result["load_average_after"] = os.getloadavg()
+            else:
+                result["importer"] = asyncio.run(pg_importer(big, args.pg))
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         d = Path(tmp)
         started = time.perf_counter()
-        big = make_file(d / "penalty.csv", args.rows, args.format)
-        fifth = make_file(d / "penalty_fifth.csv", max(1, args.rows // 5), args.format)
+        big = args.file or make_file(d / "penalty.csv", args.rows, args.format)
+        fifth = None if args.file else make_file(d / "penalty_fifth.csv", max(1, args.rows // 5), args.format)
         gen_seconds = time.perf_counter() - started
 
         def url(name: str) -> str:
             return f"sqlite+aiosqlite:///{d / name}.sqlite3"
 
         read = _child(["--child", "read", "--file", str(big)])
+        if big.suffix == ".xlsx":  # the same file read by calamine's whole-sheet load: the reader's old memory
+            read["baseline_whole_sheet"] = _child(["--child", "read-whole", "--file", str(big)])
         check = _child(["--child", "check", "--file", str(big), "--db", url("chk")])
         importer = _child(["--child", "importer", "--file", str(big), "--db", url("imp")])
-        importer_fifth = _child(["--child", "importer", "--file", str(fifth), "--db", url("imp5")])
+        importer_fifth = (_child(["--child", "importer", "--file", str(fifth), "--db", url("imp5")])
+                          if fifth else None)
         baselines: dict[str, object] = {}
         if not args.no_baselines:
             ceiling = _child(["--child", "ceiling", "--rows", str(args.rows), "--db", url("ceil")])
             baselines["executemany_ceiling"] = {
                 **ceiling, "what": "同一技术栈的批量插入上限：预先构造好的行，无文件解析、无校验、无查找"}
-            if args.format == "csv":  # the naive baseline reads CSV only
+            if big.suffix == ".csv":  # the naive baseline reads CSV only
                 naive = _child(["--child", "naive", "--file", str(big), "--db", url("naive"),
                                 "--naive-sample", str(args.naive_sample)])
                 baselines["naive_orm"] = {**naive, "what": "逐行 ORM：逐行查主体、add、flush（样本行数见 rows）"}
@@ -331,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 hostile[label] = _child(["--child", "check", "--file", str(path), "--db", url(f"check{i}")])
         result = {
             "rows": args.rows,
-            "format": args.format,
+            "format": big.suffix.lstrip("."),
             "load_average": os.getloadavg(),
             "file_mb": round(big.stat().st_size / 1e6, 1),
             "file_generation_s": round(gen_seconds, 1),

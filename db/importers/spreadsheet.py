@@ -1,4 +1,5 @@
-"""Spreadsheets as departments send them (.xlsx, .xls, .ods), read by python-calamine.
+"""Spreadsheets as departments send them (.xlsx, .xls, .ods), read by python-calamine, or for big
+.xlsx sheets by openpyxl's streaming reader, behind one interface.
 
 Why a library: the files come from Excel, WPS, LibreOffice and exporting systems (SAP, report
 servers), and each writes the formats its own way: the 1904 date system, cells without their `r`
@@ -11,8 +12,11 @@ values, which calamine reads as empty: the scan hands them on here as `Unevaluat
 refuses them with a row error.
 
 Memory: calamine loads the chosen sheet whole (it has no streaming reader in its Python binding), about
-2 KB a row of the 28-column national template (643 MB peak RSS at 300,000 rows); the guards bound the grid (limits.MAX_CELLS) before
-it is loaded. Rows are then handed on one at a time.
+2 KB a row of the 28-column national template (643 MB peak RSS at 300,000 rows). So it reads an .xlsx
+sheet only up to limits.STREAM_ABOVE_CELLS cells as the guard's scan measured them; a bigger one is
+read row by row by openpyxl's read-only mode (xlsx_stream.py), in memory that does not grow with the
+rows, at about a twentieth of calamine's speed. Both readers' values go through the same `_rows` and
+`_cell`, so the importer cannot tell which one read the file (tests/test_spreadsheet_readers.py).
 
 Shapes: rows are (row number as Excel shows it, list of cells), cells being str, int, float, bool,
 date, datetime, Unevaluated or None; rows without any cell are not yielded.
@@ -44,8 +48,16 @@ def _workbook(path: Path, what: str) -> Any:
 
 
 def _cell(value: Any) -> Cell:
+    """One value as the importer's cell. Numbers as Excel holds them, doubles: openpyxl reads an
+    integer written without a decimal point as int, calamine as float, and a code of 18 digits in a
+    number cell must look the same (its lost digits are reported) whichever library read it. A
+    date-time at midnight is a date, as calamine gives it (openpyxl gives a datetime)."""
     if value == "" or value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time() and value.tzinfo is None:
+        return value.date()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
     if isinstance(value, dt.time | dt.timedelta):
@@ -53,13 +65,26 @@ def _cell(value: Any) -> Cell:
     return value  # type: ignore[no-any-return]
 
 
-def open_sheet(path: Path, fmt: str, sheet_names: tuple[str, ...] = ()) -> tuple[str, Iterator[tuple[int, list[Cell]]]]:
+def open_sheet(
+    path: Path, fmt: str, sheet_names: tuple[str, ...] = (), stream: bool | None = None
+) -> tuple[str, Iterator[tuple[int, list[Cell]]]]:
     """(chosen sheet name, rows): the first sheet, unless one is named after a template (departments
-    often put notes on sheet 1). `fmt` is xlsx, xls or ods. Raises ReadError."""
+    often put notes on sheet 1). `fmt` is xlsx, xls or ods.
+
+    `stream` picks the .xlsx reader: openpyxl's read-only mode row by row (True), calamine's whole
+    sheet (False), or by the sheet's grid as the scan measured it (None: streamed above
+    limits.STREAM_ABOVE_CELLS cells). Both give the same rows; .xls and .ods are always read by
+    calamine (an .xls sheet holds at most 65,536 × 256 cells by its format). Raises ReadError."""
     what = FORMATS[fmt]
     scan = SheetScan()
     if fmt == "xlsx":
         chosen, scan = guard_xlsx(path, sheet_names)
+        if stream is None:
+            stream = scan.last_row * scan.last_column > limits.STREAM_ABOVE_CELLS
+        if stream:
+            from db.importers.xlsx_stream import stream_rows
+
+            return chosen, _rows(stream_rows(path, chosen, scan), scan)
     elif fmt == "ods":
         guard_ods(path)
     workbook = _workbook(path, what)
@@ -81,25 +106,34 @@ def open_sheet(path: Path, fmt: str, sheet_names: tuple[str, ...] = ()) -> tuple
         raise ReadError(f"工作表“{chosen}”超过 {limits.MAX_ROWS} 行上限，请拆分为多个文件后分别导入")
     if cols > limits.MAX_COLUMNS:
         raise ReadError(f"工作表“{chosen}”有内容到第 {cols} 列，超过 {limits.MAX_COLUMNS} 列上限：请删除多余的列后重试")
-    return chosen, _rows(sheet, first_row, first_col, scan)
+    return chosen, _rows(_grid_rows(sheet, first_row, first_col), scan)
 
 
-def _rows(sheet: Any, first_row: int, first_col: int, scan: SheetScan) -> Iterator[tuple[int, list[Cell]]]:
-    """The library's rows, with the scan's unknown cells put in their places. A row holding nothing
-    but such cells lies outside the library's range (it reads them as empty) and is yielded too."""
+def _grid_rows(sheet: Any, first_row: int, first_col: int) -> Iterator[tuple[int, list[Any]]]:
+    """calamine's rows of its loaded grid, numbered and placed from column A."""
+    pad: list[Any] = [None] * first_col
+    for i, values in enumerate(sheet.iter_rows()):
+        yield first_row + i + 1, [*pad, *values] if pad else values
+
+
+def _rows(raw: Iterator[tuple[int, list[Any]]], scan: SheetScan) -> Iterator[tuple[int, list[Cell]]]:
+    """The library's rows as the importer's cells, whichever library read them: values normalised
+    (`_cell`), trailing empty cells dropped, the scan's unknown cells put in their places. A row
+    holding nothing but such cells lies outside the library's range (it reads them as empty) and is
+    yielded too; rows without any cell are not."""
     unknown = scan.unevaluated
     only_unknown = sorted(unknown)
-    pad: list[Cell] = [None] * first_col
-    for i, values in enumerate(sheet.iter_rows()):
-        row_no = first_row + i + 1
+    for row_no, values in raw:
         while only_unknown and only_unknown[0] < row_no:
             yield _with_unknown(only_unknown.pop(0), [], unknown)
         if only_unknown and only_unknown[0] == row_no:
             only_unknown.pop(0)
-        cells = [*pad, *(_cell(v) for v in values)] if pad else [_cell(v) for v in values]
+        cells = [_cell(v) for v in values]
         if row_no in unknown:
             _with_unknown(row_no, cells, unknown)
-        if any(c is not None for c in cells):
+        while cells and cells[-1] is None:
+            cells.pop()
+        if cells:
             yield row_no, cells
     for row_no in only_unknown:
         yield _with_unknown(row_no, [], unknown)

@@ -1,14 +1,15 @@
 """The guards in front of the spreadsheet library for OOXML packages (.xlsx) and OpenDocument (.ods).
 
-python-calamine (spreadsheet.py) reads the cells. It loads a whole sheet into a dense grid (rows ×
-last column, about 70 bytes a cell with its text), keeps every shared string in memory, and reads a
-formula without a saved result, or an error value (#N/A), as an empty cell. So before it sees a file:
+python-calamine (spreadsheet.py) or, for big sheets, openpyxl's read-only mode (xlsx_stream.py) reads
+the cells. calamine loads a whole sheet into a dense grid (rows × last column, about 70 bytes a cell
+with its text); both keep every shared string in memory, and neither tells a formula without a saved
+result, or an error value (#N/A), from a value. So before either sees a file:
 
 - the archive's declared sizes and compression ratios are checked from the central directory, before
   anything is decompressed (limits.py: the 410 KB file whose shared strings expand to 400 MB);
 - the chosen sheet's XML is scanned once as bytes (regular expressions, no XML tree): its declared
   <dimension>, the real last row and last column (a declared dimension can lie), the grid's cell count
-  (what calamine will allocate), and the cells holding a formula without a saved value or an error
+  (what calamine would allocate: it picks the reader), and the cells holding a formula without a saved value or an error
   value, which the reader then hands on as `Unevaluated` so the importer refuses them with a row
   error instead of importing an empty cell;
 - a sheet whose XML stops in the middle (an interrupted export) is named with the row where it stops.
