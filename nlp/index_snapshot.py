@@ -110,6 +110,7 @@ def save(index: NameIndex, path: Path, watermark: int | None, source: str = "") 
     start = _aligned(len(MAGIC) + _HEADER.size + len(meta))
     del columns, c
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_temporaries(path)
     tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
@@ -126,6 +127,30 @@ def save(index: NameIndex, path: Path, watermark: int | None, source: str = "") 
     finally:
         tmp.unlink(missing_ok=True)
     return info
+
+
+def remove_dead_temporaries(path: Path) -> list[Path]:
+    """Delete the half-written temporaries of `path` whose writer no longer runs (killed while
+    writing: at a million subjects each is some 400 MB that nothing else would ever remove); returns
+    them. The writer's PID is in the name (`save`); the snapshot's folder is this host's own."""
+    removed = []
+    for tmp in path.parent.glob(f"{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 1 :].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process of that number: alive
+        return True
+    return True
 
 
 def read_info(path: Path) -> SnapshotInfo | None:

@@ -5,6 +5,7 @@ without one the index is rebuilt in the background while USCCs answer from the d
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -74,6 +75,24 @@ def test_a_loaded_snapshot_answers_like_the_built_index(lexicon: Lexicon, tmp_pa
     assert loaded.resolve("瀛湖水产").candidates[0].subject_id == 4
     assert all(c.subject_id != 4 for c in loaded.resolve("瀛湖渔业").candidates if loaded.resolve("瀛湖渔业").status == "clear")
     assert loaded.remove(9001) and 9001 not in loaded
+
+
+def test_a_writer_killed_mid_write_leaves_no_temporary_behind_the_next_write(lexicon: Lexicon, tmp_path: Path) -> None:
+    """A process killed while writing leaves its half file; the next snapshot written removes it,
+    and never a temporary whose writer still runs."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    path = tmp_path / "ix.snapshot"
+    dead = tmp_path / f"ix.snapshot.{int(gone.stdout)}.140243818071744.tmp"
+    dead.write_bytes(b"half a snapshot")
+    running = tmp_path / f"ix.snapshot.{os.getpid()}.1.tmp"  # a writer of this process, still at work
+    running.write_bytes(b"being written")
+    other = tmp_path / "other.snapshot.1.1.tmp"
+    other.write_bytes(b"not ours")
+    built = NameIndex(lexicon)
+    built.add([IndexEntry(1, "安康市宇宙飞船制造有限公司", "法人", None, "610902")])
+    index_snapshot.save(built, path, None)
+    assert not dead.exists() and running.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ix.snapshot", running.name, other.name])
 
 
 def test_another_process_reads_the_snapshot(lexicon: Lexicon, tmp_path: Path) -> None:
