@@ -30,7 +30,7 @@ SYSTEM_PACKAGES := pgbouncer chromium $(FONT_PACKAGES)
 test: venv
 	./tools/debian-packages $(SYSTEM_PACKAGES)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: venv
 	$(BIN)/ruff check .
