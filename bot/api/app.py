@@ -40,6 +40,7 @@ from services.subject_feed import load_divisions
 log = logging.getLogger(__name__)
 CONFIG_ENV = "CREDITBOT_CONFIG"
 PRUNE_EVERY_SECONDS = 3600
+STOP_WAIT_SECONDS = 10  # how long shutdown waits for a refresh or prune in progress
 
 DESCRIPTION = """
 联合奖惩应用端口：各部门业务系统在办理流程中嵌入信用核查（逢办必查：发起—响应—反馈），
@@ -78,9 +79,19 @@ async def load_index(services: Services) -> str:
     return how
 
 
-async def _follow_feed(services: Services, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
+async def _until_stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds` or until `stop` is set; True when stopping. The loops below stop between two
+    rounds, never inside one: a task cancelled while its connection went back to the pool left a
+    traceback in the log at every shutdown that fell on a refresh."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _follow_feed(services: Services, every: float, stop: asyncio.Event) -> None:
+    while not await _until_stopped(stop, every):
         try:
             # The bot's newer snapshot, mapped: this worker's private changes become the host's one copy.
             await adopt_newer_snapshot(services)
@@ -89,7 +100,7 @@ async def _follow_feed(services: Services, every: float) -> None:
             log.warning("name index refresh failed: %s", type(exc).__name__)
 
 
-async def _prune_answers(services: Services, keep_days: int) -> None:
+async def _prune_answers(services: Services, keep_days: int, stop: asyncio.Event) -> None:
     """Answers to Idempotency-Keys are kept `api.idempotency_days`; every worker prunes hourly (the
     DELETE is idempotent, so several workers doing it is harmless)."""
     while True:
@@ -97,7 +108,8 @@ async def _prune_answers(services: Services, keep_days: int) -> None:
             await prune(services.db, keep_days)
         except Exception as exc:  # a database hiccup: try again next time
             log.warning("pruning idempotency answers failed: %s", type(exc).__name__)
-        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+        if await _until_stopped(stop, PRUNE_EVERY_SECONDS):
+            return
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
@@ -109,12 +121,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         await start_outbox(services.db)
         await load_index(services)
         state.ready = True
-        tasks = [asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds)),
-                 asyncio.create_task(_prune_answers(services, settings.api.idempotency_days))]
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(_follow_feed(services, settings.api.index_refresh_seconds, stop)),
+                 asyncio.create_task(_prune_answers(services, settings.api.idempotency_days, stop))]
         try:
             yield protocol_state(settings.api)  # read by each connection's protocol (bot/api/server.py)
         finally:
-            for task in tasks:
+            stop.set()  # each loop ends its round (a refresh, a prune) and returns
+            _done, late = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+            for task in late:  # a round stuck on an unreachable database: cancelled after all
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
