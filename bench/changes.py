@@ -15,13 +15,11 @@ import asyncio
 import datetime as dt
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.pgdb import DEFAULT_ADMIN_DSN, create_database, drop_database
+from bench.pgdb import DEFAULT_ADMIN_DSN, bench_database
 from db import migrate
 from db.models import ChangeEvent, CreditRecord, Subject, utcnow
 from db.session import Database
@@ -89,22 +87,8 @@ async def main() -> None:
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL database")
     parser.add_argument("--admin-dsn", default=DEFAULT_ADMIN_DSN)
     args = parser.parse_args()
-    if args.pg:
-        name, url = await create_database(args.admin_dsn)
-        db = Database(url)
-        try:
-            print(json.dumps(await run(db, args.events), ensure_ascii=False))
-        finally:
-            await db.dispose()
-            await drop_database(args.admin_dsn, name)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
-        try:
-            print(json.dumps(await run(db, args.events), ensure_ascii=False))
-        finally:
-            await db.dispose()
-
+    async with bench_database(args.pg, args.admin_dsn) as (db, _name):
+        print(json.dumps(await run(db, args.events), ensure_ascii=False))
 
 if __name__ == "__main__":
     asyncio.run(main())

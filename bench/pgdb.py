@@ -3,9 +3,15 @@ measurement starts from an empty, freshly migrated archive and leaves nothing be
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
+
+from db.session import Database
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -30,3 +36,24 @@ async def drop_database(admin_dsn: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def bench_database(pg: bool, admin_dsn: str = DEFAULT_ADMIN_DSN) -> AsyncIterator[tuple[Database, str | None]]:
+    """(a database to measure on, its PostgreSQL name or None): a throw-away PostgreSQL database
+    when `pg`, else a SQLite file in a temporary folder; disposed and dropped (or deleted) on leaving."""
+    if pg:
+        name, url = await create_database(admin_dsn)
+        db = Database(url)
+        try:
+            yield db, name
+        finally:
+            await db.dispose()
+            await drop_database(admin_dsn, name)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        try:
+            yield db, None
+        finally:
+            await db.dispose()

@@ -24,16 +24,14 @@ import datetime as dt
 import json
 import os
 import statistics
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 
 from bench.api import CpuMeter
-from bench.pgdb import DEFAULT_ADMIN_DSN, create_database, drop_database
+from bench.pgdb import DEFAULT_ADMIN_DSN, bench_database
 from bench.resolve import demo_entries, region_divisions
 from db import migrate
 from db.models import Subject, SubjectAlias
@@ -196,22 +194,8 @@ async def main() -> None:
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL database")
     parser.add_argument("--admin-dsn", default=DEFAULT_ADMIN_DSN)
     args = parser.parse_args()
-    if args.pg:
-        name, url = await create_database(args.admin_dsn)
-        db = Database(url)
-        try:
-            print(json.dumps(await run(db, args.subjects, name), ensure_ascii=False))
-        finally:
-            await db.dispose()
-            await drop_database(args.admin_dsn, name)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
-        try:
-            print(json.dumps(await run(db, args.subjects, None), ensure_ascii=False))
-        finally:
-            await db.dispose()
-
+    async with bench_database(args.pg, args.admin_dsn) as (db, name):
+        print(json.dumps(await run(db, args.subjects, name), ensure_ascii=False))
 
 if __name__ == "__main__":
     asyncio.run(main())
