@@ -43,8 +43,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Account, AuditEntry, ChatSubject, OutboxProgress, Subject
+from db.models import Account, AuditEntry, OutboxProgress, Subject
 from db.session import Database
+from db.upsert import CHAT_SUBJECT_UPSERTS, dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -99,25 +100,9 @@ def read_spool(path: Path) -> list[Entry]:
     return [e for line in path.read_bytes().splitlines() if line.strip() and (e := _decode(line)) is not None]
 
 
-def _chat_subject_upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(ChatSubject.__table__).values(rows)
-    return stmt.on_conflict_do_update(
-        index_elements=["chat_id", "user_id"],
-        set_={"subject_id": stmt.excluded.subject_id, "shown_at": stmt.excluded.shown_at},
-    )
-
-
 def _progress_upsert(conn: AsyncConnection, spool: str, last_seq: int) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     now = dt.datetime.now(dt.UTC)
-    stmt = dialect_insert(OutboxProgress.__table__).values(spool=spool, last_seq=last_seq, updated_at=now)
+    stmt = dialect_insert(conn.dialect.name)(OutboxProgress.__table__).values(spool=spool, last_seq=last_seq, updated_at=now)
     return stmt.on_conflict_do_update(index_elements=["spool"], set_={"last_seq": last_seq, "updated_at": now})
 
 
@@ -136,7 +121,7 @@ async def write_rows(conn: AsyncConnection, entries: Iterable[tuple[str, dict[st
     if audits:
         await conn.execute(insert(AuditEntry.__table__), audits)
     if chats:
-        await conn.execute(_chat_subject_upsert(conn, list(chats.values())))
+        await conn.execute(CHAT_SUBJECT_UPSERTS[conn.dialect.name], list(chats.values()))
 
 
 async def _still_valid(conn: AsyncConnection, entries: list[Entry]) -> list[tuple[str, dict[str, Any]]]:

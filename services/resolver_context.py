@@ -10,39 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Insert, String, cast, or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import ChatSubject, CreditRecord
 from db.outbox import CHAT_SUBJECT, write_behind
 from db.session import Database
+from db.upsert import CHAT_SUBJECT_UPSERTS
 
 REGISTRATION_NUMBER = "工商注册号"
 ORGANISATION_CODE = "组织机构代码"
-
-
-def _build_upsert(dialect: str) -> Insert:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(ChatSubject)
-    return stmt.on_conflict_do_update(
-        index_elements=["chat_id", "user_id"],
-        set_={"subject_id": stmt.excluded.subject_id, "shown_at": stmt.excluded.shown_at},
-    )
-
-
-# One upsert per dialect, built once and given its values at execution: every card writes it, and
-# building the statement cost more CPU than running it.
-_UPSERTS = {dialect: _build_upsert(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 async def remember_subject_in(conn: AsyncConnection, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
     """Make `subject_id` the chat's current subject for this user (one row per chat and user), inside
     the caller's transaction: the card that showed it (services.chat_card)."""
     values = {"chat_id": chat_id, "user_id": user_id, "subject_id": subject_id, "shown_at": now}
-    await conn.execute(_UPSERTS[conn.dialect.name], values)
+    await conn.execute(CHAT_SUBJECT_UPSERTS[conn.dialect.name], values)
 
 
 async def remember_subject(db: Database, chat_id: int, user_id: int, subject_id: int, now: dt.datetime) -> None:
