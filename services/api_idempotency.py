@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import ApiIdempotency
 from db.models.base import utcnow
 from db.session import Database
+from db.upsert import dialect_insert
 
 MAX_KEY_LENGTH = 128
 _TABLE = ApiIdempotency.__table__
@@ -89,11 +90,7 @@ def request_hash(method: str, path: str, body: bytes, query: str = "") -> str:
 
 def _insert_claim(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: a row back means this copy's insert won."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(_TABLE).on_conflict_do_nothing(index_elements=["api_key_id", "idem_key"]).returning(_TABLE.c.id)
+    return dialect_insert(dialect)(_TABLE).on_conflict_do_nothing(index_elements=["api_key_id", "idem_key"]).returning(_TABLE.c.id)
 
 
 _ROW = select(_TABLE.c.id, _TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.body, _TABLE.c.owner,

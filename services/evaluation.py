@@ -36,6 +36,7 @@ from db.models import (
     utcnow,
 )
 from db.session import Database
+from db.upsert import dialect_insert
 from rules import evaluation as ev
 
 THREAD_ABOVE = 500  # subjects: score a larger batch in a worker thread
@@ -61,11 +62,7 @@ class RunStats:
 
 
 def _dialect_insert(session: AsyncSession, table: Any) -> Any:
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+    return dialect_insert(session.bind.dialect.name)(table)
 
 
 def _upsert(session: AsyncSession) -> Any:

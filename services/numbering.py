@@ -9,11 +9,10 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import DocumentSequence
+from db.upsert import dialect_insert
 
 
 @functools.lru_cache(maxsize=8)
@@ -34,7 +33,7 @@ async def next_number(s: AsyncSession, kind: str, year: int) -> int:
     One UPDATE ... RETURNING on a per-(kind, year) row: PostgreSQL locks the row until the
     transaction ends and SQLite serialises writers, so two processes never get the same number. Call
     it first in a transaction on SQLite (a write as the first statement avoids snapshot upgrades)."""
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(s.get_bind().dialect.name)
     await s.execute(
         insert(DocumentSequence).values(kind=kind, year=year, last_value=0).on_conflict_do_nothing()
     )

@@ -14,12 +14,11 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from db.models import InboundEvent, utcnow
 from db.session import Database
 from db.upload_store import seal, unseal
+from db.upsert import dialect_insert
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 SEAL_LABEL = b"creditbot inbound callback v1\x00"
@@ -49,7 +48,7 @@ async def store(db: Database, channel: str, callbacks: list[tuple[str, str, dict
     groups the callbacks arriving together: one write instead of one per callback, which on SQLite
     is the difference between a burst stored at once and callers starving for its one write lock).
     For each: True when it is new, False for a repeat of one stored before (or earlier in the list)."""
-    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(db.dialect)
     now = utcnow()
     out: list[bool] = []
     async with db.transaction() as s:

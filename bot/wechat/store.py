@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.wecom.store import allocate_ptb_id
 from db.models import WeChatChoice, WeChatUser, utcnow
 from db.session import Database
+from db.upsert import dialect_insert
 
 PTB_ID_BASE = 1 << 54
 PTB_ID_END = 1 << 55
@@ -45,7 +44,7 @@ async def set_choices(db: Database, chat_id: int, message_id: int, buttons: list
         if not buttons:
             await s.execute(delete(WeChatChoice).where(WeChatChoice.chat_id == chat_id))
             return
-        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        insert = dialect_insert(db.dialect)
         values = {"message_id": message_id, "buttons": {"buttons": [list(b) for b in buttons]}, "sent_at": utcnow()}
         statement = insert(WeChatChoice).values(chat_id=chat_id, **values)
         await s.execute(statement.on_conflict_do_update(index_elements=["chat_id"], set_=values))

@@ -13,12 +13,11 @@ import secrets
 from typing import Any
 
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from db.models import WeComCard, WeComMessage, WeComSend, WeComToken, WeComUser, utcnow
 from db.session import Database
+from db.upsert import dialect_insert
 
 # PTB ids of WeCom users start here: 2**53 is above every Telegram user id (they fit in 52 bits), so
 # one Application can serve both channels and tell a chat's channel from its id.
@@ -108,7 +107,7 @@ async def cached_token(db: Database, app_key: str, margin: dt.timedelta) -> str 
 
 async def store_token(db: Database, app_key: str, token: str, expires_in: int) -> None:
     """Upsert: two replicas that fetched a token at the same moment both succeed (the later wins)."""
-    insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(db.dialect)
     now = utcnow()
     values = {"access_token": token, "expires_at": now + dt.timedelta(seconds=expires_in), "updated_at": now}
     statement = insert(WeComToken).values(app_key=app_key, **values)
