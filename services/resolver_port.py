@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nlp.index_parts import IndexEntry
 from nlp.message_names import MessageAnswer, resolve_message
-from rules.roles import Viewer, may_find_by_name
+from rules.roles import Viewer, may_find_by_name, may_find_every_subject
 
 if TYPE_CHECKING:
     from services.runtime import Services
@@ -46,6 +46,12 @@ class ResolveContext:
     def admit(self, entry: IndexEntry) -> bool:
         """Whether the viewer may find this subject by name (rules.roles; services.findable)."""
         return may_find_by_name(self.viewer, entry.kind, entry.subject_id)
+
+    @property
+    def admission(self) -> Callable[[IndexEntry], bool] | None:
+        """`admit`, or None when the viewer may find every subject (staff): a resolver then skips
+        the per-candidate check, which for a fuzzy guess made an entry for each of ~600 rows."""
+        return None if may_find_every_subject(self.viewer) else self.admit
 
 
 @runtime_checkable
@@ -97,7 +103,7 @@ class LocalIndex:
         out: list[MessageAnswer] = []
         started = time.thread_time()
         for text in texts:
-            out.append(resolve_message(text, index, context.admit))
+            out.append(resolve_message(text, index, context.admission))
             if len(texts) > 1 and time.thread_time() - started > SLICE_SECONDS:
                 await asyncio.sleep(0)
                 started = time.thread_time()

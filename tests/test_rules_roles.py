@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.roles import Viewer, sees_name_masked
+from rules.roles import ROLES, STAFF_ROLES, Viewer, may_find_by_name, may_find_every_subject, sees_name_masked
 
 
 @pytest.mark.parametrize(
@@ -21,3 +21,15 @@ from rules.roles import Viewer, sees_name_masked
 )
 def test_who_reads_a_person_name_masked(viewer: Viewer, kind: str, subject_id: int, masked: bool) -> None:
     assert sees_name_masked(viewer, kind, subject_id) is masked
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_viewer_said_to_find_every_subject_finds_every_kind(role: str) -> None:
+    """The resolver skips the per-candidate check for such a viewer, so the shortcut must never
+    admit more than the rule itself would (a person found by name by the public)."""
+    viewer = Viewer(1, role, department_id=3)
+    every_kind = all(may_find_by_name(viewer, kind, 7) for kind in ("自然人", "法人", "个体工商户", "非法人组织"))
+    if may_find_every_subject(viewer):
+        assert every_kind
+    assert may_find_every_subject(viewer) is (role in STAFF_ROLES)
+    assert every_kind is (role in STAFF_ROLES)
