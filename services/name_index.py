@@ -343,7 +343,8 @@ async def refresh_index(services: Services) -> int:
     """Take in the subjects changed after the index's position (other processes' imports, edits,
     deletions arrive this way) and move the position on. Returns how many subjects changed in the
     index (re-indexed or removed). Stream rows are numbered here first (services.changes.stamp_log:
-    a write, one short transaction, skipped while another process numbers them)."""
+    a write, one short transaction, skipped while another process numbers them); the pages are
+    read from `database.read_url` when it is set."""
     index = services.index
     assert index is not None
     if services.extras.get(INDEX_BUILDING) or services.extras.get(_SAVING):
@@ -364,7 +365,10 @@ async def refresh_index(services: Services) -> int:
     reloaded = False
     while True:
         numbered = await stamp_changes(services.db)
-        async with services.db.transaction() as s:
+        # The read copy when there is one: every process reads this every few seconds, the primary
+        # only numbers (a copy a moment behind shows the page on the next round). Full loads stay on
+        # the primary: a long read on a hot standby may be cancelled by its replay.
+        async with services.db.read_transaction() as s:
             page = await read_changes(s, position)
         if page.gap and not reloaded:
             # Behind the stream's retention (stopped for days): deletions since are unknown, so

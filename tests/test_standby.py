@@ -6,7 +6,10 @@
   chat through the real handlers and use case) and `creditbot api` (a real server process) answer a
   look-up from the standby, and its audit rows and the chat's subject arrive on the primary through
   the outbox. The standby's replay is paused and the primary changed meanwhile, so an answer showing
-  the old value can only have come from the standby.
+  the old value can only have come from the standby;
+* the name index's change feed reads its pages from the standby (the primary only numbers them): a
+  subject added on the primary while the standby's replay is paused is not in the index until the
+  standby has replayed it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from rules.codes import complete_uscc
 from services.accounts import ensure_local_account
 from services.apikeys import create_key
 from services.database_setup import open_database, prepare_database
+from services.name_index import refresh_index, wait_for_index
 from services.settings import DatabaseSettings, LimitSettings, Settings
 from tests.api_server import free_port
 from tests.standby import Replication, primary_and_standby, start_standby
@@ -190,3 +194,35 @@ async def test_bot_and_port_answer_from_the_standby_and_write_to_the_primary(set
     assert "Traceback" not in log_text, log_text[-2000:]
     rows = await _sql(setup.primary, "SELECT action FROM audit_entries")
     assert len(rows) == 4  # one for the chat, three for the port: nothing lost, nothing twice
+
+
+LATE_NAME = "安康市汉滨区晚到商贸有限公司"
+
+
+async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp_path: Path) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=setup.primary, read_url=setup.standby, outbox_dir=str(tmp_path / "bot")),
+        limits=LimitSettings(messages_per_minute=10_000),
+    )
+    app = bot_app.build_application(settings, InProcessBotAPI())
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        await wait_for_index(services)
+        await _sql(setup.standby, "SELECT pg_wal_replay_pause()")
+        try:
+            added = await _sql(setup.primary, (
+                "INSERT INTO subjects (name, kind, division_code, status, created_at, updated_at) "
+                f"VALUES ('{LATE_NAME}', '法人', '{REGION}', '存续', now(), now()) RETURNING id"))
+            sid = added[0]["id"]
+            await refresh_index(services)
+            numbered = await _sql(setup.primary, f"SELECT seq FROM subject_changes WHERE subject_id = {sid}")
+            assert [r["seq"] is not None for r in numbered] == [True]  # the primary numbered it ...
+            assert services.index.get(sid) is None  # ... but the page came from the paused standby
+        finally:
+            await _sql(setup.standby, "SELECT pg_wal_replay_resume()")
+        await _until(setup.standby, f"SELECT 1 FROM subject_changes WHERE subject_id = {sid} AND seq IS NOT NULL", 1)
+        await refresh_index(services)
+        found = services.index.resolve(LATE_NAME)
+        assert found.status == "clear" and found.candidates[0].subject_id == sid
+        await bot_app.stop_services(app)
