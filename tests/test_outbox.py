@@ -131,6 +131,26 @@ async def test_primary_away_entries_wait_in_the_spool(tmp_path: Path) -> None:
     await db.dispose()
 
 
+async def test_entries_waiting_out_an_outage_are_forced_to_disk(tmp_path: Path) -> None:
+    """The background task, failing to reach the primary, forces the spool to disk before it waits
+    (a power cut during an outage would otherwise lose what only the page cache held)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'no-schema.sqlite3'}")
+    outbox = Outbox(db, tmp_path / "spool", flush_seconds=0.01)
+    await outbox.start()
+    outbox.put(AUDIT, [audit("a"), audit("b")])
+    for _ in range(200):
+        if outbox.synced_seq == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert outbox.synced_seq == 2 and outbox.pending == 2
+    outbox.put(AUDIT, [audit("c")])  # not forced until the next failed round
+    assert outbox.synced_seq == 2
+    await outbox.stop(timeout=1)
+    [spool] = (tmp_path / "spool").glob(f"*{SPOOL_SUFFIX}")
+    assert [e.row["reason"] for e in read_spool(spool)] == ["a", "b", "c"]
+    await db.dispose()
+
+
 async def _subject_and_account(db: Database) -> tuple[int, int]:
     async with db.transaction() as s:
         subject = Subject(name="安康市恒达建材有限公司", kind="法人",
