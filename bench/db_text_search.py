@@ -252,6 +252,7 @@ def fts5_anchors(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -> 
 
 
 def pg_trgm_anchors(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -> dict[str, dict[str, Any]]:
+    """PostgreSQL's fairer anchors (word similarity, the two KNN orders, codes then KNN), by name."""
     return asyncio.run(_pg_trgm_anchors(entries, queries))
 
 
@@ -284,7 +285,7 @@ async def _pg_trgm_anchors(entries: Sequence[Any], queries: Sequence[tuple[str, 
 
     name, _url = await create_database(PG_ADMIN_DSN, collation="C.UTF-8")
     dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-    names = [(sid, n) for sid, n in _names(entries)]
+    names = _names(entries)
     try:
         con = await asyncpg.connect(dsn, timeout=10)
         try:
