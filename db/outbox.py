@@ -349,8 +349,11 @@ class Outbox:
                 log.warning("outbox: writing to the database failed (%s); %d entries wait, next try in %.0f s",
                             type(exc).__name__, self.pending, pause)
             if written and not self._queue:
-                with contextlib.suppress(TimeoutError):  # idle until a put, or the next look for leftovers
-                    await asyncio.wait_for(self._wake.wait(), ORPHAN_SCAN_SECONDS)
+                # Idle until a put, or the next look for leftovers. Not `asyncio.wait_for`: on 3.11 it
+                # returns normally when a put wakes it as stop() cancels, and the task never ended.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(ORPHAN_SCAN_SECONDS):
+                        await self._wake.wait()
             await asyncio.sleep(pause)  # gather a batch (or wait out a failure)
 
     async def _sync(self) -> None:
@@ -370,10 +373,14 @@ class Outbox:
         """Stop the task and write what is left (within `timeout` seconds). A spool wholly written is
         deleted; otherwise it stays for the next process."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller of stop() is being cancelled, not only the outbox task
         try:
             await asyncio.wait_for(self.flush(), timeout)
         except Exception as exc:  # left in the spool for the next process

@@ -6,7 +6,8 @@ so a failure half-way never leaves half a change behind.
 A `Database` may also hold a read-only copy (`read_url`, a PostgreSQL hot standby): use cases that
 only read (look-ups, cards, candidate lists) open `Database.reading()` / `read_transaction()`, which
 reach the copy when there is one and the primary otherwise, so a single-database deployment behaves
-as before. Writes always go to the primary. The look-up path's own writes may be deferred to an
+as before; a copy that cannot be connected to (restarting, failed over) is skipped for
+`COPY_RETRY_SECONDS` and the primary serves meanwhile. Writes always go to the primary. The look-up path's own writes may be deferred to an
 outbox (db/outbox.py, `Database.outbox`).
 """
 
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from db.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+# After a failed connect to the read copy, reads go to the primary this long before the copy is
+# tried again (each try against a host that is gone may wait for a connect timeout).
+COPY_RETRY_SECONDS = 30.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -139,6 +144,7 @@ class Database:
         # trips); the isolation level is a flag of the driver's connection, set and reset for free.
         self._reader = self._autocommit(self.engine)
         self._copy_reader = self._autocommit(self.read_engine) if read_url else self._reader
+        self._copy_down_until = 0.0  # time.monotonic() before which the copy is not tried
 
     def _autocommit(self, engine: AsyncEngine) -> AsyncEngine:
         return engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else engine
@@ -154,16 +160,41 @@ class Database:
         return self.outbox is not None or self.has_read_copy
 
     @asynccontextmanager
+    async def _copy_connection(self, autocommit: bool) -> AsyncIterator[AsyncConnection]:
+        """A connection to the read copy, or to the primary without one or while the copy cannot
+        be connected to: a standby restarting must not take look-ups (or a process's start-up)
+        down with it while the primary is there. Raises what connecting to the primary raises."""
+        if self.has_read_copy and time.monotonic() >= self._copy_down_until:
+            try:
+                conn = await (self._copy_reader if autocommit else self.read_engine).connect()
+            except (OSError, DBAPIError) as exc:
+                self._copy_down_until = time.monotonic() + COPY_RETRY_SECONDS
+                log.warning("read copy unreachable (%s): reads go to the primary for %.0f s",
+                            type(exc).__name__, COPY_RETRY_SECONDS)
+            else:
+                try:
+                    yield conn
+                finally:
+                    await conn.close()
+                return
+        async with (self._reader if autocommit else self.engine).connect() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A read-only unit of work on the read copy (the primary without one), on a Core connection.
         Nothing written here would survive: a hot standby refuses it."""
-        async with self.read_engine.connect() as conn:
+        async with self._copy_connection(autocommit=False) as conn:
             yield conn
 
     @asynccontextmanager
     async def read_transaction(self) -> AsyncIterator[AsyncSession]:
         """`reading()` as an ORM session, for read-only use cases written with the ORM."""
-        async with self.read_sessions() as session, session.begin():
+        async with (
+            self._copy_connection(autocommit=False) as conn,
+            self.read_sessions(bind=conn) as session,
+            session.begin(),
+        ):
             yield session
 
     @property
@@ -191,8 +222,12 @@ class Database:
         SELECT anyway. `copy`: the read copy may serve it (data a standby may show a moment late,
         such as button labels); the primary otherwise. Never write through it: a write would commit
         alone on PostgreSQL and not at all on SQLite."""
-        async with (self._copy_reader if copy else self._reader).connect() as conn:
-            yield conn
+        if copy:
+            async with self._copy_connection(autocommit=True) as conn:
+                yield conn
+        else:
+            async with self._reader.connect() as conn:
+                yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -22,6 +22,7 @@ no ORM objects are built, and aliases are fetched in one pass and grouped in mem
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ from db.models import Division, Subject, SubjectAlias, SubjectChange, utcnow
 from db.session import Database, refused_as_read_only
 from nlp.index_parts import IndexEntry
 from services.changes import SUBJECT_STAMP_LOCK, stamp_log
+
+log = logging.getLogger(__name__)
 
 _PARTITION = 20_000
 _CHUNK = 5_000
@@ -98,12 +101,17 @@ async def load_entries(session: AsyncSession) -> tuple[list[IndexEntry], int]:
 async def stamp_changes(db: Database) -> int:
     """Number the committed, unnumbered rows of the stream (one batch); how many were numbered.
     0 also when another process is numbering now (its batch shows up on the next read), and when
-    this process's database is a read-only copy: the primary's processes number, the copy replays."""
+    this process's database is a read-only copy: the primary's processes number, the copy replays.
+    With a read copy, also when the primary cannot be reached: what is numbered can still be read
+    there (raises what the primary raises otherwise)."""
     try:
         return await stamp_log(db, SubjectChange.__table__, SUBJECT_STAMP_LOCK, PAGE)  # type: ignore[arg-type]
-    except DBAPIError as exc:
-        if not refused_as_read_only(exc):
+    except (OSError, DBAPIError) as exc:
+        if isinstance(exc, DBAPIError) and refused_as_read_only(exc):
+            return 0
+        if not db.has_read_copy:
             raise
+        log.warning("change stream: the primary cannot number it now (%s); reading the copy", type(exc).__name__)
         return 0
 
 

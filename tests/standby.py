@@ -134,6 +134,19 @@ def start_standby(rep: Replication) -> None:
     user = "postgres" if os.geteuid() == 0 else None
     _run([str(bins / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(rep.primary.port), "-U", "postgres",
           "-D", str(rep.standby.datadir), "-R", "-X", "stream", "-c", "fast", "--no-sync"], user)
+    run_standby(rep)
+
+
+def stop_standby(rep: Replication) -> None:
+    """Stop the standby at once (as a crash would); `run_standby` starts it again."""
+    _stop(rep.standby)
+
+
+def run_standby(rep: Replication) -> None:
+    """Start the standby from its data directory and wait until it takes connections."""
+    bins = bindir()
+    assert bins is not None
+    user = "postgres" if os.geteuid() == 0 else None
     common = f"-c listen_addresses=127.0.0.1 -k {rep.workdir} -c fsync=off -c max_connections=60"
     _run([str(bins / "pg_ctl"), "-D", str(rep.standby.datadir), "-l", str(rep.workdir / "standby.log"), "-w",
           "-o", f"-p {rep.standby.port} {common} -c hot_standby=on", "start"], user)

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from db.models import Account, AuditEntry, ChatSubject, OutboxProgress, Subject
@@ -149,6 +150,34 @@ async def test_entries_waiting_out_an_outage_are_forced_to_disk(tmp_path: Path) 
     [spool] = (tmp_path / "spool").glob(f"*{SPOOL_SUFFIX}")
     assert [e.row["reason"] for e in read_spool(spool)] == ["a", "b", "c"]
     await db.dispose()
+
+
+async def test_a_stop_right_after_a_put_ends_the_task(db: Database, tmp_path: Path) -> None:
+    """A put wakes the idle task in the same turn of the loop as stop() cancels it (a card answered
+    just before shutdown): the task must still end, and the entry be written."""
+    outbox = Outbox(db, tmp_path, flush_seconds=0.01)
+    await outbox.start()
+    await asyncio.sleep(0.2)  # written everything, idle until a put
+    outbox.put(AUDIT, [audit("last")])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(20):  # a task that never ends would hold stop() forever
+        await outbox.stop()
+    assert loop.time() - started < 5, "stop() waited out the idle task's 30-second wait"
+    assert await reasons(db) == ["last"]
+
+
+async def test_stop_does_not_swallow_its_callers_cancellation(db: Database, tmp_path: Path) -> None:
+    """Shutdown with a deadline (the port's lifespan, a test's timeout) cancels the caller of stop();
+    that cancellation must reach the caller, not end in stop() as if the outbox task's own."""
+    outbox = Outbox(db, tmp_path, flush_seconds=0.01)
+    await outbox.start()
+    await asyncio.sleep(0.1)
+    stopping = asyncio.create_task(outbox.stop())
+    await asyncio.sleep(0)  # stop() is now waiting for the task it cancelled
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
 
 
 async def _subject_and_account(db: Database) -> tuple[int, int]:

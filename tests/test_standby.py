@@ -9,7 +9,9 @@
   the old value can only have come from the standby;
 * the name index's change feed reads its pages from the standby (the primary only numbers them): a
   subject added on the primary while the standby's replay is paused is not in the index until the
-  standby has replayed it.
+  standby has replayed it;
+* a process starts and answers while its standby is down (reads go to the primary meanwhile), and
+  its index still takes in what the standby holds while the primary cannot be reached.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from services.apikeys import create_key
 from services.database_setup import open_database, prepare_database
 from services.name_index import refresh_index, wait_for_index
 from services.settings import DatabaseSettings, LimitSettings, Settings
+from services.subject_feed import stamp_changes
 from tests.api_server import free_port
-from tests.standby import Replication, primary_and_standby, start_standby
+from tests.standby import Replication, primary_and_standby, run_standby, start_standby, stop_standby
 
 NAME = "安康市恒达建材有限公司"
 USCC = complete_uscc("91610900MA6001182")
@@ -225,4 +228,54 @@ async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp
         await refresh_index(services)
         found = services.index.resolve(LATE_NAME)
         assert found.status == "clear" and found.candidates[0].subject_id == sid
+        await bot_app.stop_services(app)
+
+
+async def test_a_process_starts_and_answers_while_its_standby_is_down(setup: Setup, tmp_path: Path) -> None:
+    stop_standby(setup.rep)
+    try:
+        settings = Settings(
+            database=DatabaseSettings(url=setup.primary, read_url=setup.standby, outbox_dir=str(tmp_path / "bot")),
+            limits=LimitSettings(messages_per_minute=10_000),
+        )
+        transport = InProcessBotAPI()
+        app = bot_app.build_application(settings, transport)
+        async with app:
+            await bot_app.start_services(app)
+            await wait_for_index(app.bot_data["services"])
+            out = await ConsoleChat(app, transport, OFFICIAL).handle_line(f"查询 {NAME}")
+            assert NAME in "\n".join(o.text or "" for o in out)
+            await bot_app.stop_services(app)
+    finally:
+        run_standby(setup.rep)
+
+
+ANOTHER_LATE_NAME = "安康市汉滨区停电期间商贸有限公司"
+
+
+async def test_the_index_reads_the_standby_while_the_primary_cannot_be_reached(setup: Setup, tmp_path: Path) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=setup.primary, read_url=setup.standby, outbox_dir=str(tmp_path / "bot")),
+        limits=LimitSettings(messages_per_minute=10_000),
+    )
+    app = bot_app.build_application(settings, InProcessBotAPI())
+    async with app:
+        await bot_app.start_services(app)
+        services = app.bot_data["services"]
+        await wait_for_index(services)
+        added = await _sql(setup.primary, (
+            "INSERT INTO subjects (name, kind, division_code, status, created_at, updated_at) "
+            f"VALUES ('{ANOTHER_LATE_NAME}', '法人', '{REGION}', '存续', now(), now()) RETURNING id"))
+        sid = added[0]["id"]
+        assert await stamp_changes(services.db) >= 1  # numbered by a process that still reaches the primary
+        await _until(setup.standby, f"SELECT 1 FROM subject_changes WHERE subject_id = {sid} AND seq IS NOT NULL", 1)
+        working = services.db
+        services.db = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/creditbot", read_url=setup.standby)
+        try:  # the primary is gone for this process: nothing numbers, but the standby's page is read
+            await refresh_index(services)
+            found = services.index.resolve(ANOTHER_LATE_NAME)
+            assert found.status == "clear" and found.candidates[0].subject_id == sid
+        finally:
+            await services.db.dispose()
+            services.db = working
         await bot_app.stop_services(app)
