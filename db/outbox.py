@@ -15,10 +15,13 @@ waits on the primary. Here they are written behind the answer:
    the `last_seq` the primary noted and writes the rest, then deletes the file.
 
 While the primary cannot be reached (a failover, a network cut) entries wait in memory and in the
-file; the task retries with a growing pause, and first forces the file to disk (`fdatasync`), so
-entries waiting out an outage survive a power cut too. Entries written within one flush interval
-(`outbox_flush_ms`, 200 ms by default) live only in the operating system's cache until then: the
-same window PostgreSQL's `synchronous_commit = off` accepts, without a disk flush on every answer. Without `database.outbox_dir` these writes are made at
+file; the task retries with a growing pause (a round that hangs, as on a network cut with no reset,
+is cut off after `FLUSH_TIMEOUT_SECONDS`), and while entries wait it forces the file to disk
+(`fdatasync`) every second, so entries waiting out an outage survive a power cut too. Entries put
+within the last flush interval (`outbox_flush_ms`, 200 ms by default) live only in the operating
+system's cache until written: the window PostgreSQL's `synchronous_commit = off` accepts, without a
+disk flush on every answer. A spool wholly written is emptied, so a dead process's file holds only
+what the primary may lack. Without `database.outbox_dir` these writes are made at
 once in their own transaction (`write_behind`), as before.
 
 Entries are plain rows: `AUDIT` rows of `audit_entries`, `CHAT_SUBJECT` rows of `chat_subjects`
@@ -58,7 +61,11 @@ CHAT_SUBJECT = "chat_subject"
 _DATETIMES = {AUDIT: ("at",), CHAT_SUBJECT: ("shown_at",)}
 SPOOL_SUFFIX = ".outbox"
 BATCH_ROWS = 500
-ROTATE_BYTES = 4 * 1024 * 1024  # a spool fully written to the primary is replaced past this size
+# A flush that has not finished after this long counts as failed (a network cut with no reset
+# leaves a connection waiting for ever): the spool is forced to disk and the flush tried again.
+FLUSH_TIMEOUT_SECONDS = 15.0
+# While entries wait for the primary, the spool is forced to disk at least this often.
+SYNC_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 ORPHAN_SCAN_SECONDS = 30.0
 PROGRESS_KEEP_DAYS = 30
@@ -167,10 +174,12 @@ async def write_behind(db: Database, kind: str, rows: list[dict[str, Any]]) -> N
 class Outbox:
     """One per process (`Database.outbox`): a spool file in `directory` and the task that empties it."""
 
-    def __init__(self, db: Database, directory: Path | str, flush_seconds: float = 0.2) -> None:
+    def __init__(self, db: Database, directory: Path | str, flush_seconds: float = 0.2,
+                 flush_timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
         self.db = db
         self.directory = Path(directory)
         self.flush_seconds = flush_seconds
+        self.flush_timeout = flush_timeout
         self._lock = threading.Lock()  # put() may be called from a worker thread as well
         self._queue: list[Entry] = []
         self._seq = 0
@@ -180,6 +189,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._written = 0  # entries of this process written to the primary
         self.synced_seq = 0  # this spool's entries up to this number are on disk (forced while the primary is away)
+        self._uncertain = False  # a flush failed: whether its last batch was committed is unknown
         self._chat_latest: dict[tuple[int, int], dict[str, Any]] = {}  # not yet written, newest first
 
     # -- the spool file --------------------------------------------------------------------------
@@ -193,6 +203,7 @@ class Outbox:
         fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while this process lives
         os.rename(hidden, self.directory / f"{spool}{SPOOL_SUFFIX}")
+        _sync_directory(self.directory)  # the name, too, must survive a power cut: recover() looks for it
         self._fd, self.spool, self._seq, self.synced_seq = fd, spool, 0, 0
 
     @property
@@ -211,9 +222,17 @@ class Outbox:
                 self._seq += 1
                 entries.append(Entry(self._seq, kind, _stamp(kind, row)))
             data = b"".join(_encode(e) for e in entries)
-            written = os.write(self._fd, data)
-            if written != len(data):  # pragma: no cover - a regular file takes the whole write or fails
-                raise OSError("outbox spool write was cut short")
+            size = os.fstat(self._fd).st_size
+            try:
+                if os.write(self._fd, data) != len(data):  # a full disk takes part of a write
+                    raise OSError("outbox spool write was cut short")
+            except OSError:
+                # Cut back to the last whole line: a later entry appended to torn bytes would be
+                # unreadable to the process that recovers this spool.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size)
+                self._seq -= len(entries)
+                raise
             self._queue.extend(entries)
             for e in entries:
                 if kind == CHAT_SUBJECT:
@@ -246,34 +265,46 @@ class Outbox:
 
     async def flush(self) -> int:
         """Write everything queued, in order, in batches; returns how many entries were written.
-        Raises what the database raises (the entries stay queued)."""
+        Raises what the database raises (the entries stay queued). After a failed or cut-off flush
+        the primary's `last_seq` is read first: a batch committed just before the failure is not
+        written twice."""
+        if self._uncertain and self._queue:
+            async with self.db.core_transaction() as conn:
+                done_seq = await conn.scalar(select(OutboxProgress.last_seq).where(OutboxProgress.spool == self.spool))
+            with self._lock:
+                while self._queue and self._queue[0].seq <= (done_seq or 0):
+                    self._forget(self._queue.pop(0))
+        self._uncertain = False
         done = 0
         while self._queue:
             batch = self._queue[:BATCH_ROWS]
-            await self._write_batch(self.spool, batch)
+            try:
+                await self._write_batch(self.spool, batch)
+            except BaseException:
+                self._uncertain = True  # the commit may have reached the primary before the failure
+                raise
             with self._lock:
                 del self._queue[: len(batch)]
                 for e in batch:
-                    if e.kind == CHAT_SUBJECT:
-                        key = (e.row["chat_id"], e.row["user_id"])
-                        if self._chat_latest.get(key) is e.row:
-                            del self._chat_latest[key]
+                    self._forget(e)
             done += len(batch)
             self._written += len(batch)
-        self._rotate_if_large()
+        self._empty_written_spool()
         return done
 
-    def _rotate_if_large(self) -> None:
-        """A spool wholly written is replaced once large, so files do not grow without end."""
-        if self._fd < 0 or self._queue or os.fstat(self._fd).st_size < ROTATE_BYTES:
-            return
+    def _forget(self, entry: Entry) -> None:
+        """Drop a written entry from the pending chat subjects (under the lock)."""
+        if entry.kind == CHAT_SUBJECT:
+            key = (entry.row["chat_id"], entry.row["user_id"])
+            if self._chat_latest.get(key) is entry.row:
+                del self._chat_latest[key]
+
+    def _empty_written_spool(self) -> None:
+        """A spool wholly written is emptied: it does not grow without end, and a process that dies
+        later leaves nothing that could be written twice once its progress row has been pruned."""
         with self._lock:
-            if self._queue:
-                return
-            old_fd, old_path = self._fd, self.path
-            self._open_spool()
-            old_path.unlink(missing_ok=True)
-            os.close(old_fd)
+            if self._fd >= 0 and not self._queue:
+                os.ftruncate(self._fd, 0)
 
     async def recover(self) -> int:
         """Write the spool files other processes left behind (not locked by a live process), then
@@ -336,18 +367,22 @@ class Outbox:
             written = False
             try:
                 self._wake.clear()
-                if last_scan is None or loop.time() - last_scan >= ORPHAN_SCAN_SECONDS:
-                    await self.recover()
-                    if last_scan is None:
-                        await self._prune_progress()
-                    last_scan = loop.time()
-                await self.flush()
+                # A round cut off by the timeout loses nothing: every batch notes its progress in
+                # its own transaction, and the next round reads it back before writing again.
+                async with asyncio.timeout(self.flush_timeout):
+                    if last_scan is None or loop.time() - last_scan >= ORPHAN_SCAN_SECONDS:
+                        await self.recover()
+                        if last_scan is None:
+                            await self._prune_progress()
+                        last_scan = loop.time()
+                    await self.flush()
                 written, pause = True, self.flush_seconds
             except Exception as exc:  # the primary is away: keep the entries, try again later
                 pause = min(max(pause * 2, 1.0), RETRY_MAX_SECONDS)
-                await self._sync()
                 log.warning("outbox: writing to the database failed (%s); %d entries wait, next try in %.0f s",
                             type(exc).__name__, self.pending, pause)
+                await self._wait_syncing(pause)
+                continue
             if written and not self._queue:
                 # Idle until a put, or the next look for leftovers. Not `asyncio.wait_for`: on 3.11 it
                 # returns normally when a put wakes it as stop() cancels, and the task never ended.
@@ -355,6 +390,17 @@ class Outbox:
                     async with asyncio.timeout(ORPHAN_SCAN_SECONDS):
                         await self._wake.wait()
             await asyncio.sleep(pause)  # gather a batch (or wait out a failure)
+
+    async def _wait_syncing(self, seconds: float) -> None:
+        """Wait `seconds` while entries wait for the primary, forcing the spool to disk every
+        `SYNC_SECONDS`: what is put during an outage reaches the disk within about a second."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            await self._sync()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(SYNC_SECONDS, left))
 
     async def _sync(self) -> None:
         """Force the spool to disk (in a thread: a flush may wait on the disk for a while)."""
@@ -388,8 +434,19 @@ class Outbox:
         if self._fd >= 0:
             if not self._queue:
                 self.path.unlink(missing_ok=True)
+            else:
+                await self._sync()  # left for the next process: on disk, not only in the cache
             os.close(self._fd)
             self._fd = -1
+
+
+def _sync_directory(directory: Path) -> None:
+    """Force a directory's entries (a new file's name) to disk."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 __all__ = ["AUDIT", "CHAT_SUBJECT", "Outbox", "read_spool", "write_behind", "write_rows"]

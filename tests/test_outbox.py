@@ -73,8 +73,8 @@ async def test_killed_process_loses_nothing_and_repeats_nothing(db: Database, tm
         if child.poll() is None:
             child.kill()
             child.wait()
-    spools = list(tmp_path.glob(f"*{SPOOL_SUFFIX}"))
-    assert len(spools) == 1 and len(read_spool(spools[0])) == 30
+    spools = list(tmp_path.glob(f"*{SPOOL_SUFFIX}"))  # the written 12 were emptied out of it
+    assert len(spools) == 1 and [e.seq for e in read_spool(spools[0])] == list(range(13, 31))
 
     restarted = Outbox(db, tmp_path)
     assert await restarted.recover() == 18
@@ -82,6 +82,51 @@ async def test_killed_process_loses_nothing_and_repeats_nothing(db: Database, tm
     assert not list(tmp_path.glob(f"*{SPOOL_SUFFIX}"))
     assert await restarted.recover() == 0  # nothing twice
     assert len(await reasons(db)) == 30
+
+
+async def test_a_batch_committed_before_the_crash_is_not_written_again(db: Database, tmp_path: Path) -> None:
+    """Killed after a batch's commit and before its spool was emptied: the next process skips what
+    the primary noted (`outbox_progress`) and writes the rest once."""
+    dead = Outbox(db, tmp_path)
+    dead.put(AUDIT, [audit(f"r{i}") for i in range(5)])
+    await dead._write_batch(dead.spool, dead._queue[:3])  # committed with its progress; then the kill
+    assert len(read_spool(dead.path)) == 5
+    os.close(dead._fd)  # the process is gone: its lock with it
+    assert await Outbox(db, tmp_path).recover() == 2
+    assert await reasons(db) == [f"r{i}" for i in range(5)]
+
+
+FULL_DISK_CHILD = textwrap.dedent("""
+    import os, resource, signal, sys
+    from db.outbox import AUDIT, Outbox, read_spool
+    from db.session import Database
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails instead of killing
+    row = lambda reason: {"account_id": None, "role": "official", "action": "view_subject",
+                          "subject_id": None, "reason": reason, "detail": {}}
+    outbox = Outbox(Database(sys.argv[1]), sys.argv[2])
+    outbox.put(AUDIT, [row("first")])
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.fstat(outbox._fd).st_size + 40, hard))  # the disk fills up
+    try:
+        outbox.put(AUDIT, [row("second, refused")])
+        print("second accepted")
+    except OSError:
+        pass
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space is freed
+    outbox.put(AUDIT, [row("third")])
+    print([e.row["reason"] for e in read_spool(outbox.path)], [e.seq for e in read_spool(outbox.path)])
+""")
+
+
+def test_a_write_cut_short_by_a_full_disk_leaves_the_spool_readable(tmp_path: Path) -> None:
+    """The refused entry's torn bytes are cut back, so the next acknowledged entry is readable by a
+    process that recovers the spool (and numbers go on without a hole)."""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_CHILD, db_url, str(tmp_path / "spool")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['first', 'third'] [1, 2]"
 
 
 async def test_torn_last_line_is_skipped(db: Database, tmp_path: Path) -> None:
@@ -144,12 +189,42 @@ async def test_entries_waiting_out_an_outage_are_forced_to_disk(tmp_path: Path) 
             break
         await asyncio.sleep(0.01)
     assert outbox.synced_seq == 2 and outbox.pending == 2
-    outbox.put(AUDIT, [audit("c")])  # not forced until the next failed round
-    assert outbox.synced_seq == 2
+    outbox.put(AUDIT, [audit("c")])  # put during the retry pause: forced within about a second
+    for _ in range(300):
+        if outbox.synced_seq == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert outbox.synced_seq == 3
     await outbox.stop(timeout=1)
     [spool] = (tmp_path / "spool").glob(f"*{SPOOL_SUFFIX}")
     assert [e.row["reason"] for e in read_spool(spool)] == ["a", "b", "c"]
     await db.dispose()
+
+
+async def test_a_primary_that_never_answers_still_gets_the_spool_forced_to_disk(tmp_path: Path) -> None:
+    """A network cut with no reset: connections open and nothing comes back. The round is cut off
+    and the waiting entries are forced to disk anyway; stop() leaves them in the spool."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    db = Database(f"postgresql://postgres@127.0.0.1:{port}/test")
+    outbox = Outbox(db, tmp_path / "spool", flush_seconds=0.01, flush_timeout=0.5)
+    try:
+        await outbox.start()
+        outbox.put(AUDIT, [audit("a")])
+        for _ in range(300):
+            if outbox.synced_seq == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert outbox.synced_seq == 1 and outbox.pending == 1
+        await outbox.stop(timeout=0.5)
+        [spool] = (tmp_path / "spool").glob(f"*{SPOOL_SUFFIX}")
+        assert [e.row["reason"] for e in read_spool(spool)] == ["a"]
+    finally:
+        server.close()
+        await db.dispose()
 
 
 async def test_a_stop_right_after_a_put_ends_the_task(db: Database, tmp_path: Path) -> None:
