@@ -7,8 +7,8 @@ A `Database` may also hold a read-only copy (`read_url`, a PostgreSQL hot standb
 only read (look-ups, cards, candidate lists) open `Database.reading()` / `read_transaction()`, which
 reach the copy when there is one and the primary otherwise, so a single-database deployment behaves
 as before; a copy that cannot be connected to (restarting, failed over) is skipped for
-`COPY_RETRY_SECONDS` and the primary serves meanwhile. Writes always go to the primary. The look-up path's own writes may be deferred to an
-outbox (db/outbox.py, `Database.outbox`).
+`COPY_RETRY_SECONDS` and the primary serves meanwhile. Writes always go to the primary. The look-up
+path's own writes may be deferred to an outbox (db/outbox.py, `Database.outbox`).
 """
 
 from __future__ import annotations
