@@ -38,6 +38,17 @@ _PARTIAL_TIERS = frozenset({"contains", "contains_typo", "gapped", "brand"})
 _READ_TIERS = frozenset({"pinyin", "initials"})
 # Tiers whose rows come from tables of hashed keys without a string comparison.
 _HASHED_TIERS = frozenset({"exact", "core", "pinyin", "brand", "initials"})
+# A town, township or street office at the head of a core (城关镇隆盛文具店): part of the address,
+# not of the 字号, whose length decides whether a changed character is a slip or another firm.
+_TOWN = re.compile(r"^\w{1,4}?(?:镇|乡|街道|街办)")
+# Without a known industry word, the 字号 is taken to be at least this long (after any town).
+_MIN_BRAND = 2
+
+
+def _town_length(core: str) -> int:
+    """How many characters of `core` a leading town name takes (0 without one)."""
+    m = _TOWN.match(core)
+    return m.end() if m and m.end() < len(core) else 0
 
 
 class TierLookups:
@@ -313,15 +324,15 @@ class TierLookups:
         for name, _src in self._names_of(entry):
             core = self.keys_for(name).core
             brands = self.affixes.brands(core)
-            brand = min(brands, key=len) if brands else ""
+            # Where the 字号 ends: the shortest one known, else at least two characters past a town.
+            brand_end = len(min(brands, key=len)) if brands else _town_length(core) + _MIN_BRAND
             for start in range(len(core) - len(qcore) + 1):
                 window = core[start : start + len(qcore)]
                 diff = [i for i in range(len(qcore)) if window[i] != qcore[i]]
-                if len(diff) == 1 and start + diff[0] >= len(brand):
+                if len(diff) == 1 and start + diff[0] >= brand_end:
                     return True
         # Not within a core: in the whole name (有限工司), outside any 字号.
-        return not any(self.affixes.brands(self.keys_for(n).core) for n, _s in self._names_of(entry)) or full_typo(
-            qcore, [name_key(n) for n, _s in self._names_of(entry)])
+        return full_typo(qcore, [name_key(n) for n, _s in self._names_of(entry)])
 
     def _holds_with_homophone(self, text: str, q: str) -> bool:
         n = len(q)
@@ -573,13 +584,15 @@ class TierLookups:
         # industry words is a typo (恒达建村 → 恒达建材). Without a known industry word only a
         # homophone in a long name is a typo (瀛湖鱼业发展): 老街王记 is not 老街张记.
         brands = self.affixes.brands(core)
+        town = _town_length(core)
         if brands:
             brand = min(brands, key=len)
             if diff[0] >= len(brand):
                 return True
-            return (len(brand) >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
+            return (len(brand) - town >= 4 and self._homophones(core[diff[0]], qcore[diff[0]])
                     and not self._brand_registered(qcore, cand.subject_id))
-        return len(core) >= 6 and self._homophones(core[diff[0]], qcore[diff[0]])
+        return (len(core) - town >= 6 and diff[0] >= town + _MIN_BRAND
+                and self._homophones(core[diff[0]], qcore[diff[0]]))
 
     def _core_of_candidate(self, cand: Candidate, qcore: str) -> str:
         best = ""

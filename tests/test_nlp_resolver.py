@@ -173,3 +173,21 @@ def test_admit_leaves_subjects_out_before_ranking(lexicon: Lexicon) -> None:
     company = ix.resolve("王芳", admit=no_persons)
     assert _ids(company) == [3]
     assert ix.resolve("王", admit=lambda entry: False).candidates == []
+
+
+def test_another_character_in_a_shop_name_after_its_town_is_another_shop(lexicon: Lexicon) -> None:
+    """Found by the adversarial variants at 6M subjects: 隆诚文具店 answered with the card of 隆盛文具店
+    (盛 also reads chéng). The town (城关镇) is not part of the 字号, and without an industry word
+    the 字号 is at least the two characters after it: a changed character there is another firm,
+    offered as a suggestion and never shown as its card. A slip in the trade words stays a typo."""
+    ix = NameIndex(lexicon)
+    ix.add([
+        IndexEntry(1, "汉阴县城关镇隆盛文具店", "个体工商户", None, "610921"),
+        IndexEntry(2, "汉滨区老街张记蒸面馆", "个体工商户", None, "610902"),
+    ])
+    for text in ("汉阴县城关镇隆诚文具店", "城关镇隆诚文具店", "隆诚文具店"):
+        r = ix.resolve(text)
+        assert r.status != "clear" and _ids(r)[:1] == [1], (text, r.status, _ids(r))
+    for text, sid in (("汉阴县城关镇隆盛文具店", 1), ("张记蒸面管", 2), ("老街张记蒸面管", 2)):
+        r = ix.resolve(text)
+        assert r.status == "clear" and _ids(r)[0] == sid, (text, r.status, _ids(r))
