@@ -69,6 +69,7 @@ class Archive:
         self.index = index
         self.by_key: dict[str, set[int]] = defaultdict(set)
         self.by_rest: dict[str, set[int]] = defaultdict(set)  # names without their leading region
+        self.by_bare: dict[str, set[int]] = defaultdict(set)  # names without their company form
         self.by_tail: dict[str, set[int]] = defaultdict(set)  # by their last four characters
         self.keys: dict[int, list[str]] = {}
         self.names: dict[int, tuple[str, ...]] = {}
@@ -88,6 +89,8 @@ class Archive:
                     written.append(inner + name_key(plain))
                 for one in written:
                     self.by_key[self.same(one)].add(e.subject_id)
+                    if (same := self.same(one)).endswith("公司") and not same.endswith("分公司"):
+                        self.by_bare[same[:-2]].add(e.subject_id)
                     self.by_rest[self.same(self.affixes.split_region(one)[1])].add(e.subject_id)
                 self.by_tail[k[-4:]].add(e.subject_id)
 
@@ -112,6 +115,11 @@ class Archive:
 
     def exact(self, text: str) -> frozenset[int]:
         return frozenset(self.by_key.get(self.same(name_key(text)), ()))
+
+    def without_form(self, text: str) -> frozenset[int]:
+        """Subjects one of whose names is `text` with a company form after it (汉滨区利和林业 for
+        汉滨区利和林业有限公司): asked without its form, that company is the one meant."""
+        return frozenset(self.by_bare.get(self.same(name_key(text)), ()))
 
     def with_place_word(self, text: str) -> frozenset[int]:
         """Subjects whose name is `text` with a town or street word after its region (汉滨区河街段记
@@ -194,7 +202,8 @@ def variants(
             other = next(w for w in SWAPS[sid % len(SWAPS):] + SWAPS
                          if w not in word and word not in w and not any(pinyin.full(w) in p for p in spelled))
             swapped = key.replace(word, other, 1)
-            out.append(Variant(swapped, "industry", sid, archive.exact(swapped), _one(archive.exact(swapped))))
+            named = archive.exact(swapped) or archive.without_form(swapped)
+            out.append(Variant(swapped, "industry", sid, named, _one(named)))
             brand_part = parts.body.replace(word, other, 1)
             # A branch never by its parent's 字号, only by a 简称 of its own typed exactly.
             held = archive.firms(archive.holding(brand_part) | archive.gapped(brand_part[: -len(other)], other))
