@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # After a failed connect to the read copy, reads go to the primary this long before the copy is
 # tried again (each try against a host that is gone may wait for a connect timeout).
 COPY_RETRY_SECONDS = 30.0
+# The read copy's limits unless its URL sets `connect_timeout`: a standby that hangs (frozen, a
+# network cut with no reset) would otherwise hold a connect for asyncpg's 60 s and a query for ever.
+COPY_CONNECT_TIMEOUT_SECONDS = 5.0
+COPY_COMMAND_TIMEOUT_SECONDS = 30.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,7 +88,7 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
 def make_engine(
     url: str, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = 10,
-    max_overflow: int = 10,
+    max_overflow: int = 10, default_args: dict[str, Any] | None = None,
 ) -> AsyncEngine:
     """An engine for `url` as operators write it (db/urls.py: libpq parameters, `pooler`).
 
@@ -109,7 +113,7 @@ def make_engine(
         log.warning("数据库地址参数 %s 对 asyncpg 驱动无效，已忽略", "、".join(options.ignored))
     # Connections beyond `pool_size` are closed when returned: each costs a new server process later.
     engine = create_async_engine(options.url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=max_overflow,
-                                 connect_args=options.connect_args)
+                                 connect_args={**(default_args or {}), **options.connect_args})
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
 
@@ -134,7 +138,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_url = async_url(read_url) if read_url else ""
         self.read_engine = (
-            make_engine(read_url, echo, idle_ping_seconds, pool_size, max_overflow) if read_url else self.engine
+            make_engine(read_url, echo, idle_ping_seconds, pool_size, max_overflow, default_args={
+                "timeout": COPY_CONNECT_TIMEOUT_SECONDS, "command_timeout": COPY_COMMAND_TIMEOUT_SECONDS,
+            }) if read_url else self.engine
         )
         self.read_sessions = (
             async_sessionmaker(self.read_engine, expire_on_commit=False) if read_url else self.sessions
@@ -167,7 +173,7 @@ class Database:
         if self.has_read_copy and time.monotonic() >= self._copy_down_until:
             try:
                 conn = await (self._copy_reader if autocommit else self.read_engine).connect()
-            except (OSError, DBAPIError) as exc:
+            except (OSError, DBAPIError, TimeoutError) as exc:
                 self._copy_down_until = time.monotonic() + COPY_RETRY_SECONDS
                 log.warning("read copy unreachable (%s): reads go to the primary for %.0f s",
                             type(exc).__name__, COPY_RETRY_SECONDS)

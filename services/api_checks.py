@@ -179,13 +179,13 @@ async def audit_lookup(db: Database, principal: Principal, resolution: Resolutio
 
 
 async def subject_id_by_code(db: Database, uscc: str) -> int | None:
-    async with db.read_sessions() as s:
-        return await s.scalar(select(Subject.id).where(Subject.uscc == uscc))
+    async with db.read(copy=True) as conn:  # the read copy, the primary while it cannot be reached
+        return await conn.scalar(select(Subject.id).where(Subject.uscc == uscc))
 
 
 async def subject_id_by_id_number(db: Database, id_number: str, id_key: str) -> int | None:
-    async with db.read_sessions() as s:
-        return await s.scalar(select(Subject.id).where(Subject.id_hash == id_match_key(id_number, id_key)))
+    async with db.read(copy=True) as conn:
+        return await conn.scalar(select(Subject.id).where(Subject.id_hash == id_match_key(id_number, id_key)))
 
 
 async def credit_file(

@@ -123,3 +123,29 @@ async def test_start_up_writes_nothing_to_a_current_database(tmp_path: Path) -> 
             await prepare_database(read_only, "610900")
     finally:
         await read_only.dispose()
+
+
+async def test_a_read_copy_that_never_answers_costs_one_connect_timeout_then_reads_go_to_the_primary() -> None:
+    """A frozen standby (or a network cut with no reset) accepts connections and says nothing: the
+    credit file's look-up by code waits the copy's connect timeout (5 s, not asyncpg's 60 s) once,
+    then reads from the primary; the next read does not try the copy again."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    from services.api_checks import subject_id_by_code
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    db = Database(PG_ADMIN_DSN, read_url=f"postgresql://postgres@127.0.0.1:{port}/test")
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        assert await subject_id_by_code(db, "0" * 18) is None  # answered, from the primary
+        assert loop.time() - started < 15
+        started = loop.time()
+        async with db.reading() as conn:
+            assert await conn.scalar(text("SELECT 1")) == 1
+        assert loop.time() - started < 2  # the copy is not tried again for a while
+    finally:
+        server.close()
+        await db.dispose()
