@@ -74,25 +74,18 @@ def fts5_trigram(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -> 
         con.executemany("INSERT INTO names(name, owner) VALUES (?, ?)", ((n, sid) for sid, n in rows))
         con.commit()
         build = time.perf_counter() - t0
-        hits = 0
-        lat: list[float] = []
-        for text, want in queries:
-            phrase = '"' + text.replace('"', '""') + '"'
-            t = time.perf_counter()
+
+        def phrase(text: str) -> int | None:
             try:
-                got = con.execute("SELECT owner FROM names WHERE names MATCH ? ORDER BY rank LIMIT 1", (phrase,)).fetchone()
+                got = con.execute("SELECT owner FROM names WHERE names MATCH ? ORDER BY rank LIMIT 1",
+                                  ('"' + text.replace('"', '""') + '"',)).fetchone()
             except sqlite3.OperationalError:
-                got = None
-            lat.append((time.perf_counter() - t) * 1000)
-            hits += got is not None and got[0] == want
+                return None
+            return None if got is None else int(got[0])
+
+        hits, lat = _timed(phrase, queries)
         con.close()
-    return {
-        "method": "SQLite FTS5 tokenize='trigram', query as a phrase, ORDER BY rank LIMIT 1",
-        "recall_at_1": round(hits / max(1, len(queries)), 4),
-        "p50_ms": _pct(lat, 50),
-        "p95_ms": _pct(lat, 95),
-        "build_s": round(build, 2),
-    }
+    return _report("SQLite FTS5 tokenize='trigram', query as a phrase, ORDER BY rank LIMIT 1", hits, lat, build)
 
 
 def pg_trgm(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -> dict[str, Any]:
@@ -117,24 +110,13 @@ async def _pg_trgm(entries: Sequence[Any], queries: Sequence[tuple[str, int]]) -
             stmt = await con.prepare(
                 "SELECT owner FROM names WHERE name % $1 ORDER BY similarity(name, $1) DESC LIMIT 1"
             )
-            hits = 0
-            lat: list[float] = []
-            for text, want in queries:
-                t = time.perf_counter()
-                got = await stmt.fetchval(text)
-                lat.append((time.perf_counter() - t) * 1000)
-                hits += got == want
+            hits, lat = await _pg_timed(stmt.fetchval, queries)
         finally:
             await con.close()
     finally:
         await drop_database(PG_ADMIN_DSN, name)
-    return {
-        "method": "PostgreSQL pg_trgm, C.UTF-8 database, GIN gin_trgm_ops, name % q ORDER BY similarity DESC LIMIT 1",
-        "recall_at_1": round(hits / max(1, len(queries)), 4),
-        "p50_ms": _pct(lat, 50),
-        "p95_ms": _pct(lat, 95),
-        "build_s": round(build, 2),
-    }
+    return _report("PostgreSQL pg_trgm, C.UTF-8 database, GIN gin_trgm_ops, name % q ORDER BY similarity DESC LIMIT 1",
+                   hits, lat, build)
 
 
 # ---------------------------------------------------------------------- fairer anchors
