@@ -202,11 +202,24 @@ async def test_bot_and_port_answer_from_the_standby_and_write_to_the_primary(set
 LATE_NAME = "安康市汉滨区晚到商贸有限公司"
 
 
-async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp_path: Path) -> None:
-    settings = Settings(
+def _primary_and_standby_settings(setup: Setup, tmp_path: Path) -> Settings:
+    """A process with `url` on the primary, `read_url` on the standby and an outbox."""
+    return Settings(
         database=DatabaseSettings(url=setup.primary, read_url=setup.standby, outbox_dir=str(tmp_path / "bot")),
         limits=LimitSettings(messages_per_minute=10_000),
     )
+
+
+async def _add_on_primary(setup: Setup, name: str) -> int:
+    """A subject added on the primary by plain SQL (as another process or a script would); its id."""
+    added = await _sql(setup.primary, (
+        "INSERT INTO subjects (name, kind, division_code, status, created_at, updated_at) "
+        f"VALUES ('{name}', '法人', '{REGION}', '存续', now(), now()) RETURNING id"))
+    return int(added[0]["id"])
+
+
+async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp_path: Path) -> None:
+    settings = _primary_and_standby_settings(setup, tmp_path)
     app = bot_app.build_application(settings, InProcessBotAPI())
     async with app:
         await bot_app.start_services(app)
@@ -214,10 +227,7 @@ async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp
         await wait_for_index(services)
         await _sql(setup.standby, "SELECT pg_wal_replay_pause()")
         try:
-            added = await _sql(setup.primary, (
-                "INSERT INTO subjects (name, kind, division_code, status, created_at, updated_at) "
-                f"VALUES ('{LATE_NAME}', '法人', '{REGION}', '存续', now(), now()) RETURNING id"))
-            sid = added[0]["id"]
+            sid = await _add_on_primary(setup, LATE_NAME)
             await refresh_index(services)
             numbered = await _sql(setup.primary, f"SELECT seq FROM subject_changes WHERE subject_id = {sid}")
             assert [r["seq"] is not None for r in numbered] == [True]  # the primary numbered it ...
@@ -234,10 +244,7 @@ async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp
 async def test_a_process_starts_and_answers_while_its_standby_is_down(setup: Setup, tmp_path: Path) -> None:
     stop_standby(setup.rep)
     try:
-        settings = Settings(
-            database=DatabaseSettings(url=setup.primary, read_url=setup.standby, outbox_dir=str(tmp_path / "bot")),
-            limits=LimitSettings(messages_per_minute=10_000),
-        )
+        settings = _primary_and_standby_settings(setup, tmp_path)
         transport = InProcessBotAPI()
         app = bot_app.build_application(settings, transport)
         async with app:
@@ -254,19 +261,13 @@ ANOTHER_LATE_NAME = "安康市汉滨区停电期间商贸有限公司"
 
 
 async def test_the_index_reads_the_standby_while_the_primary_cannot_be_reached(setup: Setup, tmp_path: Path) -> None:
-    settings = Settings(
-        database=DatabaseSettings(url=setup.primary, read_url=setup.standby, outbox_dir=str(tmp_path / "bot")),
-        limits=LimitSettings(messages_per_minute=10_000),
-    )
+    settings = _primary_and_standby_settings(setup, tmp_path)
     app = bot_app.build_application(settings, InProcessBotAPI())
     async with app:
         await bot_app.start_services(app)
         services = app.bot_data["services"]
         await wait_for_index(services)
-        added = await _sql(setup.primary, (
-            "INSERT INTO subjects (name, kind, division_code, status, created_at, updated_at) "
-            f"VALUES ('{ANOTHER_LATE_NAME}', '法人', '{REGION}', '存续', now(), now()) RETURNING id"))
-        sid = added[0]["id"]
+        sid = await _add_on_primary(setup, ANOTHER_LATE_NAME)
         assert await stamp_changes(services.db) >= 1  # numbered by a process that still reaches the primary
         await _until(setup.standby, f"SELECT 1 FROM subject_changes WHERE subject_id = {sid} AND seq IS NOT NULL", 1)
         working = services.db
