@@ -256,11 +256,11 @@ async def evaluation_scan(svc: Services, bot: Bot, now: dt.datetime | None = Non
     """The nightly full evaluation, then the morning risk digest, each once per day across restarts
     and replicas (services/scheduled_runs.py): a run whose time passed while the process was down
     happens at start-up or at the next scan, so grades and digests are never a day old. The digest
-    waits while the evaluation it should report on is still running (here or on a replica).
+    waits until the evaluation it should report on has finished (here or on a replica).
     `now` (local, aware): the clock, for tests that move it."""
     from services.evaluation import full_run
     from services.risk_digest import run_digest
-    from services.scheduled_runs import due_slot, in_progress, run_once
+    from services.scheduled_runs import due_slot, finished, run_once
 
     now = now or svc.now()
     ev = svc.settings.evaluation
@@ -277,8 +277,8 @@ async def evaluation_scan(svc: Services, bot: Bot, now: dt.datetime | None = Non
         log.info("risk digest: sent %d, already claimed %d, failed %d", len(result.sent), result.skipped, result.failed)
 
     await run_once(svc.db, EVALUATION_JOB, slot, evaluate, now)
-    if now.time() < dt.time.fromisoformat(ev.digest_time) or await in_progress(svc.db, EVALUATION_JOB, slot):
-        return  # before today's digest time, or the evaluation still runs: a later scan sends it
+    if now.time() < dt.time.fromisoformat(ev.digest_time) or not await finished(svc.db, EVALUATION_JOB, slot):
+        return  # before today's digest time, or the evaluation has not ended (here or elsewhere): a later scan sends it
     await run_once(svc.db, DIGEST_JOB, now.date(), digest, now)
 
 

@@ -78,8 +78,10 @@ async def run_once(
         return True, result
 
 
-async def in_progress(db: Database, job: str, slot: dt.date) -> bool:
-    """Whether (job, slot) is claimed and not finished (running now, here or elsewhere)."""
+async def finished(db: Database, job: str, slot: dt.date) -> bool:
+    """Whether (job, slot) has run to its end, here or elsewhere. Work that depends on it asks this,
+    not whether it is running: a replica that has taken the slot's lease but not yet written its
+    claim looks like nobody is running it."""
     async with db.transaction() as s:
-        row = await s.scalar(select(ScheduledRun).where(ScheduledRun.job == job, ScheduledRun.slot == slot))
-        return row is not None and row.finished_at is None
+        done = await s.scalar(select(ScheduledRun.finished_at).where(ScheduledRun.job == job, ScheduledRun.slot == slot))
+        return done is not None

@@ -116,6 +116,21 @@ async def test_the_digest_waits_while_the_evaluation_runs_elsewhere(harness: Bot
     assert await runs(harness.db) == [(EVALUATION_JOB, today, True), (DIGEST_JOB, today, True)]
 
 
+async def test_no_digest_while_another_replica_holds_the_run_before_its_claim(harness: BotHarness) -> None:
+    """The replica that won today's run has its lease but has not written its claim yet: to this one
+    the run looks like nobody's. Sending the digest then would report on yesterday's grades and close
+    today's digest (the flaky failure of the two-replica catch-up above)."""
+    svc: Services = harness.app.bot_data["services"]  # type: ignore[attr-defined]
+    today = svc.today()
+    async with Bot(LOCAL_TOKEN, request=InProcessBotAPI()) as bot:
+        async with lease(harness.db, f"scheduled:{EVALUATION_JOB}:{today.isoformat()}") as held:
+            assert held
+            await evaluation_scan(svc, bot, at(today, "09:00", svc))
+        assert await runs(harness.db) == []
+        await evaluation_scan(svc, bot, at(today, "09:10", svc))
+    assert await runs(harness.db) == [(EVALUATION_JOB, today, True), (DIGEST_JOB, today, True)]
+
+
 async def test_a_failed_or_abandoned_run_is_run_again(db: Database) -> None:
     day = dt.date(2026, 12, 7)
     calls: list[int] = []
