@@ -11,10 +11,11 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
+from db import migrate
 from db.session import Database
 from services.database_setup import database_for
 from services.settings import ConfigError, Settings, load_settings, with_database
-from tests.conftest import PG_ADMIN_DSN
+from tests.conftest import PG_ADMIN_DSN, _create_pg_database, _drop_pg_database
 
 PRIMARY = "postgresql://creditbot@db-primary.internal/creditbot?sslmode=require&connect_timeout=5"
 STANDBY = "postgresql://creditbot@db-standby.internal/creditbot?sslmode=require&application_name=reader"
@@ -136,9 +137,12 @@ async def test_a_read_copy_that_never_answers_costs_one_connect_timeout_then_rea
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    db = Database(PG_ADMIN_DSN, read_url=f"postgresql://postgres@127.0.0.1:{port}/test")
+    # A primary of its own with the schema: the shared admin database has no tables of ours.
+    pg_name, url = await _create_pg_database()
+    db = Database(url, read_url=f"postgresql://postgres@127.0.0.1:{port}/{pg_name}")
     loop = asyncio.get_running_loop()
     try:
+        await migrate.upgrade(db)
         started = loop.time()
         assert await subject_id_by_code(db, "0" * 18) is None  # answered, from the primary
         assert loop.time() - started < 15
@@ -149,3 +153,4 @@ async def test_a_read_copy_that_never_answers_costs_one_connect_timeout_then_rea
     finally:
         server.close()
         await db.dispose()
+        await _drop_pg_database(pg_name)
