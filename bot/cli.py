@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    setup_logging(settings.log_level if args.command == "run" else "WARNING")
+    setup_logging(settings.log_level if args.command == "run" else "WARNING", settings.tz)
     try:
         return _dispatch(settings, args)
     except KeyboardInterrupt:

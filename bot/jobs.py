@@ -24,7 +24,6 @@ from services.name_index import keep_snapshot_fresh, refresh_index
 from services.runtime import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
-INDEX_REFRESH_SECONDS = 30
 
 
 async def refresh_name_index(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -84,9 +83,8 @@ async def expire_upload_files(context: ContextTypes.DEFAULT_TYPE) -> None:
 def schedule_jobs(app: Application) -> None:
     assert app.job_queue is not None
     services: Services = app.bot_data[SERVICES_KEY]
-    app.job_queue.run_repeating(
-        refresh_name_index, interval=INDEX_REFRESH_SECONDS, first=INDEX_REFRESH_SECONDS, name="refresh_name_index"
-    )
+    every = services.settings.index.refresh_seconds
+    app.job_queue.run_repeating(refresh_name_index, interval=every, first=every, name="refresh_name_index")
     for text in services.settings.reminders.times:
         at = dt.time.fromisoformat(text).replace(tzinfo=services.settings.tz)
         app.job_queue.run_daily(reminder_scan, time=at, name=f"reminders {text}", job_kwargs={"misfire_grace_time": 600})

@@ -1,9 +1,12 @@
-"""Logging that never carries an ID number, a phone number or a bot token."""
+"""Logging that never carries an ID number, a phone number or a bot token, stamped in the
+configured time zone with its offset (the scheduler names its times in that zone too)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from zoneinfo import ZoneInfo
 
 from telegram.error import TelegramError
 
@@ -32,11 +35,28 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO") -> None:
+class ZonedFormatter(logging.Formatter):
+    """Times as `2026-12-07 16:44:48.123+08:00`: the host's clock may be set to UTC while the
+    scheduler, the reminders and every user speak Beijing time, and a line without its offset
+    cannot be set beside them."""
+
+    def __init__(self, fmt: str, tz: dt.tzinfo) -> None:
+        super().__init__(fmt)
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return dt.datetime.fromtimestamp(record.created, self.tz).isoformat(sep=" ", timespec="milliseconds")
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def setup_logging(level: str = "INFO", tz: dt.tzinfo = BEIJING) -> None:
+    """`tz`: the settings' time zone (`timezone`, Asia/Shanghai by default)."""
     root = logging.getLogger()
     if not any(isinstance(f, PrivacyFilter) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", tz))
         handler.addFilter(PrivacyFilter())
         root.addHandler(handler)
     root.setLevel(level)

@@ -283,6 +283,10 @@ class IndexSettings:
     # subjects since it was written, or any change and it is this many minutes old.
     rewrite_after_changes: int = 10_000
     rewrite_after_minutes: int = 60
+    # The bot reads the change stream into its index this often; a new or renamed subject is found
+    # by name at most this long (plus the read copy's lag) after it is committed. The port's workers
+    # have their own `api.index_refresh_seconds`.
+    refresh_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -428,6 +432,8 @@ def _validate(s: Settings) -> None:
     for f in fields(ConversationSettings):
         if getattr(s.conversations, f.name) < 1:
             raise ConfigError(f"conversations.{f.name}", "应为正整数")
+    if s.index.refresh_seconds < 1:
+        raise ConfigError("index.refresh_seconds", "应为正整数")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

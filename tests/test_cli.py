@@ -97,6 +97,21 @@ async def test_the_console_keeps_only_the_index_refresh(harness) -> None:  # typ
     assert {job.name for job in app.job_queue.jobs() if job.enabled and not job.removed} <= CONSOLE_JOBS
 
 
+async def test_the_index_refresh_follows_its_setting(db) -> None:  # type: ignore[no-untyped-def]
+    """`index.refresh_seconds` sets how soon the bot finds a new name (it was fixed at 30 s)."""
+    from dataclasses import replace
+
+    from services.settings import IndexSettings
+    from tests.conftest import _harness, settings_for
+
+    settings = replace(settings_for(db), index=IndexSettings(refresh_seconds=7))
+    async for h in _harness(db, settings):
+        (job,) = h.app.job_queue.get_jobs_by_name("refresh_name_index")
+        assert job.job.trigger.interval.total_seconds() == 7
+        for each in h.app.job_queue.jobs():
+            each.schedule_removal()
+
+
 def _all_parsers(parser):  # type: ignore[no-untyped-def]
     """The parser and every sub-command's parser, depth first."""
     import argparse

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.logging_setup import PrivacyFilter
+from bot.logging_setup import PrivacyFilter, ZonedFormatter
 from db.session import Database
 from tests.conftest import BotHarness
 
@@ -21,6 +21,18 @@ def test_filter_masks_numbers_and_token() -> None:
     message = record.getMessage()
     assert ID not in message and PHONE not in message and TOKEN not in message
     assert "610902********1234" in message and "139****5678" in message and "<token>" in message
+
+
+def test_log_times_are_in_the_settings_zone_with_their_offset() -> None:
+    """The host clock may run in UTC while the scheduler logs its runs in Beijing time: a line is
+    stamped in the configured zone, offset included, whatever the host's zone."""
+    from zoneinfo import ZoneInfo
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "next run", None, None)
+    record.created = 1_796_515_200.25  # 2026-12-06 00:00:00.25 UTC
+    shanghai = ZonedFormatter("%(asctime)s %(message)s", ZoneInfo("Asia/Shanghai")).format(record)
+    assert shanghai == "2026-12-06 08:00:00.250+08:00 next run"
+    assert ZonedFormatter("%(asctime)s", ZoneInfo("UTC")).format(record) == "2026-12-06 00:00:00.250+00:00"
 
 
 async def test_crash_report_is_scrubbed(harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
