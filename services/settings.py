@@ -432,8 +432,8 @@ def _validate(s: Settings) -> None:
     for f in fields(ConversationSettings):
         if getattr(s.conversations, f.name) < 1:
             raise ConfigError(f"conversations.{f.name}", "应为正整数")
-    if s.index.refresh_seconds < 1:
-        raise ConfigError("index.refresh_seconds", "应为正整数")
+    if not 1 <= s.index.refresh_seconds <= 3600:
+        raise ConfigError("index.refresh_seconds", "应在 1-3600 秒之间")
     if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "只能是 DEBUG、INFO、WARNING 或 ERROR")
 

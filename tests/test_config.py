@@ -70,6 +70,7 @@ def test_calendar_dates_are_parsed(tmp_path: Path) -> None:
         ("[calendar]\nholidays = [\"2027-13-01\"]\n", "calendar.holidays"),
         ("[privacy]\nmask_addresses = \"yes\"\n", "privacy.mask_addresses"),
         ("[index]\nrefresh_seconds = 0\n", "index.refresh_seconds"),
+        ("[index]\nrefresh_seconds = 100000000000\n", "index.refresh_seconds"),
         ("telegram = 5\n", "telegram"),
     ],
 )

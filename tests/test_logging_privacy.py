@@ -35,6 +35,25 @@ def test_log_times_are_in_the_settings_zone_with_their_offset() -> None:
     assert ZonedFormatter("%(asctime)s", ZoneInfo("UTC")).format(record) == "2026-12-06 00:00:00.250+00:00"
 
 
+def test_a_port_worker_process_logs_through_the_filter(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`creditbot api --workers 2` starts each worker as a fresh interpreter at `app_from_env`, which
+    the CLI's logging set-up never reached: a line it logs is masked and stamped all the same."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import logging; from bot.api.app import app_from_env; app_from_env(); "
+            f"logging.getLogger('bot.api').warning('查询 {ID} 电话 {PHONE}')")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBOT_")}
+    env["CREDITBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'worker.sqlite3'}"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ID not in done.stderr and PHONE not in done.stderr
+    assert "610902********1234" in done.stderr and "+08:00 WARNING bot.api:" in done.stderr
+
+
 async def test_crash_report_is_scrubbed(harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
     """A handler failing on a message that carries an ID and a phone number logs neither."""
     chat = await harness.chat("official")

@@ -26,6 +26,7 @@ from bot.api import problems, routes_changes, routes_checks, routes_documents, r
 from bot.api.limits import BodySizeLimit
 from bot.api.security import RateLimiter
 from bot.api.server import protocol_state
+from bot.logging_setup import setup_logging
 from db.session import Database
 from nlp.lexicon import Lexicon
 from rules.workcal import WorkCalendar
@@ -199,6 +200,10 @@ def mount_docs(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers: settings from `CREDITBOT_CONFIG` (a path) and the environment."""
+    """Factory for uvicorn workers: settings from `CREDITBOT_CONFIG` (a path) and the environment.
+    With `--workers` above 1 each worker is a fresh process that never ran the CLI's logging set-up:
+    without it here their lines would reach stderr unmasked and unstamped."""
     path = os.environ.get(CONFIG_ENV)
-    return create_app(load_settings(Path(path) if path else None))
+    settings = load_settings(Path(path) if path else None)
+    setup_logging("WARNING", settings.tz)  # as the CLI's `api` command
+    return create_app(settings)
