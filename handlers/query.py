@@ -108,7 +108,8 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, viewer: Vie
     """One subject the message asks about (services.subject_query): its card only when it is clearly
     the one meant; otherwise the question, the choice or the nearest names as buttons."""
     if asked.status == "clear" and asked.subject_id is not None:
-        await show_card(update, context, viewer, asked.subject_id, query.category, matter=query.matter)
+        await show_card(update, context, viewer, asked.subject_id, query.category, note=asked.message or None,
+                        matter=query.matter)
     elif asked.candidates and asked.status != "refused":
         await offer_candidates(update, context, viewer, asked.message, asked.candidates, query)
     else:

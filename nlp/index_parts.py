@@ -36,6 +36,7 @@ _CONTAINS_CLEAR_LEN = 3
 
 ALIAS_NAME, ALIAS_FORMER, ALIAS_SHORT = 0, 1, 2
 _SOURCE_LABEL = {ALIAS_NAME: "名称", ALIAS_FORMER: "曾用名", ALIAS_SHORT: "简称"}
+FORMER_PREFIX = f"{_SOURCE_LABEL[ALIAS_FORMER]}："  # how `Candidate.matched` begins for a former name
 _ALIAS_KIND = {"曾用名": ALIAS_FORMER, "简称": ALIAS_SHORT}
 
 

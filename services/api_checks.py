@@ -100,7 +100,7 @@ def _port_view(reading: Reading, briefs: dict[int, SubjectBrief], *, per_line: b
                           note=f"提交内容里有 {len(asked)} 个主体{('（' + typed + '）') if typed else ''}，一次只能核查一个，请分别提交")
     a = asked[0]
     if a.status == "clear" and a.subject_id in briefs:
-        return Resolution("clear", Found(a.subject_id, briefs[a.subject_id]))
+        return Resolution("clear", Found(a.subject_id, briefs[a.subject_id]), note=a.message or None)
     found = _found(a.candidates, briefs)
     if a.status == "clear":
         return Resolution("none", note=GONE)

@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from db.models import Subject
 from nlp.evidence import REASON_TEXT
-from nlp.index_parts import Resolution
+from nlp.index_parts import FORMER_PREFIX, Candidate, Resolution
 from nlp.intent import Query
 from nlp.legacy_codes import LegacyCode
 from nlp.message_names import MessageAnswer, safe_echo
@@ -66,7 +66,7 @@ class Asked:
     subject_id: int | None = None
     candidates: tuple[int, ...] = ()
     typed: str = ""  # as typed, safe to quote back
-    message: str = ""  # what to tell the asker (empty when clear)
+    message: str = ""  # what to tell the asker (when clear: empty, or the 曾用名 that found it)
     reason: str | None = None  # nlp.evidence reason of a `near`
 
 
@@ -131,12 +131,21 @@ async def _reading(
     return Reading([_named(m.typed, m.resolution) for m in answer.mentions], query)
 
 
+def former_name_note(c: Candidate) -> str:
+    """Said with a card found by a former name (曾用名): the card heads with another name than the
+    one asked for, and the asker should see why it is the same subject. Only for a subject with a
+    USCC: a person's former name is not echoed."""
+    if not c.uscc or not c.matched.startswith(FORMER_PREFIX):
+        return ""
+    return f"“{safe_echo(c.matched.removeprefix(FORMER_PREFIX))}”是该主体的曾用名。"
+
+
 def _named(typed: str, r: Resolution) -> Asked:
     """An answer for a name from the resolver's resolution."""
     shown = safe_echo(typed)
     ids = tuple(c.subject_id for c in r.candidates)
     if r.status == "clear":
-        return Asked("clear", ids[0], typed=shown)
+        return Asked("clear", ids[0], typed=shown, message=former_name_note(r.candidates[0]))
     if r.conflict and (r.status == "none" or all(c.how == "fuzzy" for c in r.candidates[:1])):
         why = REASON_TEXT.get(r.conflict, "")
         return Asked("near", None, ids, shown, f"没有找到与“{shown}”相符的主体（{why}）。名称相近的有：", r.conflict)
