@@ -269,10 +269,9 @@ class Outbox:
         the primary's `last_seq` is read first: a batch committed just before the failure is not
         written twice."""
         if self._uncertain and self._queue:
-            async with self.db.core_transaction() as conn:
-                done_seq = await conn.scalar(select(OutboxProgress.last_seq).where(OutboxProgress.spool == self.spool))
+            done_seq = await self._written_up_to(self.spool)
             with self._lock:
-                while self._queue and self._queue[0].seq <= (done_seq or 0):
+                while self._queue and self._queue[0].seq <= done_seq:
                     self._forget(self._queue.pop(0))
         self._uncertain = False
         done = 0
@@ -334,14 +333,19 @@ class Outbox:
 
     async def _recover_file(self, path: Path) -> int:
         spool = path.name[: -len(SPOOL_SUFFIX)]
-        async with self.db.core_transaction() as conn:
-            done = await conn.scalar(select(OutboxProgress.last_seq).where(OutboxProgress.spool == spool))
-        entries = [e for e in read_spool(path) if e.seq > (done or 0)]
+        done = await self._written_up_to(spool)
+        entries = [e for e in read_spool(path) if e.seq > done]
         for start in range(0, len(entries), BATCH_ROWS):
             await self._write_batch(spool, entries[start:start + BATCH_ROWS])
         if entries:
             log.info("outbox: %d entries left by a stopped process written to the database", len(entries))
         return len(entries)
+
+    async def _written_up_to(self, spool: str) -> int:
+        """The last entry of `spool` the primary has noted as written (0 for none)."""
+        async with self.db.core_transaction() as conn:
+            done = await conn.scalar(select(OutboxProgress.last_seq).where(OutboxProgress.spool == spool))
+        return done or 0
 
     async def _prune_progress(self) -> None:
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=PROGRESS_KEEP_DAYS)
