@@ -21,7 +21,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy.exc import DBAPIError
+from telegram.ext import Application
 
 import bot.app as bot_app
 from bot.console import ConsoleChat
@@ -218,13 +219,21 @@ async def _add_on_primary(setup: Setup, name: str) -> int:
     return int(added[0]["id"])
 
 
-async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp_path: Path) -> None:
-    settings = _primary_and_standby_settings(setup, tmp_path)
-    app = bot_app.build_application(settings, InProcessBotAPI())
+@contextlib.asynccontextmanager
+async def _serving(settings: Settings) -> AsyncIterator[tuple[Application, InProcessBotAPI]]:
+    """A bot process on `settings`, started and its name index built; stopped on leaving."""
+    transport = InProcessBotAPI()
+    app = bot_app.build_application(settings, transport)
     async with app:
         await bot_app.start_services(app)
+        await wait_for_index(app.bot_data["services"])
+        yield app, transport
+        await bot_app.stop_services(app)
+
+
+async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp_path: Path) -> None:
+    async with _serving(_primary_and_standby_settings(setup, tmp_path)) as (app, _transport):
         services = app.bot_data["services"]
-        await wait_for_index(services)
         await _sql(setup.standby, "SELECT pg_wal_replay_pause()")
         try:
             sid = await _add_on_primary(setup, LATE_NAME)
@@ -238,21 +247,14 @@ async def test_the_index_feed_reads_its_pages_from_the_standby(setup: Setup, tmp
         await refresh_index(services)
         found = services.index.resolve(LATE_NAME)
         assert found.status == "clear" and found.candidates[0].subject_id == sid
-        await bot_app.stop_services(app)
 
 
 async def test_a_process_starts_and_answers_while_its_standby_is_down(setup: Setup, tmp_path: Path) -> None:
     stop_standby(setup.rep)
     try:
-        settings = _primary_and_standby_settings(setup, tmp_path)
-        transport = InProcessBotAPI()
-        app = bot_app.build_application(settings, transport)
-        async with app:
-            await bot_app.start_services(app)
-            await wait_for_index(app.bot_data["services"])
+        async with _serving(_primary_and_standby_settings(setup, tmp_path)) as (app, transport):
             out = await ConsoleChat(app, transport, OFFICIAL).handle_line(f"查询 {NAME}")
             assert NAME in "\n".join(o.text or "" for o in out)
-            await bot_app.stop_services(app)
     finally:
         run_standby(setup.rep)
 
@@ -261,12 +263,8 @@ ANOTHER_LATE_NAME = "安康市汉滨区停电期间商贸有限公司"
 
 
 async def test_the_index_reads_the_standby_while_the_primary_cannot_be_reached(setup: Setup, tmp_path: Path) -> None:
-    settings = _primary_and_standby_settings(setup, tmp_path)
-    app = bot_app.build_application(settings, InProcessBotAPI())
-    async with app:
-        await bot_app.start_services(app)
+    async with _serving(_primary_and_standby_settings(setup, tmp_path)) as (app, _transport):
         services = app.bot_data["services"]
-        await wait_for_index(services)
         sid = await _add_on_primary(setup, ANOTHER_LATE_NAME)
         assert await stamp_changes(services.db) >= 1  # numbered by a process that still reaches the primary
         await _until(setup.standby, f"SELECT 1 FROM subject_changes WHERE subject_id = {sid} AND seq IS NOT NULL", 1)
@@ -279,4 +277,3 @@ async def test_the_index_reads_the_standby_while_the_primary_cannot_be_reached(s
         finally:
             await services.db.dispose()
             services.db = working
-        await bot_app.stop_services(app)
